@@ -1,0 +1,553 @@
+//! Products, the category tree and product selectors (each compiled once into a bitmap).
+
+use ahash::AHashMap;
+use roaring::RoaringBitmap;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use smallvec::SmallVec;
+
+use super::{items, values, Diags};
+use crate::engine::{
+    Catalog, CategoryDef, OrderRule, ProductId, SelectorDef, SelectorKey, Settings, Spec, NONE,
+};
+use crate::error::DiagnosticCode as Code;
+use crate::model::{AttrCondition, Document, Selector};
+use crate::money::parse_decimal;
+
+/// The catalog being built, with the lookup tables later phases resolve names through.
+pub(crate) struct CatalogBuild {
+    pub catalog: Catalog,
+    pub ids: AHashMap<String, ProductId>,
+    pub category_index: AHashMap<String, u32>,
+    family_index: AHashMap<String, u32>,
+    brand_index: AHashMap<String, u32>,
+    /// Products of each category's subtree.
+    category_products: Vec<RoaringBitmap>,
+    family_products: Vec<RoaringBitmap>,
+    brand_products: Vec<RoaringBitmap>,
+    /// Attribute name → (product, value), for attribute selectors.
+    pub attrs: AHashMap<String, Vec<(ProductId, Value)>>,
+    selector_cache: AHashMap<String, u32>,
+}
+
+pub(crate) fn build(doc: &Document, _settings: &Settings, diags: &mut Diags) -> CatalogBuild {
+    let mut b = CatalogBuild {
+        catalog: Catalog {
+            skus: Vec::new(),
+            names: Vec::new(),
+            category_closure: Vec::new(),
+            family: Vec::new(),
+            brand: Vec::new(),
+            cost: Vec::new(),
+            order: AHashMap::new(),
+            categories: Vec::new(),
+            families: Vec::new(),
+            brands: Vec::new(),
+            selectors: Vec::new(),
+        },
+        ids: AHashMap::new(),
+        category_index: AHashMap::new(),
+        family_index: AHashMap::new(),
+        brand_index: AHashMap::new(),
+        category_products: Vec::new(),
+        family_products: Vec::new(),
+        brand_products: Vec::new(),
+        attrs: AHashMap::new(),
+        selector_cache: AHashMap::new(),
+    };
+    let parents = categories(doc, &mut b, diags);
+    products(doc, &mut b, &parents, diags);
+    b
+}
+
+/// Reads the category tree; returns each category's parent.
+fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u32> {
+    let list = items(&doc.categories, "categories", diags);
+    let mut kept = Vec::new();
+    for (i, c) in &list {
+        let path = format!("categories[{i}].id");
+        if !values::id_ok(&c.id, &path, diags) {
+            continue;
+        }
+        if b.category_index.contains_key(&c.id) {
+            diags.error(
+                Code::DuplicateId,
+                &path,
+                format!("duplicate category `{}`", c.id),
+                &[&c.id],
+            );
+            continue;
+        }
+        let id = u32::try_from(b.catalog.categories.len()).unwrap_or(NONE);
+        b.category_index.insert(c.id.clone(), id);
+        b.catalog.categories.push(CategoryDef { depth: 0 });
+        kept.push((*i, *c));
+    }
+    let mut parents = vec![NONE; b.catalog.categories.len()];
+    for (n, (i, c)) in kept.iter().enumerate() {
+        if let Some(parent) = &c.parent {
+            match b.category_index.get(parent) {
+                Some(&p) => {
+                    if let Some(slot) = parents.get_mut(n) {
+                        *slot = p;
+                    }
+                }
+                None => diags.error(
+                    Code::UnknownReference,
+                    &format!("categories[{i}].parent"),
+                    format!("unknown parent category `{parent}`"),
+                    &[&c.id, parent],
+                ),
+            }
+        }
+    }
+    // Depths, and cycles: a walk longer than the number of categories has looped.
+    let count = parents.len();
+    for n in 0..count {
+        let mut depth = 0u16;
+        let mut at = parents.get(n).copied().unwrap_or(NONE);
+        let mut steps = 0;
+        while at != NONE && steps <= count {
+            depth = depth.saturating_add(1);
+            at = parents.get(at as usize).copied().unwrap_or(NONE);
+            steps += 1;
+        }
+        if steps > count {
+            let (i, c) = kept
+                .get(n)
+                .map(|(i, c)| (*i, c.id.as_str()))
+                .unwrap_or((0, ""));
+            diags.error(
+                Code::HierarchyCycle,
+                &format!("categories[{i}].parent"),
+                format!("category `{c}` is its own ancestor"),
+                &[c],
+            );
+            if let Some(p) = parents.get_mut(n) {
+                *p = NONE;
+            }
+        } else if let Some(def) = b.catalog.categories.get_mut(n) {
+            def.depth = depth;
+        }
+    }
+    b.category_products = vec![RoaringBitmap::new(); count];
+    parents
+}
+
+fn intern(
+    index: &mut AHashMap<String, u32>,
+    names: &mut Vec<Box<str>>,
+    sets: &mut Vec<RoaringBitmap>,
+    name: &str,
+) -> u32 {
+    if let Some(&id) = index.get(name) {
+        return id;
+    }
+    let id = u32::try_from(names.len()).unwrap_or(NONE);
+    index.insert(name.to_string(), id);
+    names.push(name.into());
+    sets.push(RoaringBitmap::new());
+    id
+}
+
+fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut Diags) {
+    for (i, p) in items(&doc.products, "products", diags) {
+        let path = format!("products[{i}]");
+        if !values::id_ok(&p.sku, &format!("{path}.sku"), diags) {
+            continue;
+        }
+        if b.ids.contains_key(&p.sku) {
+            diags.error(
+                Code::DuplicateId,
+                &format!("{path}.sku"),
+                format!("duplicate sku `{}`", p.sku),
+                &[&p.sku],
+            );
+            continue;
+        }
+        let id = u32::try_from(b.catalog.skus.len()).unwrap_or(NONE);
+        b.ids.insert(p.sku.clone(), id);
+        b.catalog.skus.push(p.sku.as_str().into());
+        b.catalog.names.push(p.name.as_deref().map(Into::into));
+        let mut closure: SmallVec<[u32; 4]> = SmallVec::new();
+        for (k, c) in p.categories.iter().enumerate() {
+            match b.category_index.get(c) {
+                Some(&cat) => {
+                    let mut at = cat;
+                    let mut guard = 0;
+                    while at != NONE && guard <= parents.len() {
+                        if !closure.contains(&at) {
+                            closure.push(at);
+                        }
+                        if let Some(set) = b.category_products.get_mut(at as usize) {
+                            set.insert(id);
+                        }
+                        at = parents.get(at as usize).copied().unwrap_or(NONE);
+                        guard += 1;
+                    }
+                }
+                None => diags.error(
+                    Code::UnknownReference,
+                    &format!("{path}.categories[{k}]"),
+                    format!("unknown category `{c}`"),
+                    &[&p.sku, c],
+                ),
+            }
+        }
+        b.catalog.category_closure.push(closure);
+        let family = match &p.family {
+            Some(f) => {
+                let fid = intern(
+                    &mut b.family_index,
+                    &mut b.catalog.families,
+                    &mut b.family_products,
+                    f,
+                );
+                if let Some(set) = b.family_products.get_mut(fid as usize) {
+                    set.insert(id);
+                }
+                fid
+            }
+            None => NONE,
+        };
+        b.catalog.family.push(family);
+        let brand = match &p.brand {
+            Some(name) => {
+                let bid = intern(
+                    &mut b.brand_index,
+                    &mut b.catalog.brands,
+                    &mut b.brand_products,
+                    name,
+                );
+                if let Some(set) = b.brand_products.get_mut(bid as usize) {
+                    set.insert(id);
+                }
+                bid
+            }
+            None => NONE,
+        };
+        b.catalog.brand.push(brand);
+        let cost = p
+            .cost
+            .as_deref()
+            .and_then(|c| values::non_negative(c, &format!("{path}.cost"), diags));
+        b.catalog.cost.push(cost);
+        if let Some(order) = &p.order {
+            let min = order
+                .min
+                .as_ref()
+                .and_then(|q| values::quantity(q, &format!("{path}.order.min"), diags));
+            let multiple = order
+                .multiple
+                .as_ref()
+                .and_then(|q| values::quantity(q, &format!("{path}.order.multiple"), diags));
+            if min.is_some() || multiple.is_some() {
+                b.catalog.order.insert(id, OrderRule { min, multiple });
+            }
+        }
+        for (key, value) in &p.attrs {
+            if !attr_value_ok(value) {
+                diags.error(
+                    Code::InvalidType,
+                    &format!("{path}.attrs.{key}"),
+                    format!("attribute `{key}` must be a string, number, boolean or a list of them, found `{value}`"),
+                    &[&p.sku],
+                );
+                continue;
+            }
+            b.attrs
+                .entry(key.clone())
+                .or_default()
+                .push((id, value.clone()));
+        }
+    }
+}
+
+fn attr_value_ok(value: &Value) -> bool {
+    match value {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => true,
+        Value::Array(items) => items
+            .iter()
+            .all(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_))),
+        _ => false,
+    }
+}
+
+/// Whether an attribute value (or one of its elements) equals the condition's value.
+pub(crate) fn attr_equals(actual: &Value, wanted: &Value) -> bool {
+    match actual {
+        Value::Array(items) => items.iter().any(|a| scalar_equals(a, wanted)),
+        a => scalar_equals(a, wanted),
+    }
+}
+
+fn scalar_equals(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => number(x) == number(y) && number(x).is_some(),
+        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x)) => {
+            number(x).is_some() && number(x) == parse_decimal(y)
+        }
+        _ => a == b,
+    }
+}
+
+/// A JSON number as an exact decimal (through its shortest text form).
+pub(crate) fn number(n: &serde_json::Number) -> Option<Decimal> {
+    parse_decimal(&n.to_string())
+}
+
+/// Whether an attribute value (or one of its elements) is a number within the bounds.
+pub(crate) fn attr_in_range(actual: &Value, min: Option<Decimal>, max: Option<Decimal>) -> bool {
+    let within = |v: &Value| match v {
+        Value::Number(n) => {
+            number(n).is_some_and(|d| min.is_none_or(|m| d >= m) && max.is_none_or(|m| d <= m))
+        }
+        _ => false,
+    };
+    match actual {
+        Value::Array(items) => items.iter().any(within),
+        v => within(v),
+    }
+}
+
+impl CatalogBuild {
+    /// Compiles a selector (deduplicated) and returns its index in the selector table.
+    pub fn selector(&mut self, selector: &Selector, path: &str, diags: &mut Diags) -> Option<u32> {
+        let key = format!("{selector:?}");
+        if let Some(&id) = self.selector_cache.get(&key) {
+            return Some(id);
+        }
+        let (products, spec, index) = self.resolve(selector, path, diags)?;
+        let id = u32::try_from(self.catalog.selectors.len()).ok()?;
+        self.catalog.selectors.push(SelectorDef {
+            products,
+            spec,
+            index,
+        });
+        self.selector_cache.insert(key, id);
+        Some(id)
+    }
+
+    fn resolve(
+        &self,
+        selector: &Selector,
+        path: &str,
+        diags: &mut Diags,
+    ) -> Option<(RoaringBitmap, Spec, SelectorKey)> {
+        let plain = |rank: u8| Spec {
+            rank,
+            depth: 0,
+            members: 1,
+        };
+        Some(match selector {
+            Selector::All => {
+                let all = RoaringBitmap::from_iter(0..u32::try_from(self.catalog.skus.len()).ok()?);
+                (all, plain(1), SelectorKey::Scan)
+            }
+            Selector::Sku(s) => {
+                let id = self.product(s, path, "sku", diags)?;
+                (
+                    RoaringBitmap::from_iter([id]),
+                    plain(6),
+                    SelectorKey::Skus(vec![id]),
+                )
+            }
+            Selector::Skus(list) => {
+                let mut ids = Vec::new();
+                let mut ok = !list.is_empty();
+                for (k, s) in list.iter().enumerate() {
+                    match self.product(s, &format!("{path}.skus[{k}]"), "", diags) {
+                        Some(id) => ids.push(id),
+                        None => ok = false,
+                    }
+                }
+                if list.is_empty() {
+                    diags.error(Code::InvalidSelector, path, "`skus` is empty".into(), &[]);
+                }
+                if !ok {
+                    return None;
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                (
+                    RoaringBitmap::from_iter(ids.iter().copied()),
+                    plain(6),
+                    SelectorKey::Skus(ids),
+                )
+            }
+            Selector::Family(f) => match self.family_index.get(f) {
+                Some(&fid) => (
+                    self.family_products
+                        .get(fid as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    plain(5),
+                    SelectorKey::Family(fid),
+                ),
+                None => (
+                    RoaringBitmap::new(),
+                    plain(5),
+                    SelectorKey::Skus(Vec::new()),
+                ),
+            },
+            Selector::Category(c) => match self.category_index.get(c) {
+                Some(&cid) => {
+                    let depth = self
+                        .catalog
+                        .categories
+                        .get(cid as usize)
+                        .map(|d| d.depth)
+                        .unwrap_or(0);
+                    (
+                        self.category_products
+                            .get(cid as usize)
+                            .cloned()
+                            .unwrap_or_default(),
+                        Spec {
+                            rank: 4,
+                            depth,
+                            members: 1,
+                        },
+                        SelectorKey::Category(cid),
+                    )
+                }
+                None => {
+                    diags.error(
+                        Code::UnknownReference,
+                        &format!("{path}.category"),
+                        format!("unknown category `{c}`"),
+                        &[c],
+                    );
+                    return None;
+                }
+            },
+            Selector::Brand(name) => match self.brand_index.get(name) {
+                Some(&bid) => (
+                    self.brand_products
+                        .get(bid as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    plain(2),
+                    SelectorKey::Brand(bid),
+                ),
+                None => (
+                    RoaringBitmap::new(),
+                    plain(2),
+                    SelectorKey::Skus(Vec::new()),
+                ),
+            },
+            Selector::Attr(cond) => (
+                self.attr_products(cond, path, diags)?,
+                plain(3),
+                SelectorKey::Scan,
+            ),
+            Selector::AllOf(members) => {
+                if members.is_empty() {
+                    diags.error(Code::InvalidSelector, path, "`all_of` is empty".into(), &[]);
+                    return None;
+                }
+                let mut set: Option<RoaringBitmap> = None;
+                let mut spec = Spec::default();
+                let mut failed = false;
+                for (k, m) in members.iter().enumerate() {
+                    match self.resolve(m, &format!("{path}.all_of[{k}]"), diags) {
+                        Some((products, member_spec, _)) => {
+                            set = Some(match set {
+                                Some(s) => s & products,
+                                None => products,
+                            });
+                            if (member_spec.rank, member_spec.depth) > (spec.rank, spec.depth) {
+                                spec.rank = member_spec.rank;
+                                spec.depth = member_spec.depth;
+                            }
+                        }
+                        None => failed = true,
+                    }
+                }
+                if failed {
+                    return None;
+                }
+                spec.members = u16::try_from(members.len()).unwrap_or(u16::MAX);
+                (set.unwrap_or_default(), spec, SelectorKey::Scan)
+            }
+        })
+    }
+
+    fn product(&self, sku: &str, path: &str, key: &str, diags: &mut Diags) -> Option<ProductId> {
+        let found = self.ids.get(sku).copied();
+        if found.is_none() {
+            let at = if key.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}.{key}")
+            };
+            diags.error(
+                Code::UnknownReference,
+                &at,
+                format!("unknown product `{sku}`"),
+                &[sku],
+            );
+        }
+        found
+    }
+
+    fn attr_products(
+        &self,
+        cond: &AttrCondition,
+        path: &str,
+        diags: &mut Diags,
+    ) -> Option<RoaringBitmap> {
+        let path = format!("{path}.attr");
+        let bound = |q: &Option<crate::model::NumText>, key: &str, diags: &mut Diags| match q {
+            None => Ok(None),
+            Some(t) => match parse_decimal(&t.0) {
+                Some(d) => Ok(Some(d)),
+                None => {
+                    diags.error(
+                        Code::InvalidDecimal,
+                        &format!("{path}.{key}"),
+                        format!("invalid decimal `{}`", t.0),
+                        &[],
+                    );
+                    Err(())
+                }
+            },
+        };
+        let min = bound(&cond.min, "min", diags).ok()?;
+        let max = bound(&cond.max, "max", diags).ok()?;
+        let forms = [
+            cond.eq.is_some(),
+            cond.any_of.is_some(),
+            min.is_some() || max.is_some(),
+        ];
+        if forms.iter().filter(|f| **f).count() != 1 {
+            diags.error(
+                Code::InvalidSelector,
+                &path,
+                format!(
+                    "attribute condition on `{}` needs exactly one of `eq`, `in`, or `min`/`max`",
+                    cond.key
+                ),
+                &[&cond.key],
+            );
+            return None;
+        }
+        let column = self.attrs.get(&cond.key).map(Vec::as_slice).unwrap_or(&[]);
+        let matches = |v: &Value| {
+            if let Some(eq) = &cond.eq {
+                attr_equals(v, eq)
+            } else if let Some(any) = &cond.any_of {
+                any.iter().any(|w| attr_equals(v, w))
+            } else {
+                attr_in_range(v, min, max)
+            }
+        };
+        Some(
+            column
+                .iter()
+                .filter(|(_, v)| matches(v))
+                .map(|(p, _)| *p)
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,93 @@
+//! The collector of compile problems: every one is kept, none stops the compiler.
+
+use crate::error::{Diagnostic, DiagnosticCode as Code, Severity};
+
+/// Problems found so far.
+#[derive(Debug, Default)]
+pub struct Diags {
+    pub(crate) list: Vec<Diagnostic>,
+}
+
+impl Diags {
+    /// Records an error.
+    pub(crate) fn error(&mut self, code: Code, path: &str, message: String, ids: &[&str]) {
+        self.push(code, path, message, ids);
+    }
+
+    /// Records a warning (rejected only in strict mode).
+    pub(crate) fn warning(&mut self, code: Code, path: &str, message: String, ids: &[&str]) {
+        self.push(code, path, message, ids);
+    }
+
+    fn push(&mut self, code: Code, path: &str, message: String, ids: &[&str]) {
+        self.list.push(Diagnostic {
+            code,
+            path: path.to_string(),
+            message,
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+        });
+    }
+
+    /// Records an element that serde could not read, classifying serde's message.
+    pub(crate) fn item_error(&mut self, outer: &str, inner: &str, message: &str) {
+        let path = join(outer, inner);
+        let code = if message.starts_with("unknown field") {
+            Code::UnknownField
+        } else if message.starts_with("missing field") {
+            Code::MissingField
+        } else if message.contains("unknown variant") {
+            Code::InvalidType
+        } else if message.contains("selector") || message.contains("`attr`") {
+            Code::InvalidSelector
+        } else {
+            Code::InvalidType
+        };
+        let message = message.split(" at line ").next().unwrap_or(message);
+        self.error(code, &path, lowercase_first(message), &[]);
+    }
+
+    /// Whether an error was recorded at `path` or below it.
+    pub(crate) fn has_error_at(&self, path: &str) -> bool {
+        self.list
+            .iter()
+            .any(|d| d.severity() == Severity::Error && d.path.starts_with(path))
+    }
+
+    /// Whether any error (not warning) was recorded.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.list.iter().any(|d| d.severity() == Severity::Error)
+    }
+}
+
+/// Joins a path prefix and serde's relative path (`rules[1].percent`).
+pub(crate) fn join(outer: &str, inner: &str) -> String {
+    match (outer.is_empty(), inner.is_empty() || inner == ".") {
+        (_, true) => outer.to_string(),
+        (true, false) => inner.to_string(),
+        (false, false) if inner.starts_with('[') => format!("{outer}{inner}"),
+        (false, false) => format!("{outer}.{inner}"),
+    }
+}
+
+fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_paths() {
+        assert_eq!(
+            join("contracts[3]", "rules[1].percent"),
+            "contracts[3].rules[1].percent"
+        );
+        assert_eq!(join("contracts[3]", ""), "contracts[3]");
+        assert_eq!(join("", "format"), "format");
+    }
+}

@@ -1,0 +1,1090 @@
+//! Price lists, their entries and the contracts' pricing rules, indexed for the quote path.
+
+use ahash::{AHashMap, AHashSet};
+use rust_decimal::Decimal;
+use smallvec::SmallVec;
+
+use super::audience::AudienceBuild;
+use super::catalog::CatalogBuild;
+use super::values::{self, Currencies, Policies};
+use super::{items, Diags};
+use crate::engine::{
+    Action, Bounds, ContractDef, CurrencyId, Engine, EntryDef, IndexKind, ListDef, ListId, Pricing,
+    RoundTarget, RuleDef, SelectorKey, Settings, Tiered, NONE,
+};
+use crate::error::DiagnosticCode as Code;
+use crate::instant::{Instant, Interval};
+use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
+
+/// Which key a tier of this rule must carry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TierKey {
+    Price,
+    Percent,
+    Amount,
+}
+
+impl TierKey {
+    fn name(self) -> &'static str {
+        match self {
+            TierKey::Price => "price",
+            TierKey::Percent => "percent",
+            TierKey::Amount => "amount",
+        }
+    }
+}
+
+/// Parses tiers carrying `key`, checking thresholds increase strictly.
+fn tiers(
+    list: &[Tier],
+    key: TierKey,
+    path: &str,
+    diags: &mut Diags,
+) -> Option<SmallVec<[(Decimal, Decimal); 2]>> {
+    let mut out: SmallVec<[(Decimal, Decimal); 2]> = SmallVec::new();
+    let mut ok = true;
+    for (k, t) in list.iter().enumerate() {
+        let tpath = format!("{path}.tiers[{k}]");
+        let min = values::quantity(&t.min_qty, &format!("{tpath}.min_qty"), diags);
+        let given = [
+            (TierKey::Price, &t.price),
+            (TierKey::Percent, &t.percent),
+            (TierKey::Amount, &t.amount),
+        ];
+        let mut value = None;
+        for (tk, v) in given {
+            let Some(text) = v else { continue };
+            if tk != key {
+                diags.error(
+                    Code::TierAction,
+                    &format!("{tpath}.{}", tk.name()),
+                    format!(
+                        "a tier of this rule carries `{}`, not `{}`",
+                        key.name(),
+                        tk.name()
+                    ),
+                    &[],
+                );
+                ok = false;
+                continue;
+            }
+            let vpath = format!("{tpath}.{}", tk.name());
+            value = match tk {
+                TierKey::Price => values::non_negative(text, &vpath, diags),
+                TierKey::Percent => values::percent(text, &vpath, diags),
+                TierKey::Amount => values::decimal(text, &vpath, diags),
+            };
+        }
+        if t.price.is_none() && t.percent.is_none() && t.amount.is_none() {
+            diags.error(
+                Code::TierAction,
+                &tpath,
+                format!("the tier carries no `{}`", key.name()),
+                &[],
+            );
+            ok = false;
+        }
+        match (min, value) {
+            (Some(m), Some(v)) => {
+                if let Some(&(prev, _)) = out.last() {
+                    if m <= prev {
+                        diags.error(
+                            Code::TiersNotIncreasing,
+                            &format!("{tpath}.min_qty"),
+                            format!("tier threshold `{m}` does not increase over `{prev}`"),
+                            &[],
+                        );
+                        ok = false;
+                    }
+                }
+                out.push((m, v));
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn qty_range(
+    min: &Option<model::NumText>,
+    max: &Option<model::NumText>,
+    path: &str,
+    diags: &mut Diags,
+) -> (Option<Decimal>, Option<Decimal>) {
+    let lo = min
+        .as_ref()
+        .and_then(|q| values::quantity(q, &format!("{path}.min_qty"), diags));
+    let hi = max
+        .as_ref()
+        .and_then(|q| values::quantity(q, &format!("{path}.max_qty"), diags));
+    if let (Some(l), Some(h)) = (lo, hi) {
+        if l > h {
+            diags.error(
+                Code::InvalidInterval,
+                &format!("{path}.max_qty"),
+                format!("`max_qty` `{h}` is below `min_qty` `{l}`"),
+                &[],
+            );
+        }
+    }
+    (lo, hi)
+}
+
+fn never_valid(validity: Interval, path: &str, id: &str, diags: &mut Diags) {
+    if validity.is_empty() && !diags.has_error_at(path) {
+        diags.warning(
+            Code::NeverValid,
+            path,
+            format!("`{id}` is never valid: its validity does not meet its container's"),
+            &[id],
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build(
+    doc: &Document,
+    settings: &Settings,
+    currencies: &Currencies,
+    catalog: &mut CatalogBuild,
+    audiences: &mut AudienceBuild,
+    policies: &mut Policies,
+    diags: &mut Diags,
+) -> Pricing {
+    let tz = settings.timezone;
+    let mut pricing = Pricing {
+        lists: Vec::new(),
+        list_index: AHashMap::new(),
+        entries: Vec::new(),
+        entry_index: AHashMap::new(),
+        rules: Vec::new(),
+        rule_index: AHashMap::new(),
+        scan_rules: AHashMap::new(),
+        aud_kinds: AHashMap::new(),
+        contracts: Vec::new(),
+        everyone_lists: SmallVec::new(),
+    };
+    let lists = items(&doc.price_lists, "price_lists", diags);
+    let mut derived_names: Vec<Option<(String, Option<Decimal>, String)>> = Vec::new();
+    let mut list_paths = Vec::new();
+    let mut entries = Vec::new();
+    for (i, l) in &lists {
+        let path = format!("price_lists[{i}]");
+        if !values::id_ok(&l.id, &format!("{path}.id"), diags) {
+            continue;
+        }
+        if pricing.list_index.contains_key(l.id.as_str()) {
+            diags.error(
+                Code::DuplicateId,
+                &format!("{path}.id"),
+                format!("duplicate price list `{}`", l.id),
+                &[&l.id],
+            );
+            continue;
+        }
+        let list_id: ListId = u32::try_from(pricing.lists.len()).unwrap_or(NONE);
+        pricing.list_index.insert(l.id.as_str().into(), list_id);
+        let validity = values::validity(l.valid.as_ref(), tz, &format!("{path}.valid"), diags);
+        let percent = l
+            .percent
+            .as_deref()
+            .and_then(|p| values::percent(p, &format!("{path}.percent"), diags));
+        if l.percent.is_some() && l.from_list.is_none() {
+            diags.error(
+                Code::RuleActions,
+                &format!("{path}.percent"),
+                "`percent` on a price list needs `from_list`".into(),
+                &[&l.id],
+            );
+        }
+        derived_names.push(
+            l.from_list
+                .clone()
+                .map(|f| (f, percent, format!("{path}.from_list"))),
+        );
+        pricing.lists.push(ListDef {
+            id: l.id.as_str().into(),
+            net: l.net,
+            currency: currencies.or_default(
+                l.currency.as_deref(),
+                &format!("{path}.currency"),
+                diags,
+            ),
+            priority: l.priority.unwrap_or(0),
+            validity,
+            rounding: policies.parse(l.rounding.as_ref(), &format!("{path}.rounding"), diags),
+            derived: None,
+        });
+        list_paths.push(path.clone());
+        let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
+        for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
+            let epath = format!("{path}.prices[{k}]");
+            let Some(&product) = catalog.ids.get(&e.sku) else {
+                diags.error(
+                    Code::UnknownReference,
+                    &format!("{epath}.sku"),
+                    format!("unknown product `{}`", e.sku),
+                    &[&l.id, &e.sku],
+                );
+                continue;
+            };
+            let own = e
+                .price
+                .as_deref()
+                .and_then(|p| values::non_negative(p, &format!("{epath}.price"), diags));
+            let Some(tier_list) = tiers(&e.tiers, TierKey::Price, &epath, diags) else {
+                continue;
+            };
+            if e.price.is_none() && e.tiers.is_empty() {
+                diags.error(
+                    Code::RuleActions,
+                    &epath,
+                    format!("the entry for `{}` has no `price` and no `tiers`", e.sku),
+                    &[&l.id, &e.sku],
+                );
+                continue;
+            }
+            if e.price.is_some() && own.is_none() {
+                continue;
+            }
+            let mode = e.tier_mode.or(l.tier_mode).unwrap_or(TierMode::AllUnits);
+            if mode == TierMode::Graduated && own.is_none() {
+                diags.error(
+                    Code::GraduatedNeedsPrice,
+                    &epath,
+                    format!(
+                        "graduated tiers of `{}` need a `price` for the first band",
+                        e.sku
+                    ),
+                    &[&l.id, &e.sku],
+                );
+                continue;
+            }
+            let entry_validity =
+                values::validity(e.valid.as_ref(), tz, &format!("{epath}.valid"), diags);
+            let valid = validity.intersect(&entry_validity);
+            never_valid(valid, &epath, &format!("{}/{}", l.id, e.sku), diags);
+            rising(own, &tier_list, &epath, &l.id, &e.sku, diags);
+            let overlaps = seen.entry(product).or_default();
+            if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
+                diags.warning(
+                    Code::OverlappingPrices,
+                    &epath,
+                    format!(
+                        "`{}` has two prices in `{}` valid at the same time",
+                        e.sku, l.id
+                    ),
+                    &[&l.id, &e.sku],
+                );
+            }
+            overlaps.push(valid);
+            let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, &epath, diags);
+            entries.push(EntryDef {
+                list: list_id,
+                product,
+                values: Tiered {
+                    own,
+                    tiers: tier_list,
+                    mode,
+                },
+                priority: e.priority.or(l.priority).unwrap_or(0),
+                validity: valid,
+                min_qty,
+                max_qty,
+                exclusive: e.exclusive.unwrap_or(l.net),
+            });
+        }
+    }
+    resolve_derived(&mut pricing, &derived_names, &list_paths, diags);
+    entries.sort_by_key(|e| (e.list, e.product));
+    let mut start = 0usize;
+    while let Some(first) = entries.get(start) {
+        let key = (u64::from(first.list) << 32) | u64::from(first.product);
+        let len = entries
+            .get(start..)
+            .map(|rest| {
+                rest.iter()
+                    .take_while(|e| e.list == first.list && e.product == first.product)
+                    .count()
+            })
+            .unwrap_or(1);
+        pricing.entry_index.insert(
+            key,
+            (
+                u32::try_from(start).unwrap_or(NONE),
+                u32::try_from(len).unwrap_or(0),
+            ),
+        );
+        start += len.max(1);
+    }
+    pricing.entries = entries;
+    attach_lists(&mut pricing, doc, audiences, diags);
+    contracts(
+        doc,
+        settings,
+        currencies,
+        catalog,
+        audiences,
+        policies,
+        &mut pricing,
+        diags,
+    );
+    pricing
+}
+
+fn rising(
+    own: Option<Decimal>,
+    tiers: &[(Decimal, Decimal)],
+    path: &str,
+    list: &str,
+    sku: &str,
+    diags: &mut Diags,
+) {
+    let mut previous = own;
+    for (k, &(_, price)) in tiers.iter().enumerate() {
+        if previous.is_some_and(|p| price > p) {
+            diags.warning(
+                Code::RisingTier,
+                &format!("{path}.tiers[{k}].price"),
+                format!(
+                    "tier price `{price}` of `{sku}` in `{list}` is higher than the price below it"
+                ),
+                &[list, sku],
+            );
+        }
+        previous = Some(price);
+    }
+}
+
+fn resolve_derived(
+    pricing: &mut Pricing,
+    names: &[Option<(String, Option<Decimal>, String)>],
+    paths: &[String],
+    diags: &mut Diags,
+) {
+    for (n, name) in names.iter().enumerate() {
+        let Some((target, percent, path)) = name else {
+            continue;
+        };
+        let Some(&t) = pricing.list_index.get(target.as_str()) else {
+            diags.error(
+                Code::UnknownReference,
+                path,
+                format!("unknown price list `{target}`"),
+                &[target],
+            );
+            continue;
+        };
+        if let Some(list) = pricing.lists.get_mut(n) {
+            list.derived = Some((t, percent.unwrap_or(Decimal::ZERO)));
+        }
+    }
+    let count = pricing.lists.len();
+    for n in 0..count {
+        let mut at = n;
+        let mut hops = 0;
+        let mut currency_ok = true;
+        let start_currency = pricing.lists.get(n).map(|l| l.currency);
+        while let Some((next, _)) = pricing.lists.get(at).and_then(|l| l.derived) {
+            at = next as usize;
+            hops += 1;
+            if pricing.lists.get(at).map(|l| l.currency) != start_currency {
+                currency_ok = false;
+            }
+            if at == n || hops > count {
+                break;
+            }
+        }
+        let path = paths.get(n).map(String::as_str).unwrap_or("");
+        let id = pricing
+            .lists
+            .get(n)
+            .map(|l| l.id.to_string())
+            .unwrap_or_default();
+        if at == n && hops > 0 || hops > count {
+            diags.error(
+                Code::ListCycle,
+                &format!("{path}.from_list"),
+                format!("price list `{id}` derives from itself"),
+                &[&id],
+            );
+            if let Some(l) = pricing.lists.get_mut(n) {
+                l.derived = None;
+            }
+        } else if !currency_ok {
+            diags.error(
+                Code::CurrencyMismatch,
+                &format!("{path}.from_list"),
+                format!("price list `{id}` derives from a list in another currency"),
+                &[&id],
+            );
+        }
+    }
+}
+
+/// Attaches price lists to each account's chain: own, ancestors', segments', everyone's.
+fn attach_lists(
+    pricing: &mut Pricing,
+    doc: &Document,
+    audiences: &mut AudienceBuild,
+    diags: &mut Diags,
+) {
+    let resolve = |name: &str, path: &str, diags: &mut Diags| {
+        let found = pricing.list_index.get(name).copied();
+        if found.is_none() {
+            diags.error(
+                Code::UnknownReference,
+                path,
+                format!("unknown price list `{name}`"),
+                &[name],
+            );
+        }
+        found
+    };
+    let defaults: Vec<ListId> = match &doc.settings {
+        Some(model::Item::Ok(s)) => s
+            .default_price_lists
+            .iter()
+            .enumerate()
+            .filter_map(|(k, l)| resolve(l, &format!("settings.default_price_lists[{k}]"), diags))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let segment_lists: Vec<Vec<ListId>> = audiences
+        .segment_lists
+        .iter()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|(l, p)| resolve(l, p, diags))
+                .collect()
+        })
+        .collect();
+    let account_lists: Vec<Vec<ListId>> = audiences
+        .account_lists
+        .iter()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|(l, p)| resolve(l, p, diags))
+                .collect()
+        })
+        .collect();
+    pricing.everyone_lists = defaults.iter().copied().collect();
+    let segment_count = u32::try_from(audiences.audiences.segment_ids.len()).unwrap_or(0);
+    for (n, account) in audiences.audiences.accounts.iter_mut().enumerate() {
+        let mut lists: SmallVec<[(ListId, u8, u32); 4]> = SmallVec::new();
+        let mut push = |list: ListId, level: u8, key: u32| {
+            if !lists.iter().any(|(l, _, _)| *l == list) {
+                lists.push((list, level, key));
+            }
+        };
+        let seg_level = u8::try_from(account.lineage.len()).unwrap_or(u8::MAX);
+        for (depth, &acc) in account.lineage.iter().enumerate() {
+            for &l in account_lists
+                .get(acc as usize)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                push(
+                    l,
+                    u8::try_from(depth).unwrap_or(u8::MAX),
+                    1 + segment_count + acc,
+                );
+            }
+        }
+        for &s in audiences
+            .segment_sets
+            .get(n)
+            .map(|s| s.as_slice())
+            .unwrap_or(&[])
+        {
+            for &l in segment_lists
+                .get(s as usize)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                push(l, seg_level, 1 + s);
+            }
+        }
+        for &l in &defaults {
+            push(l, seg_level.saturating_add(1), 0);
+        }
+        account.lists = lists;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn contracts(
+    doc: &Document,
+    settings: &Settings,
+    currencies: &Currencies,
+    catalog: &mut CatalogBuild,
+    audiences: &AudienceBuild,
+    policies: &mut Policies,
+    pricing: &mut Pricing,
+    diags: &mut Diags,
+) {
+    let tz = settings.timezone;
+    let mut contract_ids: AHashSet<String> = AHashSet::new();
+    let now = Instant::now();
+    for (i, c) in items(&doc.contracts, "contracts", diags) {
+        let path = format!("contracts[{i}]");
+        if !values::id_ok(&c.id, &format!("{path}.id"), diags) {
+            continue;
+        }
+        if !contract_ids.insert(c.id.clone()) {
+            diags.error(
+                Code::DuplicateId,
+                &format!("{path}.id"),
+                format!("duplicate contract `{}`", c.id),
+                &[&c.id],
+            );
+            continue;
+        }
+        let contract = u32::try_from(pricing.contracts.len()).unwrap_or(NONE);
+        pricing.contracts.push(ContractDef {
+            id: c.id.as_str().into(),
+            rounding: policies.parse(c.rounding.as_ref(), &format!("{path}.rounding"), diags),
+        });
+        let audience = audiences.resolve(&c.audience, &format!("{path}.audience"), diags);
+        let validity = values::validity(c.valid.as_ref(), tz, &format!("{path}.valid"), diags);
+        if validity.until < now {
+            diags.warning(
+                Code::Expired,
+                &format!("{path}.valid"),
+                format!("contract `{}` has expired", c.id),
+                &[&c.id],
+            );
+        }
+        let contract_currency = c
+            .currency
+            .as_deref()
+            .and_then(|cur| currencies.resolve(cur, &format!("{path}.currency"), diags));
+        let mut rule_ids: AHashSet<&str> = AHashSet::new();
+        for (k, r) in items(&c.rules, &format!("{path}.rules"), diags) {
+            let rpath = format!("{path}.rules[{k}]");
+            if !values::id_ok(&r.id, &format!("{rpath}.id"), diags) {
+                continue;
+            }
+            if !rule_ids.insert(r.id.as_str()) {
+                diags.error(
+                    Code::DuplicateId,
+                    &format!("{rpath}.id"),
+                    format!("duplicate rule `{}` in contract `{}`", r.id, c.id),
+                    &[&c.id, &r.id],
+                );
+                continue;
+            }
+            let full = format!("{}/{}", c.id, r.id);
+            let step = settings
+                .steps
+                .iter()
+                .position(|s| *s.name == *r.step)
+                .and_then(|s| u16::try_from(s).ok());
+            if step.is_none() {
+                diags.error(
+                    Code::UnknownStep,
+                    &format!("{rpath}.step"),
+                    format!(
+                        "unknown step `{}`: the procedure has {}",
+                        r.step,
+                        step_names(settings)
+                    ),
+                    &[&full],
+                );
+            }
+            let selector = catalog.selector(&r.products, &format!("{rpath}.products"), diags);
+            let rule_validity = validity.intersect(&values::validity(
+                r.valid.as_ref(),
+                tz,
+                &format!("{rpath}.valid"),
+                diags,
+            ));
+            never_valid(rule_validity, &rpath, &full, diags);
+            let (min_qty, max_qty) = qty_range(&r.min_qty, &r.max_qty, &rpath, diags);
+            let action = action(r, pricing, &rpath, diags);
+            let absolute = action.as_ref().is_some_and(is_absolute);
+            let explicit = r
+                .currency
+                .as_deref()
+                .and_then(|cur| currencies.resolve(cur, &format!("{rpath}.currency"), diags));
+            if absolute
+                && explicit.is_none()
+                && contract_currency.is_none()
+                && currencies.defs.len() > 1
+                && r.currency.is_none()
+            {
+                diags.error(
+                    Code::MissingField,
+                    &format!("{path}.currency"),
+                    format!("contract `{}` has absolute amounts and the document several currencies: name its `currency`", c.id),
+                    &[&c.id, &full],
+                );
+            }
+            let currency: Option<CurrencyId> = explicit.or(if absolute {
+                Some(contract_currency.unwrap_or(currencies.default))
+            } else {
+                None
+            });
+            let rounding = policies.parse(r.rounding.as_ref(), &format!("{rpath}.rounding"), diags);
+            let (Some(step), Some(selector), Some(action)) = (step, selector, action) else {
+                continue;
+            };
+            let spec = catalog
+                .catalog
+                .selectors
+                .get(selector as usize)
+                .map(|s| s.spec)
+                .unwrap_or_default();
+            let rule_id = u32::try_from(pricing.rules.len()).unwrap_or(NONE);
+            pricing.rules.push(RuleDef {
+                id: full.into(),
+                contract,
+                step,
+                selector,
+                spec,
+                priority: r.priority.or(c.priority).unwrap_or(0),
+                validity: rule_validity,
+                min_qty,
+                max_qty,
+                currency,
+                exclusive: r.exclusive,
+                action,
+                rounding,
+                audience: audience.clone(),
+            });
+            index_rule(pricing, catalog, rule_id, selector, &audience);
+        }
+    }
+}
+
+fn step_names(settings: &Settings) -> String {
+    settings
+        .steps
+        .iter()
+        .map(|s| format!("`{}`", s.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn is_absolute(action: &Action) -> bool {
+    match action {
+        Action::Price { .. } | Action::Amount { .. } => true,
+        Action::Bounds(b) => {
+            b.min_price.is_some()
+                || b.max_price.is_some()
+                || b.min_over_base.is_some()
+                || b.max_over_base.is_some()
+        }
+        Action::Percent { .. } | Action::FromList { .. } | Action::RoundTo { .. } => false,
+    }
+}
+
+fn index_rule(
+    pricing: &mut Pricing,
+    catalog: &CatalogBuild,
+    rule: u32,
+    selector: u32,
+    audience: &[u32],
+) {
+    let Some(def) = catalog.catalog.selectors.get(selector as usize) else {
+        return;
+    };
+    for &aud in audience {
+        let (kind, keys): (IndexKind, SmallVec<[u32; 4]>) = match &def.index {
+            SelectorKey::Skus(ids) => (IndexKind::Sku, ids.iter().copied().collect()),
+            SelectorKey::Family(f) => (IndexKind::Family, smallvec::smallvec![*f]),
+            SelectorKey::Category(c) => (IndexKind::Category, smallvec::smallvec![*c]),
+            SelectorKey::Brand(b) => (IndexKind::Brand, smallvec::smallvec![*b]),
+            SelectorKey::Scan => {
+                pricing.scan_rules.entry(aud).or_default().push(rule);
+                *pricing.aud_kinds.entry(aud).or_default() |= IndexKind::Scan.bit();
+                continue;
+            }
+        };
+        for key in keys {
+            pricing
+                .rule_index
+                .entry(kind.key(aud, key))
+                .or_default()
+                .push(rule);
+        }
+        *pricing.aud_kinds.entry(aud).or_default() |= kind.bit();
+    }
+}
+
+/// Reads the one action of a rule.
+fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> Option<Action> {
+    let bounds_given = [
+        &r.min_price,
+        &r.max_price,
+        &r.min_margin_pct,
+        &r.max_discount_pct,
+        &r.min_over_base,
+        &r.max_over_base,
+    ]
+    .iter()
+    .any(|b| b.is_some());
+    let kinds = [
+        ("price", r.price.is_some()),
+        ("percent", r.percent.is_some() && r.from_list.is_none()),
+        ("amount", r.amount.is_some()),
+        ("from_list", r.from_list.is_some()),
+        ("bounds", bounds_given),
+        ("round_to", r.round_to.is_some()),
+    ];
+    let given: Vec<&str> = kinds.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
+    if given.len() != 1 && !(given.is_empty() && !r.tiers.is_empty()) {
+        diags.error(
+            Code::RuleActions,
+            path,
+            format!(
+                "rule `{}` must have exactly one action (price, percent, amount, from_list, bounds or round_to), found {}",
+                r.id,
+                if given.is_empty() { "none".to_string() } else { given.join(", ") }
+            ),
+            &[&r.id],
+        );
+        return None;
+    }
+    let tier_key = if r.price.is_some() {
+        Some(TierKey::Price)
+    } else if r.percent.is_some() && r.from_list.is_none() {
+        Some(TierKey::Percent)
+    } else if r.amount.is_some() {
+        Some(TierKey::Amount)
+    } else if given.is_empty() {
+        r.tiers.first().map(|t| {
+            if t.price.is_some() {
+                TierKey::Price
+            } else if t.percent.is_some() {
+                TierKey::Percent
+            } else {
+                TierKey::Amount
+            }
+        })
+    } else {
+        None
+    };
+    let mode = r.tier_mode.unwrap_or(TierMode::AllUnits);
+    let tiered = |own: Option<Decimal>, key: TierKey, diags: &mut Diags| -> Option<Tiered> {
+        let list = tiers(&r.tiers, key, path, diags)?;
+        if mode == TierMode::Graduated && own.is_none() {
+            diags.error(
+                Code::GraduatedNeedsPrice,
+                path,
+                format!(
+                    "graduated tiers of rule `{}` need an own `{}` for the first band",
+                    r.id,
+                    key.name()
+                ),
+                &[&r.id],
+            );
+            return None;
+        }
+        Some(Tiered {
+            own,
+            tiers: list,
+            mode,
+        })
+    };
+    if !r.tiers.is_empty() && tier_key.is_none() {
+        diags.error(
+            Code::TierAction,
+            &format!("{path}.tiers"),
+            format!(
+                "rule `{}` cannot have tiers: only price, percent and amount rules can",
+                r.id
+            ),
+            &[&r.id],
+        );
+        return None;
+    }
+    let field = |name: &str| format!("{path}.{name}");
+    match tier_key {
+        Some(TierKey::Price) => {
+            let own = match &r.price {
+                Some(p) => Some(values::non_negative(p, &field("price"), diags)?),
+                None => None,
+            };
+            Some(Action::Price {
+                values: tiered(own, TierKey::Price, diags)?,
+                mode: r.price_mode.unwrap_or(PriceMode::Set),
+            })
+        }
+        Some(TierKey::Percent) => {
+            let own = match &r.percent {
+                Some(p) => Some(values::percent(p, &field("percent"), diags)?),
+                None => None,
+            };
+            Some(Action::Percent {
+                values: tiered(own, TierKey::Percent, diags)?,
+                of: r.of.unwrap_or(PercentOf::Running),
+            })
+        }
+        Some(TierKey::Amount) => {
+            let own = match &r.amount {
+                Some(a) => Some(values::decimal(a, &field("amount"), diags)?),
+                None => None,
+            };
+            Some(Action::Amount {
+                values: tiered(own, TierKey::Amount, diags)?,
+            })
+        }
+        None => {
+            if let Some(list) = &r.from_list {
+                let percent = match &r.percent {
+                    Some(p) => Some(values::percent(p, &field("percent"), diags)?),
+                    None => None,
+                };
+                let Some(&id) = pricing.list_index.get(list.as_str()) else {
+                    diags.error(
+                        Code::UnknownReference,
+                        &field("from_list"),
+                        format!("unknown price list `{list}`"),
+                        &[list],
+                    );
+                    return None;
+                };
+                return Some(Action::FromList { list: id, percent });
+            }
+            if let Some(round) = &r.round_to {
+                return round_to(round, path, diags);
+            }
+            let mut ok = true;
+            let mut get = |v: &Option<String>, name: &str, diags: &mut Diags| match v {
+                None => None,
+                Some(t) => {
+                    let parsed = values::non_negative(t, &field(name), diags);
+                    ok &= parsed.is_some();
+                    parsed
+                }
+            };
+            let bounds = Bounds {
+                min_price: get(&r.min_price, "min_price", diags),
+                max_price: get(&r.max_price, "max_price", diags),
+                min_margin_pct: get(&r.min_margin_pct, "min_margin_pct", diags),
+                max_discount_pct: get(&r.max_discount_pct, "max_discount_pct", diags),
+                min_over_base: match &r.min_over_base {
+                    Some(t) => {
+                        let v = values::decimal(t, &field("min_over_base"), diags);
+                        ok &= v.is_some();
+                        v
+                    }
+                    None => None,
+                },
+                max_over_base: match &r.max_over_base {
+                    Some(t) => {
+                        let v = values::decimal(t, &field("max_over_base"), diags);
+                        ok &= v.is_some();
+                        v
+                    }
+                    None => None,
+                },
+            };
+            ok.then_some(Action::Bounds(bounds))
+        }
+    }
+}
+
+fn round_to(round: &RoundTo, path: &str, diags: &mut Diags) -> Option<Action> {
+    let path = format!("{path}.round_to");
+    match round {
+        RoundTo::Multiple { step, mode } => {
+            let value = values::decimal(step, &path, diags)?;
+            if value <= Decimal::ZERO {
+                diags.error(
+                    Code::InvalidRounding,
+                    &path,
+                    format!("`round_to` step `{step}` must be positive"),
+                    &[],
+                );
+                return None;
+            }
+            Some(Action::RoundTo {
+                target: RoundTarget::Multiple(value),
+                mode: *mode,
+            })
+        }
+        RoundTo::Ending { ending, mode } => {
+            let value = values::decimal(ending, &format!("{path}.ending"), diags)?;
+            if value < Decimal::ZERO || value >= Decimal::ONE {
+                diags.error(
+                    Code::InvalidRounding,
+                    &format!("{path}.ending"),
+                    format!("ending `{ending}` must be at least 0 and below 1"),
+                    &[],
+                );
+                return None;
+            }
+            Some(Action::RoundTo {
+                target: RoundTarget::Ending(value),
+                mode: *mode,
+            })
+        }
+    }
+}
+
+/// Warnings that need the finished engine.
+pub(crate) fn warn(engine: &Engine, diags: &mut Diags) {
+    let pricing = &engine.pricing;
+    let catalog = &engine.catalog;
+    if engine.settings.default_open && !pricing.everyone_lists.is_empty() {
+        let mut unpriced = Vec::new();
+        for (p, sku) in catalog.skus.iter().enumerate() {
+            let p = u32::try_from(p).unwrap_or(NONE);
+            let priced = pricing
+                .everyone_lists
+                .iter()
+                .any(|&l| list_prices(pricing, l, p));
+            if !priced {
+                unpriced.push(&**sku);
+            }
+        }
+        if !unpriced.is_empty() {
+            let shown: Vec<String> = unpriced.iter().take(5).map(|s| format!("`{s}`")).collect();
+            diags.warning(
+                Code::UnpricedProduct,
+                "products",
+                format!(
+                    "{} product(s) visible to everyone have no price in the default price lists: {}{}",
+                    unpriced.len(),
+                    shown.join(", "),
+                    if unpriced.len() > 5 { ", …" } else { "" }
+                ),
+                &unpriced.iter().take(5).copied().collect::<Vec<_>>(),
+            );
+        }
+    }
+    floors(engine, diags);
+    shadowed(engine, diags);
+}
+
+fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
+    let mut at = list;
+    for _ in 0..=pricing.lists.len() {
+        if pricing
+            .entry_index
+            .contains_key(&((u64::from(at) << 32) | u64::from(product)))
+        {
+            return true;
+        }
+        match pricing.lists.get(at as usize).and_then(|l| l.derived) {
+            Some((next, _)) => at = next,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Everyone-level list prices below an everyone-level `min_price` floor.
+fn floors(engine: &Engine, diags: &mut Diags) {
+    let pricing = &engine.pricing;
+    for rule in &pricing.rules {
+        let Action::Bounds(Bounds {
+            min_price: Some(floor),
+            ..
+        }) = &rule.action
+        else {
+            continue;
+        };
+        if !rule.audience.contains(&0) {
+            continue;
+        }
+        let Some(selector) = engine.catalog.selectors.get(rule.selector as usize) else {
+            continue;
+        };
+        for entry in &pricing.entries {
+            if !pricing.everyone_lists.contains(&entry.list)
+                || !selector.products.contains(entry.product)
+            {
+                continue;
+            }
+            let below = entry.values.own.is_some_and(|p| p < *floor)
+                && pricing
+                    .lists
+                    .get(entry.list as usize)
+                    .map(|l| Some(l.currency))
+                    == Some(rule.currency);
+            if below {
+                let list = pricing
+                    .lists
+                    .get(entry.list as usize)
+                    .map(|l| &*l.id)
+                    .unwrap_or("");
+                let sku = engine.sku(entry.product);
+                diags.warning(
+                    Code::PriceBelowFloor,
+                    "price_lists",
+                    format!(
+                        "list price of `{sku}` in `{list}` is below the floor `{floor}` of `{}`",
+                        rule.id
+                    ),
+                    &[list, sku, &rule.id],
+                );
+            }
+        }
+    }
+}
+
+/// Rules of a `most_specific` step that a more specific rule of the same audience, validity and
+/// quantity range always beats.
+fn shadowed(engine: &Engine, diags: &mut Diags) {
+    let pricing = &engine.pricing;
+    let mut groups: AHashMap<(u16, Vec<u32>, Interval), Vec<&RuleDef>> = AHashMap::new();
+    for rule in &pricing.rules {
+        let most_specific = engine
+            .settings
+            .steps
+            .get(usize::from(rule.step))
+            .is_some_and(|s| s.select == model::Select::MostSpecific);
+        if most_specific && rule.min_qty.is_none() && rule.max_qty.is_none() {
+            groups
+                .entry((rule.step, rule.audience.to_vec(), rule.validity))
+                .or_default()
+                .push(rule);
+        }
+    }
+    for rules in groups.values() {
+        for weak in rules {
+            let Some(weak_set) = engine.catalog.selectors.get(weak.selector as usize) else {
+                continue;
+            };
+            if weak_set.products.is_empty() {
+                continue;
+            }
+            let beaten_by = rules.iter().find(|strong| {
+                strong.spec > weak.spec
+                    && strong.currency == weak.currency
+                    && strong.action.tiers_cover_all()
+                    && engine
+                        .catalog
+                        .selectors
+                        .get(strong.selector as usize)
+                        .is_some_and(|s| weak_set.products.is_subset(&s.products))
+            });
+            if let Some(strong) = beaten_by {
+                diags.warning(
+                    Code::ShadowedRule,
+                    "contracts",
+                    format!("rule `{}` never applies: `{}` is more specific for every product it matches", weak.id, strong.id),
+                    &[&weak.id, &strong.id],
+                );
+            }
+        }
+    }
+}
+
+impl Action {
+    /// Whether the action has a value for every quantity (no tier-only gaps).
+    fn tiers_cover_all(&self) -> bool {
+        match self {
+            Action::Price { values, .. }
+            | Action::Percent { values, .. }
+            | Action::Amount { values } => values.own.is_some(),
+            Action::FromList { .. } => false,
+            Action::Bounds(_) | Action::RoundTo { .. } => true,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The reference index: SKUs, EANs/GTINs, manufacturer refs, other refs and account aliases.
+
+use ahash::AHashMap;
+
+use super::audience::AudienceBuild;
+use super::catalog::CatalogBuild;
+use super::{items, Diags};
+use crate::engine::{ProductId, RefIndex};
+use crate::error::DiagnosticCode as Code;
+use crate::model::Document;
+
+/// Trimmed and case-folded: how SKUs, MPNs, refs and aliases are compared.
+pub(crate) fn fold(text: &str) -> Box<str> {
+    text.trim().to_uppercase().into_boxed_str()
+}
+
+/// Digits only, left-padded to 14: a UPC-A and its EAN-13 are the same GTIN. `None` when the
+/// text has no digit or more than 14.
+pub(crate) fn gtin(text: &str) -> Option<Box<str>> {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() || digits.len() > 14 {
+        return None;
+    }
+    Some(format!("{digits:0>14}").into_boxed_str())
+}
+
+pub(crate) fn build(
+    doc: &Document,
+    catalog: &CatalogBuild,
+    audiences: &AudienceBuild,
+    diags: &mut Diags,
+) -> RefIndex {
+    let mut index = RefIndex::default();
+    let mut first_ean: AHashMap<Box<str>, String> = AHashMap::new();
+    for (i, p) in items(&doc.products, "products", &mut Diags::default()) {
+        let Some(&id) = catalog.ids.get(&p.sku) else {
+            continue;
+        };
+        index.exact_sku.insert(p.sku.as_str().into(), id);
+        index.sku.entry(fold(&p.sku)).or_insert(id);
+        if let Some(ean) = &p.ean {
+            match gtin(ean) {
+                Some(key) => {
+                    if let Some(other) = first_ean.get(&key) {
+                        diags.warning(
+                            Code::DuplicateEan,
+                            &format!("products[{i}].ean"),
+                            format!("ean `{ean}` of `{}` is also the ean of `{other}`", p.sku),
+                            &[&p.sku, other],
+                        );
+                    } else {
+                        first_ean.insert(key.clone(), p.sku.clone());
+                        index.gtin.insert(key, id);
+                    }
+                }
+                None => diags.error(
+                    Code::InvalidType,
+                    &format!("products[{i}].ean"),
+                    format!("ean `{ean}` must hold 1 to 14 digits"),
+                    &[&p.sku],
+                ),
+            }
+        }
+        if let Some(mpn) = &p.mpn {
+            index.mpn.entry(fold(mpn)).or_insert(id);
+        }
+        for r in &p.refs {
+            index.other.entry(fold(r)).or_insert(id);
+        }
+    }
+    for (account, aliases) in audiences.aliases.iter().enumerate() {
+        let Ok(account) = u32::try_from(account) else {
+            continue;
+        };
+        for (alias, sku, path) in aliases {
+            match catalog.ids.get(sku) {
+                Some(&id) => {
+                    index
+                        .aliases
+                        .insert((account, fold(alias)), id as ProductId);
+                }
+                None => diags.error(
+                    Code::UnknownReference,
+                    path,
+                    format!("alias `{alias}` names unknown product `{sku}`"),
+                    &[alias, sku],
+                ),
+            }
+        }
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gtin_pads_and_strips() {
+        assert_eq!(gtin("036000291452").as_deref(), Some("00036000291452"));
+        assert_eq!(gtin("0 036000 291452").as_deref(), Some("00036000291452"));
+        assert_eq!(gtin("abc"), None);
+        assert_eq!(gtin("123456789012345"), None);
+    }
+
+    #[test]
+    fn fold_trims_and_uppercases() {
+        assert_eq!(&*fold("  dr-18v "), "DR-18V");
+    }
+}

@@ -1,0 +1,275 @@
+//! Visibility rules, compiled into one decision per audience level, capability and epoch.
+//!
+//! A level's decision for a capability is two bitmaps: the products it decides (some rule of the
+//! level concerns them) and those it allows. The segment level of an account is the union of the
+//! rules of all its segments, so it is built per distinct set of segments and shared by every
+//! account with that set; epochs cut time where a rule of the level starts or ends.
+
+use std::sync::Arc;
+
+use ahash::AHashMap;
+use roaring::RoaringBitmap;
+use smallvec::SmallVec;
+
+use super::audience::AudienceBuild;
+use super::catalog::CatalogBuild;
+use super::{items, values, Diags};
+use crate::engine::{CapDecision, Settings, Spec, VisLevel, VisRuleDef, VisibilityIndex};
+use crate::instant::Instant;
+use crate::model::{Capability, Document, Effect};
+
+/// Which capabilities (see, price, buy) a rule concerns, per docs/spec.md §7.
+pub(crate) fn concerns(effect: Effect, capabilities: &[Capability]) -> [bool; 3] {
+    let mut out = [false; 3];
+    for &c in capabilities {
+        let c = c as usize;
+        for (k, slot) in out.iter_mut().enumerate() {
+            // A deny reaches the capabilities that require it (above), an allow those it
+            // requires (below).
+            let reached = match effect {
+                Effect::Deny => k >= c,
+                Effect::Allow => k <= c,
+            };
+            *slot |= reached;
+        }
+    }
+    out
+}
+
+pub(crate) fn build(
+    doc: &Document,
+    settings: &Settings,
+    catalog: &mut CatalogBuild,
+    audiences: &mut AudienceBuild,
+    diags: &mut Diags,
+) -> VisibilityIndex {
+    let tz = settings.timezone;
+    let mut rules = Vec::new();
+    for (i, c) in items(&doc.contracts, "contracts", diags) {
+        let path = format!("contracts[{i}]");
+        let contract_validity = values::validity(
+            c.valid.as_ref(),
+            tz,
+            &format!("{path}.valid"),
+            &mut Diags::default(),
+        );
+        let audience = audiences.resolve(
+            &c.audience,
+            &format!("{path}.audience"),
+            &mut Diags::default(),
+        );
+        for (k, v) in items(&c.visibility, &format!("{path}.visibility"), diags) {
+            let vpath = format!("{path}.visibility[{k}]");
+            let selector = catalog.selector(&v.products, &format!("{vpath}.products"), diags);
+            let validity = contract_validity.intersect(&values::validity(
+                v.valid.as_ref(),
+                tz,
+                &format!("{vpath}.valid"),
+                diags,
+            ));
+            let caps = v
+                .capabilities
+                .clone()
+                .unwrap_or_else(|| vec![Capability::See, Capability::Price, Capability::Buy]);
+            if caps.is_empty() {
+                diags.error(
+                    crate::error::DiagnosticCode::InvalidType,
+                    &format!("{vpath}.capabilities"),
+                    "`capabilities` is empty; omit it to mean all three".into(),
+                    &[&c.id],
+                );
+                continue;
+            }
+            let Some(selector) = selector else { continue };
+            let id =
+                v.id.clone()
+                    .map(|id| format!("{}/{id}", c.id))
+                    .unwrap_or_else(|| format!("{}/visibility[{k}]", c.id));
+            rules.push(VisRuleDef {
+                id: id.into(),
+                allow: v.effect == Effect::Allow,
+                selector,
+                concerns: concerns(v.effect, &caps),
+                validity,
+                audience: audience.clone(),
+            });
+        }
+    }
+    let mut index = VisibilityIndex {
+        levels: Vec::new(),
+        everyone: None,
+        rules: Vec::new(),
+    };
+    let mut by_key: AHashMap<u32, Vec<usize>> = AHashMap::new();
+    for (n, rule) in rules.iter().enumerate() {
+        for &key in &rule.audience {
+            by_key.entry(key).or_default().push(n);
+        }
+    }
+    let selectors = &catalog.catalog.selectors;
+    let mut level_of_key: AHashMap<u32, u32> = AHashMap::new();
+    let mut keys: Vec<u32> = by_key
+        .keys()
+        .copied()
+        .filter(|k| *k == 0 || *k > segment_count(audiences))
+        .collect();
+    keys.sort_unstable();
+    for key in keys {
+        let members = by_key.get(&key).cloned().unwrap_or_default();
+        let level = build_level(&rules, &members, selectors);
+        level_of_key.insert(key, push_level(&mut index, level));
+    }
+    index.everyone = level_of_key.get(&0).copied();
+    let mut group_levels: AHashMap<SmallVec<[u32; 4]>, Option<u32>> = AHashMap::new();
+    let seg_count = segment_count(audiences);
+    for (n, account) in audiences.audiences.accounts.iter_mut().enumerate() {
+        let mut chain: SmallVec<[u32; 4]> = SmallVec::new();
+        for &acc in &account.lineage {
+            if let Some(&level) = level_of_key.get(&(1 + seg_count + acc)) {
+                chain.push(level);
+            }
+        }
+        let segments = audiences.segment_sets.get(n).cloned().unwrap_or_default();
+        let group = group_levels.entry(segments.clone()).or_insert_with(|| {
+            let mut members: Vec<usize> = segments
+                .iter()
+                .flat_map(|s| by_key.get(&(1 + s)).cloned().unwrap_or_default())
+                .collect();
+            members.sort_unstable();
+            members.dedup();
+            if members.is_empty() {
+                None
+            } else {
+                Some(push_level(
+                    &mut index,
+                    build_level(&rules, &members, selectors),
+                ))
+            }
+        });
+        if let Some(level) = *group {
+            chain.push(level);
+        }
+        if let Some(level) = index.everyone {
+            chain.push(level);
+        }
+        account.vis_chain = chain;
+    }
+    index.rules = rules;
+    index
+}
+
+fn segment_count(audiences: &AudienceBuild) -> u32 {
+    u32::try_from(audiences.audiences.segment_ids.len()).unwrap_or(0)
+}
+
+fn push_level(index: &mut VisibilityIndex, level: VisLevel) -> u32 {
+    index.levels.push(level);
+    u32::try_from(index.levels.len() - 1).unwrap_or(u32::MAX)
+}
+
+fn build_level(
+    rules: &[VisRuleDef],
+    members: &[usize],
+    selectors: &[crate::engine::SelectorDef],
+) -> VisLevel {
+    let mut cuts: Vec<Instant> = vec![Instant::MIN];
+    for &m in members {
+        if let Some(r) = rules.get(m) {
+            cuts.extend(
+                [r.validity.from, r.validity.until]
+                    .into_iter()
+                    .filter(|t| *t != Instant::MIN && *t != Instant::MAX),
+            );
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut epochs: Vec<(Instant, [Arc<CapDecision>; 3])> = Vec::new();
+    let mut previous_active: Option<Vec<usize>> = None;
+    for at in cuts {
+        let active: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&m| rules.get(m).is_some_and(|r| r.validity.contains(at)))
+            .collect();
+        if previous_active.as_ref() == Some(&active) {
+            continue;
+        }
+        let decide = |cap: usize| Arc::new(decision(rules, &active, cap, selectors));
+        epochs.push((at, [decide(0), decide(1), decide(2)]));
+        previous_active = Some(active);
+    }
+    VisLevel { epochs }
+}
+
+/// Most specific selector first; within a specificity, deny wins.
+fn decision(
+    rules: &[VisRuleDef],
+    active: &[usize],
+    cap: usize,
+    selectors: &[crate::engine::SelectorDef],
+) -> CapDecision {
+    let mut groups: Vec<(Spec, bool, &RoaringBitmap)> = active
+        .iter()
+        .filter_map(|&m| rules.get(m))
+        .filter(|r| r.concerns.get(cap).copied().unwrap_or(false))
+        .filter_map(|r| {
+            selectors
+                .get(r.selector as usize)
+                .map(|s| (s.spec, r.allow, &s.products))
+        })
+        .collect();
+    groups.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut out = CapDecision::default();
+    let mut start = 0;
+    while let Some(&(spec, _, _)) = groups.get(start) {
+        let end = start
+            + groups
+                .get(start..)
+                .map(|g| g.iter().take_while(|x| x.0 == spec).count())
+                .unwrap_or(1);
+        let mut allow = RoaringBitmap::new();
+        let mut deny = RoaringBitmap::new();
+        for &(_, allowed, products) in groups.get(start..end).unwrap_or(&[]) {
+            if allowed {
+                allow |= products;
+            } else {
+                deny |= products;
+            }
+        }
+        let fresh = &(&allow | &deny) - &out.decided;
+        out.allowed |= &(&fresh & &allow) - &deny;
+        out.decided |= fresh;
+        start = end.max(start + 1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deny_reaches_up_allow_reaches_down() {
+        assert_eq!(
+            concerns(Effect::Deny, &[Capability::See]),
+            [true, true, true]
+        );
+        assert_eq!(
+            concerns(Effect::Deny, &[Capability::Buy]),
+            [false, false, true]
+        );
+        assert_eq!(
+            concerns(Effect::Allow, &[Capability::Buy]),
+            [true, true, true]
+        );
+        assert_eq!(
+            concerns(Effect::Allow, &[Capability::See]),
+            [true, false, false]
+        );
+        assert_eq!(
+            concerns(Effect::Deny, &[Capability::Price]),
+            [false, true, true]
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! `visibility`: what an account may do with a product (docs/spec.md §7).
+
+use super::{AccountDef, Engine, ProductId};
+use crate::error::QueryError;
+use crate::instant::Instant;
+
+/// What an account may do with a product. Each capability implies the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Capabilities {
+    /// The product exists for the account.
+    pub see: bool,
+    /// The account may see its price.
+    pub price: bool,
+    /// The account may order it.
+    pub buy: bool,
+}
+
+impl Engine {
+    /// The capabilities of an account on a product (any reference `lookup` accepts).
+    ///
+    /// A product nobody may see answers `see: false` here; quote and lookup treat it as unknown.
+    ///
+    /// ```
+    /// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1",
+    ///   "settings": {"default_visibility": "closed"}, "products": [{"sku": "A"}, {"sku": "B"}],
+    ///   "accounts": [{"id": "C"}],
+    ///   "contracts": [{"id": "k", "audience": {"accounts": ["C"]},
+    ///     "visibility": [{"effect": "allow", "products": {"sku": "A"}, "capabilities": ["price"]}]}]}"#).unwrap();
+    /// let a = engine.visibility("C", "A", None).unwrap();
+    /// assert!(a.see && a.price && !a.buy);
+    /// assert!(!engine.visibility("C", "B", None).unwrap().see);
+    /// ```
+    pub fn visibility(
+        &self,
+        account: &str,
+        product: &str,
+        at: Option<Instant>,
+    ) -> Result<Capabilities, QueryError> {
+        let (_, def) = self.account(account)?;
+        let at = at.unwrap_or_else(Instant::now);
+        let product = self
+            .resolve_ref(def, product)
+            .ok_or_else(|| QueryError::UnknownProduct(product.to_string()))?;
+        Ok(self.capabilities(def, product, at))
+    }
+
+    /// The decision for a resolved product: per capability, the first level of the chain that
+    /// decides it, else the default; then the implications.
+    #[inline]
+    pub(crate) fn capabilities(
+        &self,
+        account: &AccountDef,
+        product: ProductId,
+        at: Instant,
+    ) -> Capabilities {
+        let mut caps = [None::<bool>; 3];
+        for &level in &account.vis_chain {
+            let Some(level) = self.visibility.levels.get(level as usize) else {
+                continue;
+            };
+            let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
+            let Some((_, decisions)) = epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
+            else {
+                continue;
+            };
+            for (slot, decision) in caps.iter_mut().zip(decisions.iter()) {
+                if slot.is_none() && decision.decided.contains(product) {
+                    *slot = Some(decision.allowed.contains(product));
+                }
+            }
+            if caps.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        let default = self.settings.default_open;
+        let [see, price, buy] = caps.map(|c| c.unwrap_or(default));
+        let price = price && see;
+        Capabilities {
+            see,
+            price,
+            buy: buy && price,
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Errors, one enum per phase: compile diagnostics and query errors, each with a stable code.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+/// How serious a compile diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The document is accepted (rejected in strict mode).
+    Warning,
+    /// The document is rejected.
+    Error,
+}
+
+/// Stable codes of compile diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum DiagnosticCode {
+    ParseError,
+    InvalidFormat,
+    UnknownField,
+    MissingField,
+    InvalidType,
+    InvalidId,
+    DuplicateId,
+    UnknownReference,
+    HierarchyCycle,
+    ListCycle,
+    InvalidDecimal,
+    InvalidPercent,
+    InvalidQuantity,
+    InvalidCurrency,
+    UnknownCurrency,
+    CurrencyMismatch,
+    InvalidTimezone,
+    InvalidInstant,
+    InvalidInterval,
+    TiersNotIncreasing,
+    TierAction,
+    GraduatedNeedsPrice,
+    RuleActions,
+    UnknownStep,
+    DuplicateStep,
+    InvalidSelector,
+    InvalidRounding,
+    ReplacementCycle,
+    UnpricedProduct,
+    ShadowedRule,
+    PriceBelowFloor,
+    OverlappingPrices,
+    Expired,
+    DuplicateEan,
+    RisingTier,
+    NeverValid,
+}
+
+impl DiagnosticCode {
+    /// The stable code, as written in docs/spec.md.
+    pub fn code(self) -> &'static str {
+        use DiagnosticCode::*;
+        match self {
+            ParseError => "PARSE_ERROR",
+            InvalidFormat => "INVALID_FORMAT",
+            UnknownField => "UNKNOWN_FIELD",
+            MissingField => "MISSING_FIELD",
+            InvalidType => "INVALID_TYPE",
+            InvalidId => "INVALID_ID",
+            DuplicateId => "DUPLICATE_ID",
+            UnknownReference => "UNKNOWN_REFERENCE",
+            HierarchyCycle => "HIERARCHY_CYCLE",
+            ListCycle => "LIST_CYCLE",
+            InvalidDecimal => "INVALID_DECIMAL",
+            InvalidPercent => "INVALID_PERCENT",
+            InvalidQuantity => "INVALID_QUANTITY",
+            InvalidCurrency => "INVALID_CURRENCY",
+            UnknownCurrency => "UNKNOWN_CURRENCY",
+            CurrencyMismatch => "CURRENCY_MISMATCH",
+            InvalidTimezone => "INVALID_TIMEZONE",
+            InvalidInstant => "INVALID_INSTANT",
+            InvalidInterval => "INVALID_INTERVAL",
+            TiersNotIncreasing => "TIERS_NOT_INCREASING",
+            TierAction => "TIER_ACTION",
+            GraduatedNeedsPrice => "GRADUATED_NEEDS_PRICE",
+            RuleActions => "RULE_ACTIONS",
+            UnknownStep => "UNKNOWN_STEP",
+            DuplicateStep => "DUPLICATE_STEP",
+            InvalidSelector => "INVALID_SELECTOR",
+            InvalidRounding => "INVALID_ROUNDING",
+            ReplacementCycle => "REPLACEMENT_CYCLE",
+            UnpricedProduct => "UNPRICED_PRODUCT",
+            ShadowedRule => "SHADOWED_RULE",
+            PriceBelowFloor => "PRICE_BELOW_FLOOR",
+            OverlappingPrices => "OVERLAPPING_PRICES",
+            Expired => "EXPIRED",
+            DuplicateEan => "DUPLICATE_EAN",
+            RisingTier => "RISING_TIER",
+            NeverValid => "NEVER_VALID",
+        }
+    }
+
+    /// Whether this code rejects the document.
+    pub fn severity(self) -> Severity {
+        use DiagnosticCode::*;
+        match self {
+            UnpricedProduct | ShadowedRule | PriceBelowFloor | OverlappingPrices | Expired
+            | DuplicateEan | RisingTier | NeverValid => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+/// One problem found while compiling a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code.
+    pub code: DiagnosticCode,
+    /// Path into the document, e.g. `contracts[3].rules[1].percent`.
+    pub path: String,
+    /// Lowercase message naming the offending value in backticks.
+    pub message: String,
+    /// Ids involved (the element's own id first).
+    pub ids: Vec<String>,
+}
+
+impl Diagnostic {
+    /// Error or warning.
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(document)"
+        } else {
+            &self.path
+        };
+        write!(f, "{} at {}: {}", self.code.code(), path, self.message)
+    }
+}
+
+/// A rejected document: every problem found, errors first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    /// All diagnostics (errors, and warnings too).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CompileError {
+    /// The stable code of the error as a whole: `COMPILE_ERROR`, or `STRICT_WARNINGS` when only
+    /// warnings rejected it in strict mode.
+    pub fn code(&self) -> &'static str {
+        if self
+            .diagnostics
+            .iter()
+            .any(|d| d.severity() == Severity::Error)
+        {
+            "COMPILE_ERROR"
+        } else {
+            "STRICT_WARNINGS"
+        }
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .count();
+        write!(
+            f,
+            "document rejected: {errors} error(s), {} warning(s)",
+            self.diagnostics.len() - errors
+        )?;
+        for d in &self.diagnostics {
+            write!(f, "\n  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Why a query has no answer. Stable codes via [`QueryError::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The account id is not in the document.
+    #[error("unknown account `{0}`")]
+    UnknownAccount(String),
+    /// No product has this reference, or the account may not see it.
+    #[error("unknown product `{0}`")]
+    UnknownProduct(String),
+    /// The product is visible, but its price is not.
+    #[error("the price of `{0}` is hidden for this account")]
+    PriceHidden(String),
+    /// No price in the request currency.
+    #[error("no price for `{sku}` in `{currency}`{}", priced_in_text(.priced_in))]
+    NoPrice {
+        /// The product.
+        sku: String,
+        /// The request currency.
+        currency: String,
+        /// Currencies that do have a price for this account and product.
+        priced_in: Vec<String>,
+    },
+    /// The quantity violates the product's order rules.
+    #[error("quantity `{qty}` of `{sku}` is not orderable; nearest valid quantity is `{nearest}`")]
+    QuantityRule {
+        /// The product.
+        sku: String,
+        /// The requested quantity.
+        qty: Decimal,
+        /// The nearest orderable quantity.
+        nearest: Decimal,
+    },
+    /// The quantity is not a positive decimal.
+    #[error("invalid quantity `{0}`: expected a positive decimal")]
+    InvalidQuantity(String),
+    /// The currency is not declared by the document.
+    #[error("unknown currency `{0}`")]
+    UnknownCurrency(String),
+    /// The instant does not parse.
+    #[error("invalid instant `{0}`: expected RFC 3339 or YYYY-MM-DD")]
+    InvalidInstant(String),
+    /// A value does not fit the decimal type.
+    #[error("arithmetic overflow while pricing `{0}`")]
+    Overflow(String),
+    /// A batch whose columns do not line up.
+    #[error("invalid batch: {0}")]
+    InvalidBatch(String),
+}
+
+fn priced_in_text(currencies: &[String]) -> String {
+    if currencies.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (priced in {})",
+            currencies
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+impl QueryError {
+    /// The stable code, as written in docs/spec.md.
+    ///
+    /// ```
+    /// use tarif::QueryError;
+    /// assert_eq!(QueryError::UnknownAccount("X".into()).code(), "UNKNOWN_ACCOUNT");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        self.status().code()
+    }
+
+    /// The compact status of a batch row for this error.
+    pub fn status(&self) -> Status {
+        match self {
+            QueryError::UnknownAccount(_) => Status::UnknownAccount,
+            QueryError::UnknownProduct(_) => Status::UnknownProduct,
+            QueryError::PriceHidden(_) => Status::PriceHidden,
+            QueryError::NoPrice { .. } => Status::NoPrice,
+            QueryError::QuantityRule { .. } => Status::QuantityRule,
+            QueryError::InvalidQuantity(_) => Status::InvalidQuantity,
+            QueryError::UnknownCurrency(_) => Status::UnknownCurrency,
+            QueryError::InvalidInstant(_) => Status::InvalidInstant,
+            QueryError::Overflow(_) => Status::Overflow,
+            QueryError::InvalidBatch(_) => Status::InvalidBatch,
+        }
+    }
+}
+
+/// Per-row outcome of a batch: `Ok` or the code of the row's error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Status {
+    /// Priced.
+    Ok = 0,
+    /// See [`QueryError::UnknownAccount`].
+    UnknownAccount = 1,
+    /// See [`QueryError::UnknownProduct`].
+    UnknownProduct = 2,
+    /// See [`QueryError::PriceHidden`].
+    PriceHidden = 3,
+    /// See [`QueryError::NoPrice`].
+    NoPrice = 4,
+    /// See [`QueryError::QuantityRule`].
+    QuantityRule = 5,
+    /// See [`QueryError::InvalidQuantity`].
+    InvalidQuantity = 6,
+    /// See [`QueryError::UnknownCurrency`].
+    UnknownCurrency = 7,
+    /// See [`QueryError::InvalidInstant`].
+    InvalidInstant = 8,
+    /// See [`QueryError::Overflow`].
+    Overflow = 9,
+    /// See [`QueryError::InvalidBatch`].
+    InvalidBatch = 10,
+}
+
+impl Status {
+    /// The stable code (`OK` for success).
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::UnknownAccount => "UNKNOWN_ACCOUNT",
+            Status::UnknownProduct => "UNKNOWN_PRODUCT",
+            Status::PriceHidden => "PRICE_HIDDEN",
+            Status::NoPrice => "NO_PRICE",
+            Status::QuantityRule => "QUANTITY_RULE",
+            Status::InvalidQuantity => "INVALID_QUANTITY",
+            Status::UnknownCurrency => "UNKNOWN_CURRENCY",
+            Status::InvalidInstant => "INVALID_INSTANT",
+            Status::Overflow => "OVERFLOW",
+            Status::InvalidBatch => "INVALID_BATCH",
+        }
+    }
+}
