@@ -1,0 +1,360 @@
+//! Test support: shared by the conformance, differential and metamorphic suites.
+//!
+//! The fixtures under `tests/fixtures/` are language-neutral JSON (see `fixtures/README.md`).
+//! [`run_all`] runs every one of them against any [`Evaluator`] — the reference evaluator here,
+//! the compiled engine elsewhere — so both are held to the same expected values.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+use tarif::model::Document;
+use tarif::money::parse_decimal;
+use tarif::reference::{RefQuote, Reference};
+
+/// Something that answers fixture queries, in the fixtures' expected shape.
+///
+/// Every answer is a JSON object: a quote `{"sku", "currency", "unit_price", "line_total",
+/// "base_price", "list_price", "buyable", "applied"}` (decimals as strings, printed at the scale
+/// the rounding gave them), a visibility `{"see", "price", "buy"}`, a lookup `{"sku"}`, or an
+/// error `{"error": CODE}` (plus `"nearest"` for `QUANTITY_RULE`). Arguments are passed as the
+/// fixture writes them, so parse errors are reported where the error precedence puts them.
+pub trait Evaluator: Sized {
+    /// Builds the evaluator for a fixture's document.
+    fn load(document: &Value) -> Result<Self, String>;
+
+    /// Every compile diagnostic (errors and warnings) as `(code, path)`, or `None` when this
+    /// evaluator has no compiler (the runner then lists the fixture as skipped, never passed).
+    fn diagnostics(document: &Value) -> Option<Vec<(String, String)>>;
+
+    /// `quote(account, ref, qty, at, currency)`.
+    fn quote(
+        &self,
+        account: &str,
+        reference: &str,
+        qty: &str,
+        at: &str,
+        currency: Option<&str>,
+    ) -> Value;
+
+    /// `visibility(account, ref, at)`.
+    fn visibility(&self, account: &str, reference: &str, at: &str) -> Value;
+
+    /// `lookup(account, ref, at)`.
+    fn lookup(&self, account: &str, reference: &str, at: &str) -> Value;
+}
+
+/// What a run over the fixtures found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Fixture files read.
+    pub files: usize,
+    /// Query cases and expected diagnostics checked.
+    pub checked: usize,
+    /// Files (or parts of files) the evaluator could not check, with the reason.
+    pub skipped: Vec<String>,
+    /// Every mismatch, with enough context to fix it.
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    /// A readable summary, skips included so that nothing is skipped silently.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "{} fixture files, {} checks, {} failures, {} skipped",
+            self.files,
+            self.checked,
+            self.failures.len(),
+            self.skipped.len()
+        );
+        for s in &self.skipped {
+            let _ = write!(out, "\n  skipped: {s}");
+        }
+        for f in &self.failures {
+            let _ = write!(out, "\n  FAILED: {f}");
+        }
+        out
+    }
+}
+
+/// The fixtures directory of this crate.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Every `*.json` file under `root`, recursively, in a stable order.
+pub fn fixture_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs every fixture under `root` against `E`.
+pub fn run_all<E: Evaluator>(root: &Path) -> Report {
+    let mut report = Report::default();
+    for path in fixture_files(root) {
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        report.files += 1;
+        match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()))
+        {
+            Ok(fixture) => run_fixture::<E>(&name, &fixture, &mut report),
+            Err(e) => report
+                .failures
+                .push(format!("{name}: unreadable fixture: {e}")),
+        }
+    }
+    report
+}
+
+/// Runs one fixture file's content.
+pub fn run_fixture<E: Evaluator>(name: &str, fixture: &Value, report: &mut Report) {
+    let document = fixture.get("document").cloned().unwrap_or(Value::Null);
+    if let Some(compile) = fixture.get("compile") {
+        check_diagnostics::<E>(name, &document, compile, report);
+        return;
+    }
+    if fixture.get("warnings").is_some() {
+        check_diagnostics::<E>(name, &document, fixture, report);
+    }
+    let cases = fixture
+        .get("cases")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if cases.is_empty() {
+        report
+            .failures
+            .push(format!("{name}: no `cases` and no `compile`"));
+        return;
+    }
+    let evaluator = match E::load(&document) {
+        Ok(e) => e,
+        Err(e) => {
+            report
+                .failures
+                .push(format!("{name}: document does not load: {e}"));
+            return;
+        }
+    };
+    for (i, case) in cases.iter().enumerate() {
+        let label = format!(
+            "{name} #{i} {}",
+            case.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("(unnamed)")
+        );
+        report.checked += 1;
+        if let Err(e) = run_case(&evaluator, case) {
+            report.failures.push(format!("{label}: {e}"));
+        }
+    }
+}
+
+fn check_diagnostics<E: Evaluator>(
+    name: &str,
+    document: &Value,
+    spec: &Value,
+    report: &mut Report,
+) {
+    let Some(reported) = E::diagnostics(document) else {
+        report.skipped.push(format!(
+            "{name}: compile diagnostics (this evaluator has no compiler)"
+        ));
+        return;
+    };
+    for key in ["errors", "warnings"] {
+        for expected in spec
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let code = expected
+                .get("code")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let path = expected
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            report.checked += 1;
+            if !reported.iter().any(|(c, p)| c == code && p == path) {
+                report.failures.push(format!(
+                    "{name}: expected {code} at `{path}`, reported: {reported:?}"
+                ));
+            }
+        }
+    }
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn run_case<E: Evaluator>(evaluator: &E, case: &Value) -> Result<(), String> {
+    let field = |key: &str| text(case.get(key)).ok_or(format!("case lacks `{key}`"));
+    let op = field("op")?;
+    let account = field("account")?;
+    let reference = field("ref")?;
+    // Nothing may depend on the clock.
+    let at = field("at")?;
+    let expect = case
+        .get("expect")
+        .and_then(Value::as_object)
+        .ok_or("case lacks `expect`")?;
+    let actual = match op.as_str() {
+        "quote" => {
+            let currency = text(case.get("currency"));
+            evaluator.quote(
+                &account,
+                &reference,
+                &field("qty")?,
+                &at,
+                currency.as_deref(),
+            )
+        }
+        "visibility" => evaluator.visibility(&account, &reference, &at),
+        "lookup" => evaluator.lookup(&account, &reference, &at),
+        other => return Err(format!("unknown op `{other}`")),
+    };
+    compare(expect, &actual)
+}
+
+/// Every expected key must be in the answer with the same value; `nearest` is compared as a
+/// decimal, everything else exactly (decimals as printed strings).
+fn compare(expect: &Map<String, Value>, actual: &Value) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for (key, want) in expect {
+        let got = actual.get(key);
+        let same = match (key.as_str(), got) {
+            ("nearest", Some(got)) => {
+                let as_dec = |v: &Value| text(Some(v)).as_deref().and_then(parse_decimal);
+                as_dec(want).is_some() && as_dec(want) == as_dec(got)
+            }
+            (_, Some(got)) => got == want,
+            (_, None) => false,
+        };
+        if !same {
+            problems.push(format!(
+                "`{key}`: expected {want}, got {}",
+                got.unwrap_or(&Value::Null)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} (answer: {actual})", problems.join("; ")))
+    }
+}
+
+fn error(code: &str) -> Value {
+    json!({ "error": code })
+}
+
+fn quote_json(q: &RefQuote) -> Value {
+    json!({
+        "sku": q.sku,
+        "currency": q.currency,
+        "unit_price": q.unit_price.to_string(),
+        "line_total": q.line_total.to_string(),
+        "base_price": q.base_price.to_string(),
+        "list_price": q.list_price.map(|p| p.to_string()),
+        "buyable": q.buyable,
+        "applied": q.applied,
+    })
+}
+
+impl Evaluator for Reference {
+    fn load(document: &Value) -> Result<Self, String> {
+        serde_json::from_value::<Document>(document.clone())
+            .map(|doc| Reference::new(&doc))
+            .map_err(|e| e.to_string())
+    }
+
+    fn diagnostics(_document: &Value) -> Option<Vec<(String, String)>> {
+        None
+    }
+
+    fn quote(
+        &self,
+        account: &str,
+        reference: &str,
+        qty: &str,
+        at: &str,
+        currency: Option<&str>,
+    ) -> Value {
+        if !self.has_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let Some(at) = self.parse_at(at) else {
+            return error("INVALID_INSTANT");
+        };
+        // An unreadable quantity is not positive: it fails where quantities are checked.
+        let qty = parse_decimal(qty).unwrap_or(Decimal::ZERO);
+        match Reference::quote(self, account, reference, qty, at, currency) {
+            Ok(q) => quote_json(&q),
+            Err(code) => {
+                let mut answer = error(code);
+                let nearest = Reference::lookup(self, account, reference, at)
+                    .ok()
+                    .and_then(|sku| self.nearest_quantity(&sku, qty));
+                if let (Some(n), Some(obj)) = (nearest, answer.as_object_mut()) {
+                    obj.insert("nearest".into(), json!(n.to_string()));
+                }
+                answer
+            }
+        }
+    }
+
+    fn visibility(&self, account: &str, reference: &str, at: &str) -> Value {
+        if !self.has_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let Some(at) = self.parse_at(at) else {
+            return error("INVALID_INSTANT");
+        };
+        match Reference::visibility(self, account, reference, at) {
+            Ok(c) => json!({ "see": c.see, "price": c.price, "buy": c.buy }),
+            Err(code) => error(code),
+        }
+    }
+
+    fn lookup(&self, account: &str, reference: &str, at: &str) -> Value {
+        if !self.has_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let Some(at) = self.parse_at(at) else {
+            return error("INVALID_INSTANT");
+        };
+        match Reference::lookup(self, account, reference, at) {
+            Ok(sku) => json!({ "sku": sku }),
+            Err(code) => error(code),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The language-neutral fixtures, run against the reference evaluator.
+
+use tarif::reference::Reference;
+use tarif_conformance::{fixtures_dir, run_all};
+
+/// Fewer cases than this means fixtures went missing, not that they pass.
+const MIN_CASES: usize = 70;
+
+#[test]
+fn fixtures_hold_on_the_reference() {
+    let report = run_all::<Reference>(&fixtures_dir());
+    println!("{}", report.summary());
+    assert!(report.failures.is_empty(), "{}", report.summary());
+    assert!(report.checked >= MIN_CASES, "{}", report.summary());
+}
