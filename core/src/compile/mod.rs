@@ -234,3 +234,97 @@ impl Diags {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(json: &str) -> Vec<(String, String)> {
+        let err = compile(json, &CompileOptions::default()).unwrap_err();
+        err.diagnostics
+            .iter()
+            .map(|d| (d.code.code().to_string(), d.path.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_malformed_document_reports_every_problem_with_its_path() {
+        let found = problems(
+            r#"{"format": "tarif/1",
+              "currencies": [{"code": "EUR"}, {"code": "eur"}],
+              "categories": [{"id": "a", "parent": "b"}, {"id": "b", "parent": "a"}],
+              "products": [{"sku": "P", "cost": "1,5"}, {"sku": "Q", "colour": "red"}, {"sku": "P"}],
+              "price_lists": [{"id": "l", "prices": [{"sku": "NOPE", "price": "1"},
+                 {"sku": "P", "price": "2", "tiers": [{"min_qty": 5, "price": "1"}, {"min_qty": 5, "price": "0.5"}]}]}],
+              "accounts": [{"id": "X", "parent": "Y"}, {"id": "Y", "parent": "X"}, {"id": "Z", "segments": ["ghost"]}],
+              "contracts": [{"id": "k", "audience": "all", "valid": {"from": "2026-02-01", "until": "2026-01-01"},
+                 "rules": [{"id": "r", "step": "base", "products": "all", "price": "1"},
+                           {"id": "s", "step": "discount", "products": {"category": "zzz"}, "percent": "-x"},
+                           {"id": "t", "step": "nowhere", "products": "all", "percent": "-150"},
+                           {"id": "u", "step": "discount", "products": "all", "percent": "5", "amount": "1"}]}]}"#,
+        );
+        let expect = [
+            ("INVALID_CURRENCY", "currencies[1].code"),
+            ("HIERARCHY_CYCLE", "categories[0].parent"),
+            ("INVALID_DECIMAL", "products[0].cost"),
+            ("UNKNOWN_FIELD", "products[1].colour"),
+            ("DUPLICATE_ID", "products[2].sku"),
+            ("UNKNOWN_REFERENCE", "price_lists[0].prices[0].sku"),
+            (
+                "TIERS_NOT_INCREASING",
+                "price_lists[0].prices[1].tiers[1].min_qty",
+            ),
+            ("HIERARCHY_CYCLE", "accounts[0].parent"),
+            ("UNKNOWN_REFERENCE", "accounts[2].segments[0]"),
+            ("INVALID_INTERVAL", "contracts[0].valid"),
+            (
+                "UNKNOWN_REFERENCE",
+                "contracts[0].rules[1].products.category",
+            ),
+            ("INVALID_DECIMAL", "contracts[0].rules[1].percent"),
+            ("UNKNOWN_STEP", "contracts[0].rules[2].step"),
+            ("INVALID_PERCENT", "contracts[0].rules[2].percent"),
+            ("RULE_ACTIONS", "contracts[0].rules[3]"),
+        ];
+        for (code, path) in expect {
+            assert!(
+                found.iter().any(|(c, p)| c == code && p == path),
+                "missing {code} at {path}; found {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_json_and_wrong_format_are_reported() {
+        assert_eq!(problems("{\"format\": ")[0].0, "PARSE_ERROR");
+        assert!(problems(r#"{"format": "tarif/9", "products": 3}"#)
+            .iter()
+            .any(|(c, _)| c == "INVALID_FORMAT"));
+        assert!(problems("[]").iter().any(|(c, _)| c == "INVALID_TYPE"));
+    }
+
+    #[test]
+    fn strict_mode_rejects_warnings() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "products": [{"sku": "A", "ean": "123"}, {"sku": "B", "ean": "0123"}]}"#;
+        let lenient = compile(doc, &CompileOptions::default()).unwrap();
+        assert_eq!(lenient.warnings[0].code.code(), "DUPLICATE_EAN");
+        let strict = compile(doc, &CompileOptions { strict: true }).unwrap_err();
+        assert_eq!(strict.code(), "STRICT_WARNINGS");
+    }
+
+    #[test]
+    fn version_ignores_formatting_and_key_order() {
+        let a = compile(
+            r#"{"format": "tarif/1", "products": [{"sku": "A", "brand": "X"}]}"#,
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let b = compile(
+            "{\"products\":[{\"brand\":\"X\",\"sku\":\"A\"}],\n \"format\":\"tarif/1\"}",
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(a.engine.engine_version(), b.engine.engine_version());
+    }
+}

@@ -735,7 +735,8 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
         ("round_to", r.round_to.is_some()),
     ];
     let given: Vec<&str> = kinds.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
-    if given.len() != 1 && !(given.is_empty() && !r.tiers.is_empty()) {
+    let tiers_only = given.is_empty() && !r.tiers.is_empty();
+    if given.len() != 1 && !tiers_only {
         diags.error(
             Code::RuleActions,
             path,

@@ -219,7 +219,7 @@ fn decision(
                 .map(|s| (s.spec, r.allow, &s.products))
         })
         .collect();
-    groups.sort_by(|a, b| b.0.cmp(&a.0));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.0));
     let mut out = CapDecision::default();
     let mut start = 0;
     while let Some(&(spec, _, _)) = groups.get(start) {

@@ -75,9 +75,13 @@ pub struct CandidateReport {
     pub reason: String,
 }
 
+/// What one step saw: its candidates with their results, the indexes applied, and whether it
+/// was skipped.
+type StepTrace = (u16, Vec<(Candidate, Option<Running>)>, Vec<usize>, bool);
+
 #[derive(Default)]
 struct Reports {
-    steps: Vec<(u16, Vec<(Candidate, Option<Running>)>, Vec<usize>, bool)>,
+    steps: Vec<StepTrace>,
 }
 
 impl<'e> Recorder<'e> for Reports {

@@ -559,11 +559,14 @@ impl Engine {
         qty: Decimal,
     ) -> Result<(Decimal, Decimal, Decimal), Fail> {
         let Policy {
-            mode,
-            stage,
-            unit_scale,
-            ..
+            mode, unit_scale, ..
         } = priced.policy;
+        // A line-primary quote is at stage `line` whatever the policy says (docs/spec.md §6.4).
+        let stage = if priced.running.per_line {
+            RoundingStage::Line
+        } else {
+            priced.policy.stage
+        };
         let scale = priced.scale;
         let unit_of = |r: Running| -> Calc<Decimal> {
             Ok(match (r.per_line, stage) {
@@ -939,7 +942,24 @@ impl Engine {
     }
 
     /// The candidate's result on the running price; `None` when it is not a candidate here.
+    /// Once a quote is line-primary it stays so (docs/spec.md §6.4).
     pub(crate) fn apply(
+        &self,
+        cand: &Candidate,
+        ctx: &Ctx<'_>,
+        running: Option<Running>,
+        base: Option<Running>,
+    ) -> Calc<Option<Running>> {
+        let result = self.apply_in_own_basis(cand, ctx, running, base)?;
+        match (result, running) {
+            (Some(r), Some(before)) if before.per_line && !r.per_line => {
+                Ok(Some(Running::line(ok(r.value.checked_mul(ctx.qty))?)))
+            }
+            _ => Ok(result),
+        }
+    }
+
+    fn apply_in_own_basis(
         &self,
         cand: &Candidate,
         ctx: &Ctx<'_>,
