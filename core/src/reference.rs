@@ -274,6 +274,17 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// `a × b` at the scale the factors add up to (`9.90 × 3 = 29.70`), zero included:
+/// rust_decimal drops the scale of a zero product, and `0.00 × 4` is `0.00` on an invoice.
+fn exact_product(a: Decimal, b: Decimal) -> Result<Decimal, &'static str> {
+    let mut product = overflow(a.checked_mul(b))?;
+    let scale = a.scale() + b.scale();
+    if product.is_zero() && scale <= 28 {
+        product.rescale(scale);
+    }
+    Ok(product)
+}
+
 fn line_of(v: Val, q: Decimal) -> Result<Decimal, &'static str> {
     match v {
         Val::Unit(u) => overflow(u.checked_mul(q)),
@@ -1424,7 +1435,7 @@ impl Reference {
                 let unit = money::round(p, scale, mode);
                 (
                     unit,
-                    overflow(unit.checked_mul(q))?,
+                    exact_product(unit, q)?,
                     money::round(unit_of(run.base, q)?, scale, mode),
                 )
             }
