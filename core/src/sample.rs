@@ -992,12 +992,12 @@ impl Generator {
                 .collect()
         };
         const MULTI_CORE: [CableType; 3] = [
-            ("R2V", "Cu", &[2, 3, 4, 5], &COPPER, 40),
-            ("H07RNF", "Cu", &[2, 3, 4, 5], &RUBBER, 70),
-            ("AR2V", "Al", &[1, 4], &ALUMINIUM, 95),
+            ("R2V", "power cable", "Cu", &[2, 3, 4, 5], &COPPER, 40),
+            ("H07RNF", "rubber cable", "Cu", &[2, 3, 4, 5], &RUBBER, 70),
+            ("AR2V", "aluminium cable", "Al", &[1, 4], &ALUMINIUM, 95),
         ];
         for brand in [NEXANS, PRYSMIAN, GENERAL_CABLE] {
-            for (kind, conductor, cores, list, rate) in MULTI_CORE {
+            for (kind, noun, conductor, cores, list, rate) in MULTI_CORE {
                 for &n in cores {
                     // 3G: three cores, one of them the green-yellow earth; 2X: no earth core.
                     let notation = if n == 2 || conductor == "Al" {
@@ -1011,7 +1011,7 @@ impl Generator {
                             "CAB",
                             brand,
                             format!("{kind}{n}{notation}"),
-                            format!("{kind} {n}{notation} cable, per metre"),
+                            noun,
                             eur(rate * n),
                         )
                         .attr("conductor", json!(conductor))
@@ -1031,7 +1031,7 @@ impl Generator {
                         "CAB",
                         brand,
                         kind,
-                        format!("{kind} single-core {noun} wire, per metre"),
+                        format!("single-core {noun} wire"),
                         eur(rate),
                     )
                     .attr("conductor", json!("Cu"))
@@ -1595,9 +1595,10 @@ impl Generator {
     }
 }
 
-/// A multi-core cable type: (type, conductor, core counts, sections in tenths of mm², price per
-/// metre of one core of the smallest section, in cents).
+/// A multi-core cable type: (type, noun, conductor, core counts, sections in tenths of mm², price
+/// per metre of one core of the smallest section, in cents).
 type CableType = (
+    &'static str,
     &'static str,
     &'static str,
     &'static [u64],

@@ -1,0 +1,280 @@
+//! `make demo`: compiles the sample distributor document, then shows what five customers see,
+//! what they pay for the same six products and why, how references resolve, and the explanation
+//! of one surprising price. Everything is priced at a fixed instant, so the output is the same on
+//! every run.
+
+use std::error::Error;
+
+use serde_json::Value;
+use tarif::sample::{self, showcase};
+use tarif::{Decimal, Engine, Quote, QuoteRequest, Source};
+
+const CUSTOMERS: [&str; 5] = [
+    showcase::WALK_IN,
+    showcase::RESELLER,
+    showcase::INSTALLER_BRANCH,
+    showcase::PUBLIC_BODY,
+    showcase::KEY_ACCOUNT_SITE,
+];
+
+/// The products every customer is quoted, with a quantity that makes sense for each.
+const LINES: [(&str, &str); 6] = [
+    (showcase::DRILL, "1"),
+    (showcase::CABLE, "100"),
+    (showcase::BREAKER, "10"),
+    (showcase::BATTERY, "2"),
+    (showcase::SCREW, "500"),
+    (showcase::STREET_LIGHT, "4"),
+];
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let doc = sample::distributor();
+    let engine = Engine::from_json(&doc.to_string())?;
+    let at = engine.parse_instant(showcase::AT)?;
+    let products = doc["products"].as_array().map_or(&[][..], Vec::as_slice);
+    let accounts = doc["accounts"].as_array().map_or(&[][..], Vec::as_slice);
+    println!(
+        "Tarif demo: the sample distributor, {} products, {} accounts, engine {}",
+        engine.skus().len(),
+        engine.accounts().len(),
+        engine.engine_version()
+    );
+    println!("Every answer below is at {} (Europe/Paris).", showcase::AT);
+
+    section("What each customer may see, see the price of, and buy");
+    let mut table = Table::new(&["customer", "who", "see", "price", "buy"]);
+    for customer in CUSTOMERS {
+        let mut counts = [0_usize; 3];
+        for sku in engine.skus() {
+            let caps = engine.visibility(customer, sku, Some(at))?;
+            for (count, allowed) in counts.iter_mut().zip([caps.see, caps.price, caps.buy]) {
+                *count += usize::from(allowed);
+            }
+        }
+        let [see, price, buy] = counts.map(|c| c.to_string());
+        table.row([
+            customer.to_string(),
+            profile(accounts, customer),
+            see,
+            price,
+            buy,
+        ]);
+    }
+    table.print();
+
+    section("The same products, five customers");
+    for (sku, qty) in LINES {
+        let qty: Decimal = qty.parse()?;
+        println!("\n{sku}  {}  × {qty}", product_name(products, sku));
+        let mut table = Table::new(&[
+            "customer",
+            "list",
+            "base",
+            "unit",
+            "line",
+            "buy",
+            "price set by",
+        ]);
+        for customer in CUSTOMERS {
+            let request = QuoteRequest::new(customer, sku, qty).at(at);
+            table.row(match engine.quote(&request) {
+                Ok(quote) => quote_row(customer, &quote),
+                Err(e) => {
+                    let mut row = vec![customer.to_string()];
+                    row.extend(["", "", "", "", ""].map(String::from));
+                    row.push(e.code().to_string());
+                    row
+                }
+            });
+        }
+        table.print();
+    }
+
+    section("Which product does this reference mean?");
+    let drill_ean = field(products, showcase::DRILL, "ean");
+    let light_ean = field(products, showcase::STREET_LIGHT, "ean");
+    let lookups = [
+        (
+            "EAN as scanned, spaced",
+            showcase::WALK_IN,
+            spaced(&drill_ean),
+        ),
+        (
+            "customer part number",
+            showcase::KEY_ACCOUNT_SITE,
+            " bmx-100001 ".to_string(),
+        ),
+        (
+            "reserved range, by EAN",
+            showcase::WALK_IN,
+            light_ean.clone(),
+        ),
+        ("same, public buyer", showcase::PUBLIC_BODY, light_ean),
+    ];
+    let mut table = Table::new(&["lookup", "customer", "reference", "answer"]);
+    for (what, customer, reference) in lookups {
+        let answer = match engine.lookup_at(customer, &reference, at) {
+            Ok(sku) => sku.to_string(),
+            Err(e) => e.code().to_string(),
+        };
+        table.row([
+            what.to_string(),
+            customer.to_string(),
+            format!("{reference:?}"),
+            answer,
+        ]);
+    }
+    table.print();
+
+    section("Why does Elecdis not get the spring 10 % off on the new Makita drill?");
+    let request = QuoteRequest::new(showcase::RESELLER, showcase::DRILL, Decimal::ONE).at(at);
+    println!("{}", engine.explain(&request)?);
+    Ok(())
+}
+
+fn section(title: &str) {
+    println!("\n== {title} ==");
+}
+
+/// The customer's segments, or its parent for a branch.
+fn profile(accounts: &[Value], id: &str) -> String {
+    let Some(account) = accounts.iter().find(|a| a["id"] == id) else {
+        return String::new();
+    };
+    if let Some(parent) = account["parent"].as_str() {
+        return format!("branch of {parent}");
+    }
+    let segments: Vec<&str> = account["segments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if segments.is_empty() {
+        "no segment".to_string()
+    } else {
+        segments.join(" + ")
+    }
+}
+
+fn quote_row(customer: &str, quote: &Quote<'_>) -> Vec<String> {
+    // Bounds and rounding rules apply to every line; the interesting rule is the last one that
+    // moved the price.
+    let setter = quote
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.before != Some(s.after))
+        .map(|s| {
+            let who = match s.source {
+                Source::PriceList(list) => format!("list {list}"),
+                Source::Contract(_) => s.rule.to_string(),
+            };
+            if s.notes.is_empty() {
+                format!("{}: {who}", s.step)
+            } else {
+                format!("{}: {who} ({})", s.step, s.notes)
+            }
+        })
+        .unwrap_or_default();
+    vec![
+        customer.to_string(),
+        quote
+            .list_price
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "-".into()),
+        quote.base_price.to_string(),
+        quote.unit_price.to_string(),
+        quote.line_total.to_string(),
+        if quote.buyable { "yes" } else { "no" }.to_string(),
+        setter,
+    ]
+}
+
+fn field(products: &[Value], sku: &str, key: &str) -> String {
+    products
+        .iter()
+        .find(|p| p["sku"] == sku)
+        .and_then(|p| p[key].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn product_name(products: &[Value], sku: &str) -> String {
+    field(products, sku, "name")
+}
+
+/// An EAN-13 as printed under a barcode: `0 088381 00043 5`.
+fn spaced(ean: &str) -> String {
+    let (first, rest) = ean.split_at(1.min(ean.len()));
+    let (maker, rest) = rest.split_at(6.min(rest.len()));
+    let (item, check) = rest.split_at(5.min(rest.len()));
+    format!("{first} {maker} {item} {check}")
+}
+
+/// A plain-text table: text columns left-aligned, numbers right-aligned.
+struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: impl IntoIterator<Item = String>) {
+        self.rows.push(cells.into_iter().collect());
+    }
+
+    fn print(&self) {
+        let columns = self.headers.len();
+        let width = |i: usize| {
+            std::iter::once(&self.headers)
+                .chain(&self.rows)
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..columns).map(width).collect();
+        let numeric: Vec<bool> = (0..columns)
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .any(|c| !c.is_empty())
+                    && self
+                        .rows
+                        .iter()
+                        .filter_map(|r| r.get(i))
+                        .all(|c| c.is_empty() || c == "-" || c.parse::<Decimal>().is_ok())
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let text: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .zip(&numeric)
+                .map(|((c, &w), &right)| {
+                    let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+                    if right {
+                        format!("{pad}{c}")
+                    } else {
+                        format!("{c}{pad}")
+                    }
+                })
+                .collect();
+            println!("  {}", text.join("  ").trim_end());
+        };
+        line(&self.headers);
+        let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
+        line(&rule);
+        for row in &self.rows {
+            line(row);
+        }
+    }
+}
