@@ -75,9 +75,9 @@ pub(crate) fn build(
         for (alias, sku, path) in aliases {
             match catalog.ids.get(sku) {
                 Some(&id) => {
-                    index
-                        .aliases
-                        .insert((account, fold(alias)), id as ProductId);
+                    let owners = index.aliases.entry(fold(alias)).or_default();
+                    owners.retain(|(owner, _)| *owner != account);
+                    owners.push((account, id as ProductId));
                 }
                 None => diags.error(
                     Code::UnknownReference,

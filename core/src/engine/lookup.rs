@@ -39,18 +39,23 @@ impl Engine {
     /// Resolves a reference without looking at visibility.
     pub(crate) fn resolve_ref(&self, account: &AccountDef, reference: &str) -> Option<ProductId> {
         let refs = &self.refs;
+        let alias_of = |key: &str| {
+            refs.aliases.get(key).and_then(|owners| {
+                account
+                    .lineage
+                    .iter()
+                    .find_map(|a| owners.iter().find(|(owner, _)| owner == a).map(|&(_, p)| p))
+            })
+        };
+        // The common case, an exact SKU already in folded form, needs no allocation.
         if let Some(&p) = refs.exact_sku.get(reference) {
-            if refs.aliases.is_empty() {
-                return Some(p);
+            if is_folded(reference) {
+                return Some(alias_of(reference).unwrap_or(p));
             }
         }
         let folded = fold(reference);
-        if !refs.aliases.is_empty() {
-            for &a in &account.lineage {
-                if let Some(&p) = refs.aliases.get(&(a, folded.clone())) {
-                    return Some(p);
-                }
-            }
+        if let Some(p) = alias_of(&folded) {
+            return Some(p);
         }
         if let Some(&p) = refs.sku.get(&folded) {
             return Some(p);
@@ -70,4 +75,12 @@ impl Engine {
             .or_else(|| refs.other.get(&folded))
             .copied()
     }
+}
+
+/// Whether `fold` would leave the text unchanged.
+fn is_folded(text: &str) -> bool {
+    text.trim().len() == text.len()
+        && text
+            .chars()
+            .all(|c| c.to_uppercase().eq(std::iter::once(c)))
 }

@@ -391,7 +391,8 @@ pub(crate) struct RefIndex {
     pub gtin: AHashMap<Box<str>, ProductId>,
     pub mpn: AHashMap<Box<str>, ProductId>,
     pub other: AHashMap<Box<str>, ProductId>,
-    pub aliases: AHashMap<(AccountId, Box<str>), ProductId>,
+    /// Folded alias → the accounts that use it, with the product it means for each.
+    pub aliases: AHashMap<Box<str>, SmallVec<[(AccountId, ProductId); 1]>>,
     pub exact_sku: AHashMap<Box<str>, ProductId>,
 }
 
