@@ -1,0 +1,59 @@
+# Tarif: `make demo` shows the engine on the generated sample distributor; `make test` runs every
+# test of every language, as CI does (.ci/run). Nothing beyond cargo, python3, node and npm is
+# assumed on the machine: each target builds or installs what it needs.
+#
+# Bindings plug in through their own Makefile: bindings-python/ and bindings-node/ each provide
+# `test` (build the binding into its local environment — .venv with maturin, `npm ci` — then
+# run its suite and examples), `lint` and `clean`. Until a binding's directory exists, its
+# targets say so and succeed; a directory without its Makefile fails, so that no suite is
+# skipped silently.
+
+CARGO ?= cargo
+PYTHON_BINDING := bindings-python
+NODE_BINDING := bindings-node
+BENCHES := benches
+
+# $(call binding,DIR,TARGET): runs TARGET of DIR's Makefile when DIR exists.
+binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
+	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
+	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
+
+.PHONY: demo test test-rust test-python test-node lint lint-rust fmt bench clean
+
+demo:
+	$(CARGO) run --quiet -p tarif-examples --bin demo
+
+test: test-rust test-python test-node
+
+# Lints first: they fail fastest.
+test-rust: lint-rust
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+	$(CARGO) run --quiet -p tarif-examples --bin demo > /dev/null
+
+test-python:
+	$(call binding,$(PYTHON_BINDING),test)
+
+test-node:
+	$(call binding,$(NODE_BINDING),test)
+
+lint: lint-rust
+	$(call binding,$(PYTHON_BINDING),lint)
+	$(call binding,$(NODE_BINDING),lint)
+
+lint-rust:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench:
+	@if [ -f $(BENCHES)/Cargo.toml ]; then \
+		$(CARGO) bench --manifest-path $(BENCHES)/Cargo.toml; \
+	else echo "$(BENCHES)/Cargo.toml does not exist yet: no benchmarks to run"; fi
+
+clean:
+	$(CARGO) clean
+	$(call binding,$(PYTHON_BINDING),clean)
+	$(call binding,$(NODE_BINDING),clean)
