@@ -1970,7 +1970,8 @@ fn contracts() -> Value {
             "rules": [
                 {"id": "global", "step": "discount", "products": "all", "percent": "-15",
                  "tiers": [{"min_qty": 50, "percent": "-17"}, {"min_qty": 200, "percent": "-20"}]},
-                {"id": "tool-prices", "step": "round", "products": {"category": "tools"},
+                // Power tools carry price points; rounding cheap items to .90 would cut too deep.
+                {"id": "price-points", "step": "round", "products": {"category": "power-tools"},
                  "round_to": {"ending": "0.90", "mode": "down"}},
                 {"id": "floor", "step": "bounds", "products": "all", "min_margin_pct": "8"},
             ],
