@@ -1147,12 +1147,12 @@ impl Reference {
                 continue;
             }
             let candidates = self.candidates(ctx, index, running.is_some())?;
-            let chosen = self.select(step.select, candidates, running, base, ctx, &applied)?;
+            let chosen = self.select(step.select, candidates, running, base, ctx)?;
             if chosen.is_empty() && (step.required || index == 0) {
                 return Err(NO_PRICE);
             }
             for c in chosen {
-                let val = self.eval(&c, running, base, ctx, &applied)?;
+                let val = self.eval(&c, running, base, ctx)?;
                 running = Some(val);
                 stopped |= c.exclusive;
                 applied.push(c);
@@ -1175,12 +1175,11 @@ impl Reference {
         running: Option<Val>,
         base: Option<Val>,
         ctx: &Ctx<'_>,
-        applied: &[Cand<'a>],
     ) -> Result<Vec<Cand<'a>>, &'static str> {
         // Every candidate is first evaluated on the running price; its result breaks ties.
         let mut scored: Vec<Scored<'a>> = Vec::new();
         for c in candidates {
-            let val = self.eval(&c, running, base, ctx, applied)?;
+            let val = self.eval(&c, running, base, ctx)?;
             let key = line_of(val, ctx.qty)?;
             scored.push((c, key));
         }
@@ -1234,7 +1233,6 @@ impl Reference {
         running: Option<Val>,
         base: Option<Val>,
         ctx: &Ctx<'_>,
-        applied: &[Cand<'_>],
     ) -> Result<Val, &'static str> {
         let q = ctx.qty;
         let line_mode = matches!(running, Some(Val::Line(_)));
@@ -1323,9 +1321,14 @@ impl Reference {
             }
             Action::RoundTo(spec) => {
                 let running = running.ok_or(NO_PRICE)?;
-                let mut so_far: Vec<&Cand<'_>> = applied.iter().collect();
-                so_far.push(c);
-                let policy_mode = self.policy(&so_far, &ctx.currency).mode;
+                // The quote's policy is only known at the end: the rule and above (§6.6).
+                let policy_mode = c
+                    .rule_rounding
+                    .or(c.contract_rounding)
+                    .or_else(|| self.currency_rounding(&ctx.currency))
+                    .or(self.rounding.as_ref())
+                    .and_then(|r| r.mode)
+                    .unwrap_or(RoundingMode::HalfUp);
                 let round = |v: Decimal| match spec {
                     RoundSpec::Multiple(step, mode) => overflow(money::round_to_multiple(
                         v,
@@ -1340,7 +1343,11 @@ impl Reference {
                 };
                 match running {
                     Val::Unit(p) => Ok(Val::Unit(round(p)?)),
-                    Val::Line(l) => Ok(Val::Line(round(l)?)),
+                    // Endings and multiples are properties of unit prices.
+                    Val::Line(l) => {
+                        let unit = round(overflow(l.checked_div(q))?)?;
+                        Ok(Val::Line(overflow(unit.checked_mul(q))?))
+                    }
                 }
             }
         }
@@ -1395,7 +1402,7 @@ impl Reference {
 
     /// The first policy found: applied rules' own (latest first), their contracts', the lists
     /// of applied entries, the currency's, the settings', then `half_up` at stage `unit`.
-    fn policy(&self, applied: &[&Cand<'_>], currency: &str) -> Policy {
+    fn policy(&self, applied: &[Cand<'_>], currency: &str) -> Policy {
         let found = applied
             .iter()
             .rev()
@@ -1419,8 +1426,7 @@ impl Reference {
         run: &Run<'_>,
     ) -> Result<(Decimal, Decimal, Decimal), &'static str> {
         let q = ctx.qty;
-        let applied: Vec<&Cand<'_>> = run.applied.iter().collect();
-        let policy = self.policy(&applied, &ctx.currency);
+        let policy = self.policy(&run.applied, &ctx.currency);
         let scale = policy
             .scale
             .unwrap_or_else(|| self.currency_scale(&ctx.currency));
