@@ -358,3 +358,115 @@ impl Evaluator for Reference {
         }
     }
 }
+
+/// The compiled engine, as the fixtures see it.
+pub struct EngineEvaluator(tarif::Engine);
+
+impl EngineEvaluator {
+    fn at(&self, at: &str) -> Result<tarif::Instant, Value> {
+        self.0.parse_instant(at).map_err(|e| error(e.code()))
+    }
+
+    fn known_account(&self, account: &str) -> bool {
+        self.0.accounts().any(|a| a == account)
+    }
+}
+
+fn query_error(e: &tarif::QueryError) -> Value {
+    let mut answer = error(e.code());
+    if let (tarif::QueryError::QuantityRule { nearest, .. }, Some(obj)) =
+        (e, answer.as_object_mut())
+    {
+        obj.insert("nearest".into(), json!(nearest.to_string()));
+    }
+    answer
+}
+
+impl Evaluator for EngineEvaluator {
+    fn load(document: &Value) -> Result<Self, String> {
+        tarif::Engine::from_json(&document.to_string())
+            .map(EngineEvaluator)
+            .map_err(|e| e.to_string())
+    }
+
+    fn diagnostics(document: &Value) -> Option<Vec<(String, String)>> {
+        let options = tarif::CompileOptions::default();
+        Some(
+            match tarif::Engine::compile(&document.to_string(), &options) {
+                Ok(compiled) => compiled
+                    .warnings
+                    .iter()
+                    .map(|d| (d.code.code().to_string(), d.path.clone()))
+                    .collect(),
+                Err(e) => e
+                    .diagnostics
+                    .iter()
+                    .map(|d| (d.code.code().to_string(), d.path.clone()))
+                    .collect(),
+            },
+        )
+    }
+
+    fn quote(
+        &self,
+        account: &str,
+        reference: &str,
+        qty: &str,
+        at: &str,
+        currency: Option<&str>,
+    ) -> Value {
+        if !self.known_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let at = match self.at(at) {
+            Ok(at) => at,
+            Err(e) => return e,
+        };
+        let qty = parse_decimal(qty).unwrap_or(Decimal::ZERO);
+        let mut request = tarif::QuoteRequest::new(account, reference, qty).at(at);
+        if let Some(c) = currency {
+            request = request.currency(c);
+        }
+        match self.0.quote(&request) {
+            Ok(q) => json!({
+                "sku": q.sku,
+                "currency": q.currency,
+                "unit_price": q.unit_price.to_string(),
+                "line_total": q.line_total.to_string(),
+                "base_price": q.base_price.to_string(),
+                "list_price": q.list_price.map(|p| p.to_string()),
+                "buyable": q.buyable,
+                "applied": q.steps.iter().map(|s| s.rule.to_string()).collect::<Vec<_>>(),
+            }),
+            Err(e) => query_error(&e),
+        }
+    }
+
+    fn visibility(&self, account: &str, reference: &str, at: &str) -> Value {
+        if !self.known_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let at = match self.at(at) {
+            Ok(at) => at,
+            Err(e) => return e,
+        };
+        match self.0.visibility(account, reference, Some(at)) {
+            Ok(c) => json!({ "see": c.see, "price": c.price, "buy": c.buy }),
+            Err(e) => query_error(&e),
+        }
+    }
+
+    fn lookup(&self, account: &str, reference: &str, at: &str) -> Value {
+        if !self.known_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let at = match self.at(at) {
+            Ok(at) => at,
+            Err(e) => return e,
+        };
+        match self.0.lookup_at(account, reference, at) {
+            Ok(sku) => json!({ "sku": sku }),
+            Err(e) => query_error(&e),
+        }
+    }
+}

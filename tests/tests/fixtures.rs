@@ -13,3 +13,12 @@ fn fixtures_hold_on_the_reference() {
     assert!(report.failures.is_empty(), "{}", report.summary());
     assert!(report.checked >= MIN_CASES, "{}", report.summary());
 }
+
+#[test]
+fn fixtures_hold_on_the_engine() {
+    let report = run_all::<tarif_conformance::EngineEvaluator>(&fixtures_dir());
+    println!("{}", report.summary());
+    assert!(report.failures.is_empty(), "{}", report.summary());
+    assert!(report.skipped.is_empty(), "{}", report.summary());
+    assert!(report.checked >= MIN_CASES, "{}", report.summary());
+}

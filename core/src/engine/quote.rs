@@ -578,7 +578,7 @@ impl Engine {
         let unit = unit_of(priced.running)?;
         let line = match (priced.running.per_line, stage) {
             (true, _) => money::round(priced.running.value, scale, mode),
-            (false, RoundingStage::Unit) => ok(unit.checked_mul(qty))?,
+            (false, RoundingStage::Unit) => exact_product(unit, qty)?,
             (false, RoundingStage::Line) => {
                 money::round(ok(priced.running.value.checked_mul(qty))?, scale, mode)
             }
@@ -1010,6 +1010,15 @@ impl Engine {
                     return Ok(None);
                 };
                 match (mode, running) {
+                    (PriceMode::NeverRaise, Some(r)) if values.mode == TierMode::Graduated => {
+                        // Band by band: each band's units at the lower of its price and `p`.
+                        let unit = ok(r.as_unit(qty))?;
+                        let mut line = Decimal::ZERO;
+                        for (units, v) in values.bands(qty) {
+                            line = ok(line.checked_add(ok(units.checked_mul(v.min(unit)))?))?;
+                        }
+                        Ok(Some(Running::line(line)))
+                    }
                     (PriceMode::NeverRaise, Some(r)) => {
                         let (a, b) = (ok(new.as_line(qty))?, ok(r.as_line(qty))?);
                         Ok(Some(if b < a { r } else { new }))
@@ -1394,6 +1403,16 @@ impl Engine {
             notes,
         }
     }
+}
+
+/// `a × b` with the scale of both factors added up, zero included (rust_decimal drops the scale
+/// of a zero product; an invoice line of `0.00 × 6` is still `0.00`).
+fn exact_product(a: Decimal, b: Decimal) -> Calc<Decimal> {
+    let mut product = ok(a.checked_mul(b))?;
+    if product.is_zero() {
+        product.rescale((a.scale() + b.scale()).min(28));
+    }
+    Ok(product)
 }
 
 fn in_range(qty: Decimal, min: Option<Decimal>, max: Option<Decimal>) -> bool {
