@@ -319,7 +319,7 @@ pub fn document(seed: u64) -> Value {
                     let mut v = json!({"effect": rng.pick(&["allow", "deny"]), "products": selector(&mut rng)});
                     if rng.chance(60) {
                         const CAPS: [&[&str]; 4] = [&["see"], &["price"], &["buy"], &["price", "buy"]];
-                        let caps: &[&str] = rng.pick(&CAPS);
+                        let caps = CAPS[rng.below(CAPS.len() as u64) as usize];
                         put(&mut v, "capabilities", json!(caps));
                     }
                     if let Some(valid) = validity(&mut rng) {
