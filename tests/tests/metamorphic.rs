@@ -63,7 +63,7 @@ proptest! {
             1 => json!({"id": "never", "step": "discount", "products": {"attr": {"key": "volt", "eq": 999}}, "percent": "-99"}),
             _ => json!({"id": "never", "step": "base", "products": "all", "price": "0.01", "min_qty": 100000}),
         };
-        changed["contracts"].as_array_mut().unwrap().push(json!({"id": "noop", "audience": "all", "rules": [rule]}));
+        changed["contracts"].as_array_mut().unwrap().push(json!({"id": "noop", "audience": "all", "currency": "EUR", "rules": [rule]}));
         let after = engine(&changed);
         for row in requests(&before, seed, 40) {
             prop_assert_eq!(answer(&before, &row), answer(&after, &row), "seed {}", seed);
