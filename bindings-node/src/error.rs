@@ -1,0 +1,150 @@
+//! The one place where failures become JavaScript errors: every thrown error and every rejected
+//! promise of the binding is built here, so `err.code` and `err.details` mean the same everywhere.
+
+use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
+use napi::Env;
+use napi_derive::napi;
+use tarif::{CompileError, Diagnostic, QueryError, Severity};
+
+/// Why a call of the binding failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// A query the core refused, with its stable code.
+    Query(QueryError),
+    /// A document the compiler rejected.
+    Compile(CompileError),
+    /// JavaScript input of the wrong shape, which the core never sees.
+    Input(String),
+    /// A rules file that could not be read.
+    Io { path: String, error: std::io::Error },
+    /// The caller's `AbortSignal` fired.
+    Aborted,
+    /// A panic in native code, caught before it could take the process down.
+    Panic(String),
+}
+
+impl From<QueryError> for Failure {
+    fn from(error: QueryError) -> Self {
+        Failure::Query(error)
+    }
+}
+
+impl From<CompileError> for Failure {
+    fn from(error: CompileError) -> Self {
+        Failure::Compile(error)
+    }
+}
+
+/// One compile diagnostic, as `err.details` and `engine.diagnostics()` list them.
+#[napi(object)]
+pub struct DiagnosticInfo {
+    /// Stable code, e.g. `UNKNOWN_FIELD`.
+    pub code: String,
+    /// `error` or `warning`.
+    pub severity: String,
+    /// Path into the document, e.g. `contracts[3].rules[1].percent`.
+    pub path: String,
+    /// Lowercase message naming the offending value in backticks.
+    pub message: String,
+    /// Ids involved, the element's own id first.
+    pub ids: Vec<String>,
+}
+
+impl From<&Diagnostic> for DiagnosticInfo {
+    fn from(d: &Diagnostic) -> Self {
+        DiagnosticInfo {
+            code: d.code.code().to_string(),
+            severity: match d.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            }
+            .to_string(),
+            path: d.path.clone(),
+            message: d.message.clone(),
+            ids: d.ids.clone(),
+        }
+    }
+}
+
+impl Failure {
+    /// The stable code JavaScript sees as `err.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Query(e) => e.code(),
+            Failure::Compile(e) => e.code(),
+            Failure::Input(_) => "INVALID_INPUT",
+            Failure::Io { .. } => "IO_ERROR",
+            // Node's own code for an aborted operation.
+            Failure::Aborted => "ABORT_ERR",
+            Failure::Panic(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Failure::Query(e) => e.to_string(),
+            Failure::Compile(e) => e.to_string(),
+            Failure::Input(m) => m.clone(),
+            Failure::Io { path, error } => format!("cannot read `{path}`: {error}"),
+            Failure::Aborted => "the operation was aborted".to_string(),
+            Failure::Panic(m) => format!("internal error (a bug in tarif): {m}"),
+        }
+    }
+
+    /// Builds the JavaScript error: an `Error` with `code`, and `details` where the failure
+    /// carries more than a message.
+    pub fn into_js(self, env: &Env) -> napi::Error {
+        let code = self.code();
+        let message = self.message();
+        match self.build(env, code, &message) {
+            Ok(error) => error,
+            // Building the rich error failed (the VM is out of memory or shutting down): a
+            // plain error still names the code.
+            Err(_) => napi::Error::new(napi::Status::GenericFailure, format!("{code}: {message}")),
+        }
+    }
+
+    fn build(&self, env: &Env, code: &str, message: &str) -> napi::Result<napi::Error> {
+        let mut error =
+            env.create_error(napi::Error::new(napi::Status::GenericFailure, message))?;
+        error.set_named_property("code", code)?;
+        match self {
+            Failure::Compile(e) => {
+                let details: Vec<DiagnosticInfo> =
+                    e.diagnostics.iter().map(DiagnosticInfo::from).collect();
+                error.set_named_property("details", details)?;
+            }
+            Failure::Query(QueryError::QuantityRule { sku, qty, nearest }) => {
+                let mut details = Object::new(env)?;
+                details.set_named_property("sku", sku.as_str())?;
+                details.set_named_property("qty", qty.to_string())?;
+                details.set_named_property("nearest", nearest.to_string())?;
+                error.set_named_property("details", details)?;
+            }
+            Failure::Query(QueryError::NoPrice {
+                sku,
+                currency,
+                priced_in,
+            }) => {
+                let mut details = Object::new(env)?;
+                details.set_named_property("sku", sku.as_str())?;
+                details.set_named_property("currency", currency.as_str())?;
+                details.set_named_property("pricedIn", priced_in.clone())?;
+                error.set_named_property("details", details)?;
+            }
+            Failure::Aborted => error.set_named_property("name", "AbortError")?,
+            _ => {}
+        }
+        Ok(napi::Error::from(error.to_unknown()))
+    }
+}
+
+/// Turns a caught panic payload into a failure.
+pub fn panic_failure(payload: Box<dyn std::any::Any + Send>) -> Failure {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_string());
+    Failure::Panic(text)
+}

@@ -1,0 +1,211 @@
+//! Work that runs on the libuv thread pool: loading a document and pricing a batch. Both honour
+//! an `AbortSignal` and turn panics into rejected promises.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, Unknown};
+use napi::{Env, Task};
+use tarif::{BatchAt, CompileOptions, Decimal, Engine as Core, Instant, Status};
+
+use crate::error::{panic_failure, Failure};
+use crate::output::BatchOutput;
+use crate::Engine;
+
+/// Set from the JS thread when the caller's signal aborts; read by the pool thread.
+pub type AbortFlag = Arc<AtomicBool>;
+
+/// `EventTarget.addEventListener(type, listener, options)`.
+type AddEventListener<'a> =
+    Function<'a, FnArgs<(&'a str, Function<'a, Unknown<'a>, ()>, Object<'a>)>, ()>;
+
+/// Listens to an optional `AbortSignal`. An already aborted signal sets the flag at once.
+pub fn watch(env: &Env, signal: Option<Object<'_>>) -> napi::Result<AbortFlag> {
+    let flag = AbortFlag::default();
+    let Some(signal) = signal else {
+        return Ok(flag);
+    };
+    if signal.get_named_property::<bool>("aborted")? {
+        flag.store(true, Ordering::Relaxed);
+        return Ok(flag);
+    }
+    let on_abort = {
+        let flag = flag.clone();
+        env.create_function_from_closure("onAbort", move |_| {
+            flag.store(true, Ordering::Relaxed);
+            Ok(())
+        })?
+    };
+    let mut once = Object::new(env)?;
+    once.set_named_property("once", true)?;
+    let add: AddEventListener<'_> = signal.get_named_property("addEventListener")?;
+    add.apply(signal, ("abort", on_abort, once).into())?;
+    Ok(flag)
+}
+
+fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| Err(panic_failure(p)))
+}
+
+fn check(aborted: &AbortFlag) -> Result<(), Failure> {
+    if aborted.load(Ordering::Relaxed) {
+        Err(Failure::Aborted)
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads and compiles a rules file; with a target, swaps it in once compiled.
+pub struct Load {
+    pub path: String,
+    pub strict: bool,
+    pub aborted: AbortFlag,
+    pub target: Option<Arc<ArcSwap<Core>>>,
+}
+
+pub fn compile_file(path: &str, strict: bool) -> Result<Core, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|error| Failure::Io {
+        path: path.to_string(),
+        error,
+    })?;
+    Ok(Core::compile(&text, &CompileOptions { strict })?.engine)
+}
+
+impl Task for Load {
+    type Output = Result<Arc<Core>, Failure>;
+    type JsValue = Engine;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(guarded(|| {
+            check(&self.aborted)?;
+            let engine = Arc::new(compile_file(&self.path, self.strict)?);
+            // An abort that came during compilation still wins: nothing is swapped in.
+            check(&self.aborted)?;
+            if let Some(target) = &self.target {
+                target.store(engine.clone());
+            }
+            Ok(engine)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Engine> {
+        output
+            .map(|inner| Engine { inner })
+            .map_err(|f| f.into_js(&env))
+    }
+}
+
+/// The instants of a batch, parsed on the JS thread.
+pub enum Instants {
+    One(Instant),
+    PerRow(Vec<Instant>),
+}
+
+/// A batch to price, or why it cannot be: input errors reject the promise like any other
+/// failure instead of throwing from a function that returns a promise.
+pub struct QuoteMany(pub Result<Batch, Option<Failure>>);
+
+/// Columns for `Engine::quote_many`.
+pub struct Batch {
+    pub engine: Arc<Core>,
+    pub accounts: Vec<String>,
+    pub refs: Vec<String>,
+    pub qtys: Vec<Decimal>,
+    pub at: Instants,
+    pub currency: Option<String>,
+    pub aborted: AbortFlag,
+}
+
+/// Rows handed to the core at a time: the abort flag is checked between slices, so an abort
+/// stops a million-line batch within a few milliseconds.
+const SLICE: usize = 1 << 16;
+
+impl Batch {
+    fn run(&self) -> Result<BatchOutput, Failure> {
+        let engine = &*self.engine;
+        let rows = self.accounts.len();
+        let per_row = match &self.at {
+            Instants::PerRow(list) => Some(list.len()),
+            Instants::One(_) => None,
+        };
+        if self.refs.len() != rows || self.qtys.len() != rows || per_row.is_some_and(|n| n != rows)
+        {
+            // The core words the mismatch; slicing would hide it.
+            let at = match &self.at {
+                Instants::PerRow(list) => BatchAt::PerRow(list),
+                Instants::One(i) => BatchAt::One(*i),
+            };
+            engine.quote_many(
+                &self.accounts,
+                &self.refs,
+                &self.qtys,
+                at,
+                self.currency.as_deref(),
+            )?;
+        }
+        let codes: Vec<&str> = engine.currencies().collect();
+        let mut out = BatchOutput {
+            status: Vec::with_capacity(rows),
+            unit_price: Vec::with_capacity(rows),
+            line_total: Vec::with_capacity(rows),
+            currency: Vec::with_capacity(rows),
+        };
+        let slices = self
+            .accounts
+            .chunks(SLICE)
+            .zip(self.refs.chunks(SLICE))
+            .zip(self.qtys.chunks(SLICE));
+        let mut row_instants = match &self.at {
+            Instants::PerRow(list) => Some(list.chunks(SLICE)),
+            Instants::One(_) => None,
+        };
+        for ((accounts, refs), qtys) in slices {
+            check(&self.aborted)?;
+            let at = match (&self.at, row_instants.as_mut().and_then(Iterator::next)) {
+                (Instants::One(i), _) => BatchAt::One(*i),
+                (Instants::PerRow(_), slice) => BatchAt::PerRow(slice.unwrap_or_default()),
+            };
+            let priced = engine.quote_many(accounts, refs, qtys, at, self.currency.as_deref())?;
+            for (((status, unit), line), currency) in priced
+                .status
+                .iter()
+                .zip(&priced.unit_price)
+                .zip(&priced.line_total)
+                .zip(&priced.currency)
+            {
+                out.status.push(status.code().to_string());
+                out.unit_price.push(unit.to_string());
+                out.line_total.push(line.to_string());
+                // A failed row's currency index is a placeholder, not a currency.
+                out.currency.push(if *status == Status::Ok {
+                    codes
+                        .get(usize::from(*currency))
+                        .copied()
+                        .unwrap_or_default()
+                        .to_string()
+                } else {
+                    String::new()
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Task for QuoteMany {
+    type Output = Result<BatchOutput, Failure>;
+    type JsValue = BatchOutput;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(match &mut self.0 {
+            Ok(batch) => guarded(|| batch.run()),
+            Err(failure) => Err(failure.take().unwrap_or(Failure::Aborted)),
+        })
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<BatchOutput> {
+        output.map_err(|f| f.into_js(&env))
+    }
+}

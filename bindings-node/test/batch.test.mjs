@@ -1,0 +1,170 @@
+// quoteMany: the core batch on the libuv pool, row for row the same as quote; abortable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AT, Engine, sampleDocument, smallEngine } from './helpers.mjs';
+
+const sampleText = sampleDocument();
+const sample = Engine.fromJson(sampleText);
+const accounts = JSON.parse(sampleText).accounts.map((a) => a.id);
+const skus = sample.skus();
+
+// A deterministic mix of good and bad rows.
+function rows(n) {
+  // mulberry32: deterministic, and its low bits are as good as its high ones.
+  let seed = 42;
+  const next = (m) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % m;
+  };
+  const out = { accounts: [], skus: [], qtys: [] };
+  for (let i = 0; i < n; i += 1) {
+    const r = next(100);
+    out.accounts.push(r === 0 ? 'NOBODY' : accounts[next(accounts.length)]);
+    out.skus.push(r === 1 ? 'NO-SUCH-SKU' : skus[next(skus.length)]);
+    out.qtys.push(r === 2 ? 'abc' : r === 3 ? '0' : r < 50 ? next(40) + 1 : `${next(40) + 1}.5`);
+  }
+  return out;
+}
+
+function rowByRow(engine, batch, at, currency) {
+  const out = { status: [], unitPrice: [], lineTotal: [], currency: [] };
+  batch.accounts.forEach((account, i) => {
+    const rowAt = Array.isArray(at) ? at[i] : at;
+    try {
+      const q = engine.quote({ account, sku: batch.skus[i], qty: batch.qtys[i], at: rowAt, currency });
+      out.status.push('OK');
+      out.unitPrice.push(q.unitPrice);
+      out.lineTotal.push(q.lineTotal);
+      out.currency.push(q.currency);
+    } catch (err) {
+      if (typeof err.code !== 'string') throw err;
+      out.status.push(err.code);
+      out.unitPrice.push('0');
+      out.lineTotal.push('0');
+      out.currency.push('');
+    }
+  });
+  return out;
+}
+
+test('quoteMany equals quoting row by row', async () => {
+  const batch = rows(20_000);
+  const result = await sample.quoteMany({ ...batch, at: AT });
+  assert.deepEqual(result, rowByRow(sample, batch, AT));
+  const statuses = new Set(result.status);
+  for (const code of ['OK', 'UNKNOWN_ACCOUNT', 'UNKNOWN_PRODUCT', 'INVALID_QUANTITY']) {
+    assert.ok(statuses.has(code), `no ${code} row in ${[...statuses]}`);
+  }
+});
+
+test('quoteMany with one instant per row and a currency', async () => {
+  const batch = rows(3_000);
+  const at = batch.accounts.map((_, i) => (i % 3 === 0 ? new Date(AT) : i % 3 === 1 ? '2027-03-01' : '2025-06-01T00:00:00Z'));
+  const result = await sample.quoteMany({ ...batch, at, currency: 'EUR' });
+  assert.deepEqual(result, rowByRow(sample, batch, at, 'EUR'));
+});
+
+test('quoteMany returns a promise and leaves the event loop free', async () => {
+  const batch = rows(200_000);
+  let ticks = 0;
+  const timer = setInterval(() => { ticks += 1; }, 0);
+  const pending = sample.quoteMany({ ...batch, at: AT });
+  assert.ok(pending instanceof Promise);
+  const result = await pending;
+  clearInterval(timer);
+  assert.equal(result.status.length, 200_000);
+  assert.ok(ticks > 0, 'the event loop never ran while the batch was priced');
+});
+
+test('an empty batch is fine', async () => {
+  assert.deepEqual(await sample.quoteMany({ accounts: [], skus: [], qtys: [] }), {
+    status: [], unitPrice: [], lineTotal: [], currency: [],
+  });
+});
+
+test('malformed batches reject with codes', async () => {
+  await assert.rejects(sample.quoteMany({ accounts: ['a'], skus: [], qtys: [] }), (err) => {
+    assert.equal(err.code, 'INVALID_BATCH');
+    assert.match(err.message, /1 accounts, 0 refs, 0 quantities/);
+    return true;
+  });
+  await assert.rejects(
+    sample.quoteMany({ accounts: ['a', 'b'], skus: ['x', 'y'], qtys: [1, 2], at: [AT] }),
+    (err) => err.code === 'INVALID_BATCH',
+  );
+  const bad = async (input, pattern) => {
+    let err;
+    try {
+      await sample.quoteMany(input);
+    } catch (e) {
+      err = e;
+    }
+    assert.equal(err?.code, 'INVALID_INPUT', String(err));
+    assert.match(err.message, pattern);
+  };
+  await bad({ accounts: ['a'], skus: ['b'], qtys: [1.25] }, /qtys\[0\].*exact decimal/);
+  await bad({ accounts: 'a', skus: ['b'], qtys: [1] }, /`accounts` must be an array/);
+  await bad({ accounts: ['a', 3], skus: ['b', 'c'], qtys: [1, 1] }, /`accounts\[1\]` must be a string/);
+  await bad({ accounts: ['a'], skus: ['b'] }, /qtys/);
+  await bad({ accounts: ['a'], skus: ['b'], qtys: [1], at: [new Date(Number.NaN)] }, /at\[0\]/);
+  await assert.rejects(
+    sample.quoteMany({ accounts: ['a'], skus: ['b'], qtys: [1], at: 'soon' }),
+    (err) => err.code === 'INVALID_INSTANT',
+  );
+});
+
+test('an already aborted signal rejects with AbortError', async () => {
+  const batch = rows(10);
+  await assert.rejects(sample.quoteMany({ ...batch, at: AT }, AbortSignal.abort()), (err) => {
+    assert.equal(err.name, 'AbortError');
+    assert.equal(err.code, 'ABORT_ERR');
+    return true;
+  });
+});
+
+test('aborting stops a running million-line batch', async () => {
+  const small = rows(1000);
+  const batch = { accounts: [], skus: [], qtys: [] };
+  for (let i = 0; i < 1000; i += 1) {
+    batch.accounts.push(...small.accounts);
+    batch.skus.push(...small.skus);
+    batch.qtys.push(...small.qtys);
+  }
+  const controller = new AbortController();
+  const pending = sample.quoteMany({ ...batch, at: AT }, controller.signal);
+  controller.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
+  // The signal did not poison the engine.
+  const after = await sample.quoteMany({ ...small, at: AT }, new AbortController().signal);
+  assert.equal(after.status.length, 1000);
+});
+
+test('a signal that never fires changes nothing', async () => {
+  const batch = rows(100);
+  const controller = new AbortController();
+  assert.deepEqual(await sample.quoteMany({ ...batch, at: AT }, controller.signal), await sample.quoteMany({ ...batch, at: AT }));
+});
+
+test('Engine.load is abortable', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tarif-'));
+  const path = join(dir, 'sample.json');
+  writeFileSync(path, sampleText);
+  await assert.rejects(Engine.load(path, {}, AbortSignal.abort()), { name: 'AbortError' });
+  const controller = new AbortController();
+  const pending = Engine.load(path, undefined, controller.signal);
+  controller.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
+  assert.equal((await Engine.load(path)).engineVersion, sample.engineVersion);
+});
+
+test('many batches in flight at once', async () => {
+  const engine = smallEngine();
+  const batch = { accounts: ['ACME', 'RETAIL'], skus: ['DR-18V-01', 'DR-18V-01'], qtys: [1, 1], at: AT };
+  const results = await Promise.all(Array.from({ length: 50 }, () => engine.quoteMany(batch)));
+  for (const r of results) assert.deepEqual(r.unitPrice, ['116.10', '129.00']);
+});
