@@ -67,8 +67,9 @@ export declare class EngineHandle {
   /** Serves `engine` from now on; returns the one it replaces. */
   swap(engine: Engine): Engine
   /**
-   * Loads a rules file on the libuv pool and, once it compiled, swaps it in. Resolves to the
-   * new engine; rejects (leaving the current one) when it does not compile or is aborted.
+   * Loads a rules file on the libuv pool and, once it compiled, swaps it in as the promise
+   * resolves (to the new engine). Rejects, leaving the current engine, when the file does not
+   * compile or the signal aborts first.
    */
   reload(path: string, options?: LoadOptions | undefined | null, signal?: AbortSignal): Promise<Engine>
   /** `engineVersion` of the current engine. */

@@ -267,8 +267,9 @@ impl EngineHandle {
         }
     }
 
-    /// Loads a rules file on the libuv pool and, once it compiled, swaps it in. Resolves to the
-    /// new engine; rejects (leaving the current one) when it does not compile or is aborted.
+    /// Loads a rules file on the libuv pool and, once it compiled, swaps it in as the promise
+    /// resolves (to the new engine). Rejects, leaving the current engine, when the file does not
+    /// compile or the signal aborts first.
     #[napi(ts_return_type = "Promise<Engine>")]
     pub fn reload(
         &self,

@@ -57,7 +57,7 @@ fn check(aborted: &AbortFlag) -> Result<(), Failure> {
     }
 }
 
-/// Reads and compiles a rules file; with a target, swaps it in once compiled.
+/// Reads and compiles a rules file on the pool; with a target, swaps it in once compiled.
 pub struct Load {
     pub path: String,
     pub strict: bool,
@@ -80,18 +80,21 @@ impl Task for Load {
     fn compute(&mut self) -> napi::Result<Self::Output> {
         Ok(guarded(|| {
             check(&self.aborted)?;
-            let engine = Arc::new(compile_file(&self.path, self.strict)?);
-            // An abort that came during compilation still wins: nothing is swapped in.
+            Ok(Arc::new(compile_file(&self.path, self.strict)?))
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Engine> {
+        let swapped = output.and_then(|engine| {
+            // Checked and swapped on the JS thread: JavaScript sees the old engine until the
+            // promise settles, and an abort that came during compilation still wins.
             check(&self.aborted)?;
             if let Some(target) = &self.target {
                 target.store(engine.clone());
             }
             Ok(engine)
-        }))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Engine> {
-        output
+        });
+        swapped
             .map(|inner| Engine { inner })
             .map_err(|f| f.into_js(&env))
     }
