@@ -159,8 +159,7 @@ pub(crate) fn build(
         entry_index: AHashMap::new(),
         rules: Vec::new(),
         rule_index: AHashMap::new(),
-        scan_rules: AHashMap::new(),
-        aud_kinds: AHashMap::new(),
+        audience_rules: AHashMap::new(),
         contracts: Vec::new(),
         everyone_lists: SmallVec::new(),
     };
@@ -692,17 +691,20 @@ fn index_rule(
         return;
     };
     for &aud in audience {
+        let rules = pricing.audience_rules.entry(aud).or_default();
+        rules.products |= &def.products;
         let (kind, keys): (IndexKind, SmallVec<[u32; 4]>) = match &def.index {
             SelectorKey::Skus(ids) => (IndexKind::Sku, ids.iter().copied().collect()),
             SelectorKey::Family(f) => (IndexKind::Family, smallvec::smallvec![*f]),
             SelectorKey::Category(c) => (IndexKind::Category, smallvec::smallvec![*c]),
             SelectorKey::Brand(b) => (IndexKind::Brand, smallvec::smallvec![*b]),
             SelectorKey::Scan => {
-                pricing.scan_rules.entry(aud).or_default().push(rule);
-                *pricing.aud_kinds.entry(aud).or_default() |= IndexKind::Scan.bit();
+                rules.scan.push(rule);
+                rules.kinds |= IndexKind::Scan.bit();
                 continue;
             }
         };
+        rules.kinds |= kind.bit();
         for key in keys {
             pricing
                 .rule_index
@@ -710,7 +712,6 @@ fn index_rule(
                 .or_default()
                 .push(rule);
         }
-        *pricing.aud_kinds.entry(aud).or_default() |= kind.bit();
     }
 }
 

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod explain;
 pub mod lookup;
 pub mod quote;
+pub mod search;
 pub mod visibility;
 
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub struct Engine {
     pub(crate) pricing: Pricing,
     pub(crate) visibility: VisibilityIndex,
     pub(crate) refs: RefIndex,
+    pub(crate) search: search::SearchIndex,
     pub(crate) warnings: Vec<Diagnostic>,
 }
 
@@ -182,13 +184,23 @@ pub(crate) struct Pricing {
     pub rules: Vec<RuleDef>,
     /// `(aud << 32) | key` → rules indexed by a key the product carries.
     pub rule_index: AHashMap<u64, SmallVec<[u32; 2]>>,
-    /// Audience key → rules whose selector must be checked against the product.
-    pub scan_rules: AHashMap<AudKey, Vec<u32>>,
-    /// Audience key → which index kinds hold rules for it (bit per [`IndexKind`]).
-    pub aud_kinds: AHashMap<AudKey, u8>,
+    /// Audience key → what its rules cover, so that a level with nothing for the product costs
+    /// one lookup and one bitmap test.
+    pub audience_rules: AHashMap<AudKey, AudienceRules>,
     pub contracts: Vec<ContractDef>,
     /// Everyone-level lists (for `list_price`).
     pub everyone_lists: SmallVec<[ListId; 2]>,
+}
+
+/// The pricing rules of one audience key.
+#[derive(Debug, Default)]
+pub(crate) struct AudienceRules {
+    /// Which index kinds hold rules for it (bit per [`IndexKind`]).
+    pub kinds: u8,
+    /// Every product some rule of it matches.
+    pub products: RoaringBitmap,
+    /// Rules whose selector must be checked against the product.
+    pub scan: Vec<u32>,
 }
 
 /// Kinds of product keys in the rule index.

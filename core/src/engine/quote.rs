@@ -406,13 +406,14 @@ impl Engine {
     pub fn quote(&self, request: &QuoteRequest<'_>) -> Result<Quote<'_>, QueryError> {
         let (ctx, buyable) = self.prepare(request)?;
         let mut recorder = StepsRecorder::default();
+        let matched = self.matched(&ctx);
         let priced = self
-            .run(&ctx, &mut recorder)
+            .run_matched(&ctx, &matched, &mut recorder)
             .map_err(|f| self.fail(f, &ctx))?;
         let (unit_price, line_total, base_price) = self
             .finish(&priced, ctx.qty)
             .map_err(|f| self.fail(f, &ctx))?;
-        let list_price = self.list_price(&ctx);
+        let list_price = self.list_price(&ctx, &matched);
         Ok(Quote {
             sku: self.sku(ctx.product),
             qty: ctx.qty,
@@ -432,13 +433,28 @@ impl Engine {
         })
     }
 
-    /// The unit price of the everyone level alone, if it gives one.
-    pub(crate) fn list_price(&self, ctx: &Ctx<'_>) -> Option<Decimal> {
+    /// The unit price of the everyone level alone, if it gives one. Reuses the candidates matched for the whole chain: the everyone level's are among them.
+    pub(crate) fn list_price(&self, ctx: &Ctx<'_>, matched: &[Candidate]) -> Option<Decimal> {
         let everyone = Ctx {
             everyone_only: true,
             ..*ctx
         };
-        let priced = self.run(&everyone, &mut Silent).ok()?;
+        let level = self.audiences.everyone_level(ctx.account);
+        let mut view = Matched::new();
+        for cand in matched {
+            let everyone_list = match cand.kind {
+                CandidateKind::Entry { list, .. } => self.pricing.everyone_lists.contains(&list),
+                CandidateKind::Rule(_) => false,
+            };
+            if cand.aud == 0 || everyone_list {
+                view.push(Candidate {
+                    aud: 0,
+                    level,
+                    ..*cand
+                });
+            }
+        }
+        let priced = self.run_matched(&everyone, &view, &mut Silent).ok()?;
         self.finish(&priced, ctx.qty).ok().map(|(unit, _, _)| unit)
     }
 
@@ -592,7 +608,16 @@ impl Engine {
         ctx: &Ctx<'e>,
         recorder: &mut R,
     ) -> Result<Priced, Fail> {
-        let matched = self.matched(ctx);
+        self.run_matched(ctx, &self.matched(ctx), recorder)
+    }
+
+    /// [`Engine::run`] over candidates already matched.
+    pub(crate) fn run_matched<'e, R: Recorder<'e>>(
+        &'e self,
+        ctx: &Ctx<'e>,
+        matched: &[Candidate],
+        recorder: &mut R,
+    ) -> Result<Priced, Fail> {
         let mut running: Option<Running> = None;
         let mut base: Option<Running> = None;
         let mut stopped = false;
@@ -767,9 +792,13 @@ impl Engine {
             if ctx.everyone_only && aud != 0 {
                 continue;
             }
-            let Some(&kinds) = self.pricing.aud_kinds.get(&aud) else {
+            let Some(rules) = self.pricing.audience_rules.get(&aud) else {
                 continue;
             };
+            if !rules.products.contains(product) {
+                continue;
+            }
+            let kinds = rules.kinds;
             let push = |rule: u32, out: &mut Matched| {
                 if out.iter().any(|c| c.kind == CandidateKind::Rule(rule)) {
                     return;
@@ -824,13 +853,7 @@ impl Engine {
                 &mut out,
             );
             if kinds & IndexKind::Scan.bit() != 0 {
-                for &r in self
-                    .pricing
-                    .scan_rules
-                    .get(&aud)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[])
-                {
+                for &r in &rules.scan {
                     let matches = self
                         .pricing
                         .rules
@@ -1221,18 +1244,18 @@ impl Engine {
             };
             ca.level
                 .cmp(&cb.level)
-                .then(cb.spec.cmp(&ca.spec))
-                .then(cb.priority.cmp(&ca.priority))
-                .then(line(a).cmp(&line(b)))
-                .then(self.cand_id(ca).cmp_id(&self.cand_id(cb)))
-                .then(a.cmp(&b))
+                .then_with(|| cb.spec.cmp(&ca.spec))
+                .then_with(|| cb.priority.cmp(&ca.priority))
+                .then_with(|| line(a).cmp(&line(b)))
+                .then_with(|| self.cand_id(ca).cmp_id(&self.cand_id(cb)))
+                .then_with(|| a.cmp(&b))
         };
         let by_priority = |a: usize, b: usize| {
             let pa = cands.get(a).map(|c| c.0.priority);
             let pb = cands.get(b).map(|c| c.0.priority);
-            pb.cmp(&pa).then(most_specific(a, b))
+            pb.cmp(&pa).then_with(|| most_specific(a, b))
         };
-        let by_price = |a: usize, b: usize| line(a).cmp(&line(b)).then(most_specific(a, b));
+        let by_price = |a: usize, b: usize| line(a).cmp(&line(b)).then_with(|| most_specific(a, b));
         let pick = |cmp: &dyn Fn(usize, usize) -> Ordering, filter: &dyn Fn(usize) -> bool| {
             (0..cands.len())
                 .filter(|&k| filter(k))
@@ -1254,10 +1277,10 @@ impl Engine {
                     };
                     cb.priority
                         .cmp(&ca.priority)
-                        .then(ca.level.cmp(&cb.level))
-                        .then(cb.spec.cmp(&ca.spec))
-                        .then(self.cand_id(ca).cmp_id(&self.cand_id(cb)))
-                        .then(a.cmp(&b))
+                        .then_with(|| ca.level.cmp(&cb.level))
+                        .then_with(|| cb.spec.cmp(&ca.spec))
+                        .then_with(|| self.cand_id(ca).cmp_id(&self.cand_id(cb)))
+                        .then_with(|| a.cmp(&b))
                 });
                 return all;
             }
