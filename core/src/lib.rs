@@ -8,6 +8,8 @@
 //! * what is this customer's price for this quantity today, and why? ([`Engine::quote`],
 //!   [`Engine::explain`])
 //! * which product does this reference mean? ([`Engine::lookup`])
+//! * what does this customer's catalog look like under these filters? ([`Engine::search`],
+//!   [`Engine::related`])
 //! * the same for millions of lines at once ([`Engine::quote_many`]).
 //!
 //! ```
@@ -40,8 +42,13 @@ pub use compile::{CompileOptions, Compiled};
 pub use engine::batch::{BatchAt, BatchResult};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::quote::{AppliedStep, Level, Quote, QuoteRequest, Source};
+pub use engine::search::{
+    Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,
+    RowPrice, SearchPage, SearchQuery, SearchRow, Sort, Variant,
+};
 pub use engine::visibility::Capabilities;
 pub use engine::Engine;
 pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
 pub use instant::{Instant, Interval};
+pub use model::Capability;
 pub use rust_decimal::Decimal;

@@ -4,6 +4,7 @@
 mod audience;
 mod catalog;
 mod diagnostics;
+mod facets;
 mod pricing;
 mod refs;
 mod values;
@@ -183,6 +184,7 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
     );
     let visibility = visibility::build(doc, &settings, &mut catalog, &mut audiences, diags);
     let refs = refs::build(doc, &catalog, &audiences, diags);
+    let search = facets::build(doc, settings_model.facets.as_ref(), &catalog, diags);
     if diags.has_errors() {
         return None;
     }
@@ -196,6 +198,7 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
         pricing,
         visibility,
         refs,
+        search,
         warnings: Vec::new(),
     };
     pricing::warn(&engine, diags);
