@@ -1,0 +1,218 @@
+// A pricing service over the Tarif Node binding: plain node:http, no framework.
+//
+//   node examples/node/server.mjs [--port 8080] [--rules rules.json]
+//
+//   GET  /quote?account=…&ref=…&qty=…[&at=…][&currency=…]   one line, with the rules that applied
+//   POST /cart   {"account", "lines": [{"ref", "qty"}], "at"?, "currency"?}   several lines at once
+//   GET  /catalog?account=…[&offset=0][&limit=50]            the SKUs the account may see
+//
+// Without --rules it serves the generated sample distributor. With --rules, `kill -HUP` reloads
+// the file in the background and swaps it in atomically; a file that does not compile is
+// reported and the running rules stay.
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const { Engine, EngineHandle, sampleDocument } = require('../../bindings-node/index.js');
+
+const MAX_BODY = 1 << 20;
+const MAX_CART_LINES = 10_000;
+
+// Which HTTP status each stable error code answers with.
+const STATUS = {
+  INVALID_INPUT: 400,
+  INVALID_QUANTITY: 400,
+  INVALID_INSTANT: 400,
+  UNKNOWN_CURRENCY: 400,
+  INVALID_BATCH: 400,
+  INVALID_JSON: 400,
+  PRICE_HIDDEN: 403,
+  UNKNOWN_ACCOUNT: 404,
+  UNKNOWN_PRODUCT: 404,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  BODY_TOO_LARGE: 413,
+  QUANTITY_RULE: 422,
+  NO_PRICE: 422,
+};
+
+class HttpError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function send(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res, err) {
+  const status = STATUS[err.code];
+  if (status === undefined) {
+    console.error(err);
+    send(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
+    return;
+  }
+  // The rest of an oversized body is never read: the connection cannot be reused.
+  if (err.code === 'BODY_TOO_LARGE') res.setHeader('connection', 'close');
+  const error = { code: err.code, message: err.message };
+  if (err.details !== undefined) error.details = err.details;
+  send(res, status, { error });
+}
+
+async function readJson(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new HttpError('BODY_TOO_LARGE', `the body exceeds ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new HttpError('INVALID_JSON', `the body is not JSON: ${err.message}`);
+  }
+}
+
+// A query-string quantity stays a string: the engine reads it as an exact decimal.
+function optional(params, name) {
+  return params.get(name) ?? undefined;
+}
+
+function integerParam(params, name, fallback, max) {
+  const raw = params.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > max) {
+    throw new HttpError('INVALID_INPUT', `\`${name}\` must be an integer from 0 to ${max}`);
+  }
+  return Number(raw);
+}
+
+// Exact sum of decimal strings (floats would lose cents).
+function sumDecimals(values) {
+  const scale = Math.max(0, ...values.map((v) => (v.split('.')[1] ?? '').length));
+  const scaled = (v) => {
+    const [whole, fraction = ''] = v.split('.');
+    const negative = whole.startsWith('-');
+    const digits = BigInt(`${whole.replace('-', '')}${fraction.padEnd(scale, '0')}`);
+    return negative ? -digits : digits;
+  };
+  const total = values.reduce((acc, v) => acc + scaled(v), 0n);
+  const negative = total < 0n;
+  const digits = (negative ? -total : total).toString().padStart(scale + 1, '0');
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  return negative ? `-${text}` : text;
+}
+
+function quote(handle, params) {
+  return handle.quote({
+    account: optional(params, 'account'),
+    sku: optional(params, 'ref'),
+    qty: optional(params, 'qty'),
+    at: optional(params, 'at'),
+    currency: optional(params, 'currency'),
+  });
+}
+
+async function cart(handle, req) {
+  const body = await readJson(req);
+  if (typeof body !== 'object' || body === null || !Array.isArray(body.lines) || body.lines.length === 0) {
+    throw new HttpError('INVALID_INPUT', 'the body must be {"account", "lines": [{"ref", "qty"}, …]}');
+  }
+  if (body.lines.length > MAX_CART_LINES) {
+    throw new HttpError('INVALID_INPUT', `a cart has at most ${MAX_CART_LINES} lines`);
+  }
+  const lines = body.lines.map((l) => l ?? {});
+  const priced = await handle.quoteMany({
+    accounts: lines.map(() => body.account),
+    skus: lines.map((l) => l.ref),
+    qtys: lines.map((l) => l.qty),
+    at: body.at ?? undefined,
+    currency: body.currency ?? undefined,
+  });
+  const out = lines.map((l, i) => ({
+    ref: l.ref,
+    qty: String(l.qty),
+    status: priced.status[i],
+    unitPrice: priced.unitPrice[i],
+    lineTotal: priced.lineTotal[i],
+    currency: priced.currency[i],
+  }));
+  const ok = out.filter((l) => l.status === 'OK');
+  const totals = {};
+  for (const currency of new Set(ok.map((l) => l.currency))) {
+    totals[currency] = sumDecimals(ok.filter((l) => l.currency === currency).map((l) => l.lineTotal));
+  }
+  return { lines: out, totals, complete: ok.length === out.length, engineVersion: handle.engineVersion };
+}
+
+// For now the catalog is visibility over every SKU; it moves to the engine's `search` (facets,
+// filters, stable pagination) when the binding exposes it.
+function catalog(handle, params) {
+  const account = optional(params, 'account');
+  const offset = integerParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const limit = integerParam(params, 'limit', 50, 500);
+  const engine = handle.current();
+  const at = new Date();
+  const visible = engine.skus().filter((sku) => engine.visibility({ account, sku, at }).see);
+  return { account, total: visible.length, offset, limit, skus: visible.slice(offset, offset + limit) };
+}
+
+export function createServer(handle) {
+  return http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, 'http://localhost');
+      const route = `${req.method} ${url.pathname}`;
+      switch (route) {
+        case 'GET /quote':
+          send(res, 200, quote(handle, url.searchParams));
+          break;
+        case 'POST /cart':
+          send(res, 200, await cart(handle, req));
+          break;
+        case 'GET /catalog':
+          send(res, 200, catalog(handle, url.searchParams));
+          break;
+        default:
+          if (['/quote', '/cart', '/catalog'].includes(url.pathname)) {
+            throw new HttpError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}`);
+          }
+          throw new HttpError('NOT_FOUND', `no route ${url.pathname}`);
+      }
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, rules: { type: 'string' } } });
+  const engine = values.rules ? await Engine.load(values.rules) : Engine.fromJson(sampleDocument());
+  const handle = new EngineHandle(engine);
+  if (values.rules) {
+    process.on('SIGHUP', () => {
+      handle.reload(values.rules).then(
+        (next) => console.log(`reloaded ${values.rules}: ${next.engineVersion}`),
+        (err) => console.error(`reload failed, keeping ${handle.engineVersion}: ${err.code}: ${err.message}`),
+      );
+    });
+  }
+  const server = createServer(handle);
+  server.listen(Number(values.port), '127.0.0.1', () => {
+    const { port } = server.address();
+    console.log(`tarif listening on http://127.0.0.1:${port} (rules ${handle.engineVersion})`);
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await main();
+}

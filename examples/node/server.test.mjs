@@ -1,0 +1,162 @@
+// Starts the example service as its own process on a loopback ephemeral port and checks real
+// HTTP answers against the binding called directly.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const { Engine, sampleDocument } = require('../../bindings-node/index.js');
+
+const sampleText = sampleDocument();
+const engine = Engine.fromJson(sampleText);
+const accounts = JSON.parse(sampleText).accounts.map((a) => a.id);
+let server;
+let base;
+
+// An account and two products it can buy, found through the binding itself.
+function buyable() {
+  for (const account of accounts) {
+    const skus = engine.skus().filter((sku) => {
+      try {
+        return engine.quote({ account, sku, qty: 1 }).buyable;
+      } catch {
+        return false;
+      }
+    });
+    if (skus.length >= 2) return { account, skus };
+  }
+  throw new Error('the sample has no account with two buyable products');
+}
+const { account, skus } = buyable();
+
+before(async () => {
+  server = spawn(process.execPath, [fileURLToPath(new URL('./server.mjs', import.meta.url)), '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  server.stdout.setEncoding('utf8');
+  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
+    const [chunk] = await Promise.race([
+      once(server.stdout, 'data'),
+      once(server, 'exit').then(() => { throw new Error(`the server exited: ${out}`); }),
+    ]);
+    out += chunk;
+  }
+  base = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)[1];
+});
+
+after(async () => {
+  if (server.exitCode === null) {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  }
+});
+
+async function get(path) {
+  const res = await fetch(`${base}${path}`);
+  assert.match(res.headers.get('content-type'), /^application\/json/);
+  return { status: res.status, body: await res.json() };
+}
+
+async function post(path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const q = (params) => `/quote?${new URLSearchParams(params)}`;
+
+test('GET /quote prices a line exactly as the binding does', async () => {
+  const at = '2026-06-01T00:00:00Z';
+  const { status, body } = await get(q({ account, ref: skus[0], qty: '3', at }));
+  assert.equal(status, 200);
+  assert.deepEqual(body, JSON.parse(JSON.stringify(engine.quote({ account, sku: skus[0], qty: '3', at }))));
+  assert.equal(typeof body.unitPrice, 'string');
+});
+
+test('GET /quote answers bad input with 4xx JSON errors and codes', async () => {
+  const cases = [
+    [{ account: 'NOBODY', ref: skus[0], qty: '1' }, 404, 'UNKNOWN_ACCOUNT'],
+    [{ account, ref: 'NO-SUCH-THING', qty: '1' }, 404, 'UNKNOWN_PRODUCT'],
+    [{ account, ref: skus[0], qty: 'abc' }, 400, 'INVALID_QUANTITY'],
+    [{ account, ref: skus[0], qty: '-1' }, 400, 'INVALID_QUANTITY'],
+    [{ account, ref: skus[0] }, 400, 'INVALID_INPUT'],
+    [{ ref: skus[0], qty: '1' }, 400, 'INVALID_INPUT'],
+    [{ account, ref: skus[0], qty: '1', at: 'yesterday' }, 400, 'INVALID_INSTANT'],
+    [{ account, ref: skus[0], qty: '1', currency: 'XXX' }, 400, 'UNKNOWN_CURRENCY'],
+  ];
+  for (const [params, wantStatus, code] of cases) {
+    const { status, body } = await get(q(params));
+    assert.equal(status, wantStatus, JSON.stringify({ params, body }));
+    assert.equal(body.error.code, code);
+    assert.equal(typeof body.error.message, 'string');
+  }
+});
+
+test('POST /cart prices several lines with per-line statuses and exact totals', async () => {
+  const lines = [
+    { ref: skus[0], qty: '2' },
+    { ref: skus[1], qty: 5 },
+    { ref: 'NO-SUCH-THING', qty: '1' },
+  ];
+  const { status, body } = await post('/cart', { account, lines, at: '2026-06-01' });
+  assert.equal(status, 200);
+  assert.deepEqual(body.lines.map((l) => l.status), ['OK', 'OK', 'UNKNOWN_PRODUCT']);
+  for (const [i, line] of body.lines.slice(0, 2).entries()) {
+    const direct = engine.quote({ account, sku: lines[i].ref, qty: lines[i].qty, at: '2026-06-01' });
+    assert.equal(line.unitPrice, direct.unitPrice);
+    assert.equal(line.lineTotal, direct.lineTotal);
+  }
+  const cents = (v) => Math.round(Number(v) * 100);
+  const [currency] = Object.keys(body.totals);
+  assert.equal(cents(body.totals[currency]), cents(body.lines[0].lineTotal) + cents(body.lines[1].lineTotal));
+  assert.equal(body.complete, false);
+  assert.equal(body.engineVersion, engine.engineVersion);
+});
+
+test('POST /cart rejects malformed carts with 4xx JSON errors', async () => {
+  const cases = [
+    ['{"account": ', 400, 'INVALID_JSON'],
+    [{ account, lines: [] }, 400, 'INVALID_INPUT'],
+    [{ account, lines: [{ ref: skus[0], qty: 1.5 }] }, 400, 'INVALID_INPUT'],
+    [{ lines: [{ ref: skus[0], qty: 1 }] }, 400, 'INVALID_INPUT'],
+    [{ account, lines: [{ ref: skus[0], qty: 1 }], at: 'soon' }, 400, 'INVALID_INSTANT'],
+  ];
+  for (const [body, wantStatus, code] of cases) {
+    const res = await post('/cart', body);
+    assert.equal(res.status, wantStatus, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, code);
+  }
+  const tooLarge = await post('/cart', { account, lines: [{ ref: 'x'.repeat(2 << 20), qty: 1 }] });
+  assert.equal(tooLarge.status, 413);
+  assert.equal(tooLarge.body.error.code, 'BODY_TOO_LARGE');
+});
+
+test('GET /catalog pages through the SKUs the account may see', async () => {
+  const visible = engine.skus().filter((sku) => engine.visibility({ account, sku }).see);
+  const first = await get(`/catalog?account=${account}&limit=10`);
+  assert.equal(first.status, 200);
+  assert.equal(first.body.total, visible.length);
+  assert.deepEqual(first.body.skus, visible.slice(0, 10));
+  const second = await get(`/catalog?account=${account}&offset=10&limit=10`);
+  assert.deepEqual(second.body.skus, visible.slice(10, 20));
+  assert.equal((await get('/catalog?account=NOBODY')).body.error.code, 'UNKNOWN_ACCOUNT');
+  const bad = await get(`/catalog?account=${account}&limit=-3`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'INVALID_INPUT');
+});
+
+test('unknown routes and methods are JSON errors too', async () => {
+  const missing = await get('/nothing');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.error.code, 'NOT_FOUND');
+  const wrong = await post('/quote', {});
+  assert.equal(wrong.status, 405);
+  assert.equal(wrong.body.error.code, 'METHOD_NOT_ALLOWED');
+});
