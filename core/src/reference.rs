@@ -420,6 +420,11 @@ impl Reference {
             .map(|doc| Reference::new(&doc))
     }
 
+    /// The document this evaluator reads (brute-force searches scan its products).
+    pub fn document(&self) -> &Document {
+        &self.doc
+    }
+
     /// Whether the account exists: checked before anything else (§9 precedence).
     pub fn has_account(&self, account: &str) -> bool {
         self.account(account).is_some()

@@ -13,6 +13,8 @@ use tarif::model::Document;
 use tarif::money::parse_decimal;
 use tarif::reference::{RefQuote, Reference};
 
+pub mod search;
+
 /// Something that answers fixture queries, in the fixtures' expected shape.
 ///
 /// Every answer is a JSON object: a quote `{"sku", "currency", "unit_price", "line_total",
@@ -43,6 +45,14 @@ pub trait Evaluator: Sized {
 
     /// `lookup(account, ref, at)`.
     fn lookup(&self, account: &str, reference: &str, at: &str) -> Value;
+
+    /// `search(account, query, at)` with the query in the fixtures' format, answered as
+    /// `{"total", "skus", "facets", "variants"?, "prices"?, "walk"?}` (see [`search`]); `walk`
+    /// also pages through the whole result with cursors of that many rows.
+    fn search(&self, account: &str, query: &Value, at: &str, walk: Option<usize>) -> Value;
+
+    /// `related(account, ref, kind, at)`, answered as `{"skus"}`.
+    fn related(&self, account: &str, reference: &str, kind: &str, at: &str) -> Value;
 }
 
 /// What a run over the fixtures found.
@@ -220,14 +230,23 @@ fn run_case<E: Evaluator>(evaluator: &E, case: &Value) -> Result<(), String> {
     let field = |key: &str| text(case.get(key)).ok_or(format!("case lacks `{key}`"));
     let op = field("op")?;
     let account = field("account")?;
-    let reference = field("ref")?;
     // Nothing may depend on the clock.
     let at = field("at")?;
     let expect = case
         .get("expect")
         .and_then(Value::as_object)
         .ok_or("case lacks `expect`")?;
+    if op == "search" {
+        let query = case.get("query").cloned().unwrap_or_else(|| json!({}));
+        let walk = case
+            .get("walk")
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok());
+        return compare(expect, &evaluator.search(&account, &query, &at, walk));
+    }
+    let reference = field("ref")?;
     let actual = match op.as_str() {
+        "related" => evaluator.related(&account, &reference, &field("kind")?, &at),
         "quote" => {
             let currency = text(case.get("currency"));
             evaluator.quote(
@@ -357,6 +376,32 @@ impl Evaluator for Reference {
             Err(code) => error(code),
         }
     }
+
+    fn search(&self, account: &str, query: &Value, at: &str, walk: Option<usize>) -> Value {
+        if !self.has_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let Some(at) = self.parse_at(at) else {
+            return error("INVALID_INSTANT");
+        };
+        match search::parse_query(query) {
+            Ok(q) => search::BruteForce::new(self).search(account, &q, at, walk.is_some()),
+            Err(e) => json!({ "error": format!("bad query: {e}") }),
+        }
+    }
+
+    fn related(&self, account: &str, reference: &str, kind: &str, at: &str) -> Value {
+        if !self.has_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let Some(at) = self.parse_at(at) else {
+            return error("INVALID_INSTANT");
+        };
+        match search::relation_kind(kind) {
+            Some(kind) => search::BruteForce::new(self).related(account, reference, kind, at),
+            None => json!({ "error": format!("unknown relation kind {kind}") }),
+        }
+    }
 }
 
 /// The compiled engine, as the fixtures see it.
@@ -467,6 +512,34 @@ impl Evaluator for EngineEvaluator {
         match self.0.lookup_at(account, reference, at) {
             Ok(sku) => json!({ "sku": sku }),
             Err(e) => query_error(&e),
+        }
+    }
+
+    fn search(&self, account: &str, query: &Value, at: &str, walk: Option<usize>) -> Value {
+        if !self.known_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let at = match self.at(at) {
+            Ok(at) => at,
+            Err(e) => return e,
+        };
+        match search::parse_query(query) {
+            Ok(q) => search::engine_search(&self.0, account, &q, at, walk),
+            Err(e) => json!({ "error": format!("bad query: {e}") }),
+        }
+    }
+
+    fn related(&self, account: &str, reference: &str, kind: &str, at: &str) -> Value {
+        if !self.known_account(account) {
+            return error("UNKNOWN_ACCOUNT");
+        }
+        let at = match self.at(at) {
+            Ok(at) => at,
+            Err(e) => return e,
+        };
+        match search::relation_kind(kind) {
+            Some(kind) => search::engine_related(&self.0, account, reference, kind, at),
+            None => json!({ "error": format!("unknown relation kind {kind}") }),
         }
     }
 }
