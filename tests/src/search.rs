@@ -485,6 +485,10 @@ impl<'a> BruteForce<'a> {
         for p in &self.products {
             exists.extend(values(p));
         }
+        if *facet == Facet::Category {
+            let doc = self.reference.document();
+            exists.extend(doc.categories.iter().filter_map(Item::ok).map(|c| c.id.clone()));
+        }
         for p in base {
             for v in values(p) {
                 *counts.entry(v).or_default() += 1;
