@@ -1,0 +1,46 @@
+"""Tarif: a B2B pricing and catalog-visibility engine.
+
+Compile a ``tarif/1`` rules document once into an :class:`Engine`, then ask it, exactly and
+fast, what a customer may see and buy, at which price, and why::
+
+    import tarif
+    engine = tarif.Engine.from_json(tarif.sample_document())
+    quote = engine.quote("R-ELECDIS", "DRL-MAK-DHP487-K5-L", 3, at="2027-03-18")
+    quote.unit_price  # Decimal('…'), exactly the Rust engine's value
+
+Amounts are ``decimal.Decimal``; floats are refused. Batches go through Arrow:
+``engine.quote_many(table)`` returns a pyarrow Table.
+"""
+
+from tarif._errors import CompileError, InputError, QuoteError, TarifError
+from tarif._tarif import (
+    CandidateReport,
+    Capabilities,
+    Diagnostic,
+    Engine,
+    Explanation,
+    Quote,
+    Step,
+    StepReport,
+    VisibilityReport,
+    __version__,
+    sample_document,
+)
+
+__all__ = [
+    "CandidateReport",
+    "Capabilities",
+    "CompileError",
+    "Diagnostic",
+    "Engine",
+    "Explanation",
+    "InputError",
+    "Quote",
+    "QuoteError",
+    "Step",
+    "StepReport",
+    "TarifError",
+    "VisibilityReport",
+    "__version__",
+    "sample_document",
+]

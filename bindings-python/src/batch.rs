@@ -1,0 +1,322 @@
+//! `Engine.quote_many`: Python columns in, the core's batch over them, a pyarrow Table out.
+//!
+//! Arrow inputs come through the Arrow C data interface (`__arrow_c_array__`,
+//! `__arrow_c_stream__`) and are read in place; Python sequences are copied into Rust vectors.
+//! Everything is owned by Rust before the GIL is released.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, Int16Type, Int64Type, Int8Type};
+use arrow_array::{
+    make_array, new_empty_array, Array, ArrayRef, Decimal128Array, DictionaryArray, Int16Array,
+    Int8Array, RecordBatch, StringArray,
+};
+use arrow_data::ArrayData;
+use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use tarif::money::parse_decimal;
+use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
+
+use crate::convert::quantity;
+use crate::errors::{guarded, input, Failure, Result};
+
+/// Decimal precision of the output columns: the largest `decimal128` holds.
+const PRECISION: u8 = 38;
+
+pub(crate) fn quote_many<'py>(
+    py: Python<'py>,
+    engine: &tarif::Engine,
+    first: &Bound<'py, PyAny>,
+    skus: Option<&Bound<'py, PyAny>>,
+    qtys: Option<&Bound<'py, PyAny>>,
+    at: Option<Instant>,
+    currency: Option<&str>,
+) -> Result<Bound<'py, PyAny>> {
+    let (accounts, refs, qtys) = match (skus, qtys) {
+        (Some(skus), Some(qtys)) => (
+            strings(first, "accounts")?,
+            strings(skus, "skus")?,
+            quantities(qtys)?,
+        ),
+        (None, None) if first.hasattr("__arrow_c_stream__")? => table_columns(first)?,
+        _ => {
+            return Err(input(
+                "INVALID_BATCH",
+                "quote_many takes three columns (accounts, skus, qtys) or one table with \
+                 columns account, sku, qty",
+            ))
+        }
+    };
+    let at = at.map_or(BatchAt::Now, BatchAt::One);
+    let batch = py.detach(|| -> Result<RecordBatch> {
+        let accounts = accounts.view();
+        let refs = refs.view();
+        let out = guarded(|| engine.quote_many(&accounts, &refs, &qtys, at, currency))??;
+        Ok(result_batch(engine, &out)?)
+    })?;
+    let schema = batch.schema();
+    Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
+}
+
+/// A column of strings: Arrow `utf8` read in place, or copied out of Python objects.
+enum Strings {
+    Arrow(ArrayRef),
+    Owned(Vec<String>),
+}
+
+impl Strings {
+    /// The rows; a null is the empty string, which no account or product has.
+    fn view(&self) -> Vec<&str> {
+        match self {
+            Strings::Arrow(array) => array
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.unwrap_or(""))
+                .collect(),
+            Strings::Owned(values) => values.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+fn is_string(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_string(values),
+        _ => false,
+    }
+}
+
+/// The column as an Arrow array, when it is one or numpy can hand it over without Python
+/// objects; `None` for plain Python sequences.
+fn arrow_column(column: &Bound<'_, PyAny>) -> Result<Option<ArrayRef>> {
+    let py = column.py();
+    let array = if column.hasattr("__arrow_c_array__")? {
+        column.clone()
+    } else if column.hasattr("combine_chunks")? {
+        // A pyarrow ChunkedArray (a table's column) exports a stream, not an array.
+        column.call_method0("combine_chunks")?
+    } else if column.hasattr("__array__")?
+        && column.hasattr("dtype")?
+        && column.getattr("dtype")?.getattr("kind")?.extract::<String>()? != "O"
+    {
+        py.import("pyarrow")?.call_method1("array", (column,))?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(make_array(ArrayData::from_pyarrow_bound(&array)?)))
+}
+
+fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
+    if let Some(array) = arrow_column(column)? {
+        return string_array(array, name);
+    }
+    let mut values = Vec::with_capacity(column.len().unwrap_or(0));
+    for (row, item) in column.try_iter()?.enumerate() {
+        let item = item?;
+        let text = item.cast::<PyString>().map_err(|_| {
+            input(
+                "INVALID_TYPE",
+                format!("{name}[{row}] is not a str: {}", type_name(&item)),
+            )
+        })?;
+        values.push(text.to_str()?.to_string());
+    }
+    Ok(Strings::Owned(values))
+}
+
+fn string_array(array: ArrayRef, name: &str) -> Result<Strings> {
+    if !is_string(array.data_type()) {
+        return Err(input(
+            "INVALID_TYPE",
+            format!("{name} must be strings, not Arrow {}", array.data_type()),
+        ));
+    }
+    Ok(Strings::Arrow(arrow_cast::cast(&array, &DataType::Utf8)?))
+}
+
+/// Quantities; a null or unreadable value becomes zero, so that its row (only) gets
+/// `INVALID_QUANTITY` from the core.
+fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
+    if let Some(array) = arrow_column(column)? {
+        return quantity_array(&array);
+    }
+    let mut values = Vec::with_capacity(column.len().unwrap_or(0));
+    for item in column.try_iter()? {
+        let item = item?;
+        values.push(if item.is_none() {
+            Decimal::ZERO
+        } else {
+            match quantity(&item) {
+                Ok(qty) => qty,
+                Err(Failure::Input {
+                    code: "INVALID_QUANTITY",
+                    ..
+                }) => Decimal::ZERO,
+                Err(other) => return Err(other),
+            }
+        });
+    }
+    Ok(values)
+}
+
+fn quantity_array(array: &ArrayRef) -> Result<Vec<Decimal>> {
+    let data_type = array.data_type();
+    if data_type.is_integer() {
+        // Values beyond i64 become nulls (a safe cast), hence invalid rows.
+        let ints = arrow_cast::cast(array, &DataType::Int64)?;
+        return Ok(ints
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|v| v.map_or(Decimal::ZERO, Decimal::from))
+            .collect());
+    }
+    if let DataType::Decimal128(_, scale) = data_type {
+        let scale = u32::try_from(*scale).ok();
+        return Ok(array
+            .as_primitive::<Decimal128Type>()
+            .iter()
+            .map(|v| {
+                v.zip(scale)
+                    .and_then(|(v, s)| Decimal::try_from_i128_with_scale(v, s).ok())
+                    .unwrap_or(Decimal::ZERO)
+            })
+            .collect());
+    }
+    if is_string(data_type) {
+        let texts = arrow_cast::cast(array, &DataType::Utf8)?;
+        return Ok(texts
+            .as_string::<i32>()
+            .iter()
+            .map(|t| t.and_then(parse_decimal).unwrap_or(Decimal::ZERO))
+            .collect());
+    }
+    if data_type.is_floating() {
+        return Err(input(
+            "FLOAT_REJECTED",
+            format!(
+                "qtys is Arrow {data_type}: binary floating point holds most decimal amounts \
+                 only approximately; pass integers, decimal128 or strings"
+            ),
+        ));
+    }
+    Err(input(
+        "INVALID_TYPE",
+        format!("qtys must be integers, decimal128 or strings, not Arrow {data_type}"),
+    ))
+}
+
+/// The `account`, `sku` and `qty` columns of a table.
+fn table_columns(table: &Bound<'_, PyAny>) -> Result<(Strings, Strings, Vec<Decimal>)> {
+    let (batches, schema) = Table::from_pyarrow_bound(table)?.into_inner();
+    let column = |name: &str| -> Result<ArrayRef> {
+        let index = schema.index_of(name).map_err(|_| {
+            input(
+                "INVALID_BATCH",
+                format!("the table has no `{name}` column (it needs account, sku, qty)"),
+            )
+        })?;
+        let chunks = batches
+            .iter()
+            .filter_map(|b| b.columns().get(index).map(|c| c.as_ref()))
+            .collect::<Vec<&dyn Array>>();
+        if chunks.is_empty() {
+            let field = schema.field(index);
+            return Ok(new_empty_array(field.data_type()));
+        }
+        Ok(arrow_select::concat::concat(&chunks)?)
+    };
+    Ok((
+        string_array(column("account")?, "account")?,
+        string_array(column("sku")?, "sku")?,
+        quantity_array(&column("qty")?)?,
+    ))
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// `status`, `unit_price`, `line_total`, `currency`. Each amount column takes the largest
+/// scale among its priced rows (at least the currency scale: the core rounds to it), so that
+/// no digit is lost: quantities sold by length make line totals finer than the currency.
+fn result_batch(engine: &tarif::Engine, out: &BatchResult) -> std::result::Result<RecordBatch, ArrowError> {
+    let ok = |row: usize| out.status.get(row) == Some(&Status::Ok);
+
+    let mut codes: Vec<Status> = Vec::new();
+    let status_keys = out
+        .status
+        .iter()
+        .map(|status| {
+            let key = codes.iter().position(|c| c == status).unwrap_or_else(|| {
+                codes.push(*status);
+                codes.len() - 1
+            });
+            i8::try_from(key).map_err(|_| ArrowError::ComputeError("too many statuses".into()))
+        })
+        .collect::<std::result::Result<Vec<i8>, _>>()?;
+    let status = DictionaryArray::<Int8Type>::try_new(
+        Int8Array::from(status_keys),
+        Arc::new(StringArray::from_iter_values(codes.iter().map(|c| c.code()))),
+    )?;
+
+    let amounts = |values: &[Decimal]| -> std::result::Result<Decimal128Array, ArrowError> {
+        let scale = values
+            .iter()
+            .enumerate()
+            .filter(|&(row, _)| ok(row))
+            .map(|(_, v)| v.scale())
+            .max()
+            .unwrap_or(0);
+        let column = values
+            .iter()
+            .enumerate()
+            .map(|(row, v)| {
+                ok(row).then(|| {
+                    let mut v = *v;
+                    v.rescale(scale);
+                    v.mantissa()
+                })
+            })
+            .collect::<Decimal128Array>();
+        let scale = i8::try_from(scale)
+            .map_err(|_| ArrowError::ComputeError(format!("decimal scale {scale}")))?;
+        column.with_precision_and_scale(PRECISION, scale)
+    };
+    let unit_price = amounts(&out.unit_price)?;
+    let line_total = amounts(&out.line_total)?;
+
+    let currency_keys = out
+        .currency
+        .iter()
+        .enumerate()
+        .map(|(row, &c)| if ok(row) { i16::try_from(c).ok() } else { None })
+        .collect::<Int16Array>();
+    let currency = DictionaryArray::<Int16Type>::try_new(
+        currency_keys,
+        Arc::new(StringArray::from_iter_values(engine.currencies())),
+    )?;
+
+    let dictionary = |key: DataType| DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8));
+    let schema = Schema::new(vec![
+        Field::new("status", dictionary(DataType::Int8), false),
+        Field::new("unit_price", unit_price.data_type().clone(), true),
+        Field::new("line_total", line_total.data_type().clone(), true),
+        Field::new("currency", dictionary(DataType::Int16), true),
+    ]);
+    RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(status),
+            Arc::new(unit_price),
+            Arc::new(line_total),
+            Arc::new(currency),
+        ],
+    )
+}

@@ -1,0 +1,163 @@
+//! The one mapping from everything that can go wrong to the Python exception hierarchy of
+//! `tarif._errors` (`TarifError` and its `CompileError`, `QuoteError`, `InputError`).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList};
+use tarif::{CompileError, QueryError, Severity};
+
+use crate::convert::to_decimal;
+
+/// Why a binding call failed.
+pub(crate) enum Failure {
+    /// The document was rejected.
+    Compile(CompileError),
+    /// The core answered a query with an error.
+    Query(QueryError),
+    /// A Python value the binding cannot turn into what the core takes.
+    Input { code: &'static str, message: String },
+    /// A Rust panic: a bug, reported instead of unwinding into Python.
+    Internal(String),
+    /// An exception raised by Python code the binding called (pyarrow, json, pathlib).
+    Python(PyErr),
+}
+
+pub(crate) type Result<T> = std::result::Result<T, Failure>;
+
+/// Bad Python input, with a stable code and a message that says what to pass instead.
+pub(crate) fn input(code: &'static str, message: impl Into<String>) -> Failure {
+    Failure::Input {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Runs a core call so that a panic becomes [`Failure::Internal`] rather than a
+/// `pyo3_runtime.PanicException`, which derives from `BaseException` and escapes `except
+/// Exception` handlers.
+pub(crate) fn guarded<T>(call: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(call)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic without a message".into());
+        Failure::Internal(message)
+    })
+}
+
+impl From<PyErr> for Failure {
+    fn from(err: PyErr) -> Self {
+        Failure::Python(err)
+    }
+}
+
+impl From<QueryError> for Failure {
+    fn from(err: QueryError) -> Self {
+        Failure::Query(err)
+    }
+}
+
+impl From<CompileError> for Failure {
+    fn from(err: CompileError) -> Self {
+        Failure::Compile(err)
+    }
+}
+
+impl From<arrow_schema::ArrowError> for Failure {
+    fn from(err: arrow_schema::ArrowError) -> Self {
+        input("INVALID_BATCH", err.to_string())
+    }
+}
+
+impl From<Failure> for PyErr {
+    fn from(failure: Failure) -> PyErr {
+        Python::attach(|py| exception(py, failure).unwrap_or_else(|err| err))
+    }
+}
+
+fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    MODULE
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("tarif._errors")?.unbind()))
+        .map(|m| m.bind(py))
+}
+
+fn exception(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
+    let details = PyDict::new(py);
+    let (class, message, code, details) = match failure {
+        Failure::Python(err) => return Ok(err),
+        Failure::Compile(err) => {
+            let list = PyList::empty(py);
+            for d in &err.diagnostics {
+                let item = PyDict::new(py);
+                item.set_item("code", d.code.code())?;
+                item.set_item("severity", severity(d.severity()))?;
+                item.set_item("path", &d.path)?;
+                item.set_item("message", &d.message)?;
+                item.set_item("ids", &d.ids)?;
+                list.append(item)?;
+            }
+            ("CompileError", err.to_string(), err.code(), list.into_any())
+        }
+        // Columns of different lengths are a mistake in the caller's input, not an answer.
+        Failure::Query(QueryError::InvalidBatch(message)) => (
+            "InputError",
+            format!("invalid batch: {message}"),
+            "INVALID_BATCH",
+            details.into_any(),
+        ),
+        Failure::Query(err) => {
+            query_details(&details, &err)?;
+            ("QuoteError", err.to_string(), err.code(), details.into_any())
+        }
+        Failure::Input { code, message } => ("InputError", message, code, details.into_any()),
+        Failure::Internal(message) => (
+            "TarifError",
+            format!("internal error in tarif (a bug; please report it): {message}"),
+            "INTERNAL",
+            details.into_any(),
+        ),
+    };
+    let instance = errors_module(py)?
+        .getattr(class)?
+        .call1((message, code, details))?;
+    Ok(PyErr::from_value(instance))
+}
+
+/// The structured part of a query error: the values its message names.
+fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> PyResult<()> {
+    let py = details.py();
+    match err {
+        QueryError::UnknownAccount(account) => details.set_item("account", account),
+        QueryError::UnknownProduct(reference) => details.set_item("ref", reference),
+        QueryError::PriceHidden(sku) | QueryError::Overflow(sku) => details.set_item("sku", sku),
+        QueryError::NoPrice {
+            sku,
+            currency,
+            priced_in,
+        } => {
+            details.set_item("sku", sku)?;
+            details.set_item("currency", currency)?;
+            details.set_item("priced_in", priced_in)
+        }
+        QueryError::QuantityRule { sku, qty, nearest } => {
+            details.set_item("sku", sku)?;
+            details.set_item("qty", to_decimal(py, *qty)?)?;
+            details.set_item("nearest", to_decimal(py, *nearest)?)
+        }
+        QueryError::InvalidQuantity(qty) => details.set_item("qty", qty),
+        QueryError::UnknownCurrency(currency) => details.set_item("currency", currency),
+        QueryError::InvalidInstant(at) => details.set_item("at", at),
+        QueryError::InvalidBatch(_) => Ok(()),
+    }
+}
+
+pub(crate) fn severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    }
+}

@@ -1,0 +1,36 @@
+//! `tarif._tarif`: the native half of the Python package `tarif`.
+//!
+//! The binding only converts: Python values in, core calls, Python values out. Every error
+//! leaves through [`errors::Failure`], whose single conversion into a Python exception is the
+//! one place where core errors meet Python's exception hierarchy.
+
+mod batch;
+mod convert;
+mod engine;
+mod errors;
+mod objects;
+
+use pyo3::prelude::*;
+
+/// The sample distributor document (about 3,200 products, 40 accounts, their contracts) as
+/// JSON text; deterministic, so examples and tests may quote its SKUs and prices.
+#[pyfunction]
+fn sample_document() -> String {
+    tarif::sample::distributor_json()
+}
+
+#[pymodule]
+fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<engine::Engine>()?;
+    m.add_class::<objects::Quote>()?;
+    m.add_class::<objects::Step>()?;
+    m.add_class::<objects::Capabilities>()?;
+    m.add_class::<objects::Diagnostic>()?;
+    m.add_class::<objects::Explanation>()?;
+    m.add_class::<objects::VisibilityReport>()?;
+    m.add_class::<objects::StepReport>()?;
+    m.add_class::<objects::CandidateReport>()?;
+    m.add_function(wrap_pyfunction!(sample_document, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

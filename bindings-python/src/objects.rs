@@ -1,0 +1,487 @@
+//! The frozen value objects queries return. Each keeps its values as Rust data and builds the
+//! Python objects (`Decimal`s, tuples) when an attribute is read, so a quote costs only what
+//! the caller looks at.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use tarif::Decimal;
+
+use crate::convert::{to_datetime, to_decimal, to_optional_decimal};
+
+/// A priced line: `unit_price × qty = line_total` (exactly at stage `unit`), in `currency`.
+#[pyclass(frozen, eq, hash, module = "tarif")]
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct Quote {
+    sku: String,
+    qty: Decimal,
+    currency: String,
+    unit_price: Decimal,
+    line_total: Decimal,
+    base_price: Decimal,
+    list_price: Option<Decimal>,
+    buyable: bool,
+    stage: &'static str,
+    steps: Vec<Step>,
+    engine_version: Arc<str>,
+}
+
+impl Quote {
+    pub(crate) fn new(quote: &tarif::Quote<'_>, engine_version: &Arc<str>) -> Quote {
+        Quote {
+            sku: quote.sku.to_string(),
+            qty: quote.qty,
+            currency: quote.currency.to_string(),
+            unit_price: quote.unit_price,
+            line_total: quote.line_total,
+            base_price: quote.base_price,
+            list_price: quote.list_price,
+            buyable: quote.buyable,
+            stage: match quote.stage {
+                tarif::model::RoundingStage::Unit => "unit",
+                tarif::model::RoundingStage::Line => "line",
+            },
+            steps: quote.steps.iter().map(Step::new).collect(),
+            engine_version: Arc::clone(engine_version),
+        }
+    }
+}
+
+#[pymethods]
+impl Quote {
+    /// The product's SKU (whatever reference was asked for).
+    #[getter]
+    fn sku(&self) -> &str {
+        &self.sku
+    }
+    /// The quantity priced.
+    #[getter]
+    fn qty<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.qty)
+    }
+    /// Currency code.
+    #[getter]
+    fn currency(&self) -> &str {
+        &self.currency
+    }
+    /// Unit price, rounded per the rounding policy.
+    #[getter]
+    fn unit_price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.unit_price)
+    }
+    /// Line total.
+    #[getter]
+    fn line_total<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.line_total)
+    }
+    /// Price after the first step (the base price), rounded like the unit price.
+    #[getter]
+    fn base_price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.base_price)
+    }
+    /// What the everyone level alone gives for this quantity ("public price"), if anything.
+    #[getter]
+    fn list_price<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_optional_decimal(py, self.list_price)
+    }
+    /// Whether the account may order the product.
+    #[getter]
+    fn buyable(&self) -> bool {
+        self.buyable
+    }
+    /// Where currency rounding happened: `"unit"` or `"line"` (graduated tiers are `"line"`).
+    #[getter]
+    fn stage(&self) -> &'static str {
+        self.stage
+    }
+    /// The rules that applied, in order.
+    #[getter]
+    fn steps<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.steps.iter().cloned())
+    }
+    /// Content hash of the engine that produced the quote, for audits and reproduction.
+    #[getter]
+    fn engine_version(&self) -> &str {
+        &self.engine_version
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Quote(sku={:?}, qty=Decimal('{}'), unit_price=Decimal('{}'), line_total=Decimal('{}'), currency={:?})",
+            self.sku, self.qty, self.unit_price, self.line_total, self.currency
+        )
+    }
+}
+
+/// One applied rule of a quote.
+#[pyclass(frozen, eq, hash, skip_from_py_object, module = "tarif")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Step {
+    step: String,
+    rule: String,
+    source: String,
+    level: String,
+    before: Option<Decimal>,
+    after: Decimal,
+    notes: Vec<&'static str>,
+}
+
+impl Step {
+    fn new(step: &tarif::AppliedStep<'_>) -> Step {
+        Step {
+            step: step.step.to_string(),
+            rule: step.rule.to_string(),
+            source: step.source.to_string(),
+            level: step.level.to_string(),
+            before: step.before,
+            after: step.after,
+            notes: step.notes.names().collect(),
+        }
+    }
+}
+
+#[pymethods]
+impl Step {
+    /// Procedure step name (`base`, `discount`…).
+    #[getter]
+    fn step(&self) -> &str {
+        &self.step
+    }
+    /// Full rule id: `contract/rule`, or `list/sku` for a price-list entry.
+    #[getter]
+    fn rule(&self) -> &str {
+        &self.rule
+    }
+    /// Where the rule comes from: `contract X` or `price list Y`.
+    #[getter]
+    fn source(&self) -> &str {
+        &self.source
+    }
+    /// The audience level it applied at: `account X`, `ancestor X (+1)`, `segment X`, `everyone`.
+    #[getter]
+    fn level(&self) -> &str {
+        &self.level
+    }
+    /// Unit value before the step (`None` in the first step).
+    #[getter]
+    fn before<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_optional_decimal(py, self.before)
+    }
+    /// Unit value after the step, unrounded.
+    #[getter]
+    fn after<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.after)
+    }
+    /// Remarks: `exclusive`, `graduated`, `tier`, `derived`, `never_raise`, `clamped`.
+    #[getter]
+    fn notes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.notes)
+    }
+
+    fn __repr__(&self) -> String {
+        let before = self
+            .before
+            .map(|b| format!("Decimal('{b}')"))
+            .unwrap_or_else(|| "None".into());
+        format!(
+            "Step(step={:?}, rule={:?}, before={before}, after=Decimal('{}'))",
+            self.step, self.rule, self.after
+        )
+    }
+}
+
+/// What an account may do with a product; each capability implies the previous one.
+#[pyclass(frozen, eq, hash, get_all, module = "tarif")]
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct Capabilities {
+    /// The product exists for the account.
+    see: bool,
+    /// The account may see its price.
+    price: bool,
+    /// The account may order it.
+    buy: bool,
+}
+
+impl From<tarif::Capabilities> for Capabilities {
+    fn from(c: tarif::Capabilities) -> Self {
+        Capabilities {
+            see: c.see,
+            price: c.price,
+            buy: c.buy,
+        }
+    }
+}
+
+#[pymethods]
+impl Capabilities {
+    fn __repr__(&self) -> String {
+        format!(
+            "Capabilities(see={}, price={}, buy={})",
+            py_bool(self.see),
+            py_bool(self.price),
+            py_bool(self.buy)
+        )
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// A compile diagnostic: a stable code, a path into the document, the ids involved.
+#[pyclass(frozen, eq, module = "tarif")]
+#[derive(PartialEq)]
+pub(crate) struct Diagnostic(tarif::Diagnostic);
+
+impl From<&tarif::Diagnostic> for Diagnostic {
+    fn from(d: &tarif::Diagnostic) -> Self {
+        Diagnostic(d.clone())
+    }
+}
+
+#[pymethods]
+impl Diagnostic {
+    /// Stable code, e.g. `DUPLICATE_EAN`.
+    #[getter]
+    fn code(&self) -> &'static str {
+        self.0.code.code()
+    }
+    /// `"error"` (the document is rejected) or `"warning"`.
+    #[getter]
+    fn severity(&self) -> &'static str {
+        crate::errors::severity(self.0.severity())
+    }
+    /// Path into the document, e.g. `contracts[3].rules[1].percent`.
+    #[getter]
+    fn path(&self) -> &str {
+        &self.0.path
+    }
+    /// What is wrong, naming the offending value.
+    #[getter]
+    fn message(&self) -> &str {
+        &self.0.message
+    }
+    /// Ids involved, the element's own id first.
+    #[getter]
+    fn ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.0.ids)
+    }
+
+    fn __str__(&self) -> String {
+        self.0.to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Diagnostic(code={:?}, path={:?}, message={:?})",
+            self.0.code.code(),
+            self.0.path,
+            self.0.message
+        )
+    }
+}
+
+/// Why a price is what it is: visibility, then every step with every rule that spoke to the
+/// product. `str()` gives the same report as the Rust `Display`.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct Explanation(pub(crate) tarif::Explanation);
+
+#[pymethods]
+impl Explanation {
+    /// Account id.
+    #[getter]
+    fn account(&self) -> &str {
+        &self.0.account
+    }
+    /// The product's SKU.
+    #[getter]
+    fn sku(&self) -> &str {
+        &self.0.sku
+    }
+    /// Quantity.
+    #[getter]
+    fn qty<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.0.qty)
+    }
+    /// Instant of the price, as an aware UTC datetime.
+    #[getter]
+    fn at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_datetime(py, self.0.at)
+    }
+    /// Request currency.
+    #[getter]
+    fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// The visibility decision and the rules behind it.
+    #[getter]
+    fn visibility(&self) -> VisibilityReport {
+        VisibilityReport(self.0.visibility.clone())
+    }
+    /// Every step of the procedure.
+    #[getter]
+    fn steps<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.0.steps.iter().cloned().map(StepReport))
+    }
+    /// Unit price of the quote, `None` when it has no price.
+    #[getter]
+    fn unit_price<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_optional_decimal(py, self.0.outcome.as_ref().ok().map(|(unit, _)| *unit))
+    }
+    /// Line total of the quote, `None` when it has no price.
+    #[getter]
+    fn line_total<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_optional_decimal(py, self.0.outcome.as_ref().ok().map(|(_, line)| *line))
+    }
+    /// The quote's error code (`NO_PRICE`, `PRICE_HIDDEN`…), `None` when it has a price.
+    #[getter]
+    fn error_code(&self) -> Option<&str> {
+        self.0.outcome.as_ref().err().map(|(code, _)| code.as_str())
+    }
+    /// The quote's error message, `None` when it has a price.
+    #[getter]
+    fn error_message(&self) -> Option<&str> {
+        self.0.outcome.as_ref().err().map(|(_, m)| m.as_str())
+    }
+
+    fn __str__(&self) -> String {
+        self.0.to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<Explanation {} × {} for {}>",
+            self.0.qty, self.0.sku, self.0.account
+        )
+    }
+}
+
+/// The visibility decision of an explanation, per capability, with the deciding rule.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct VisibilityReport(tarif::VisibilityReport);
+
+#[pymethods]
+impl VisibilityReport {
+    /// `(see, price, buy)` after implications.
+    #[getter]
+    fn allowed(&self) -> (bool, bool, bool) {
+        let [see, price, buy] = self.0.allowed;
+        (see, price, buy)
+    }
+    /// The rule that decided each of `(see, price, buy)`; `None` means the document default.
+    #[getter]
+    fn decided_by(&self) -> (Option<String>, Option<String>, Option<String>) {
+        let [see, price, buy] = self.0.decided_by.clone();
+        (see, price, buy)
+    }
+
+    fn __repr__(&self) -> String {
+        let [see, price, buy] = self.0.allowed;
+        format!(
+            "VisibilityReport(see={}, price={}, buy={})",
+            py_bool(see),
+            py_bool(price),
+            py_bool(buy)
+        )
+    }
+}
+
+/// One step of an explanation.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct StepReport(tarif::StepReport);
+
+#[pymethods]
+impl StepReport {
+    /// Step name.
+    #[getter]
+    fn step(&self) -> &str {
+        &self.0.step
+    }
+    /// Its selection strategy (`most_specific`, `lowest`…).
+    #[getter]
+    fn select(&self) -> &str {
+        &self.0.select
+    }
+    /// Whether it was skipped because an exclusive rule applied earlier.
+    #[getter]
+    fn skipped(&self) -> bool {
+        self.0.skipped
+    }
+    /// Every rule whose audience and selector speak to the product.
+    #[getter]
+    fn candidates<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.0.candidates.iter().cloned().map(CandidateReport))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "StepReport(step={:?}, select={:?}, skipped={}, candidates={})",
+            self.0.step,
+            self.0.select,
+            py_bool(self.0.skipped),
+            self.0.candidates.len()
+        )
+    }
+}
+
+/// A rule that spoke to the product in a step of an explanation.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct CandidateReport(tarif::CandidateReport);
+
+#[pymethods]
+impl CandidateReport {
+    /// Full id (`contract/rule` or `list/sku`).
+    #[getter]
+    fn rule(&self) -> &str {
+        &self.0.rule
+    }
+    /// `contract X` or `price list Y`.
+    #[getter]
+    fn source(&self) -> &str {
+        &self.0.source
+    }
+    /// The audience level it reached the account at.
+    #[getter]
+    fn level(&self) -> &str {
+        &self.0.level
+    }
+    /// Its priority.
+    #[getter]
+    fn priority(&self) -> i64 {
+        self.0.priority
+    }
+    /// Selector specificity `rank.depth.members`.
+    #[getter]
+    fn specificity(&self) -> &str {
+        &self.0.specificity
+    }
+    /// Unit result on the running price, when it was a candidate.
+    #[getter]
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_optional_decimal(py, self.0.result)
+    }
+    /// Whether it applied.
+    #[getter]
+    fn applied(&self) -> bool {
+        self.0.applied
+    }
+    /// Why it applied, lost, or was not a candidate.
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.0.reason
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "CandidateReport(rule={:?}, applied={}, reason={:?})",
+            self.0.rule,
+            py_bool(self.0.applied),
+            self.0.reason
+        )
+    }
+}

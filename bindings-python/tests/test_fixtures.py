@@ -1,0 +1,100 @@
+"""The shared fixtures (tests/fixtures/**.json) through Python: the same answers, to the
+printed digit, as the Rust engine gives them (see tests/fixtures/README.md)."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+import tarif
+from conftest import FIXTURES
+
+FILES = sorted(FIXTURES.rglob("*.json"))
+# Fewer than this means fixtures went missing, not that they pass.
+MIN_CASES = 70
+
+
+def load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def diagnostic_files():
+    for path in FILES:
+        fixture = load(path)
+        spec = fixture.get("compile") or (fixture if "warnings" in fixture else None)
+        if spec is not None:
+            yield pytest.param(fixture["document"], spec, id=str(path.relative_to(FIXTURES)))
+
+
+def cases():
+    for path in FILES:
+        fixture = load(path)
+        for i, case in enumerate(fixture.get("cases", [])):
+            name = f"{path.relative_to(FIXTURES)} #{i} {case.get('name', '')}"
+            yield pytest.param(fixture["document"], case, id=name)
+
+
+def test_fixtures_are_there():
+    assert FILES, f"no fixture under {FIXTURES}"
+    assert len(list(cases())) >= MIN_CASES
+
+
+@pytest.mark.parametrize(("document", "spec"), diagnostic_files())
+def test_diagnostics(document, spec):
+    try:
+        engine = tarif.Engine.from_dict(document)
+        reported = {(d.code, d.path) for d in engine.diagnostics}
+    except tarif.CompileError as err:
+        reported = {(d["code"], d["path"]) for d in err.details}
+    for key in ("errors", "warnings"):
+        for expected in spec.get(key, []):
+            assert (expected["code"], expected["path"]) in reported, reported
+
+
+_engines: dict[str, tarif.Engine] = {}
+
+
+def engine_for(document) -> tarif.Engine:
+    key = json.dumps(document, sort_keys=True)
+    if key not in _engines:
+        _engines[key] = tarif.Engine.from_dict(document)
+    return _engines[key]
+
+
+def answer(engine: tarif.Engine, case) -> dict:
+    op, account, ref, at = case["op"], case["account"], case["ref"], case["at"]
+    try:
+        if op == "quote":
+            q = engine.quote(account, ref, case["qty"], at=at, currency=case.get("currency"))
+            return {
+                "sku": q.sku,
+                "currency": q.currency,
+                "unit_price": str(q.unit_price),
+                "line_total": str(q.line_total),
+                "base_price": str(q.base_price),
+                "list_price": None if q.list_price is None else str(q.list_price),
+                "buyable": q.buyable,
+                "applied": [s.rule for s in q.steps],
+            }
+        if op == "visibility":
+            caps = engine.visibility(account, ref, at=at)
+            return {"see": caps.see, "price": caps.price, "buy": caps.buy}
+        if op == "lookup":
+            return {"sku": engine.lookup(account, ref, at=at)}
+    except tarif.QuoteError as err:
+        out = {"error": err.code}
+        if "nearest" in err.details:
+            out["nearest"] = str(err.details["nearest"])
+        return out
+    raise AssertionError(f"unknown op {op}")
+
+
+@pytest.mark.parametrize(("document", "case"), cases())
+def test_case(document, case):
+    got = answer(engine_for(document), case)
+    for key, want in case["expect"].items():
+        assert key in got, f"{key} missing from {got}"
+        if key == "nearest":
+            assert Decimal(got[key]) == Decimal(str(want)), got
+        else:
+            assert got[key] == want, f"{key}: expected {want!r}, got {got[key]!r} ({case.get('why', '')})"
