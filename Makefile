@@ -1,24 +1,17 @@
 # Tarif: `make demo` shows the engine on the generated sample distributor; `make test` runs every
 # test of every language, as CI does (.ci/run). Nothing beyond cargo, python3, node and npm is
-# assumed on the machine: each target builds or installs what it needs.
-#
-# Bindings plug in through their own Makefile: bindings-python/ and bindings-node/ each provide
-# `test` (build the binding into its local environment — .venv with maturin, `npm ci` — then
-# run its suite and examples), `lint` and `clean`. Until a binding's directory exists, its
-# targets say so and succeed; a directory without its Makefile fails, so that no suite is
-# skipped silently.
+# assumed on the machine: the Python binding gets its own .venv (pinned requirements, maturin),
+# the Node binding its `npm ci`. A binding whose directory does not exist yet is skipped, saying so.
 
 CARGO ?= cargo
+PYTHON ?= python3
 PYTHON_BINDING := bindings-python
 NODE_BINDING := bindings-node
 BENCHES := benches
+VENV := .venv
 
-# $(call binding,DIR,TARGET): runs TARGET of DIR's Makefile when DIR exists.
-binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
-	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
-	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
-
-.PHONY: demo test test-rust test-python test-node lint lint-rust fmt bench clean
+.PHONY: demo test test-rust test-python test-node python-suite node-suite \
+	lint fmt bench clean
 
 demo:
 	$(CARGO) run --quiet -p tarif-examples --bin demo
@@ -26,22 +19,35 @@ demo:
 test: test-rust test-python test-node
 
 # Lints first: they fail fastest.
-test-rust: lint-rust
+test-rust: lint
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 	$(CARGO) run --quiet -p tarif-examples --bin demo > /dev/null
 
 test-python:
-	$(call binding,$(PYTHON_BINDING),test)
+	@if [ -d $(PYTHON_BINDING) ]; then $(MAKE) --no-print-directory python-suite; \
+	else echo "$(PYTHON_BINDING)/ does not exist yet: no Python tests"; fi
 
 test-node:
-	$(call binding,$(NODE_BINDING),test)
+	@if [ -d $(NODE_BINDING) ]; then $(MAKE) --no-print-directory node-suite; \
+	else echo "$(NODE_BINDING)/ does not exist yet: no Node tests"; fi
 
-lint: lint-rust
-	$(call binding,$(PYTHON_BINDING),lint)
-	$(call binding,$(NODE_BINDING),lint)
+# The venv is rebuilt whenever the pinned requirements change.
+$(VENV)/requirements.txt: $(PYTHON_BINDING)/requirements-dev.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	cp $< $@
 
-lint-rust:
+python-suite: $(VENV)/requirements.txt
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --quiet \
+		--manifest-path $(PYTHON_BINDING)/Cargo.toml
+	$(VENV)/bin/python -m pytest -q $(PYTHON_BINDING)/tests
+
+node-suite:
+	cd $(NODE_BINDING) && npm ci --no-audit --no-fund && npm run build:debug && npm test
+
+lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
@@ -55,5 +61,4 @@ bench:
 
 clean:
 	$(CARGO) clean
-	$(call binding,$(PYTHON_BINDING),clean)
-	$(call binding,$(NODE_BINDING),clean)
+	rm -rf $(VENV) $(NODE_BINDING)/node_modules $(NODE_BINDING)/*.node
