@@ -77,10 +77,16 @@ impl Engine {
     }
 }
 
-/// Whether `fold` would leave the text unchanged.
+/// Whether `fold` would leave the text unchanged (ASCII checked byte by byte; other characters
+/// through the Unicode tables).
 fn is_folded(text: &str) -> bool {
-    text.trim().len() == text.len()
-        && text
-            .chars()
-            .all(|c| c.to_uppercase().eq(std::iter::once(c)))
+    let trimmed = text.trim().len() == text.len();
+    trimmed
+        && text.chars().all(|c| {
+            if c.is_ascii() {
+                !c.is_ascii_lowercase()
+            } else {
+                c.to_uppercase().eq(std::iter::once(c))
+            }
+        })
 }
