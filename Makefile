@@ -54,10 +54,18 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# `make bench` runs on the small data set (minutes); `make bench SIZE=reference` on the DESIGN.md
+# §4 set (generation alone takes a minute, each compile of it far longer). The data set is
+# regenerated first so that no file from an older generator is measured; the peers run in .venv.
+SIZE ?= small
+BENCH_BIN = $(or $(CARGO_TARGET_DIR),target)/release
 bench:
-	@if [ -f $(BENCHES)/Cargo.toml ]; then \
-		$(CARGO) bench --manifest-path $(BENCHES)/Cargo.toml; \
-	else echo "$(BENCHES)/Cargo.toml does not exist yet: no benchmarks to run"; fi
+	$(CARGO) build --release -p tarif-benches --bins
+	$(BENCH_BIN)/tarif-gen --size $(SIZE) --out bench-data/$(SIZE)
+	TARIF_BENCH_SIZE=$(SIZE) $(CARGO) bench -p tarif-benches
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/pip install -q -r $(BENCHES)/peers/requirements.txt
+	.venv/bin/python $(BENCHES)/peers/compare.py --data bench-data/$(SIZE) --reprice $(BENCH_BIN)/tarif-reprice
 
 clean:
 	$(CARGO) clean

@@ -18,7 +18,11 @@ fn single_line(c: &mut Criterion) {
         b.iter(|| {
             let (account, sku, qty) = &rows[i % rows.len()];
             i += 1;
-            black_box(engine.quote(&QuoteRequest::new(account, sku, *qty).at(at)).ok());
+            black_box(
+                engine
+                    .quote(&QuoteRequest::new(account, sku, *qty).at(at))
+                    .ok(),
+            );
         })
     });
     c.bench_function("visibility/sample/one product", |b| {

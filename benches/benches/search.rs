@@ -16,7 +16,9 @@ const SEGMENTS: usize = 8;
 const TOP: usize = 10;
 const LEAVES_PER_TOP: usize = 10;
 const BRANDS: usize = 40;
-const COLORS: [&str; 8] = ["black", "blue", "green", "grey", "orange", "red", "white", "yellow"];
+const COLORS: [&str; 8] = [
+    "black", "blue", "green", "grey", "orange", "red", "white", "yellow",
+];
 const VOLTAGES: [u32; 6] = [12, 18, 24, 36, 48, 230];
 
 fn products() -> usize {
@@ -71,7 +73,11 @@ fn document(count: usize) -> String {
             leaf % LEAVES_PER_TOP
         );
         if i % 4 != 3 {
-            let _ = write!(out, r#","family":"F{}","axes":{{"color":"{color}"}}"#, i / 4);
+            let _ = write!(
+                out,
+                r#","family":"F{}","axes":{{"color":"{color}"}}"#,
+                i / 4
+            );
         }
         out.push_str("},");
     }

@@ -1,5 +1,13 @@
-//! Benchmark support: the requests the benches ask, drawn from the embedded sample document.
+//! Benchmark support: the reference data set ([`generate`]), its order lines as columns, the
+//! resident-set figures, and the requests the sample-document benches ask.
 
+pub mod generate;
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use generate::{File, Model, Size};
 use rust_decimal::Decimal;
 use tarif::Engine;
 
@@ -11,7 +19,148 @@ pub fn sample_rows(engine: &Engine, rows: usize) -> Vec<(String, String, Decimal
         .filter_map(|i| {
             let account = accounts.get(i % accounts.len().max(1))?;
             let sku = skus.get((i * 7919) % skus.len().max(1))?;
-            Some((account.to_string(), sku.to_string(), Decimal::from(1 + (i % 12) as i64)))
+            Some((
+                account.to_string(),
+                sku.to_string(),
+                Decimal::from(1 + (i % 12) as i64),
+            ))
         })
         .collect()
+}
+
+/// The size the benches run at: `TARIF_BENCH_SIZE` (`small`, the default, or `reference`).
+pub fn bench_size() -> Size {
+    let text = std::env::var("TARIF_BENCH_SIZE").unwrap_or_else(|_| "small".into());
+    Size::parse(&text)
+        .unwrap_or_else(|| panic!("TARIF_BENCH_SIZE must be small or reference, not {text:?}"))
+}
+
+/// `bench-data/<size>` at the workspace root (gitignored).
+pub fn data_dir(size: Size) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("bench-data")
+        .join(size.name())
+}
+
+/// The data directory of a size, generated when it holds no data set yet. `make bench`
+/// regenerates it first, so a data set left by an older generator is not measured.
+pub fn ensure_data(size: Size) -> io::Result<PathBuf> {
+    let dir = data_dir(size);
+    if File::ALL.iter().any(|f| !dir.join(f.name()).exists()) {
+        generate::write_all(&Model::generate(size), &dir)?;
+    }
+    Ok(dir)
+}
+
+/// Historical order lines as the columns `quote_many` takes; ids are interned so that 10M rows
+/// hold two 16-byte `&str`s each instead of two owned strings.
+pub struct Orders {
+    account_ids: Vec<String>,
+    sku_ids: Vec<String>,
+    rows: Vec<(u32, u32)>,
+    /// Quantity of each row.
+    pub qtys: Vec<Decimal>,
+}
+
+impl Orders {
+    /// Reads `orders.csv` (`account,sku,qty,date`, with a header).
+    pub fn read(path: &Path) -> io::Result<Orders> {
+        let text = std::fs::read_to_string(path)?;
+        let bad = |line: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("bad order line {line:?}"),
+            )
+        };
+        let mut orders = Orders {
+            account_ids: Vec::new(),
+            sku_ids: Vec::new(),
+            rows: Vec::new(),
+            qtys: Vec::new(),
+        };
+        let mut accounts = HashMap::new();
+        let mut skus = HashMap::new();
+        for line in text.lines().skip(1) {
+            let mut fields = line.split(',');
+            let (Some(account), Some(sku), Some(qty)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return Err(bad(line));
+            };
+            let intern = |ids: &mut Vec<String>, index: &mut HashMap<String, u32>, id: &str| {
+                *index.entry(id.to_string()).or_insert_with(|| {
+                    ids.push(id.to_string());
+                    ids.len() as u32 - 1
+                })
+            };
+            let a = intern(&mut orders.account_ids, &mut accounts, account);
+            let s = intern(&mut orders.sku_ids, &mut skus, sku);
+            orders.rows.push((a, s));
+            orders.qtys.push(qty.parse().map_err(|_| bad(line))?);
+        }
+        Ok(orders)
+    }
+
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there is no line.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The account and SKU columns.
+    pub fn columns(&self) -> (Vec<&str>, Vec<&str>) {
+        self.rows
+            .iter()
+            .map(|&(a, s)| {
+                (
+                    self.account_ids[a as usize].as_str(),
+                    self.sku_ids[s as usize].as_str(),
+                )
+            })
+            .unzip()
+    }
+}
+
+/// Resident set of this process, from `/proc/self/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// Current resident set (`VmRSS`), bytes.
+    pub rss: u64,
+    /// Peak resident set (`VmHWM`), bytes.
+    pub peak: u64,
+}
+
+/// The current and peak resident set; zeros where `/proc` is not available.
+pub fn memory() -> Memory {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map_or(0, |kib| kib * 1024)
+    };
+    Memory {
+        rss: field("VmRSS:"),
+        peak: field("VmHWM:"),
+    }
+}
+
+/// Sum of line totals in cents: the checksum every engine of the peer comparison must match.
+/// Totals are at the currency scale (2), so the rescale never rounds.
+pub fn total_cents(line_totals: &[Decimal]) -> i128 {
+    let mut cents = line_totals.iter().sum::<Decimal>() * Decimal::ONE_HUNDRED;
+    cents.rescale(0);
+    cents.mantissa()
 }

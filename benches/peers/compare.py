@@ -1,0 +1,419 @@
+"""Tarif next to what users would pick instead, on the same data in the same run.
+
+Every engine reprices the order lines of a data set written by `tarif-gen` under the subset of
+the semantics SQL can express (an account's net price with tiers, else its segment's discount for
+the product's root category on the list price with tiers) and quotes the first `--points` lines
+one by one. Amounts are integer cents, so every peer computes exactly what Tarif's decimals do:
+a discounted unit price is `(list * (10000 + hundredths) + 5000) // 10000`, half up.
+
+Each engine runs in its own process so that its peak resident set is its own. The checksums (sum
+of line totals in cents) of every engine must equal Tarif's before any timing is printed.
+
+    python benches/peers/compare.py --data bench-data/small --reprice target/release/tarif-reprice
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+AT = "2026-06-01T10:00:00Z"
+DISCOUNTED = "(lp.price_cents * (10000 + coalesce(d.percent_hundredths, 0)) + 5000) // 10000"
+
+
+def peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def timed(runs: int, work):
+    """Median and all wall times of `runs` calls of `work`, and its last result."""
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times, result
+
+
+def point_latencies(rows, quote):
+    """Per-call nanoseconds and the sum of line totals of `quote` over `rows`."""
+    latencies, total = [], 0
+    for account, sku, qty in rows:
+        start = time.perf_counter_ns()
+        cents = quote(account, sku, qty)
+        latencies.append(time.perf_counter_ns() - start)
+        total += cents
+    latencies.sort()
+    return latencies, total
+
+
+def percentile(sorted_values, p):
+    return sorted_values[min(int(len(sorted_values) * p), len(sorted_values) - 1)]
+
+
+def read_orders(data):
+    import pyarrow.csv as pacsv
+
+    return pacsv.read_csv(os.path.join(data, "orders.csv"))
+
+
+def first_rows(orders, n):
+    head = orders.slice(0, n).to_pydict()
+    return list(zip(head["account"], head["sku"], head["qty"]))
+
+
+def load_duckdb(con, data):
+    for table in ("orders", "products", "list_prices", "account_prices", "accounts", "segment_discounts"):
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT * FROM read_csv_auto(?, header = true)",
+            [os.path.join(data, f"{table}.csv")],
+        )
+
+
+def peer_duckdb(args):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    load_duckdb(con, args.data)
+    batch = f"""
+        CREATE OR REPLACE TEMP TABLE repriced AS
+        SELECT o.account, o.sku, o.qty,
+               o.qty * coalesce(ap.price_cents, {DISCOUNTED}) AS line_cents
+        FROM orders o
+        JOIN accounts acc ON acc.account = o.account
+        JOIN products p ON p.sku = o.sku
+        LEFT JOIN segment_discounts d ON d.segment = acc.segment AND d.root = p.root
+        ASOF LEFT JOIN account_prices ap
+            ON ap.owner = acc.owner AND ap.sku = o.sku AND o.qty >= ap.min_qty
+        ASOF JOIN list_prices lp ON lp.sku = o.sku AND o.qty >= lp.min_qty"""
+    median, runs, _ = timed(args.repeat, lambda: con.execute(batch))
+    (checksum, lines) = con.execute("SELECT sum(line_cents), count(*) FROM repriced").fetchone()
+    point = f"""
+        SELECT $qty * coalesce(
+            (SELECT price_cents FROM account_prices
+             WHERE owner = acc.owner AND sku = $sku AND min_qty <= $qty
+             ORDER BY min_qty DESC LIMIT 1),
+            ((SELECT price_cents FROM list_prices WHERE sku = $sku AND min_qty <= $qty
+              ORDER BY min_qty DESC LIMIT 1)
+             * (10000 + coalesce((SELECT percent_hundredths FROM segment_discounts
+                                  WHERE segment = acc.segment AND root = p.root), 0))
+             + 5000) // 10000)
+        FROM accounts acc, products p WHERE acc.account = $account AND p.sku = $sku"""
+    rows = first_rows(con.execute("SELECT account, sku, qty FROM orders").fetch_arrow_table(), args.points)
+    latencies, point_sum = point_latencies(
+        rows,
+        lambda a, s, q: con.execute(point, {"account": a, "sku": s, "qty": q}).fetchone()[0],
+    )
+    return report(
+        "DuckDB",
+        lines,
+        checksum,
+        median,
+        runs,
+        latencies,
+        point_sum,
+    )
+
+
+def peer_polars(args):
+    import polars as pl
+
+    def read(name):
+        return pl.read_csv(os.path.join(args.data, f"{name}.csv"))
+
+    orders, products, accounts = read("orders"), read("products"), read("accounts")
+    discounts = read("segment_discounts")
+    list_prices = read("list_prices").sort("min_qty")
+    account_prices = read("account_prices").sort("min_qty")
+
+    def reprice():
+        lines = (
+            orders.lazy()
+            .join(accounts.lazy(), on="account")
+            .join(products.lazy(), on="sku")
+            .join(discounts.lazy(), on=["segment", "root"], how="left")
+            .sort("qty")
+            .join_asof(account_prices.lazy(), left_on="qty", right_on="min_qty", by=["owner", "sku"])
+            .join_asof(
+                list_prices.lazy().rename({"price_cents": "list_cents", "min_qty": "list_min"}),
+                left_on="qty",
+                right_on="list_min",
+                by="sku",
+            )
+            .with_columns(
+                discounted=(
+                    pl.col("list_cents") * (10000 + pl.col("percent_hundredths").fill_null(0)) + 5000
+                )
+                // 10000
+            )
+            .select(
+                "account",
+                "sku",
+                "qty",
+                line_cents=pl.col("qty") * pl.coalesce("price_cents", "discounted"),
+            )
+        )
+        return lines.collect()
+
+    median, runs, out = timed(args.repeat, reprice)
+    return report("Polars", out.height, int(out["line_cents"].sum()), median, runs)
+
+
+def peer_pandas(args):
+    import pandas as pd
+
+    def read(name):
+        return pd.read_csv(os.path.join(args.data, f"{name}.csv"))
+
+    orders, products, accounts = read("orders"), read("products"), read("accounts")
+    discounts = read("segment_discounts")
+    list_prices = read("list_prices").rename(columns={"price_cents": "list_cents", "min_qty": "list_min"})
+    list_prices = list_prices.sort_values("list_min")
+    account_prices = read("account_prices").sort_values("min_qty")
+
+    def reprice():
+        lines = orders.merge(accounts, on="account").merge(products, on="sku")
+        lines = lines.merge(discounts, on=["segment", "root"], how="left").sort_values("qty")
+        lines = pd.merge_asof(lines, account_prices, left_on="qty", right_on="min_qty", by=["owner", "sku"])
+        lines = pd.merge_asof(lines, list_prices, left_on="qty", right_on="list_min", by="sku")
+        hundredths = lines["percent_hundredths"].fillna(0).astype("int64")
+        discounted = (lines["list_cents"] * (10000 + hundredths) + 5000) // 10000
+        unit = lines["price_cents"].fillna(discounted).astype("int64")
+        return lines.assign(line_cents=lines["qty"] * unit)[["account", "sku", "qty", "line_cents"]]
+
+    median, runs, out = timed(args.repeat, reprice)
+    return report("pandas", len(out), int(out["line_cents"].sum()), median, runs)
+
+
+def dict_tables(data):
+    import pyarrow.csv as pacsv
+
+    def rows(name):
+        table = pacsv.read_csv(os.path.join(data, f"{name}.csv")).to_pydict()
+        return zip(*table.values())
+
+    accounts = {account: (owner, segment) for account, owner, segment in rows("accounts")}
+    roots = dict(rows("products"))
+    discounts = {(segment, root): pct for segment, root, pct in rows("segment_discounts")}
+    list_prices, account_prices = {}, {}
+    for sku, min_qty, cents in rows("list_prices"):
+        list_prices.setdefault(sku, []).append((min_qty, cents))
+    for owner, sku, min_qty, cents in rows("account_prices"):
+        account_prices.setdefault((owner, sku), []).append((min_qty, cents))
+    return accounts, roots, discounts, list_prices, account_prices
+
+
+def peer_dict(args):
+    accounts, roots, discounts, list_prices, account_prices = dict_tables(args.data)
+
+    def tier(prices, qty):
+        # Tiers are few and written in increasing order: the last one reached applies.
+        cents = prices[0][1]
+        for min_qty, price in prices:
+            if min_qty <= qty:
+                cents = price
+        return cents
+
+    def quote(account, sku, qty):
+        owner, segment = accounts[account]
+        net = account_prices.get((owner, sku))
+        if net is not None:
+            return qty * tier(net, qty)
+        hundredths = discounts.get((segment, roots[sku]), 0)
+        return qty * ((tier(list_prices[sku], qty) * (10000 + hundredths) + 5000) // 10000)
+
+    orders = read_orders(args.data).to_pydict()
+    columns = list(zip(orders["account"], orders["sku"], orders["qty"]))
+    median, runs, checksum = timed(1, lambda: sum(quote(a, s, q) for a, s, q in columns))
+    latencies, point_sum = point_latencies(columns[: args.points], quote)
+    return report("Python dict", len(columns), checksum, median, runs, latencies, point_sum)
+
+
+def peer_sqlite(args):
+    import sqlite3
+
+    import pyarrow.csv as pacsv
+
+    con = sqlite3.connect(":memory:")
+    schema = {
+        "accounts": "account TEXT PRIMARY KEY, owner TEXT, segment TEXT",
+        "products": "sku TEXT PRIMARY KEY, root INTEGER",
+        "segment_discounts": "segment TEXT, root INTEGER, percent_hundredths INTEGER, PRIMARY KEY (segment, root)",
+        "list_prices": "sku TEXT, min_qty INTEGER, price_cents INTEGER, PRIMARY KEY (sku, min_qty)",
+        "account_prices": "owner TEXT, sku TEXT, min_qty INTEGER, price_cents INTEGER, PRIMARY KEY (owner, sku, min_qty)",
+    }
+    for table, columns in schema.items():
+        con.execute(f"CREATE TABLE {table} ({columns}) WITHOUT ROWID")
+        data = pacsv.read_csv(os.path.join(args.data, f"{table}.csv")).to_pydict()
+        marks = ",".join("?" * len(data))
+        con.executemany(f"INSERT INTO {table} VALUES ({marks})", zip(*data.values()))
+    point = """
+        SELECT ?3 * coalesce(
+            (SELECT price_cents FROM account_prices
+             WHERE owner = acc.owner AND sku = ?2 AND min_qty <= ?3 ORDER BY min_qty DESC LIMIT 1),
+            ((SELECT price_cents FROM list_prices WHERE sku = ?2 AND min_qty <= ?3
+              ORDER BY min_qty DESC LIMIT 1)
+             * (10000 + coalesce((SELECT percent_hundredths FROM segment_discounts
+                                  WHERE segment = acc.segment AND root = p.root), 0))
+             + 5000) / 10000)
+        FROM accounts acc, products p WHERE acc.account = ?1 AND p.sku = ?2"""
+    rows = first_rows(read_orders(args.data), args.points)
+    # sqlite3 keeps the compiled statement in its cache: every call after the first is prepared.
+    latencies, point_sum = point_latencies(rows, lambda a, s, q: con.execute(point, (a, s, q)).fetchone()[0])
+    return report("SQLite (in-memory)", None, None, None, None, latencies, point_sum)
+
+
+def peer_tarif_python(args):
+    import tarif
+
+    engine = tarif.Engine.from_path(os.path.join(args.data, "rules-subset.json"))
+    orders = read_orders(args.data).select(["account", "sku", "qty"])
+    accounts, skus, qtys = (orders.column(c) for c in ("account", "sku", "qty"))
+    median, runs, out = timed(args.repeat, lambda: engine.quote_many(accounts, skus, qtys, at=AT))
+    totals = out.column("line_total").to_pylist()
+    checksum = int(sum(t for t in totals if t is not None) * 100)
+    rows = first_rows(orders, args.points)
+    latencies, point_sum = point_latencies(
+        rows, lambda a, s, q: int(engine.quote(a, s, q, at=AT).line_total * 100)
+    )
+    return report("Tarif via Python", len(totals), checksum, median, runs, latencies, point_sum)
+
+
+PEERS = {
+    "duckdb": peer_duckdb,
+    "polars": peer_polars,
+    "pandas": peer_pandas,
+    "dict": peer_dict,
+    "sqlite": peer_sqlite,
+    "tarif-python": peer_tarif_python,
+}
+
+
+def report(engine, lines, checksum, median, runs, latencies=None, point_sum=None):
+    return {
+        "engine": engine,
+        "lines": lines,
+        "checksum_cents": None if checksum is None else str(checksum),
+        "batch_median_s": median,
+        "batch_runs_s": runs,
+        "point_p50_ns": latencies and percentile(latencies, 0.5),
+        "point_p99_ns": latencies and percentile(latencies, 0.99),
+        "point_checksum_cents": None if point_sum is None else str(point_sum),
+        "peak_rss_bytes": peak_rss(),
+    }
+
+
+def run_child(command, env=None):
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def tarif_rust(args):
+    reports = []
+    for threads in (1, 2):
+        out = run_child(
+            [
+                args.reprice,
+                "--rules",
+                os.path.join(args.data, "rules-subset.json"),
+                "--orders",
+                os.path.join(args.data, "orders.csv"),
+                "--threads",
+                str(threads),
+                "--repeat",
+                str(args.repeat),
+                "--points",
+                str(args.points),
+            ]
+        )
+        out["engine"] = f"Tarif (Rust, {threads} thread{'s' if threads > 1 else ''})"
+        reports.append(out)
+    return reports
+
+
+def fmt_ns(ns):
+    if ns is None:
+        return ""
+    return f"{ns / 1000:.2f} µs" if ns < 1_000_000 else f"{ns / 1e6:.2f} ms"
+
+
+def table(reports, tarif_batch, tarif_point):
+    head = "| engine | batch median | lines/s | vs Tarif | point p50 | point p99 | vs Tarif | peak RSS |"
+    lines = [head, "|" + "---|" * 8]
+    for r in reports:
+        batch = r["batch_median_s"]
+        rate = f"{r['lines'] / batch / 1e6:.2f} M" if batch else ""
+        ratio = f"{batch / tarif_batch:.1f}×" if batch else ""
+        p50 = r["point_p50_ns"]
+        point_ratio = f"{p50 / tarif_point:.1f}×" if p50 else ""
+        cells = [
+            r["engine"],
+            f"{batch:.3f} s" if batch else "",
+            rate,
+            ratio,
+            fmt_ns(p50),
+            fmt_ns(r["point_p99_ns"]),
+            point_ratio,
+            f"{r['peak_rss_bytes'] / 2**20:.0f} MiB",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="directory written by tarif-gen")
+    parser.add_argument("--reprice", help="the tarif-reprice binary")
+    parser.add_argument("--threads", type=int, default=2, help="threads of DuckDB and Polars")
+    parser.add_argument("--repeat", type=int, default=3, help="batch runs per engine (median)")
+    parser.add_argument("--points", type=int, default=10_000, help="lines quoted one by one")
+    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peer:
+        print(json.dumps(PEERS[args.peer](args)))
+        return
+    if not args.reprice:
+        parser.error("--reprice is required")
+
+    reports = tarif_rust(args)
+    env = dict(os.environ, POLARS_MAX_THREADS=str(args.threads))
+    child = [sys.executable, __file__, "--data", args.data, "--threads", str(args.threads)]
+    child += ["--repeat", str(args.repeat), "--points", str(args.points)]
+    for peer in PEERS:
+        if peer == "tarif-python":
+            try:
+                import tarif  # noqa: F401
+            except ImportError:
+                print("tarif (Python) is not installed in this environment: skipped", file=sys.stderr)
+                continue
+        reports.append(run_child(child + ["--peer", peer], env))
+
+    expected, expected_points = reports[0]["checksum_cents"], reports[0]["point_checksum_cents"]
+    wrong = [
+        f"{r['engine']}: batch {r['checksum_cents']}, points {r['point_checksum_cents']}"
+        for r in reports
+        if r["checksum_cents"] not in (None, expected)
+        or r["point_checksum_cents"] not in (None, expected_points)
+    ]
+    if wrong:
+        raise SystemExit(
+            f"checksums differ from Tarif's (batch {expected}, points {expected_points}):\n" + "\n".join(wrong)
+        )
+    lines = reports[0]["lines"]
+    print(
+        f"{lines} order lines, checksum {int(expected) / 100:.2f} EUR, equal in every engine; "
+        f"first {args.points} lines quoted one by one, checksum {int(expected_points) / 100:.2f} EUR, equal too"
+    )
+    tarif_batch = next(r["batch_median_s"] for r in reports if "2 threads" in r["engine"])
+    print(table(reports, tarif_batch, reports[0]["point_p50_ns"]))
+
+
+if __name__ == "__main__":
+    main()

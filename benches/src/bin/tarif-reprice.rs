@@ -1,0 +1,149 @@
+//! `tarif-reprice --rules FILE [--orders FILE] [--threads N] [--repeat R] [--points K]`: Tarif's
+//! side of benches/peers/compare.py, in its own process so that its resident set is its own.
+//! Compiles the rules, reprices every order line at [`BENCH_AT`] with `quote_many` R times on N
+//! threads, quotes the first K lines one by one, and prints one JSON object: checksums, timings,
+//! resident set. Without `--orders` it only compiles: the engine's resident set, for the benches.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use tarif::{BatchAt, Engine, QuoteRequest, Status};
+use tarif_benches::generate::BENCH_AT;
+use tarif_benches::{memory, total_cents, Orders};
+
+struct Args {
+    rules: PathBuf,
+    orders: Option<PathBuf>,
+    threads: usize,
+    repeat: usize,
+    points: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut rules = None;
+    let mut orders = None;
+    let (mut threads, mut repeat, mut points) = (1, 5, 100_000);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{arg}: not a count: {value}"))
+        };
+        match arg.as_str() {
+            "--rules" => rules = Some(PathBuf::from(&value)),
+            "--orders" => orders = Some(PathBuf::from(&value)),
+            "--threads" => threads = number()?,
+            "--repeat" => repeat = number()?.max(1),
+            "--points" => points = number()?,
+            _ => return Err(format!("unexpected argument {arg:?}")),
+        }
+    }
+    Ok(Args {
+        rules: rules.ok_or("--rules is required")?,
+        orders,
+        threads,
+        repeat,
+        points,
+    })
+}
+
+fn run(args: &Args) -> Result<serde_json::Value, String> {
+    let before = memory();
+    let text = std::fs::read_to_string(&args.rules)
+        .map_err(|e| format!("{}: {e}", args.rules.display()))?;
+    let start = Instant::now();
+    let engine = Engine::from_json(&text).map_err(|e| format!("compile: {e}"))?;
+    let compile_s = start.elapsed().as_secs_f64();
+    drop(text);
+    let compiled = memory();
+    let Some(orders_path) = &args.orders else {
+        return Ok(serde_json::json!({
+            "compile_s": compile_s,
+            "engine_rss_bytes": compiled.rss.saturating_sub(before.rss),
+            "peak_rss_bytes": compiled.peak,
+        }));
+    };
+    let orders =
+        Orders::read(orders_path).map_err(|e| format!("{}: {e}", orders_path.display()))?;
+    let (accounts, skus) = orders.columns();
+    let at_instant = tarif::Instant::parse_rfc3339(BENCH_AT).ok_or("bad BENCH_AT")?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut times = Vec::with_capacity(args.repeat);
+    let mut last = None;
+    for _ in 0..args.repeat {
+        let start = Instant::now();
+        let out = pool
+            .install(|| {
+                engine.quote_many(
+                    &accounts,
+                    &skus,
+                    &orders.qtys,
+                    BatchAt::One(at_instant),
+                    None,
+                )
+            })
+            .map_err(|e| e.to_string())?;
+        times.push(start.elapsed().as_secs_f64());
+        last = Some(out);
+    }
+    let out = last.ok_or("no batch ran")?;
+    times.sort_by(f64::total_cmp);
+    let median_s = times[times.len() / 2];
+    let ok = out.status.iter().filter(|s| **s == Status::Ok).count();
+
+    let points = args.points.min(orders.len());
+    let mut latencies = Vec::with_capacity(points);
+    let mut point_totals = Vec::with_capacity(points);
+    for row in 0..points {
+        let request = QuoteRequest::new(accounts[row], skus[row], orders.qtys[row]).at(at_instant);
+        let start = Instant::now();
+        let quote = engine.quote(&request);
+        latencies.push(start.elapsed().as_nanos() as u64);
+        if let Ok(q) = quote {
+            point_totals.push(q.line_total);
+        }
+    }
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+    };
+    let mem = memory();
+    Ok(serde_json::json!({
+        "engine": "tarif (Rust)",
+        "threads": args.threads,
+        "lines": orders.len(),
+        "ok_lines": ok,
+        "checksum_cents": total_cents(&out.line_total).to_string(),
+        "compile_s": compile_s,
+        "engine_rss_bytes": compiled.rss.saturating_sub(before.rss),
+        "batch_median_s": median_s,
+        "batch_runs_s": times,
+        "points": points,
+        "point_checksum_cents": total_cents(&point_totals).to_string(),
+        "point_p50_ns": percentile(0.5),
+        "point_p99_ns": percentile(0.99),
+        "rss_bytes": mem.rss,
+        "peak_rss_bytes": mem.peak,
+    }))
+}
+
+fn main() -> ExitCode {
+    match parse_args().and_then(|args| run(&args)) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tarif-reprice: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
