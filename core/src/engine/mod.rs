@@ -500,3 +500,23 @@ impl Engine {
         self.settings.policies.get(id as usize)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_is_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Engine>();
+        let engine = std::sync::Arc::new(Engine::from_json(r#"{"format": "tarif/1"}"#).unwrap());
+        let versions: Vec<String> = (0..4)
+            .map(|_| {
+                let engine = std::sync::Arc::clone(&engine);
+                std::thread::spawn(move || engine.engine_version().to_string())
+            })
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert!(versions.windows(2).all(|w| w[0] == w[1]));
+    }
+}
