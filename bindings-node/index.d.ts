@@ -135,7 +135,7 @@ export interface CandidateReport {
   /** Selector specificity `rank.depth.members`. */
   specificity: string
   /** Unit result on the running price, when it was a candidate. */
-  result?: string
+  result: string | null
   /** Whether it applied. */
   applied: boolean
   /** Why it applied, lost, or was not a candidate. */
@@ -152,14 +152,14 @@ export interface CapabilitiesResult {
   buy: boolean
 }
 
-/** Which rule decided each capability (absent: the document's default). */
+/** Which rule decided each capability (null: the document's default). */
 export interface DecidedBy {
   /** Rule behind `see`. */
-  see?: string
+  see: string | null
   /** Rule behind `price`. */
-  price?: string
+  price: string | null
   /** Rule behind `buy`. */
-  buy?: string
+  buy: string | null
 }
 
 /** One compile diagnostic, as `err.details` and `engine.diagnostics()` list them. */
@@ -181,13 +181,13 @@ export interface ExplainOutcome {
   /** Whether the quote succeeds. */
   ok: boolean
   /** Unit price, when `ok`. */
-  unitPrice?: string
+  unitPrice: string | null
   /** Line total, when `ok`. */
-  lineTotal?: string
+  lineTotal: string | null
   /** Error code, when not `ok`. */
-  code?: string
+  code: string | null
   /** Error message, when not `ok`. */
-  message?: string
+  message: string | null
 }
 
 /** Why a price is what it is: the trusted back-office view. */
@@ -265,8 +265,8 @@ export interface QuoteResult {
   lineTotal: string
   /** Price after the first step of the procedure, rounded like the unit price. */
   basePrice: string
-  /** What the everyone level alone gives ("public price"), when it gives one. */
-  listPrice?: string
+  /** What the everyone level alone gives ("public price"); null when it gives none. */
+  listPrice: string | null
   /** Whether the account may order the product. */
   buyable: boolean
   /** Rounding stage used: `unit` or `line`. */
@@ -287,8 +287,8 @@ export interface QuoteStep {
   source: string
   /** Audience level it applied at: `account X`, `ancestor X (+1)`, `segment X`, `everyone`. */
   level: string
-  /** Unit value before (absent in the first step). */
-  before?: string
+  /** Unit value before (null in the first step). */
+  before: string | null
   /** Unit value after. */
   after: string
   /** Remarks: `exclusive`, `graduated`, `tier`, `derived`, `never_raise`, `clamped`. */

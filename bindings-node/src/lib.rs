@@ -186,7 +186,7 @@ impl Engine {
     /// Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`), so the
     /// event loop never waits on a big batch. Rows fail one by one (`status`); the promise
     /// rejects only for malformed input or an abort (`AbortError`).
-    #[napi(ts_return_type = "Promise<BatchOutput>")]
+    #[napi(ts_return_type = "Promise<BatchOutput>", catch_unwind)]
     pub fn quote_many(
         &self,
         env: &Env,
@@ -345,7 +345,7 @@ impl EngineHandle {
     }
 
     /// `quoteMany` on the engine current when it is called, even if a swap happens meanwhile.
-    #[napi(ts_return_type = "Promise<BatchOutput>")]
+    #[napi(ts_return_type = "Promise<BatchOutput>", catch_unwind)]
     pub fn quote_many(
         &self,
         env: &Env,

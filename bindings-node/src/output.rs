@@ -6,7 +6,7 @@ use tarif::{Capabilities, Explanation, Quote};
 
 /// A priced line. Money and quantities are decimal strings, printed at the scale the rounding
 /// gave them.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, use_nullable = true)]
 pub struct QuoteResult {
     /// The product's SKU (whatever reference was asked for).
     pub sku: String,
@@ -20,7 +20,7 @@ pub struct QuoteResult {
     pub line_total: String,
     /// Price after the first step of the procedure, rounded like the unit price.
     pub base_price: String,
-    /// What the everyone level alone gives ("public price"), when it gives one.
+    /// What the everyone level alone gives ("public price"); null when it gives none.
     pub list_price: Option<String>,
     /// Whether the account may order the product.
     pub buyable: bool,
@@ -34,7 +34,7 @@ pub struct QuoteResult {
 }
 
 /// One applied rule of a quote.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, use_nullable = true)]
 pub struct QuoteStep {
     /// Procedure step name.
     pub step: String,
@@ -44,7 +44,7 @@ pub struct QuoteStep {
     pub source: String,
     /// Audience level it applied at: `account X`, `ancestor X (+1)`, `segment X`, `everyone`.
     pub level: String,
-    /// Unit value before (absent in the first step).
+    /// Unit value before (null in the first step).
     pub before: Option<String>,
     /// Unit value after.
     pub after: String,
@@ -107,8 +107,8 @@ impl From<Capabilities> for CapabilitiesResult {
     }
 }
 
-/// Which rule decided each capability (absent: the document's default).
-#[napi(object, object_from_js = false)]
+/// Which rule decided each capability (null: the document's default).
+#[napi(object, object_from_js = false, use_nullable = true)]
 pub struct DecidedBy {
     /// Rule behind `see`.
     pub see: Option<String>,
@@ -128,7 +128,7 @@ pub struct VisibilityReport {
 }
 
 /// A rule that spoke to the product in a step.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, use_nullable = true)]
 pub struct CandidateReport {
     /// Full id (`contract/rule` or `list/sku`).
     pub rule: String,
@@ -162,7 +162,7 @@ pub struct StepReport {
 }
 
 /// The outcome of an explained quote: the prices, or the error the quote gives.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, use_nullable = true)]
 pub struct ExplainOutcome {
     /// Whether the quote succeeds.
     pub ok: bool,

@@ -19,7 +19,7 @@ test('quote returns money and quantities as exact decimal strings', () => {
   assert.equal(q.engineVersion, engine.engineVersion);
   assert.match(q.engineVersion, /^t1-[0-9a-f]{16}$/);
   assert.deepEqual(q.steps.map((s) => [s.step, s.rule, s.source, s.level, s.before, s.after]), [
-    ['base', 'list-eur/DR-18V-01', 'price list list-eur', 'everyone', undefined, '129.00'],
+    ['base', 'list-eur/DR-18V-01', 'price list list-eur', 'everyone', null, '129.00'],
     ['discount', 'CTR-ACME/tools-10', 'contract CTR-ACME', 'account ACME', '129.00', '116.10'],
   ]);
   for (const s of q.steps) assert.ok(Array.isArray(s.notes));
@@ -89,7 +89,7 @@ test('explain mirrors the core explanation, with its text', () => {
   assert.match(e.text, /no price: UNKNOWN_PRODUCT/);
 
   const ok = engine.explain({ account: 'ACME', sku: 'DR-18V-01', qty: 1, at: AT });
-  assert.deepEqual(ok.outcome, { ok: true, unitPrice: '116.10', lineTotal: '116.10' });
+  assert.deepEqual(ok.outcome, { ok: true, unitPrice: '116.10', lineTotal: '116.10', code: null, message: null });
   const base = ok.steps.find((s) => s.step === 'base');
   assert.equal(base.select, 'most_specific');
   const winner = base.candidates.find((c) => c.applied);

@@ -10,6 +10,9 @@ import { Engine } from './helpers.mjs';
 const root = fileURLToPath(new URL('../../tests/fixtures/', import.meta.url));
 // Fewer checks than this means fixtures went missing, not that they pass.
 const MIN_CHECKS = 70;
+// Queries the core has and this binding does not expose yet: their cases are reported as
+// skipped, never passed, until the binding gains them.
+const NOT_IN_BINDING_YET = new Set(['search', 'related']);
 
 function fixtureFiles(dir) {
   return readdirSync(dir)
@@ -115,7 +118,7 @@ let checks = 0;
 
 for (const file of files) {
   const name = relative(root, file);
-  test(`fixture ${name}`, () => {
+  test(`fixture ${name}`, (t) => {
     const fixture = JSON.parse(readFileSync(file, 'utf8'));
     const documentText = JSON.stringify(fixture.document ?? null);
     const failures = [];
@@ -125,7 +128,18 @@ for (const file of files) {
       if (fixture.warnings) checks += checkDiagnostics(fixture, documentText, failures);
       const engine = Engine.fromJson(documentText);
       assert.ok((fixture.cases ?? []).length > 0, 'no `cases` and no `compile`');
+      const pending = fixture.cases.filter((c) => NOT_IN_BINDING_YET.has(c.op));
+      if (pending.length > 0) {
+        const ops = [...new Set(pending.map((c) => c.op))].join(', ');
+        const reason = `${pending.length} case(s) of ${ops}: not in the Node binding yet`;
+        if (pending.length === fixture.cases.length) {
+          t.skip(reason);
+          return;
+        }
+        t.diagnostic(`skipped ${reason}`);
+      }
       fixture.cases.forEach((c, i) => {
+        if (NOT_IN_BINDING_YET.has(c.op)) return;
         checks += 1;
         const actual = answer(engine, c);
         const problems = mismatches(c.expect, actual);

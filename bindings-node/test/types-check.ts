@@ -20,14 +20,14 @@ async function service(): Promise<void> {
   const input: QuoteInput = { account: 'ACME', sku: 'DR-18V-01', qty: '2.5', at: new Date(), currency: 'EUR' };
   const quote: QuoteResult = engine.quote(input);
   const unit: string = quote.unitPrice;
-  const list: string | undefined = quote.listPrice;
+  const list: string | null = quote.listPrice;
   const rules: string[] = quote.steps.map((s) => `${s.rule} ${s.before ?? '-'} → ${s.after} ${s.notes.join(',')}`);
   const stage: 'unit' | 'line' = quote.stage;
   engine.quote({ account: 'ACME', sku: 'DR-18V-01', qty: 3, at: '2026-03-01' });
 
   const why: ExplainResult = engine.explain(input);
   const text: string = why.text;
-  const decided: string | undefined = why.visibility.decidedBy.buy;
+  const decided: string | null = why.visibility.decidedBy.buy;
   const caps: CapabilitiesResult = engine.visibility({ account: 'ACME', sku: 'DR-18V-01' });
   const sku: string = engine.lookup({ account: 'ACME', ref: '3401234567890', at: new Date() });
   const warnings: DiagnosticInfo[] = engine.diagnostics();
