@@ -20,8 +20,8 @@ use pyo3::types::PyString;
 use tarif::money::parse_decimal;
 use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
 
-use crate::convert::quantity;
-use crate::errors::{guarded, input, Failure, Result};
+use crate::convert::{quantity, Quantity};
+use crate::errors::{guarded, input, Result};
 
 /// Decimal precision of the output columns: the largest `decimal128` holds.
 const PRECISION: u8 = 38;
@@ -100,7 +100,11 @@ fn arrow_column(column: &Bound<'_, PyAny>) -> Result<Option<ArrayRef>> {
         column.call_method0("combine_chunks")?
     } else if column.hasattr("__array__")?
         && column.hasattr("dtype")?
-        && column.getattr("dtype")?.getattr("kind")?.extract::<String>()? != "O"
+        && column
+            .getattr("dtype")?
+            .getattr("kind")?
+            .extract::<String>()?
+            != "O"
     {
         py.import("pyarrow")?.call_method1("array", (column,))?
     } else {
@@ -149,13 +153,9 @@ fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
         values.push(if item.is_none() {
             Decimal::ZERO
         } else {
-            match quantity(&item) {
-                Ok(qty) => qty,
-                Err(Failure::Input {
-                    code: "INVALID_QUANTITY",
-                    ..
-                }) => Decimal::ZERO,
-                Err(other) => return Err(other),
+            match quantity(&item)? {
+                Quantity::Exact(qty) => qty,
+                Quantity::Unreadable(_) => Decimal::ZERO,
             }
         });
     }
@@ -246,7 +246,10 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 /// `status`, `unit_price`, `line_total`, `currency`. Each amount column takes the largest
 /// scale among its priced rows (at least the currency scale: the core rounds to it), so that
 /// no digit is lost: quantities sold by length make line totals finer than the currency.
-fn result_batch(engine: &tarif::Engine, out: &BatchResult) -> std::result::Result<RecordBatch, ArrowError> {
+fn result_batch(
+    engine: &tarif::Engine,
+    out: &BatchResult,
+) -> std::result::Result<RecordBatch, ArrowError> {
     let ok = |row: usize| out.status.get(row) == Some(&Status::Ok);
 
     let mut codes: Vec<Status> = Vec::new();
@@ -263,7 +266,9 @@ fn result_batch(engine: &tarif::Engine, out: &BatchResult) -> std::result::Resul
         .collect::<std::result::Result<Vec<i8>, _>>()?;
     let status = DictionaryArray::<Int8Type>::try_new(
         Int8Array::from(status_keys),
-        Arc::new(StringArray::from_iter_values(codes.iter().map(|c| c.code()))),
+        Arc::new(StringArray::from_iter_values(
+            codes.iter().map(|c| c.code()),
+        )),
     )?;
 
     let amounts = |values: &[Decimal]| -> std::result::Result<Decimal128Array, ArrowError> {

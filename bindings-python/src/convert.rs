@@ -61,12 +61,29 @@ const FLOAT_REJECTED: &str = "a float cannot be a quantity: binary floating poin
      and an exact price needs an exact quantity; pass a decimal.Decimal, an int or a str such as \
      \"2.5\"";
 
+/// A quantity as the caller gave it.
+pub(crate) enum Quantity {
+    Exact(Decimal),
+    /// A string (or a non-finite `Decimal`) that is not a decimal number.
+    Unreadable(String),
+}
+
+impl Quantity {
+    /// The decimal, or the core's own `INVALID_QUANTITY` naming the text.
+    pub(crate) fn exact(self) -> Result<Decimal> {
+        match self {
+            Quantity::Exact(qty) => Ok(qty),
+            Quantity::Unreadable(text) => Err(QueryError::InvalidQuantity(text).into()),
+        }
+    }
+}
+
 /// A quantity from a `Decimal`, an `int` (numpy integers included) or a `str`; a float is a
 /// type error, because it cannot carry an exact decimal.
-pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Decimal> {
+pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Quantity> {
     let py = value.py();
     if let Ok(text) = value.cast::<PyString>() {
-        return decimal_text(&text.to_cow()?);
+        return Ok(decimal_text(&text.to_cow()?));
     }
     if value.is_instance_of::<PyBool>() {
         return Err(input("INVALID_TYPE", "a bool cannot be a quantity"));
@@ -77,14 +94,14 @@ pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Decimal> {
     if value.is_instance(decimal_class(py)?)? {
         // `format(d, "f")` never uses an exponent, which the exact parser refuses.
         let text: String = value.call_method1("__format__", ("f",))?.extract()?;
-        return decimal_text(&text);
+        return Ok(decimal_text(&text));
     }
     if value.is_instance_of::<PyInt>() || value.hasattr("__index__")? {
         let int = value.call_method0("__index__")?;
-        return match int.extract::<i64>() {
-            Ok(i) => Ok(Decimal::from(i)),
+        return Ok(match int.extract::<i64>() {
+            Ok(i) => Quantity::Exact(Decimal::from(i)),
             Err(_) => decimal_text(&int.str()?.to_cow()?),
-        };
+        });
     }
     if value.hasattr("__float__")? {
         return Err(input("FLOAT_REJECTED", FLOAT_REJECTED));
@@ -98,13 +115,8 @@ pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Decimal> {
     ))
 }
 
-fn decimal_text(text: &str) -> Result<Decimal> {
-    parse_decimal(text).ok_or_else(|| {
-        input(
-            "INVALID_QUANTITY",
-            format!("quantity `{text}` is not a decimal number that tarif can hold exactly"),
-        )
-    })
+fn decimal_text(text: &str) -> Quantity {
+    parse_decimal(text).map_or_else(|| Quantity::Unreadable(text.to_string()), Quantity::Exact)
 }
 
 /// The instant of a query: `None` (now), an aware `datetime`, a `date` (its first instant in the

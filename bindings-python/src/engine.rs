@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use tarif::{CompileOptions, QuoteRequest};
+use tarif::{CompileOptions, Decimal, QueryError, QuoteRequest};
 
-use crate::convert::{instant, quantity};
+use crate::convert::{instant, quantity, Quantity};
 use crate::errors::{guarded, Result};
 use crate::objects::{Capabilities, Diagnostic, Explanation, Quote};
 
@@ -86,10 +86,17 @@ impl Engine {
         at: Option<&Bound<'_, PyAny>>,
         currency: Option<&str>,
     ) -> Result<Quote> {
+        // An unreadable quantity is priced as zero, so that the core reports first the errors
+        // that take precedence over the quantity (docs/spec.md §9), then its own
+        // INVALID_QUANTITY, which is given back the caller's text.
+        let (qty, unreadable) = match quantity(qty)? {
+            Quantity::Exact(qty) => (qty, None),
+            Quantity::Unreadable(text) => (Decimal::ZERO, Some(text)),
+        };
         let request = QuoteRequest {
             account,
             product: sku,
-            qty: quantity(qty)?,
+            qty,
             at: instant(&self.inner, Some(account), at)?,
             currency,
         };
@@ -98,8 +105,13 @@ impl Engine {
             self.inner
                 .quote(&request)
                 .map(|q| Quote::new(&q, &self.version))
-        })??;
-        Ok(quote)
+        })?;
+        match (quote, unreadable) {
+            (Err(QueryError::InvalidQuantity(_)), Some(text)) => {
+                Err(QueryError::InvalidQuantity(text).into())
+            }
+            (quote, _) => Ok(quote?),
+        }
     }
 
     /// The trusted back-office view of a quote: every rule that spoke to the product in every
@@ -118,7 +130,7 @@ impl Engine {
         let request = QuoteRequest {
             account,
             product: sku,
-            qty: quantity(qty)?,
+            qty: quantity(qty)?.exact()?,
             at: instant(&self.inner, Some(account), at)?,
             currency,
         };
@@ -150,7 +162,10 @@ impl Engine {
     ) -> Result<String> {
         let at = instant(&self.inner, Some(account), at)?;
         let sku = guarded(|| match at {
-            Some(at) => self.inner.lookup_at(account, reference, at).map(str::to_string),
+            Some(at) => self
+                .inner
+                .lookup_at(account, reference, at)
+                .map(str::to_string),
             None => self.inner.lookup(account, reference).map(str::to_string),
         })??;
         Ok(sku)
@@ -180,7 +195,11 @@ impl Engine {
     /// Warnings found while compiling (an accepted document has no errors).
     #[getter]
     fn diagnostics(&self) -> Vec<Diagnostic> {
-        self.inner.diagnostics().iter().map(Diagnostic::from).collect()
+        self.inner
+            .diagnostics()
+            .iter()
+            .map(Diagnostic::from)
+            .collect()
     }
 
     /// Stable content hash of the compiled document; every quote carries it.

@@ -111,7 +111,12 @@ fn exception(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
         ),
         Failure::Query(err) => {
             query_details(&details, &err)?;
-            ("QuoteError", err.to_string(), err.code(), details.into_any())
+            (
+                "QuoteError",
+                err.to_string(),
+                err.code(),
+                details.into_any(),
+            )
         }
         Failure::Input { code, message } => ("InputError", message, code, details.into_any()),
         Failure::Internal(message) => (

@@ -39,7 +39,7 @@ def test_fixtures_are_there():
     assert len(list(cases())) >= MIN_CASES
 
 
-@pytest.mark.parametrize(("document", "spec"), diagnostic_files())
+@pytest.mark.parametrize(("document", "spec"), list(diagnostic_files()))
 def test_diagnostics(document, spec):
     try:
         engine = tarif.Engine.from_dict(document)
@@ -89,8 +89,14 @@ def answer(engine: tarif.Engine, case) -> dict:
     raise AssertionError(f"unknown op {op}")
 
 
-@pytest.mark.parametrize(("document", "case"), cases())
+# Queries whose binding belongs to a later issue; listed as skipped, never as passed.
+NOT_YET = {"search", "related"}
+
+
+@pytest.mark.parametrize(("document", "case"), list(cases()))
 def test_case(document, case):
+    if case["op"] in NOT_YET:
+        pytest.skip(f"`{case['op']}` is not in the Python binding yet")
     got = answer(engine_for(document), case)
     for key, want in case["expect"].items():
         assert key in got, f"{key} missing from {got}"

@@ -58,11 +58,15 @@ def test_other_quantity_types_are_input_errors(small, qty):
 
 
 @pytest.mark.parametrize("qty", ["abc", "1e3", "", Decimal("NaN"), Decimal("Infinity")])
-def test_unreadable_quantities(small, qty):
-    with pytest.raises(tarif.InputError) as info:
+def test_unreadable_quantities_are_the_cores_error(small, qty):
+    with pytest.raises(tarif.QuoteError) as info:
         small.quote("ACME", "DR-1", qty, at=AT)
     assert info.value.code == "INVALID_QUANTITY"
-    assert isinstance(info.value, ValueError)
+    assert info.value.details == {"qty": str(qty)}
+    # The core's precedence holds: the account is checked before the quantity.
+    with pytest.raises(tarif.QuoteError) as info:
+        small.quote("NOBODY", "DR-1", qty, at=AT)
+    assert info.value.code == "UNKNOWN_ACCOUNT"
 
 
 @pytest.mark.parametrize("qty", [0, -1, "0", Decimal("-2")])

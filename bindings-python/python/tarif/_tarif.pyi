@@ -7,6 +7,19 @@ from typing import Any, final
 
 import pyarrow  # type: ignore[import-untyped]
 
+__all__ = [
+    "CandidateReport",
+    "Capabilities",
+    "Diagnostic",
+    "Engine",
+    "Explanation",
+    "Quote",
+    "Step",
+    "StepReport",
+    "VisibilityReport",
+    "__version__",
+    "sample_document",
+]
 __version__: str
 
 _Qty = Decimal | int | str
