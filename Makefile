@@ -1,17 +1,24 @@
 # Tarif: `make demo` shows the engine on the generated sample distributor; `make test` runs every
 # test of every language, as CI does (.ci/run). Nothing beyond cargo, python3, node and npm is
-# assumed on the machine: the Python binding gets its own .venv (pinned requirements, maturin),
-# the Node binding its `npm ci`. A binding whose directory does not exist yet is skipped, saying so.
+# assumed on the machine: each target builds or installs what it needs.
+#
+# Each binding plugs in through its own Makefile: bindings-python/ and bindings-node/ provide
+# `test` (build the binding into its local environment — the repo's .venv with maturin, `npm ci`
+# — then run its suite and examples), `lint` and `clean`. Until a binding's directory exists, its
+# targets say so and succeed; a directory without its Makefile fails, so that no suite is skipped
+# silently.
 
 CARGO ?= cargo
-PYTHON ?= python3
 PYTHON_BINDING := bindings-python
 NODE_BINDING := bindings-node
 BENCHES := benches
-VENV := .venv
 
-.PHONY: demo test test-rust test-python test-node python-suite node-suite \
-	lint fmt bench clean
+# $(call binding,DIR,TARGET): runs TARGET of DIR's Makefile when DIR exists.
+binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
+	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
+	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
+
+.PHONY: demo test test-rust test-python test-node lint lint-rust fmt bench clean
 
 demo:
 	$(CARGO) run --quiet -p tarif-examples --bin demo
@@ -19,35 +26,22 @@ demo:
 test: test-rust test-python test-node
 
 # Lints first: they fail fastest.
-test-rust: lint
+test-rust: lint-rust
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 	$(CARGO) run --quiet -p tarif-examples --bin demo > /dev/null
 
 test-python:
-	@if [ -d $(PYTHON_BINDING) ]; then $(MAKE) --no-print-directory python-suite; \
-	else echo "$(PYTHON_BINDING)/ does not exist yet: no Python tests"; fi
+	$(call binding,$(PYTHON_BINDING),test)
 
 test-node:
-	@if [ -d $(NODE_BINDING) ]; then $(MAKE) --no-print-directory node-suite; \
-	else echo "$(NODE_BINDING)/ does not exist yet: no Node tests"; fi
+	$(call binding,$(NODE_BINDING),test)
 
-# The venv is rebuilt whenever the pinned requirements change.
-$(VENV)/requirements.txt: $(PYTHON_BINDING)/requirements-dev.txt
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
-	cp $< $@
+lint: lint-rust
+	$(call binding,$(PYTHON_BINDING),lint)
+	$(call binding,$(NODE_BINDING),lint)
 
-python-suite: $(VENV)/requirements.txt
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --quiet \
-		--manifest-path $(PYTHON_BINDING)/Cargo.toml
-	$(VENV)/bin/python -m pytest -q $(PYTHON_BINDING)/tests
-
-node-suite:
-	cd $(NODE_BINDING) && npm ci --no-audit --no-fund && npm run build:debug && npm test
-
-lint:
+lint-rust:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
@@ -69,4 +63,5 @@ bench:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(NODE_BINDING)/node_modules $(NODE_BINDING)/*.node
+	$(call binding,$(PYTHON_BINDING),clean)
+	$(call binding,$(NODE_BINDING),clean)
