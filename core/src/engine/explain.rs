@@ -118,21 +118,15 @@ impl Engine {
         &self,
         request: &super::quote::QuoteRequest<'_>,
     ) -> Result<Explanation, QueryError> {
-        let (_, account) = self.account(request.account)?;
-        let at = request.at.unwrap_or_else(Instant::now);
-        let currency = self.request_currency(account, request.currency)?;
-        let product = self
-            .resolve_ref(account, request.product)
-            .ok_or_else(|| QueryError::UnknownProduct(request.product.to_string()))?;
-        let visibility = self.visibility_report(account, product, at);
-        let ctx = Ctx {
+        let ctx = self.resolve_request(request)?;
+        let Ctx {
             account,
             product,
-            qty: request.qty,
             at,
             currency,
-            everyone_only: false,
-        };
+            ..
+        } = ctx;
+        let visibility = self.visibility_report(account, product, at);
         let mut reports = Reports::default();
         if request.qty > Decimal::ZERO {
             // The outcome comes from `quote` below; this run only records the steps.

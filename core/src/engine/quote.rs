@@ -464,12 +464,13 @@ impl Engine {
         &'e self,
         request: &QuoteRequest<'_>,
     ) -> Result<(Ctx<'e>, bool), QueryError> {
-        let (_, account) = self.account(request.account)?;
-        let at = request.at.unwrap_or_else(Instant::now);
-        let currency = self.request_currency(account, request.currency)?;
-        let product = self
-            .resolve_ref(account, request.product)
-            .ok_or_else(|| QueryError::UnknownProduct(request.product.to_string()))?;
+        let Ctx {
+            account,
+            product,
+            at,
+            currency,
+            ..
+        } = self.resolve_request(request)?;
         let caps = self.capabilities(account, product, at);
         if !caps.see {
             return Err(QueryError::UnknownProduct(request.product.to_string()));
@@ -489,6 +490,28 @@ impl Engine {
             },
             caps.buy,
         ))
+    }
+
+    /// Account, instant, currency and product of a request, without visibility or quantity
+    /// checks (which `explain` reports rather than fails on).
+    pub(crate) fn resolve_request<'e>(
+        &'e self,
+        request: &QuoteRequest<'_>,
+    ) -> Result<Ctx<'e>, QueryError> {
+        let (_, account) = self.account(request.account)?;
+        let at = request.at.unwrap_or_else(Instant::now);
+        let currency = self.request_currency(account, request.currency)?;
+        let product = self
+            .resolve_ref(account, request.product)
+            .ok_or_else(|| QueryError::UnknownProduct(request.product.to_string()))?;
+        Ok(Ctx {
+            account,
+            product,
+            qty: request.qty,
+            at,
+            currency,
+            everyone_only: false,
+        })
     }
 
     pub(crate) fn request_currency(
