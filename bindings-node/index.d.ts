@@ -101,7 +101,10 @@ export interface BatchInput {
    * `INVALID_QUANTITY`; a fractional number rejects the batch.
    */
   qtys: Array<string | number>
-  /** One instant for every row, or one per row. Default: now, read once for the batch. */
+  /**
+   * One instant for every row, or one per row. Default: now, read once for the batch. An
+   * unparsable instant rejects the batch (`INVALID_INSTANT`).
+   */
   at?: Date | string | Array<Date | string>
   /** Currency code for every row. Default: each account's. */
   currency?: string

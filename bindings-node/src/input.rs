@@ -71,7 +71,8 @@ pub struct BatchInput<'a> {
     /// `INVALID_QUANTITY`; a fractional number rejects the batch.
     #[napi(ts_type = "Array<string | number>")]
     pub qtys: Unknown<'a>,
-    /// One instant for every row, or one per row. Default: now, read once for the batch.
+    /// One instant for every row, or one per row. Default: now, read once for the batch. An
+    /// unparsable instant rejects the batch (`INVALID_INSTANT`).
     #[napi(ts_type = "Date | string | Array<Date | string>")]
     pub at: Option<Unknown<'a>>,
     /// Currency code for every row. Default: each account's.

@@ -18,7 +18,7 @@ use tarif::Engine as Core;
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::{BatchAtInput, BatchInput, LoadOptions, LookupInput, VisibilityInput};
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult};
-use crate::tasks::{Batch, Instants, Load, QuoteMany};
+use crate::tasks::{Batch, Instants, Load, QuoteMany, Watch};
 
 /// The sample rules document (an electrical and tools distributor) as JSON text, for examples
 /// and benchmarks.
@@ -75,7 +75,7 @@ impl Engine {
         Ok(AsyncTask::new(Load {
             path,
             strict: strict(options),
-            aborted: tasks::watch(env, signal)?,
+            watch: Watch::new(env, signal)?,
             target: None,
         }))
     }
@@ -228,7 +228,7 @@ impl Engine {
             qtys: qtys.iter().map(input::Qty::value).collect(),
             at,
             currency: input::optional_text(input.currency, "currency")?,
-            aborted: tasks::watch(env, signal).map_err(|e| Failure::Input(e.to_string()))?,
+            watch: Watch::new(env, signal).map_err(|e| Failure::Input(e.to_string()))?,
         })
     }
 }
@@ -281,7 +281,7 @@ impl EngineHandle {
         Ok(AsyncTask::new(Load {
             path,
             strict: strict(options),
-            aborted: tasks::watch(env, signal)?,
+            watch: Watch::new(env, signal)?,
             target: Some(self.current.clone()),
         }))
     }

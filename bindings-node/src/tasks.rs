@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use napi::bindgen_prelude::{FnArgs, Function, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{
+    FnArgs, FromNapiValue, Function, JsObjectValue, JsValue, Object, Unknown,
+};
+use napi::UnknownRef;
 use napi::{Env, Task};
 use tarif::{BatchAt, CompileOptions, Decimal, Engine as Core, Instant, Status};
 
@@ -15,53 +18,87 @@ use crate::output::BatchOutput;
 use crate::Engine;
 
 /// Set from the JS thread when the caller's signal aborts; read by the pool thread.
-pub type AbortFlag = Arc<AtomicBool>;
+type AbortFlag = Arc<AtomicBool>;
 
 /// `EventTarget.addEventListener(type, listener, options)`.
 type AddEventListener<'a> =
     Function<'a, FnArgs<(&'a str, Function<'a, Unknown<'a>, ()>, Object<'a>)>, ()>;
+/// `EventTarget.removeEventListener(type, listener)`.
+type RemoveEventListener<'a> = Function<'a, FnArgs<(&'a str, Unknown<'a>)>, ()>;
 
-/// Listens to an optional `AbortSignal`. An already aborted signal sets the flag at once.
-pub fn watch(env: &Env, signal: Option<Object<'_>>) -> napi::Result<AbortFlag> {
-    let flag = AbortFlag::default();
-    let Some(signal) = signal else {
-        return Ok(flag);
-    };
-    if signal.get_named_property::<bool>("aborted")? {
-        flag.store(true, Ordering::Relaxed);
-        return Ok(flag);
-    }
-    let on_abort = {
-        let flag = flag.clone();
-        env.create_function_from_closure("onAbort", move |_| {
+/// An optional `AbortSignal`, listened to while a task runs. The listener is removed when the
+/// task settles, so a long-lived signal shared by many calls does not pile up listeners.
+pub struct Watch {
+    flag: AbortFlag,
+    /// The signal and the listener added to it.
+    listening: Option<(UnknownRef, UnknownRef)>,
+}
+
+impl Watch {
+    /// Listens to `signal`; an already aborted signal sets the flag at once.
+    pub fn new(env: &Env, signal: Option<Object<'_>>) -> napi::Result<Watch> {
+        let flag = AbortFlag::default();
+        let Some(signal) = signal else {
+            return Ok(Watch {
+                flag,
+                listening: None,
+            });
+        };
+        if signal.get_named_property::<bool>("aborted")? {
             flag.store(true, Ordering::Relaxed);
+            return Ok(Watch {
+                flag,
+                listening: None,
+            });
+        }
+        let on_abort = {
+            let flag = flag.clone();
+            env.create_function_from_closure("onAbort", move |_| {
+                flag.store(true, Ordering::Relaxed);
+                Ok(())
+            })?
+        };
+        let mut once = Object::new(env)?;
+        once.set_named_property("once", true)?;
+        let add: AddEventListener<'_> = signal.get_named_property("addEventListener")?;
+        add.apply(signal, ("abort", on_abort, once).into())?;
+        let listening = Some((
+            signal.to_unknown().create_ref()?,
+            on_abort.to_unknown().create_ref()?,
+        ));
+        Ok(Watch { flag, listening })
+    }
+
+    fn check(&self) -> Result<(), Failure> {
+        if self.flag.load(Ordering::Relaxed) {
+            Err(Failure::Aborted)
+        } else {
             Ok(())
-        })?
-    };
-    let mut once = Object::new(env)?;
-    once.set_named_property("once", true)?;
-    let add: AddEventListener<'_> = signal.get_named_property("addEventListener")?;
-    add.apply(signal, ("abort", on_abort, once).into())?;
-    Ok(flag)
+        }
+    }
+
+    /// Removes the listener; called on the JS thread once the task has settled.
+    fn release(&mut self, env: &Env) -> napi::Result<()> {
+        let Some((signal, listener)) = self.listening.take() else {
+            return Ok(());
+        };
+        let target = Object::from_unknown(signal.get_value(env)?)?;
+        let remove: RemoveEventListener<'_> = target.get_named_property("removeEventListener")?;
+        remove.apply(target, ("abort", listener.get_value(env)?).into())?;
+        signal.unref(env)?;
+        listener.unref(env)
+    }
 }
 
 fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| Err(panic_failure(p)))
 }
 
-fn check(aborted: &AbortFlag) -> Result<(), Failure> {
-    if aborted.load(Ordering::Relaxed) {
-        Err(Failure::Aborted)
-    } else {
-        Ok(())
-    }
-}
-
 /// Reads and compiles a rules file on the pool; with a target, swaps it in once compiled.
 pub struct Load {
     pub path: String,
     pub strict: bool,
-    pub aborted: AbortFlag,
+    pub watch: Watch,
     pub target: Option<Arc<ArcSwap<Core>>>,
 }
 
@@ -79,7 +116,7 @@ impl Task for Load {
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         Ok(guarded(|| {
-            check(&self.aborted)?;
+            self.watch.check()?;
             Ok(Arc::new(compile_file(&self.path, self.strict)?))
         }))
     }
@@ -88,7 +125,7 @@ impl Task for Load {
         let swapped = output.and_then(|engine| {
             // Checked and swapped on the JS thread: JavaScript sees the old engine until the
             // promise settles, and an abort that came during compilation still wins.
-            check(&self.aborted)?;
+            self.watch.check()?;
             if let Some(target) = &self.target {
                 target.store(engine.clone());
             }
@@ -97,6 +134,10 @@ impl Task for Load {
         swapped
             .map(|inner| Engine { inner })
             .map_err(|f| f.into_js(&env))
+    }
+
+    fn finally(mut self, env: Env) -> napi::Result<()> {
+        self.watch.release(&env)
     }
 }
 
@@ -118,7 +159,7 @@ pub struct Batch {
     pub qtys: Vec<Decimal>,
     pub at: Instants,
     pub currency: Option<String>,
-    pub aborted: AbortFlag,
+    pub watch: Watch,
 }
 
 /// Rows handed to the core at a time: the abort flag is checked between slices, so an abort
@@ -165,7 +206,7 @@ impl Batch {
             Instants::One(_) => None,
         };
         for ((accounts, refs), qtys) in slices {
-            check(&self.aborted)?;
+            self.watch.check()?;
             let at = match (&self.at, row_instants.as_mut().and_then(Iterator::next)) {
                 (Instants::One(i), _) => BatchAt::One(*i),
                 (Instants::PerRow(_), slice) => BatchAt::PerRow(slice.unwrap_or_default()),
@@ -210,5 +251,12 @@ impl Task for QuoteMany {
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<BatchOutput> {
         output.map_err(|f| f.into_js(&env))
+    }
+
+    fn finally(mut self, env: Env) -> napi::Result<()> {
+        match &mut self.0 {
+            Ok(batch) => batch.watch.release(&env),
+            Err(_) => Ok(()),
+        }
     }
 }

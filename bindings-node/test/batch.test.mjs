@@ -1,4 +1,5 @@
 // quoteMany: the core batch on the libuv pool, row for row the same as quote; abortable.
+import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -148,6 +149,14 @@ test('a signal that never fires changes nothing', async () => {
   const batch = rows(100);
   const controller = new AbortController();
   assert.deepEqual(await sample.quoteMany({ ...batch, at: AT }, controller.signal), await sample.quoteMany({ ...batch, at: AT }));
+});
+
+test('a long-lived signal does not collect listeners', async () => {
+  const controller = new AbortController();
+  const batch = { ...rows(10), at: AT };
+  for (let i = 0; i < 30; i += 1) await sample.quoteMany(batch, controller.signal);
+  await Promise.all(Array.from({ length: 30 }, () => sample.quoteMany(batch, controller.signal)));
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
 });
 
 test('Engine.load is abortable', async () => {
