@@ -88,6 +88,9 @@ pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Quantity> {
     if value.is_instance_of::<PyBool>() {
         return Err(input("INVALID_TYPE", "a bool cannot be a quantity"));
     }
+    if value.is_instance_of::<PyInt>() {
+        return integer(value);
+    }
     if value.is_instance_of::<PyFloat>() {
         return Err(input("FLOAT_REJECTED", FLOAT_REJECTED));
     }
@@ -96,12 +99,9 @@ pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Quantity> {
         let text: String = value.call_method1("__format__", ("f",))?.extract()?;
         return Ok(decimal_text(&text));
     }
-    if value.is_instance_of::<PyInt>() || value.hasattr("__index__")? {
-        let int = value.call_method0("__index__")?;
-        return Ok(match int.extract::<i64>() {
-            Ok(i) => Quantity::Exact(Decimal::from(i)),
-            Err(_) => decimal_text(&int.str()?.to_cow()?),
-        });
+    if value.hasattr("__index__")? {
+        // numpy integers are not `int`s but convert losslessly to one.
+        return integer(&value.call_method0("__index__")?);
     }
     if value.hasattr("__float__")? {
         return Err(input("FLOAT_REJECTED", FLOAT_REJECTED));
@@ -113,6 +113,14 @@ pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Quantity> {
             value.get_type().name()?
         ),
     ))
+}
+
+fn integer(int: &Bound<'_, PyAny>) -> Result<Quantity> {
+    Ok(match int.extract::<i64>() {
+        Ok(i) => Quantity::Exact(Decimal::from(i)),
+        // Beyond i64: through its digits, which the decimal holds up to 28 of.
+        Err(_) => decimal_text(&int.str()?.to_cow()?),
+    })
 }
 
 fn decimal_text(text: &str) -> Quantity {

@@ -252,3 +252,10 @@ def test_sample_document_compiles(sample, sample_doc):
     assert len(sample.skus()) == len(sample_doc["products"]) > 3000
     q = sample.quote("R-ELECDIS", "DRL-MAK-DHP487-K5-L", 1, at="2027-03-18T10:00:00+01:00")
     assert q.unit_price > 0
+
+
+def test_integers_beyond_64_bits(small):
+    assert small.quote("ACME", "CAB-1", 10**20, at=AT).line_total == Decimal("1.99") * 10**20
+    with pytest.raises(tarif.QuoteError) as info:
+        small.quote("ACME", "CAB-1", 10**40, at=AT)
+    assert info.value.code == "INVALID_QUANTITY"
