@@ -27,6 +27,11 @@ pub fn sample_document() -> String {
     tarif::sample::distributor_json()
 }
 
+/// Listens to the caller's `signal`; anything but an `AbortSignal` is `INVALID_INPUT`.
+fn watch(env: &Env, signal: Option<Object<'_>>) -> Result<Watch, Failure> {
+    Watch::new(env, signal).map_err(|e| Failure::Input(format!("`signal`: {}", e.reason)))
+}
+
 fn strict(options: Option<LoadOptions>) -> bool {
     options.and_then(|o| o.strict).unwrap_or(false)
 }
@@ -75,7 +80,7 @@ impl Engine {
         Ok(AsyncTask::new(Load {
             path,
             strict: strict(options),
-            watch: Watch::new(env, signal)?,
+            watch: watch(env, signal).map_err(|f| f.into_js(env))?,
             target: None,
         }))
     }
@@ -228,7 +233,7 @@ impl Engine {
             qtys: qtys.iter().map(input::Qty::value).collect(),
             at,
             currency: input::optional_text(input.currency, "currency")?,
-            watch: Watch::new(env, signal).map_err(|e| Failure::Input(e.to_string()))?,
+            watch: watch(env, signal)?,
         })
     }
 }
@@ -281,7 +286,7 @@ impl EngineHandle {
         Ok(AsyncTask::new(Load {
             path,
             strict: strict(options),
-            watch: Watch::new(env, signal)?,
+            watch: watch(env, signal).map_err(|f| f.into_js(env))?,
             target: Some(self.current.clone()),
         }))
     }

@@ -151,6 +151,11 @@ test('a signal that never fires changes nothing', async () => {
   assert.deepEqual(await sample.quoteMany({ ...batch, at: AT }, controller.signal), await sample.quoteMany({ ...batch, at: AT }));
 });
 
+test('a signal must be an AbortSignal', async () => {
+  await assert.rejects(sample.quoteMany({ ...rows(3), at: AT }, {}), { code: 'INVALID_INPUT' });
+  assert.throws(() => Engine.load('rules.json', {}, { aborted: false }), { code: 'INVALID_INPUT' });
+});
+
 test('a long-lived signal does not collect listeners', async () => {
   const controller = new AbortController();
   // 30 calls in flight at once hold 30 listeners: more than Node's warning threshold.
