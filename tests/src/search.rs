@@ -191,10 +191,7 @@ pub fn engine_search(
         let base = query.clone().page(0, size);
         let mut all = Vec::new();
         let mut q = base.clone();
-        loop {
-            let Ok(page) = engine.search(account, &q, Some(at)) else {
-                break;
-            };
+        while let Ok(page) = engine.search(account, &q, Some(at)) {
             all.extend(page.rows.into_iter().map(|r| r.sku));
             match page.next {
                 Some(c) => q = base.clone().after(c),
@@ -487,7 +484,12 @@ impl<'a> BruteForce<'a> {
         }
         if *facet == Facet::Category {
             let doc = self.reference.document();
-            exists.extend(doc.categories.iter().filter_map(Item::ok).map(|c| c.id.clone()));
+            exists.extend(
+                doc.categories
+                    .iter()
+                    .filter_map(Item::ok)
+                    .map(|c| c.id.clone()),
+            );
         }
         for p in base {
             for v in values(p) {

@@ -4,13 +4,14 @@
 //! order. Iterating a result bitmap therefore yields rows already sorted by SKU, and a page is
 //! the first `limit` members from a start position, without sorting anything at query time.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use ahash::AHashMap;
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
@@ -534,17 +535,22 @@ impl Engine {
         let visible = self.visible_set(def, query.capability, at);
         // Each restriction with the facet it belongs to; the text prefix belongs to none, so
         // no facet count ever leaves it out.
-        let restrictions: Vec<(Option<Facet>, RoaringBitmap)> = query
+        let restrictions: Vec<(Option<Facet>, Cow<'_, RoaringBitmap>)> = query
             .filters
             .iter()
             .map(|f| (Some(f.facet()), self.filter_set(f)))
-            .chain(query.text.as_deref().map(|t| (None, self.prefix_set(t))))
+            .chain(
+                query
+                    .text
+                    .as_deref()
+                    .map(|t| (None, Cow::Owned(self.prefix_set(t)))),
+            )
             .collect();
         let restrict = |skip: Option<&Facet>| {
             let mut sets: Vec<&RoaringBitmap> = restrictions
                 .iter()
                 .filter(|(facet, _)| facet.is_none() || facet.as_ref() != skip)
-                .map(|(_, set)| set)
+                .map(|(_, set)| &**set)
                 .collect();
             sets.sort_by_key(|s| s.len());
             let mut out = match sets.first() {
@@ -742,59 +748,58 @@ impl Engine {
         }
     }
 
-    fn filter_set(&self, filter: &Filter) -> RoaringBitmap {
+    /// The products a filter keeps; a filter naming one value borrows that value's set.
+    fn filter_set(&self, filter: &Filter) -> Cow<'_, RoaringBitmap> {
         let index = &self.search;
-        let union = |named: &Named, names: &[String]| {
-            let mut out = RoaringBitmap::new();
-            for name in names {
-                if let Some(set) = named.get(name) {
-                    out |= set;
-                }
-            }
-            out
-        };
-        match filter {
+        let sets: Vec<&RoaringBitmap> = match filter {
             Filter::Attr { name, any_of } => match index.attrs.get(name.as_str()) {
                 Some(attr) => {
-                    let mut out = RoaringBitmap::new();
+                    let mut sets = Vec::new();
                     for value in any_of {
-                        if let Some(set) = attr.values.get(value) {
-                            out |= set;
-                        }
+                        sets.extend(attr.values.get(value));
                         let canonical =
                             crate::money::parse_decimal(value).map(|d| d.normalize().to_string());
-                        if let Some(set) = canonical
-                            .filter(|c| c != value)
-                            .and_then(|c| attr.values.get(&c))
-                        {
-                            out |= set;
-                        }
+                        sets.extend(
+                            canonical
+                                .filter(|c| c != value)
+                                .and_then(|c| attr.values.get(&c)),
+                        );
                     }
-                    out
+                    sets
                 }
-                None => RoaringBitmap::new(),
+                None => Vec::new(),
             },
             Filter::Range { name, min, max } => {
-                let Some(numeric) = index
+                match index
                     .attrs
                     .get(name.as_str())
                     .and_then(|a| a.numeric.as_ref())
-                else {
-                    return RoaringBitmap::new();
-                };
-                let start = min.map_or(0, |m| numeric.values.partition_point(|(v, _)| *v < m));
-                let end = max.map_or(numeric.values.len(), |m| {
-                    numeric.values.partition_point(|(v, _)| *v <= m)
-                });
-                let mut out = RoaringBitmap::new();
-                for (_, set) in numeric.values.get(start..end).unwrap_or_default() {
-                    out |= set;
+                {
+                    Some(numeric) => {
+                        let start =
+                            min.map_or(0, |m| numeric.values.partition_point(|(v, _)| *v < m));
+                        let end = max.map_or(numeric.values.len(), |m| {
+                            numeric.values.partition_point(|(v, _)| *v <= m)
+                        });
+                        numeric
+                            .values
+                            .get(start..end)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|(_, set)| set)
+                            .collect()
+                    }
+                    None => Vec::new(),
                 }
-                out
             }
-            Filter::Category(names) => union(&index.categories, names),
-            Filter::Brand(names) => union(&index.brands, names),
-            Filter::Family(names) => union(&index.families, names),
+            Filter::Category(names) => named_sets(&index.categories, names),
+            Filter::Brand(names) => named_sets(&index.brands, names),
+            Filter::Family(names) => named_sets(&index.families, names),
+        };
+        match sets.as_slice() {
+            [] => Cow::Owned(RoaringBitmap::new()),
+            [one] => Cow::Borrowed(*one),
+            _ => Cow::Owned(sets.into_iter().union()),
         }
     }
 
@@ -1016,6 +1021,10 @@ impl Engine {
         }
         Ok(rows)
     }
+}
+
+fn named_sets<'a>(named: &'a Named, names: &[String]) -> Vec<&'a RoaringBitmap> {
+    names.iter().filter_map(|n| named.get(n)).collect()
 }
 
 /// A bitmap from positions already sorted and unique.

@@ -1,13 +1,16 @@
 //! `make demo`: compiles the sample distributor document, then shows what five customers see,
 //! what they pay for the same six products and why, how references resolve, and the explanation
-//! of one surprising price. Everything is priced at a fixed instant, so the output is the same on
+//! of one surprising price, and one customer's own catalog, filtered and counted. Everything is priced at a fixed instant, so the output is the same on
 //! every run.
 
 use std::error::Error;
 
 use serde_json::Value;
 use tarif::sample::{self, showcase};
-use tarif::{Decimal, Engine, Quote, QuoteRequest, Source};
+use tarif::{
+    Capability, Decimal, Engine, Facet, Filter, Instant, Quote, QuoteRequest, RelationKind,
+    SearchQuery, Source, Status,
+};
 
 const CUSTOMERS: [&str; 5] = [
     showcase::WALK_IN,
@@ -126,9 +129,87 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     table.print();
 
+    catalog(&engine, at)?;
+
     section("Why does Elecdis not get the spring 10 % off on the new Makita drill?");
     let request = QuoteRequest::new(showcase::RESELLER, showcase::DRILL, Decimal::ONE).at(at);
     println!("{}", engine.explain(&request)?);
+    Ok(())
+}
+
+/// One customer's catalog under filters, as a shop's listing page asks for it: a page of
+/// families with their variants and prices, and how many products each other choice would give.
+fn catalog(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
+    let customer = showcase::INSTALLER_BRANCH;
+    section(&format!(
+        "{customer} browses 18 V power tools it can order (page 1, by SKU)"
+    ));
+    let query = SearchQuery::new()
+        .filter(Filter::Category(vec!["power-tools".into()]))
+        .filter(Filter::any_of("voltage", ["18"]))
+        .capability(Capability::Buy)
+        .group_variants(true)
+        .page(0, 6)
+        .prices(Decimal::ONE)
+        .facet(Facet::Brand)
+        .facet(Facet::attr("voltage"))
+        .facet(Facet::Category);
+    let page = engine.search(customer, &query, Some(at))?;
+    println!(
+        "{} families or products match; the first {}:",
+        page.total,
+        page.rows.len()
+    );
+    let mut table = Table::new(&["sku", "brand", "variants", "unit price"]);
+    for row in &page.rows {
+        let price = match &row.price {
+            Some(p) if p.status == Status::Ok => format!("{} {}", p.unit_price, p.currency),
+            Some(p) => p.status.code().to_string(),
+            None => String::new(),
+        };
+        // A family row names its variants by their axes, e.g. "6: bare tool/carry case, …".
+        let first_axes = row.variants.first().map(|v| {
+            let axes: Vec<&str> = v.axes.iter().map(|(_, value)| value.as_str()).collect();
+            axes.join("/")
+        });
+        let variants = match (row.variants.len(), first_axes) {
+            (n, Some(axes)) if n > 1 && !axes.is_empty() => format!("{n}: {axes}, …"),
+            (n, _) => n.to_string(),
+        };
+        table.row([
+            row.sku.clone(),
+            row.brand.clone().unwrap_or_default(),
+            variants,
+            price,
+        ]);
+    }
+    table.print();
+    for counts in &page.facets {
+        let name = match &counts.facet {
+            Facet::Attr(name) => format!("{name} (its own filter left out)"),
+            Facet::Brand => "brand".into(),
+            Facet::Category => "category".into(),
+            Facet::Family => "family".into(),
+        };
+        let values: Vec<String> = counts
+            .values
+            .iter()
+            .map(|v| format!("{} {}", v.value, v.count))
+            .collect();
+        println!("  {name}: {}", values.join(" · "));
+    }
+    let accessories = engine.related(
+        customer,
+        showcase::DRILL,
+        RelationKind::Accessories,
+        Some(at),
+    )?;
+    let skus: Vec<&str> = accessories.iter().map(|r| r.sku.as_str()).collect();
+    println!(
+        "Accessories of {} it may see: {}",
+        showcase::DRILL,
+        skus.join(", ")
+    );
     Ok(())
 }
 
