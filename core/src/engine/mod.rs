@@ -444,6 +444,17 @@ impl Engine {
         self.audiences.accounts.iter().map(|a| &*a.id)
     }
 
+    /// Whether the document has this account (bindings check it before parsing an instant, to
+    /// keep the error precedence of docs/spec.md §9).
+    ///
+    /// ```
+    /// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1", "accounts": [{"id": "A"}]}"#).unwrap();
+    /// assert!(engine.has_account("A") && !engine.has_account("B"));
+    /// ```
+    pub fn has_account(&self, id: &str) -> bool {
+        self.audiences.account_index.contains_key(id)
+    }
+
     /// Declared currency codes.
     pub fn currencies(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.currencies.iter().map(|c| &*c.code)
