@@ -58,7 +58,8 @@ def main():
     # Lines that price (status OK), so every contender does the same successful lookups.
     candidates = [(rng.choice(accounts), rng.choice(skus), rng.choice([1, 2, 5, 10, 20])) for _ in range(20_000)]
     status = engine.quote_many(*[list(c) for c in zip(*candidates)], at=AT).column("status").to_pylist()
-    valid = [c for c, s in zip(candidates, status) if s == "OK"]
+    # One quantity per (account, sku) pair, so that a stored price is that line's price.
+    valid = list({c[:2]: c for c, s in zip(candidates, status) if s == "OK"}.values())
     requests = valid[:1000]
 
     prices = {}
