@@ -1,14 +1,16 @@
-//! `tarif-reprice --rules FILE [--orders FILE] [--threads N] [--repeat R] [--points K]`: Tarif's
-//! side of benches/peers/compare.py, in its own process so that its resident set is its own.
+//! `tarif-reprice --rules FILE [--orders FILE] [--threads N] [--repeat R] [--points K] [--head H]`:
+//! Tarif's side of benches/peers/compare.py, in its own process so that its resident set is its
+//! own.
 //! Compiles the rules, reprices every order line at [`BENCH_AT`] with `quote_many` R times on N
-//! threads, quotes the first K lines one by one, and prints one JSON object: checksums, timings,
+//! threads, quotes the first K lines one by one (checksums over them and over the first H), and
+//! prints one JSON object: checksums, timings,
 //! resident set. Without `--orders` it only compiles: the engine's resident set, for the benches.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use tarif::{BatchAt, Engine, QuoteRequest, Status};
+use tarif::{BatchAt, Decimal, Engine, QuoteRequest, Status};
 use tarif_benches::generate::BENCH_AT;
 use tarif_benches::{memory, total_cents, Orders};
 
@@ -18,12 +20,13 @@ struct Args {
     threads: usize,
     repeat: usize,
     points: usize,
+    head: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut rules = None;
     let mut orders = None;
-    let (mut threads, mut repeat, mut points) = (1, 5, 100_000);
+    let (mut threads, mut repeat, mut points, mut head) = (1, 5, 100_000, 100);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
@@ -38,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
             "--threads" => threads = number()?,
             "--repeat" => repeat = number()?.max(1),
             "--points" => points = number()?,
+            "--head" => head = number()?,
             _ => return Err(format!("unexpected argument {arg:?}")),
         }
     }
@@ -47,6 +51,7 @@ fn parse_args() -> Result<Args, String> {
         threads,
         repeat,
         points,
+        head,
     })
 }
 
@@ -105,9 +110,7 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
         let start = Instant::now();
         let quote = engine.quote(&request);
         latencies.push(start.elapsed().as_nanos() as u64);
-        if let Ok(q) = quote {
-            point_totals.push(q.line_total);
-        }
+        point_totals.push(quote.map_or(Decimal::ZERO, |q| q.line_total));
     }
     latencies.sort_unstable();
     let percentile = |p: f64| {
@@ -128,6 +131,7 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
         "batch_runs_s": times,
         "points": points,
         "point_checksum_cents": total_cents(&point_totals).to_string(),
+        "point_head_checksum_cents": total_cents(&point_totals[..args.head.min(points)]).to_string(),
         "point_p50_ns": percentile(0.5),
         "point_p99_ns": percentile(0.99),
         "rss_bytes": mem.rss,
