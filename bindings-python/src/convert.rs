@@ -144,8 +144,10 @@ pub(crate) fn instant(
         return engine.parse_instant(&text).map(Some).map_err(|err| {
             // The core checks the account before the instant (docs/spec.md §9); the instant is
             // parsed here first, so restore that precedence on the error path.
-            match account.map(|account| engine.lookup(account, "")) {
-                Some(Err(unknown @ QueryError::UnknownAccount(_))) => unknown.into(),
+            match account {
+                Some(account) if !engine.has_account(account) => {
+                    QueryError::UnknownAccount(account.to_string()).into()
+                }
                 _ => err.into(),
             }
         });
