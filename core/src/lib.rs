@@ -41,7 +41,7 @@ pub mod sample;
 pub use compile::{CompileOptions, Compiled};
 pub use engine::batch::{BatchAt, BatchResult};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
-pub use engine::quote::{AppliedStep, Level, Quote, QuoteRequest, Source};
+pub use engine::quote::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source};
 pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,
     RowPrice, SearchPage, SearchQuery, SearchRow, Sort, Variant,

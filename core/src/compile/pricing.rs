@@ -932,10 +932,14 @@ fn round_to(round: &RoundTo, path: &str, diags: &mut Diags) -> Option<Action> {
 pub(crate) fn warn(engine: &Engine, diags: &mut Diags) {
     let pricing = &engine.pricing;
     let catalog = &engine.catalog;
-    if engine.settings.default_open && !pricing.everyone_lists.is_empty() {
+    if !pricing.everyone_lists.is_empty() {
         let mut unpriced = Vec::new();
+        let now = Instant::now();
         for (p, sku) in catalog.skus.iter().enumerate() {
             let p = u32::try_from(p).unwrap_or(NONE);
+            if !visible_to_everyone(engine, p, now) {
+                continue;
+            }
             let priced = pricing
                 .everyone_lists
                 .iter()
@@ -961,6 +965,23 @@ pub(crate) fn warn(engine: &Engine, diags: &mut Diags) {
     }
     floors(engine, diags);
     shadowed(engine, diags);
+}
+
+/// Whether a product is visible to an account with no rule of its own: the everyone level's
+/// decision at `at`, else the default.
+fn visible_to_everyone(engine: &Engine, product: u32, at: Instant) -> bool {
+    let decision = engine
+        .visibility
+        .everyone
+        .and_then(|level| engine.visibility.levels.get(level as usize))
+        .and_then(|level| {
+            let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
+            epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
+        })
+        .and_then(|(_, caps)| caps.first())
+        .filter(|see| see.decided.contains(product))
+        .map(|see| see.allowed.contains(product));
+    decision.unwrap_or(engine.settings.default_open)
 }
 
 fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
