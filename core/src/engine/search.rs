@@ -535,7 +535,9 @@ impl Engine {
         let visible = self.visible_set(def, query.capability, at);
         // Each restriction with the facet it belongs to; the text prefix belongs to none, so
         // no facet count ever leaves it out.
-        let restrictions: Vec<(Option<Facet>, Cow<'_, RoaringBitmap>)> = query
+        // Each restriction is an any-of over member sets, kept unmerged: a union over the whole
+        // catalog costs more than intersecting each member with what the other filters left.
+        let restrictions: Vec<(Option<Facet>, Vec<Cow<'_, RoaringBitmap>>)> = query
             .filters
             .iter()
             .map(|f| (Some(f.facet()), self.filter_set(f)))
@@ -543,24 +545,28 @@ impl Engine {
                 query
                     .text
                     .as_deref()
-                    .map(|t| (None, Cow::Owned(self.prefix_set(t)))),
+                    .map(|t| (None, vec![Cow::Owned(self.prefix_set(t))])),
             )
             .collect();
         let restrict = |skip: Option<&Facet>| {
-            let mut sets: Vec<&RoaringBitmap> = restrictions
+            let mut parts: Vec<&[Cow<'_, RoaringBitmap>]> = restrictions
                 .iter()
                 .filter(|(facet, _)| facet.is_none() || facet.as_ref() != skip)
-                .map(|(_, set)| &**set)
+                .map(|(_, members)| members.as_slice())
                 .collect();
-            sets.sort_by_key(|s| s.len());
-            let mut out = match sets.first() {
-                Some(first) => *first & &*visible,
-                None => (*visible).clone(),
-            };
-            for set in sets.iter().skip(1) {
-                out &= *set;
+            // Single sets first, smallest first, so that the unions run over little.
+            parts.sort_by_key(|m| (m.len() != 1, m.iter().map(|s| s.len()).sum::<u64>()));
+            let mut out: Option<RoaringBitmap> = None;
+            for members in parts {
+                let current: &RoaringBitmap = out.as_ref().unwrap_or(&visible);
+                let next = match members {
+                    [] => RoaringBitmap::new(),
+                    [one] => current & &**one,
+                    many => many.iter().map(|m| current & &**m).union(),
+                };
+                out = Some(next);
             }
-            out
+            out.unwrap_or_else(|| (*visible).clone())
         };
         let matching = restrict(None);
         let facets = query
@@ -748,8 +754,8 @@ impl Engine {
         }
     }
 
-    /// The products a filter keeps; a filter naming one value borrows that value's set.
-    fn filter_set(&self, filter: &Filter) -> Cow<'_, RoaringBitmap> {
+    /// The sets whose union is what a filter keeps (none: it keeps nothing).
+    fn filter_set(&self, filter: &Filter) -> Vec<Cow<'_, RoaringBitmap>> {
         let index = &self.search;
         let sets: Vec<&RoaringBitmap> = match filter {
             Filter::Attr { name, any_of } => match index.attrs.get(name.as_str()) {
@@ -796,11 +802,7 @@ impl Engine {
             Filter::Brand(names) => named_sets(&index.brands, names),
             Filter::Family(names) => named_sets(&index.families, names),
         };
-        match sets.as_slice() {
-            [] => Cow::Owned(RoaringBitmap::new()),
-            [one] => Cow::Borrowed(*one),
-            _ => Cow::Owned(sets.into_iter().union()),
-        }
+        sets.into_iter().map(Cow::Borrowed).collect()
     }
 
     fn prefix_set(&self, text: &str) -> RoaringBitmap {
