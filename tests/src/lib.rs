@@ -408,12 +408,12 @@ impl Evaluator for Reference {
 pub struct EngineEvaluator(tarif::Engine);
 
 impl EngineEvaluator {
-    fn at(&self, at: &str) -> Result<tarif::Instant, Value> {
+    /// The account is checked before the instant is parsed (spec §9 precedence).
+    fn account_then_instant(&self, account: &str, at: &str) -> Result<tarif::Instant, Value> {
+        if !self.0.accounts().any(|a| a == account) {
+            return Err(error("UNKNOWN_ACCOUNT"));
+        }
         self.0.parse_instant(at).map_err(|e| error(e.code()))
-    }
-
-    fn known_account(&self, account: &str) -> bool {
-        self.0.accounts().any(|a| a == account)
     }
 }
 
@@ -460,10 +460,7 @@ impl Evaluator for EngineEvaluator {
         at: &str,
         currency: Option<&str>,
     ) -> Value {
-        if !self.known_account(account) {
-            return error("UNKNOWN_ACCOUNT");
-        }
-        let at = match self.at(at) {
+        let at = match self.account_then_instant(account, at) {
             Ok(at) => at,
             Err(e) => return e,
         };
@@ -488,10 +485,7 @@ impl Evaluator for EngineEvaluator {
     }
 
     fn visibility(&self, account: &str, reference: &str, at: &str) -> Value {
-        if !self.known_account(account) {
-            return error("UNKNOWN_ACCOUNT");
-        }
-        let at = match self.at(at) {
+        let at = match self.account_then_instant(account, at) {
             Ok(at) => at,
             Err(e) => return e,
         };
@@ -502,10 +496,7 @@ impl Evaluator for EngineEvaluator {
     }
 
     fn lookup(&self, account: &str, reference: &str, at: &str) -> Value {
-        if !self.known_account(account) {
-            return error("UNKNOWN_ACCOUNT");
-        }
-        let at = match self.at(at) {
+        let at = match self.account_then_instant(account, at) {
             Ok(at) => at,
             Err(e) => return e,
         };
@@ -516,10 +507,7 @@ impl Evaluator for EngineEvaluator {
     }
 
     fn search(&self, account: &str, query: &Value, at: &str, walk: Option<usize>) -> Value {
-        if !self.known_account(account) {
-            return error("UNKNOWN_ACCOUNT");
-        }
-        let at = match self.at(at) {
+        let at = match self.account_then_instant(account, at) {
             Ok(at) => at,
             Err(e) => return e,
         };
@@ -530,10 +518,7 @@ impl Evaluator for EngineEvaluator {
     }
 
     fn related(&self, account: &str, reference: &str, kind: &str, at: &str) -> Value {
-        if !self.known_account(account) {
-            return error("UNKNOWN_ACCOUNT");
-        }
-        let at = match self.at(at) {
+        let at = match self.account_then_instant(account, at) {
             Ok(at) => at,
             Err(e) => return e,
         };
