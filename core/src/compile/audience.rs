@@ -3,7 +3,6 @@
 use ahash::AHashMap;
 use smallvec::SmallVec;
 
-use super::catalog::CatalogBuild;
 use super::values::Currencies;
 use super::{items, values, Diags};
 use crate::engine::{AccountDef, AccountId, AudKey, Audiences, NONE};
@@ -85,12 +84,7 @@ impl AudienceBuild {
     }
 }
 
-pub(crate) fn build(
-    doc: &Document,
-    _catalog: &CatalogBuild,
-    currencies: &Currencies,
-    diags: &mut Diags,
-) -> AudienceBuild {
+pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) -> AudienceBuild {
     let mut b = AudienceBuild {
         audiences: Audiences {
             segment_ids: Vec::new(),

@@ -8,7 +8,7 @@ use smallvec::SmallVec;
 
 use super::{items, values, Diags};
 use crate::engine::{
-    Catalog, CategoryDef, OrderRule, ProductId, SelectorDef, SelectorKey, Settings, Spec, NONE,
+    Catalog, CategoryDef, OrderRule, ProductId, SelectorDef, SelectorKey, Spec, NONE,
 };
 use crate::error::DiagnosticCode as Code;
 use crate::model::{AttrCondition, Document, Selector};
@@ -30,7 +30,7 @@ pub(crate) struct CatalogBuild {
     selector_cache: AHashMap<String, u32>,
 }
 
-pub(crate) fn build(doc: &Document, _settings: &Settings, diags: &mut Diags) -> CatalogBuild {
+pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
     let mut b = CatalogBuild {
         catalog: Catalog {
             skus: Vec::new(),

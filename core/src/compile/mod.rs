@@ -171,8 +171,8 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
     let mut policies = values::Policies::default();
     let currencies = values::currencies(doc, &settings_model, &mut policies, diags);
     let mut settings = values::settings(&settings_model, &currencies, &mut policies, diags);
-    let mut catalog = catalog::build(doc, &settings, diags);
-    let mut audiences = audience::build(doc, &catalog, &currencies, diags);
+    let mut catalog = catalog::build(doc, diags);
+    let mut audiences = audience::build(doc, &currencies, diags);
     let pricing = pricing::build(
         doc,
         &settings,

@@ -586,20 +586,8 @@ impl Engine {
         let (positions, total, next) = if query.group_variants {
             self.family_page(&order, &matching, cursor, query)
         } else {
-            let total = matching.len();
-            let mut rows = Vec::new();
-            let mut more = false;
-            for pos in order.walk(&matching, cursor).skip(query.offset) {
-                if rows.len() == query.limit {
-                    more = true;
-                    break;
-                }
-                rows.push(pos);
-            }
-            let next = more
-                .then(|| rows.last().map(|&p| Cursor(order.key(self, p))))
-                .flatten();
-            (rows, total, next)
+            let (rows, next) = self.page(&order, order.walk(&matching, cursor), query);
+            (rows, matching.len(), next)
         };
         let rows = self.rows(def, &positions, &matching, query, at)?;
         Ok(SearchPage {
@@ -885,9 +873,20 @@ impl Engine {
         let leads = order
             .walk(matching, cursor)
             .filter(|&pos| self.leads_family(order, matching, pos));
+        let (rows, next) = self.page(order, leads, query);
+        (rows, total, next)
+    }
+
+    /// One page of positions after `offset`, and the cursor of the next page if there is one.
+    fn page(
+        &self,
+        order: &Order<'_>,
+        positions: impl Iterator<Item = u32>,
+        query: &SearchQuery,
+    ) -> (Vec<u32>, Option<Cursor>) {
         let mut rows = Vec::new();
         let mut more = false;
-        for pos in leads.skip(query.offset) {
+        for pos in positions.skip(query.offset) {
             if rows.len() == query.limit {
                 more = true;
                 break;
@@ -897,7 +896,7 @@ impl Engine {
         let next = more
             .then(|| rows.last().map(|&p| Cursor(order.key(self, p))))
             .flatten();
-        (rows, total, next)
+        (rows, next)
     }
 
     /// Whether no matching variant of the product's family comes before it in the order.
