@@ -3,8 +3,8 @@
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::quote::{QuoteRequest, Silent};
-use super::Engine;
+use super::quote::{Ctx, Silent};
+use super::{AccountId, CurrencyId, Engine, ProductId};
 use crate::error::{QueryError, Status};
 use crate::instant::Instant;
 
@@ -46,6 +46,12 @@ impl BatchResult {
 
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 4096;
+
+/// A priced row: status, unit price, line total, currency.
+type Priced = (Status, Decimal, Decimal, u16);
+
+/// A row that could not be priced for a reason the columns themselves hold.
+const FAILED: Priced = (Status::InvalidBatch, Decimal::ZERO, Decimal::ZERO, 0);
 
 impl Engine {
     /// Prices many lines in parallel (rayon). Row `i` is `accounts[i]`, `refs[i]`, `qtys[i]`;
@@ -94,35 +100,81 @@ impl Engine {
             BatchAt::One(i) => i,
             BatchAt::PerRow(list) => list.get(row).copied().unwrap_or(now),
         };
-        let priced: Vec<(Status, Decimal, Decimal, u16)> = (0..rows)
+        // Pass 1, in row order: each row's account, product and currency as dense ids. The
+        // string look-ups are random accesses whatever the order.
+        let resolved: Vec<Result<(AccountId, ProductId, CurrencyId), Status>> = (0..rows)
             .into_par_iter()
             .with_min_len(CHUNK)
             .map(|row| {
-                let (Some(account), Some(product), Some(&qty)) =
-                    (accounts.get(row), refs.get(row), qtys.get(row))
+                let (Some(account), Some(reference)) = (accounts.get(row), refs.get(row)) else {
+                    return Err(Status::InvalidBatch);
+                };
+                self.resolve_ids(account.as_ref(), reference.as_ref(), currency)
+                    .map(|r| (r.id, r.product, r.currency))
+                    .map_err(|e| e.status())
+            })
+            .collect();
+        // Pass 2, in product order: rows of one product follow each other, so its entries,
+        // bitmap containers, catalog columns and rule-index slots are fetched from memory once
+        // for all of them instead of once per row. The row index breaks ties, so the order
+        // (and every result) is the same on any thread count.
+        let mut order: Vec<(ProductId, u32)> = resolved
+            .iter()
+            .enumerate()
+            .filter_map(|(row, r)| {
+                let row = u32::try_from(row).ok()?;
+                r.as_ref().ok().map(|&(_, product, _)| (product, row))
+            })
+            .collect();
+        order.par_sort_unstable();
+        let priced: Vec<Priced> = order
+            .par_iter()
+            .with_min_len(CHUNK)
+            .map(|&(_, row)| {
+                let row = row as usize;
+                let (Some(Ok((account, product, currency))), Some(&qty), Some(reference)) =
+                    (resolved.get(row), qtys.get(row), refs.get(row))
                 else {
-                    return (Status::InvalidBatch, Decimal::ZERO, Decimal::ZERO, 0);
+                    return FAILED;
                 };
-                let request = QuoteRequest {
-                    account: account.as_ref(),
-                    product: product.as_ref(),
+                let Some(def) = self.audiences.accounts.get(*account as usize) else {
+                    return FAILED;
+                };
+                let ctx = Ctx {
+                    account: def,
+                    product: *product,
                     qty,
-                    at: Some(instant(row)),
-                    currency,
+                    at: instant(row),
+                    currency: *currency,
+                    everyone_only: false,
                 };
-                match self.price_row(&request) {
-                    Ok((unit, line, cur)) => (Status::Ok, unit, line, cur),
+                match self.price_resolved(&ctx, reference.as_ref()) {
+                    Ok((unit, line)) => (Status::Ok, unit, line, *currency),
                     Err(status) => (status, Decimal::ZERO, Decimal::ZERO, 0),
                 }
             })
             .collect();
+        let mut position = vec![u32::MAX; rows];
+        for (k, &(_, row)) in order.iter().enumerate() {
+            if let (Some(slot), Ok(k)) = (position.get_mut(row as usize), u32::try_from(k)) {
+                *slot = k;
+            }
+        }
         let mut out = BatchResult {
             status: Vec::with_capacity(rows),
             unit_price: Vec::with_capacity(rows),
             line_total: Vec::with_capacity(rows),
             currency: Vec::with_capacity(rows),
         };
-        for (status, unit, line, cur) in priced {
+        for (row, resolution) in resolved.iter().enumerate() {
+            let (status, unit, line, cur) = match resolution {
+                Err(status) => (*status, Decimal::ZERO, Decimal::ZERO, 0),
+                Ok(_) => position
+                    .get(row)
+                    .and_then(|&k| priced.get(k as usize))
+                    .copied()
+                    .unwrap_or(FAILED),
+            };
             out.status.push(status);
             out.unit_price.push(unit);
             out.line_total.push(line);
@@ -131,19 +183,17 @@ impl Engine {
         Ok(out)
     }
 
-    /// One row of a batch: the quote's unit price, line total and currency, nothing else.
-    pub(crate) fn price_row(
-        &self,
-        request: &QuoteRequest<'_>,
-    ) -> Result<(Decimal, Decimal, u16), Status> {
-        let (ctx, _) = self.prepare(request).map_err(|e| e.status())?;
+    /// One resolved row of a batch: the checks after resolution, then the quote's unit price
+    /// and line total, nothing else.
+    fn price_resolved(&self, ctx: &Ctx<'_>, reference: &str) -> Result<(Decimal, Decimal), Status> {
+        self.admit(ctx, reference).map_err(|e| e.status())?;
         let priced = self
-            .run(&ctx, &mut Silent)
+            .run(ctx, &mut Silent)
             .map_err(|f| self.fail_status(f))?;
         let (unit, line, _) = self
             .finish(&priced, ctx.qty)
             .map_err(|f| self.fail_status(f))?;
-        Ok((unit, line, ctx.currency))
+        Ok((unit, line))
     }
 
     fn fail_status(&self, fail: super::quote::Fail) -> Status {

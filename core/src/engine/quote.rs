@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
 use super::{
-    AccountDef, Action, AudKey, CurrencyId, Engine, EntryDef, IndexKind, ListId, Policy, ProductId,
-    RoundTarget, RuleDef, Spec, Tiered,
+    AccountDef, AccountId, Action, AudKey, CurrencyId, Engine, EntryDef, IndexKind, ListId, Policy,
+    ProductId, RoundTarget, RuleDef, Spec, Tiered,
 };
 use crate::error::QueryError;
 use crate::instant::Instant;
@@ -331,6 +331,15 @@ pub(crate) struct Ctx<'e> {
     pub everyone_only: bool,
 }
 
+/// A request's account, product and currency as dense ids.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resolved<'e> {
+    pub id: AccountId,
+    pub def: &'e AccountDef,
+    pub product: ProductId,
+    pub currency: CurrencyId,
+}
+
 /// Why a pricing run produced no price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fail {
@@ -464,32 +473,24 @@ impl Engine {
         &'e self,
         request: &QuoteRequest<'_>,
     ) -> Result<(Ctx<'e>, bool), QueryError> {
-        let Ctx {
-            account,
-            product,
-            at,
-            currency,
-            ..
-        } = self.resolve_request(request)?;
-        let caps = self.capabilities(account, product, at);
+        let ctx = self.resolve_request(request)?;
+        let buyable = self.admit(&ctx, request.product)?;
+        Ok((ctx, buyable))
+    }
+
+    /// The checks of a resolved request that come after its resolution (docs/spec.md §9):
+    /// visibility, quantity, price visibility. Returns the `buy` capability; `reference` is the
+    /// product as the caller wrote it, for the error.
+    pub(crate) fn admit(&self, ctx: &Ctx<'_>, reference: &str) -> Result<bool, QueryError> {
+        let caps = self.capabilities(ctx.account, ctx.product, ctx.at);
         if !caps.see {
-            return Err(QueryError::UnknownProduct(request.product.to_string()));
+            return Err(QueryError::UnknownProduct(reference.to_string()));
         }
-        self.check_quantity(product, request.qty)?;
+        self.check_quantity(ctx.product, ctx.qty)?;
         if !caps.price {
-            return Err(QueryError::PriceHidden(self.sku(product).to_string()));
+            return Err(QueryError::PriceHidden(self.sku(ctx.product).to_string()));
         }
-        Ok((
-            Ctx {
-                account,
-                product,
-                qty: request.qty,
-                at,
-                currency,
-                everyone_only: false,
-            },
-            caps.buy,
-        ))
+        Ok(caps.buy)
     }
 
     /// Account, instant, currency and product of a request, without visibility or quantity
@@ -498,19 +499,36 @@ impl Engine {
         &'e self,
         request: &QuoteRequest<'_>,
     ) -> Result<Ctx<'e>, QueryError> {
-        let (_, account) = self.account(request.account)?;
         let at = request.at.unwrap_or_else(Instant::now);
-        let currency = self.request_currency(account, request.currency)?;
-        let product = self
-            .resolve_ref(account, request.product)
-            .ok_or_else(|| QueryError::UnknownProduct(request.product.to_string()))?;
+        let resolved = self.resolve_ids(request.account, request.product, request.currency)?;
         Ok(Ctx {
-            account,
-            product,
+            account: resolved.def,
+            product: resolved.product,
             qty: request.qty,
             at,
-            currency,
+            currency: resolved.currency,
             everyone_only: false,
+        })
+    }
+
+    /// The dense ids of a request's account, product and currency, in the precedence of
+    /// docs/spec.md §9.
+    pub(crate) fn resolve_ids<'e>(
+        &'e self,
+        account: &str,
+        reference: &str,
+        currency: Option<&str>,
+    ) -> Result<Resolved<'e>, QueryError> {
+        let (id, def) = self.account(account)?;
+        let currency = self.request_currency(def, currency)?;
+        let product = self
+            .resolve_ref(def, reference)
+            .ok_or_else(|| QueryError::UnknownProduct(reference.to_string()))?;
+        Ok(Resolved {
+            id,
+            def,
+            product,
+            currency,
         })
     }
 
