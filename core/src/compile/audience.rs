@@ -152,6 +152,8 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
             chain: SmallVec::new(),
             lists: SmallVec::new(),
             vis_chain: SmallVec::new(),
+            vis_own: 0,
+            vis_tail: NONE,
             lineage: SmallVec::new(),
         });
         b.account_lists.push(

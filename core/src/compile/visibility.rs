@@ -14,7 +14,9 @@ use smallvec::SmallVec;
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, values, Diags};
-use crate::engine::{CapDecision, Settings, Spec, VisLevel, VisRuleDef, VisibilityIndex};
+use crate::engine::{
+    CapDecision, FlatTail, Settings, Spec, VisLevel, VisRuleDef, VisibilityIndex, NONE,
+};
 use crate::instant::Instant;
 use crate::model::{Capability, Document, Effect};
 
@@ -98,6 +100,7 @@ pub(crate) fn build(
     let mut index = VisibilityIndex {
         levels: Vec::new(),
         everyone: None,
+        tails: Vec::new(),
         rules: Vec::new(),
     };
     let mut by_key: AHashMap<u32, Vec<usize>> = AHashMap::new();
@@ -129,6 +132,7 @@ pub(crate) fn build(
                 chain.push(level);
             }
         }
+        account.vis_own = u8::try_from(chain.len()).unwrap_or(u8::MAX);
         let segments = audiences.segment_sets.get(n).cloned().unwrap_or_default();
         let group = group_levels.entry(segments.clone()).or_insert_with(|| {
             let mut members: Vec<usize> = segments
@@ -154,8 +158,90 @@ pub(crate) fn build(
         }
         account.vis_chain = chain;
     }
+    let products = catalog.catalog.skus.len();
+    let mut tail_of: AHashMap<SmallVec<[u32; 4]>, u32> = AHashMap::new();
+    for account in &mut audiences.audiences.accounts {
+        let tail: SmallVec<[u32; 4]> = account
+            .vis_chain
+            .get(usize::from(account.vis_own)..)
+            .unwrap_or(&[])
+            .into();
+        if tail.is_empty() {
+            continue;
+        }
+        let next = u32::try_from(tail_of.len()).unwrap_or(NONE);
+        account.vis_tail = *tail_of.entry(tail).or_insert(next);
+    }
+    let mut tails: Vec<(u32, SmallVec<[u32; 4]>)> =
+        tail_of.into_iter().map(|(tail, n)| (n, tail)).collect();
+    tails.sort_unstable();
+    let epochs: usize = tails
+        .iter()
+        .map(|(_, tail)| tail_epochs(&index.levels, tail).len())
+        .sum();
+    if epochs.saturating_mul(products) <= FLAT_BUDGET {
+        index.tails = tails
+            .iter()
+            .map(|(_, tail)| flatten(&index.levels, tail, products))
+            .collect();
+    } else {
+        for account in &mut audiences.audiences.accounts {
+            account.vis_tail = NONE;
+        }
+    }
     index.rules = rules;
     index
+}
+
+/// Bytes the flattened tails may take (one per product and epoch); beyond it, checks test the
+/// levels' bitmaps one by one.
+const FLAT_BUDGET: usize = 256 << 20;
+
+/// The instants where some level of the tail changes epoch, `Instant::MIN` first.
+fn tail_epochs(levels: &[VisLevel], tail: &[u32]) -> Vec<Instant> {
+    let mut cuts: Vec<Instant> = tail
+        .iter()
+        .filter_map(|&l| levels.get(l as usize))
+        .flat_map(|l| l.epochs.iter().map(|(start, _)| *start))
+        .chain([Instant::MIN])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// One byte per product and epoch holding what the first deciding level of the tail says.
+fn flatten(levels: &[VisLevel], tail: &[u32], products: usize) -> FlatTail {
+    let epochs = tail_epochs(levels, tail)
+        .into_iter()
+        .map(|at| {
+            let mut bytes = vec![0u8; products];
+            // Least specific level first, so that a more specific one overwrites it.
+            for level in tail.iter().rev().filter_map(|&l| levels.get(l as usize)) {
+                let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
+                let Some((_, decisions)) = epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
+                else {
+                    continue;
+                };
+                for (cap, decision) in decisions.iter().enumerate() {
+                    let decided = 1u8 << (2 * cap);
+                    let allowed = decided << 1;
+                    for p in &decision.decided {
+                        if let Some(b) = bytes.get_mut(p as usize) {
+                            *b = (*b & !(decided | allowed)) | decided;
+                        }
+                    }
+                    for p in &decision.allowed {
+                        if let Some(b) = bytes.get_mut(p as usize) {
+                            *b |= allowed;
+                        }
+                    }
+                }
+            }
+            (at, bytes.into_boxed_slice())
+        })
+        .collect();
+    FlatTail { epochs }
 }
 
 fn segment_count(audiences: &AudienceBuild) -> u32 {

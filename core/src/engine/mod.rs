@@ -163,6 +163,10 @@ pub(crate) struct AccountDef {
     pub lists: SmallVec<[(ListId, u8, AudKey); 4]>,
     /// Visibility levels of the chain that have rules, most specific first.
     pub vis_chain: SmallVec<[u32; 4]>,
+    /// How many of them are the account's own or its ancestors' (the rest are shared).
+    pub vis_own: u8,
+    /// The flattened decision of the shared rest ([`VisibilityIndex::tails`]), or [`NONE`].
+    pub vis_tail: u32,
     /// The account then its ancestors, nearest first.
     pub lineage: SmallVec<[AccountId; 4]>,
 }
@@ -370,6 +374,10 @@ pub(crate) struct VisibilityIndex {
     pub levels: Vec<VisLevel>,
     /// Level of everyone, if any rule speaks to everyone.
     pub everyone: Option<u32>,
+    /// The shared part of account chains (segment-set level, everyone level), flattened into
+    /// one byte per product, so that a check reads one byte instead of testing two bitmaps per
+    /// level and capability.
+    pub tails: Vec<FlatTail>,
     pub rules: Vec<VisRuleDef>,
 }
 
@@ -385,6 +393,15 @@ pub(crate) struct VisLevel {
 pub(crate) struct CapDecision {
     pub decided: RoaringBitmap,
     pub allowed: RoaringBitmap,
+}
+
+/// The decisions of a run of levels, per epoch: for each product, bit `2c` says whether a level
+/// decides capability `c` (see, price, buy) and bit `2c + 1` whether the first one deciding
+/// allows it.
+#[derive(Debug)]
+pub(crate) struct FlatTail {
+    /// Epochs sorted by start, the first at [`Instant::MIN`].
+    pub epochs: Vec<(Instant, Box<[u8]>)>,
 }
 
 #[derive(Debug)]

@@ -54,7 +54,13 @@ impl Engine {
         at: Instant,
     ) -> Capabilities {
         let mut caps = [None::<bool>; 3];
-        for &level in &account.vis_chain {
+        let own = usize::from(account.vis_own);
+        let flat = self.visibility.tails.get(account.vis_tail as usize);
+        let levels = match flat {
+            Some(_) => account.vis_chain.get(..own).unwrap_or(&[]),
+            None => &account.vis_chain[..],
+        };
+        for &level in levels {
             let Some(level) = self.visibility.levels.get(level as usize) else {
                 continue;
             };
@@ -70,6 +76,21 @@ impl Engine {
             }
             if caps.iter().all(Option::is_some) {
                 break;
+            }
+        }
+        if let Some(tail) = flat {
+            let epoch = tail.epochs.partition_point(|(start, _)| *start <= at);
+            let byte = epoch
+                .checked_sub(1)
+                .and_then(|e| tail.epochs.get(e))
+                .and_then(|(_, bytes)| bytes.get(product as usize))
+                .copied()
+                .unwrap_or(0);
+            for (cap, slot) in caps.iter_mut().enumerate() {
+                let decided = 1u8 << (2 * cap);
+                if slot.is_none() && byte & decided != 0 {
+                    *slot = Some(byte & (decided << 1) != 0);
+                }
             }
         }
         let default = self.settings.default_open;
