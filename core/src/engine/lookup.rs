@@ -39,7 +39,11 @@ impl Engine {
     /// Resolves a reference without looking at visibility.
     pub(crate) fn resolve_ref(&self, account: &AccountDef, reference: &str) -> Option<ProductId> {
         let refs = &self.refs;
+        // Most documents have no aliases: then the reference need not be hashed for them.
         let alias_of = |key: &str| {
+            if refs.aliases.is_empty() {
+                return None;
+            }
             refs.aliases.get(key).and_then(|owners| {
                 account
                     .lineage

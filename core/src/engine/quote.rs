@@ -422,7 +422,13 @@ impl Engine {
         let (unit_price, line_total, base_price) = self
             .finish(&priced, ctx.qty)
             .map_err(|f| self.fail(f, &ctx))?;
-        let list_price = self.list_price(&ctx, &matched);
+        // When every candidate already speaks to everyone, the list price is this very run.
+        let level = self.audiences.everyone_level(ctx.account);
+        let list_price = if matched.iter().all(|c| c.aud == 0 && c.level == level) {
+            Some(unit_price)
+        } else {
+            self.list_price(&ctx, &matched)
+        };
         Ok(Quote {
             sku: self.sku(ctx.product),
             qty: ctx.qty,
