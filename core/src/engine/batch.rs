@@ -47,11 +47,16 @@ impl BatchResult {
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 4096;
 
-/// A priced row: status, unit price, line total, currency.
-type Priced = (Status, Decimal, Decimal, u16);
-
-/// A row that could not be priced for a reason the columns themselves hold.
-const FAILED: Priced = (Status::InvalidBatch, Decimal::ZERO, Decimal::ZERO, 0);
+/// A resolved row, with everything pricing reads of it.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    product: ProductId,
+    row: u32,
+    account: AccountId,
+    currency: CurrencyId,
+    qty: Decimal,
+    at: Instant,
+}
 
 impl Engine {
     /// Prices many lines in parallel (rayon). Row `i` is `accounts[i]`, `refs[i]`, `qtys[i]`;
@@ -100,95 +105,98 @@ impl Engine {
             BatchAt::One(i) => i,
             BatchAt::PerRow(list) => list.get(row).copied().unwrap_or(now),
         };
-        // Pass 1, in row order: each row's account, product and currency as dense ids. The
-        // string look-ups are random accesses whatever the order.
-        let resolved: Vec<Result<(AccountId, ProductId, CurrencyId), Status>> = (0..rows)
+        // Pass 1, in row order: each row's account, product and currency as dense ids (the
+        // string look-ups are random accesses whatever the order), with what pricing needs of
+        // the row carried along, so that pass 2 reads nothing else of it.
+        let resolved: Vec<Result<Job, Status>> = (0..rows)
             .into_par_iter()
             .with_min_len(CHUNK)
             .map(|row| {
-                let (Some(account), Some(reference)) = (accounts.get(row), refs.get(row)) else {
+                let (Some(account), Some(reference), Some(&qty), Ok(index)) = (
+                    accounts.get(row),
+                    refs.get(row),
+                    qtys.get(row),
+                    u32::try_from(row),
+                ) else {
                     return Err(Status::InvalidBatch);
                 };
                 self.resolve_ids(account.as_ref(), reference.as_ref(), currency)
-                    .map(|r| (r.id, r.product, r.currency))
+                    .map(|r| Job {
+                        product: r.product,
+                        row: index,
+                        account: r.id,
+                        currency: r.currency,
+                        qty,
+                        at: instant(row),
+                    })
                     .map_err(|e| e.status())
             })
             .collect();
+        let mut out = BatchResult {
+            status: vec![Status::Ok; rows],
+            unit_price: vec![Decimal::ZERO; rows],
+            line_total: vec![Decimal::ZERO; rows],
+            currency: vec![0; rows],
+        };
+        let mut jobs: Vec<Job> = Vec::with_capacity(rows);
+        for (result, status) in resolved.into_iter().zip(out.status.iter_mut()) {
+            match result {
+                Ok(job) => jobs.push(job),
+                Err(failed) => *status = failed,
+            }
+        }
         // Pass 2, in product order: rows of one product follow each other, so its entries,
         // bitmap containers, catalog columns and rule-index slots are fetched from memory once
         // for all of them instead of once per row. The row index breaks ties, so the order
         // (and every result) is the same on any thread count.
-        let mut order: Vec<(ProductId, u32)> = resolved
-            .iter()
-            .enumerate()
-            .filter_map(|(row, r)| {
-                let row = u32::try_from(row).ok()?;
-                r.as_ref().ok().map(|&(_, product, _)| (product, row))
-            })
-            .collect();
-        order.par_sort_unstable();
-        let priced: Vec<Priced> = order
+        jobs.par_sort_unstable_by_key(|job| (job.product, job.row));
+        let priced: Vec<Result<(Decimal, Decimal), Status>> = jobs
             .par_iter()
             .with_min_len(CHUNK)
-            .map(|&(_, row)| {
-                let row = row as usize;
-                let (Some(Ok((account, product, currency))), Some(&qty), Some(reference)) =
-                    (resolved.get(row), qtys.get(row), refs.get(row))
-                else {
-                    return FAILED;
-                };
-                let Some(def) = self.audiences.accounts.get(*account as usize) else {
-                    return FAILED;
-                };
-                let ctx = Ctx {
-                    account: def,
-                    product: *product,
-                    qty,
-                    at: instant(row),
-                    currency: *currency,
-                    everyone_only: false,
-                };
-                match self.price_resolved(&ctx, reference.as_ref()) {
-                    Ok((unit, line)) => (Status::Ok, unit, line, *currency),
-                    Err(status) => (status, Decimal::ZERO, Decimal::ZERO, 0),
-                }
-            })
+            .map(|job| self.price_job(job))
             .collect();
-        let mut position = vec![u32::MAX; rows];
-        for (k, &(_, row)) in order.iter().enumerate() {
-            if let (Some(slot), Ok(k)) = (position.get_mut(row as usize), u32::try_from(k)) {
-                *slot = k;
+        for (job, result) in jobs.iter().zip(priced) {
+            let row = job.row as usize;
+            match result {
+                Ok((unit, line)) => {
+                    if let (Some(u), Some(l), Some(c)) = (
+                        out.unit_price.get_mut(row),
+                        out.line_total.get_mut(row),
+                        out.currency.get_mut(row),
+                    ) {
+                        (*u, *l, *c) = (unit, line, job.currency);
+                    }
+                }
+                Err(failed) => {
+                    if let Some(s) = out.status.get_mut(row) {
+                        *s = failed;
+                    }
+                }
             }
-        }
-        let mut out = BatchResult {
-            status: Vec::with_capacity(rows),
-            unit_price: Vec::with_capacity(rows),
-            line_total: Vec::with_capacity(rows),
-            currency: Vec::with_capacity(rows),
-        };
-        for (row, resolution) in resolved.iter().enumerate() {
-            let (status, unit, line, cur) = match resolution {
-                Err(status) => (*status, Decimal::ZERO, Decimal::ZERO, 0),
-                Ok(_) => position
-                    .get(row)
-                    .and_then(|&k| priced.get(k as usize))
-                    .copied()
-                    .unwrap_or(FAILED),
-            };
-            out.status.push(status);
-            out.unit_price.push(unit);
-            out.line_total.push(line);
-            out.currency.push(cur);
         }
         Ok(out)
     }
 
     /// One resolved row of a batch: the checks after resolution, then the quote's unit price
     /// and line total, nothing else.
-    fn price_resolved(&self, ctx: &Ctx<'_>, reference: &str) -> Result<(Decimal, Decimal), Status> {
-        self.admit(ctx, reference).map_err(|e| e.status())?;
+    fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal), Status> {
+        let account = self
+            .audiences
+            .accounts
+            .get(job.account as usize)
+            .ok_or(Status::InvalidBatch)?;
+        let ctx = Ctx {
+            account,
+            product: job.product,
+            qty: job.qty,
+            at: job.at,
+            currency: job.currency,
+            everyone_only: false,
+        };
+        // The batch keeps only the status of an error, so the reference text is not needed.
+        self.admit(&ctx, "").map_err(|e| e.status())?;
         let priced = self
-            .run(ctx, &mut Silent)
+            .run(&ctx, &mut Silent)
             .map_err(|f| self.fail_status(f))?;
         let (unit, line, _) = self
             .finish(&priced, ctx.qty)
