@@ -105,3 +105,13 @@ proptest! {
         check_document(seed)?;
     }
 }
+
+/// Documents on which the engine and the reference once disagreed.
+#[test]
+fn engine_agrees_with_reference_on_past_failures() {
+    for seed in [10_676_452_686_969_397_673] {
+        if let Err(failure) = check_document(seed) {
+            panic!("{failure}");
+        }
+    }
+}

@@ -276,15 +276,6 @@ impl Running {
             Some(self.value)
         }
     }
-
-    /// Scales a per-unit amount to this basis.
-    fn scale(self, amount: Decimal, qty: Decimal) -> Option<Decimal> {
-        if self.per_line {
-            amount.checked_mul(qty)
-        } else {
-            Some(amount)
-        }
-    }
 }
 
 /// Arithmetic overflow while pricing.
@@ -1144,43 +1135,50 @@ impl Engine {
             Action::Bounds(bounds) => {
                 let Some(r) = running else { return Ok(None) };
                 let b = base.unwrap_or(r);
-                let base_unit = ok(b.as_unit(qty))?;
+                // Bounds are taken in the running value's own basis: on a line-primary quote,
+                // line amounts (per-unit bounds times the quantity), never a line divided by
+                // the quantity, which is not exact.
+                let (base_value, k) = if r.per_line {
+                    (ok(b.as_line(qty))?, qty)
+                } else {
+                    (ok(b.as_unit(qty))?, Decimal::ONE)
+                };
+                let scaled = |v: Decimal| ok(v.checked_mul(k));
                 let cost = self
                     .catalog
                     .cost
                     .get(ctx.product as usize)
                     .copied()
                     .flatten();
-                let mut lower: Option<Decimal> = None;
-                let mut upper: Option<Decimal> = None;
-                let mut raise = |v: Decimal| lower = Some(lower.map_or(v, |l| l.max(v)));
+                let mut floors: SmallVec<[Decimal; 4]> = SmallVec::new();
                 if let Some(v) = bounds.min_price {
-                    raise(v);
+                    floors.push(scaled(v)?);
                 }
                 if let (Some(m), Some(c)) = (bounds.min_margin_pct, cost) {
                     if ctx.currency == self.settings.default_currency {
-                        raise(ok(money::apply_percent(c, m))?);
+                        floors.push(scaled(ok(money::apply_percent(c, m))?)?);
                     }
                 }
                 if let Some(d) = bounds.max_discount_pct {
-                    raise(ok(money::apply_percent(base_unit, -d))?);
+                    floors.push(ok(money::apply_percent(base_value, -d))?);
                 }
                 if let Some(v) = bounds.min_over_base {
-                    raise(non_negative(ok(base_unit.checked_add(v))?));
+                    floors.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
                 }
-                let mut lower_cap = |v: Decimal| upper = Some(upper.map_or(v, |u| u.min(v)));
+                let mut ceilings: SmallVec<[Decimal; 2]> = SmallVec::new();
                 if let Some(v) = bounds.max_price {
-                    lower_cap(v);
+                    ceilings.push(scaled(v)?);
                 }
                 if let Some(v) = bounds.max_over_base {
-                    lower_cap(non_negative(ok(base_unit.checked_add(v))?));
+                    ceilings.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
                 }
                 let mut value = r.value;
-                if let Some(u) = upper {
-                    value = value.min(ok(r.scale(u, qty))?);
+                if let Some(u) = ceilings.into_iter().min() {
+                    value = value.min(u);
                 }
-                if let Some(l) = lower {
-                    value = value.max(ok(r.scale(l, qty))?);
+                // The floor wins over the ceiling: it is applied last.
+                if let Some(l) = floors.into_iter().max() {
+                    value = value.max(l);
                 }
                 Ok(Some(Running { value, ..r }))
             }
