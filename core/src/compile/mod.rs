@@ -8,6 +8,7 @@ mod facets;
 mod pricing;
 mod refs;
 mod values;
+mod version;
 mod visibility;
 
 use serde_json::Value;
@@ -58,6 +59,17 @@ const SECTIONS: [&str; 9] = [
 /// assert!(codes.contains(&("INVALID_DECIMAL", "products[1].cost")));
 /// ```
 pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, CompileError> {
+    // A valid document is parsed in one direct pass while its version is hashed from the text;
+    // any problem at all sends it down the `Value` path below, which reports every problem.
+    if let (Some(doc), Some(version)) =
+        rayon::join(|| Document::parse_direct(json), || version::of_text(json))
+    {
+        if doc.format == FORMAT {
+            let mut diags = Diags::default();
+            let engine = build(&doc, version, &mut diags);
+            return diags.finish(engine, options.strict);
+        }
+    }
     let mut diags = Diags::default();
     let value: Value = match serde_json::from_str(json) {
         Ok(v) => v,
@@ -207,10 +219,7 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
 
 /// `t1-` and 16 hex digits of blake3 over the canonical JSON (keys sorted, no whitespace).
 fn engine_version(value: &Value) -> String {
-    let canonical = value.to_string();
-    let hash = blake3::hash(canonical.as_bytes());
-    let hex = hash.to_hex();
-    format!("t1-{}", hex.get(..16).unwrap_or(""))
+    version::format_version(blake3::hash(value.to_string().as_bytes()))
 }
 
 impl Diags {
@@ -314,6 +323,18 @@ mod tests {
         assert_eq!(lenient.warnings[0].code.code(), "DUPLICATE_EAN");
         let strict = compile(doc, &CompileOptions { strict: true }).unwrap_err();
         assert_eq!(strict.code(), "STRICT_WARNINGS");
+    }
+
+    #[test]
+    fn the_direct_parse_equals_the_value_parse() {
+        let json = crate::sample::distributor_json();
+        let direct = Document::parse_direct(&json).unwrap();
+        let value: Value = serde_json::from_str(&json).unwrap();
+        let slow = serde_path_to_error::deserialize::<_, Document>(value).unwrap();
+        assert_eq!(format!("{direct:?}"), format!("{slow:?}"));
+        assert!(
+            Document::parse_direct(r#"{"format": "tarif/1", "products": [{"sku": 1}]}"#).is_none()
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The reference index: SKUs, EANs/GTINs, manufacturer refs, other refs and account aliases.
 
-use ahash::AHashMap;
+use std::collections::hash_map::Entry;
 
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
@@ -17,11 +17,14 @@ pub(crate) fn fold(text: &str) -> Box<str> {
 /// Digits only, left-padded to 14: a UPC-A and its EAN-13 are the same GTIN. `None` when the
 /// text has no digit or more than 14.
 pub(crate) fn gtin(text: &str) -> Option<Box<str>> {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() || digits.len() > 14 {
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 14 {
         return None;
     }
-    Some(format!("{digits:0>14}").into_boxed_str())
+    let mut out = String::with_capacity(14);
+    out.extend(std::iter::repeat_n('0', 14 - digits));
+    out.extend(text.chars().filter(char::is_ascii_digit));
+    Some(out.into_boxed_str())
 }
 
 pub(crate) fn build(
@@ -31,7 +34,12 @@ pub(crate) fn build(
     diags: &mut Diags,
 ) -> RefIndex {
     let mut index = RefIndex::default();
-    let mut first_ean: AHashMap<Box<str>, String> = AHashMap::new();
+    // Sized up front: growing a string-keyed map rehashes every key it holds.
+    let count = catalog.catalog.skus.len();
+    index.exact_sku.reserve(count);
+    index.sku.reserve(count);
+    index.gtin.reserve(count);
+    index.mpn.reserve(count);
     for (i, p) in items(&doc.products, "products", &mut Diags::default()) {
         let Some(&id) = catalog.ids.get(&p.sku) else {
             continue;
@@ -40,19 +48,24 @@ pub(crate) fn build(
         index.sku.entry(fold(&p.sku)).or_insert(id);
         if let Some(ean) = &p.ean {
             match gtin(ean) {
-                Some(key) => {
-                    if let Some(other) = first_ean.get(&key) {
+                Some(key) => match index.gtin.entry(key) {
+                    Entry::Occupied(first) => {
+                        let other = catalog
+                            .catalog
+                            .skus
+                            .get(*first.get() as usize)
+                            .map_or("", |s| &**s);
                         diags.warning(
                             Code::DuplicateEan,
                             &format!("products[{i}].ean"),
                             format!("ean `{ean}` of `{}` is also the ean of `{other}`", p.sku),
                             &[&p.sku, other],
                         );
-                    } else {
-                        first_ean.insert(key.clone(), p.sku.clone());
-                        index.gtin.insert(key, id);
                     }
-                }
+                    Entry::Vacant(slot) => {
+                        slot.insert(id);
+                    }
+                },
                 None => diags.error(
                     Code::InvalidType,
                     &format!("products[{i}].ean"),

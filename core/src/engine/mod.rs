@@ -244,7 +244,9 @@ pub(crate) struct ListDef {
 #[derive(Debug, Clone)]
 pub(crate) struct Tiered {
     pub own: Option<Decimal>,
-    pub tiers: SmallVec<[(Decimal, Decimal); 2]>,
+    /// Boxed rather than inline: most of the millions of price entries have no tiers, and an
+    /// empty box costs 16 bytes where inline room for two tiers cost 72.
+    pub tiers: Box<[(Decimal, Decimal)]>,
     pub mode: TierMode,
 }
 
