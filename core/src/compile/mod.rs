@@ -66,7 +66,7 @@ pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, Compile
     {
         if doc.format == FORMAT {
             let mut diags = Diags::default();
-            let engine = build(&doc, version, &mut diags);
+            let engine = build(doc, version, &mut diags);
             return diags.finish(engine, options.strict);
         }
     }
@@ -145,7 +145,7 @@ pub fn compile_value(
             return Err(diags.into_error());
         }
     };
-    let engine = build(&doc, version, &mut diags);
+    let engine = build(doc, version, &mut diags);
     diags.finish(engine, options.strict)
 }
 
@@ -170,7 +170,9 @@ pub(crate) fn items<'a, T>(
     out
 }
 
-fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
+/// Takes the document by value so that each section can be freed once the last phase that
+/// reads it is done, which lowers the peak on large documents.
+fn build(mut doc: Document, version: String, diags: &mut Diags) -> Option<Engine> {
     let settings_model = match &doc.settings {
         Some(Item::Ok(s)) => Some(s.clone()),
         Some(Item::Err { path, message }) => {
@@ -181,12 +183,12 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
     };
     let settings_model = settings_model.unwrap_or_default();
     let mut policies = values::Policies::default();
-    let currencies = values::currencies(doc, &settings_model, &mut policies, diags);
+    let currencies = values::currencies(&doc, &settings_model, &mut policies, diags);
     let mut settings = values::settings(&settings_model, &currencies, &mut policies, diags);
-    let mut catalog = catalog::build(doc, diags);
-    let mut audiences = audience::build(doc, &currencies, diags);
+    let mut catalog = catalog::build(&doc, diags);
+    let mut audiences = audience::build(&doc, &currencies, diags);
     let pricing = pricing::build(
-        doc,
+        &doc,
         &settings,
         &currencies,
         &mut catalog,
@@ -194,9 +196,13 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
         &mut policies,
         diags,
     );
-    let visibility = visibility::build(doc, &settings, &mut catalog, &mut audiences, diags);
-    let refs = refs::build(doc, &catalog, &audiences, diags);
-    let search = facets::build(doc, settings_model.facets.as_ref(), &catalog, diags);
+    // Only pricing reads the price lists, and they hold most of the entries of a large document.
+    drop(std::mem::take(&mut doc.price_lists));
+    let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, diags);
+    drop(std::mem::take(&mut doc.contracts));
+    let refs = refs::build(&doc, &catalog, &audiences, diags);
+    let search = facets::build(&doc, settings_model.facets.as_ref(), &catalog, diags);
+    drop(doc);
     if diags.has_errors() {
         return None;
     }
