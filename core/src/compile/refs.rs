@@ -1,7 +1,5 @@
 //! The reference index: SKUs, EANs/GTINs, manufacturer refs, other refs and account aliases.
 
-use std::collections::hash_map::Entry;
-
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, Diags};
@@ -34,7 +32,6 @@ pub(crate) fn build(
     diags: &mut Diags,
 ) -> RefIndex {
     let mut index = RefIndex::default();
-    // Sized up front: growing a string-keyed map rehashes every key it holds.
     let count = catalog.catalog.skus.len();
     index.exact_sku.reserve(count);
     index.sku.reserve(count);
@@ -44,16 +41,16 @@ pub(crate) fn build(
         let Some(&id) = catalog.ids.get(&p.sku) else {
             continue;
         };
-        index.exact_sku.insert(p.sku.as_str().into(), id);
-        index.sku.entry(fold(&p.sku)).or_insert(id);
+        index.exact_sku.insert_first(&p.sku, id);
+        index.sku.insert_first(&fold(&p.sku), id);
         if let Some(ean) = &p.ean {
             match gtin(ean) {
-                Some(key) => match index.gtin.entry(key) {
-                    Entry::Occupied(first) => {
+                Some(key) => {
+                    if let Some(first) = index.gtin.insert_first(&key, id) {
                         let other = catalog
                             .catalog
                             .skus
-                            .get(*first.get() as usize)
+                            .get(first as usize)
                             .map_or("", |s| &**s);
                         diags.warning(
                             Code::DuplicateEan,
@@ -62,10 +59,7 @@ pub(crate) fn build(
                             &[&p.sku, other],
                         );
                     }
-                    Entry::Vacant(slot) => {
-                        slot.insert(id);
-                    }
-                },
+                }
                 None => diags.error(
                     Code::InvalidType,
                     &format!("products[{i}].ean"),
@@ -75,11 +69,20 @@ pub(crate) fn build(
             }
         }
         if let Some(mpn) = &p.mpn {
-            index.mpn.entry(fold(mpn)).or_insert(id);
+            index.mpn.insert_first(&fold(mpn), id);
         }
         for r in &p.refs {
-            index.other.entry(fold(r)).or_insert(id);
+            index.other.insert_first(&fold(r), id);
         }
+    }
+    for map in [
+        &mut index.exact_sku,
+        &mut index.sku,
+        &mut index.gtin,
+        &mut index.mpn,
+        &mut index.other,
+    ] {
+        map.shrink_to_fit();
     }
     for (account, aliases) in audiences.aliases.iter().enumerate() {
         let Ok(account) = u32::try_from(account) else {
