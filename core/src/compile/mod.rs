@@ -200,8 +200,21 @@ fn build(mut doc: Document, version: String, diags: &mut Diags) -> Option<Engine
     drop(std::mem::take(&mut doc.price_lists));
     let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, diags);
     drop(std::mem::take(&mut doc.contracts));
-    let refs = refs::build(&doc, &catalog, &audiences, diags);
-    let search = facets::build(&doc, settings_model.facets.as_ref(), &catalog, diags);
+    // The reference and search indexes only read what is built so far: they are built side by
+    // side, each with its own diagnostics, appended in the order a sequential build gives.
+    let ((refs, refs_diags), (search, search_diags)) = rayon::join(
+        || {
+            let mut own = Diags::default();
+            (refs::build(&doc, &catalog, &audiences, &mut own), own)
+        },
+        || {
+            let mut own = Diags::default();
+            let facets = settings_model.facets.as_ref();
+            (facets::build(&doc, facets, &catalog, &mut own), own)
+        },
+    );
+    diags.list.extend(refs_diags.list);
+    diags.list.extend(search_diags.list);
     drop(doc);
     if diags.has_errors() {
         return None;
