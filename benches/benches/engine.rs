@@ -81,9 +81,18 @@ fn histogram(name: &str, calls: usize, mut call: impl FnMut(usize)) {
     );
 }
 
-/// The engine's resident bytes, measured in a fresh process (`tarif-reprice` without orders) so
-/// that nothing this bench allocated counts.
-fn engine_rss(rules: &Path) -> (u64, u64, f64) {
+/// What a fresh `tarif-reprice` process (without orders, so that nothing this bench allocated
+/// counts) reports about one compiled document.
+struct EngineMemory {
+    /// jemalloc bytes allocated by the engine, the document text dropped.
+    heap: u64,
+    /// Resident set delta across the compile: an upper bound, parse memory stays mapped.
+    rss: u64,
+    peak: u64,
+    compile_s: f64,
+}
+
+fn engine_memory(rules: &Path) -> EngineMemory {
     let out = Command::new(env!("CARGO_BIN_EXE_tarif-reprice"))
         .arg("--rules")
         .arg(rules)
@@ -96,27 +105,32 @@ fn engine_rss(rules: &Path) -> (u64, u64, f64) {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let bytes = |key: &str| report[key].as_u64().expect("a byte count");
-    (
-        bytes("engine_rss_bytes"),
-        bytes("peak_rss_bytes"),
-        report["compile_s"].as_f64().expect("seconds"),
-    )
+    EngineMemory {
+        heap: bytes("engine_heap_bytes"),
+        rss: bytes("engine_rss_bytes"),
+        peak: bytes("peak_rss_bytes"),
+        compile_s: report["compile_s"].as_f64().expect("seconds"),
+    }
 }
 
 fn memory_report(dir: &Path, account_prices: usize) {
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
-    let (full, full_peak, compile_s) = engine_rss(&dir.join(File::Rules.name()));
-    let (without, _, _) = engine_rss(&dir.join(File::RulesWithoutAccountPrices.name()));
+    let full = engine_memory(&dir.join(File::Rules.name()));
+    let without = engine_memory(&dir.join(File::RulesWithoutAccountPrices.name()));
     println!(
-        "memory: engine resident {:.1} MiB after compile ({compile_s:.2} s; peak {:.1} MiB while parsing), \
-         {:.1} MiB without the account price lists",
-        mib(full),
-        mib(full_peak),
-        mib(without)
+        "memory: engine heap {:.1} MiB after compile ({:.2} s; resident +{:.1} MiB, peak {:.1} MiB \
+         while parsing), heap {:.1} MiB without the account price lists",
+        mib(full.heap),
+        full.compile_s,
+        mib(full.rss),
+        mib(full.peak),
+        mib(without.heap)
     );
+    let per_price = |a: u64, b: u64| a.saturating_sub(b) as f64 / account_prices.max(1) as f64;
     println!(
-        "memory: ≈ {:.0} resident bytes per account price ({account_prices} account prices)",
-        full.saturating_sub(without) as f64 / account_prices.max(1) as f64
+        "memory: ≈ {:.0} heap bytes per account price ({:.0} resident; {account_prices} account prices)",
+        per_price(full.heap, without.heap),
+        per_price(full.rss, without.rss),
     );
 }
 

@@ -4,7 +4,12 @@
 //! Compiles the rules, reprices every order line at [`BENCH_AT`] with `quote_many` R times on N
 //! threads, quotes the first K lines one by one (checksums over them and over the first H), and
 //! prints one JSON object: checksums, timings,
-//! resident set. Without `--orders` it only compiles: the engine's resident set, for the benches.
+//! resident set. Without `--orders` it only compiles: the engine's heap and resident set, for the
+//! benches.
+//!
+//! The process allocates through jemalloc so that the engine's size is read from the allocator's
+//! own counters (`stats.allocated`: bytes the program holds) rather than from an RSS delta, which
+//! glibc inflates with the parse memory it keeps after freeing it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +18,28 @@ use std::time::Instant;
 use tarif::{BatchAt, Decimal, Engine, QuoteRequest, Status};
 use tarif_benches::generate::BENCH_AT;
 use tarif_benches::{memory, total_cents, Orders};
+use tikv_jemalloc_ctl::{epoch, stats};
+
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's counters: bytes allocated by the program and bytes of physical pages it maps.
+#[derive(Clone, Copy)]
+struct Heap {
+    allocated: u64,
+    resident: u64,
+}
+
+fn heap() -> Result<Heap, String> {
+    // The counters are snapshots refreshed by advancing the epoch.
+    epoch::advance().map_err(|e| format!("jemalloc epoch: {e}"))?;
+    let allocated = stats::allocated::read().map_err(|e| format!("jemalloc allocated: {e}"))?;
+    let resident = stats::resident::read().map_err(|e| format!("jemalloc resident: {e}"))?;
+    Ok(Heap {
+        allocated: allocated as u64,
+        resident: resident as u64,
+    })
+}
 
 struct Args {
     rules: PathBuf,
@@ -57,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
 
 fn run(args: &Args) -> Result<serde_json::Value, String> {
     let before = memory();
+    let heap_before = heap()?;
     let text = std::fs::read_to_string(&args.rules)
         .map_err(|e| format!("{}: {e}", args.rules.display()))?;
     let start = Instant::now();
@@ -64,9 +92,16 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
     let compile_s = start.elapsed().as_secs_f64();
     drop(text);
     let compiled = memory();
+    let heap_compiled = heap()?;
+    let engine_heap_bytes = heap_compiled
+        .allocated
+        .saturating_sub(heap_before.allocated);
     let Some(orders_path) = &args.orders else {
         return Ok(serde_json::json!({
+            "engine_version": engine.engine_version(),
             "compile_s": compile_s,
+            "engine_heap_bytes": engine_heap_bytes,
+            "heap_resident_bytes": heap_compiled.resident,
             "engine_rss_bytes": compiled.rss.saturating_sub(before.rss),
             "peak_rss_bytes": compiled.peak,
         }));
@@ -126,6 +161,7 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
         "ok_lines": ok,
         "checksum_cents": total_cents(&out.line_total).to_string(),
         "compile_s": compile_s,
+        "engine_heap_bytes": engine_heap_bytes,
         "engine_rss_bytes": compiled.rss.saturating_sub(before.rss),
         "batch_median_s": median_s,
         "batch_runs_s": times,

@@ -151,15 +151,23 @@ fn intern(
 }
 
 fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut Diags) {
+    let count = doc.products.len();
+    b.ids.reserve(count);
+    b.catalog.skus.reserve_exact(count);
+    b.catalog.names.reserve_exact(count);
+    b.catalog.category_closure.reserve_exact(count);
+    b.catalog.family.reserve_exact(count);
+    b.catalog.brand.reserve_exact(count);
+    b.catalog.cost.reserve_exact(count);
     for (i, p) in items(&doc.products, "products", diags) {
-        let path = format!("products[{i}]");
-        if !values::id_ok(&p.sku, &format!("{path}.sku"), diags) {
+        let path = || format!("products[{i}]");
+        if !values::id_ok(&p.sku, || format!("{}.sku", path()), diags) {
             continue;
         }
         if b.ids.contains_key(&p.sku) {
             diags.error(
                 Code::DuplicateId,
-                &format!("{path}.sku"),
+                &format!("{}.sku", path()),
                 format!("duplicate sku `{}`", p.sku),
                 &[&p.sku],
             );
@@ -188,7 +196,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                 }
                 None => diags.error(
                     Code::UnknownReference,
-                    &format!("{path}.categories[{k}]"),
+                    &format!("{}.categories[{k}]", path()),
                     format!("unknown category `{c}`"),
                     &[&p.sku, c],
                 ),
@@ -230,17 +238,17 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
         let cost = p
             .cost
             .as_deref()
-            .and_then(|c| values::non_negative(c, &format!("{path}.cost"), diags));
+            .and_then(|c| values::non_negative(c, || format!("{}.cost", path()), diags));
         b.catalog.cost.push(cost);
         if let Some(order) = &p.order {
             let min = order
                 .min
                 .as_ref()
-                .and_then(|q| values::quantity(q, &format!("{path}.order.min"), diags));
+                .and_then(|q| values::quantity(q, || format!("{}.order.min", path()), diags));
             let multiple = order
                 .multiple
                 .as_ref()
-                .and_then(|q| values::quantity(q, &format!("{path}.order.multiple"), diags));
+                .and_then(|q| values::quantity(q, || format!("{}.order.multiple", path()), diags));
             if min.is_some() || multiple.is_some() {
                 b.catalog.order.insert(id, OrderRule { min, multiple });
             }
@@ -249,7 +257,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
             if !attr_value_ok(value) {
                 diags.error(
                     Code::InvalidType,
-                    &format!("{path}.attrs.{key}"),
+                    &format!("{}.attrs.{key}", path()),
                     format!("attribute `{key}` must be a string, number, boolean or a list of them, found `{value}`"),
                     &[&p.sku],
                 );

@@ -8,6 +8,7 @@ mod facets;
 mod pricing;
 mod refs;
 mod values;
+mod version;
 mod visibility;
 
 use serde_json::Value;
@@ -58,6 +59,17 @@ const SECTIONS: [&str; 9] = [
 /// assert!(codes.contains(&("INVALID_DECIMAL", "products[1].cost")));
 /// ```
 pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, CompileError> {
+    // A valid document is parsed in one direct pass while its version is hashed from the text;
+    // any problem at all sends it down the `Value` path below, which reports every problem.
+    if let (Some(doc), Some(version)) =
+        rayon::join(|| Document::parse_direct(json), || version::of_text(json))
+    {
+        if doc.format == FORMAT {
+            let mut diags = Diags::default();
+            let engine = build(doc, version, &mut diags);
+            return diags.finish(engine, options.strict);
+        }
+    }
     let mut diags = Diags::default();
     let value: Value = match serde_json::from_str(json) {
         Ok(v) => v,
@@ -133,7 +145,7 @@ pub fn compile_value(
             return Err(diags.into_error());
         }
     };
-    let engine = build(&doc, version, &mut diags);
+    let engine = build(doc, version, &mut diags);
     diags.finish(engine, options.strict)
 }
 
@@ -158,7 +170,9 @@ pub(crate) fn items<'a, T>(
     out
 }
 
-fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
+/// Takes the document by value so that each section can be freed once the last phase that
+/// reads it is done, which lowers the peak on large documents.
+fn build(mut doc: Document, version: String, diags: &mut Diags) -> Option<Engine> {
     let settings_model = match &doc.settings {
         Some(Item::Ok(s)) => Some(s.clone()),
         Some(Item::Err { path, message }) => {
@@ -169,12 +183,12 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
     };
     let settings_model = settings_model.unwrap_or_default();
     let mut policies = values::Policies::default();
-    let currencies = values::currencies(doc, &settings_model, &mut policies, diags);
+    let currencies = values::currencies(&doc, &settings_model, &mut policies, diags);
     let mut settings = values::settings(&settings_model, &currencies, &mut policies, diags);
-    let mut catalog = catalog::build(doc, diags);
-    let mut audiences = audience::build(doc, &currencies, diags);
+    let mut catalog = catalog::build(&doc, diags);
+    let mut audiences = audience::build(&doc, &currencies, diags);
     let pricing = pricing::build(
-        doc,
+        &doc,
         &settings,
         &currencies,
         &mut catalog,
@@ -182,9 +196,26 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
         &mut policies,
         diags,
     );
-    let visibility = visibility::build(doc, &settings, &mut catalog, &mut audiences, diags);
-    let refs = refs::build(doc, &catalog, &audiences, diags);
-    let search = facets::build(doc, settings_model.facets.as_ref(), &catalog, diags);
+    // Only pricing reads the price lists, and they hold most of the entries of a large document.
+    drop(std::mem::take(&mut doc.price_lists));
+    let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, diags);
+    drop(std::mem::take(&mut doc.contracts));
+    // The reference and search indexes only read what is built so far: they are built side by
+    // side, each with its own diagnostics, appended in the order a sequential build gives.
+    let ((refs, refs_diags), (search, search_diags)) = rayon::join(
+        || {
+            let mut own = Diags::default();
+            (refs::build(&doc, &catalog, &audiences, &mut own), own)
+        },
+        || {
+            let mut own = Diags::default();
+            let facets = settings_model.facets.as_ref();
+            (facets::build(&doc, facets, &catalog, &mut own), own)
+        },
+    );
+    diags.list.extend(refs_diags.list);
+    diags.list.extend(search_diags.list);
+    drop(doc);
     if diags.has_errors() {
         return None;
     }
@@ -207,10 +238,7 @@ fn build(doc: &Document, version: String, diags: &mut Diags) -> Option<Engine> {
 
 /// `t1-` and 16 hex digits of blake3 over the canonical JSON (keys sorted, no whitespace).
 fn engine_version(value: &Value) -> String {
-    let canonical = value.to_string();
-    let hash = blake3::hash(canonical.as_bytes());
-    let hex = hash.to_hex();
-    format!("t1-{}", hex.get(..16).unwrap_or(""))
+    version::format_version(blake3::hash(value.to_string().as_bytes()))
 }
 
 impl Diags {
@@ -314,6 +342,18 @@ mod tests {
         assert_eq!(lenient.warnings[0].code.code(), "DUPLICATE_EAN");
         let strict = compile(doc, &CompileOptions { strict: true }).unwrap_err();
         assert_eq!(strict.code(), "STRICT_WARNINGS");
+    }
+
+    #[test]
+    fn the_direct_parse_equals_the_value_parse() {
+        let json = crate::sample::distributor_json();
+        let direct = Document::parse_direct(&json).unwrap();
+        let value: Value = serde_json::from_str(&json).unwrap();
+        let slow = serde_path_to_error::deserialize::<_, Document>(value).unwrap();
+        assert_eq!(format!("{direct:?}"), format!("{slow:?}"));
+        assert!(
+            Document::parse_direct(r#"{"format": "tarif/1", "products": [{"sku": 1}]}"#).is_none()
+        );
     }
 
     #[test]

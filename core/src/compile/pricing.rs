@@ -38,13 +38,13 @@ impl TierKey {
 fn tiers(
     list: &[Tier],
     key: TierKey,
-    path: &str,
+    path: impl values::At,
     diags: &mut Diags,
-) -> Option<SmallVec<[(Decimal, Decimal); 2]>> {
-    let mut out: SmallVec<[(Decimal, Decimal); 2]> = SmallVec::new();
+) -> Option<Box<[(Decimal, Decimal)]>> {
+    let mut out: Vec<(Decimal, Decimal)> = Vec::new();
     let mut ok = true;
     for (k, t) in list.iter().enumerate() {
-        let tpath = format!("{path}.tiers[{k}]");
+        let tpath = format!("{}.tiers[{k}]", path.path());
         let min = values::quantity(&t.min_qty, &format!("{tpath}.min_qty"), diags);
         let given = [
             (TierKey::Price, &t.price),
@@ -102,26 +102,26 @@ fn tiers(
             _ => ok = false,
         }
     }
-    ok.then_some(out)
+    ok.then(|| out.into_boxed_slice())
 }
 
 fn qty_range(
     min: &Option<model::NumText>,
     max: &Option<model::NumText>,
-    path: &str,
+    path: impl values::At,
     diags: &mut Diags,
 ) -> (Option<Decimal>, Option<Decimal>) {
     let lo = min
         .as_ref()
-        .and_then(|q| values::quantity(q, &format!("{path}.min_qty"), diags));
+        .and_then(|q| values::quantity(q, &format!("{}.min_qty", path.path()), diags));
     let hi = max
         .as_ref()
-        .and_then(|q| values::quantity(q, &format!("{path}.max_qty"), diags));
+        .and_then(|q| values::quantity(q, &format!("{}.max_qty", path.path()), diags));
     if let (Some(l), Some(h)) = (lo, hi) {
         if l > h {
             diags.error(
                 Code::InvalidInterval,
-                &format!("{path}.max_qty"),
+                &format!("{}.max_qty", path.path()),
                 format!("`max_qty` `{h}` is below `min_qty` `{l}`"),
                 &[],
             );
@@ -166,7 +166,7 @@ pub(crate) fn build(
     let lists = items(&doc.price_lists, "price_lists", diags);
     let mut derived_names: Vec<Option<(String, Option<Decimal>, String)>> = Vec::new();
     let mut list_paths = Vec::new();
-    let mut entries = Vec::new();
+    let mut entries = Vec::with_capacity(lists.iter().map(|(_, l)| l.prices.len()).sum());
     for (i, l) in &lists {
         let path = format!("price_lists[{i}]");
         if !values::id_ok(&l.id, &format!("{path}.id"), diags) {
@@ -217,11 +217,11 @@ pub(crate) fn build(
         list_paths.push(path.clone());
         let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
         for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
-            let epath = format!("{path}.prices[{k}]");
+            let epath = || format!("{path}.prices[{k}]");
             let Some(&product) = catalog.ids.get(&e.sku) else {
                 diags.error(
                     Code::UnknownReference,
-                    &format!("{epath}.sku"),
+                    &format!("{}.sku", epath()),
                     format!("unknown product `{}`", e.sku),
                     &[&l.id, &e.sku],
                 );
@@ -230,14 +230,14 @@ pub(crate) fn build(
             let own = e
                 .price
                 .as_deref()
-                .and_then(|p| values::non_negative(p, &format!("{epath}.price"), diags));
-            let Some(tier_list) = tiers(&e.tiers, TierKey::Price, &epath, diags) else {
+                .and_then(|p| values::non_negative(p, || format!("{}.price", epath()), diags));
+            let Some(tier_list) = tiers(&e.tiers, TierKey::Price, epath, diags) else {
                 continue;
             };
             if e.price.is_none() && e.tiers.is_empty() {
                 diags.error(
                     Code::RuleActions,
-                    &epath,
+                    &epath(),
                     format!("the entry for `{}` has no `price` and no `tiers`", e.sku),
                     &[&l.id, &e.sku],
                 );
@@ -250,7 +250,7 @@ pub(crate) fn build(
             if mode == TierMode::Graduated && own.is_none() {
                 diags.error(
                     Code::GraduatedNeedsPrice,
-                    &epath,
+                    &epath(),
                     format!(
                         "graduated tiers of `{}` need a `price` for the first band",
                         e.sku
@@ -260,15 +260,17 @@ pub(crate) fn build(
                 continue;
             }
             let entry_validity =
-                values::validity(e.valid.as_ref(), tz, &format!("{epath}.valid"), diags);
+                values::validity(e.valid.as_ref(), tz, || format!("{}.valid", epath()), diags);
             let valid = validity.intersect(&entry_validity);
-            never_valid(valid, &epath, &format!("{}/{}", l.id, e.sku), diags);
-            rising(own, &tier_list, &epath, &l.id, &e.sku, diags);
+            if valid.is_empty() {
+                never_valid(valid, &epath(), &format!("{}/{}", l.id, e.sku), diags);
+            }
+            rising(own, &tier_list, epath, &l.id, &e.sku, diags);
             let overlaps = seen.entry(product).or_default();
             if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
                 diags.warning(
                     Code::OverlappingPrices,
-                    &epath,
+                    &epath(),
                     format!(
                         "`{}` has two prices in `{}` valid at the same time",
                         e.sku, l.id
@@ -277,7 +279,7 @@ pub(crate) fn build(
                 );
             }
             overlaps.push(valid);
-            let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, &epath, diags);
+            let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, epath, diags);
             entries.push(EntryDef {
                 list: list_id,
                 product,
@@ -295,7 +297,11 @@ pub(crate) fn build(
         }
     }
     resolve_derived(&mut pricing, &derived_names, &list_paths, diags);
-    entries.sort_by_key(|e| (e.list, e.product));
+    // Lists usually give their entries in catalog order: no sort (and its copy) then.
+    if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
+        entries.sort_by_key(|e| (e.list, e.product));
+    }
+    pricing.entry_index.reserve(entries.len());
     let mut start = 0usize;
     while let Some(first) = entries.get(start) {
         let key = (u64::from(first.list) << 32) | u64::from(first.product);
@@ -334,7 +340,7 @@ pub(crate) fn build(
 fn rising(
     own: Option<Decimal>,
     tiers: &[(Decimal, Decimal)],
-    path: &str,
+    path: impl values::At,
     list: &str,
     sku: &str,
     diags: &mut Diags,
@@ -344,7 +350,7 @@ fn rising(
         if previous.is_some_and(|p| price > p) {
             diags.warning(
                 Code::RisingTier,
-                &format!("{path}.tiers[{k}].price"),
+                &format!("{}.tiers[{k}].price", path.path()),
                 format!(
                     "tier price `{price}` of `{sku}` in `{list}` is higher than the price below it"
                 ),

@@ -1,7 +1,5 @@
 //! The reference index: SKUs, EANs/GTINs, manufacturer refs, other refs and account aliases.
 
-use ahash::AHashMap;
-
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, Diags};
@@ -17,11 +15,14 @@ pub(crate) fn fold(text: &str) -> Box<str> {
 /// Digits only, left-padded to 14: a UPC-A and its EAN-13 are the same GTIN. `None` when the
 /// text has no digit or more than 14.
 pub(crate) fn gtin(text: &str) -> Option<Box<str>> {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() || digits.len() > 14 {
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 14 {
         return None;
     }
-    Some(format!("{digits:0>14}").into_boxed_str())
+    let mut out = String::with_capacity(14);
+    out.extend(std::iter::repeat_n('0', 14 - digits));
+    out.extend(text.chars().filter(char::is_ascii_digit));
+    Some(out.into_boxed_str())
 }
 
 pub(crate) fn build(
@@ -31,26 +32,32 @@ pub(crate) fn build(
     diags: &mut Diags,
 ) -> RefIndex {
     let mut index = RefIndex::default();
-    let mut first_ean: AHashMap<Box<str>, String> = AHashMap::new();
+    let count = catalog.catalog.skus.len();
+    index.exact_sku.reserve(count);
+    index.sku.reserve(count);
+    index.gtin.reserve(count);
+    index.mpn.reserve(count);
     for (i, p) in items(&doc.products, "products", &mut Diags::default()) {
         let Some(&id) = catalog.ids.get(&p.sku) else {
             continue;
         };
-        index.exact_sku.insert(p.sku.as_str().into(), id);
-        index.sku.entry(fold(&p.sku)).or_insert(id);
+        index.exact_sku.insert_first(&p.sku, id);
+        index.sku.insert_first(&fold(&p.sku), id);
         if let Some(ean) = &p.ean {
             match gtin(ean) {
                 Some(key) => {
-                    if let Some(other) = first_ean.get(&key) {
+                    if let Some(first) = index.gtin.insert_first(&key, id) {
+                        let other = catalog
+                            .catalog
+                            .skus
+                            .get(first as usize)
+                            .map_or("", |s| &**s);
                         diags.warning(
                             Code::DuplicateEan,
                             &format!("products[{i}].ean"),
                             format!("ean `{ean}` of `{}` is also the ean of `{other}`", p.sku),
                             &[&p.sku, other],
                         );
-                    } else {
-                        first_ean.insert(key.clone(), p.sku.clone());
-                        index.gtin.insert(key, id);
                     }
                 }
                 None => diags.error(
@@ -62,11 +69,20 @@ pub(crate) fn build(
             }
         }
         if let Some(mpn) = &p.mpn {
-            index.mpn.entry(fold(mpn)).or_insert(id);
+            index.mpn.insert_first(&fold(mpn), id);
         }
         for r in &p.refs {
-            index.other.entry(fold(r)).or_insert(id);
+            index.other.insert_first(&fold(r), id);
         }
+    }
+    for map in [
+        &mut index.exact_sku,
+        &mut index.sku,
+        &mut index.gtin,
+        &mut index.mpn,
+        &mut index.other,
+    ] {
+        map.shrink_to_fit();
     }
     for (account, aliases) in audiences.aliases.iter().enumerate() {
         let Ok(account) = u32::try_from(account) else {

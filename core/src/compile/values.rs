@@ -17,13 +17,38 @@ const MAX_SCALE: u32 = 28;
 /// Longest id accepted.
 const MAX_ID_LEN: usize = 256;
 
+/// Where a value stands: a path, or what builds it. The compiler reads millions of valid values
+/// and formats a path only for the few that are reported.
+pub(crate) trait At: Copy {
+    /// The path.
+    fn path(self) -> String;
+}
+
+impl At for &str {
+    fn path(self) -> String {
+        self.to_string()
+    }
+}
+
+impl At for &String {
+    fn path(self) -> String {
+        self.clone()
+    }
+}
+
+impl<F: Fn() -> String + Copy> At for F {
+    fn path(self) -> String {
+        self()
+    }
+}
+
 /// Parses a money or percentage string.
-pub(crate) fn decimal(text: &str, path: &str, diags: &mut Diags) -> Option<Decimal> {
+pub(crate) fn decimal(text: &str, path: impl At, diags: &mut Diags) -> Option<Decimal> {
     let parsed = parse_decimal(text);
     if parsed.is_none() {
         diags.error(
             Code::InvalidDecimal,
-            path,
+            &path.path(),
             format!("invalid decimal `{text}`: expected digits with an optional sign and decimal point, as a string"),
             &[],
         );
@@ -32,12 +57,12 @@ pub(crate) fn decimal(text: &str, path: &str, diags: &mut Diags) -> Option<Decim
 }
 
 /// Parses a signed percentage (≥ −100).
-pub(crate) fn percent(text: &str, path: &str, diags: &mut Diags) -> Option<Decimal> {
+pub(crate) fn percent(text: &str, path: impl At, diags: &mut Diags) -> Option<Decimal> {
     let value = decimal(text, path, diags)?;
     if value < Decimal::from(-100) {
         diags.error(
             Code::InvalidPercent,
-            path,
+            &path.path(),
             format!("percentage `{text}` is below `-100`"),
             &[],
         );
@@ -47,12 +72,12 @@ pub(crate) fn percent(text: &str, path: &str, diags: &mut Diags) -> Option<Decim
 }
 
 /// Parses a non-negative amount (prices, costs, bounds, percentages of bounds).
-pub(crate) fn non_negative(text: &str, path: &str, diags: &mut Diags) -> Option<Decimal> {
+pub(crate) fn non_negative(text: &str, path: impl At, diags: &mut Diags) -> Option<Decimal> {
     let value = decimal(text, path, diags)?;
     if value.is_sign_negative() && !value.is_zero() {
         diags.error(
             Code::InvalidDecimal,
-            path,
+            &path.path(),
             format!("`{text}` must not be negative"),
             &[],
         );
@@ -62,13 +87,13 @@ pub(crate) fn non_negative(text: &str, path: &str, diags: &mut Diags) -> Option<
 }
 
 /// Parses a positive quantity.
-pub(crate) fn quantity(text: &NumText, path: &str, diags: &mut Diags) -> Option<Decimal> {
+pub(crate) fn quantity(text: &NumText, path: impl At, diags: &mut Diags) -> Option<Decimal> {
     match parse_decimal(&text.0) {
         Some(q) if q > Decimal::ZERO => Some(q),
         _ => {
             diags.error(
                 Code::InvalidQuantity,
-                path,
+                &path.path(),
                 format!("invalid quantity `{}`: expected a positive decimal", text.0),
                 &[],
             );
@@ -78,11 +103,11 @@ pub(crate) fn quantity(text: &NumText, path: &str, diags: &mut Diags) -> Option<
 }
 
 /// Checks an id: non-empty, at most 256 characters.
-pub(crate) fn id_ok(id: &str, path: &str, diags: &mut Diags) -> bool {
+pub(crate) fn id_ok(id: &str, path: impl At, diags: &mut Diags) -> bool {
     if id.is_empty() || id.chars().count() > MAX_ID_LEN {
         diags.error(
             Code::InvalidId,
-            path,
+            &path.path(),
             format!("invalid id `{id}`: ids are 1 to {MAX_ID_LEN} characters"),
             &[id],
         );
@@ -95,7 +120,7 @@ pub(crate) fn id_ok(id: &str, path: &str, diags: &mut Diags) -> bool {
 pub(crate) fn validity(
     valid: Option<&Validity>,
     tz: Tz,
-    path: &str,
+    path: impl At,
     diags: &mut Diags,
 ) -> Interval {
     let Some(valid) = valid else {
@@ -108,7 +133,7 @@ pub(crate) fn validity(
             None => {
                 diags.error(
                     Code::InvalidInstant,
-                    &format!("{path}.{key}"),
+                    &format!("{}.{key}", path.path()),
                     format!("invalid instant `{t}`: expected RFC 3339 or YYYY-MM-DD"),
                     &[],
                 );
@@ -123,7 +148,7 @@ pub(crate) fn validity(
     if interval.is_empty() {
         diags.error(
             Code::InvalidInterval,
-            path,
+            &path.path(),
             format!(
                 "`from` `{}` is not before `until` `{}`",
                 valid.from.as_deref().unwrap_or(""),

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod explain;
 pub mod lookup;
 pub mod quote;
+mod refmap;
 pub mod search;
 pub mod visibility;
 
@@ -22,6 +23,7 @@ use crate::compile::{CompileOptions, Compiled};
 use crate::error::{CompileError, Diagnostic, QueryError};
 use crate::instant::{Instant, Interval};
 use crate::model::{PercentOf, PriceMode, RoundingMode, RoundingStage, Select, TierMode};
+pub(crate) use refmap::RefMap;
 
 /// Dense index of a product.
 pub(crate) type ProductId = u32;
@@ -248,7 +250,9 @@ pub(crate) struct ListDef {
 #[derive(Debug, Clone)]
 pub(crate) struct Tiered {
     pub own: Option<Decimal>,
-    pub tiers: SmallVec<[(Decimal, Decimal); 2]>,
+    /// Boxed rather than inline: most of the millions of price entries have no tiers, and an
+    /// empty box costs 16 bytes where inline room for two tiers cost 72.
+    pub tiers: Box<[(Decimal, Decimal)]>,
     pub mode: TierMode,
 }
 
@@ -416,13 +420,13 @@ pub(crate) struct VisRuleDef {
 
 #[derive(Debug, Default)]
 pub(crate) struct RefIndex {
-    pub sku: AHashMap<Box<str>, ProductId>,
-    pub gtin: AHashMap<Box<str>, ProductId>,
-    pub mpn: AHashMap<Box<str>, ProductId>,
-    pub other: AHashMap<Box<str>, ProductId>,
+    pub sku: RefMap,
+    pub gtin: RefMap,
+    pub mpn: RefMap,
+    pub other: RefMap,
     /// Folded alias → the accounts that use it, with the product it means for each.
     pub aliases: AHashMap<Box<str>, SmallVec<[(AccountId, ProductId); 1]>>,
-    pub exact_sku: AHashMap<Box<str>, ProductId>,
+    pub exact_sku: RefMap,
 }
 
 impl Engine {

@@ -1602,7 +1602,7 @@ mod tests {
     fn graduated_bands_cover_the_quantity() {
         let t = Tiered {
             own: Some(d("10")),
-            tiers: smallvec::smallvec![(d("10"), d("9")), (d("50"), d("8"))],
+            tiers: Box::new([(d("10"), d("9")), (d("50"), d("8"))]),
             mode: TierMode::Graduated,
         };
         let bands = t.bands(d("60"));

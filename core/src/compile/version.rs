@@ -1,0 +1,221 @@
+//! `engine_version` straight from the document text: blake3 over the canonical JSON (keys
+//! sorted, no whitespace), byte for byte what serialising the document's `serde_json::Value`
+//! gives, without building that tree.
+//!
+//! Objects are buffered to sort their keys; arrays are not, and the elements of the top-level
+//! sections go to the hasher one by one, so the memory held is that of the largest element.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// `t1-` and the first 16 hex digits of a blake3 hash.
+pub(super) fn format_version(hash: blake3::Hash) -> String {
+    let hex = hash.to_hex();
+    format!("t1-{}", hex.get(..16).unwrap_or(""))
+}
+
+/// The version of a document whose text is `json`, or `None` if it is not a JSON object (the
+/// caller then takes the path that reports why).
+pub(super) fn of_text(json: &str) -> Option<String> {
+    // A `BTreeMap` orders the sections as the canonical form does, and keeps the last of
+    // duplicate keys as a `Value` object does.
+    let sections: std::collections::BTreeMap<String, &RawValue> =
+        serde_json::from_str(json).ok()?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = Vec::new();
+    hasher.update(b"{");
+    for (i, (key, raw)) in sections.iter().enumerate() {
+        if i > 0 {
+            hasher.update(b",");
+        }
+        write_str(&mut buf, key).ok()?;
+        buf.push(b':');
+        hasher.update(&buf);
+        buf.clear();
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        Canon {
+            out: &mut buf,
+            hasher: Some(&mut hasher),
+        }
+        .deserialize(&mut de)
+        .ok()?;
+        hasher.update(&buf);
+        buf.clear();
+    }
+    hasher.update(b"}");
+    Some(format_version(hasher.finalize()))
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    serde_json::to_writer(out, s)
+}
+
+/// Writes the canonical form of one value to `out`. With a hasher, array elements are flushed
+/// to it as soon as they are complete.
+struct Canon<'a> {
+    out: &'a mut Vec<u8>,
+    hasher: Option<&'a mut blake3::Hasher>,
+}
+
+impl<'de> DeserializeSeed<'de> for Canon<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Canon<'_> {
+    fn scalar<T: serde::Serialize + ?Sized, E: de::Error>(self, v: &T) -> Result<(), E> {
+        serde_json::to_writer(self.out, v).map_err(E::custom)
+    }
+}
+
+impl<'de> Visitor<'de> for Canon<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(&v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(&v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(&v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        // A `Value` keeps a finite float as is and turns anything else into null.
+        if v.is_finite() {
+            self.scalar(&v)
+        } else {
+            self.scalar(&())
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(v)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.scalar(&())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.scalar(&())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Canon { out, mut hasher } = self;
+        out.push(b'[');
+        let mut first = true;
+        loop {
+            let start = out.len();
+            if !first {
+                out.push(b',');
+            }
+            let more = seq.next_element_seed(Canon {
+                out: &mut *out,
+                hasher: None,
+            })?;
+            if more.is_none() {
+                out.truncate(start);
+                break;
+            }
+            first = false;
+            if let Some(h) = hasher.as_deref_mut() {
+                h.update(out);
+                out.clear();
+            }
+        }
+        out.push(b']');
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Values go one after another into one buffer; the keys remember their range.
+        let mut entries: Vec<(String, Range<usize>)> = Vec::new();
+        let mut values = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let start = values.len();
+            map.next_value_seed(Canon {
+                out: &mut values,
+                hasher: None,
+            })?;
+            entries.push((key, start..values.len()));
+        }
+        // Stable sort then keep the last of equal keys: a `Value` map overwrites duplicates.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let out = self.out;
+        out.push(b'{');
+        let mut first = true;
+        let mut iter = entries.into_iter().peekable();
+        while let Some((key, range)) = iter.next() {
+            if iter.peek().is_some_and(|next| next.0 == key) {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_str(out, &key).map_err(de::Error::custom)?;
+            out.push(b':');
+            out.extend_from_slice(values.get(range).unwrap_or_default());
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn by_value(json: &str) -> String {
+        let value: Value = serde_json::from_str(json).unwrap();
+        format_version(blake3::hash(value.to_string().as_bytes()))
+    }
+
+    #[test]
+    fn matches_the_value_serialisation() {
+        let docs = [
+            r#"{}"#,
+            r#"{"format": "tarif/1"}"#,
+            r#"{"b": [1, -2, 3.5, 1e300, -0.0, 0, 18446744073709551615, -9223372036854775808,
+                12345678901234567890123, 1.0, 2.50, true, false, null, [], {}, [[]], ""],
+               "a": {"z": 1, "y": {"b": "x", "a": ["\u00e9\n\t\"\\\u0001\ud83d\ude00/"]}}}"#,
+            r#"{"a": 1, "a": {"k": 2, "k": 3, "j": [4]}, "c": [{"x": 1, "x": [2]}]}"#,
+            r#"{"é": 1, "e": 2, "E": 3, "": 4, "aa": 5, "a": 6}"#,
+            " { \"products\" : [ { \"sku\" : \"A\" , \"attrs\" : { \"w\" : 1.25 } } ] } ",
+        ];
+        for doc in docs {
+            assert_eq!(
+                of_text(doc).as_deref(),
+                Some(by_value(doc).as_str()),
+                "{doc}"
+            );
+        }
+        assert_eq!(of_text("[]"), None);
+        assert_eq!(of_text("{\"a\": "), None);
+    }
+
+    #[test]
+    fn matches_the_value_serialisation_on_the_sample_document() {
+        let doc = crate::sample::distributor_json();
+        assert_eq!(of_text(&doc), Some(by_value(&doc)));
+    }
+}

@@ -1,0 +1,144 @@
+//! A string → product map for the reference index, compact enough for millions of keys.
+//!
+//! A `HashMap<Box<str>, ProductId>` costs about 68 bytes per reference at a million keys: a
+//! 24-byte bucket at half load, a control byte and a 16-byte heap block per key. Here the keys
+//! sit back to back in one string and the table holds entry numbers, about 30 bytes per key.
+
+use super::ProductId;
+
+/// Fixed seeds: the table layout, like everything else compiled, is the same on every run.
+const SEEDS: [u64; 4] = [
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+];
+
+/// References to products; a key is inserted once, the first value wins.
+#[derive(Debug, Default)]
+pub(crate) struct RefMap {
+    /// Every key, back to back.
+    text: String,
+    /// End of each key in `text`; a key starts where the previous one ends.
+    ends: Vec<usize>,
+    values: Vec<ProductId>,
+    /// Open addressing with linear probing: entry number + 1, or 0 for an empty slot. The length
+    /// is a power of two and at most half the slots are used.
+    slots: Vec<u32>,
+}
+
+fn hash(key: &str) -> usize {
+    let [a, b, c, d] = SEEDS;
+    ahash::RandomState::with_seeds(a, b, c, d).hash_one(key) as usize
+}
+
+impl RefMap {
+    /// Room for `count` keys without growing.
+    pub fn reserve(&mut self, count: usize) {
+        self.ends.reserve(count);
+        self.values.reserve(count);
+        let wanted = count.saturating_mul(2).next_power_of_two();
+        if wanted > self.slots.len() {
+            self.rehash(wanted);
+        }
+    }
+
+    fn key(&self, entry: usize) -> &str {
+        let start = match entry.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(entry).copied().unwrap_or(start);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    /// The slot holding `key`, or the empty slot where it would go; `None` only while the table
+    /// has no slots.
+    fn find(&self, key: &str) -> Option<(usize, Option<usize>)> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut at = hash(key) & mask;
+        loop {
+            match self.slots.get(at).copied() {
+                Some(0) | None => return Some((at, None)),
+                Some(slot) => {
+                    let entry = slot as usize - 1;
+                    if self.key(entry) == key {
+                        return Some((at, Some(entry)));
+                    }
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn rehash(&mut self, size: usize) {
+        self.slots = vec![0; size];
+        let mask = size - 1;
+        for entry in 0..self.ends.len() {
+            let mut at = hash(self.key(entry)) & mask;
+            while self.slots.get(at).is_some_and(|&s| s != 0) {
+                at = (at + 1) & mask;
+            }
+            if let Some(slot) = self.slots.get_mut(at) {
+                *slot = u32::try_from(entry + 1).unwrap_or(0);
+            }
+        }
+    }
+
+    /// The product of `key`.
+    pub fn get<K: AsRef<str> + ?Sized>(&self, key: &K) -> Option<&ProductId> {
+        let (_, entry) = self.find(key.as_ref())?;
+        self.values.get(entry?)
+    }
+
+    /// Inserts `key` unless present; returns the product it already had.
+    pub fn insert_first(&mut self, key: &str, product: ProductId) -> Option<ProductId> {
+        if (self.ends.len() + 1) * 2 > self.slots.len() {
+            self.rehash((self.slots.len() * 2).max(16));
+        }
+        let (at, entry) = self.find(key)?;
+        if let Some(entry) = entry {
+            return self.values.get(entry).copied();
+        }
+        // Entry numbers are u32 in the slots; a table that large is not indexed rather than
+        // indexed wrongly.
+        let number = u32::try_from(self.ends.len() + 1).ok()?;
+        self.text.push_str(key);
+        self.ends.push(self.text.len());
+        self.values.push(product);
+        if let Some(slot) = self.slots.get_mut(at) {
+            *slot = number;
+        }
+        None
+    }
+
+    /// Releases spare capacity once the map is built.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.values.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_value_wins_and_every_key_is_found() {
+        let mut map = RefMap::default();
+        assert_eq!(map.get("A"), None);
+        for i in 0..1000u32 {
+            assert_eq!(map.insert_first(&format!("K{i}"), i), None);
+        }
+        assert_eq!(map.insert_first("K7", 99), Some(7));
+        assert_eq!(map.insert_first("", 5), None);
+        for i in 0..1000u32 {
+            assert_eq!(map.get(&format!("K{i}")), Some(&i));
+        }
+        assert_eq!(map.get(""), Some(&5));
+        assert_eq!(map.get("K1000"), None);
+        let boxed: Box<str> = "K3".into();
+        assert_eq!(map.get(&boxed), Some(&3));
+    }
+}
