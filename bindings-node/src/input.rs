@@ -349,7 +349,9 @@ pub fn batch_at(value: Option<Unknown<'_>>, field: &str) -> Result<BatchAtInput,
 #[napi(object, object_to_js = false)]
 pub struct SearchQuery<'a> {
     /// Filters, all of which must hold (the values of one filter any-of).
-    #[napi(ts_type = "SearchFilter[]")]
+    #[napi(
+        ts_type = "Array<AttrValuesFilter | AttrRangeFilter | CategoryFilter | BrandFilter | FamilyFilter>"
+    )]
     pub filters: Option<Unknown<'a>>,
     /// Case-insensitive prefix of a SKU, MPN, other ref, or of the digits of an EAN.
     #[napi(ts_type = "string")]
