@@ -47,6 +47,18 @@ export declare class Engine {
    */
   lookup(input: LookupInput): string
   /**
+   * One page of the account's own catalog: the products it has `query.capability` on that
+   * pass every filter, in order, with the total and the requested facet counts. Synchronous,
+   * like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`, `INVALID_INSTANT`, `INVALID_CURSOR` or `INVALID_INPUT`.
+   */
+  search(account: string, query?: SearchQuery, at?: Date | string): SearchPage
+  /**
+   * The products linked to a product (any reference `lookup` accepts, which the account must
+   * see) that the account may see, in the document's order; `replacement` is the first
+   * successor the account may buy. Throws `UNKNOWN_PRODUCT` for a product it may not see.
+   */
+  related(account: string, reference: string, kind: 'requires' | 'accessories' | 'compatible' | 'excludes' | 'replacement', at?: Date | string): Array<RelatedProduct>
+  /**
    * Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`), so the
    * event loop never waits on a big batch. Rows fail one by one (`status`); the promise
    * rejects only for malformed input or an abort (`AbortError`).
@@ -86,8 +98,48 @@ export declare class EngineHandle {
   visibility(input: VisibilityInput): CapabilitiesResult
   /** `lookup` on the current engine. */
   lookup(input: LookupInput): string
+  /** `search` on the current engine. */
+  search(account: string, query?: SearchQuery, at?: Date | string): SearchPage
+  /** `related` on the current engine. */
+  related(account: string, reference: string, kind: 'requires' | 'accessories' | 'compatible' | 'excludes' | 'replacement', at?: Date | string): Array<RelatedProduct>
   /** `quoteMany` on the engine current when it is called, even if a swap happens meanwhile. */
   quoteMany(input: BatchInput, signal?: AbortSignal): Promise<BatchOutput>
+}
+
+/** Count the values of an attribute declared filterable. */
+export interface AttrFacet {
+  /** Attribute name. */
+  attr: string
+}
+
+/** Products with a number of the attribute within the bounds, both inclusive. */
+export interface AttrRangeFilter {
+  /** Attribute name. */
+  attr: string
+  /** Lower bound: a decimal string or an integer number. */
+  min?: string | number
+  /** Upper bound: a decimal string or an integer number. */
+  max?: string | number
+}
+
+/** Order by a numeric attribute (a list by its smallest number), ties by SKU. */
+export interface AttrSort {
+  /** Attribute name. */
+  attr: string
+  /** Largest first. Default: false. */
+  descending?: boolean
+}
+
+/**
+ * Products whose attribute has one of these values (for a list attribute, one element does).
+ * Values are compared as text; a numeric value also matches its canonical form (`'18.0'`
+ * finds 18).
+ */
+export interface AttrValuesFilter {
+  /** Attribute name. */
+  attr: string
+  /** Accepted values: strings, booleans, or integer numbers. */
+  anyOf: Array<string | number | boolean>
 }
 
 /** Columns of lines to price: row `i` is `accounts[i]`, `skus[i]`, `qtys[i]`. */
@@ -125,6 +177,12 @@ export interface BatchOutput {
   currency: Array<string>
 }
 
+/** Products of one of these brands. */
+export interface BrandFilter {
+  /** Brands. */
+  brand: string[]
+}
+
 /** A rule that spoke to the product in a step. */
 export interface CandidateReport {
   /** Full id (`contract/rule` or `list/sku`). */
@@ -153,6 +211,12 @@ export interface CapabilitiesResult {
   price: boolean
   /** The account may order it. */
   buy: boolean
+}
+
+/** Products in one of these categories or below them. */
+export interface CategoryFilter {
+  /** Category ids. */
+  category: string[]
 }
 
 /** Which rule decided each capability (null: the document's default). */
@@ -213,6 +277,36 @@ export interface ExplainResult {
   outcome: ExplainOutcome
   /** The same explanation as readable text (the core's rendering). */
   text: string
+}
+
+/**
+ * The counts of one facet: how many visible matching products each value would give (the
+ * facet's own filters left out).
+ */
+export interface FacetCounts {
+  /** Which kind of facet. */
+  kind: 'attr' | 'brand' | 'category' | 'family'
+  /** The attribute's name, or the kind for the others. */
+  name: string
+  /**
+   * Values with at least one product, and the values the query selects (even at zero), in
+   * the index's value order (numbers ascending, then texts, then booleans).
+   */
+  values: Array<FacetValue>
+}
+
+/** How many matching products have one value of a facet. */
+export interface FacetValue {
+  /** The value as text (a number in canonical decimal form, a category id, a brand…). */
+  value: string
+  /** Visible matching products with it. */
+  count: number
+}
+
+/** Products of one of these variant families. */
+export interface FamilyFilter {
+  /** Family ids. */
+  family: string[]
 }
 
 /** Compile options. */
@@ -298,11 +392,99 @@ export interface QuoteStep {
   notes: Array<string>
 }
 
+/** A product linked to another one, that the account may see. */
+export interface RelatedProduct {
+  /** SKU. */
+  sku: string
+  /** What the account may do with it. */
+  capabilities: CapabilitiesResult
+}
+
+/**
+ * A row's price from the batch path: `status` is `OK` or the code its quote fails with
+ * (`PRICE_HIDDEN`, `NO_PRICE`, `QUANTITY_RULE`…); the amounts and currency are then null.
+ */
+export interface RowPrice {
+  /** `OK` or the quote's error code. */
+  status: string
+  /** Unit price, exactly the quote's. */
+  unitPrice: string | null
+  /** Line total for the quantity. */
+  lineTotal: string | null
+  /** Currency code. */
+  currency: string | null
+}
+
 /**
  * The sample rules document (an electrical and tools distributor) as JSON text, for examples
  * and benchmarks.
  */
 export declare function sampleDocument(): string
+
+/** One page of a search. */
+export interface SearchPage {
+  /** The rows of the page, in the query's order. */
+  rows: Array<SearchRow>
+  /** Rows in the whole result (a family counts once when variants are grouped). */
+  total: number
+  /** Cursor of the next page (pass it as `query.cursor`); null on the last page. */
+  next: string | null
+  /** The requested facets, in request order. */
+  facets: Array<FacetCounts>
+}
+
+/**
+ * What `search` takes; every field is optional (defaults: everything the account may see, by
+ * SKU, first 20 rows, no facets, no prices).
+ */
+export interface SearchQuery {
+  /** Filters, all of which must hold (the values of one filter any-of). */
+  filters?: Array<AttrValuesFilter | AttrRangeFilter | CategoryFilter | BrandFilter | FamilyFilter>
+  /** Case-insensitive prefix of a SKU, MPN, other ref, or of the digits of an EAN. */
+  text?: string
+  /** The capability a product needs to be in the results. Default: `see`. */
+  capability?: 'see' | 'price' | 'buy'
+  /** Row order: `'sku'` (default) or by a numeric attribute, products without it last. */
+  sort?: 'sku' | AttrSort
+  /** Rows to skip (after the cursor, if any). Default: 0. */
+  offset?: number
+  /** Rows per page. Default: 20. */
+  limit?: number
+  /** A page's `next`: the page after it. */
+  cursor?: string
+  /** Facets to count over the visible, filtered products (each leaves out its own filters). */
+  facets?: Array<'brand' | 'category' | 'family' | AttrFacet>
+  /** One row per family, with its matching variants, instead of one per product. */
+  groupVariants?: boolean
+  /** Price every row (and variant) for this quantity: a decimal string or an integer. */
+  priceQty?: string | number
+  /** Currency of those prices. Default: the account's. */
+  currency?: string
+}
+
+/**
+ * A row: a product, or with `groupVariants` a family (led by its first matching variant) or a
+ * product without family.
+ */
+export interface SearchRow {
+  /** The product's SKU, or for a family row the SKU of its leading variant. */
+  sku: string
+  /** Display name of that product. */
+  name: string | null
+  /** Its brand. */
+  brand: string | null
+  /** Its family. */
+  family: string | null
+  /** What the account may do with that product. */
+  capabilities: CapabilitiesResult
+  /**
+   * With `groupVariants`, the family's matching variants by SKU (the product alone when it
+   * has no family); otherwise empty.
+   */
+  variants: Array<Variant>
+  /** Its price for `priceQty`; null when no price was asked for. */
+  price: RowPrice | null
+}
 
 /** One step of the procedure in an explanation. */
 export interface StepReport {
@@ -314,6 +496,18 @@ export interface StepReport {
   skipped: boolean
   /** Every rule whose audience and selector speak to the product. */
   candidates: Array<CandidateReport>
+}
+
+/** One variant of a family row. */
+export interface Variant {
+  /** SKU. */
+  sku: string
+  /** Its axes (`{voltage: '18V'}`), by axis name. */
+  axes: Record<string, string>
+  /** What the account may do with it. */
+  capabilities: CapabilitiesResult
+  /** Its price for `priceQty`; null when no price was asked for. */
+  price: RowPrice | null
 }
 
 /** What `visibility` takes. */

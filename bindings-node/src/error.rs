@@ -15,6 +15,8 @@ pub enum Failure {
     Compile(CompileError),
     /// JavaScript input of the wrong shape, which the core never sees.
     Input(String),
+    /// A search cursor that no page wrote (`INVALID_CURSOR`): a stale or edited URL, say.
+    Cursor(tarif::InvalidCursor),
     /// A rules file that could not be read.
     Io { path: String, error: std::io::Error },
     /// The caller's `AbortSignal` fired.
@@ -73,6 +75,7 @@ impl Failure {
             Failure::Query(e) => e.code(),
             Failure::Compile(e) => e.code(),
             Failure::Input(_) => "INVALID_INPUT",
+            Failure::Cursor(_) => "INVALID_CURSOR",
             Failure::Io { .. } => "IO_ERROR",
             // Node's own code for an aborted operation.
             Failure::Aborted => "ABORT_ERR",
@@ -85,6 +88,7 @@ impl Failure {
             Failure::Query(e) => e.to_string(),
             Failure::Compile(e) => e.to_string(),
             Failure::Input(m) => m.clone(),
+            Failure::Cursor(e) => format!("{e}: pass the `next` of a page"),
             Failure::Io { path, error } => format!("cannot read `{path}`: {error}"),
             Failure::Aborted => "the operation was aborted".to_string(),
             Failure::Panic(m) => format!("internal error (a bug in tarif): {m}"),

@@ -1,7 +1,7 @@
 //! Reading JavaScript arguments. Fields arrive untyped so that every malformed input fails with
 //! `INVALID_INPUT` and a message naming the field, instead of N-API's generic conversion error.
 
-use napi::bindgen_prelude::{FromNapiValue, JsValue, Unknown};
+use napi::bindgen_prelude::{FromNapiValue, JsValue, Object, Unknown};
 use napi::{JsDate, ValueType};
 use napi_derive::napi;
 use tarif::{Decimal, Engine as Core, Instant, QueryError, QuoteRequest};
@@ -342,4 +342,369 @@ pub fn batch_at(value: Option<Unknown<'_>>, field: &str) -> Result<BatchAtInput,
             .map(BatchAtInput::PerRow),
         other => at(other, field).map(BatchAtInput::One),
     }
+}
+
+/// What `search` takes; every field is optional (defaults: everything the account may see, by
+/// SKU, first 20 rows, no facets, no prices).
+#[napi(object, object_to_js = false)]
+pub struct SearchQuery<'a> {
+    /// Filters, all of which must hold (the values of one filter any-of).
+    #[napi(
+        ts_type = "Array<AttrValuesFilter | AttrRangeFilter | CategoryFilter | BrandFilter | FamilyFilter>"
+    )]
+    pub filters: Option<Unknown<'a>>,
+    /// Case-insensitive prefix of a SKU, MPN, other ref, or of the digits of an EAN.
+    #[napi(ts_type = "string")]
+    pub text: Option<Unknown<'a>>,
+    /// The capability a product needs to be in the results. Default: `see`.
+    #[napi(ts_type = "'see' | 'price' | 'buy'")]
+    pub capability: Option<Unknown<'a>>,
+    /// Row order: `'sku'` (default) or by a numeric attribute, products without it last.
+    #[napi(ts_type = "'sku' | AttrSort")]
+    pub sort: Option<Unknown<'a>>,
+    /// Rows to skip (after the cursor, if any). Default: 0.
+    #[napi(ts_type = "number")]
+    pub offset: Option<Unknown<'a>>,
+    /// Rows per page. Default: 20.
+    #[napi(ts_type = "number")]
+    pub limit: Option<Unknown<'a>>,
+    /// A page's `next`: the page after it.
+    #[napi(ts_type = "string")]
+    pub cursor: Option<Unknown<'a>>,
+    /// Facets to count over the visible, filtered products (each leaves out its own filters).
+    #[napi(ts_type = "Array<'brand' | 'category' | 'family' | AttrFacet>")]
+    pub facets: Option<Unknown<'a>>,
+    /// One row per family, with its matching variants, instead of one per product.
+    #[napi(ts_type = "boolean")]
+    pub group_variants: Option<Unknown<'a>>,
+    /// Price every row (and variant) for this quantity: a decimal string or an integer.
+    #[napi(ts_type = "string | number")]
+    pub price_qty: Option<Unknown<'a>>,
+    /// Currency of those prices. Default: the account's.
+    #[napi(ts_type = "string")]
+    pub currency: Option<Unknown<'a>>,
+}
+
+/// Products whose attribute has one of these values (for a list attribute, one element does).
+/// Values are compared as text; a numeric value also matches its canonical form (`'18.0'`
+/// finds 18).
+#[napi(object, object_to_js = false)]
+pub struct AttrValuesFilter<'a> {
+    /// Attribute name.
+    #[napi(ts_type = "string")]
+    pub attr: Unknown<'a>,
+    /// Accepted values: strings, booleans, or integer numbers.
+    #[napi(ts_type = "Array<string | number | boolean>")]
+    pub any_of: Unknown<'a>,
+}
+
+/// Products with a number of the attribute within the bounds, both inclusive.
+#[napi(object, object_to_js = false)]
+pub struct AttrRangeFilter<'a> {
+    /// Attribute name.
+    #[napi(ts_type = "string")]
+    pub attr: Unknown<'a>,
+    /// Lower bound: a decimal string or an integer number.
+    #[napi(ts_type = "string | number")]
+    pub min: Option<Unknown<'a>>,
+    /// Upper bound: a decimal string or an integer number.
+    #[napi(ts_type = "string | number")]
+    pub max: Option<Unknown<'a>>,
+}
+
+/// Products in one of these categories or below them.
+#[napi(object, object_to_js = false)]
+pub struct CategoryFilter<'a> {
+    /// Category ids.
+    #[napi(ts_type = "string[]")]
+    pub category: Unknown<'a>,
+}
+
+/// Products of one of these brands.
+#[napi(object, object_to_js = false)]
+pub struct BrandFilter<'a> {
+    /// Brands.
+    #[napi(ts_type = "string[]")]
+    pub brand: Unknown<'a>,
+}
+
+/// Products of one of these variant families.
+#[napi(object, object_to_js = false)]
+pub struct FamilyFilter<'a> {
+    /// Family ids.
+    #[napi(ts_type = "string[]")]
+    pub family: Unknown<'a>,
+}
+
+/// Order by a numeric attribute (a list by its smallest number), ties by SKU.
+#[napi(object, object_to_js = false)]
+pub struct AttrSort<'a> {
+    /// Attribute name.
+    #[napi(ts_type = "string")]
+    pub attr: Unknown<'a>,
+    /// Largest first. Default: false.
+    #[napi(ts_type = "boolean")]
+    pub descending: Option<Unknown<'a>>,
+}
+
+/// Count the values of an attribute declared filterable.
+#[napi(object, object_to_js = false)]
+pub struct AttrFacet<'a> {
+    /// Attribute name.
+    #[napi(ts_type = "string")]
+    pub attr: Unknown<'a>,
+}
+
+/// The core query; every malformed part is `INVALID_INPUT` naming it, a bad cursor
+/// `INVALID_CURSOR`.
+pub fn search_query(value: Option<Unknown<'_>>) -> Result<tarif::SearchQuery, Failure> {
+    let mut query = tarif::SearchQuery::new();
+    let Some(value) = value.filter(|v| !is_absent(&Some(*v))) else {
+        return Ok(query);
+    };
+    let input: SearchQuery<'_> = object(value, "query")?;
+    for (i, f) in optional_elements(input.filters, "query.filters")?
+        .into_iter()
+        .enumerate()
+    {
+        query = query.filter(filter(f, &format!("query.filters[{i}]"))?);
+    }
+    for (i, f) in optional_elements(input.facets, "query.facets")?
+        .into_iter()
+        .enumerate()
+    {
+        query = query.facet(facet(f, &format!("query.facets[{i}]"))?);
+    }
+    if let Some(text) = optional_text(input.text, "query.text")? {
+        query = query.text(&text);
+    }
+    query = query.capability(
+        match optional_text(input.capability, "query.capability")?.as_deref() {
+            None | Some("see") => tarif::Capability::See,
+            Some("price") => tarif::Capability::Price,
+            Some("buy") => tarif::Capability::Buy,
+            Some(other) => {
+                return Err(Failure::Input(format!(
+                    "`query.capability` must be 'see', 'price' or 'buy', got '{other}'"
+                )))
+            }
+        },
+    );
+    if let Some(sort) = input.sort.filter(|v| !is_absent(&Some(*v))) {
+        query = query.sort(self::sort(sort)?);
+    }
+    query = query.page(
+        count(input.offset, "query.offset")?.unwrap_or(0),
+        count(input.limit, "query.limit")?.unwrap_or(20),
+    );
+    if let Some(cursor) = optional_text(input.cursor, "query.cursor")? {
+        query = query.after(cursor.parse().map_err(Failure::Cursor)?);
+    }
+    if let Some(group) = optional_bool(input.group_variants, "query.groupVariants")? {
+        query = query.group_variants(group);
+    }
+    if let Some(qty) = input.price_qty.filter(|v| !is_absent(&Some(*v))) {
+        // An unreadable quantity prices every row as zero: each then carries the core's
+        // INVALID_QUANTITY status, as `'0'` does (one row's failure never fails a page).
+        query = query.prices(self::qty(qty, "query.priceQty")?.value());
+    }
+    if let Some(currency) = optional_text(input.currency, "query.currency")? {
+        query = query.currency(&currency);
+    }
+    Ok(query)
+}
+
+/// A relation kind by name.
+pub fn relation_kind(value: Unknown<'_>) -> Result<tarif::RelationKind, Failure> {
+    Ok(match text(value, "kind")?.as_str() {
+        "requires" => tarif::RelationKind::Requires,
+        "accessories" => tarif::RelationKind::Accessories,
+        "compatible" => tarif::RelationKind::Compatible,
+        "excludes" => tarif::RelationKind::Excludes,
+        "replacement" => tarif::RelationKind::Replacement,
+        other => {
+            return Err(Failure::Input(format!(
+                "`kind` must be 'requires', 'accessories', 'compatible', 'excludes' or \
+                 'replacement', got '{other}'"
+            )))
+        }
+    })
+}
+
+fn optional_elements<'a>(
+    value: Option<Unknown<'a>>,
+    field: &str,
+) -> Result<Vec<Unknown<'a>>, Failure> {
+    match value.filter(|v| !is_absent(&Some(*v))) {
+        Some(v) => elements(v, field),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn optional_bool(value: Option<Unknown<'_>>, field: &str) -> Result<Option<bool>, Failure> {
+    match value.filter(|v| !is_absent(&Some(*v))) {
+        None => Ok(None),
+        Some(v) if kind(&v) == ValueType::Boolean => bool::from_unknown(v)
+            .map(Some)
+            .map_err(|e| Failure::Input(format!("`{field}`: {e}"))),
+        Some(v) => Err(invalid(field, "a boolean", &v)),
+    }
+}
+
+/// A non-negative integer number.
+fn count(value: Option<Unknown<'_>>, field: &str) -> Result<Option<usize>, Failure> {
+    let Some(value) = value.filter(|v| !is_absent(&Some(*v))) else {
+        return Ok(None);
+    };
+    if kind(&value) != ValueType::Number {
+        return Err(invalid(field, "a non-negative integer", &value));
+    }
+    let n = f64::from_unknown(value).map_err(|e| Failure::Input(format!("`{field}`: {e}")))?;
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&n) {
+        Ok(Some(n as usize))
+    } else {
+        Err(Failure::Input(format!(
+            "`{field}` must be a non-negative integer, got {n}"
+        )))
+    }
+}
+
+/// A range bound: exact, like a quantity; an unreadable string is an input error here, since
+/// no row could report it.
+fn bound(value: Option<Unknown<'_>>, field: &str) -> Result<Option<Decimal>, Failure> {
+    match value.filter(|v| !is_absent(&Some(*v))) {
+        None => Ok(None),
+        Some(v) => match qty(v, field)? {
+            Qty::Value(d) => Ok(Some(d)),
+            Qty::Unreadable(text) => Err(Failure::Input(format!(
+                "`{field}` is '{text}', which is not a decimal number"
+            ))),
+        },
+    }
+}
+
+/// One attribute value, as the text it is compared as.
+fn value_text(value: Unknown<'_>, field: &str) -> Result<String, Failure> {
+    match kind(&value) {
+        ValueType::Boolean => bool::from_unknown(value)
+            .map(|b| b.to_string())
+            .map_err(|e| Failure::Input(format!("`{field}`: {e}"))),
+        ValueType::Number => match qty(value, field)? {
+            Qty::Value(d) => Ok(d.to_string()),
+            Qty::Unreadable(text) => Ok(text),
+        },
+        _ => text(value, field),
+    }
+}
+
+/// The string keys of an object argument, every one of them among `allowed`.
+fn keys(value: Unknown<'_>, field: &str, allowed: &[&str]) -> Result<Vec<String>, Failure> {
+    if kind(&value) != ValueType::Object || value.is_array().unwrap_or(false) {
+        return Err(invalid(field, "an object", &value));
+    }
+    let object =
+        Object::from_unknown(value).map_err(|e| Failure::Input(format!("`{field}`: {e}")))?;
+    let keys = Object::keys(&object).map_err(|e| Failure::Input(format!("`{field}`: {e}")))?;
+    if let Some(unknown) = keys.iter().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(Failure::Input(format!(
+            "`{field}` has an unknown key `{unknown}`; its keys are {}",
+            allowed.join(", ")
+        )));
+    }
+    Ok(keys)
+}
+
+fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
+    let keys = keys(
+        value,
+        field,
+        &["attr", "anyOf", "min", "max", "category", "brand", "family"],
+    )?;
+    let has = |k: &str| keys.iter().any(|key| key == k);
+    let kinds: Vec<&str> = ["attr", "category", "brand", "family"]
+        .into_iter()
+        .filter(|k| has(k))
+        .collect();
+    let many = |v: Unknown<'_>, what: &str| texts(v, &format!("{field}.{what}"));
+    match kinds.as_slice() {
+        ["attr"] if has("anyOf") => {
+            if has("min") || has("max") {
+                return Err(Failure::Input(format!(
+                    "`{field}` has anyOf or min/max, not both"
+                )));
+            }
+            let f: AttrValuesFilter<'_> = object(value, field)?;
+            let name = text(f.attr, &format!("{field}.attr"))?;
+            let values = elements(f.any_of, &format!("{field}.anyOf"))?
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| value_text(v, &format!("{field}.anyOf[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(tarif::Filter::any_of(&name, values))
+        }
+        ["attr"] if has("min") || has("max") => {
+            let f: AttrRangeFilter<'_> = object(value, field)?;
+            let name = text(f.attr, &format!("{field}.attr"))?;
+            Ok(tarif::Filter::range(
+                &name,
+                bound(f.min, &format!("{field}.min"))?,
+                bound(f.max, &format!("{field}.max"))?,
+            ))
+        }
+        ["attr"] => Err(Failure::Input(format!(
+            "`{field}` needs anyOf, or min and/or max"
+        ))),
+        ["category"] if keys.len() == 1 => {
+            let f: CategoryFilter<'_> = object(value, field)?;
+            Ok(tarif::Filter::Category(many(f.category, "category")?))
+        }
+        ["brand"] if keys.len() == 1 => {
+            let f: BrandFilter<'_> = object(value, field)?;
+            Ok(tarif::Filter::Brand(many(f.brand, "brand")?))
+        }
+        ["family"] if keys.len() == 1 => {
+            let f: FamilyFilter<'_> = object(value, field)?;
+            Ok(tarif::Filter::Family(many(f.family, "family")?))
+        }
+        _ => Err(Failure::Input(format!(
+            "`{field}` is {{attr, anyOf}}, {{attr, min?, max?}}, {{category}}, {{brand}} or \
+             {{family}}"
+        ))),
+    }
+}
+
+fn facet(value: Unknown<'_>, field: &str) -> Result<tarif::Facet, Failure> {
+    if kind(&value) == ValueType::String {
+        return match text(value, field)?.as_str() {
+            "brand" => Ok(tarif::Facet::Brand),
+            "category" => Ok(tarif::Facet::Category),
+            "family" => Ok(tarif::Facet::Family),
+            other => Err(Failure::Input(format!(
+                "`{field}` must be 'brand', 'category', 'family' or {{attr: '{other}'}}, got \
+                 '{other}'"
+            ))),
+        };
+    }
+    keys(value, field, &["attr"])?;
+    let f: AttrFacet<'_> = object(value, field)?;
+    Ok(tarif::Facet::attr(&text(f.attr, &format!("{field}.attr"))?))
+}
+
+fn sort(value: Unknown<'_>) -> Result<tarif::Sort, Failure> {
+    let field = "query.sort";
+    if kind(&value) == ValueType::String {
+        return match text(value, field)?.as_str() {
+            "sku" => Ok(tarif::Sort::Sku),
+            other => Err(Failure::Input(format!(
+                "`{field}` must be 'sku' or {{attr: '{other}', descending?}}, got '{other}'"
+            ))),
+        };
+    }
+    keys(value, field, &["attr", "descending"])?;
+    let s: AttrSort<'_> = object(value, field)?;
+    Ok(tarif::Sort::Attr {
+        name: text(s.attr, &format!("{field}.attr"))?,
+        descending: optional_bool(s.descending, &format!("{field}.descending"))?.unwrap_or(false),
+    })
 }

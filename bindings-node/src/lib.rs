@@ -17,7 +17,7 @@ use tarif::Engine as Core;
 
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::{BatchAtInput, BatchInput, LoadOptions, LookupInput, VisibilityInput};
-use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult};
+use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
 use crate::tasks::{Batch, Instants, Load, QuoteMany, Watch};
 
 /// The sample rules document (an electrical and tools distributor) as JSON text, for examples
@@ -188,6 +188,54 @@ impl Engine {
         answer().map_err(|f| f.into_js(env))
     }
 
+    /// One page of the account's own catalog: the products it has `query.capability` on that
+    /// pass every filter, in order, with the total and the requested facet counts. Synchronous,
+    /// like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`, `INVALID_INSTANT`, `INVALID_CURSOR` or `INVALID_INPUT`.
+    #[napi(catch_unwind)]
+    pub fn search(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "string")] account: Unknown<'_>,
+        #[napi(ts_arg_type = "SearchQuery")] query: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
+    ) -> napi::Result<SearchPage> {
+        let answer = || -> Result<SearchPage, Failure> {
+            let account = input::text(account, "account")?;
+            let query = input::search_query(query)?;
+            let at = input::at(at, "at")?;
+            let at = input::instant_after_account(&self.inner, &account, &at)?;
+            Ok(self.inner.search(&account, &query, at)?.into())
+        };
+        answer().map_err(|f| f.into_js(env))
+    }
+
+    /// The products linked to a product (any reference `lookup` accepts, which the account must
+    /// see) that the account may see, in the document's order; `replacement` is the first
+    /// successor the account may buy. Throws `UNKNOWN_PRODUCT` for a product it may not see.
+    #[napi(catch_unwind)]
+    pub fn related(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "string")] account: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] reference: Unknown<'_>,
+        #[napi(
+            ts_arg_type = "'requires' | 'accessories' | 'compatible' | 'excludes' | 'replacement'"
+        )]
+        kind: Unknown<'_>,
+        #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
+    ) -> napi::Result<Vec<RelatedProduct>> {
+        let answer = || -> Result<Vec<RelatedProduct>, Failure> {
+            let account = input::text(account, "account")?;
+            let reference = input::text(reference, "ref")?;
+            let kind = input::relation_kind(kind)?;
+            let at = input::at(at, "at")?;
+            let at = input::instant_after_account(&self.inner, &account, &at)?;
+            let related = self.inner.related(&account, &reference, kind, at)?;
+            Ok(related.into_iter().map(RelatedProduct::from).collect())
+        };
+        answer().map_err(|f| f.into_js(env))
+    }
+
     /// Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`), so the
     /// event loop never waits on a big batch. Rows fail one by one (`status`); the promise
     /// rejects only for malformed input or an abort (`AbortError`).
@@ -347,6 +395,34 @@ impl EngineHandle {
         #[napi(ts_arg_type = "LookupInput")] input: Unknown<'_>,
     ) -> napi::Result<String> {
         self.current().lookup(env, input)
+    }
+
+    /// `search` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn search(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "string")] account: Unknown<'_>,
+        #[napi(ts_arg_type = "SearchQuery")] query: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
+    ) -> napi::Result<SearchPage> {
+        self.current().search(env, account, query, at)
+    }
+
+    /// `related` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn related(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "string")] account: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] reference: Unknown<'_>,
+        #[napi(
+            ts_arg_type = "'requires' | 'accessories' | 'compatible' | 'excludes' | 'replacement'"
+        )]
+        kind: Unknown<'_>,
+        #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
+    ) -> napi::Result<Vec<RelatedProduct>> {
+        self.current().related(env, account, reference, kind, at)
     }
 
     /// `quoteMany` on the engine current when it is called, even if a swap happens meanwhile.

@@ -1,8 +1,10 @@
 //! Results as JavaScript sees them: camelCase fields, decimals as exact strings.
 
+use std::collections::BTreeMap;
+
 use napi_derive::napi;
 use tarif::model::RoundingStage;
-use tarif::{Capabilities, Explanation, Quote};
+use tarif::{Capabilities, Explanation, Quote, Status};
 
 /// A priced line. Money and quantities are decimal strings, printed at the scale the rounding
 /// gave them.
@@ -275,4 +277,177 @@ pub struct BatchOutput {
     pub line_total: Vec<String>,
     /// Currency codes.
     pub currency: Vec<String>,
+}
+
+/// One page of a search.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct SearchPage {
+    /// The rows of the page, in the query's order.
+    pub rows: Vec<SearchRow>,
+    /// Rows in the whole result (a family counts once when variants are grouped).
+    pub total: i64,
+    /// Cursor of the next page (pass it as `query.cursor`); null on the last page.
+    pub next: Option<String>,
+    /// The requested facets, in request order.
+    pub facets: Vec<FacetCounts>,
+}
+
+/// A row: a product, or with `groupVariants` a family (led by its first matching variant) or a
+/// product without family.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct SearchRow {
+    /// The product's SKU, or for a family row the SKU of its leading variant.
+    pub sku: String,
+    /// Display name of that product.
+    pub name: Option<String>,
+    /// Its brand.
+    pub brand: Option<String>,
+    /// Its family.
+    pub family: Option<String>,
+    /// What the account may do with that product.
+    pub capabilities: CapabilitiesResult,
+    /// With `groupVariants`, the family's matching variants by SKU (the product alone when it
+    /// has no family); otherwise empty.
+    pub variants: Vec<Variant>,
+    /// Its price for `priceQty`; null when no price was asked for.
+    pub price: Option<RowPrice>,
+}
+
+/// One variant of a family row.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct Variant {
+    /// SKU.
+    pub sku: String,
+    /// Its axes (`{voltage: '18V'}`), by axis name.
+    pub axes: BTreeMap<String, String>,
+    /// What the account may do with it.
+    pub capabilities: CapabilitiesResult,
+    /// Its price for `priceQty`; null when no price was asked for.
+    pub price: Option<RowPrice>,
+}
+
+/// A row's price from the batch path: `status` is `OK` or the code its quote fails with
+/// (`PRICE_HIDDEN`, `NO_PRICE`, `QUANTITY_RULE`…); the amounts and currency are then null.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct RowPrice {
+    /// `OK` or the quote's error code.
+    pub status: String,
+    /// Unit price, exactly the quote's.
+    pub unit_price: Option<String>,
+    /// Line total for the quantity.
+    pub line_total: Option<String>,
+    /// Currency code.
+    pub currency: Option<String>,
+}
+
+/// The counts of one facet: how many visible matching products each value would give (the
+/// facet's own filters left out).
+#[napi(object, object_from_js = false)]
+pub struct FacetCounts {
+    /// Which kind of facet.
+    #[napi(ts_type = "'attr' | 'brand' | 'category' | 'family'")]
+    pub kind: String,
+    /// The attribute's name, or the kind for the others.
+    pub name: String,
+    /// Values with at least one product, and the values the query selects (even at zero), in
+    /// the index's value order (numbers ascending, then texts, then booleans).
+    pub values: Vec<FacetValue>,
+}
+
+/// How many matching products have one value of a facet.
+#[napi(object, object_from_js = false)]
+pub struct FacetValue {
+    /// The value as text (a number in canonical decimal form, a category id, a brand…).
+    pub value: String,
+    /// Visible matching products with it.
+    pub count: i64,
+}
+
+/// A product linked to another one, that the account may see.
+#[napi(object, object_from_js = false)]
+pub struct RelatedProduct {
+    /// SKU.
+    pub sku: String,
+    /// What the account may do with it.
+    pub capabilities: CapabilitiesResult,
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl From<tarif::RowPrice> for RowPrice {
+    fn from(p: tarif::RowPrice) -> Self {
+        let ok = p.status == Status::Ok;
+        RowPrice {
+            status: p.status.code().to_string(),
+            unit_price: ok.then(|| p.unit_price.to_string()),
+            line_total: ok.then(|| p.line_total.to_string()),
+            currency: ok.then_some(p.currency),
+        }
+    }
+}
+
+impl From<tarif::SearchPage> for SearchPage {
+    fn from(page: tarif::SearchPage) -> Self {
+        SearchPage {
+            rows: page
+                .rows
+                .into_iter()
+                .map(|r| SearchRow {
+                    sku: r.sku,
+                    name: r.name,
+                    brand: r.brand,
+                    family: r.family,
+                    capabilities: r.capabilities.into(),
+                    variants: r
+                        .variants
+                        .into_iter()
+                        .map(|v| Variant {
+                            sku: v.sku,
+                            axes: v.axes.into_iter().collect(),
+                            capabilities: v.capabilities.into(),
+                            price: v.price.map(RowPrice::from),
+                        })
+                        .collect(),
+                    price: r.price.map(RowPrice::from),
+                })
+                .collect(),
+            total: count(page.total),
+            next: page.next.map(|c| c.to_string()),
+            facets: page
+                .facets
+                .into_iter()
+                .map(|f| {
+                    let (kind, name) = match f.facet {
+                        tarif::Facet::Attr(name) => ("attr", name),
+                        tarif::Facet::Brand => ("brand", "brand".to_string()),
+                        tarif::Facet::Category => ("category", "category".to_string()),
+                        tarif::Facet::Family => ("family", "family".to_string()),
+                    };
+                    FacetCounts {
+                        kind: kind.to_string(),
+                        name,
+                        values: f
+                            .values
+                            .into_iter()
+                            .map(|v| FacetValue {
+                                value: v.value,
+                                count: count(v.count),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<tarif::RelatedProduct> for RelatedProduct {
+    fn from(r: tarif::RelatedProduct) -> Self {
+        RelatedProduct {
+            sku: r.sku,
+            capabilities: r.capabilities.into(),
+        }
+    }
 }

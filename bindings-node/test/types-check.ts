@@ -10,6 +10,9 @@ import {
   type ExplainResult,
   type QuoteInput,
   type QuoteResult,
+  type RelatedProduct,
+  type SearchPage,
+  type SearchQuery,
 } from '../index.js';
 
 async function service(): Promise<void> {
@@ -47,6 +50,40 @@ async function service(): Promise<void> {
   const viaHandle: QuoteResult = handle.quote(input);
   const batchViaHandle: Promise<BatchOutput> = handle.quoteMany({ accounts: [], skus: [], qtys: [] });
 
+  const query: SearchQuery = {
+    filters: [
+      { attr: 'color', anyOf: ['blue', 'red'] },
+      { attr: 'voltage', min: '12', max: 18 },
+      { category: ['tools'] },
+      { brand: ['Bosch'] },
+      { family: ['DR'] },
+    ],
+    text: 'dr-',
+    capability: 'buy',
+    sort: { attr: 'voltage', descending: true },
+    offset: 0,
+    limit: 20,
+    facets: ['brand', 'category', 'family', { attr: 'color' }],
+    groupVariants: true,
+    priceQty: '2',
+    currency: 'EUR',
+  };
+  const page: SearchPage = engine.search('ACME', query, new Date());
+  const firstPage: SearchPage = handle.search('ACME');
+  const total: number = page.total;
+  const cursor: string | null = page.next;
+  const more: SearchPage = engine.search('ACME', { ...query, cursor: cursor ?? undefined }, '2026-03-01');
+  const rowSkus: string[] = page.rows.map((r) => `${r.sku} ${r.name ?? ''} ${r.capabilities.buy}`);
+  const axes: Record<string, string> = page.rows[0].variants[0].axes;
+  const price: string | null | undefined = page.rows[0].price?.unitPrice;
+  const counts: Array<[string, number]> = page.facets.flatMap((f) => f.values.map((v): [string, number] => [`${f.kind}:${f.name}:${v.value}`, v.count]));
+  const related: RelatedProduct[] = engine.related('ACME', 'DR-18V-01', 'accessories');
+  const replacement: RelatedProduct[] = handle.related('ACME', 'DR-18V-01', 'replacement', new Date());
+  // @ts-expect-error: a relation kind is one of the five names
+  engine.related('ACME', 'DR-18V-01', 'accessory');
+  // @ts-expect-error: a capability is see, price or buy
+  engine.search('ACME', { capability: 'order' });
+
   // @ts-expect-error: a quantity is a string or a number, never a boolean
   engine.quote({ account: 'ACME', sku: 'DR-18V-01', qty: true });
   // @ts-expect-error: the account is required
@@ -54,7 +91,8 @@ async function service(): Promise<void> {
   // @ts-expect-error: money comes back as a string, not a number
   const wrong: number = quote.lineTotal;
 
-  void [loaded, unit, list, rules, stage, text, decided, caps, sku, warnings, version, skus, statuses, next, previous, current, viaHandle, batchViaHandle, wrong];
+  void [loaded, unit, list, rules, stage, text, decided, caps, sku, warnings, version, skus, statuses, next, previous, current, viaHandle, batchViaHandle, wrong,
+    firstPage, total, more, rowSkus, axes, price, counts, related, replacement];
 }
 
 void service;

@@ -56,10 +56,17 @@ pub(crate) fn to_datetime(py: Python<'_>, instant: Instant) -> PyResult<Bound<'_
     epoch(py)?.add(delta)
 }
 
-const FLOAT_REJECTED: &str = "a float cannot be a quantity: binary floating point holds most \
-     decimal amounts only approximately (0.1 is stored as 0.1000000000000000055511151231257827), \
-     and an exact price needs an exact quantity; pass a decimal.Decimal, an int or a str such as \
-     \"2.5\"";
+/// The `FLOAT_REJECTED` error: `what` is what the float was meant to be (`"a quantity"`).
+fn float_rejected(what: &str) -> Failure {
+    input(
+        "FLOAT_REJECTED",
+        format!(
+            "a float cannot be {what}: binary floating point holds most decimal amounts only \
+             approximately (0.1 is stored as 0.1000000000000000055511151231257827), and tarif \
+             computes with exact decimals; pass a decimal.Decimal, an int or a str such as \"2.5\""
+        ),
+    )
+}
 
 /// A quantity as the caller gave it.
 pub(crate) enum Quantity {
@@ -81,18 +88,24 @@ impl Quantity {
 /// A quantity from a `Decimal`, an `int` (numpy integers included) or a `str`; a float is a
 /// type error, because it cannot carry an exact decimal.
 pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Quantity> {
+    exact_number(value, "a quantity")
+}
+
+/// An exact number (`Decimal`, `int`, numpy integer or `str`) that is `what`; a bool or a float
+/// is refused.
+pub(crate) fn exact_number(value: &Bound<'_, PyAny>, what: &str) -> Result<Quantity> {
     let py = value.py();
     if let Ok(text) = value.cast::<PyString>() {
         return Ok(decimal_text(&text.to_cow()?));
     }
     if value.is_instance_of::<PyBool>() {
-        return Err(input("INVALID_TYPE", "a bool cannot be a quantity"));
+        return Err(input("INVALID_TYPE", format!("a bool cannot be {what}")));
     }
     if value.is_instance_of::<PyInt>() {
         return integer(value);
     }
     if value.is_instance_of::<PyFloat>() {
-        return Err(input("FLOAT_REJECTED", FLOAT_REJECTED));
+        return Err(float_rejected(what));
     }
     if value.is_instance(decimal_class(py)?)? {
         // `format(d, "f")` never uses an exponent, which the exact parser refuses.
@@ -104,12 +117,12 @@ pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Quantity> {
         return integer(&value.call_method0("__index__")?);
     }
     if value.hasattr("__float__")? {
-        return Err(input("FLOAT_REJECTED", FLOAT_REJECTED));
+        return Err(float_rejected(what));
     }
     Err(input(
         "INVALID_TYPE",
         format!(
-            "a quantity must be a decimal.Decimal, an int or a str, not {}",
+            "{what} must be a decimal.Decimal, an int or a str, not {}",
             value.get_type().name()?
         ),
     ))

@@ -9,6 +9,8 @@ use tarif::{CompileOptions, Decimal, QueryError, QuoteRequest};
 use crate::convert::{instant, quantity, Quantity};
 use crate::errors::{guarded, Result};
 use crate::objects::{Capabilities, Diagnostic, Explanation, Quote};
+use crate::pages::{RelatedProduct, SearchPage};
+use crate::search::{relation_kind, SearchArgs};
 
 /// A compiled `tarif/1` rules document: immutable, safe to share across threads, picklable.
 ///
@@ -169,6 +171,82 @@ impl Engine {
             None => self.inner.lookup(account, reference).map(str::to_string),
         })??;
         Ok(sku)
+    }
+
+    /// Searches the account's own catalog: one page of the products it has `capability` on
+    /// that pass every filter, the size of the whole result, and facet counts.
+    ///
+    /// Filters combine all-of, the values of one filter any-of; each is a dict:
+    /// `{"attr": "color", "any_of": ["blue", "red"]}`, `{"attr": "voltage", "min": 12, "max":
+    /// "18.5"}` (bounds inclusive, either optional; `Decimal`, `int` or `str`, a float raises
+    /// `TypeError`), `{"category": ["tools"]}` (its subtree too), `{"brand": [...]}`,
+    /// `{"family": [...]}`. `text` is a case-insensitive prefix of a SKU, MPN, ref or EAN.
+    /// `capability` is `"see"`, `"price"` or `"buy"`. `sort` is `"sku"` (the default) or
+    /// `{"attr": "voltage", "descending": True}`. `facets` lists `"brand"`, `"category"`,
+    /// `"family"` or `{"attr": name}`. `cursor` is a page's `next`, to read the page after it.
+    /// `price_qty` prices every row (and variant) for that quantity through the batch path, in
+    /// `currency` (default the account's).
+    #[pyo3(signature = (
+        account, *, filters = None, text = None, capability = "see", sort = None, offset = 0,
+        limit = 20, cursor = None, facets = None, group_variants = false, price_qty = None,
+        currency = None, at = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        py: Python<'_>,
+        account: &str,
+        filters: Option<&Bound<'_, PyAny>>,
+        text: Option<String>,
+        capability: &str,
+        sort: Option<&Bound<'_, PyAny>>,
+        offset: i64,
+        limit: i64,
+        cursor: Option<&str>,
+        facets: Option<&Bound<'_, PyAny>>,
+        group_variants: bool,
+        price_qty: Option<&Bound<'_, PyAny>>,
+        currency: Option<String>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<SearchPage> {
+        let query = SearchArgs {
+            filters,
+            text,
+            capability,
+            sort,
+            offset,
+            limit,
+            cursor,
+            facets,
+            group_variants,
+            price_qty,
+            currency,
+        }
+        .query()?;
+        let at = instant(&self.inner, Some(account), at)?;
+        let page = py.detach(|| {
+            guarded(|| self.inner.search(account, &query, at).map(SearchPage::from))
+        })??;
+        Ok(page)
+    }
+
+    /// The products linked to a product (any reference `lookup` accepts, which the account must
+    /// see) that the account may see, in the document's order. `kind` is `"requires"`,
+    /// `"accessories"`, `"compatible"`, `"excludes"` or `"replacement"` (the first successor
+    /// the account may buy).
+    #[pyo3(signature = (account, reference, kind, at = None))]
+    fn related(
+        &self,
+        account: &str,
+        reference: &str,
+        kind: &str,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<Vec<RelatedProduct>> {
+        let kind = relation_kind(kind)?;
+        let at = instant(&self.inner, Some(account), at)?;
+        // Not released from the GIL: a few lookups, shorter than a release and reacquire.
+        let related = guarded(|| self.inner.related(account, reference, kind, at))??;
+        Ok(related.into_iter().map(RelatedProduct::from).collect())
     }
 
     /// Prices many lines at once, in parallel, without holding the GIL.

@@ -9,6 +9,8 @@ mod convert;
 mod engine;
 mod errors;
 mod objects;
+mod pages;
+mod search;
 
 use pyo3::prelude::*;
 
@@ -30,6 +32,13 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<objects::VisibilityReport>()?;
     m.add_class::<objects::StepReport>()?;
     m.add_class::<objects::CandidateReport>()?;
+    m.add_class::<pages::SearchPage>()?;
+    m.add_class::<pages::SearchRow>()?;
+    m.add_class::<pages::Variant>()?;
+    m.add_class::<pages::RowPrice>()?;
+    m.add_class::<pages::FacetCounts>()?;
+    m.add_class::<pages::FacetValue>()?;
+    m.add_class::<pages::RelatedProduct>()?;
     m.add_function(wrap_pyfunction!(sample_document, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -4,7 +4,13 @@
 //
 //   GET  /quote?account=…&ref=…&qty=…[&at=…][&currency=…]   one line, with the rules that applied
 //   POST /cart   {"account", "lines": [{"ref", "qty"}], "at"?, "currency"?}   several lines at once
-//   GET  /catalog?account=…[&offset=0][&limit=50]            the SKUs the account may see
+//   GET  /catalog?account=…[&q=…][&brand=…][&category=…][&family=…][&attr.<name>=…]
+//                [&min.<name>=…][&max.<name>=…][&facets=brand,category,<attr>,…]
+//                [&sort=sku|<attr>|-<attr>][&capability=see|price|buy][&variants=1]
+//                [&qty=…][&currency=…][&at=…][&offset=0][&limit=50][&cursor=…]
+//        one page of the account's own catalog (the engine's `search`): repeated values of one
+//        filter are any-of, filters all-of; facets count what each value would give; `next`
+//        is the cursor of the following page; `qty` prices every row.
 //
 // Without --rules it serves the generated sample distributor. With --rules, `kill -HUP` reloads
 // the file in the background and swaps it in atomically; a file that does not compile is
@@ -27,6 +33,7 @@ const STATUS = {
   INVALID_INSTANT: 400,
   UNKNOWN_CURRENCY: 400,
   INVALID_BATCH: 400,
+  INVALID_CURSOR: 400,
   INVALID_JSON: 400,
   PRICE_HIDDEN: 403,
   UNKNOWN_ACCOUNT: 404,
@@ -152,16 +159,58 @@ async function cart(handle, req) {
   return { lines: out, totals, complete: ok.length === out.length, engineVersion: handle.engineVersion };
 }
 
-// For now the catalog is visibility over every SKU; it moves to the engine's `search` (facets,
-// filters, stable pagination) when the binding exposes it.
+const FACET_KINDS = new Set(['brand', 'category', 'family']);
+
+// The query string as a search query: `brand`, `category`, `family` and `attr.<name>` may repeat
+// (any-of), `min.<name>` / `max.<name>` bound a numeric attribute, `facets` is a comma list where
+// any name but brand, category and family is an attribute, `sort=-<attr>` is descending.
+function searchQuery(params) {
+  const filters = [];
+  for (const kind of FACET_KINDS) {
+    const ids = params.getAll(kind);
+    if (ids.length > 0) filters.push({ [kind]: ids });
+  }
+  const ranges = new Map();
+  for (const [key, value] of params) {
+    const [prefix, ...rest] = key.split('.');
+    const name = rest.join('.');
+    if (name === '') continue;
+    if (prefix === 'attr' && !filters.some((f) => f.attr === name && f.anyOf)) {
+      filters.push({ attr: name, anyOf: params.getAll(key) });
+    } else if (prefix === 'min' || prefix === 'max') {
+      ranges.set(name, { ...ranges.get(name), [prefix]: value });
+    }
+  }
+  for (const [name, bounds] of ranges) filters.push({ attr: name, ...bounds });
+  const query = {
+    filters,
+    facets: (params.get('facets') ?? '')
+      .split(',')
+      .filter((f) => f !== '')
+      .map((f) => (FACET_KINDS.has(f) ? f : { attr: f })),
+    text: optional(params, 'q'),
+    capability: optional(params, 'capability'),
+    offset: integerParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER),
+    limit: integerParam(params, 'limit', 50, 500),
+    cursor: optional(params, 'cursor'),
+    groupVariants: params.get('variants') === '1',
+    priceQty: optional(params, 'qty'),
+    currency: optional(params, 'currency'),
+  };
+  const sort = params.get('sort');
+  if (sort !== null && sort !== 'sku') {
+    query.sort = sort.startsWith('-') ? { attr: sort.slice(1), descending: true } : { attr: sort };
+  }
+  return query;
+}
+
 function catalog(handle, params) {
   const account = optional(params, 'account');
-  const offset = integerParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER);
-  const limit = integerParam(params, 'limit', 50, 500);
+  const query = searchQuery(params);
+  // One engine for the page and the version it reports, even if a reload swaps meanwhile.
   const engine = handle.current();
-  const at = new Date();
-  const visible = engine.skus().filter((sku) => engine.visibility({ account, sku, at }).see);
-  return { account, total: visible.length, offset, limit, skus: visible.slice(offset, offset + limit) };
+  const page = engine.search(account, query, optional(params, 'at'));
+  return { account, offset: query.offset, limit: query.limit, ...page, engineVersion: engine.engineVersion };
 }
 
 export function createServer(handle) {

@@ -138,18 +138,49 @@ test('POST /cart rejects malformed carts with 4xx JSON errors', async () => {
   assert.equal(tooLarge.body.error.code, 'BODY_TOO_LARGE');
 });
 
-test('GET /catalog pages through the SKUs the account may see', async () => {
-  const visible = engine.skus().filter((sku) => engine.visibility({ account, sku }).see);
+test('GET /catalog pages through exactly the SKUs the account may see', async () => {
+  const visible = engine.skus().filter((sku) => engine.visibility({ account, sku }).see).sort();
+  const skusOf = (body) => body.rows.map((r) => r.sku);
   const first = await get(`/catalog?account=${account}&limit=10`);
   assert.equal(first.status, 200);
   assert.equal(first.body.total, visible.length);
-  assert.deepEqual(first.body.skus, visible.slice(0, 10));
-  const second = await get(`/catalog?account=${account}&offset=10&limit=10`);
-  assert.deepEqual(second.body.skus, visible.slice(10, 20));
+  assert.deepEqual(skusOf(first.body), visible.slice(0, 10));
+  assert.equal(first.body.engineVersion, engine.engineVersion);
+  const byCursor = await get(`/catalog?account=${account}&limit=10&cursor=${encodeURIComponent(first.body.next)}`);
+  assert.deepEqual(skusOf(byCursor.body), visible.slice(10, 20));
+  const byOffset = await get(`/catalog?account=${account}&offset=10&limit=10`);
+  assert.deepEqual(skusOf(byOffset.body), visible.slice(10, 20));
   assert.equal((await get('/catalog?account=NOBODY')).body.error.code, 'UNKNOWN_ACCOUNT');
-  const bad = await get(`/catalog?account=${account}&limit=-3`);
-  assert.equal(bad.status, 400);
-  assert.equal(bad.body.error.code, 'INVALID_INPUT');
+  for (const [path, code] of [
+    [`/catalog?account=${account}&limit=-3`, 'INVALID_INPUT'],
+    [`/catalog?account=${account}&cursor=bogus`, 'INVALID_CURSOR'],
+    [`/catalog?account=${account}&capability=order`, 'INVALID_INPUT'],
+    [`/catalog?account=${account}&min.voltage=twelve`, 'INVALID_INPUT'],
+    ['/catalog', 'INVALID_INPUT'],
+  ]) {
+    const bad = await get(path);
+    assert.equal(bad.status, 400, path);
+    assert.equal(bad.body.error.code, code, path);
+  }
+});
+
+test('GET /catalog filters, counts facets and prices as the binding does', async () => {
+  const { facets } = engine.search(account, { facets: ['brand', 'category'] });
+  const [brand] = facets[0].values;
+  const [category] = facets[1].values;
+  const path = `/catalog?account=${account}&brand=${encodeURIComponent(brand.value)}&facets=brand,category&qty=2&limit=5`;
+  const { status, body } = await get(path);
+  assert.equal(status, 200);
+  assert.equal(body.total, brand.count);
+  const direct = engine.search(account, { filters: [{ brand: [brand.value] }], facets: ['brand', 'category'], priceQty: '2', limit: 5 });
+  assert.deepEqual(body.rows, JSON.parse(JSON.stringify(direct.rows)));
+  assert.deepEqual(body.facets, direct.facets);
+  for (const row of body.rows) assert.ok(row.price.status !== 'OK' || typeof row.price.unitPrice === 'string');
+  // The brand facet leaves out its own filter: it still counts every brand.
+  assert.deepEqual(body.facets[0], facets[0]);
+  const both = await get(`/catalog?account=${account}&brand=${encodeURIComponent(brand.value)}&category=${encodeURIComponent(category.value)}`);
+  const want = engine.search(account, { filters: [{ brand: [brand.value] }, { category: [category.value] }] });
+  assert.equal(both.body.total, want.total);
 });
 
 test('unknown routes and methods are JSON errors too', async () => {

@@ -9,7 +9,9 @@ fast, what a customer may see and buy, at which price, and why::
     quote.unit_price  # Decimal('…'), exactly the Rust engine's value
 
 Amounts are ``decimal.Decimal``; floats are refused. Batches go through Arrow:
-``engine.quote_many(table)`` returns a pyarrow Table.
+``engine.quote_many(table)`` returns a pyarrow Table. ``engine.search(account, filters=[...],
+facets=[...])`` pages through a customer's own catalog; ``engine.related(account, sku,
+"accessories")`` lists what goes with a product.
 """
 
 from tarif._errors import CompileError, InputError, QuoteError, TarifError
@@ -19,9 +21,16 @@ from tarif._tarif import (
     Diagnostic,
     Engine,
     Explanation,
+    FacetCounts,
+    FacetValue,
     Quote,
+    RelatedProduct,
+    RowPrice,
+    SearchPage,
+    SearchRow,
     Step,
     StepReport,
+    Variant,
     VisibilityReport,
     __version__,
     sample_document,
@@ -34,12 +43,19 @@ __all__ = [
     "Diagnostic",
     "Engine",
     "Explanation",
+    "FacetCounts",
+    "FacetValue",
     "InputError",
     "Quote",
     "QuoteError",
+    "RelatedProduct",
+    "RowPrice",
+    "SearchPage",
+    "SearchRow",
     "Step",
     "StepReport",
     "TarifError",
+    "Variant",
     "VisibilityReport",
     "__version__",
     "sample_document",

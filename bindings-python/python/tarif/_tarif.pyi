@@ -3,7 +3,8 @@
 from datetime import date, datetime
 from decimal import Decimal
 from os import PathLike
-from typing import Any, final
+from collections.abc import Iterable
+from typing import Any, Literal, Required, TypedDict, final
 
 import pyarrow  # type: ignore[import-untyped]
 
@@ -13,9 +14,16 @@ __all__ = [
     "Diagnostic",
     "Engine",
     "Explanation",
+    "FacetCounts",
+    "FacetValue",
     "Quote",
+    "RelatedProduct",
+    "RowPrice",
+    "SearchPage",
+    "SearchRow",
     "Step",
     "StepReport",
+    "Variant",
     "VisibilityReport",
     "__version__",
     "sample_document",
@@ -24,6 +32,39 @@ __version__: str
 
 _Qty = Decimal | int | str
 _At = datetime | date | str
+_Ids = str | Iterable[str]
+
+# Search filters, sorts and facets: plain dicts in the shape of the shared fixtures.
+class _AttrValues(TypedDict):
+    attr: str
+    any_of: str | Iterable[str | int | bool | Decimal]
+
+class _AttrRange(TypedDict, total=False):
+    attr: Required[str]
+    min: Decimal | int | str | None
+    max: Decimal | int | str | None
+
+class _Category(TypedDict):
+    category: _Ids
+
+class _Brand(TypedDict):
+    brand: _Ids
+
+class _Family(TypedDict):
+    family: _Ids
+
+class _AttrSort(TypedDict, total=False):
+    attr: Required[str]
+    descending: bool
+
+class _AttrFacet(TypedDict):
+    attr: str
+
+_Filter = _AttrValues | _AttrRange | _Category | _Brand | _Family
+_Sort = Literal["sku"] | _AttrSort
+_Facet = Literal["brand", "category", "family"] | _AttrFacet
+_Capability = Literal["see", "price", "buy"]
+_RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
 def sample_document() -> str: ...
 @final
@@ -62,6 +103,26 @@ class Engine:
     ) -> pyarrow.Table:
         """Columns are lists, numpy arrays or pyarrow arrays; or pass one table (anything with
         ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty``."""
+    def search(
+        self,
+        account: str,
+        *,
+        filters: Iterable[_Filter] | None = None,
+        text: str | None = None,
+        capability: _Capability = "see",
+        sort: _Sort | None = None,
+        offset: int = 0,
+        limit: int = 20,
+        cursor: str | None = None,
+        facets: Iterable[_Facet] | None = None,
+        group_variants: bool = False,
+        price_qty: _Qty | None = None,
+        currency: str | None = None,
+        at: _At | None = None,
+    ) -> SearchPage: ...
+    def related(
+        self, account: str, reference: str, kind: _RelationKind, at: _At | None = None
+    ) -> list[RelatedProduct]: ...
     @property
     def diagnostics(self) -> list[Diagnostic]: ...
     @property
@@ -196,3 +257,82 @@ class CandidateReport:
     def applied(self) -> bool: ...
     @property
     def reason(self) -> str: ...
+
+@final
+class SearchPage:
+    @property
+    def rows(self) -> tuple[SearchRow, ...]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def next(self) -> str | None: ...
+    @property
+    def facets(self) -> tuple[FacetCounts, ...]: ...
+    def skus(self) -> list[str]: ...
+    def facet(self, name: str) -> dict[str, int]: ...
+
+@final
+class SearchRow:
+    @property
+    def sku(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def brand(self) -> str | None: ...
+    @property
+    def family(self) -> str | None: ...
+    @property
+    def capabilities(self) -> Capabilities: ...
+    @property
+    def variants(self) -> tuple[Variant, ...]: ...
+    @property
+    def price(self) -> RowPrice | None: ...
+
+@final
+class Variant:
+    @property
+    def sku(self) -> str: ...
+    @property
+    def axes(self) -> dict[str, str]: ...
+    @property
+    def capabilities(self) -> Capabilities: ...
+    @property
+    def price(self) -> RowPrice | None: ...
+
+@final
+class RowPrice:
+    @property
+    def status(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def unit_price(self) -> Decimal | None: ...
+    @property
+    def line_total(self) -> Decimal | None: ...
+    @property
+    def currency(self) -> str | None: ...
+
+@final
+class FacetCounts:
+    @property
+    def kind(self) -> Literal["attr", "brand", "category", "family"]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def values(self) -> tuple[FacetValue, ...]: ...
+    @property
+    def counts(self) -> dict[str, int]: ...
+
+@final
+class FacetValue:
+    @property
+    def value(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+
+@final
+class RelatedProduct:
+    @property
+    def sku(self) -> str: ...
+    @property
+    def capabilities(self) -> Capabilities: ...

@@ -1,0 +1,348 @@
+//! `Engine.search` and `Engine.related` arguments: Python keywords in, the core's `SearchQuery`
+//! and `RelationKind` out. Filters, sorts and facets are plain dicts in the shape of the shared
+//! fixtures (`tests/fixtures/README.md`), so a query written for one language reads the same in
+//! the others.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyString};
+use tarif::{Capability, Cursor, Decimal, Facet, Filter, RelationKind, SearchQuery, Sort};
+
+use crate::convert::{exact_number, Quantity};
+use crate::errors::{input, Failure, Result};
+
+/// The error of a query part that has the right type but a meaning the binding cannot read.
+fn invalid(message: impl Into<String>) -> Failure {
+    input("INVALID_QUERY", message)
+}
+
+/// The keyword arguments of `Engine.search`, as pyo3 hands them over.
+pub(crate) struct SearchArgs<'a, 'py> {
+    pub filters: Option<&'a Bound<'py, PyAny>>,
+    pub text: Option<String>,
+    pub capability: &'a str,
+    pub sort: Option<&'a Bound<'py, PyAny>>,
+    pub offset: i64,
+    pub limit: i64,
+    pub cursor: Option<&'a str>,
+    pub facets: Option<&'a Bound<'py, PyAny>>,
+    pub group_variants: bool,
+    pub price_qty: Option<&'a Bound<'py, PyAny>>,
+    pub currency: Option<String>,
+}
+
+impl SearchArgs<'_, '_> {
+    /// The core query; every malformed part is an `InputError` naming it.
+    pub(crate) fn query(self) -> Result<SearchQuery> {
+        let mut query = SearchQuery::new()
+            .capability(capability(self.capability)?)
+            .page(count(self.offset, "offset")?, count(self.limit, "limit")?)
+            .group_variants(self.group_variants);
+        for filter in items(self.filters, "filters")? {
+            query = query.filter(self::filter(&filter)?);
+        }
+        for facet in items(self.facets, "facets")? {
+            query = query.facet(self::facet(&facet)?);
+        }
+        if let Some(sort) = self.sort {
+            query = query.sort(self::sort(sort)?);
+        }
+        if let Some(text) = &self.text {
+            query = query.text(text);
+        }
+        if let Some(cursor) = self.cursor {
+            query =
+                query.after(cursor.parse::<Cursor>().map_err(|e| {
+                    input("INVALID_CURSOR", format!("{e}: pass the `next` of a page"))
+                })?);
+        }
+        if let Some(qty) = self.price_qty {
+            // An unreadable quantity is priced as zero: each row then carries the core's
+            // INVALID_QUANTITY status, as for `"0"` or `"-2"` (one row's failure never fails a
+            // page, docs/spec.md §11.6).
+            query = query.prices(match exact_number(qty, "a quantity")? {
+                Quantity::Exact(qty) => qty,
+                Quantity::Unreadable(_) => Decimal::ZERO,
+            });
+        }
+        if let Some(currency) = &self.currency {
+            query = query.currency(currency);
+        }
+        Ok(query)
+    }
+}
+
+/// A relation kind by name.
+pub(crate) fn relation_kind(kind: &str) -> Result<RelationKind> {
+    Ok(match kind {
+        "requires" => RelationKind::Requires,
+        "accessories" => RelationKind::Accessories,
+        "compatible" => RelationKind::Compatible,
+        "excludes" => RelationKind::Excludes,
+        "replacement" => RelationKind::Replacement,
+        other => {
+            return Err(input(
+                "INVALID_RELATION_KIND",
+                format!(
+                    "unknown relation kind {other:?}: use \"requires\", \"accessories\", \
+                     \"compatible\", \"excludes\" or \"replacement\""
+                ),
+            ))
+        }
+    })
+}
+
+fn capability(name: &str) -> Result<Capability> {
+    Ok(match name {
+        "see" => Capability::See,
+        "price" => Capability::Price,
+        "buy" => Capability::Buy,
+        other => {
+            return Err(invalid(format!(
+                "unknown capability {other:?}: use \"see\", \"price\" or \"buy\""
+            )))
+        }
+    })
+}
+
+fn count(value: i64, what: &str) -> Result<usize> {
+    usize::try_from(value).map_err(|_| invalid(format!("`{what}` must be ≥ 0, not {value}")))
+}
+
+/// The elements of an optional iterable argument (a str is refused: it would iterate by
+/// character).
+fn items<'py>(value: Option<&Bound<'py, PyAny>>, what: &str) -> Result<Vec<Bound<'py, PyAny>>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    if value.is_instance_of::<PyString>() || value.is_instance_of::<PyDict>() {
+        return Err(input(
+            "INVALID_TYPE",
+            format!(
+                "`{what}` must be a list, not a single {}",
+                value.get_type().name()?
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for item in value.try_iter().map_err(|_| {
+        input(
+            "INVALID_TYPE",
+            format!("`{what}` must be a list or another iterable"),
+        )
+    })? {
+        out.push(item?);
+    }
+    Ok(out)
+}
+
+/// A dict with only the keys `allowed`.
+fn dict<'a, 'py>(
+    value: &'a Bound<'py, PyAny>,
+    what: &str,
+    allowed: &[&str],
+) -> Result<&'a Bound<'py, PyDict>> {
+    let dict = value.cast::<PyDict>().map_err(|_| {
+        input(
+            "INVALID_TYPE",
+            format!("{what} must be a dict, not {}", type_name(value)),
+        )
+    })?;
+    for key in dict.keys() {
+        let known = key
+            .cast::<PyString>()
+            .ok()
+            .and_then(|k| k.to_str().ok().map(|k| allowed.contains(&k)))
+            .unwrap_or(false);
+        if !known {
+            return Err(invalid(format!(
+                "{what}: unknown key {}; the keys are {}",
+                key.repr()?,
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(dict)
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn text(value: &Bound<'_, PyAny>, what: &str) -> Result<String> {
+    Ok(value
+        .cast::<PyString>()
+        .map_err(|_| {
+            input(
+                "INVALID_TYPE",
+                format!("{what} must be a str, not {}", type_name(value)),
+            )
+        })?
+        .to_cow()?
+        .into_owned())
+}
+
+/// Ids (of categories, brands, families): one str or a list of them.
+fn names(value: &Bound<'_, PyAny>, what: &str) -> Result<Vec<String>> {
+    if value.is_instance_of::<PyString>() {
+        return Ok(vec![text(value, what)?]);
+    }
+    items(Some(value), what)?
+        .iter()
+        .map(|v| text(v, &format!("an element of {what}")))
+        .collect()
+}
+
+/// Attribute values, compared as text: a str as written, a bool as `true`/`false`, an int or a
+/// `Decimal` by its digits (a float is refused, like everywhere in tarif).
+fn values(value: &Bound<'_, PyAny>, what: &str) -> Result<Vec<String>> {
+    let one = |v: &Bound<'_, PyAny>| -> Result<String> {
+        if let Ok(s) = v.cast::<PyString>() {
+            return Ok(s.to_cow()?.into_owned());
+        }
+        if let Ok(b) = v.cast::<PyBool>() {
+            return Ok(b.is_true().to_string());
+        }
+        match exact_number(v, "an attribute value")? {
+            Quantity::Exact(d) => Ok(d.to_string()),
+            Quantity::Unreadable(text) => Ok(text),
+        }
+    };
+    if value.is_instance_of::<PyString>() {
+        return Ok(vec![one(value)?]);
+    }
+    items(Some(value), what)?.iter().map(one).collect()
+}
+
+/// A range bound: exact like a quantity (`Decimal`, `int`, `str`; a float is refused).
+fn bound(value: Option<Bound<'_, PyAny>>, what: &str) -> Result<Option<Decimal>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) => match exact_number(&v, "a range bound")? {
+            Quantity::Exact(d) => Ok(Some(d)),
+            Quantity::Unreadable(text) => {
+                Err(invalid(format!("{what} {text:?} is not a decimal number")))
+            }
+        },
+    }
+}
+
+/// `{"attr": name, "any_of": [...]}`, `{"attr": name, "min": .., "max": ..}`, or
+/// `{"category" | "brand" | "family": [ids]}`.
+fn filter(value: &Bound<'_, PyAny>) -> Result<Filter> {
+    let what = "a filter";
+    let dict = dict(
+        value,
+        what,
+        &[
+            "attr", "any_of", "min", "max", "category", "brand", "family",
+        ],
+    )?;
+    let kinds: Vec<&str> = ["attr", "category", "brand", "family"]
+        .into_iter()
+        .filter(|k| dict.contains(*k).unwrap_or(false))
+        .collect();
+    let [kind] = kinds.as_slice() else {
+        return Err(invalid(format!(
+            "a filter has exactly one of the keys attr, category, brand, family; got {}",
+            dict.repr()?
+        )));
+    };
+    let get = |key: &str| dict.get_item(key);
+    let Some(subject) = get(kind)? else {
+        return Err(invalid("a filter lost its key while being read"));
+    };
+    if *kind != "attr" {
+        if dict.len() != 1 {
+            return Err(invalid(format!(
+                "a {kind} filter has only the key {kind}: {}",
+                dict.repr()?
+            )));
+        }
+        let ids = names(&subject, &format!("the {kind} filter"))?;
+        return Ok(match *kind {
+            "category" => Filter::Category(ids),
+            "brand" => Filter::Brand(ids),
+            _ => Filter::Family(ids),
+        });
+    }
+    let name = text(&subject, "a filter's attr")?;
+    let any_of = get("any_of")?;
+    let (min, max) = (get("min")?, get("max")?);
+    match any_of {
+        Some(any_of) if min.is_none() && max.is_none() => Ok(Filter::any_of(
+            &name,
+            values(&any_of, &format!("any_of of the filter on {name:?}"))?,
+        )),
+        Some(_) => Err(invalid(format!(
+            "the filter on {name:?} has any_of or min/max, not both"
+        ))),
+        None if min.is_none() && max.is_none() => Err(invalid(format!(
+            "the filter on {name:?} needs any_of, or min and/or max"
+        ))),
+        None => Ok(Filter::range(
+            &name,
+            bound(min, &format!("min of the filter on {name:?}"))?,
+            bound(max, &format!("max of the filter on {name:?}"))?,
+        )),
+    }
+}
+
+/// `"brand"`, `"category"`, `"family"` or `{"attr": name}`.
+fn facet(value: &Bound<'_, PyAny>) -> Result<Facet> {
+    if let Ok(name) = value.cast::<PyString>() {
+        return match &*name.to_cow()? {
+            "brand" => Ok(Facet::Brand),
+            "category" => Ok(Facet::Category),
+            "family" => Ok(Facet::Family),
+            other => Err(invalid(format!(
+                "unknown facet {other:?}: use \"brand\", \"category\", \"family\" or \
+                 {{\"attr\": {other:?}}}"
+            ))),
+        };
+    }
+    let dict = dict(value, "a facet", &["attr"])?;
+    match dict.get_item("attr")? {
+        Some(name) => Ok(Facet::attr(&text(&name, "a facet's attr")?)),
+        None => Err(invalid("an attribute facet is {\"attr\": name}")),
+    }
+}
+
+/// `"sku"` or `{"attr": name, "descending": bool}`.
+fn sort(value: &Bound<'_, PyAny>) -> Result<Sort> {
+    if let Ok(name) = value.cast::<PyString>() {
+        return match &*name.to_cow()? {
+            "sku" => Ok(Sort::Sku),
+            other => Err(invalid(format!(
+                "unknown sort {other:?}: use \"sku\" or {{\"attr\": {other:?}, \"descending\": \
+                 False}}"
+            ))),
+        };
+    }
+    let dict = dict(value, "a sort", &["attr", "descending"])?;
+    let Some(name) = dict.get_item("attr")? else {
+        return Err(invalid(
+            "an attribute sort is {\"attr\": name, \"descending\": bool}",
+        ));
+    };
+    let descending = match dict.get_item("descending")? {
+        None => false,
+        Some(d) => d
+            .cast::<PyBool>()
+            .map_err(|_| {
+                input(
+                    "INVALID_TYPE",
+                    format!("a sort's descending must be a bool, not {}", type_name(&d)),
+                )
+            })?
+            .is_true(),
+    };
+    Ok(Sort::Attr {
+        name: text(&name, "a sort's attr")?,
+        descending,
+    })
+}
