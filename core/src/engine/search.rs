@@ -4,7 +4,6 @@
 //! order. Iterating a result bitmap therefore yields rows already sorted by SKU, and a page is
 //! the first `limit` members from a start position, without sorting anything at query time.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
@@ -438,26 +437,33 @@ pub(crate) struct SearchIndex {
     pub relations: AHashMap<ProductId, RelationsDef>,
     /// Visible sets already combined, by (chain levels with their epoch, capability).
     pub visible: RwLock<AHashMap<VisKey, Arc<RoaringBitmap>>>,
-    /// Unions of the filters with several values, at most [`UNION_CACHE`] of them.
-    pub unions: RwLock<AHashMap<UnionKey, Arc<RoaringBitmap>>>,
+    /// What filters keep, by the filters: unions of the filters with several values, and
+    /// intersections of several filters; at most [`FILTER_CACHE`] of them. Visibility is not
+    /// in them, so accounts with different assortments share them.
+    pub filtered: RwLock<AHashMap<FilterKey, Arc<RoaringBitmap>>>,
 }
 
 type VisKey = (SmallVec<[(u32, u32); 4]>, u8);
 
-/// Bound of the filter-union cache: an entry is at most one bit per product (128 KB at 1M),
-/// and the filters a shop's navigation offers repeat.
-const UNION_CACHE: usize = 64;
+/// Bound of the filter cache: an entry is at most one bit per product (128 KB at 1M), and the
+/// filters a shop's navigation offers repeat.
+const FILTER_CACHE: usize = 128;
 
-/// A filter with several members: the dimension and its member ids, ascending and unique.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct UnionKey {
-    dimension: Dimension,
-    members: SmallVec<[u32; 8]>,
+/// Restrictions, sorted: one with several members (a union), or several (an intersection).
+pub(crate) type FilterKey = SmallVec<[Part; 4]>;
+
+/// One restriction of a query, as a cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Part {
+    /// Member ids of a dimension, ascending and unique.
+    Members(Dimension, SmallVec<[u32; 8]>),
+    /// A folded reference prefix.
+    Prefix(Box<str>),
 }
 
 /// Where a filter's member ids point.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Dimension {
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Dimension {
     /// `AttrIndex::values` of the attribute.
     Values(Box<str>),
     /// `NumericIndex::values` of the attribute.
@@ -467,7 +473,7 @@ enum Dimension {
     Family,
 }
 
-/// The set a restriction keeps: an index set, a cached union, or one built for this query.
+/// A set: from the index, cached, or built for this query.
 enum Kept<'a> {
     Borrowed(&'a RoaringBitmap),
     Shared(Arc<RoaringBitmap>),
@@ -729,30 +735,46 @@ impl Engine {
         let at = at.unwrap_or_else(Instant::now);
         let visible = self.visible_set(def, query.capability, at);
         // Each restriction with the facet it belongs to; the text prefix belongs to none, so
-        // no facet count ever leaves it out. A filter with several values is one cached union.
-        let restrictions: Vec<(Option<Facet>, Kept<'_>)> = query
+        // no facet count ever leaves it out.
+        let restrictions: Vec<(Option<Facet>, Part, Kept<'_>)> = query
             .filters
             .iter()
-            .map(|f| (Some(f.facet()), self.filter_set(f)))
-            .chain(
-                query
-                    .text
-                    .as_deref()
-                    .map(|t| (None, Kept::Owned(self.prefix_set(t)))),
-            )
+            .map(|f| {
+                let (part, set) = self.filter_set(f);
+                (Some(f.facet()), part, set)
+            })
+            .chain(query.text.as_deref().map(|t| {
+                let prefix = crate::compile::fold(t);
+                let set = self.prefix_set(&prefix);
+                (None, Part::Prefix(prefix), Kept::Owned(set))
+            }))
             .collect();
         let restrict = |skip: Option<&Facet>| {
-            let mut sets: SmallVec<[&RoaringBitmap; 8]> = restrictions
+            let kept: SmallVec<[&(Option<Facet>, Part, Kept<'_>); 4]> = restrictions
                 .iter()
-                .filter(|(facet, _)| facet.is_none() || facet.as_ref() != skip)
-                .map(|(_, set)| &**set)
+                .filter(|(facet, _, _)| facet.is_none() || facet.as_ref() != skip)
                 .collect();
-            sets.push(&visible);
-            intersect(sets)
+            let filtered = match kept.as_slice() {
+                [] => return Matching::of(Kept::Borrowed(&visible)),
+                [(_, _, one)] => Kept::Borrowed(&**one),
+                several => {
+                    let mut key: FilterKey =
+                        several.iter().map(|(_, part, _)| part.clone()).collect();
+                    key.sort_unstable();
+                    Kept::Shared(self.cached(key, || {
+                        intersect(several.iter().map(|(_, _, set)| &**set).collect())
+                    }))
+                }
+            };
+            Matching::pair(filtered, Kept::Borrowed(&visible))
         };
         let order = Order::new(self, &query.sort);
         let cursor = query.cursor.as_ref().map(|c| order.resume(self, &c.0));
-        let own = |facet: &Facet| restrictions.iter().any(|(f, _)| f.as_ref() == Some(facet));
+        let own = |facet: &Facet| {
+            restrictions
+                .iter()
+                .any(|(f, _, _)| f.as_ref() == Some(facet))
+        };
         let matching = restrict(None);
         // A plain page in SKU order reads the matching set only through its first rows and its
         // count: both can skip building it when it is large.
@@ -946,28 +968,32 @@ impl Engine {
         }
     }
 
-    /// What a filter keeps: the union of its members' sets (none: nothing), cached when there
-    /// are several.
-    fn filter_set(&self, filter: &Filter) -> Kept<'_> {
+    /// What a filter keeps, the union of its members' sets (none: nothing), and its cache key.
+    fn filter_set(&self, filter: &Filter) -> (Part, Kept<'_>) {
         let (dimension, mut members) = self.filter_members(filter);
         members.sort_unstable_by_key(|&(id, _)| id);
         members.dedup_by_key(|&mut (id, _)| id);
-        let key = match members.as_slice() {
-            [] => return Kept::Owned(RoaringBitmap::new()),
-            [(_, one)] => return Kept::Borrowed(one),
-            many => UnionKey {
-                dimension,
-                members: many.iter().map(|&(id, _)| id).collect(),
-            },
+        let part = Part::Members(dimension, members.iter().map(|&(id, _)| id).collect());
+        let set = match members.as_slice() {
+            [] => Kept::Owned(RoaringBitmap::new()),
+            [(_, one)] => Kept::Borrowed(one),
+            many => Kept::Shared(self.cached(smallvec::smallvec![part.clone()], || {
+                many.iter().map(|&(_, set)| set).union()
+            })),
         };
-        let unions = &self.search.unions;
-        if let Some(set) = unions.read().ok().and_then(|c| c.get(&key).cloned()) {
-            return Kept::Shared(set);
+        (part, set)
+    }
+
+    /// The filter cache's set for `key`, built on a miss.
+    fn cached(&self, key: FilterKey, build: impl FnOnce() -> RoaringBitmap) -> Arc<RoaringBitmap> {
+        let cache = &self.search.filtered;
+        if let Some(set) = cache.read().ok().and_then(|c| c.get(&key).cloned()) {
+            return set;
         }
-        let set = Arc::new(members.iter().map(|&(_, set)| set).union());
-        if let Ok(mut cache) = unions.write() {
-            if cache.len() >= UNION_CACHE {
-                // Any entry will do: a miss only costs the union again.
+        let set = Arc::new(build());
+        if let Ok(mut cache) = cache.write() {
+            if cache.len() >= FILTER_CACHE {
+                // Any entry will do: a miss only costs building it again.
                 let evict = cache.keys().next().cloned();
                 if let Some(evict) = evict {
                     cache.remove(&evict);
@@ -975,7 +1001,7 @@ impl Engine {
             }
             cache.insert(key, Arc::clone(&set));
         }
-        Kept::Shared(set)
+        set
     }
 
     /// A filter's dimension and its members (id in that dimension, set), in any order.
@@ -1029,8 +1055,8 @@ impl Engine {
         }
     }
 
-    fn prefix_set(&self, text: &str) -> RoaringBitmap {
-        let prefix = crate::compile::fold(text);
+    /// Positions with a reference starting with the folded `prefix`.
+    fn prefix_set(&self, prefix: &str) -> RoaringBitmap {
         let keys = &self.search.prefixes;
         let start = keys.partition_point(|(k, _)| **k < *prefix);
         let mut positions: Vec<u32> = keys
@@ -1279,73 +1305,63 @@ fn chunks(set: &RoaringBitmap) -> u64 {
     }
 }
 
-/// The intersection of the sets. From a sparse smallest set, smallest first, so that every step
-/// runs over little; when even the smallest is dense, largest first, so that the intermediate
-/// results stay dense (AND-ed in place), and the smallest is left apart for [`Matching`].
-fn intersect<'a>(mut sets: SmallVec<[&'a RoaringBitmap; 8]>) -> Matching<'a> {
+/// The intersection of at least two sets. From a sparse smallest set, smallest first, so that
+/// every step runs over little; when even the smallest is dense, largest first, so that the
+/// intermediate results stay dense and are AND-ed in place.
+fn intersect(mut sets: SmallVec<[&RoaringBitmap; 8]>) -> RoaringBitmap {
     sets.sort_by_key(|set| set.len());
-    let Some((&smallest, rest)) = sets.split_first() else {
-        return Matching::of(Cow::Owned(RoaringBitmap::new()));
+    if sets.first().is_some_and(|&set| dense(set)) {
+        sets.reverse();
+    }
+    let mut sets = sets.into_iter();
+    let mut out = match (sets.next(), sets.next()) {
+        (Some(a), Some(b)) => a & b,
+        (Some(a), None) => a.clone(),
+        (None, _) => RoaringBitmap::new(),
     };
-    if rest.is_empty() {
-        return Matching::of(Cow::Borrowed(smallest));
-    }
-    if !dense(smallest) {
-        let mut others = rest.iter();
-        let mut out = others
-            .next()
-            .map_or_else(RoaringBitmap::new, |&set| smallest & set);
-        for &set in others {
-            if out.is_empty() {
-                break;
-            }
-            out &= set;
+    for set in sets {
+        if out.is_empty() {
+            break;
         }
-        return Matching::of(Cow::Owned(out));
+        out &= set;
     }
-    let mut largest = rest.iter().rev();
-    let set = match (largest.next(), largest.next()) {
-        (Some(&one), None) => Cow::Borrowed(one),
-        (Some(&a), Some(&b)) => {
-            let mut out = a & b;
-            for &set in largest {
-                out &= set;
-            }
-            Cow::Owned(out)
-        }
-        (None, _) => Cow::Borrowed(smallest),
-    };
-    Matching {
-        set,
-        then: Some(smallest),
-    }
+    out
 }
 
 /// The matching set of a search, built or left to walk.
 enum Found<'a> {
     /// Not built: its count.
     Lazy(Matching<'a>, u64),
-    Built(Cow<'a, RoaringBitmap>),
+    Built(Kept<'a>),
 }
 
-/// What a query keeps: `set`, intersected with `then` when there is one. Building that last
-/// intersection extracts every member into an array; the total only needs its count, and a
-/// first page only its first members, which a walk over `set` finds quickly when the last
-/// set keeps much of it.
+/// What a query keeps: `set`, intersected with `then` when there is one (what the filters
+/// keep, and what the account sees). Building that intersection extracts every member; the
+/// total only needs its count, and a first page only its first members, which a walk over the
+/// smaller set finds quickly when the other keeps much of it.
 struct Matching<'a> {
-    set: Cow<'a, RoaringBitmap>,
-    then: Option<&'a RoaringBitmap>,
+    set: Kept<'a>,
+    then: Option<Kept<'a>>,
 }
 
 impl<'a> Matching<'a> {
-    fn of(set: Cow<'a, RoaringBitmap>) -> Matching<'a> {
+    fn of(set: Kept<'a>) -> Matching<'a> {
         Matching { set, then: None }
+    }
+
+    /// The intersection of two sets, the smaller walked.
+    fn pair(a: Kept<'a>, b: Kept<'a>) -> Matching<'a> {
+        let (set, then) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        Matching {
+            set,
+            then: Some(then),
+        }
     }
 
     /// The total, when walking to the `rows`-th member costs less than building the set: the
     /// walk tests about `rows × |set| / total` members, building extracts all `total`.
     fn walk_pays(&self, rows: usize) -> Option<u64> {
-        let then = self.then?;
+        let then = self.then.as_ref()?;
         let total = self.set.intersection_len(then);
         let walk = (rows as u128).saturating_mul(u128::from(self.set.len()));
         (walk <= u128::from(total) * u128::from(total)).then_some(total)
@@ -1353,20 +1369,20 @@ impl<'a> Matching<'a> {
 
     /// Members from position `from`, ascending.
     fn iter_from(&self, from: u32) -> impl Iterator<Item = u32> + '_ {
-        let then = self.then;
+        let then = self.then.as_deref();
         self.set
             .range(from..)
             .filter(move |&pos| then.is_none_or(|t| t.contains(pos)))
     }
 
-    fn build(self) -> Cow<'a, RoaringBitmap> {
+    fn build(self) -> Kept<'a> {
         match (self.set, self.then) {
             (set, None) => set,
-            (Cow::Owned(mut set), Some(then)) => {
-                set &= then;
-                Cow::Owned(set)
+            (Kept::Owned(mut set), Some(then)) => {
+                set &= &*then;
+                Kept::Owned(set)
             }
-            (Cow::Borrowed(set), Some(then)) => Cow::Owned(set & then),
+            (set, Some(then)) => Kept::Owned(&*set & &*then),
         }
     }
 }
