@@ -756,7 +756,7 @@ impl Engine {
                 .collect();
             let filtered = match kept.as_slice() {
                 [] => return Matching::of(Kept::Borrowed(&visible)),
-                [(_, _, one)] => Kept::Borrowed(&**one),
+                [(_, _, one)] => Kept::Borrowed(one),
                 several => {
                     let mut key: FilterKey =
                         several.iter().map(|(_, part, _)| part.clone()).collect();
@@ -1097,11 +1097,10 @@ impl Engine {
                     .names
                     .iter()
                     .zip(named.counts(base))
-                    .filter_map(|(name, count)| {
-                        (count > 0 || selected.contains(&&**name)).then(|| FacetValue {
-                            value: name.to_string(),
-                            count,
-                        })
+                    .filter(|(name, count)| *count > 0 || selected.contains(&&***name))
+                    .map(|(name, count)| FacetValue {
+                        value: name.to_string(),
+                        count,
                     })
                     .collect()
             })
@@ -1716,7 +1715,8 @@ mod tests {
                   {{"effect": "deny", "products": {{"category": "c3"}}}}]}}]}}"#,
             products.join(",")
         ));
-        let queries: [(SearchQuery, fn(&str, u64, u64) -> bool); 3] = [
+        type Keeps = fn(&str, u64, u64) -> bool;
+        let queries: [(SearchQuery, Keeps); 3] = [
             (
                 SearchQuery::new()
                     .filter(Filter::any_of("color", ["x"]))
