@@ -7,6 +7,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, RwLock};
 
 use ahash::AHashMap;
@@ -440,7 +441,16 @@ pub(crate) struct SearchIndex {
     /// What filters keep, by the filters: unions of the filters with several values, and
     /// intersections of several filters; at most [`FILTER_CACHE`] of them. Visibility is not
     /// in them, so accounts with different assortments share them.
-    pub filtered: RwLock<AHashMap<FilterKey, Arc<RoaringBitmap>>>,
+    pub filtered: RwLock<AHashMap<FilterKey, Cached>>,
+    /// Ticks of the filter cache, for evicting its least recently used entry.
+    pub filter_clock: AtomicU64,
+}
+
+/// A filter cache entry and when it was last used.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    set: Arc<RoaringBitmap>,
+    used: AtomicU64,
 }
 
 type VisKey = (SmallVec<[(u32, u32); 4]>, u8);
@@ -987,19 +997,36 @@ impl Engine {
     /// The filter cache's set for `key`, built on a miss.
     fn cached(&self, key: FilterKey, build: impl FnOnce() -> RoaringBitmap) -> Arc<RoaringBitmap> {
         let cache = &self.search.filtered;
-        if let Some(set) = cache.read().ok().and_then(|c| c.get(&key).cloned()) {
+        let now = self
+            .search
+            .filter_clock
+            .fetch_add(1, AtomicOrdering::Relaxed);
+        let hit = cache.read().ok().and_then(|c| {
+            let entry = c.get(&key)?;
+            entry.used.store(now, AtomicOrdering::Relaxed);
+            Some(Arc::clone(&entry.set))
+        });
+        if let Some(set) = hit {
             return set;
         }
         let set = Arc::new(build());
         if let Ok(mut cache) = cache.write() {
             if cache.len() >= FILTER_CACHE {
-                // Any entry will do: a miss only costs building it again.
-                let evict = cache.keys().next().cloned();
-                if let Some(evict) = evict {
-                    cache.remove(&evict);
+                let oldest = cache
+                    .iter()
+                    .min_by_key(|(_, entry)| entry.used.load(AtomicOrdering::Relaxed))
+                    .map(|(key, _)| key.clone());
+                if let Some(oldest) = oldest {
+                    cache.remove(&oldest);
                 }
             }
-            cache.insert(key, Arc::clone(&set));
+            cache.insert(
+                key,
+                Cached {
+                    set: Arc::clone(&set),
+                    used: AtomicU64::new(now),
+                },
+            );
         }
         set
     }
@@ -1784,6 +1811,24 @@ mod tests {
             }
             assert_eq!(walked, expected, "{query:?}");
         }
+    }
+
+    #[test]
+    fn the_filter_cache_keeps_what_is_used_and_stays_bounded() {
+        let e = engine(SMALL);
+        let key = |id: u32| -> FilterKey {
+            smallvec::smallvec![Part::Members(Dimension::Brand, smallvec::smallvec![id])]
+        };
+        let kept = e.cached(key(u32::MAX), RoaringBitmap::new);
+        for id in 0..(3 * FILTER_CACHE as u32) {
+            e.cached(key(id), RoaringBitmap::new);
+            // Used between every two new entries: never the least recently used.
+            assert!(Arc::ptr_eq(
+                &e.cached(key(u32::MAX), RoaringBitmap::new),
+                &kept
+            ));
+        }
+        assert_eq!(e.search.filtered.read().unwrap().len(), FILTER_CACHE);
     }
 
     #[test]
