@@ -172,7 +172,10 @@ fn search(c: &mut Criterion) {
         let (a, b) = (n % COLORS.len(), (n / COLORS.len()) % COLORS.len());
         let leaf = n % (TOP * LEAVES_PER_TOP);
         SearchQuery::new()
-            .filter(Filter::any_of("color", [COLORS[a], COLORS[(a + b + 1) % COLORS.len()]]))
+            .filter(Filter::any_of(
+                "color",
+                [COLORS[a], COLORS[(a + b + 1) % COLORS.len()]],
+            ))
             .filter(Filter::range("voltage", Some(12.into()), Some(36.into())))
             .filter(Filter::Category(vec![format!(
                 "t{}-{}",
