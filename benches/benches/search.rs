@@ -6,27 +6,11 @@
 //! debug build) runs each bench once on 20,000 products so the suite stays fast.
 //! `TARIF_SEARCH_PRODUCTS` overrides the size.
 //!
-//! Measured 2026-11-27 on the shared 2-core machine (load average 2–4 from other builds, so
-//! these are upper bounds), 1M products, the account's visible set already cached:
-//!
-//! | bench                                           | median  | target  |
-//! |-------------------------------------------------|---------|---------|
-//! | first page, no filter                           | 33 µs   | ≤ 50 µs |
-//! | first page, sku prefix                          | 34 µs   | ≤ 50 µs |
-//! | first page, 3 filters (any-of, range, category) | 507 µs  | ≤ 50 µs |
-//! | first page, 3 filters, buy                      | 469 µs  | ≤ 50 µs |
-//! | first page, 3 filters, priced                   | 518 µs  | —       |
-//! | first page, 3 filters, variants grouped         | 845 µs  | —       |
-//! | first page, 3 filters, by length desc           | 4.7 ms  | —       |
-//! | facet color (own filter left out), page incl.   | 1.18 ms | ≤ 1 ms  |
-//! | facet brand, 40 values, page incl.              | 5.1 ms  | ≤ 1 ms  |
-//!
-//! Building one assortment's visible set the first time: 1.7 s right after compiling, most of
-//! it the allocator reclaiming the compile's garbage (a 20k-product probe: 31 ms for the first
-//! set, 56 µs to build it again). Filtered pages are dominated by whole-catalog bitmap work for
-//! the multi-value filters (a 4-value range, a 2-value any-of) and facets by one intersection
-//! count per value over array containers; caching filter results per value set, or counting
-//! facets by scanning the (small) matching set, are the next steps.
+//! Figures, before and after the search changes of 2026-11-27 and what they do:
+//! docs/performance.md, "Search, 1M products". In short, per query: the filters' sets are
+//! intersected once and cached without visibility (so every assortment shares them), the result
+//! is counted against the visible set and a plain page walks the smaller of the two, and facets
+//! over a small base are counted by scanning a per-position value column.
 
 use std::fmt::Write as _;
 use std::time::Instant as Clock;
@@ -179,6 +163,28 @@ fn search(c: &mut Criterion) {
     });
     group.bench_function("first page, 3 filters", |b| {
         b.iter(|| black_box(engine.search(&account(), &filtered, Some(at))))
+    });
+    // 2,800 combinations of leaf category and colour pair, far more than the engine caches:
+    // what a query costs the first time its filters are seen.
+    let mut n = 0usize;
+    let mut fresh = || {
+        n += 1;
+        let (a, b) = (n % COLORS.len(), (n / COLORS.len()) % COLORS.len());
+        let leaf = n % (TOP * LEAVES_PER_TOP);
+        SearchQuery::new()
+            .filter(Filter::any_of(
+                "color",
+                [COLORS[a], COLORS[(a + b + 1) % COLORS.len()]],
+            ))
+            .filter(Filter::range("voltage", Some(12.into()), Some(36.into())))
+            .filter(Filter::Category(vec![format!(
+                "t{}-{}",
+                leaf / LEAVES_PER_TOP,
+                leaf % LEAVES_PER_TOP
+            )]))
+    };
+    group.bench_function("first page, 3 filters, new filters each time", |b| {
+        b.iter(|| black_box(engine.search(&account(), &fresh(), Some(at))))
     });
     let buy = filtered.clone().capability(Capability::Buy);
     group.bench_function("first page, 3 filters, buy", |b| {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::catalog::{number, CatalogBuild};
 use super::{fold, items, Diags};
 use crate::engine::search::{
-    sorted_bitmap, AttrIndex, Named, NumericIndex, RelationsDef, SearchIndex,
+    sorted_bitmap, AttrIndex, Named, NumericIndex, RelationsDef, SearchIndex, ValueColumn,
 };
 use crate::engine::{ProductId, NONE};
 use crate::error::DiagnosticCode as Code;
@@ -106,7 +106,7 @@ pub(crate) fn build(
         }
     }
 
-    let families = named(&cat.families, family_sets);
+    let families = named(&cat.families, family_sets, count);
     // Family ids of the catalog are in document order; the index keeps them in name order.
     let family_at = family_at
         .into_iter()
@@ -120,8 +120,8 @@ pub(crate) fn build(
         .collect();
     let mut index = SearchIndex {
         attrs: attributes(settings, catalog, &pos_of, count),
-        brands: named(&cat.brands, brand_sets),
-        categories: named(&category_names, category_sets),
+        brands: named(&cat.brands, brand_sets, count),
+        categories: named(&category_names, category_sets, count),
         families,
         family_at,
         in_family: sorted_bitmap(&in_family),
@@ -135,7 +135,7 @@ pub(crate) fn build(
 }
 
 /// Sets in name order, so that counts come out sorted.
-fn named(names: &[Box<str>], members: Vec<Vec<u32>>) -> Named {
+fn named(names: &[Box<str>], members: Vec<Vec<u32>>, count: usize) -> Named {
     let mut pairs: Vec<(Box<str>, Vec<u32>)> = names.iter().cloned().zip(members).collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = Named::default();
@@ -145,6 +145,7 @@ fn named(names: &[Box<str>], members: Vec<Vec<u32>>) -> Named {
         out.names.push(name);
         out.sets.push(sorted_bitmap(&set));
     }
+    out.column = ValueColumn::of(&out.sets, count);
     out
 }
 
@@ -221,6 +222,7 @@ fn attributes(
             attr.values.names.push(text.into());
             attr.values.sets.push(sorted_bitmap(&set));
         }
+        attr.values.column = ValueColumn::of(&attr.values.sets, count);
         if numeric.contains(name) {
             attr.numeric = Some(numeric_index(numbers, &smallest));
         }

@@ -4,10 +4,10 @@
 //! order. Iterating a result bitmap therefore yields rows already sorted by SKU, and a page is
 //! the first `limit` members from a start position, without sorting anything at query time.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, RwLock};
 
 use ahash::AHashMap;
@@ -438,9 +438,74 @@ pub(crate) struct SearchIndex {
     pub relations: AHashMap<ProductId, RelationsDef>,
     /// Visible sets already combined, by (chain levels with their epoch, capability).
     pub visible: RwLock<AHashMap<VisKey, Arc<RoaringBitmap>>>,
+    /// What filters keep, by the filters: unions of the filters with several values, and
+    /// intersections of several filters; at most [`FILTER_CACHE`] of them. Visibility is not
+    /// in them, so accounts with different assortments share them.
+    pub filtered: RwLock<AHashMap<FilterKey, Cached>>,
+    /// Ticks of the filter cache, for evicting its least recently used entry.
+    pub filter_clock: AtomicU64,
+}
+
+/// A filter cache entry and when it was last used.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    set: Arc<RoaringBitmap>,
+    used: AtomicU64,
 }
 
 type VisKey = (SmallVec<[(u32, u32); 4]>, u8);
+
+/// Bound of the filter cache: an entry is at most one bit per product (128 KB at 1M), and the
+/// filters a shop's navigation offers repeat.
+const FILTER_CACHE: usize = 128;
+
+/// Restrictions, sorted: one with several members (a union), or several (an intersection).
+pub(crate) type FilterKey = SmallVec<[Part; 4]>;
+
+/// One restriction of a query, as a cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Part {
+    /// Member ids of a dimension, ascending and unique.
+    Members(Dimension, SmallVec<[u32; 8]>),
+    /// A folded reference prefix.
+    Prefix(Box<str>),
+}
+
+/// Where a filter's member ids point.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Dimension {
+    /// `AttrIndex::values` of the attribute.
+    Values(Box<str>),
+    /// `NumericIndex::values` of the attribute.
+    Numbers(Box<str>),
+    Category,
+    Brand,
+    Family,
+}
+
+/// A set: from the index, cached, or built for this query.
+enum Kept<'a> {
+    Borrowed(&'a RoaringBitmap),
+    Shared(Arc<RoaringBitmap>),
+    Owned(RoaringBitmap),
+}
+
+impl std::ops::Deref for Kept<'_> {
+    type Target = RoaringBitmap;
+
+    fn deref(&self) -> &RoaringBitmap {
+        match self {
+            Kept::Borrowed(set) => set,
+            Kept::Shared(set) => set,
+            Kept::Owned(set) => set,
+        }
+    }
+}
+
+/// Scanning the column costs one read per matching product and value; counting with the sets
+/// costs, per value and bitmap container of the base, an AND of 1,024 words, about as much as
+/// this many reads.
+const READS_PER_CONTAINER_OP: u64 = 128;
 
 /// A variant's axes, by axis name.
 pub(crate) type Axes = Vec<(Box<str>, Box<str>)>;
@@ -451,13 +516,159 @@ pub(crate) struct Named {
     pub names: Vec<Box<str>>,
     pub sets: Vec<RoaringBitmap>,
     pub index: AHashMap<Box<str>, u32>,
+    /// The same membership by position, to count a small matching set value by value.
+    pub column: ValueColumn,
+}
+
+/// The transpose of a [`Named`]'s sets: each position's value ids, ascending. Counting a facet
+/// over a few thousand matching products reads their ids, where intersecting every value's set
+/// would cost one container operation per value and chunk of the catalog.
+#[derive(Debug, Default)]
+pub(crate) enum ValueColumn {
+    /// Not built (ids would not fit in `u32`): facets are counted with the sets alone.
+    #[default]
+    Absent,
+    /// At most one value per position (`NONE` without).
+    Single(Vec<u32>),
+    /// The ids of position `p` are `ids[starts[p]..starts[p + 1]]`.
+    Lists { starts: Vec<u32>, ids: Vec<u32> },
+}
+
+impl ValueColumn {
+    /// The column of `sets` over `positions` positions.
+    pub(crate) fn of(sets: &[RoaringBitmap], positions: usize) -> ValueColumn {
+        let mut per = vec![0u32; positions];
+        for set in sets {
+            for pos in set {
+                if let Some(n) = per.get_mut(pos as usize) {
+                    *n = n.saturating_add(1);
+                }
+            }
+        }
+        let ids_of = || {
+            sets.iter()
+                .enumerate()
+                .map(|(id, set)| (u32::try_from(id).unwrap_or(NONE), set))
+        };
+        if per.iter().all(|&n| n <= 1) {
+            let mut single = per;
+            single.fill(NONE);
+            for (id, set) in ids_of() {
+                for pos in set {
+                    if let Some(slot) = single.get_mut(pos as usize) {
+                        *slot = id;
+                    }
+                }
+            }
+            return ValueColumn::Single(single);
+        }
+        let mut starts = Vec::with_capacity(positions + 1);
+        let mut total = 0u32;
+        starts.push(0);
+        for n in per {
+            let Some(sum) = total.checked_add(n) else {
+                return ValueColumn::Absent;
+            };
+            total = sum;
+            starts.push(total);
+        }
+        let mut ids = vec![NONE; total as usize];
+        let mut fill = starts.clone();
+        for (id, set) in ids_of() {
+            for pos in set {
+                if let Some(at) = fill.get_mut(pos as usize) {
+                    if let Some(slot) = ids.get_mut(*at as usize) {
+                        *slot = id;
+                    }
+                    *at += 1;
+                }
+            }
+        }
+        ValueColumn::Lists { starts, ids }
+    }
+
+    /// Value ids per position on average, to weigh a scan (0 when absent).
+    fn multiplicity(&self) -> u64 {
+        match self {
+            ValueColumn::Absent => 0,
+            ValueColumn::Single(_) => 1,
+            ValueColumn::Lists { starts, ids } => {
+                (ids.len() as u64).div_ceil(starts.len().max(1) as u64)
+            }
+        }
+    }
+
+    /// Adds each position's values to `counts`.
+    fn count(&self, positions: &RoaringBitmap, counts: &mut [u64]) {
+        let mut add = |id: u32| {
+            if let Some(n) = counts.get_mut(id as usize) {
+                *n += 1;
+            }
+        };
+        match self {
+            ValueColumn::Absent => {}
+            ValueColumn::Single(at) => {
+                for pos in positions {
+                    add(at.get(pos as usize).copied().unwrap_or(NONE));
+                }
+            }
+            ValueColumn::Lists { starts, ids } => {
+                for pos in positions {
+                    let pos = pos as usize;
+                    let (Some(&start), Some(&end)) = (starts.get(pos), starts.get(pos + 1)) else {
+                        continue;
+                    };
+                    for &id in ids.get(start as usize..end as usize).unwrap_or_default() {
+                        add(id);
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl Named {
-    fn get(&self, name: &str) -> Option<&RoaringBitmap> {
-        self.index
-            .get(name)
-            .and_then(|&i| self.sets.get(i as usize))
+    /// A name's id and set.
+    fn member(&self, name: &str) -> Option<(u32, &RoaringBitmap)> {
+        let &id = self.index.get(name)?;
+        Some((id, self.sets.get(id as usize)?))
+    }
+
+    /// Members of `base` per value id, by whichever of scanning the column or intersecting
+    /// the sets costs less.
+    fn counts(&self, base: &RoaringBitmap) -> Vec<u64> {
+        if self.scans(base) {
+            self.counts_by_column(base)
+        } else {
+            self.counts_by_sets(base)
+        }
+    }
+
+    /// Whether scanning the column for `base` costs less than intersecting every set: per
+    /// value, that probes each member of a sparse base, or ANDs each bitmap container of a
+    /// dense one.
+    fn scans(&self, base: &RoaringBitmap) -> bool {
+        let per_value = if dense(base) {
+            chunks(base) * READS_PER_CONTAINER_OP
+        } else {
+            base.len()
+        };
+        let scan = base.len().saturating_mul(self.column.multiplicity());
+        let intersect = (self.sets.len() as u64).saturating_mul(per_value);
+        !matches!(self.column, ValueColumn::Absent) && scan <= intersect
+    }
+
+    fn counts_by_sets(&self, base: &RoaringBitmap) -> Vec<u64> {
+        self.sets
+            .iter()
+            .map(|set| base.intersection_len(set))
+            .collect()
+    }
+
+    fn counts_by_column(&self, base: &RoaringBitmap) -> Vec<u64> {
+        let mut counts = vec![0; self.sets.len()];
+        self.column.count(base, &mut counts);
+        counts
     }
 }
 
@@ -535,61 +746,86 @@ impl Engine {
         let visible = self.visible_set(def, query.capability, at);
         // Each restriction with the facet it belongs to; the text prefix belongs to none, so
         // no facet count ever leaves it out.
-        // Each restriction is an any-of over member sets, kept unmerged: a union over the whole
-        // catalog costs more than intersecting each member with what the other filters left.
-        let restrictions: Vec<(Option<Facet>, Vec<Cow<'_, RoaringBitmap>>)> = query
+        let restrictions: Vec<(Option<Facet>, Part, Kept<'_>)> = query
             .filters
             .iter()
-            .map(|f| (Some(f.facet()), self.filter_set(f)))
-            .chain(
-                query
-                    .text
-                    .as_deref()
-                    .map(|t| (None, vec![Cow::Owned(self.prefix_set(t))])),
-            )
+            .map(|f| {
+                let (part, set) = self.filter_set(f);
+                (Some(f.facet()), part, set)
+            })
+            .chain(query.text.as_deref().map(|t| {
+                let prefix = crate::compile::fold(t);
+                let set = self.prefix_set(&prefix);
+                (None, Part::Prefix(prefix), Kept::Owned(set))
+            }))
             .collect();
         let restrict = |skip: Option<&Facet>| {
-            let mut parts: Vec<&[Cow<'_, RoaringBitmap>]> = restrictions
+            let kept: SmallVec<[&(Option<Facet>, Part, Kept<'_>); 4]> = restrictions
                 .iter()
-                .filter(|(facet, _)| facet.is_none() || facet.as_ref() != skip)
-                .map(|(_, members)| members.as_slice())
+                .filter(|(facet, _, _)| facet.is_none() || facet.as_ref() != skip)
                 .collect();
-            // Single sets first, smallest first, so that the unions run over little.
-            parts.sort_by_key(|m| (m.len() != 1, m.iter().map(|s| s.len()).sum::<u64>()));
-            let mut out: Option<RoaringBitmap> = None;
-            for members in parts {
-                let current: &RoaringBitmap = out.as_ref().unwrap_or(&visible);
-                let next = match members {
-                    [] => RoaringBitmap::new(),
-                    [one] => current & &**one,
-                    many => many.iter().map(|m| current & &**m).union(),
-                };
-                out = Some(next);
-            }
-            out.unwrap_or_else(|| (*visible).clone())
+            let filtered = match kept.as_slice() {
+                [] => return Matching::of(Kept::Borrowed(&visible)),
+                [(_, _, one)] => Kept::Borrowed(one),
+                several => {
+                    let mut key: FilterKey =
+                        several.iter().map(|(_, part, _)| part.clone()).collect();
+                    key.sort_unstable();
+                    Kept::Shared(self.cached(key, || {
+                        intersect(several.iter().map(|(_, _, set)| &**set).collect())
+                    }))
+                }
+            };
+            Matching::pair(filtered, Kept::Borrowed(&visible))
+        };
+        let order = Order::new(self, &query.sort);
+        let cursor = query.cursor.as_ref().map(|c| order.resume(self, &c.0));
+        let own = |facet: &Facet| {
+            restrictions
+                .iter()
+                .any(|(f, _, _)| f.as_ref() == Some(facet))
         };
         let matching = restrict(None);
+        // A plain page in SKU order reads the matching set only through its first rows and its
+        // count: both can skip building it when it is large.
+        let plain = !query.group_variants
+            && matches!(order, Order::Sku | Order::Tail)
+            && query.facets.iter().all(own);
+        let rows_wanted = query.offset.saturating_add(query.limit).saturating_add(1);
+        let found = match matching.walk_pays(rows_wanted) {
+            Some(total) if plain => Found::Lazy(matching, total),
+            _ => Found::Built(matching.build()),
+        };
         let facets = query
             .facets
             .iter()
-            .map(|facet| {
-                let own = restrictions.iter().any(|(f, _)| f.as_ref() == Some(facet));
-                if own {
-                    self.count_facet(facet, &restrict(Some(facet)), query)
-                } else {
-                    self.count_facet(facet, &matching, query)
-                }
+            .map(|facet| match &found {
+                Found::Built(matching) if !own(facet) => self.count_facet(facet, matching, query),
+                _ => self.count_facet(facet, &restrict(Some(facet)).build(), query),
             })
             .collect();
-        let order = Order::new(self, &query.sort);
-        let cursor = query.cursor.as_ref().map(|c| order.resume(self, &c.0));
-        let (positions, total, next) = if query.group_variants {
-            self.family_page(&order, &matching, cursor, query)
-        } else {
-            let (rows, next) = self.page(&order, order.walk(&matching, cursor), query);
-            (rows, matching.len(), next)
+        let (positions, total, next) = match &found {
+            Found::Lazy(lazy, total) => {
+                let from = cursor.map_or(0, |c| c.from);
+                let walk = lazy
+                    .iter_from(from)
+                    .take(usize::try_from(*total).unwrap_or(usize::MAX));
+                let (rows, next) = self.page(&order, walk, query);
+                (rows, *total, next)
+            }
+            Found::Built(matching) if query.group_variants => {
+                self.family_page(&order, matching, cursor, query)
+            }
+            Found::Built(matching) => {
+                let (rows, next) = self.page(&order, order.walk(matching, cursor), query);
+                (rows, matching.len(), next)
+            }
         };
-        let rows = self.rows(def, &positions, &matching, query, at)?;
+        let grouped = match &found {
+            Found::Built(matching) if query.group_variants => Some(&**matching),
+            _ => None,
+        };
+        let rows = self.rows(def, &positions, grouped, query, at)?;
         Ok(SearchPage {
             rows,
             total,
@@ -742,29 +978,81 @@ impl Engine {
         }
     }
 
-    /// The sets whose union is what a filter keeps (none: it keeps nothing).
-    fn filter_set(&self, filter: &Filter) -> Vec<Cow<'_, RoaringBitmap>> {
+    /// What a filter keeps, the union of its members' sets (none: nothing), and its cache key.
+    fn filter_set(&self, filter: &Filter) -> (Part, Kept<'_>) {
+        let (dimension, mut members) = self.filter_members(filter);
+        members.sort_unstable_by_key(|&(id, _)| id);
+        members.dedup_by_key(|&mut (id, _)| id);
+        let part = Part::Members(dimension, members.iter().map(|&(id, _)| id).collect());
+        let set = match members.as_slice() {
+            [] => Kept::Owned(RoaringBitmap::new()),
+            [(_, one)] => Kept::Borrowed(one),
+            many => Kept::Shared(self.cached(smallvec::smallvec![part.clone()], || {
+                many.iter().map(|&(_, set)| set).union()
+            })),
+        };
+        (part, set)
+    }
+
+    /// The filter cache's set for `key`, built on a miss.
+    fn cached(&self, key: FilterKey, build: impl FnOnce() -> RoaringBitmap) -> Arc<RoaringBitmap> {
+        let cache = &self.search.filtered;
+        let now = self
+            .search
+            .filter_clock
+            .fetch_add(1, AtomicOrdering::Relaxed);
+        let hit = cache.read().ok().and_then(|c| {
+            let entry = c.get(&key)?;
+            entry.used.store(now, AtomicOrdering::Relaxed);
+            Some(Arc::clone(&entry.set))
+        });
+        if let Some(set) = hit {
+            return set;
+        }
+        let set = Arc::new(build());
+        if let Ok(mut cache) = cache.write() {
+            if cache.len() >= FILTER_CACHE {
+                let oldest = cache
+                    .iter()
+                    .min_by_key(|(_, entry)| entry.used.load(AtomicOrdering::Relaxed))
+                    .map(|(key, _)| key.clone());
+                if let Some(oldest) = oldest {
+                    cache.remove(&oldest);
+                }
+            }
+            cache.insert(
+                key,
+                Cached {
+                    set: Arc::clone(&set),
+                    used: AtomicU64::new(now),
+                },
+            );
+        }
+        set
+    }
+
+    /// A filter's dimension and its members (id in that dimension, set), in any order.
+    fn filter_members(&self, filter: &Filter) -> (Dimension, Vec<(u32, &RoaringBitmap)>) {
         let index = &self.search;
-        let sets: Vec<&RoaringBitmap> = match filter {
-            Filter::Attr { name, any_of } => match index.attrs.get(name.as_str()) {
-                Some(attr) => {
-                    let mut sets = Vec::new();
+        match filter {
+            Filter::Attr { name, any_of } => {
+                let mut members = Vec::new();
+                if let Some(attr) = index.attrs.get(name.as_str()) {
                     for value in any_of {
-                        sets.extend(attr.values.get(value));
+                        members.extend(attr.values.member(value));
                         let canonical =
                             crate::money::parse_decimal(value).map(|d| d.normalize().to_string());
-                        sets.extend(
+                        members.extend(
                             canonical
                                 .filter(|c| c != value)
-                                .and_then(|c| attr.values.get(&c)),
+                                .and_then(|c| attr.values.member(&c)),
                         );
                     }
-                    sets
                 }
-                None => Vec::new(),
-            },
+                (Dimension::Values(name.as_str().into()), members)
+            }
             Filter::Range { name, min, max } => {
-                match index
+                let members = match index
                     .attrs
                     .get(name.as_str())
                     .and_then(|a| a.numeric.as_ref())
@@ -780,21 +1068,22 @@ impl Engine {
                             .get(start..end)
                             .unwrap_or_default()
                             .iter()
-                            .map(|(_, set)| set)
+                            .zip(start..)
+                            .filter_map(|((_, set), id)| Some((u32::try_from(id).ok()?, set)))
                             .collect()
                     }
                     None => Vec::new(),
-                }
+                };
+                (Dimension::Numbers(name.as_str().into()), members)
             }
-            Filter::Category(names) => named_sets(&index.categories, names),
-            Filter::Brand(names) => named_sets(&index.brands, names),
-            Filter::Family(names) => named_sets(&index.families, names),
-        };
-        sets.into_iter().map(Cow::Borrowed).collect()
+            Filter::Category(names) => (Dimension::Category, named_sets(&index.categories, names)),
+            Filter::Brand(names) => (Dimension::Brand, named_sets(&index.brands, names)),
+            Filter::Family(names) => (Dimension::Family, named_sets(&index.families, names)),
+        }
     }
 
-    fn prefix_set(&self, text: &str) -> RoaringBitmap {
-        let prefix = crate::compile::fold(text);
+    /// Positions with a reference starting with the folded `prefix`.
+    fn prefix_set(&self, prefix: &str) -> RoaringBitmap {
         let keys = &self.search.prefixes;
         let start = keys.partition_point(|(k, _)| **k < *prefix);
         let mut positions: Vec<u32> = keys
@@ -834,13 +1123,11 @@ impl Engine {
                 named
                     .names
                     .iter()
-                    .zip(&named.sets)
-                    .filter_map(|(name, set)| {
-                        let count = base.intersection_len(set);
-                        (count > 0 || selected.contains(&&**name)).then(|| FacetValue {
-                            value: name.to_string(),
-                            count,
-                        })
+                    .zip(named.counts(base))
+                    .filter(|(name, count)| *count > 0 || selected.contains(&&***name))
+                    .map(|(name, count)| FacetValue {
+                        value: name.to_string(),
+                        count,
                     })
                     .collect()
             })
@@ -917,23 +1204,25 @@ impl Engine {
         &self,
         account: &AccountDef,
         positions: &[u32],
-        matching: &RoaringBitmap,
+        grouped: Option<&RoaringBitmap>,
         query: &SearchQuery,
         at: Instant,
     ) -> Result<Vec<SearchRow>, QueryError> {
         let index = &self.search;
         let product_at = |pos: u32| index.order.get(pos as usize).copied().unwrap_or(NONE);
-        let variants_of = |pos: u32| -> Vec<u32> {
+        let variants_of = |pos: u32, matching: &RoaringBitmap| -> Vec<u32> {
             let family = index.family_at.get(pos as usize).copied().unwrap_or(NONE);
             match index.families.sets.get(family as usize) {
                 Some(members) => (members & matching).iter().collect(),
                 None => vec![pos],
             }
         };
-        let groups: Vec<Vec<u32>> = if query.group_variants {
-            positions.iter().map(|&p| variants_of(p)).collect()
-        } else {
-            positions.iter().map(|_| Vec::new()).collect()
+        let groups: Vec<Vec<u32>> = match grouped {
+            Some(matching) => positions
+                .iter()
+                .map(|&p| variants_of(p, matching))
+                .collect(),
+            None => positions.iter().map(|_| Vec::new()).collect(),
         };
         let prices = match query.price_qty {
             Some(qty) => {
@@ -1024,8 +1313,104 @@ impl Engine {
     }
 }
 
-fn named_sets<'a>(named: &'a Named, names: &[String]) -> Vec<&'a RoaringBitmap> {
-    names.iter().filter_map(|n| named.get(n)).collect()
+fn named_sets<'a>(named: &'a Named, names: &[String]) -> Vec<(u32, &'a RoaringBitmap)> {
+    names.iter().filter_map(|n| named.member(n)).collect()
+}
+
+/// Whether a set is mostly bitmap containers (more than 4,096 members per 65,536 positions it
+/// spans), where an intersection is a word-by-word AND but extracting members costs per member.
+fn dense(set: &RoaringBitmap) -> bool {
+    set.len() > chunks(set) * 4096
+}
+
+/// The chunks of 65,536 positions a set spans.
+fn chunks(set: &RoaringBitmap) -> u64 {
+    match (set.min(), set.max()) {
+        (Some(min), Some(max)) => u64::from((max >> 16) - (min >> 16)) + 1,
+        _ => 0,
+    }
+}
+
+/// The intersection of at least two sets. From a sparse smallest set, smallest first, so that
+/// every step runs over little; when even the smallest is dense, largest first, so that the
+/// intermediate results stay dense and are AND-ed in place.
+fn intersect(mut sets: SmallVec<[&RoaringBitmap; 8]>) -> RoaringBitmap {
+    sets.sort_by_key(|set| set.len());
+    if sets.first().is_some_and(|&set| dense(set)) {
+        sets.reverse();
+    }
+    let mut sets = sets.into_iter();
+    let mut out = match (sets.next(), sets.next()) {
+        (Some(a), Some(b)) => a & b,
+        (Some(a), None) => a.clone(),
+        (None, _) => RoaringBitmap::new(),
+    };
+    for set in sets {
+        if out.is_empty() {
+            break;
+        }
+        out &= set;
+    }
+    out
+}
+
+/// The matching set of a search, built or left to walk.
+enum Found<'a> {
+    /// Not built: its count.
+    Lazy(Matching<'a>, u64),
+    Built(Kept<'a>),
+}
+
+/// What a query keeps: `set`, intersected with `then` when there is one (what the filters
+/// keep, and what the account sees). Building that intersection extracts every member; the
+/// total only needs its count, and a first page only its first members, which a walk over the
+/// smaller set finds quickly when the other keeps much of it.
+struct Matching<'a> {
+    set: Kept<'a>,
+    then: Option<Kept<'a>>,
+}
+
+impl<'a> Matching<'a> {
+    fn of(set: Kept<'a>) -> Matching<'a> {
+        Matching { set, then: None }
+    }
+
+    /// The intersection of two sets, the smaller walked.
+    fn pair(a: Kept<'a>, b: Kept<'a>) -> Matching<'a> {
+        let (set, then) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        Matching {
+            set,
+            then: Some(then),
+        }
+    }
+
+    /// The total, when walking to the `rows`-th member costs less than building the set: the
+    /// walk tests about `rows × |set| / total` members, building extracts all `total`.
+    fn walk_pays(&self, rows: usize) -> Option<u64> {
+        let then = self.then.as_ref()?;
+        let total = self.set.intersection_len(then);
+        let walk = (rows as u128).saturating_mul(u128::from(self.set.len()));
+        (walk <= u128::from(total) * u128::from(total)).then_some(total)
+    }
+
+    /// Members from position `from`, ascending.
+    fn iter_from(&self, from: u32) -> impl Iterator<Item = u32> + '_ {
+        let then = self.then.as_deref();
+        self.set
+            .range(from..)
+            .filter(move |&pos| then.is_none_or(|t| t.contains(pos)))
+    }
+
+    fn build(self) -> Kept<'a> {
+        match (self.set, self.then) {
+            (set, None) => set,
+            (Kept::Owned(mut set), Some(then)) => {
+                set &= &*then;
+                Kept::Owned(set)
+            }
+            (set, Some(then)) => Kept::Owned(&*set & &*then),
+        }
+    }
 }
 
 /// A bitmap from positions already sorted and unique.
@@ -1206,6 +1591,11 @@ impl<'a> Order<'a> {
                         .map(|&(_, p)| p)
                         .filter(|p| matching.contains(*p))
                 });
+                // Once every matching product with a number is out, the rest of the column
+                // (all of it, when nothing matches) cannot yield any.
+                let numbered = usize::try_from(matching.intersection_len(&index.present))
+                    .unwrap_or(usize::MAX);
+                let groups = groups.take(numbered);
                 let tail_from = if resume.group >= self.groups() {
                     resume.from
                 } else {
@@ -1216,15 +1606,7 @@ impl<'a> Order<'a> {
                     .filter(move |&p| p >= tail_from);
                 Box::new(groups.chain(tail))
             }
-            Order::Sku | Order::Tail => {
-                if resume.from == 0 {
-                    Box::new(matching.iter())
-                } else {
-                    let mut rest = matching.clone();
-                    rest.remove_range(..resume.from);
-                    Box::new(rest.into_iter())
-                }
-            }
+            Order::Sku | Order::Tail => Box::new(matching.range(resume.from..)),
         }
     }
 }
@@ -1280,6 +1662,173 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn facet_counts_by_column_equal_counts_by_sets() {
+        for e in [
+            engine(SMALL),
+            Engine::from_json(&sample::distributor().to_string()).unwrap(),
+        ] {
+            let index = &e.search;
+            let positions = index.order.len() as u32;
+            let mut dimensions: Vec<&Named> =
+                vec![&index.brands, &index.categories, &index.families];
+            dimensions.extend(index.attrs.values().map(|a| &a.values));
+            let mut lists = false;
+            for named in dimensions {
+                lists |= matches!(named.column, ValueColumn::Lists { .. });
+                assert!(!matches!(named.column, ValueColumn::Absent));
+                // Every density, from nothing to the whole catalog, and every value's own set.
+                let mut bases: Vec<RoaringBitmap> = (0..=8u64)
+                    .map(|k| {
+                        (0..positions)
+                            .filter(|&p| {
+                                (u64::from(p).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 8 < k
+                            })
+                            .collect()
+                    })
+                    .collect();
+                bases.extend(named.sets.iter().cloned());
+                for base in &bases {
+                    assert_eq!(named.counts_by_column(base), named.counts_by_sets(base));
+                    assert_eq!(named.counts(base), named.counts_by_sets(base));
+                }
+            }
+            assert!(lists, "categories list their ancestors too");
+        }
+    }
+
+    #[test]
+    fn facet_counts_scan_small_sets_and_intersect_large_ones() {
+        let mut named = Named::default();
+        let positions = 1u32 << 20;
+        named.sets = (0..4u32)
+            .map(|v| (0..positions).filter(|p| p % 4 == v).collect())
+            .collect();
+        named.column = ValueColumn::of(&named.sets, positions as usize);
+        let few: RoaringBitmap = (0..positions).step_by(4099).collect();
+        let all: RoaringBitmap = (0..positions).collect();
+        assert!(named.scans(&few));
+        assert!(!named.scans(&all));
+        for base in [few, all, RoaringBitmap::new()] {
+            assert_eq!(named.counts(&base), named.counts_by_sets(&base));
+            assert_eq!(named.counts_by_column(&base), named.counts_by_sets(&base));
+        }
+    }
+
+    /// Dense sets (more than 4,096 members in a chunk) take the other intersection order and
+    /// the walk over an unbuilt last intersection; small catalogs never reach either.
+    #[test]
+    fn dense_filters_page_count_and_walk_like_a_scan() {
+        let count = 12_000u64;
+        let attrs = |i: u64| {
+            let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+            (["x", "y"][(h % 2) as usize], 1 + (h / 2) % 3, h / 6 % 4)
+        };
+        let products: Vec<String> = (0..count)
+            .map(|i| {
+                let (color, volt, cat) = attrs(i);
+                format!(
+                    r#"{{"sku": "S{i:05}", "categories": ["c{cat}"],
+                        "attrs": {{"color": "{color}", "volt": {volt}}}}}"#
+                )
+            })
+            .collect();
+        let e = engine(&format!(
+            r#"{{"format": "tarif/1", "categories": [{{"id": "c0"}}, {{"id": "c1"}}, {{"id": "c2"}},
+                {{"id": "c3"}}], "products": [{}], "accounts": [{{"id": "K"}}],
+                "contracts": [{{"id": "k", "audience": "all", "visibility": [
+                  {{"effect": "deny", "products": {{"category": "c3"}}}}]}}]}}"#,
+            products.join(",")
+        ));
+        type Keeps = fn(&str, u64, u64) -> bool;
+        let queries: [(SearchQuery, Keeps); 3] = [
+            (
+                SearchQuery::new()
+                    .filter(Filter::any_of("color", ["x"]))
+                    .filter(Filter::range("volt", Some(1.into()), Some(2.into()))),
+                |color, volt, _| color == "x" && volt <= 2,
+            ),
+            (
+                SearchQuery::new()
+                    .filter(Filter::any_of("color", ["x", "y"]))
+                    .filter(Filter::Category(vec!["c0".into(), "c1".into()]))
+                    .filter(Filter::any_of("volt", ["2", "3"])),
+                |_, volt, cat| cat < 2 && volt >= 2,
+            ),
+            (
+                SearchQuery::new().filter(Filter::Category(vec!["c3".into()])),
+                |_, _, _| false,
+            ),
+        ];
+        for (query, keeps) in queries {
+            let expected: Vec<String> = (0..count)
+                .filter(|&i| {
+                    let (color, volt, cat) = attrs(i);
+                    cat != 3 && keeps(color, volt, cat)
+                })
+                .map(|i| format!("S{i:05}"))
+                .collect();
+            let first = e.search("K", &query, None).unwrap();
+            assert_eq!(first.total, expected.len() as u64, "{query:?}");
+            assert_eq!(skus(&first), expected[..expected.len().min(20)]);
+            let offset = e.search("K", &query.clone().page(100, 7), None).unwrap();
+            assert_eq!(
+                skus(&offset),
+                expected[100.min(expected.len())..107.min(expected.len())]
+            );
+            // A facet over the matching set builds it: the same page either way.
+            let built = query.clone().facet(Facet::Family);
+            assert_eq!(e.search("K", &built, None).unwrap().rows, first.rows);
+            let colors = e
+                .search("K", &query.clone().facet(Facet::attr("color")), None)
+                .unwrap();
+            let without_color = (0..count).filter(|&i| {
+                let (_, volt, cat) = attrs(i);
+                cat != 3 && ["x", "y"].iter().any(|c| keeps(c, volt, cat))
+            });
+            let x = without_color.clone().filter(|&i| attrs(i).0 == "x").count() as u64;
+            let y = without_color.count() as u64 - x;
+            let counted: Vec<(&str, u64)> = colors.facets[0]
+                .values
+                .iter()
+                .map(|v| (v.value.as_str(), v.count))
+                .collect();
+            let want: Vec<(&str, u64)> = [("x", x), ("y", y)]
+                .into_iter()
+                .filter(|&(_, n)| n > 0)
+                .collect();
+            assert_eq!(counted, want, "{query:?}");
+            let mut walked = Vec::new();
+            let mut page = first;
+            loop {
+                walked.extend(page.rows.iter().map(|r| r.sku.clone()));
+                let Some(next) = page.next.clone() else { break };
+                page = e
+                    .search("K", &query.clone().page(0, 997).after(next), None)
+                    .unwrap();
+            }
+            assert_eq!(walked, expected, "{query:?}");
+        }
+    }
+
+    #[test]
+    fn the_filter_cache_keeps_what_is_used_and_stays_bounded() {
+        let e = engine(SMALL);
+        let key = |id: u32| -> FilterKey {
+            smallvec::smallvec![Part::Members(Dimension::Brand, smallvec::smallvec![id])]
+        };
+        let kept = e.cached(key(u32::MAX), RoaringBitmap::new);
+        for id in 0..(3 * FILTER_CACHE as u32) {
+            e.cached(key(id), RoaringBitmap::new);
+            // Used between every two new entries: never the least recently used.
+            assert!(Arc::ptr_eq(
+                &e.cached(key(u32::MAX), RoaringBitmap::new),
+                &kept
+            ));
+        }
+        assert_eq!(e.search.filtered.read().unwrap().len(), FILTER_CACHE);
     }
 
     #[test]
