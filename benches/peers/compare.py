@@ -9,6 +9,9 @@ a discounted unit price is `(list * (10000 + hundredths) + 5000) // 10000`, half
 Each engine runs in its own process so that its peak resident set is its own. The checksums (sum
 of line totals in cents) of every engine must equal Tarif's before any timing is printed.
 
+The same run then compares the catalog queries (visibility, lookup, search, facets) of
+`catalog.py`, whose answers must equal Tarif's too, when the `tarif` Python package is installed.
+
     python benches/peers/compare.py --data bench-data/small --reprice target/release/tarif-reprice
 """
 
@@ -413,15 +416,16 @@ def main():
     env = dict(os.environ, POLARS_MAX_THREADS=str(args.threads))
     child = [sys.executable, __file__, "--data", args.data, "--threads", str(args.threads)]
     child += ["--repeat", str(args.repeat), "--points", str(args.points)]
+    try:
+        import tarif  # noqa: F401
+
+        with_binding = True
+    except ImportError:
+        print("tarif (Python) is not installed in this environment: skipped", file=sys.stderr)
+        with_binding = False
     for peer in PEERS:
-        if peer == "tarif-python":
-            try:
-                import tarif  # noqa: F401
-            except ImportError:
-                print(
-                    "tarif (Python) is not installed in this environment: skipped", file=sys.stderr
-                )
-                continue
+        if peer == "tarif-python" and not with_binding:
+            continue
         reports.append(run_child(child + ["--peer", peer], env))
 
     tarif = reports[0]
@@ -449,6 +453,11 @@ def main():
     )
     tarif_batch = next(r["batch_median_s"] for r in reports if "2 threads" in r["engine"])
     print(table(reports, tarif_batch, reports[0]["point_p50_ns"]))
+    if with_binding:
+        import catalog
+
+        print("\nCatalog queries (Tarif via Python on the full rules.json):")
+        print(catalog.run(args.data, args.threads, args.points))
 
 
 if __name__ == "__main__":
