@@ -20,7 +20,7 @@ use pyo3::types::PyString;
 use tarif::money::parse_decimal;
 use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
 
-use crate::convert::{quantity, Quantity};
+use crate::convert::{quantity, type_name, Quantity};
 use crate::errors::{guarded, input, Result};
 
 /// Decimal precision of the output columns: the largest `decimal128` holds.
@@ -233,14 +233,6 @@ fn table_columns(table: &Bound<'_, PyAny>) -> Result<(Strings, Strings, Vec<Deci
         string_array(column("sku")?, "sku")?,
         quantity_array(&column("qty")?)?,
     ))
-}
-
-fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into())
 }
 
 /// `status`, `unit_price`, `line_total`, `currency`. Each amount column takes the largest

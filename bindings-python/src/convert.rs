@@ -195,3 +195,12 @@ pub(crate) fn instant(
         ),
     ))
 }
+
+/// The Python type name of a value, for error messages.
+pub(crate) fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyString};
 use tarif::{Capability, Cursor, Decimal, Facet, Filter, RelationKind, SearchQuery, Sort};
 
-use crate::convert::{exact_number, Quantity};
+use crate::convert::{exact_number, type_name, Quantity};
 use crate::errors::{input, Failure, Result};
 
 /// The error of a query part that has the right type but a meaning the binding cannot read.
@@ -162,14 +162,6 @@ fn dict<'a, 'py>(
         }
     }
     Ok(dict)
-}
-
-fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into())
 }
 
 fn text(value: &Bound<'_, PyAny>, what: &str) -> Result<String> {
