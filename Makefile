@@ -48,9 +48,10 @@ lint-rust:
 fmt:
 	$(CARGO) fmt --all
 
-# `make bench` runs on the small data set (minutes); `make bench SIZE=reference` on the DESIGN.md
-# §4 set (generation alone takes a minute, each compile of it far longer). The data set is
-# regenerated first so that no file from an older generator is measured; the peers run in .venv.
+# `make bench` runs on the small data set (minutes); `make bench SIZE=reference` on the reference
+# set of docs/performance.md (generation alone takes a minute, each compile of it far longer).
+# The data set is regenerated first so that no file from an older generator is measured; the
+# peers run in .venv.
 SIZE ?= small
 BENCH_BIN = $(or $(CARGO_TARGET_DIR),target)/release
 bench:

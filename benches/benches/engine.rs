@@ -1,5 +1,5 @@
-//! The engine on the DESIGN.md §4 data set at `TARIF_BENCH_SIZE` (`small` by default,
-//! `reference`): compile, single-line quote / visibility / lookup (criterion, plus an
+//! The engine on the generated data set of docs/performance.md at `TARIF_BENCH_SIZE` (`small`
+//! by default, `reference`): compile, single-line quote / visibility / lookup (criterion, plus an
 //! hdrhistogram of individually timed calls for p50/p99/p99.9), `quote_many` over the order lines
 //! on 1 and 2 threads, and the engine's resident set.
 //!

@@ -1,5 +1,5 @@
 //! Single-line queries on the embedded sample document: quote, visibility, lookup, explain-free
-//! batch. The reference-scale benches (DESIGN.md §4) build on the same shape.
+//! batch. The reference-scale benches (`engine`, on the generated data set) build on the same shape.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use tarif::{BatchAt, Engine, Instant, QuoteRequest};

@@ -1,4 +1,4 @@
-//! Catalog navigation on a generated catalog of 1M products (DESIGN.md targets: first page
+//! Catalog navigation on a generated catalog of 1M products (targets in docs/performance.md: first page
 //! ≤ 50 µs, ≤ 1 ms per facet): 3 facet attributes, a category tree, brands, families, and 8
 //! segment assortments each showing ~60 % of the catalog.
 //!

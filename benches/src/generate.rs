@@ -1,4 +1,4 @@
-//! The DESIGN.md §4 reference data set, generated from a fixed seed.
+//! The reference data set of docs/performance.md ("The data set"), generated from a fixed seed.
 //!
 //! One in-memory [`Model`] (numbers only, no strings) is drawn first; every output file is then
 //! written from it, so the full rules document, the peer subset and the peers' tables always
@@ -43,7 +43,7 @@ const SEGMENTS: [&str; 8] = [
     "export",
     "online",
 ];
-/// Roots each segment may see: 12 of 20, the "~60 % visible" of DESIGN.md §4.
+/// Roots each segment may see: 12 of 20, so that about 60 % of the catalog is visible to a segment.
 const VISIBLE_ROOTS: usize = 12;
 const COLORS: [&str; 8] = [
     "black", "blue", "green", "grey", "orange", "red", "white", "yellow",
@@ -58,7 +58,7 @@ const ORDER_DAYS: i64 = 516; // up to 2026-05-31
 pub enum Size {
     /// ≈ 1 % of the reference set: tests and `make bench`.
     Small,
-    /// The DESIGN.md §4 reference set.
+    /// The reference set the performance targets are stated for (docs/performance.md).
     Reference,
 }
 

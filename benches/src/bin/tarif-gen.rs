@@ -1,4 +1,4 @@
-//! `tarif-gen --size small|reference --out DIR`: writes the DESIGN.md §4 data set.
+//! `tarif-gen --size small|reference --out DIR`: writes the data set of docs/performance.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -339,7 +339,7 @@ impl Policies {
     }
 }
 
-/// The default procedure of DESIGN.md.
+/// The default procedure of docs/spec.md.
 fn default_procedure() -> Vec<StepDef> {
     let step = |name: &str, required: bool, always: bool| StepDef {
         name: name.into(),
