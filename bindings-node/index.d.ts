@@ -415,12 +415,6 @@ export interface RowPrice {
   currency: string | null
 }
 
-/**
- * The sample rules document (an electrical and tools distributor) as JSON text, for examples
- * and benchmarks.
- */
-export declare function sampleDocument(): string
-
 /** One page of a search. */
 export interface SearchPage {
   /** The rows of the page, in the query's order. */

@@ -837,4 +837,3 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Engine = nativeBinding.Engine
 module.exports.EngineHandle = nativeBinding.EngineHandle
-module.exports.sampleDocument = nativeBinding.sampleDocument

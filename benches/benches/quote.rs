@@ -6,7 +6,7 @@ use tarif::{BatchAt, Engine, Instant, QuoteRequest};
 use tarif_benches::sample_rows;
 
 fn engine() -> Engine {
-    Engine::from_json(&tarif::sample::distributor_json()).expect("the sample document compiles")
+    Engine::from_json(&tarif_sample::distributor_json()).expect("the sample document compiles")
 }
 
 fn single_line(c: &mut Criterion) {

@@ -20,13 +20,6 @@ use crate::input::{BatchAtInput, BatchInput, LoadOptions, LookupInput, Visibilit
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
 use crate::tasks::{Batch, Instants, Load, QuoteMany, Watch};
 
-/// The sample rules document (an electrical and tools distributor) as JSON text, for examples
-/// and benchmarks.
-#[napi]
-pub fn sample_document() -> String {
-    tarif::sample::distributor_json()
-}
-
 /// Listens to the caller's `signal`; anything but an `AbortSignal` is `INVALID_INPUT`.
 fn watch(env: &Env, signal: Option<Object<'_>>) -> Result<Watch, Failure> {
     Watch::new(env, signal).map_err(|e| Failure::Input(format!("`signal`: {}", e.reason)))

@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use napi_derive::napi;
-use tarif::model::RoundingStage;
-use tarif::{Capabilities, Explanation, Quote, Status};
+use tarif::{Capabilities, Explanation, Quote, RoundingStage, Status};
 
 /// A priced line. Money and quantities are decimal strings, printed at the scale the rounding
 /// gave them.

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 export const tarif = require('../index.js');
-export const { Engine, EngineHandle, sampleDocument } = tarif;
+export const { Engine, EngineHandle } = tarif;
+export const { sampleDocument } = require('../sample.js');
 
 export function smallDocument({ drillPrice = '129.00' } = {}) {
   return {

@@ -3,7 +3,6 @@
 import {
   Engine,
   EngineHandle,
-  sampleDocument,
   type BatchOutput,
   type CapabilitiesResult,
   type DiagnosticInfo,
@@ -14,6 +13,7 @@ import {
   type SearchPage,
   type SearchQuery,
 } from '../index.js';
+import { sampleDocument } from '../sample.js';
 
 async function service(): Promise<void> {
   const engine: Engine = Engine.fromJson(sampleDocument(), { strict: false });

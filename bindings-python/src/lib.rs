@@ -14,13 +14,6 @@ mod search;
 
 use pyo3::prelude::*;
 
-/// The sample distributor document (about 3,200 products, 40 accounts, their contracts) as
-/// JSON text; deterministic, so examples and tests may quote its SKUs and prices.
-#[pyfunction]
-fn sample_document() -> String {
-    tarif::sample::distributor_json()
-}
-
 #[pymodule]
 fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
@@ -39,7 +32,6 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pages::FacetCounts>()?;
     m.add_class::<pages::FacetValue>()?;
     m.add_class::<pages::RelatedProduct>()?;
-    m.add_function(wrap_pyfunction!(sample_document, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

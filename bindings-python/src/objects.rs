@@ -39,8 +39,8 @@ impl Quote {
             list_price: quote.list_price,
             buyable: quote.buyable,
             stage: match quote.stage {
-                tarif::model::RoundingStage::Unit => "unit",
-                tarif::model::RoundingStage::Line => "line",
+                tarif::RoundingStage::Unit => "unit",
+                tarif::RoundingStage::Line => "line",
             },
             steps: quote.steps.iter().map(Step::new).collect(),
             engine_version: Arc::clone(engine_version),

@@ -1,42 +1,36 @@
-//! # Tarif
-//!
-//! A B2B pricing and catalog-visibility rules engine. A `tarif/1` rules document (price lists,
-//! accounts and segments, contracts, tiers, discounts, floors, visibility rules) is compiled once
-//! into an immutable, indexed [`Engine`] that answers exactly and fast:
-//!
-//! * what may this customer see, see the price of, and buy? ([`Engine::visibility`])
-//! * what is this customer's price for this quantity today, and why? ([`Engine::quote`],
-//!   [`Engine::explain`])
-//! * which product does this reference mean? ([`Engine::lookup`])
-//! * what does this customer's catalog look like under these filters? ([`Engine::search`],
-//!   [`Engine::related`])
-//! * the same for millions of lines at once ([`Engine::quote_many`]).
-//!
-//! ```
-//! use tarif::{Engine, QuoteRequest};
-//! let engine = Engine::from_json(r#"{
-//!   "format": "tarif/1",
-//!   "currencies": [{"code": "EUR"}],
-//!   "products": [{"sku": "DR-1"}],
-//!   "price_lists": [{"id": "list", "currency": "EUR", "prices": [{"sku": "DR-1", "price": "10.00"}]}],
-//!   "settings": {"default_price_lists": ["list"]},
-//!   "accounts": [{"id": "ACME"}]
-//! }"#).unwrap();
-//! let quote = engine.quote(&QuoteRequest::new("ACME", "dr-1", "3".parse().unwrap())).unwrap();
-//! assert_eq!(quote.line_total.to_string(), "30.00");
-//! ```
-//!
-//! The semantics are written down in `docs/spec.md`; [`reference`] is a naive evaluator written
-//! from it, which the engine is tested against.
+#![doc = include_str!("../README.md")]
 
-pub mod compile;
-pub mod engine;
-pub mod error;
-pub mod instant;
-pub mod model;
+mod compile;
+mod engine;
+mod error;
+mod instant;
+mod model;
+
 pub mod money;
-pub mod reference;
-pub mod sample;
+
+/// The typed form of a `tarif/1` rules document, as it arrives: serde types with no
+/// interpretation yet (money and quantities stay text). The engine compiles from it; tools and
+/// the reference evaluator read it.
+///
+/// Two words of the document's vocabulary that queries use too are at the crate root:
+/// [`Capability`] and [`RoundingStage`].
+///
+/// ```
+/// use tarif::document::{Document, Item};
+/// let doc: Document = serde_json::from_str(
+///     r#"{"format": "tarif/1", "products": [{"sku": "A"}, {"sku": 7}]}"#,
+/// ).unwrap();
+/// assert!(matches!(doc.products[0], Item::Ok(_)));
+/// assert!(matches!(doc.products[1], Item::Err { .. }));
+/// ```
+pub mod document {
+    pub use crate::model::{
+        Account, AttrCondition, Audience, Category, Contract, Currency, DefaultVisibility,
+        Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf, PriceEntry,
+        PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode, Rule, Segment,
+        Select, Selector, Settings, StepDef, Tier, TierMode, Validity, VisibilityRule, FORMAT,
+    };
+}
 
 pub use compile::{CompileOptions, Compiled};
 pub use engine::batch::{BatchAt, BatchResult};
@@ -50,5 +44,5 @@ pub use engine::visibility::Capabilities;
 pub use engine::Engine;
 pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
 pub use instant::{Instant, Interval};
-pub use model::Capability;
+pub use model::{Capability, RoundingStage};
 pub use rust_decimal::Decimal;

@@ -31,7 +31,7 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 /// ```
 /// use rust_decimal::Decimal;
 /// use tarif::money::round;
-/// use tarif::model::RoundingMode;
+/// use tarif::document::RoundingMode;
 /// let v: Decimal = "2.345".parse().unwrap();
 /// assert_eq!(round(v, 2, RoundingMode::HalfUp).to_string(), "2.35");
 /// assert_eq!(round(v, 2, RoundingMode::HalfEven).to_string(), "2.34");
@@ -58,7 +58,7 @@ fn strategy(mode: RoundingMode) -> RoundingStrategy {
 /// ```
 /// use rust_decimal::Decimal;
 /// use tarif::money::round_to_multiple;
-/// use tarif::model::RoundingMode;
+/// use tarif::document::RoundingMode;
 /// let v: Decimal = "12.37".parse().unwrap();
 /// let step: Decimal = "0.05".parse().unwrap();
 /// assert_eq!(round_to_multiple(v, step, RoundingMode::HalfUp).unwrap().to_string(), "12.35");
@@ -76,7 +76,7 @@ pub fn round_to_multiple(value: Decimal, step: Decimal, mode: RoundingMode) -> O
 /// ```
 /// use rust_decimal::Decimal;
 /// use tarif::money::round_to_ending;
-/// use tarif::model::RoundingMode;
+/// use tarif::document::RoundingMode;
 /// let v: Decimal = "12.37".parse().unwrap();
 /// let e: Decimal = "0.99".parse().unwrap();
 /// assert_eq!(round_to_ending(v, e, RoundingMode::HalfUp).unwrap().to_string(), "11.99");

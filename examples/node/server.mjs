@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
-const { Engine, EngineHandle, sampleDocument } = require('../../bindings-node/index.js');
+const { Engine, EngineHandle } = require('../../bindings-node/index.js');
+const { sampleDocument } = require('../../bindings-node/sample.js');
 
 const MAX_BODY = 1 << 20;
 const MAX_CART_LINES = 10_000;

@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { Engine, sampleDocument } = require('../../bindings-node/index.js');
+const { Engine } = require('../../bindings-node/index.js');
+const { sampleDocument } = require('../../bindings-node/sample.js');
 
 const sampleText = sampleDocument();
 const engine = Engine.fromJson(sampleText);

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
-use tarif::model::Document;
+use tarif::document::Document;
 use tarif::money::parse_decimal;
-use tarif::reference::{RefQuote, Reference};
+use tarif_reference::search::BruteForce;
+use tarif_reference::{RefQuote, Reference};
 
 pub mod search;
 
@@ -385,7 +386,7 @@ impl Evaluator for Reference {
             return error("INVALID_INSTANT");
         };
         match search::parse_query(query) {
-            Ok(q) => search::BruteForce::new(self).search(account, &q, at, walk.is_some()),
+            Ok(q) => BruteForce::new(self).search(account, &q, at, walk.is_some()),
             Err(e) => json!({ "error": format!("bad query: {e}") }),
         }
     }
@@ -398,7 +399,7 @@ impl Evaluator for Reference {
             return error("INVALID_INSTANT");
         };
         match search::relation_kind(kind) {
-            Some(kind) => search::BruteForce::new(self).related(account, reference, kind, at),
+            Some(kind) => BruteForce::new(self).related(account, reference, kind, at),
             None => json!({ "error": format!("unknown relation kind {kind}") }),
         }
     }

@@ -5,8 +5,8 @@ mod common;
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use tarif::reference::Reference;
 use tarif::{Engine, QuoteRequest};
+use tarif_reference::Reference;
 
 /// Requests asked of each random document (documents × requests ≥ 10,000 per run).
 const REQUESTS_PER_DOCUMENT: usize = 25;

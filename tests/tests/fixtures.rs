@@ -1,7 +1,7 @@
 //! The language-neutral fixtures, run against the reference evaluator.
 
-use tarif::reference::Reference;
 use tarif_conformance::{fixtures_dir, run_all};
+use tarif_reference::Reference;
 
 /// Fewer cases than this means fixtures went missing, not that they pass.
 const MIN_CASES: usize = 70;

@@ -97,7 +97,11 @@ fn error_text(error: &QueryError) -> String {
 fn listing(engine: &Engine, grid: &Grid) -> Listing {
     let mut instants = Vec::new();
     let mut instant_lines = Vec::new();
-    for text in grid.instants.iter().chain(["2026-13-45", "yesterday"].iter()) {
+    for text in grid
+        .instants
+        .iter()
+        .chain(["2026-13-45", "yesterday"].iter())
+    {
         match engine.parse_instant(text) {
             Ok(at) => {
                 instant_lines.push(format!("{text} => {at}"));
@@ -338,16 +342,16 @@ fn check(name: &str, engine: &Engine, grid: &Grid) {
 
 #[test]
 fn sample_document_answers_are_unchanged() {
-    let document = tarif::sample::distributor();
+    let document = tarif_sample::distributor();
     let engine = Engine::from_json(&document.to_string()).expect("the sample compiles");
     let mut grid = Grid::new(&engine, &document, 1, 53);
     grid.instants = vec![
         "2026-12-01T09:00:00+01:00",
-        tarif::sample::showcase::AT,
+        tarif_sample::showcase::AT,
         "2027-09-01",
         "2028-06-15T12:00:00Z",
     ];
-    grid.explain_instant = tarif::sample::showcase::AT;
+    grid.explain_instant = tarif_sample::showcase::AT;
     check("sample", &engine, &grid);
 }
 

@@ -6,9 +6,10 @@ mod common;
 use common::Rng;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use tarif::reference::Reference;
 use tarif::{Capability, Facet, Filter, RelationKind, SearchQuery, Sort};
-use tarif_conformance::search::{engine_related, engine_search, BruteForce};
+use tarif_conformance::search::{engine_related, engine_search};
+use tarif_reference::search::BruteForce;
+use tarif_reference::Reference;
 
 const CATEGORIES: [(&str, Option<&str>); 5] = [
     ("root", None),

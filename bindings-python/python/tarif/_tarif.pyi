@@ -26,7 +26,6 @@ __all__ = [
     "Variant",
     "VisibilityReport",
     "__version__",
-    "sample_document",
 ]
 __version__: str
 
@@ -66,7 +65,6 @@ _Facet = Literal["brand", "category", "family"] | _AttrFacet
 _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
-def sample_document() -> str: ...
 @final
 class Engine:
     @staticmethod

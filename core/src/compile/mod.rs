@@ -51,9 +51,9 @@ const SECTIONS: [&str; 9] = [
 /// Compiles a JSON rules document.
 ///
 /// ```
-/// use tarif::compile::{compile, CompileOptions};
-/// let err = compile(r#"{"format": "tarif/1", "products": [{"sku": ""}, {"sku": "A", "cost": "x"}]}"#,
-///                   &CompileOptions::default()).unwrap_err();
+/// use tarif::{CompileOptions, Engine};
+/// let err = Engine::compile(r#"{"format": "tarif/1", "products": [{"sku": ""}, {"sku": "A", "cost": "x"}]}"#,
+///                           &CompileOptions::default()).unwrap_err();
 /// let codes: Vec<_> = err.diagnostics.iter().map(|d| (d.code.code(), d.path.as_str())).collect();
 /// assert!(codes.contains(&("INVALID_ID", "products[0].sku")));
 /// assert!(codes.contains(&("INVALID_DECIMAL", "products[1].cost")));
@@ -91,7 +91,7 @@ pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, Compile
 }
 
 /// Compiles an already-parsed JSON document.
-pub fn compile_value(
+fn compile_value(
     mut value: Value,
     options: &CompileOptions,
     mut diags: Diags,
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn the_direct_parse_equals_the_value_parse() {
-        let json = crate::sample::distributor_json();
+        let json = tarif_sample::distributor_json();
         let direct = Document::parse_direct(&json).unwrap();
         let value: Value = serde_json::from_str(&json).unwrap();
         let slow = serde_path_to_error::deserialize::<_, Document>(value).unwrap();

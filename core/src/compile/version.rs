@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn matches_the_value_serialisation_on_the_sample_document() {
-        let doc = crate::sample::distributor_json();
+        let doc = tarif_sample::distributor_json();
         assert_eq!(of_text(&doc), Some(by_value(&doc)));
     }
 }

@@ -1614,7 +1614,7 @@ impl<'a> Order<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{self, showcase};
+    use tarif_sample::{self as sample, showcase};
 
     fn engine(json: &str) -> Engine {
         Engine::from_json(json).unwrap()

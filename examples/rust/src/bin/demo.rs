@@ -6,11 +6,11 @@
 use std::error::Error;
 
 use serde_json::Value;
-use tarif::sample::{self, showcase};
 use tarif::{
     Capability, Decimal, Engine, Facet, Filter, Instant, Quote, QuoteRequest, RelationKind,
     SearchQuery, Source, Status,
 };
+use tarif_sample::{self as sample, showcase};
 
 const CUSTOMERS: [&str; 5] = [
     showcase::WALK_IN,

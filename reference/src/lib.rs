@@ -4,6 +4,10 @@
 //! again. It is slow on purpose — its only job is to be obviously faithful to the spec, so the
 //! indexed engine can be tested against it (differential tests) and the fixtures checked by it.
 //! Section numbers in comments refer to docs/spec.md.
+//!
+//! It shares no code with the engine: it reads only the public API of `tarif` (the typed
+//! document of `tarif::document`, the decimal arithmetic of `tarif::money`, `Instant`), and
+//! [`search`] answers catalog queries by scanning every product.
 
 use std::cmp::Ordering;
 
@@ -11,13 +15,15 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::instant::{Instant, Interval};
-use crate::model::{
-    Account, Audience, Capability, Contract, DefaultVisibility, Document, Effect, Item, PercentOf,
-    PriceEntry, PriceList, PriceMode, Product, Rounding, RoundingMode, RoundingStage, Rule, Select,
-    Selector, TierMode, Validity,
+use tarif::document::{
+    Account, Audience, Contract, DefaultVisibility, Document, Effect, Item, PercentOf, PriceEntry,
+    PriceList, PriceMode, Product, RoundTo, Rounding, RoundingMode, Rule, Select, Selector, Tier,
+    TierMode, Validity,
 };
-use crate::money;
+use tarif::money;
+use tarif::{Capability, Instant, Interval, RoundingStage};
+
+pub mod search;
 
 const UNKNOWN_ACCOUNT: &str = "UNKNOWN_ACCOUNT";
 const UNKNOWN_PRODUCT: &str = "UNKNOWN_PRODUCT";
@@ -1051,19 +1057,17 @@ impl Reference {
             .unwrap_or(&self.default_currency);
         let in_currency = currency == ctx.currency;
         let graduated = r.tier_mode == Some(TierMode::Graduated);
-        let tiered =
-            |own: Option<&String>, pick: fn(&crate::model::Tier) -> Option<&String>| Tiered {
-                own: dec(own),
-                tiers: r
-                    .tiers
-                    .iter()
-                    .filter_map(|t| Some((money::parse_decimal(&t.min_qty.0)?, dec(pick(t))?)))
-                    .collect(),
-                graduated,
-            };
-        let has_tiers = |pick: fn(&crate::model::Tier) -> Option<&String>| {
-            r.tiers.iter().any(|t| pick(t).is_some())
+        let tiered = |own: Option<&String>, pick: fn(&Tier) -> Option<&String>| Tiered {
+            own: dec(own),
+            tiers: r
+                .tiers
+                .iter()
+                .filter_map(|t| Some((money::parse_decimal(&t.min_qty.0)?, dec(pick(t))?)))
+                .collect(),
+            graduated,
         };
+        let has_tiers =
+            |pick: fn(&Tier) -> Option<&String>| r.tiers.iter().any(|t| pick(t).is_some());
         let action = if let Some(id) = &r.from_list {
             let Some(list) = self.list(id) else {
                 return Ok(None);
@@ -1104,13 +1108,13 @@ impl Reference {
             Action::Amount(t)
         } else if let Some(round) = &r.round_to {
             Action::RoundTo(match round {
-                crate::model::RoundTo::Multiple { step, mode } => {
+                RoundTo::Multiple { step, mode } => {
                     let Some(step) = money::parse_decimal(step) else {
                         return Ok(None);
                     };
                     RoundSpec::Multiple(step, *mode)
                 }
-                crate::model::RoundTo::Ending { ending, mode } => {
+                RoundTo::Ending { ending, mode } => {
                     let Some(ending) = money::parse_decimal(ending) else {
                         return Ok(None);
                     };

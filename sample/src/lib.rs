@@ -14,7 +14,7 @@
 //! and prices. The products and instant in [`showcase`] are the ones the examples talk about.
 //!
 //! ```
-//! let doc = tarif::sample::distributor();
+//! let doc = tarif_sample::distributor();
 //! assert!(doc["products"].as_array().map_or(0, Vec::len) > 3000);
 //! ```
 
@@ -437,7 +437,7 @@ impl Generator {
         self.link_platforms();
         let price_lists = self.price_lists();
         json!({
-            "format": crate::model::FORMAT,
+            "format": "tarif/1",
             "settings": settings(),
             "currencies": [{"code": "EUR", "scale": 2}],
             "categories": categories(),
@@ -2023,9 +2023,10 @@ fn contracts() -> Value {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::path::Path;
 
     use super::*;
-    use crate::model::{Document, Item};
+    use tarif::document::{Document, Item};
 
     fn errors<T>(what: &str, items: &[Item<T>], out: &mut Vec<String>) {
         for (i, item) in items.iter().enumerate() {
@@ -2130,7 +2131,7 @@ mod tests {
 
     #[test]
     fn compiles_without_unexpected_warnings() {
-        let compiled = crate::Engine::compile(&distributor_json(), &Default::default())
+        let compiled = tarif::Engine::compile(&distributor_json(), &Default::default())
             .unwrap_or_else(|e| panic!("{e}"));
         // The reserved range is hidden from everyone, so its missing everyone-level price is
         // no warning either.
@@ -2149,5 +2150,33 @@ mod tests {
             engine.lookup(showcase::KEY_ACCOUNT_SITE, showcase::KEY_ACCOUNT_ALIAS),
             Ok(showcase::CABLE)
         );
+    }
+
+    /// The copies the Python and npm packages ship as data, relative to the workspace root.
+    const SHIPPED: [&str; 2] = [
+        "bindings-python/python/tarif/sample.json",
+        "bindings-node/sample.json",
+    ];
+
+    /// The packages' `sample_document()` reads these files instead of running this crate, so
+    /// they must be exactly its output. `TARIF_BLESS=1` rewrites them.
+    #[test]
+    fn committed_copies_are_current() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let text = distributor_json() + "\n";
+        let bless = std::env::var_os("TARIF_BLESS").is_some();
+        for copy in SHIPPED {
+            let path = root.join(copy);
+            if bless {
+                std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{copy}: {e}"));
+                continue;
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == text,
+                "{copy} is not the current sample document: regenerate it with \
+                 `TARIF_BLESS=1 cargo test -p tarif-sample` and commit it"
+            );
+        }
     }
 }
