@@ -87,17 +87,94 @@ pub fn round_to_ending(value: Decimal, ending: Decimal, mode: RoundingMode) -> O
     whole.checked_add(ending)
 }
 
-/// `value × (1 + percent / 100)`, never below zero; `None` on overflow.
+/// The exact product `a × b`, or `None` when it does not fit a `Decimal` (96-bit mantissa,
+/// at most 28 decimals) — where `Decimal::checked_mul` would silently round it.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// use tarif::money::mul;
+/// let d = |s: &str| s.parse::<Decimal>().unwrap();
+/// assert_eq!(mul(d("1.99"), d("2.5")).unwrap().to_string(), "4.975");
+/// // 30 significant digits: `checked_mul` would round to …469.1348.
+/// assert_eq!(mul(d("1.01"), d("1234567890123456789012345.678")), None);
+/// ```
+pub fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let product = a.checked_mul(b)?;
+    let (am, bm) = (a.mantissa(), b.mantissa());
+    let fast = am.checked_mul(bm).filter(|m| m.unsigned_abs() < MANTISSA_LIMIT);
+    if fast.is_some() && a.scale() + b.scale() <= MAX_SCALE {
+        // The whole product fits: rust_decimal computed it without rounding.
+        return Some(product);
+    }
+    (exact_product(a, b)? == product.normalize()).then_some(product)
+}
+
+/// `value × percent / 100`, exactly; `None` when that does not fit a `Decimal`.
+fn percent_part(value: Decimal, percent: Decimal) -> Option<Decimal> {
+    let scale = percent.scale() + 2;
+    let fraction = (scale <= MAX_SCALE)
+        .then(|| Decimal::from_i128_with_scale(percent.mantissa(), scale))?;
+    mul(value, fraction)
+}
+
+/// `value × (1 + percent / 100)`, never below zero; `None` on overflow or when the exact
+/// result does not fit a `Decimal`.
 pub fn apply_percent(value: Decimal, percent: Decimal) -> Option<Decimal> {
-    let delta = value
-        .checked_mul(percent)?
-        .checked_div(Decimal::ONE_HUNDRED)?;
+    let delta = percent_part(value, percent)?;
     value.checked_add(delta).map(non_negative)
 }
 
-/// `base × percent / 100`; `None` on overflow.
+/// `base × percent / 100`; `None` on overflow or when the exact result does not fit.
 pub fn percent_of(base: Decimal, percent: Decimal) -> Option<Decimal> {
-    base.checked_mul(percent)?.checked_div(Decimal::ONE_HUNDRED)
+    percent_part(base, percent)
+}
+
+/// A `Decimal` mantissa is 96 bits.
+const MANTISSA_LIMIT: u128 = 1 << 96;
+const MAX_SCALE: u32 = 28;
+
+/// The exact product with trailing zeros removed, when it fits a `Decimal`. The factors of 2
+/// and 5 that will form the product's trailing zeros are taken out before multiplying, so the
+/// remaining product overflows `i128` only when the exact value cannot fit 96 bits anyway.
+fn exact_product(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let (a, b) = (a.normalize(), b.normalize());
+    let (mut am, mut bm) = (a.mantissa(), b.mantissa());
+    if am == 0 || bm == 0 {
+        return Some(Decimal::ZERO);
+    }
+    let twos = power_of(am, 2) + power_of(bm, 2);
+    let fives = power_of(am, 5) + power_of(bm, 5);
+    let zeros = twos.min(fives);
+    for (factor, mut count) in [(2, zeros), (5, zeros)] {
+        while count > 0 {
+            if am % factor == 0 {
+                am /= factor;
+            } else {
+                bm /= factor;
+            }
+            count -= 1;
+        }
+    }
+    let mantissa = am.checked_mul(bm)?;
+    let scale = i64::from(a.scale()) + i64::from(b.scale()) - i64::from(zeros);
+    let (mantissa, scale) = if scale < 0 {
+        let up = 10_i128.checked_pow(u32::try_from(-scale).ok()?)?;
+        (mantissa.checked_mul(up)?, 0)
+    } else {
+        (mantissa, u32::try_from(scale).ok()?)
+    };
+    (mantissa.unsigned_abs() < MANTISSA_LIMIT && scale <= MAX_SCALE)
+        .then(|| Decimal::from_i128_with_scale(mantissa, scale))
+}
+
+/// How many times `factor` divides `m` (`m` ≠ 0).
+fn power_of(mut m: i128, factor: i128) -> u32 {
+    let mut count = 0;
+    while m % factor == 0 {
+        m /= factor;
+        count += 1;
+    }
+    count
 }
 
 /// Clamps a negative result to zero: no action yields a negative price.
@@ -177,5 +254,57 @@ mod tests {
     #[test]
     fn overflow_is_none() {
         assert_eq!(apply_percent(Decimal::MAX, d("50")), None);
+    }
+
+    #[test]
+    fn products_too_wide_to_be_exact_are_none() {
+        // Found by hardening: both were rounded to fit 96 bits instead of failing.
+        assert_eq!(mul(d("1.01"), d("1234567890123456789012345.678")), None);
+        let third = d("0.3333333333333333333333333333");
+        assert_eq!(mul(third, Decimal::MAX), None);
+        // Exact and representable, although the raw mantissas overflow 96 bits.
+        let zeros = mul(d("1024"), d("9765625")).unwrap_or_default();
+        assert_eq!(zeros, d("10000000000"));
+        let wide = d("79228162514264337593543950.335");
+        assert_eq!(mul(wide, d("1000")), Some(Decimal::MAX));
+        assert_eq!(mul(d("0.0000000000000001"), d("0.0000000000001")), None);
+        assert_eq!(mul(d("-2.50"), d("4")).map(|v| v.to_string()), Some("-10.00".into()));
+    }
+
+    #[test]
+    fn percents_are_exact_or_none() {
+        assert_eq!(percent_of(d("0.01"), d("0.0000000000000000000000000001")), None);
+        assert_eq!(percent_of(d("200"), d("12.5")), Some(d("25")));
+    }
+
+    fn exact(a: Decimal, b: Decimal) -> Option<Decimal> {
+        use num_bigint::BigInt;
+        let product = BigInt::from(a.mantissa()) * BigInt::from(b.mantissa());
+        let mut text = product.magnitude().to_string();
+        let scale = (a.scale() + b.scale()) as usize;
+        if scale > 0 {
+            if text.len() <= scale {
+                text = format!("{}{text}", "0".repeat(scale + 1 - text.len()));
+            }
+            text.insert(text.len() - scale, '.');
+            text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+        }
+        let sign = if product.sign() == num_bigint::Sign::Minus { "-" } else { "" };
+        Decimal::from_str_exact(&format!("{sign}{text}")).ok()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn mul_is_the_exact_product_or_none(
+            am in proptest::num::i128::ANY, ascale in 0u32..=28,
+            bm in proptest::num::i128::ANY, bscale in 0u32..=28,
+            shift_a in 0u32..96, shift_b in 0u32..96,
+        ) {
+            let a = Decimal::from_i128_with_scale((am >> 32) >> shift_a, ascale);
+            let b = Decimal::from_i128_with_scale((bm >> 32) >> shift_b, bscale);
+            let got = mul(a, b);
+            let want = exact(a, b);
+            proptest::prop_assert_eq!(got.map(|v| v.normalize()), want.map(|v| v.normalize()));
+        }
     }
 }
