@@ -184,3 +184,43 @@ test('many batches in flight at once', async () => {
   const results = await Promise.all(Array.from({ length: 50 }, () => engine.quoteMany(batch)));
   for (const r of results) assert.deepEqual(r.unitPrice, ['116.10', '129.00']);
 });
+
+// One batch mixing every scale and magnitude: each row is exactly its own quote (the Python
+// binding once shifted wide amounts by powers of ten when a fine-scaled row shared the batch).
+test('quoteMany is exact on random scales and magnitudes', async () => {
+  let seed = 7;
+  const next = (m) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % m;
+  };
+  const digits = (n) => Array.from({ length: n }, () => String(next(10))).join('');
+  const decimal = (maxInt, maxScale) => {
+    const whole = digits(next(maxInt) + 1).replace(/^0+(?=\d)/, '');
+    const scale = next(maxScale + 1);
+    return scale ? `${whole}.${digits(scale)}` : whole;
+  };
+  for (let round = 0; round < 40; round += 1) {
+    const prices = Array.from({ length: next(4) + 1 }, () => decimal(28, 4));
+    const engine = Engine.fromJson(JSON.stringify({
+      format: 'tarif/1',
+      settings: { default_price_lists: ['list'] },
+      currencies: [{ code: 'EUR', scale: 2 }],
+      products: prices.map((_, i) => ({ sku: `P${i}` })),
+      price_lists: [{ id: 'list', currency: 'EUR', prices: prices.map((price, i) => ({ sku: `P${i}`, price })) }],
+      accounts: [{ id: 'A' }],
+    }));
+    const n = next(12) + 1;
+    const batch = { accounts: [], skus: [], qtys: [] };
+    for (let i = 0; i < n; i += 1) {
+      batch.accounts.push('A');
+      batch.skus.push(`P${next(prices.length)}`);
+      batch.qtys.push(decimal(28, 24));
+    }
+    batch.skus[0] = 'P0';
+    batch.qtys[0] = '0.0000000000000000000001';
+    const result = await engine.quoteMany({ ...batch, at: AT });
+    assert.deepEqual(result, rowByRow(engine, batch, AT));
+  }
+});

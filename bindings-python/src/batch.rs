@@ -9,9 +9,10 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Int16Type, Int64Type, Int8Type};
 use arrow_array::{
-    make_array, new_empty_array, Array, ArrayRef, Decimal128Array, DictionaryArray, Int16Array,
-    Int8Array, RecordBatch, StringArray,
+    make_array, new_empty_array, Array, ArrayRef, Decimal128Array, Decimal256Array,
+    DictionaryArray, Int16Array, Int8Array, RecordBatch, StringArray,
 };
+use arrow_buffer::i256;
 use arrow_data::ArrayData;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
@@ -23,8 +24,9 @@ use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
 use crate::convert::{quantity, type_name, Quantity};
 use crate::errors::{guarded, input, Result};
 
-/// Decimal precision of the output columns: the largest `decimal128` holds.
-const PRECISION: u8 = 38;
+/// The most digits a `decimal128` / `decimal256` column holds.
+const DECIMAL128_DIGITS: u8 = 38;
+const DECIMAL256_DIGITS: u8 = 76;
 
 pub(crate) fn quote_many<'py>(
     py: Python<'py>,
@@ -235,9 +237,8 @@ fn table_columns(table: &Bound<'_, PyAny>) -> Result<(Strings, Strings, Vec<Deci
     ))
 }
 
-/// `status`, `unit_price`, `line_total`, `currency`. Each amount column takes the largest
-/// scale among its priced rows (at least the currency scale: the core rounds to it), so that
-/// no digit is lost: quantities sold by length make line totals finer than the currency.
+/// `status`, `unit_price`, `line_total`, `currency`; the amounts as [`amount_column`] writes
+/// them.
 fn result_batch(
     engine: &tarif::Engine,
     out: &BatchResult,
@@ -263,28 +264,13 @@ fn result_batch(
         )),
     )?;
 
-    let amounts = |values: &[Decimal]| -> std::result::Result<Decimal128Array, ArrowError> {
-        let scale = values
+    let amounts = |values: &[Decimal]| {
+        let priced = values
             .iter()
             .enumerate()
-            .filter(|&(row, _)| ok(row))
-            .map(|(_, v)| v.scale())
-            .max()
-            .unwrap_or(0);
-        let column = values
-            .iter()
-            .enumerate()
-            .map(|(row, v)| {
-                ok(row).then(|| {
-                    let mut v = *v;
-                    v.rescale(scale);
-                    v.mantissa()
-                })
-            })
-            .collect::<Decimal128Array>();
-        let scale = i8::try_from(scale)
-            .map_err(|_| ArrowError::ComputeError(format!("decimal scale {scale}")))?;
-        column.with_precision_and_scale(PRECISION, scale)
+            .map(|(row, v)| ok(row).then_some(*v))
+            .collect::<Vec<_>>();
+        amount_column(&priced)
     };
     let unit_price = amounts(&out.unit_price)?;
     let line_total = amounts(&out.line_total)?;
@@ -316,4 +302,57 @@ fn result_batch(
             Arc::new(currency),
         ],
     )
+}
+
+/// An amount column in which every value is exact. The column takes the largest scale among
+/// its values (at least the currency scale: the core rounds to it), so that no digit is lost:
+/// quantities sold by length make line totals finer than the currency. Every value is written
+/// at that scale with integer arithmetic; a mantissa is never reinterpreted at another scale.
+/// `decimal128(38, s)` holds the column unless a wide value meets a fine one (a 29-digit amount
+/// next to a 10-decimal one); then the column is `decimal256(76, s)`, which holds any pair of
+/// `Decimal`s (29 integer digits + 28 decimals) exactly.
+fn amount_column(values: &[Option<Decimal>]) -> std::result::Result<ArrayRef, ArrowError> {
+    let scale = values
+        .iter()
+        .flatten()
+        .map(Decimal::scale)
+        .max()
+        .unwrap_or(0);
+    let at_scale = |v: &Decimal| -> Option<i128> {
+        let shift = scale.checked_sub(v.scale())?;
+        v.mantissa().checked_mul(10_i128.checked_pow(shift)?)
+    };
+    let column_scale = i8::try_from(scale)
+        .map_err(|_| ArrowError::ComputeError(format!("decimal scale {scale}")))?;
+    let limit = 10_i128.pow(u32::from(DECIMAL128_DIGITS));
+    let narrow = values
+        .iter()
+        .map(|v| match v {
+            None => Some(None),
+            Some(v) => at_scale(v).filter(|m| m.abs() < limit).map(Some),
+        })
+        .collect::<Option<Vec<Option<i128>>>>();
+    if let Some(mantissas) = narrow {
+        let column = mantissas
+            .into_iter()
+            .collect::<Decimal128Array>()
+            .with_precision_and_scale(DECIMAL128_DIGITS, column_scale)?;
+        return Ok(Arc::new(column));
+    }
+    let ten = i256::from_i128(10);
+    let wide = values
+        .iter()
+        .map(|v| match v {
+            None => Some(None),
+            Some(v) => (v.scale()..scale)
+                .try_fold(i256::from_i128(v.mantissa()), |m, _| m.checked_mul(ten))
+                .map(Some),
+        })
+        .collect::<Option<Vec<Option<i256>>>>()
+        .ok_or_else(|| ArrowError::ComputeError("an amount exceeds decimal256".into()))?;
+    let column = wide
+        .into_iter()
+        .collect::<Decimal256Array>()
+        .with_precision_and_scale(DECIMAL256_DIGITS, column_scale)?;
+    Ok(Arc::new(column))
 }
