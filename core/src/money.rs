@@ -101,7 +101,9 @@ pub fn round_to_ending(value: Decimal, ending: Decimal, mode: RoundingMode) -> O
 pub fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
     let product = a.checked_mul(b)?;
     let (am, bm) = (a.mantissa(), b.mantissa());
-    let fast = am.checked_mul(bm).filter(|m| m.unsigned_abs() < MANTISSA_LIMIT);
+    let fast = am
+        .checked_mul(bm)
+        .filter(|m| m.unsigned_abs() < MANTISSA_LIMIT);
     if fast.is_some() && a.scale() + b.scale() <= MAX_SCALE {
         // The whole product fits: rust_decimal computed it without rounding.
         return Some(product);
@@ -112,8 +114,8 @@ pub fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
 /// `value × percent / 100`, exactly; `None` when that does not fit a `Decimal`.
 fn percent_part(value: Decimal, percent: Decimal) -> Option<Decimal> {
     let scale = percent.scale() + 2;
-    let fraction = (scale <= MAX_SCALE)
-        .then(|| Decimal::from_i128_with_scale(percent.mantissa(), scale))?;
+    let fraction =
+        (scale <= MAX_SCALE).then(|| Decimal::from_i128_with_scale(percent.mantissa(), scale))?;
     mul(value, fraction)
 }
 
@@ -268,12 +270,18 @@ mod tests {
         let wide = d("79228162514264337593543950.335");
         assert_eq!(mul(wide, d("1000")), Some(Decimal::MAX));
         assert_eq!(mul(d("0.0000000000000001"), d("0.0000000000001")), None);
-        assert_eq!(mul(d("-2.50"), d("4")).map(|v| v.to_string()), Some("-10.00".into()));
+        assert_eq!(
+            mul(d("-2.50"), d("4")).map(|v| v.to_string()),
+            Some("-10.00".into())
+        );
     }
 
     #[test]
     fn percents_are_exact_or_none() {
-        assert_eq!(percent_of(d("0.01"), d("0.0000000000000000000000000001")), None);
+        assert_eq!(
+            percent_of(d("0.01"), d("0.0000000000000000000000000001")),
+            None
+        );
         assert_eq!(percent_of(d("200"), d("12.5")), Some(d("25")));
     }
 
@@ -289,7 +297,11 @@ mod tests {
             text.insert(text.len() - scale, '.');
             text = text.trim_end_matches('0').trim_end_matches('.').to_string();
         }
-        let sign = if product.sign() == num_bigint::Sign::Minus { "-" } else { "" };
+        let sign = if product.sign() == num_bigint::Sign::Minus {
+            "-"
+        } else {
+            ""
+        };
         Decimal::from_str_exact(&format!("{sign}{text}")).ok()
     }
 

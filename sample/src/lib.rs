@@ -1665,6 +1665,10 @@ fn settings() -> Value {
             {"step": "surcharge", "select": "all"},
             {"step": "round", "select": "most_specific"},
             {"step": "bounds", "select": "most_specific", "always": true},
+            // Legal fees (WEEE eco-participation) are owed whatever the commercial terms: an
+            // exclusive net price or launch offer skips the steps above, never this one, and
+            // no floor or rounding rule touches the fee.
+            {"step": "fees", "select": "all", "always": true},
         ],
         "rounding": {"mode": "half_up", "stage": "unit"},
         "default_price_lists": ["list-eur", "list-eur-pieces"],
@@ -1893,7 +1897,7 @@ fn contracts() -> Value {
                 copper("copper-medium", json!({"key": "section_mm2", "min": "4", "max": "10"}),
                        "0.21"),
                 copper("copper-large", json!({"key": "section_mm2", "min": "16"}), "0.84"),
-                {"id": "weee", "step": "surcharge",
+                {"id": "weee", "step": "fees",
                  "products": {"attr": {"key": "powered", "eq": true}}, "amount": "0.42"},
                 {"id": "floor", "step": "bounds", "products": "all", "min_margin_pct": "10"},
             ],
