@@ -331,13 +331,19 @@ impl Tiered {
         }
     }
 
-    /// graduated: `[0, t1)` at the own value, `[t1, t2)` at tier 1, …; (units, value) per band.
+    /// graduated: unit `n` (the quantity `(n − 1, n]`) is priced at the tier with the largest
+    /// `min_qty` ≤ `n`, so tier `k` covers `(⌈t_k⌉ − 1, ⌈t_{k+1}⌉ − 1]` and the own value
+    /// `(0, ⌈t_1⌉ − 1]`; (units, value) per band.
     fn bands(&self, q: Decimal) -> Result<Vec<(Decimal, Decimal)>, &'static str> {
         let own = self.own.ok_or(NO_PRICE)?;
         let mut tiers = self.tiers.clone();
         tiers.sort_by_key(|t| t.0);
         let mut starts = vec![(Decimal::ZERO, own)];
-        starts.extend(tiers);
+        for (min_qty, value) in tiers {
+            let unit_index = min_qty.ceil();
+            let start = overflow(unit_index.checked_sub(Decimal::ONE))?.max(Decimal::ZERO);
+            starts.push((start, value));
+        }
         let mut out = Vec::new();
         for (i, (start, value)) in starts.iter().enumerate() {
             if q <= *start {
@@ -1557,8 +1563,10 @@ mod tests {
             tiers: vec![(d("5"), d("8"))],
             graduated: true,
         };
-        assert_eq!(t.graduated_line(d("7"), Ok)?, d("66"));
-        assert_eq!(t.graduated_line(d("5"), Ok)?, d("50"));
+        // Units 1–4 at 10, the 5th unit on at 8.
+        assert_eq!(t.graduated_line(d("7"), Ok)?, d("64"));
+        assert_eq!(t.graduated_line(d("5"), Ok)?, d("48"));
+        assert_eq!(t.graduated_line(d("4"), Ok)?, d("40"));
         Ok(())
     }
 }

@@ -267,21 +267,25 @@ impl Tiered {
             .or(self.own)
     }
 
-    /// The graduated bands for `qty`: (units in band, value of band).
+    /// The graduated bands for `qty`: (units in band, value of band). The unit numbered `n`
+    /// (the quantity `(n − 1, n]`) is priced at the tier with the largest `min_qty` ≤ `n`, so a
+    /// tier's band starts after `⌈min_qty⌉ − 1`: "from 6" prices the 6th unit on, and a whole
+    /// quantity reaches the same tier as in all-units mode.
     pub fn bands(&self, qty: Decimal) -> SmallVec<[(Decimal, Decimal); 4]> {
         let mut out = SmallVec::new();
         let mut lower = Decimal::ZERO;
         let mut value = self.own;
         for &(threshold, tier_value) in &self.tiers {
+            let start = band_start(threshold);
             if let Some(v) = value {
-                let upper = threshold.min(qty);
+                let upper = start.min(qty);
                 if upper > lower {
                     out.push((upper - lower, v));
                 }
             }
-            lower = threshold;
+            lower = lower.max(start);
             value = Some(tier_value);
-            if threshold >= qty {
+            if start >= qty {
                 return out;
             }
         }
@@ -292,6 +296,11 @@ impl Tiered {
         }
         out
     }
+}
+
+/// Where a graduated tier's band starts: after `⌈min_qty⌉ − 1` (never below zero).
+fn band_start(min_qty: Decimal) -> Decimal {
+    (min_qty.ceil() - Decimal::ONE).max(Decimal::ZERO)
 }
 
 #[derive(Debug)]

@@ -1608,9 +1608,45 @@ mod tests {
         let bands = t.bands(d("60"));
         assert_eq!(
             bands.as_slice(),
-            &[(d("10"), d("10")), (d("40"), d("9")), (d("10"), d("8"))]
+            &[(d("9"), d("10")), (d("40"), d("9")), (d("11"), d("8"))]
         );
         assert_eq!(t.bands(d("5")).as_slice(), &[(d("5"), d("10"))]);
-        assert_eq!(t.bands(d("10")).as_slice(), &[(d("10"), d("10"))]);
+        // "From 10": the 10th unit is the first at the tier.
+        assert_eq!(
+            t.bands(d("10")).as_slice(),
+            &[(d("9"), d("10")), (d("1"), d("9"))]
+        );
+        assert_eq!(t.bands(d("9")).as_slice(), &[(d("9"), d("10"))]);
+    }
+
+    #[test]
+    fn graduated_bands_follow_the_sap_interval_scale() {
+        // Scale 1–5 at 10.00, from 6 at 12.00, from 21 at 15.00, from 101 at 20.00.
+        let t = Tiered {
+            own: Some(d("10.00")),
+            tiers: Box::new([
+                (d("6"), d("12.00")),
+                (d("21"), d("15.00")),
+                (d("101"), d("20.00")),
+            ]),
+            mode: TierMode::Graduated,
+        };
+        let line: Decimal = t.bands(d("140")).iter().map(|(u, v)| u * v).sum();
+        assert_eq!(line, d("2230.00"));
+        // A part of the 6th unit is priced as the 6th unit; a fractional threshold belongs
+        // to the unit it falls in.
+        assert_eq!(
+            t.bands(d("5.5")).as_slice(),
+            &[(d("5"), d("10.00")), (d("0.5"), d("12.00"))]
+        );
+        let fractional = Tiered {
+            own: Some(d("2")),
+            tiers: Box::new([(d("2.5"), d("1"))]),
+            mode: TierMode::Graduated,
+        };
+        assert_eq!(
+            fractional.bands(d("4")).as_slice(),
+            &[(d("2"), d("2")), (d("2"), d("1"))]
+        );
     }
 }
