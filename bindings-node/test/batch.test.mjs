@@ -196,9 +196,10 @@ test('quoteMany is exact on random scales and magnitudes', async () => {
     return ((t ^ (t >>> 14)) >>> 0) % m;
   };
   const digits = (n) => Array.from({ length: n }, () => String(next(10))).join('');
+  // A decimal of random magnitude and scale that a Decimal holds (at most 28 digits).
   const decimal = (maxInt, maxScale) => {
-    const whole = digits(next(maxInt) + 1).replace(/^0+(?=\d)/, '');
     const scale = next(maxScale + 1);
+    const whole = `${next(9) + 1}${digits(next(Math.min(maxInt, 28 - scale)))}`;
     return scale ? `${whole}.${digits(scale)}` : whole;
   };
   for (let round = 0; round < 40; round += 1) {

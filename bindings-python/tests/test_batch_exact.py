@@ -31,12 +31,12 @@ def engine_with_prices(prices):
 
 
 def decimal_text(draw, max_int_digits, max_scale):
-    int_digits = draw(st.integers(0, max_int_digits))
+    """A decimal of a drawn magnitude and scale that a `Decimal` holds (≤ 28 digits)."""
     scale = draw(st.integers(0, max_scale))
-    whole = draw(st.integers(0, 10**int_digits - 1)) if int_digits else 0
+    int_digits = draw(st.integers(1, min(max_int_digits, 28 - scale)))
+    whole = draw(st.integers(10 ** (int_digits - 1), 10**int_digits - 1))
     frac = draw(st.integers(0, 10**scale - 1)) if scale else 0
-    text = str(whole) if not scale else f"{whole}.{frac:0{scale}d}"
-    return text
+    return str(whole) if not scale else f"{whole}.{frac:0{scale}d}"
 
 
 @st.composite
