@@ -66,9 +66,7 @@ fn strategy(mode: RoundingMode) -> RoundingStrategy {
 pub fn round_to_multiple(value: Decimal, step: Decimal, mode: RoundingMode) -> Option<Decimal> {
     let units = value.checked_div(step)?;
     let whole = round(units, 0, mode);
-    whole
-        .checked_mul(step)
-        .map(|v| v.normalize_to(step.scale()))
+    whole.exact_mul(step).map(|v| v.normalize_to(step.scale()))
 }
 
 /// Rounds `value` to `n + ending` with `n` a whole number (never below 0).
@@ -109,6 +107,26 @@ pub fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
         return Some(product);
     }
     (exact_product(a, b)? == product.normalize()).then_some(product)
+}
+
+/// [`mul`] as a method, so that call chains read like `checked_mul` chains.
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// use tarif::money::ExactMul;
+/// let unit: Decimal = "9.90".parse().unwrap();
+/// assert_eq!(unit.exact_mul(Decimal::from(3)).unwrap().to_string(), "29.70");
+/// ```
+pub trait ExactMul {
+    /// The exact product, or `None` when it does not fit a `Decimal`.
+    fn exact_mul(self, other: Decimal) -> Option<Decimal>;
+}
+
+impl ExactMul for Decimal {
+    #[inline]
+    fn exact_mul(self, other: Decimal) -> Option<Decimal> {
+        mul(self, other)
+    }
 }
 
 /// `value × percent / 100`, exactly; `None` when that does not fit a `Decimal`.

@@ -20,7 +20,7 @@ use tarif::document::{
     PriceList, PriceMode, Product, RoundTo, Rounding, RoundingMode, Rule, Select, Selector, Tier,
     TierMode, Validity,
 };
-use tarif::money;
+use tarif::money::{self, ExactMul};
 use tarif::{Capability, Instant, Interval, RoundingStage};
 
 pub mod search;
@@ -283,7 +283,7 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 /// `a × b` at the scale the factors add up to (`9.90 × 3 = 29.70`), zero included:
 /// rust_decimal drops the scale of a zero product, and `0.00 × 4` is `0.00` on an invoice.
 fn exact_product(a: Decimal, b: Decimal) -> Result<Decimal, &'static str> {
-    let mut product = overflow(a.checked_mul(b))?;
+    let mut product = overflow(a.exact_mul(b))?;
     let scale = a.scale() + b.scale();
     if product.is_zero() && scale <= 28 {
         product.rescale(scale);
@@ -293,7 +293,7 @@ fn exact_product(a: Decimal, b: Decimal) -> Result<Decimal, &'static str> {
 
 fn line_of(v: Val, q: Decimal) -> Result<Decimal, &'static str> {
     match v {
-        Val::Unit(u) => overflow(u.checked_mul(q)),
+        Val::Unit(u) => overflow(u.exact_mul(q)),
         Val::Line(l) => Ok(l),
     }
 }
@@ -363,7 +363,7 @@ impl Tiered {
     ) -> Result<Decimal, &'static str> {
         let mut line = Decimal::ZERO;
         for (units, value) in self.bands(q)? {
-            let band = overflow(units.checked_mul(unit(value)?))?;
+            let band = overflow(units.exact_mul(unit(value)?))?;
             line = overflow(line.checked_add(band))?;
         }
         Ok(line)
@@ -868,14 +868,12 @@ impl Reference {
         let Some(k) = multiple else { return Ok(min) };
         let mut smallest = k;
         if let Some(mn) = min {
-            smallest = smallest.max(overflow(
-                overflow(mn.checked_div(k))?.ceil().checked_mul(k),
-            )?);
+            smallest = smallest.max(overflow(overflow(mn.checked_div(k))?.ceil().exact_mul(k))?);
         }
         if q <= smallest {
             return Ok(Some(smallest));
         }
-        let lower = overflow(overflow(q.checked_div(k))?.floor().checked_mul(k))?;
+        let lower = overflow(overflow(q.checked_div(k))?.floor().exact_mul(k))?;
         let upper = overflow(lower.checked_add(k))?;
         let below = overflow(q.checked_sub(lower))?;
         let above = overflow(upper.checked_sub(q))?;
@@ -1254,7 +1252,7 @@ impl Reference {
         // Once line-primary, a unit result is scaled by the quantity.
         let lift = |v: Val| -> Result<Val, &'static str> {
             match v {
-                Val::Unit(u) if line_mode => Ok(Val::Line(overflow(u.checked_mul(q))?)),
+                Val::Unit(u) if line_mode => Ok(Val::Line(overflow(u.exact_mul(q))?)),
                 other => Ok(other),
             }
         };
@@ -1275,7 +1273,7 @@ impl Reference {
                 }
                 let v = t.value_at(q).ok_or(NO_PRICE)?;
                 match running {
-                    Some(Val::Line(l)) => Ok(Val::Line(cap(overflow(v.checked_mul(q))?, Some(l)))),
+                    Some(Val::Line(l)) => Ok(Val::Line(cap(overflow(v.exact_mul(q))?, Some(l)))),
                     _ => Ok(Val::Unit(cap(v, running_unit))),
                 }
             }
@@ -1317,7 +1315,7 @@ impl Reference {
                 let a = t.value_at(q).ok_or(NO_PRICE)?;
                 match running {
                     Val::Unit(p) => Ok(Val::Unit(add(p, a)?)),
-                    Val::Line(l) => Ok(Val::Line(add(l, overflow(a.checked_mul(q))?)?)),
+                    Val::Line(l) => Ok(Val::Line(add(l, overflow(a.exact_mul(q))?)?)),
                 }
             }
             Action::Bounds(b) => {
@@ -1361,7 +1359,7 @@ impl Reference {
                     // Endings and multiples are properties of unit prices.
                     Val::Line(l) => {
                         let unit = round(overflow(l.checked_div(q))?)?;
-                        Ok(Val::Line(overflow(unit.checked_mul(q))?))
+                        Ok(Val::Line(overflow(unit.exact_mul(q))?))
                     }
                 }
             }
@@ -1377,7 +1375,7 @@ impl Reference {
         k: Decimal,
         ctx: &Ctx<'_>,
     ) -> Result<Decimal, &'static str> {
-        let scaled = |v: Decimal| overflow(v.checked_mul(k));
+        let scaled = |v: Decimal| overflow(v.exact_mul(k));
         let mut lower: Vec<Decimal> = Vec::new();
         let mut upper: Vec<Decimal> = Vec::new();
         if let Some(v) = b.min_price {
@@ -1462,7 +1460,7 @@ impl Reference {
             }
             (Val::Unit(p), RoundingStage::Line) => (
                 money::round(p, policy.unit_scale, mode),
-                money::round(overflow(p.checked_mul(q))?, scale, mode),
+                money::round(overflow(p.exact_mul(q))?, scale, mode),
                 money::round(unit_of(run.base, q)?, policy.unit_scale, mode),
             ),
         })

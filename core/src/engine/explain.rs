@@ -10,6 +10,7 @@ use super::{AccountDef, Action, Engine, ProductId};
 use crate::error::QueryError;
 use crate::instant::Instant;
 use crate::model::Select;
+use crate::money::ExactMul;
 
 /// Why a price is what it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,7 +247,7 @@ impl Engine {
                 if r.per_line {
                     Some(r.value)
                 } else {
-                    r.value.checked_mul(qty)
+                    r.value.exact_mul(qty)
                 }
             })
         };

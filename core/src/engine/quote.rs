@@ -13,7 +13,7 @@ use super::{
 use crate::error::QueryError;
 use crate::instant::Instant;
 use crate::model::{PercentOf, PriceMode, RoundingMode, RoundingStage, Select, TierMode};
-use crate::money::{self, non_negative};
+use crate::money::{self, non_negative, ExactMul};
 
 /// One line to price.
 ///
@@ -264,7 +264,7 @@ impl Running {
         if self.per_line {
             Some(self.value)
         } else {
-            self.value.checked_mul(qty)
+            self.value.exact_mul(qty)
         }
     }
 
@@ -634,7 +634,7 @@ impl Engine {
             (true, _) => money::round(priced.running.value, scale, mode),
             (false, RoundingStage::Unit) => exact_product(unit, qty)?,
             (false, RoundingStage::Line) => {
-                money::round(ok(priced.running.value.checked_mul(qty))?, scale, mode)
+                money::round(ok(priced.running.value.exact_mul(qty))?, scale, mode)
             }
         };
         Ok((unit, line, unit_of(priced.base)?))
@@ -1014,7 +1014,7 @@ impl Engine {
         let result = self.apply_in_own_basis(cand, ctx, running, base)?;
         match (result, running) {
             (Some(r), Some(before)) if before.per_line && !r.per_line => {
-                Ok(Some(Running::line(ok(r.value.checked_mul(ctx.qty))?)))
+                Ok(Some(Running::line(ok(r.value.exact_mul(ctx.qty))?)))
             }
             _ => Ok(result),
         }
@@ -1042,7 +1042,7 @@ impl Engine {
                 } else {
                     Decimal::ONE
                 };
-                let scaled = |v: Decimal| ok(v.checked_mul(factor));
+                let scaled = |v: Decimal| ok(v.exact_mul(factor));
                 set_price(&e.values, qty, scaled)
             }
             CandidateKind::Rule(r) => {
@@ -1076,7 +1076,7 @@ impl Engine {
                         let unit = ok(r.as_unit(qty))?;
                         let mut line = Decimal::ZERO;
                         for (units, v) in values.bands(qty) {
-                            line = ok(line.checked_add(ok(units.checked_mul(v.min(unit)))?))?;
+                            line = ok(line.checked_add(ok(units.exact_mul(v.min(unit)))?))?;
                         }
                         Ok(Some(Running::line(line)))
                     }
@@ -1117,7 +1117,7 @@ impl Engine {
                     qty,
                     r,
                     |unit, a| Ok(non_negative(ok(unit.checked_add(a))?)),
-                    |line, a| Ok(non_negative(ok(line.checked_add(ok(a.checked_mul(qty))?))?)),
+                    |line, a| Ok(non_negative(ok(line.checked_add(ok(a.exact_mul(qty))?))?)),
                 )
             }
             Action::FromList { list, percent } => {
@@ -1143,7 +1143,7 @@ impl Engine {
                 } else {
                     (ok(b.as_unit(qty))?, Decimal::ONE)
                 };
-                let scaled = |v: Decimal| ok(v.checked_mul(k));
+                let scaled = |v: Decimal| ok(v.exact_mul(k));
                 let cost = self
                     .catalog
                     .cost
@@ -1191,7 +1191,7 @@ impl Engine {
                     RoundTarget::Ending(ending) => money::round_to_ending(unit, *ending, mode),
                 })?;
                 Ok(Some(if r.per_line {
-                    Running::line(ok(rounded.checked_mul(qty))?)
+                    Running::line(ok(rounded.exact_mul(qty))?)
                 } else {
                     Running::unit(rounded)
                 }))
@@ -1476,7 +1476,7 @@ impl Engine {
 /// `a × b` with the scale of both factors added up, zero included (rust_decimal drops the scale
 /// of a zero product; an invoice line of `0.00 × 6` is still `0.00`).
 fn exact_product(a: Decimal, b: Decimal) -> Calc<Decimal> {
-    let mut product = ok(a.checked_mul(b))?;
+    let mut product = ok(a.exact_mul(b))?;
     if product.is_zero() {
         product.rescale((a.scale() + b.scale()).min(28));
     }
@@ -1505,7 +1505,7 @@ fn set_price(
         TierMode::Graduated => {
             let mut line = Decimal::ZERO;
             for (units, v) in values.bands(qty) {
-                line = ok(line.checked_add(ok(units.checked_mul(map(v)?))?))?;
+                line = ok(line.checked_add(ok(units.exact_mul(map(v)?))?))?;
             }
             Ok(Some(Running::line(line)))
         }
@@ -1536,7 +1536,7 @@ fn adjust(
             let unit = ok(running.as_unit(qty))?;
             let mut line = Decimal::ZERO;
             for (units, v) in values.bands(qty) {
-                line = ok(line.checked_add(ok(units.checked_mul(on_unit(unit, v)?))?))?;
+                line = ok(line.checked_add(ok(units.exact_mul(on_unit(unit, v)?))?))?;
             }
             Ok(Some(Running::line(line)))
         }
@@ -1556,12 +1556,12 @@ pub(crate) fn nearest_quantity(
     // The smallest valid quantity: the first multiple at or above the minimum (and above 0).
     let first = {
         let k = (floor_min.checked_div(m)?).ceil().max(Decimal::ONE);
-        k.checked_mul(m)?
+        k.exact_mul(m)?
     };
     if qty <= first {
         return Some(first);
     }
-    let below = (qty.checked_div(m)?).floor().checked_mul(m)?;
+    let below = (qty.checked_div(m)?).floor().exact_mul(m)?;
     let above = below.checked_add(m)?;
     let below = below.max(first);
     Some(if qty - below < above - qty {
