@@ -68,7 +68,7 @@ pub struct RefQuote {
 }
 
 /// The three capabilities of an account on a product (§7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RefCapabilities {
     /// The product exists for the account.
     pub see: bool,
@@ -237,9 +237,15 @@ fn norm(s: &str) -> String {
 }
 
 /// An EAN/GTIN as 14 digits (§8); `None` when it has no digit at all.
+/// §8: a reference is read as a GTIN only when it holds nothing but digits, spaces and hyphens,
+/// with 1 to 14 digits.
 fn gtin(s: &str) -> Option<String> {
+    let numeric = s
+        .trim()
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() {
+    if !numeric || digits.is_empty() || digits.len() > 14 {
         None
     } else {
         Some(format!("{digits:0>14}"))
@@ -513,8 +519,8 @@ impl Reference {
         self.nearest_valid(product, qty).ok().flatten()
     }
 
-    /// Capabilities of an account on a product (§7). The reference is resolved like `lookup`
-    /// but a hidden product still answers (with `see: false`).
+    /// Capabilities of an account on a product (§7). The reference resolves like `lookup`; a
+    /// hidden product and an unknown reference both answer all-false.
     pub fn visibility(
         &self,
         account: &str,
@@ -522,8 +528,10 @@ impl Reference {
         at: Instant,
     ) -> Result<RefCapabilities, &'static str> {
         let chain = self.chain(account).ok_or(UNKNOWN_ACCOUNT)?;
-        let product = self.resolve(&chain, product_ref).ok_or(UNKNOWN_PRODUCT)?;
-        Ok(self.capabilities(&chain, product, at))
+        Ok(match self.visible_product(&chain, product_ref, at) {
+            Ok(product) => self.capabilities(&chain, product, at),
+            Err(_) => RefCapabilities::default(),
+        })
     }
 
     /// The SKU a reference means for an account (§8).
@@ -755,52 +763,49 @@ impl Reference {
 
     // ---- §8 lookup -------------------------------------------------------------------------
 
-    /// The product a reference means, visibility aside; the first hit in §8's order wins, and
-    /// within one kind of reference the first product in document order.
-    fn resolve(&self, chain: &Chain<'_>, reference: &str) -> Option<&Product> {
+    /// Every product a reference means, in §8's order: the chain's aliases (nearest account
+    /// first, each account's in key order), then SKU, GTIN, MPN and refs matches, each kind in
+    /// document order.
+    fn referenced(&self, chain: &Chain<'_>, reference: &str) -> Vec<&Product> {
         let r = norm(reference);
+        let mut out = Vec::new();
         for a in &chain.accounts {
             for (alias, sku) in &a.aliases {
                 if norm(alias) == r {
-                    if let Some(p) = self.products().find(|p| p.sku == *sku) {
-                        return Some(p);
-                    }
+                    out.extend(self.products().filter(|p| p.sku == *sku));
                 }
             }
         }
-        if let Some(p) = self.products().find(|p| norm(&p.sku) == r) {
-            return Some(p);
-        }
+        out.extend(self.products().filter(|p| norm(&p.sku) == r));
         if let Some(code) = gtin(reference) {
-            let hit = self
-                .products()
-                .find(|p| p.ean.as_deref().and_then(gtin).as_ref() == Some(&code));
-            if hit.is_some() {
-                return hit;
-            }
+            out.extend(
+                self.products()
+                    .filter(|p| p.ean.as_deref().and_then(gtin).as_ref() == Some(&code)),
+            );
         }
-        if let Some(p) = self
-            .products()
-            .find(|p| p.mpn.as_deref().map(norm) == Some(r.clone()))
-        {
-            return Some(p);
-        }
-        self.products()
-            .find(|p| p.refs.iter().any(|x| norm(x) == r))
+        out.extend(
+            self.products()
+                .filter(|p| p.mpn.as_deref().map(norm) == Some(r.clone())),
+        );
+        out.extend(
+            self.products()
+                .filter(|p| p.refs.iter().any(|x| norm(x) == r)),
+        );
+        out
     }
 
+    /// The first product the reference means that the account may see: a hidden product never
+    /// shadows a visible one (§7: it does not exist for the account).
     fn visible_product(
         &self,
         chain: &Chain<'_>,
         reference: &str,
         at: Instant,
     ) -> Result<&Product, &'static str> {
-        let product = self.resolve(chain, reference).ok_or(UNKNOWN_PRODUCT)?;
-        if self.capabilities(chain, product, at).see {
-            Ok(product)
-        } else {
-            Err(UNKNOWN_PRODUCT)
-        }
+        self.referenced(chain, reference)
+            .into_iter()
+            .find(|p| self.capabilities(chain, p, at).see)
+            .ok_or(UNKNOWN_PRODUCT)
     }
 
     // ---- §7 visibility ---------------------------------------------------------------------

@@ -3,6 +3,9 @@
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, Diags};
+use ahash::AHashMap;
+use smallvec::SmallVec;
+
 use crate::engine::{ProductId, RefIndex};
 use crate::error::DiagnosticCode as Code;
 use crate::model::Document;
@@ -33,20 +36,35 @@ pub(crate) fn build(
 ) -> RefIndex {
     let mut index = RefIndex::default();
     let count = catalog.catalog.skus.len();
-    index.exact_sku.reserve(count);
     index.sku.reserve(count);
     index.gtin.reserve(count);
     index.mpn.reserve(count);
+    // A key several products share keeps them all, in document order.
+    let share = |shared: &mut AHashMap<Box<str>, SmallVec<[ProductId; 2]>>,
+                 key: Box<str>,
+                 first: ProductId,
+                 id: ProductId| {
+        let products = shared.entry(key).or_default();
+        if products.is_empty() {
+            products.push(first);
+        }
+        if !products.contains(&id) {
+            products.push(id);
+        }
+    };
     for (i, p) in items(&doc.products, "products", &mut Diags::default()) {
         let Some(&id) = catalog.ids.get(&p.sku) else {
             continue;
         };
-        index.exact_sku.insert_first(&p.sku, id);
-        index.sku.insert_first(&fold(&p.sku), id);
+        let folded_sku = fold(&p.sku);
+        if let Some(first) = index.sku.insert_first(&folded_sku, id) {
+            share(&mut index.shared.sku, folded_sku, first, id);
+        }
         if let Some(ean) = &p.ean {
             match gtin(ean) {
                 Some(key) => {
                     if let Some(first) = index.gtin.insert_first(&key, id) {
+                        share(&mut index.shared.gtin, key.clone(), first, id);
                         let other = catalog
                             .catalog
                             .skus
@@ -69,14 +87,19 @@ pub(crate) fn build(
             }
         }
         if let Some(mpn) = &p.mpn {
-            index.mpn.insert_first(&fold(mpn), id);
+            let key = fold(mpn);
+            if let Some(first) = index.mpn.insert_first(&key, id) {
+                share(&mut index.shared.mpn, key, first, id);
+            }
         }
         for r in &p.refs {
-            index.other.insert_first(&fold(r), id);
+            let key = fold(r);
+            if let Some(first) = index.other.insert_first(&key, id) {
+                share(&mut index.shared.other, key, first, id);
+            }
         }
     }
     for map in [
-        &mut index.exact_sku,
         &mut index.sku,
         &mut index.gtin,
         &mut index.mpn,
@@ -91,9 +114,11 @@ pub(crate) fn build(
         for (alias, sku, path) in aliases {
             match catalog.ids.get(sku) {
                 Some(&id) => {
+                    // Aliases come in key order; two that fold alike keep the first.
                     let owners = index.aliases.entry(fold(alias)).or_default();
-                    owners.retain(|(owner, _)| *owner != account);
-                    owners.push((account, id as ProductId));
+                    if !owners.iter().any(|(owner, _)| *owner == account) {
+                        owners.push((account, id as ProductId));
+                    }
                 }
                 None => diags.error(
                     Code::UnknownReference,

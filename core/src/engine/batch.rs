@@ -120,16 +120,21 @@ impl Engine {
                 ) else {
                     return Err(Status::InvalidBatch);
                 };
-                self.resolve_ids(account.as_ref(), reference.as_ref(), currency)
-                    .map(|r| Job {
-                        product: r.product,
-                        row: index,
-                        account: r.id,
-                        currency: r.currency,
-                        qty,
-                        at: instant(row),
-                    })
-                    .map_err(|e| e.status())
+                self.resolve_ids(
+                    account.as_ref(),
+                    reference.as_ref(),
+                    currency,
+                    Some(instant(row)),
+                )
+                .map(|r| Job {
+                    product: r.product,
+                    row: index,
+                    account: r.id,
+                    currency: r.currency,
+                    qty,
+                    at: instant(row),
+                })
+                .map_err(|e| e.status())
             })
             .collect();
         let mut out = BatchResult {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use super::quote::{Candidate, CandidateKind, Ctx, Recorder, Running};
+use super::quote::{Candidate, CandidateKind, Ctx, Recorder, Resolve, Running};
 use super::{AccountDef, Action, Engine, ProductId};
 use crate::error::QueryError;
 use crate::instant::Instant;
@@ -119,7 +119,7 @@ impl Engine {
         &self,
         request: &super::quote::QuoteRequest<'_>,
     ) -> Result<Explanation, QueryError> {
-        let ctx = self.resolve_request(request)?;
+        let ctx = self.resolve_request(request, Resolve::AnyMatch)?;
         let Ctx {
             account,
             product,

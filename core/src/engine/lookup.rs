@@ -1,9 +1,16 @@
 //! `lookup`: which product a reference means for an account (docs/spec.md §8).
 
-use super::{AccountDef, Engine, ProductId};
+use std::borrow::Cow;
+
+use ahash::AHashMap;
+use smallvec::SmallVec;
+
+use super::{AccountDef, Engine, ProductId, RefMap};
 use crate::compile::{fold, gtin};
 use crate::error::QueryError;
 use crate::instant::Instant;
+
+type SharedMap = AHashMap<Box<str>, SmallVec<[ProductId; 2]>>;
 
 impl Engine {
     /// The SKU a reference means for the account: its aliases (and its ancestors'), then SKU,
@@ -30,38 +37,62 @@ impl Engine {
         at: Instant,
     ) -> Result<&str, QueryError> {
         let (_, def) = self.account(account)?;
-        self.resolve_ref(def, reference)
-            .filter(|&p| self.capabilities(def, p, at).see)
+        self.resolve_visible(def, reference, at)
             .map(|p| self.sku(p))
             .ok_or_else(|| QueryError::UnknownProduct(reference.to_string()))
     }
 
-    /// Resolves a reference without looking at visibility.
-    pub(crate) fn resolve_ref(&self, account: &AccountDef, reference: &str) -> Option<ProductId> {
+    /// The product a reference means among those the account may see at `at`: a hidden
+    /// product sharing a reference with a visible one never shadows it.
+    pub(crate) fn resolve_visible(
+        &self,
+        account: &AccountDef,
+        reference: &str,
+        at: Instant,
+    ) -> Option<ProductId> {
+        self.resolve_ref(account, reference, |p| {
+            self.capabilities(account, p, at).see
+        })
+    }
+
+    /// The first product, in the order of docs/spec.md §8, that the reference means and that
+    /// `accept` takes: aliases (the account's, then its ancestors'), SKU, GTIN, MPN, other refs;
+    /// within one kind, document order.
+    pub(crate) fn resolve_ref(
+        &self,
+        account: &AccountDef,
+        reference: &str,
+        accept: impl Fn(ProductId) -> bool,
+    ) -> Option<ProductId> {
         let refs = &self.refs;
         // Most documents have no aliases: then the reference need not be hashed for them.
         let alias_of = |key: &str| {
             if refs.aliases.is_empty() {
                 return None;
             }
-            refs.aliases.get(key).and_then(|owners| {
-                account
-                    .lineage
+            let owners = refs.aliases.get(key)?;
+            account.lineage.iter().find_map(|a| {
+                owners
                     .iter()
-                    .find_map(|a| owners.iter().find(|(owner, _)| owner == a).map(|&(_, p)| p))
+                    .find(|(owner, _)| owner == a)
+                    .map(|&(_, p)| p)
+                    .filter(|&p| accept(p))
             })
         };
-        // The common case, an exact SKU already in folded form, needs no allocation.
-        if let Some(&p) = refs.exact_sku.get(reference) {
-            if is_folded(reference) {
-                return Some(alias_of(reference).unwrap_or(p));
+        let first = |map: &RefMap, shared: &SharedMap, key: &str| {
+            let &p = map.get(key)?;
+            match shared.get(key) {
+                Some(products) => products.iter().copied().find(|&p| accept(p)),
+                None => accept(p).then_some(p),
             }
-        }
-        let folded = fold(reference);
-        if let Some(p) = alias_of(&folded) {
-            return Some(p);
-        }
-        if let Some(&p) = refs.sku.get(&folded) {
+        };
+        // The common case, a reference already in folded form, needs no allocation.
+        let folded = if is_folded(reference) {
+            Cow::Borrowed(reference)
+        } else {
+            Cow::Owned(fold(reference).into_string())
+        };
+        if let Some(p) = alias_of(&folded).or_else(|| first(&refs.sku, &refs.shared.sku, &folded)) {
             return Some(p);
         }
         let numeric = reference
@@ -70,14 +101,12 @@ impl Engine {
             .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
         if let Some(p) = gtin(reference)
             .filter(|_| numeric)
-            .and_then(|g| refs.gtin.get(&g).copied())
+            .and_then(|g| first(&refs.gtin, &refs.shared.gtin, &g))
         {
             return Some(p);
         }
-        refs.mpn
-            .get(&folded)
-            .or_else(|| refs.other.get(&folded))
-            .copied()
+        first(&refs.mpn, &refs.shared.mpn, &folded)
+            .or_else(|| first(&refs.other, &refs.shared.other, &folded))
     }
 }
 

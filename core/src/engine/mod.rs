@@ -435,7 +435,20 @@ pub(crate) struct RefIndex {
     pub other: RefMap,
     /// Folded alias → the accounts that use it, with the product it means for each.
     pub aliases: AHashMap<Box<str>, SmallVec<[(AccountId, ProductId); 1]>>,
-    pub exact_sku: RefMap,
+    /// The keys that several products share, per map (a duplicate EAN, MPN or ref; SKUs equal
+    /// once folded), with every product in document order; the maps above hold only the
+    /// first, and a query takes the first its account may see.
+    pub shared: SharedRefs,
+}
+
+/// Keys of the reference maps that several products share, with all of them in document
+/// order; empty in most documents.
+#[derive(Debug, Default)]
+pub(crate) struct SharedRefs {
+    pub sku: AHashMap<Box<str>, SmallVec<[ProductId; 2]>>,
+    pub gtin: AHashMap<Box<str>, SmallVec<[ProductId; 2]>>,
+    pub mpn: AHashMap<Box<str>, SmallVec<[ProductId; 2]>>,
+    pub other: AHashMap<Box<str>, SmallVec<[ProductId; 2]>>,
 }
 
 impl Engine {

@@ -322,6 +322,14 @@ pub(crate) struct Ctx<'e> {
     pub everyone_only: bool,
 }
 
+/// How a reference resolves: among the products the account may see (every customer-facing
+/// query), or to the first match whatever its visibility (the trusted `explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolve {
+    Visible,
+    AnyMatch,
+}
+
 /// A request's account, product and currency as dense ids.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Resolved<'e> {
@@ -470,7 +478,7 @@ impl Engine {
         &'e self,
         request: &QuoteRequest<'_>,
     ) -> Result<(Ctx<'e>, bool), QueryError> {
-        let ctx = self.resolve_request(request)?;
+        let ctx = self.resolve_request(request, Resolve::Visible)?;
         let buyable = self.admit(&ctx, request.product)?;
         Ok((ctx, buyable))
     }
@@ -495,9 +503,16 @@ impl Engine {
     pub(crate) fn resolve_request<'e>(
         &'e self,
         request: &QuoteRequest<'_>,
+        resolve: Resolve,
     ) -> Result<Ctx<'e>, QueryError> {
         let at = request.at.unwrap_or_else(Instant::now);
-        let resolved = self.resolve_ids(request.account, request.product, request.currency)?;
+        let visible_at = (resolve == Resolve::Visible).then_some(at);
+        let resolved = self.resolve_ids(
+            request.account,
+            request.product,
+            request.currency,
+            visible_at,
+        )?;
         Ok(Ctx {
             account: resolved.def,
             product: resolved.product,
@@ -509,18 +524,23 @@ impl Engine {
     }
 
     /// The dense ids of a request's account, product and currency, in the precedence of
-    /// docs/spec.md §9.
+    /// docs/spec.md §9. With `visible_at`, the reference resolves among the products the
+    /// account may see then (a hidden product never shadows a visible one); without, to the
+    /// first match (the trusted `explain`, which reports a hidden product).
     pub(crate) fn resolve_ids<'e>(
         &'e self,
         account: &str,
         reference: &str,
         currency: Option<&str>,
+        visible_at: Option<Instant>,
     ) -> Result<Resolved<'e>, QueryError> {
         let (id, def) = self.account(account)?;
         let currency = self.request_currency(def, currency)?;
-        let product = self
-            .resolve_ref(def, reference)
-            .ok_or_else(|| QueryError::UnknownProduct(reference.to_string()))?;
+        let product = match visible_at {
+            Some(at) => self.resolve_visible(def, reference, at),
+            None => self.resolve_ref(def, reference, |_| true),
+        }
+        .ok_or_else(|| QueryError::UnknownProduct(reference.to_string()))?;
         Ok(Resolved {
             id,
             def,

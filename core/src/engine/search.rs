@@ -862,8 +862,7 @@ impl Engine {
         let (_, def) = self.account(account)?;
         let at = at.unwrap_or_else(Instant::now);
         let product = self
-            .resolve_ref(def, reference)
-            .filter(|&p| self.capabilities(def, p, at).see)
+            .resolve_visible(def, reference, at)
             .ok_or_else(|| QueryError::UnknownProduct(reference.to_string()))?;
         let Some(links) = self.search.relations.get(&product) else {
             return Ok(Vec::new());

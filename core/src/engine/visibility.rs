@@ -15,10 +15,26 @@ pub struct Capabilities {
     pub buy: bool,
 }
 
+impl Capabilities {
+    /// Nothing allowed: the answer for a product the account may not see, and for a reference
+    /// that means no product at all (the two are indistinguishable by design).
+    ///
+    /// ```
+    /// assert!(!tarif::Capabilities::NONE.see);
+    /// ```
+    pub const NONE: Capabilities = Capabilities {
+        see: false,
+        price: false,
+        buy: false,
+    };
+}
+
 impl Engine {
     /// The capabilities of an account on a product (any reference `lookup` accepts).
     ///
-    /// A product nobody may see answers `see: false` here; quote and lookup treat it as unknown.
+    /// A hidden product and an unknown reference both answer [`Capabilities::NONE`]: a
+    /// product the account may not see does not exist for it. The reference resolves among
+    /// the products the account may see, as `lookup` does.
     ///
     /// ```
     /// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1",
@@ -38,10 +54,11 @@ impl Engine {
     ) -> Result<Capabilities, QueryError> {
         let (_, def) = self.account(account)?;
         let at = at.unwrap_or_else(Instant::now);
-        let product = self
-            .resolve_ref(def, product)
-            .ok_or_else(|| QueryError::UnknownProduct(product.to_string()))?;
-        Ok(self.capabilities(def, product, at))
+        // A product the account may not see does not exist for it: an unknown reference and a
+        // hidden product give the same answer, so the answer never reveals reserved products.
+        Ok(self
+            .resolve_visible(def, product, at)
+            .map_or(Capabilities::NONE, |p| self.capabilities(def, p, at)))
     }
 
     /// The decision for a resolved product: per capability, the first level of the chain that
