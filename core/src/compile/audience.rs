@@ -3,6 +3,7 @@
 use ahash::AHashMap;
 use smallvec::SmallVec;
 
+use super::hierarchy::{self, Depth};
 use super::values::Currencies;
 use super::{items, values, Diags};
 use crate::engine::{AccountDef, AccountId, AudKey, Audiences, NONE};
@@ -213,29 +214,38 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
         }
     }
     let segment_count = u32::try_from(b.audiences.segment_ids.len()).unwrap_or(0);
+    let depths = hierarchy::depths(&parent);
     for n in 0..count {
-        let mut lineage: SmallVec<[AccountId; 4]> = SmallVec::new();
-        let mut at = u32::try_from(n).unwrap_or(NONE);
-        let mut cyclic = false;
-        while at != NONE {
-            if lineage.contains(&at) {
-                cyclic = true;
-                break;
-            }
-            lineage.push(at);
-            at = parent.get(at as usize).copied().unwrap_or(NONE);
-        }
-        if cyclic {
-            let (i, a) = kept
-                .get(n)
-                .map(|(i, a)| (*i, a.id.as_str()))
-                .unwrap_or((0, ""));
-            diags.error(
+        let (i, a) = kept
+            .get(n)
+            .map(|(i, a)| (*i, a.id.as_str()))
+            .unwrap_or((0, ""));
+        match depths.get(n) {
+            Some(Depth::Cyclic) => diags.error(
                 Code::HierarchyCycle,
                 &format!("accounts[{i}].parent"),
                 format!("account `{a}` is its own ancestor"),
                 &[a],
-            );
+            ),
+            // One error per over-deep branch, at its topmost offender.
+            Some(&Depth::Ancestors(d)) if d == hierarchy::MAX_DEPTH + 1 => diags.error(
+                Code::HierarchyTooDeep,
+                &format!("accounts[{i}].parent"),
+                format!(
+                    "account `{a}` has {d} ancestors: account hierarchies are limited to {} levels above an account",
+                    hierarchy::MAX_DEPTH
+                ),
+                &[a],
+            ),
+            _ => {}
+        }
+        // Bounded even where the document is rejected, so that a cycle or an over-deep chain
+        // costs no more than a legal one.
+        let mut lineage: SmallVec<[AccountId; 4]> = SmallVec::new();
+        let mut at = u32::try_from(n).unwrap_or(NONE);
+        while at != NONE && lineage.len() <= hierarchy::MAX_DEPTH as usize {
+            lineage.push(at);
+            at = parent.get(at as usize).copied().unwrap_or(NONE);
         }
         let mut segments: SmallVec<[u32; 4]> = lineage
             .iter()

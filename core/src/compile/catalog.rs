@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use smallvec::SmallVec;
 
+use super::hierarchy::{self, Depth};
 use super::{items, values, Diags};
 use crate::engine::{
     Catalog, CategoryDef, OrderRule, ProductId, SelectorDef, SelectorKey, Spec, NONE,
@@ -101,33 +102,51 @@ fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u3
             }
         }
     }
-    // Depths, and cycles: a walk longer than the number of categories has looped.
     let count = parents.len();
-    for n in 0..count {
-        let mut depth = 0u16;
-        let mut at = parents.get(n).copied().unwrap_or(NONE);
-        let mut steps = 0;
-        while at != NONE && steps <= count {
-            depth = depth.saturating_add(1);
-            at = parents.get(at as usize).copied().unwrap_or(NONE);
-            steps += 1;
-        }
-        if steps > count {
-            let (i, c) = kept
-                .get(n)
-                .map(|(i, c)| (*i, c.id.as_str()))
-                .unwrap_or((0, ""));
-            diags.error(
-                Code::HierarchyCycle,
-                &format!("categories[{i}].parent"),
-                format!("category `{c}` is its own ancestor"),
-                &[c],
-            );
+    let depths = hierarchy::depths(&parents);
+    for (n, depth) in depths.iter().enumerate() {
+        let (i, c) = kept
+            .get(n)
+            .map(|(i, c)| (*i, c.id.as_str()))
+            .unwrap_or((0, ""));
+        let detach = match *depth {
+            Depth::Cyclic => {
+                diags.error(
+                    Code::HierarchyCycle,
+                    &format!("categories[{i}].parent"),
+                    format!("category `{c}` is its own ancestor"),
+                    &[c],
+                );
+                true
+            }
+            Depth::Ancestors(d) if d > hierarchy::MAX_DEPTH => {
+                // One error per over-deep branch, at its topmost offender.
+                if d == hierarchy::MAX_DEPTH + 1 {
+                    diags.error(
+                        Code::HierarchyTooDeep,
+                        &format!("categories[{i}].parent"),
+                        format!(
+                            "category `{c}` has {d} ancestors: the category tree is limited to {} levels above a category",
+                            hierarchy::MAX_DEPTH
+                        ),
+                        &[c],
+                    );
+                }
+                true
+            }
+            Depth::Ancestors(d) => {
+                if let Some(def) = b.catalog.categories.get_mut(n) {
+                    def.depth = u16::try_from(d).unwrap_or(u16::MAX);
+                }
+                false
+            }
+        };
+        // A detached category keeps every later walk up the tree short (the document is
+        // rejected, but its other problems are still collected).
+        if detach {
             if let Some(p) = parents.get_mut(n) {
                 *p = NONE;
             }
-        } else if let Some(def) = b.catalog.categories.get_mut(n) {
-            def.depth = depth;
         }
     }
     b.category_products = vec![RoaringBitmap::new(); count];

@@ -5,6 +5,7 @@ mod audience;
 mod catalog;
 mod diagnostics;
 mod facets;
+mod hierarchy;
 mod pricing;
 mod refs;
 mod values;
