@@ -261,7 +261,15 @@ impl<'a> BruteForce<'a> {
         }
     }
 
-    fn counts(&self, facet: &Facet, base: &[&Product], query: &SearchQuery) -> Map<String, Value> {
+    /// Counts over `base`; a value the query selects is listed at zero only when a product the
+    /// account may see (`visible`) carries it, so that no zero reveals a hidden product.
+    fn counts(
+        &self,
+        facet: &Facet,
+        base: &[&Product],
+        visible: &[&Product],
+        query: &SearchQuery,
+    ) -> Map<String, Value> {
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         let mut exists: BTreeSet<String> = BTreeSet::new();
         let values = |p: &Product| -> BTreeSet<String> {
@@ -284,17 +292,8 @@ impl<'a> BruteForce<'a> {
                 }
             }
         };
-        for p in &self.products {
+        for p in visible {
             exists.extend(values(p));
-        }
-        if *facet == Facet::Category {
-            let doc = self.reference.document();
-            exists.extend(
-                doc.categories
-                    .iter()
-                    .filter_map(Item::ok)
-                    .map(|c| c.id.clone()),
-            );
         }
         for p in base {
             for v in values(p) {
@@ -353,9 +352,15 @@ impl<'a> BruteForce<'a> {
             } else {
                 matching.clone()
             };
+            let visible: Vec<&Product> = self
+                .products
+                .iter()
+                .copied()
+                .filter(|p| self.allowed(account, p, query.capability, at))
+                .collect();
             facets.insert(
                 facet_name(facet),
-                Value::Object(self.counts(facet, &base, query)),
+                Value::Object(self.counts(facet, &base, &visible, query)),
             );
         }
         let page: Vec<&(&Product, Vec<&Product>)> =

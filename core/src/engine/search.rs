@@ -800,8 +800,10 @@ impl Engine {
             .facets
             .iter()
             .map(|facet| match &found {
-                Found::Built(matching) if !own(facet) => self.count_facet(facet, matching, query),
-                _ => self.count_facet(facet, &restrict(Some(facet)).build(), query),
+                Found::Built(matching) if !own(facet) => {
+                    self.count_facet(facet, matching, &visible, query)
+                }
+                _ => self.count_facet(facet, &restrict(Some(facet)).build(), &visible, query),
             })
             .collect();
         let (positions, total, next) = match &found {
@@ -1097,7 +1099,16 @@ impl Engine {
         sorted_bitmap(&positions)
     }
 
-    fn count_facet(&self, facet: &Facet, base: &RoaringBitmap, query: &SearchQuery) -> FacetCounts {
+    /// The counts of one facet over `base`. A value the query selects is listed even at zero,
+    /// but only when a product the account may see (`visible`) carries it: a zero that only
+    /// hidden products explain would reveal that they exist.
+    fn count_facet(
+        &self,
+        facet: &Facet,
+        base: &RoaringBitmap,
+        visible: &RoaringBitmap,
+        query: &SearchQuery,
+    ) -> FacetCounts {
         let index = &self.search;
         let named = match facet {
             Facet::Attr(name) => index.attrs.get(name.as_str()).map(|a| &a.values),
@@ -1122,9 +1133,12 @@ impl Engine {
                 named
                     .names
                     .iter()
+                    .zip(named.sets.iter())
                     .zip(named.counts(base))
-                    .filter(|(name, count)| *count > 0 || selected.contains(&&***name))
-                    .map(|(name, count)| FacetValue {
+                    .filter(|((name, set), count)| {
+                        *count > 0 || (selected.contains(&&***name) && !set.is_disjoint(visible))
+                    })
+                    .map(|((name, _), count)| FacetValue {
                         value: name.to_string(),
                         count,
                     })
