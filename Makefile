@@ -18,7 +18,7 @@ binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
 	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
 
-.PHONY: demo test test-rust test-python test-node lint lint-rust fmt bench clean
+.PHONY: demo test test-rust test-python test-node lint lint-rust fmt bench fuzz clean
 
 demo:
 	$(CARGO) run --quiet -p tarif-examples --bin demo
@@ -61,6 +61,19 @@ bench:
 	test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/pip install -q -r $(BENCHES)/peers/requirements.txt
 	.venv/bin/python $(BENCHES)/peers/compare.py --data bench-data/$(SIZE) --reprice $(BENCH_BIN)/tarif-reprice
+
+# `make fuzz` runs every cargo-fuzz target for FUZZ_SECONDS on its committed corpus (fuzz/corpus/),
+# which grows with what it finds; a crash stops the run and leaves its input in fuzz/artifacts/
+# (turn it into a regression fixture). cargo-fuzz needs nightly-only sanitizer flags: the one
+# toolchain here is stable, so RUSTC_BOOTSTRAP lets it accept them.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := compile_bytes compile_structured queries
+fuzz:
+	command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$target corpus/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean
