@@ -129,12 +129,12 @@ impl ExactMul for Decimal {
     }
 }
 
-/// `value × percent / 100`, exactly; `None` when that does not fit a `Decimal`.
+/// `value × percent / 100`, exactly; `None` when that does not fit a `Decimal`. The division
+/// is rust_decimal's (its scale is the one quotes have always shown), accepted only when exact.
 fn percent_part(value: Decimal, percent: Decimal) -> Option<Decimal> {
-    let scale = percent.scale() + 2;
-    let fraction =
-        (scale <= MAX_SCALE).then(|| Decimal::from_i128_with_scale(percent.mantissa(), scale))?;
-    mul(value, fraction)
+    let product = mul(value, percent)?;
+    let part = product.checked_div(Decimal::ONE_HUNDRED)?;
+    (mul(part, Decimal::ONE_HUNDRED)? == product).then_some(part)
 }
 
 /// `value × (1 + percent / 100)`, never below zero; `None` on overflow or when the exact
