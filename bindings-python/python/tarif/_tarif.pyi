@@ -67,6 +67,7 @@ _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
 def sample_document() -> str: ...
+def run_cli(args: list[str]) -> int: ...
 @final
 class Engine:
     @staticmethod
