@@ -416,6 +416,13 @@ export interface RowPrice {
 }
 
 /**
+ * Runs the `tarif` command with these arguments (the first is the program name shown in its
+ * usage) and returns its exit code. It prints on the process's stdout and stderr and blocks
+ * the event loop until it ends: it is the whole program of `cli.cjs`.
+ */
+export declare function runCli(args: Array<string>): number
+
+/**
  * The sample rules document (an electrical and tools distributor) as JSON text, for examples
  * and benchmarks.
  */

@@ -837,4 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Engine = nativeBinding.Engine
 module.exports.EngineHandle = nativeBinding.EngineHandle
+module.exports.runCli = nativeBinding.runCli
 module.exports.sampleDocument = nativeBinding.sampleDocument

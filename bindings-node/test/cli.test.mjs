@@ -33,5 +33,5 @@ test('a query error exits 3 with its code, a usage error 2', () => {
   assert.equal(run.stderr.trim(), 'error[UNKNOWN_PRODUCT]: unknown product `NO-SUCH-REF`');
   const usage = tarif('frobnicate');
   assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /Usage: tarif <COMMAND>/);
+  assert.match(usage.stderr, /Usage: tarif \[OPTIONS\] <COMMAND>/);
 });

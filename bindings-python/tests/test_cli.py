@@ -47,7 +47,7 @@ def test_a_query_error_exits_3_with_its_code(rules):
 def test_usage_names_the_way_it_was_started():
     run = python_m_tarif("--help")
     assert run.returncode == 0
-    assert "Usage: python -m tarif <COMMAND>" in run.stdout
+    assert "Usage: python -m tarif [OPTIONS] <COMMAND>" in run.stdout
     assert python_m_tarif("frobnicate").returncode == 2
 
 

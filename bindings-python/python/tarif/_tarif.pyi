@@ -26,6 +26,7 @@ __all__ = [
     "Variant",
     "VisibilityReport",
     "__version__",
+    "run_cli",
     "sample_document",
 ]
 __version__: str
