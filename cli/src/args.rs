@@ -183,7 +183,7 @@ pub(crate) struct RepriceArgs {
     #[command(flatten)]
     pub rules: Rules,
     /// CSV of order lines with a header row: `account`, `sku`, `qty` and optionally `at`
-    /// (other columns are ignored).
+    /// (see `--at-column`); other columns are carried through.
     #[arg(value_name = "LINES.csv")]
     pub input: PathBuf,
     /// Where to write the priced lines (default stdout).
@@ -192,6 +192,9 @@ pub(crate) struct RepriceArgs {
     /// The instant of every line without its own `at` (default now, read once).
     #[arg(long, value_name = "INSTANT")]
     pub at: Option<String>,
+    /// The input column holding each line's own instant, when it has one.
+    #[arg(long, value_name = "NAME", default_value = "at")]
+    pub at_column: String,
     /// The request currency of every line.
     #[arg(long)]
     pub currency: Option<String>,

@@ -26,7 +26,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn find(headers: &csv::StringRecord, path: &Path) -> Result<Columns, Failure> {
+    fn find(headers: &csv::StringRecord, path: &Path, at: &str) -> Result<Columns, Failure> {
         let position = |name: &str| headers.iter().position(|h| h == name);
         let required = |name: &str| {
             position(name).ok_or_else(|| {
@@ -41,7 +41,7 @@ impl Columns {
             account: required("account")?,
             sku: required("sku")?,
             qty: required("qty")?,
-            at: position("at"),
+            at: position(at),
         })
     }
 }
@@ -81,7 +81,7 @@ pub(crate) fn reprice(
         .from_reader(input);
     let csv_failure = |e: csv::Error| Failure::Csv(format!("`{}`: {e}", args.input.display()));
     let headers = reader.headers().map_err(csv_failure)?.clone();
-    let columns = Columns::find(&headers, &args.input)?;
+    let columns = Columns::find(&headers, &args.input, &args.at_column)?;
 
     let started = Clock::now();
     let mut file_output;

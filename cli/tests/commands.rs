@@ -382,3 +382,24 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let version = tarif(ws.dir.path(), &["--version"]).expect_code(0).stdout();
     assert!(version.starts_with("tarif "));
 }
+
+#[test]
+fn reprice_reads_the_instant_from_the_named_column() {
+    let ws = Workspace::with_sample();
+    ws.write(
+        "orders.csv",
+        &format!("account,sku,qty,date\n{INSTALLER_BRANCH},{CABLE},100,{AT}\n{INSTALLER_BRANCH},{CABLE},100,soon\n"),
+    );
+    let run = tarif(
+        ws.dir.path(),
+        &["reprice", "rules.json", "orders.csv", "--at-column", "date"],
+    )
+    .expect_code(0);
+    let out = run.stdout();
+    let statuses: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap())
+        .collect();
+    assert_eq!(statuses, ["OK", "INVALID_INSTANT"], "{out}");
+}
