@@ -9,9 +9,10 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-// The sample and its showcase names come from here only, the tests' one tie to where the sample
-// generator lives.
-pub use tarif::sample::showcase::{
+// The tests' one tie to where the sample generator lives: its document and showcase names.
+use tarif::sample;
+
+pub use sample::showcase::{
     AT, CABLE, DRILL, INSTALLER_BRANCH, KEY_ACCOUNT_ALIAS, KEY_ACCOUNT_SITE, RESELLER,
 };
 
@@ -23,7 +24,7 @@ pub struct Workspace {
 impl Workspace {
     pub fn with_sample() -> Workspace {
         let workspace = Workspace::empty();
-        workspace.write("rules.json", &tarif::sample::distributor_json());
+        workspace.write("rules.json", &sample::distributor_json());
         workspace
     }
 
