@@ -1,12 +1,15 @@
 # Tarif: `make demo` shows the engine on the generated sample distributor; `make test` runs every
 # test of every language, as CI does (.ci/run). Nothing beyond cargo, python3, node and npm is
-# assumed on the machine: each target builds or installs what it needs.
+# assumed on the machine: each target builds or installs what it needs. `make wheel` and
+# `make pack` build the distributables (target/python-wheels/, target/npm-packs/).
 #
 # Each binding plugs in through its own Makefile: bindings-python/ and bindings-node/ provide
-# `test` (build the binding into its local environment — the repo's .venv with maturin, `npm ci`
-# — then run its suite and examples), `lint` and `clean`. Until a binding's directory exists, its
-# targets say so and succeed; a directory without its Makefile fails, so that no suite is skipped
-# silently.
+# `test` (build the binding once, in release, as it ships — the wheel, the stripped addon — and
+# install it outside the repository as a user would: the Python suite runs against the wheel in
+# a fresh venv; the Node suite runs in the checkout, then a smoke test against the npm tarballs
+# in a fresh folder), `lint` and `clean`. Until a binding's
+# directory exists, its targets say so and succeed; a directory without its Makefile fails, so
+# that no suite is skipped silently.
 
 CARGO ?= cargo
 PYTHON_BINDING := bindings-python
@@ -18,7 +21,7 @@ binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
 	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
 
-.PHONY: demo test test-rust test-python test-node lint lint-rust fmt bench fuzz clean
+.PHONY: demo test test-rust test-python test-node wheel pack lint lint-rust fmt bench fuzz clean
 
 demo:
 	$(CARGO) run --quiet -p tarif-examples --bin demo
@@ -36,6 +39,14 @@ test-python:
 
 test-node:
 	$(call binding,$(NODE_BINDING),test)
+
+# The abi3 manylinux wheel, stripped.
+wheel:
+	$(MAKE) -C $(PYTHON_BINDING) wheel
+
+# The npm packages: `tarif` and its platform package `tarif-linux-x64-gnu`, as tarballs.
+pack:
+	$(MAKE) -C $(NODE_BINDING) build pack
 
 lint: lint-rust
 	$(call binding,$(PYTHON_BINDING),lint)

@@ -415,6 +415,13 @@ export interface RowPrice {
   currency: string | null
 }
 
+/**
+ * Runs the `tarif` command with these arguments (the first is the program name shown in its
+ * usage) and returns its exit code. It prints on the process's stdout and stderr and blocks
+ * the event loop until it ends: it is the whole program of `cli.cjs`.
+ */
+export declare function runCli(args: Array<string>): number
+
 /** One page of a search. */
 export interface SearchPage {
   /** The rows of the page, in the query's order. */

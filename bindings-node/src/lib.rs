@@ -2,6 +2,7 @@
 //! crate; this crate reads JavaScript arguments, calls it, and shapes the results (decimals as
 //! exact strings, camelCase fields, errors with stable `code`s).
 
+pub mod cli;
 mod error;
 mod input;
 mod output;

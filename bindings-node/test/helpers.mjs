@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-export const tarif = require('../index.js');
+export const tarif = require('../tarif.cjs');
 export const { Engine, EngineHandle } = tarif;
 export const { sampleDocument } = require('../sample.js');
 

@@ -5,6 +5,7 @@
 //! one place where core errors meet Python's exception hierarchy.
 
 mod batch;
+mod cli;
 mod convert;
 mod engine;
 mod errors;
@@ -32,6 +33,7 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pages::FacetCounts>()?;
     m.add_class::<pages::FacetValue>()?;
     m.add_class::<pages::RelatedProduct>()?;
+    m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

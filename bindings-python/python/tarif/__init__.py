@@ -9,13 +9,14 @@ fast, what a customer may see and buy, at which price, and why::
     quote.unit_price  # Decimal('…'), exactly the Rust engine's value
 
 Amounts are ``decimal.Decimal``; floats are refused. Batches go through Arrow:
-``engine.quote_many(table)`` returns a pyarrow Table. ``engine.search(account, filters=[...],
+``engine.quote_many(table)`` returns a pyarrow Table (``pip install 'tarif[arrow]'``). ``engine.search(account, filters=[...],
 facets=[...])`` pages through a customer's own catalog; ``engine.related(account, sku,
 "accessories")`` lists what goes with a product.
 """
 
 from importlib import resources
 
+from tarif import _optional
 from tarif._errors import CompileError, InputError, QuoteError, TarifError
 from tarif._tarif import (
     CandidateReport,
@@ -46,6 +47,9 @@ def sample_document() -> str:
     demo code. The same text on every call and every machine.
     """
     return resources.files(__name__).joinpath("sample.json").read_text(encoding="utf-8")
+
+
+_optional.install()
 
 __all__ = [
     "CandidateReport",

@@ -26,6 +26,7 @@ __all__ = [
     "Variant",
     "VisibilityReport",
     "__version__",
+    "run_cli",
 ]
 __version__: str
 
@@ -65,6 +66,7 @@ _Facet = Literal["brand", "category", "family"] | _AttrFacet
 _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
+def run_cli(args: list[str]) -> int: ...
 @final
 class Engine:
     @staticmethod

@@ -1,0 +1,157 @@
+//! `tarif check`, and the compile step every other command starts with.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tarif::{CompileError, CompileOptions, Diagnostic, Engine, Severity};
+
+use crate::args::{CheckArgs, Rules};
+use crate::failure::{Exit, Failure};
+use crate::progress::Progress;
+
+/// A compiled document and what compiling it said.
+pub(crate) struct Loaded {
+    pub engine: Engine,
+    pub warnings: Vec<Diagnostic>,
+    pub elapsed: Duration,
+}
+
+/// Reads and compiles the rules document under a spinner.
+fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileError>, Failure> {
+    let text = std::fs::read_to_string(&rules.path).map_err(|error| Failure::File {
+        path: rules.path.clone(),
+        action: "read",
+        error,
+    })?;
+    let spinner = progress.spinner(format!("compiling {}", rules.path.display()));
+    let started = Instant::now();
+    let compiled = Engine::compile(
+        &text,
+        &CompileOptions {
+            strict: rules.strict,
+        },
+    );
+    let elapsed = started.elapsed();
+    spinner.finish_and_clear();
+    Ok(compiled.map(|c| Loaded {
+        engine: c.engine,
+        warnings: c.warnings,
+        elapsed,
+    }))
+}
+
+/// The engine of a query command: a rejected document fails the command, warnings are counted
+/// on stderr (`tarif check` lists them).
+pub(crate) fn load(rules: &Rules, progress: &Progress) -> Result<Engine, Failure> {
+    let loaded = compile(rules, progress)?.map_err(Failure::Rejected)?;
+    if !loaded.warnings.is_empty() {
+        eprintln!(
+            "note: `{}` compiled with {} warning(s); `tarif check` lists them",
+            rules.path.display(),
+            loaded.warnings.len()
+        );
+    }
+    Ok(loaded.engine)
+}
+
+pub(crate) fn check(
+    args: &CheckArgs,
+    json: bool,
+    progress: &Progress,
+    out: &mut dyn Write,
+) -> Result<Exit, Failure> {
+    let path = args.rules.path.display().to_string();
+    match compile(&args.rules, progress)? {
+        Ok(loaded) => {
+            let engine = &loaded.engine;
+            if json {
+                let report = json!({
+                    "ok": true,
+                    "rules": path,
+                    "errors": 0,
+                    "warnings": loaded.warnings.len(),
+                    "diagnostics": loaded.warnings.iter().map(diagnostic_json).collect::<Vec<_>>(),
+                    "products": engine.skus().len(),
+                    "accounts": engine.accounts().len(),
+                    "currencies": engine.currencies().collect::<Vec<_>>(),
+                    "engine_version": engine.engine_version(),
+                    "compile_ms": loaded.elapsed.as_millis(),
+                });
+                writeln!(out, "{report}")?;
+            } else {
+                for warning in &loaded.warnings {
+                    writeln!(out, "warning: {warning}")?;
+                }
+                writeln!(
+                    out,
+                    "ok: `{path}` compiles: {} products, {} accounts, {}; 0 errors, {} \
+                     warning(s); engine version {}; compiled in {:.2} s",
+                    engine.skus().len(),
+                    engine.accounts().len(),
+                    currencies_text(engine),
+                    loaded.warnings.len(),
+                    engine.engine_version(),
+                    loaded.elapsed.as_secs_f64(),
+                )?;
+            }
+            Ok(Exit::Ok)
+        }
+        Err(rejected) => {
+            let errors = rejected
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity() == Severity::Error)
+                .count();
+            let warnings = rejected.diagnostics.len() - errors;
+            if json {
+                let report = json!({
+                    "ok": false,
+                    "rules": path,
+                    "code": rejected.code(),
+                    "errors": errors,
+                    "warnings": warnings,
+                    "diagnostics": rejected.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+                });
+                writeln!(out, "{report}")?;
+            } else {
+                for d in &rejected.diagnostics {
+                    writeln!(out, "{}: {d}", severity_name(d.severity()))?;
+                }
+                writeln!(
+                    out,
+                    "rejected[{}]: `{path}` does not compile: {errors} error(s), {warnings} \
+                     warning(s)",
+                    rejected.code()
+                )?;
+            }
+            Ok(Exit::Rejected)
+        }
+    }
+}
+
+fn currencies_text(engine: &Engine) -> String {
+    let codes: Vec<&str> = engine.currencies().collect();
+    if codes.is_empty() {
+        "no currency".into()
+    } else {
+        format!("currencies {}", codes.join(", "))
+    }
+}
+
+fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
+    json!({
+        "code": d.code.code(),
+        "severity": severity_name(d.severity()),
+        "path": d.path,
+        "message": d.message,
+        "ids": d.ids,
+    })
+}
