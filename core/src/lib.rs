@@ -32,13 +32,15 @@
 pub mod compile;
 pub mod engine;
 pub mod error;
+mod index;
 pub mod instant;
+mod load;
 pub mod model;
 pub mod money;
 pub mod reference;
 pub mod sample;
 
-pub use compile::{CompileOptions, Compiled};
+pub use compile::CompileOptions;
 pub use engine::batch::{BatchAt, BatchResult};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::quote::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source};
@@ -50,5 +52,6 @@ pub use engine::visibility::Capabilities;
 pub use engine::Engine;
 pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
 pub use instant::{Instant, Interval};
+pub use load::Compiled;
 pub use model::Capability;
 pub use rust_decimal::Decimal;

@@ -5,8 +5,8 @@ use smallvec::SmallVec;
 
 use super::values::Currencies;
 use super::{items, values, Diags};
-use crate::engine::{AccountDef, AccountId, AudKey, Audiences, NONE};
 use crate::error::DiagnosticCode as Code;
+use crate::index::{AccountDef, AccountId, AudKey, Audiences, NONE};
 use crate::model::{Audience, Document};
 
 /// Audiences being built, with what later phases resolve through.

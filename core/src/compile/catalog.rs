@@ -7,10 +7,10 @@ use serde_json::Value;
 use smallvec::SmallVec;
 
 use super::{items, values, Diags};
-use crate::engine::{
+use crate::error::DiagnosticCode as Code;
+use crate::index::{
     Catalog, CategoryDef, OrderRule, ProductId, SelectorDef, SelectorKey, Spec, NONE,
 };
-use crate::error::DiagnosticCode as Code;
 use crate::model::{AttrCondition, Document, Selector};
 use crate::money::parse_decimal;
 

@@ -8,12 +8,13 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::catalog::{number, CatalogBuild};
-use super::{fold, items, Diags};
-use crate::engine::search::{
+use super::{items, Diags};
+use crate::error::DiagnosticCode as Code;
+use crate::index::fold;
+use crate::index::search::{
     sorted_bitmap, AttrIndex, Named, NumericIndex, RelationsDef, SearchIndex, ValueColumn,
 };
-use crate::engine::{ProductId, NONE};
-use crate::error::DiagnosticCode as Code;
+use crate::index::{ProductId, NONE};
 use crate::model::{Document, FacetSettings};
 
 /// Order of facet values: numbers ascending, then texts, then booleans.

@@ -8,11 +8,12 @@ use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::values::{self, Currencies, Policies};
 use super::{items, Diags};
-use crate::engine::{
-    Action, Bounds, ContractDef, CurrencyId, Engine, EntryDef, IndexKind, ListDef, ListId, Pricing,
+use crate::error::DiagnosticCode as Code;
+use crate::index::pricing::entry_key;
+use crate::index::{
+    Action, Bounds, ContractDef, CurrencyId, EntryDef, Index, IndexKind, ListDef, ListId, Pricing,
     RoundTarget, RuleDef, SelectorKey, Settings, Tiered, NONE,
 };
-use crate::error::DiagnosticCode as Code;
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
 
@@ -149,6 +150,7 @@ pub(crate) fn build(
     catalog: &mut CatalogBuild,
     audiences: &mut AudienceBuild,
     policies: &mut Policies,
+    as_of: Instant,
     diags: &mut Diags,
 ) -> Pricing {
     let tz = settings.timezone;
@@ -304,7 +306,7 @@ pub(crate) fn build(
     pricing.entry_index.reserve(entries.len());
     let mut start = 0usize;
     while let Some(first) = entries.get(start) {
-        let key = (u64::from(first.list) << 32) | u64::from(first.product);
+        let key = entry_key(first.list, first.product);
         let len = entries
             .get(start..)
             .map(|rest| {
@@ -332,6 +334,7 @@ pub(crate) fn build(
         audiences,
         policies,
         &mut pricing,
+        as_of,
         diags,
     );
     pricing
@@ -528,11 +531,11 @@ fn contracts(
     audiences: &AudienceBuild,
     policies: &mut Policies,
     pricing: &mut Pricing,
+    as_of: Instant,
     diags: &mut Diags,
 ) {
     let tz = settings.timezone;
     let mut contract_ids: AHashSet<String> = AHashSet::new();
-    let now = Instant::now();
     for (i, c) in items(&doc.contracts, "contracts", diags) {
         let path = format!("contracts[{i}]");
         if !values::id_ok(&c.id, &format!("{path}.id"), diags) {
@@ -554,7 +557,7 @@ fn contracts(
         });
         let audience = audiences.resolve(&c.audience, &format!("{path}.audience"), diags);
         let validity = values::validity(c.valid.as_ref(), tz, &format!("{path}.valid"), diags);
-        if validity.until < now {
+        if validity.until < as_of {
             diags.warning(
                 Code::Expired,
                 &format!("{path}.valid"),
@@ -934,16 +937,15 @@ fn round_to(round: &RoundTo, path: &str, diags: &mut Diags) -> Option<Action> {
     }
 }
 
-/// Warnings that need the finished engine.
-pub(crate) fn warn(engine: &Engine, diags: &mut Diags) {
-    let pricing = &engine.pricing;
-    let catalog = &engine.catalog;
+/// Warnings that need the finished index.
+pub(crate) fn warn(index: &Index, as_of: Instant, diags: &mut Diags) {
+    let pricing = &index.pricing;
+    let catalog = &index.catalog;
     if !pricing.everyone_lists.is_empty() {
         let mut unpriced = Vec::new();
-        let now = Instant::now();
         for (p, sku) in catalog.skus.iter().enumerate() {
             let p = u32::try_from(p).unwrap_or(NONE);
-            if !visible_to_everyone(engine, p, now) {
+            if !visible_to_everyone(index, p, as_of) {
                 continue;
             }
             let priced = pricing
@@ -969,34 +971,28 @@ pub(crate) fn warn(engine: &Engine, diags: &mut Diags) {
             );
         }
     }
-    floors(engine, diags);
-    shadowed(engine, diags);
+    floors(index, diags);
+    shadowed(index, diags);
 }
 
 /// Whether a product is visible to an account with no rule of its own: the everyone level's
 /// decision at `at`, else the default.
-fn visible_to_everyone(engine: &Engine, product: u32, at: Instant) -> bool {
-    let decision = engine
+fn visible_to_everyone(index: &Index, product: u32, at: Instant) -> bool {
+    let decision = index
         .visibility
         .everyone
-        .and_then(|level| engine.visibility.levels.get(level as usize))
-        .and_then(|level| {
-            let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
-            epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
-        })
+        .and_then(|level| index.visibility.levels.get(level as usize))
+        .and_then(|level| level.at(at))
         .and_then(|(_, caps)| caps.first())
         .filter(|see| see.decided.contains(product))
         .map(|see| see.allowed.contains(product));
-    decision.unwrap_or(engine.settings.default_open)
+    decision.unwrap_or(index.settings.default_open)
 }
 
 fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
     let mut at = list;
     for _ in 0..=pricing.lists.len() {
-        if pricing
-            .entry_index
-            .contains_key(&((u64::from(at) << 32) | u64::from(product)))
-        {
+        if pricing.has_entry(at, product) {
             return true;
         }
         match pricing.lists.get(at as usize).and_then(|l| l.derived) {
@@ -1008,8 +1004,8 @@ fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
 }
 
 /// Everyone-level list prices below an everyone-level `min_price` floor.
-fn floors(engine: &Engine, diags: &mut Diags) {
-    let pricing = &engine.pricing;
+fn floors(index: &Index, diags: &mut Diags) {
+    let pricing = &index.pricing;
     for rule in &pricing.rules {
         let Action::Bounds(Bounds {
             min_price: Some(floor),
@@ -1021,7 +1017,7 @@ fn floors(engine: &Engine, diags: &mut Diags) {
         if !rule.audience.contains(&0) {
             continue;
         }
-        let Some(selector) = engine.catalog.selectors.get(rule.selector as usize) else {
+        let Some(selector) = index.catalog.selectors.get(rule.selector as usize) else {
             continue;
         };
         for entry in &pricing.entries {
@@ -1042,7 +1038,7 @@ fn floors(engine: &Engine, diags: &mut Diags) {
                     .get(entry.list as usize)
                     .map(|l| &*l.id)
                     .unwrap_or("");
-                let sku = engine.sku(entry.product);
+                let sku = index.sku(entry.product);
                 diags.warning(
                     Code::PriceBelowFloor,
                     "price_lists",
@@ -1059,11 +1055,11 @@ fn floors(engine: &Engine, diags: &mut Diags) {
 
 /// Rules of a `most_specific` step that a more specific rule of the same audience, validity and
 /// quantity range always beats.
-fn shadowed(engine: &Engine, diags: &mut Diags) {
-    let pricing = &engine.pricing;
+fn shadowed(index: &Index, diags: &mut Diags) {
+    let pricing = &index.pricing;
     let mut groups: AHashMap<(u16, Vec<u32>, Interval), Vec<&RuleDef>> = AHashMap::new();
     for rule in &pricing.rules {
-        let most_specific = engine
+        let most_specific = index
             .settings
             .steps
             .get(usize::from(rule.step))
@@ -1077,7 +1073,7 @@ fn shadowed(engine: &Engine, diags: &mut Diags) {
     }
     for rules in groups.values() {
         for weak in rules {
-            let Some(weak_set) = engine.catalog.selectors.get(weak.selector as usize) else {
+            let Some(weak_set) = index.catalog.selectors.get(weak.selector as usize) else {
                 continue;
             };
             if weak_set.products.is_empty() {
@@ -1087,7 +1083,7 @@ fn shadowed(engine: &Engine, diags: &mut Diags) {
                 strong.spec > weak.spec
                     && strong.currency == weak.currency
                     && strong.action.tiers_cover_all()
-                    && engine
+                    && index
                         .catalog
                         .selectors
                         .get(strong.selector as usize)

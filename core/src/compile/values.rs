@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use super::{items, Diags};
-use crate::engine::{CurrencyDef, CurrencyId, Policy, PolicyId, Settings, StepDef};
 use crate::error::DiagnosticCode as Code;
+use crate::index::{CurrencyDef, CurrencyId, Policy, PolicyId, Settings, StepDef};
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, NumText, RoundingMode, RoundingStage, Select, Validity};
 use crate::money::parse_decimal;

@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, values, Diags};
-use crate::engine::{
+use crate::index::{
     CapDecision, FlatTail, Settings, Spec, VisLevel, VisRuleDef, VisibilityIndex, NONE,
 };
 use crate::instant::Instant;
@@ -218,9 +218,7 @@ fn flatten(levels: &[VisLevel], tail: &[u32], products: usize) -> FlatTail {
             let mut bytes = vec![0u8; products];
             // Least specific level first, so that a more specific one overwrites it.
             for level in tail.iter().rev().filter_map(|&l| levels.get(l as usize)) {
-                let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
-                let Some((_, decisions)) = epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
-                else {
+                let Some((_, decisions)) = level.at(at) else {
                     continue;
                 };
                 for (cap, decision) in decisions.iter().enumerate() {
@@ -256,7 +254,7 @@ fn push_level(index: &mut VisibilityIndex, level: VisLevel) -> u32 {
 fn build_level(
     rules: &[VisRuleDef],
     members: &[usize],
-    selectors: &[crate::engine::SelectorDef],
+    selectors: &[crate::index::SelectorDef],
 ) -> VisLevel {
     let mut cuts: Vec<Instant> = vec![Instant::MIN];
     for &m in members {
@@ -293,7 +291,7 @@ fn decision(
     rules: &[VisRuleDef],
     active: &[usize],
     cap: usize,
-    selectors: &[crate::engine::SelectorDef],
+    selectors: &[crate::index::SelectorDef],
 ) -> CapDecision {
     let mut groups: Vec<(Spec, bool, &RoaringBitmap)> = active
         .iter()

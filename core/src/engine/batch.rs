@@ -4,8 +4,9 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::quote::{Ctx, Silent};
-use super::{AccountId, CurrencyId, Engine, ProductId};
+use super::Engine;
 use crate::error::{QueryError, Status};
+use crate::index::{AccountId, CurrencyId, ProductId};
 use crate::instant::Instant;
 
 /// The instant(s) of a batch.
@@ -181,6 +182,7 @@ impl Engine {
     /// and line total, nothing else.
     fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal), Status> {
         let account = self
+            .index
             .audiences
             .accounts
             .get(job.account as usize)

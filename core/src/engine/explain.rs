@@ -6,8 +6,9 @@ use std::fmt;
 use rust_decimal::Decimal;
 
 use super::quote::{Candidate, CandidateKind, Ctx, Recorder, Running};
-use super::{AccountDef, Action, Engine, ProductId};
+use super::Engine;
 use crate::error::QueryError;
+use crate::index::{AccountDef, Action, ProductId};
 use crate::instant::Instant;
 use crate::model::Select;
 
@@ -135,7 +136,7 @@ impl Engine {
         let matched = self.matched(&ctx);
         let mut steps = Vec::new();
         for (step_id, cands, chosen, skipped) in &reports.steps {
-            let Some(def) = self.settings.steps.get(usize::from(*step_id)) else {
+            let Some(def) = self.index.settings.steps.get(usize::from(*step_id)) else {
                 continue;
             };
             let mut out = Vec::new();
@@ -200,6 +201,7 @@ impl Engine {
     fn step_of(&self, cand: &Candidate) -> u16 {
         match cand.kind {
             CandidateKind::Rule(r) => self
+                .index
                 .pricing
                 .rules
                 .get(r as usize)
@@ -275,7 +277,7 @@ impl Engine {
     fn not_candidate_reason(&self, cand: &Candidate, ctx: &Ctx<'_>) -> String {
         match cand.kind {
             CandidateKind::Rule(r) => {
-                let Some(rule) = self.pricing.rules.get(r as usize) else {
+                let Some(rule) = self.index.pricing.rules.get(r as usize) else {
                     return String::new();
                 };
                 if !rule.validity.contains(ctx.at) {
@@ -304,11 +306,12 @@ impl Engine {
             }
             CandidateKind::Entry { entry, list, .. } => {
                 let currency_ok = self
+                    .index
                     .pricing
                     .lists
                     .get(list as usize)
                     .is_some_and(|l| l.currency == ctx.currency);
-                let Some(e) = self.pricing.entries.get(entry as usize) else {
+                let Some(e) = self.index.pricing.entries.get(entry as usize) else {
                     return String::new();
                 };
                 if !currency_ok {
@@ -338,8 +341,8 @@ impl Engine {
     ) -> VisibilityReport {
         let mut decided_by: [Option<String>; 3] = [None, None, None];
         for (cap, slot) in decided_by.iter_mut().enumerate() {
-            let mut best: Option<(u8, super::Spec, bool, &str)> = None;
-            for rule in &self.visibility.rules {
+            let mut best: Option<(u8, crate::index::Spec, bool, &str)> = None;
+            for rule in &self.index.visibility.rules {
                 let level = rule
                     .audience
                     .iter()
@@ -355,6 +358,7 @@ impl Engine {
                 let applies = rule.validity.contains(at)
                     && rule.concerns.get(cap).copied().unwrap_or(false)
                     && self
+                        .index
                         .catalog
                         .selectors
                         .get(rule.selector as usize)
@@ -363,6 +367,7 @@ impl Engine {
                     continue;
                 }
                 let spec = self
+                    .index
                     .catalog
                     .selectors
                     .get(rule.selector as usize)

@@ -1,8 +1,8 @@
 //! `lookup`: which product a reference means for an account (docs/spec.md §8).
 
-use super::{AccountDef, Engine, ProductId};
-use crate::compile::{fold, gtin};
+use super::Engine;
 use crate::error::QueryError;
+use crate::index::{fold, gtin, AccountDef, ProductId};
 use crate::instant::Instant;
 
 impl Engine {
@@ -38,7 +38,7 @@ impl Engine {
 
     /// Resolves a reference without looking at visibility.
     pub(crate) fn resolve_ref(&self, account: &AccountDef, reference: &str) -> Option<ProductId> {
-        let refs = &self.refs;
+        let refs = &self.index.refs;
         // Most documents have no aliases: then the reference need not be hashed for them.
         let alias_of = |key: &str| {
             if refs.aliases.is_empty() {

@@ -4,7 +4,7 @@
 //! 24-byte bucket at half load, a control byte and a 16-byte heap block per key. Here the keys
 //! sit back to back in one string and the table holds entry numbers, about 30 bytes per key.
 
-use super::ProductId;
+use super::ids::ProductId;
 
 /// Fixed seeds: the table layout, like everything else compiled, is the same on every run.
 const SEEDS: [u64; 4] = [

@@ -1,0 +1,157 @@
+//! How a candidate is named in a quote's steps and an explanation: its id, source, level.
+
+use super::procedure::*;
+use super::types::*;
+use crate::engine::Engine;
+use crate::index::{AccountDef, Action, Tiered};
+use crate::model::PriceMode;
+
+impl Engine {
+    /// The id of a candidate.
+    pub(crate) fn cand_id(&self, cand: &Candidate) -> RuleRef<'_> {
+        match cand.kind {
+            CandidateKind::Rule(r) => RuleRef::Rule(
+                self.index
+                    .pricing
+                    .rules
+                    .get(r as usize)
+                    .map(|r| &*r.id)
+                    .unwrap_or(""),
+            ),
+            CandidateKind::Entry { entry, list, .. } => RuleRef::Entry {
+                list: self
+                    .index
+                    .pricing
+                    .lists
+                    .get(list as usize)
+                    .map(|l| &*l.id)
+                    .unwrap_or(""),
+                sku: self
+                    .index
+                    .pricing
+                    .entries
+                    .get(entry as usize)
+                    .map(|e| self.sku(e.product))
+                    .unwrap_or(""),
+            },
+        }
+    }
+
+    pub(crate) fn cand_source(&self, cand: &Candidate) -> Source<'_> {
+        match cand.kind {
+            CandidateKind::Rule(r) => Source::Contract(
+                self.index
+                    .pricing
+                    .rules
+                    .get(r as usize)
+                    .and_then(|r| self.index.pricing.contracts.get(r.contract as usize))
+                    .map(|c| &*c.id)
+                    .unwrap_or(""),
+            ),
+            CandidateKind::Entry { list, .. } => Source::PriceList(
+                self.index
+                    .pricing
+                    .lists
+                    .get(list as usize)
+                    .map(|l| &*l.id)
+                    .unwrap_or(""),
+            ),
+        }
+    }
+
+    pub(crate) fn level_of(&self, cand: &Candidate, account: &AccountDef) -> Level<'_> {
+        let segments = u32::try_from(self.index.audiences.segment_ids.len()).unwrap_or(0);
+        match cand.aud {
+            0 => Level::Everyone,
+            s if s <= segments => Level::Segment {
+                id: self
+                    .index
+                    .audiences
+                    .segment_ids
+                    .get((s - 1) as usize)
+                    .map(|x| &**x)
+                    .unwrap_or(""),
+            },
+            a => {
+                let acc = a - 1 - segments;
+                let depth = account.lineage.iter().position(|&x| x == acc).unwrap_or(0);
+                Level::Account {
+                    id: self
+                        .index
+                        .audiences
+                        .accounts
+                        .get(acc as usize)
+                        .map(|x| &*x.id)
+                        .unwrap_or(""),
+                    depth: u8::try_from(depth).unwrap_or(u8::MAX),
+                }
+            }
+        }
+    }
+
+    pub(super) fn applied_step<'e>(
+        &'e self,
+        step: &'e str,
+        cand: &Candidate,
+        ctx: &Ctx<'e>,
+        before: Option<Running>,
+        after: Running,
+    ) -> AppliedStep<'e> {
+        let unit = |r: Running| r.as_unit(ctx.qty).unwrap_or(r.value);
+        let mut notes = Notes::default();
+        if cand.exclusive {
+            notes = notes.with(Notes::EXCLUSIVE);
+        }
+        if after.per_line && !before.is_some_and(|b| b.per_line) {
+            notes = notes.with(Notes::GRADUATED);
+        }
+        let tiered =
+            |t: &Tiered| !t.tiers.is_empty() && t.tiers.first().is_some_and(|(m, _)| *m <= ctx.qty);
+        match cand.kind {
+            CandidateKind::Entry { entry, derived, .. } => {
+                if derived {
+                    notes = notes.with(Notes::DERIVED);
+                }
+                if self
+                    .index
+                    .pricing
+                    .entries
+                    .get(entry as usize)
+                    .is_some_and(|e| tiered(&e.values))
+                {
+                    notes = notes.with(Notes::TIER);
+                }
+            }
+            CandidateKind::Rule(r) => {
+                match self.index.pricing.rules.get(r as usize).map(|r| &r.action) {
+                    Some(Action::Price { values, mode }) => {
+                        if tiered(values) {
+                            notes = notes.with(Notes::TIER);
+                        }
+                        if *mode == PriceMode::NeverRaise {
+                            notes = notes.with(Notes::NEVER_RAISE);
+                        }
+                    }
+                    Some(Action::Percent { values, .. } | Action::Amount { values })
+                        if tiered(values) =>
+                    {
+                        notes = notes.with(Notes::TIER);
+                    }
+                    Some(Action::Bounds(_)) if before.is_some_and(|b| b.value != after.value) => {
+                        notes = notes.with(Notes::CLAMPED);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        AppliedStep {
+            step,
+            rule: self.cand_id(cand),
+            source: self.cand_source(cand),
+            level: self.level_of(cand, ctx.account),
+            before: before.map(unit),
+            after: unit(after),
+            notes,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Accounts and segments: each account's precomputed chain of audience keys.
+
+use ahash::AHashMap;
+use smallvec::SmallVec;
+
+use super::ids::{AccountId, AudKey, CurrencyId, ListId};
+
+#[derive(Debug)]
+pub(crate) struct Audiences {
+    pub segment_ids: Vec<Box<str>>,
+    pub accounts: Vec<AccountDef>,
+    pub account_index: AHashMap<Box<str>, AccountId>,
+}
+
+/// Everything a query needs about an account, precomputed.
+#[derive(Debug)]
+pub(crate) struct AccountDef {
+    pub id: Box<str>,
+    pub currency: Option<CurrencyId>,
+    /// Audience keys of the chain with their level (0 = the account, …, everyone last).
+    pub chain: SmallVec<[(AudKey, u8); 6]>,
+    /// Price lists reached through the chain, most specific level first, each once.
+    pub lists: SmallVec<[(ListId, u8, AudKey); 4]>,
+    /// Visibility levels of the chain that have rules, most specific first.
+    pub vis_chain: SmallVec<[u32; 4]>,
+    /// How many of them are the account's own or its ancestors' (the rest are shared).
+    pub vis_own: u8,
+    /// The flattened decision of the shared rest ([`super::VisibilityIndex::tails`]), or [`super::NONE`].
+    pub vis_tail: u32,
+    /// The account then its ancestors, nearest first.
+    pub lineage: SmallVec<[AccountId; 4]>,
+}
+
+impl Audiences {
+    /// The level used for "everyone" in a chain of this account.
+    pub fn everyone_level(&self, account: &AccountDef) -> u8 {
+        account.chain.last().map(|&(_, level)| level).unwrap_or(0)
+    }
+}
