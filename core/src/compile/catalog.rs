@@ -9,7 +9,8 @@ use smallvec::SmallVec;
 use super::{items, values, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::{
-    Catalog, CategoryDef, OrderRule, ProductId, SelectorDef, SelectorKey, Spec, NONE,
+    Catalog, CategoryDef, IdVec, OrderRule, ProductId, SelectorDef, SelectorId, SelectorKey, Spec,
+    NONE,
 };
 use crate::model::{AttrCondition, Document, Selector};
 use crate::money::parse_decimal;
@@ -27,7 +28,7 @@ pub(crate) struct CatalogBuild {
     brand_products: Vec<RoaringBitmap>,
     /// Attribute name → (product, value), for attribute selectors.
     pub attrs: AHashMap<String, Vec<(ProductId, Value)>>,
-    selector_cache: AHashMap<String, u32>,
+    selector_cache: AHashMap<String, SelectorId>,
 }
 
 pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
@@ -43,7 +44,7 @@ pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
             categories: Vec::new(),
             families: Vec::new(),
             brands: Vec::new(),
-            selectors: Vec::new(),
+            selectors: IdVec::new(),
         },
         ids: AHashMap::new(),
         category_index: AHashMap::new(),
@@ -320,18 +321,22 @@ pub(crate) fn attr_in_range(actual: &Value, min: Option<Decimal>, max: Option<De
 
 impl CatalogBuild {
     /// Compiles a selector (deduplicated) and returns its index in the selector table.
-    pub fn selector(&mut self, selector: &Selector, path: &str, diags: &mut Diags) -> Option<u32> {
+    pub fn selector(
+        &mut self,
+        selector: &Selector,
+        path: &str,
+        diags: &mut Diags,
+    ) -> Option<SelectorId> {
         let key = format!("{selector:?}");
         if let Some(&id) = self.selector_cache.get(&key) {
             return Some(id);
         }
         let (products, spec, index) = self.resolve(selector, path, diags)?;
-        let id = u32::try_from(self.catalog.selectors.len()).ok()?;
-        self.catalog.selectors.push(SelectorDef {
+        let id = self.catalog.selectors.push(SelectorDef {
             products,
             spec,
             index,
-        });
+        })?;
         self.selector_cache.insert(key, id);
         Some(id)
     }

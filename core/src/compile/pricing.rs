@@ -11,8 +11,8 @@ use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::pricing::entry_key;
 use crate::index::{
-    Action, Bounds, ContractDef, CurrencyId, EntryDef, Index, IndexKind, ListDef, ListId, Pricing,
-    RoundTarget, RuleDef, SelectorKey, Settings, Tiered, NONE,
+    Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, IdVec, Index, IndexKind, ListDef,
+    ListId, Pricing, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey, Settings, Tiered, NONE,
 };
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
@@ -155,14 +155,14 @@ pub(crate) fn build(
 ) -> Pricing {
     let tz = settings.timezone;
     let mut pricing = Pricing {
-        lists: Vec::new(),
+        lists: IdVec::new(),
         list_index: AHashMap::new(),
-        entries: Vec::new(),
+        entries: IdVec::new(),
         entry_index: AHashMap::new(),
-        rules: Vec::new(),
+        rules: IdVec::new(),
         rule_index: AHashMap::new(),
         audience_rules: AHashMap::new(),
-        contracts: Vec::new(),
+        contracts: IdVec::new(),
         everyone_lists: SmallVec::new(),
     };
     let lists = items(&doc.price_lists, "price_lists", diags);
@@ -183,8 +183,6 @@ pub(crate) fn build(
             );
             continue;
         }
-        let list_id: ListId = u32::try_from(pricing.lists.len()).unwrap_or(NONE);
-        pricing.list_index.insert(l.id.as_str().into(), list_id);
         let validity = values::validity(l.valid.as_ref(), tz, &format!("{path}.valid"), diags);
         let percent = l
             .percent
@@ -203,7 +201,7 @@ pub(crate) fn build(
                 .clone()
                 .map(|f| (f, percent, format!("{path}.from_list"))),
         );
-        pricing.lists.push(ListDef {
+        let Some(list_id) = pricing.lists.push(ListDef {
             id: l.id.as_str().into(),
             net: l.net,
             currency: currencies.or_default(
@@ -215,7 +213,10 @@ pub(crate) fn build(
             validity,
             rounding: policies.parse(l.rounding.as_ref(), &format!("{path}.rounding"), diags),
             derived: None,
-        });
+        }) else {
+            continue;
+        };
+        pricing.list_index.insert(l.id.as_str().into(), list_id);
         list_paths.push(path.clone());
         let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
         for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
@@ -303,7 +304,8 @@ pub(crate) fn build(
     if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
         entries.sort_by_key(|e| (e.list, e.product));
     }
-    pricing.entry_index.reserve(entries.len());
+    let mut table: IdVec<EntryId, EntryDef> = IdVec::new();
+    let mut runs: Vec<(u64, usize, usize)> = Vec::new();
     let mut start = 0usize;
     while let Some(first) = entries.get(start) {
         let key = entry_key(first.list, first.product);
@@ -315,16 +317,17 @@ pub(crate) fn build(
                     .count()
             })
             .unwrap_or(1);
-        pricing.entry_index.insert(
-            key,
-            (
-                u32::try_from(start).unwrap_or(NONE),
-                u32::try_from(len).unwrap_or(0),
-            ),
-        );
+        runs.push((key, start, len));
         start += len.max(1);
     }
-    pricing.entries = entries;
+    let ids: Vec<Option<EntryId>> = entries.into_iter().map(|e| table.push(e)).collect();
+    pricing.entry_index.reserve(runs.len());
+    for (key, start, len) in runs {
+        if let (Some(Some(first)), Ok(len)) = (ids.get(start), u32::try_from(len)) {
+            pricing.entry_index.insert(key, (*first, len));
+        }
+    }
+    pricing.entries = table;
     attach_lists(&mut pricing, doc, audiences, diags);
     contracts(
         doc,
@@ -370,7 +373,8 @@ fn resolve_derived(
     paths: &[String],
     diags: &mut Diags,
 ) {
-    for (n, name) in names.iter().enumerate() {
+    let lists: Vec<ListId> = pricing.lists.ids().collect();
+    for (&n, name) in lists.iter().zip(names) {
         let Some((target, percent, path)) = name else {
             continue;
         };
@@ -388,13 +392,13 @@ fn resolve_derived(
         }
     }
     let count = pricing.lists.len();
-    for n in 0..count {
+    for (k, &n) in lists.iter().enumerate() {
         let mut at = n;
         let mut hops = 0;
         let mut currency_ok = true;
         let start_currency = pricing.lists.get(n).map(|l| l.currency);
         while let Some((next, _)) = pricing.lists.get(at).and_then(|l| l.derived) {
-            at = next as usize;
+            at = next;
             hops += 1;
             if pricing.lists.get(at).map(|l| l.currency) != start_currency {
                 currency_ok = false;
@@ -403,12 +407,8 @@ fn resolve_derived(
                 break;
             }
         }
-        let path = paths.get(n).map(String::as_str).unwrap_or("");
-        let id = pricing
-            .lists
-            .get(n)
-            .map(|l| l.id.to_string())
-            .unwrap_or_default();
+        let path = paths.get(k).map(String::as_str).unwrap_or("");
+        let id = pricing.lists.row(n).id.to_string();
         if at == n && hops > 0 || hops > count {
             diags.error(
                 Code::ListCycle,
@@ -550,11 +550,12 @@ fn contracts(
             );
             continue;
         }
-        let contract = u32::try_from(pricing.contracts.len()).unwrap_or(NONE);
-        pricing.contracts.push(ContractDef {
+        let Some(contract) = pricing.contracts.push(ContractDef {
             id: c.id.as_str().into(),
             rounding: policies.parse(c.rounding.as_ref(), &format!("{path}.rounding"), diags),
-        });
+        }) else {
+            continue;
+        };
         let audience = audiences.resolve(&c.audience, &format!("{path}.audience"), diags);
         let validity = values::validity(c.valid.as_ref(), tz, &format!("{path}.valid"), diags);
         if validity.until < as_of {
@@ -642,11 +643,10 @@ fn contracts(
             let spec = catalog
                 .catalog
                 .selectors
-                .get(selector as usize)
+                .get(selector)
                 .map(|s| s.spec)
                 .unwrap_or_default();
-            let rule_id = u32::try_from(pricing.rules.len()).unwrap_or(NONE);
-            pricing.rules.push(RuleDef {
+            let Some(rule_id) = pricing.rules.push(RuleDef {
                 id: full.into(),
                 contract,
                 step,
@@ -661,7 +661,9 @@ fn contracts(
                 action,
                 rounding,
                 audience: audience.clone(),
-            });
+            }) else {
+                continue;
+            };
             index_rule(pricing, catalog, rule_id, selector, &audience);
         }
     }
@@ -692,11 +694,11 @@ fn is_absolute(action: &Action) -> bool {
 fn index_rule(
     pricing: &mut Pricing,
     catalog: &CatalogBuild,
-    rule: u32,
-    selector: u32,
+    rule: RuleId,
+    selector: SelectorId,
     audience: &[u32],
 ) {
-    let Some(def) = catalog.catalog.selectors.get(selector as usize) else {
+    let Some(def) = catalog.catalog.selectors.get(selector) else {
         return;
     };
     for &aud in audience {
@@ -995,7 +997,7 @@ fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
         if pricing.has_entry(at, product) {
             return true;
         }
-        match pricing.lists.get(at as usize).and_then(|l| l.derived) {
+        match pricing.lists.get(at).and_then(|l| l.derived) {
             Some((next, _)) => at = next,
             None => return false,
         }
@@ -1017,7 +1019,7 @@ fn floors(index: &Index, diags: &mut Diags) {
         if !rule.audience.contains(&0) {
             continue;
         }
-        let Some(selector) = index.catalog.selectors.get(rule.selector as usize) else {
+        let Some(selector) = index.catalog.selectors.get(rule.selector) else {
             continue;
         };
         for entry in &pricing.entries {
@@ -1027,17 +1029,9 @@ fn floors(index: &Index, diags: &mut Diags) {
                 continue;
             }
             let below = entry.values.own.is_some_and(|p| p < *floor)
-                && pricing
-                    .lists
-                    .get(entry.list as usize)
-                    .map(|l| Some(l.currency))
-                    == Some(rule.currency);
+                && pricing.lists.get(entry.list).map(|l| Some(l.currency)) == Some(rule.currency);
             if below {
-                let list = pricing
-                    .lists
-                    .get(entry.list as usize)
-                    .map(|l| &*l.id)
-                    .unwrap_or("");
+                let list = pricing.lists.get(entry.list).map(|l| &*l.id).unwrap_or("");
                 let sku = index.sku(entry.product);
                 diags.warning(
                     Code::PriceBelowFloor,
@@ -1073,7 +1067,7 @@ fn shadowed(index: &Index, diags: &mut Diags) {
     }
     for rules in groups.values() {
         for weak in rules {
-            let Some(weak_set) = index.catalog.selectors.get(weak.selector as usize) else {
+            let Some(weak_set) = index.catalog.selectors.get(weak.selector) else {
                 continue;
             };
             if weak_set.products.is_empty() {
@@ -1086,7 +1080,7 @@ fn shadowed(index: &Index, diags: &mut Diags) {
                     && index
                         .catalog
                         .selectors
-                        .get(strong.selector as usize)
+                        .get(strong.selector)
                         .is_some_and(|s| weak_set.products.is_subset(&s.products))
             });
             if let Some(strong) = beaten_by {

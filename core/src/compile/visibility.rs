@@ -15,7 +15,8 @@ use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, values, Diags};
 use crate::index::{
-    CapDecision, FlatTail, Settings, Spec, VisLevel, VisRuleDef, VisibilityIndex, NONE,
+    CapDecision, FlatTail, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel, VisRuleDef,
+    VisibilityIndex, NONE,
 };
 use crate::instant::Instant;
 use crate::model::{Capability, Document, Effect};
@@ -254,7 +255,7 @@ fn push_level(index: &mut VisibilityIndex, level: VisLevel) -> u32 {
 fn build_level(
     rules: &[VisRuleDef],
     members: &[usize],
-    selectors: &[crate::index::SelectorDef],
+    selectors: &IdVec<SelectorId, SelectorDef>,
 ) -> VisLevel {
     let mut cuts: Vec<Instant> = vec![Instant::MIN];
     for &m in members {
@@ -291,7 +292,7 @@ fn decision(
     rules: &[VisRuleDef],
     active: &[usize],
     cap: usize,
-    selectors: &[crate::index::SelectorDef],
+    selectors: &IdVec<SelectorId, SelectorDef>,
 ) -> CapDecision {
     let mut groups: Vec<(Spec, bool, &RoaringBitmap)> = active
         .iter()
@@ -299,7 +300,7 @@ fn decision(
         .filter(|r| r.concerns.get(cap).copied().unwrap_or(false))
         .filter_map(|r| {
             selectors
-                .get(r.selector as usize)
+                .get(r.selector)
                 .map(|s| (s.spec, r.allow, &s.products))
         })
         .collect();

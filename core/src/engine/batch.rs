@@ -165,7 +165,7 @@ impl Engine {
                         out.line_total.get_mut(row),
                         out.currency.get_mut(row),
                     ) {
-                        (*u, *l, *c) = (unit, line, job.currency);
+                        (*u, *l, *c) = (unit, line, job.currency.raw());
                     }
                 }
                 Err(failed) => {

@@ -200,13 +200,7 @@ impl Engine {
 
     fn step_of(&self, cand: &Candidate) -> u16 {
         match cand.kind {
-            CandidateKind::Rule(r) => self
-                .index
-                .pricing
-                .rules
-                .get(r as usize)
-                .map(|r| r.step)
-                .unwrap_or(u16::MAX),
+            CandidateKind::Rule(r) => self.index.pricing.rules.row(r).step,
             CandidateKind::Entry { .. } => 0,
         }
     }
@@ -277,9 +271,7 @@ impl Engine {
     fn not_candidate_reason(&self, cand: &Candidate, ctx: &Ctx<'_>) -> String {
         match cand.kind {
             CandidateKind::Rule(r) => {
-                let Some(rule) = self.index.pricing.rules.get(r as usize) else {
-                    return String::new();
-                };
+                let rule = self.index.pricing.rules.row(r);
                 if !rule.validity.contains(ctx.at) {
                     return format!("not valid at {}", ctx.at);
                 }
@@ -305,15 +297,8 @@ impl Engine {
                 }
             }
             CandidateKind::Entry { entry, list, .. } => {
-                let currency_ok = self
-                    .index
-                    .pricing
-                    .lists
-                    .get(list as usize)
-                    .is_some_and(|l| l.currency == ctx.currency);
-                let Some(e) = self.index.pricing.entries.get(entry as usize) else {
-                    return String::new();
-                };
+                let currency_ok = self.index.pricing.lists.row(list).currency == ctx.currency;
+                let e = self.index.pricing.entries.row(entry);
                 if !currency_ok {
                     format!(
                         "list in another currency than {}",
@@ -355,24 +340,14 @@ impl Engine {
                     })
                     .min();
                 let Some(level) = level else { continue };
+                let selector = self.index.catalog.selectors.row(rule.selector);
                 let applies = rule.validity.contains(at)
                     && rule.concerns.get(cap).copied().unwrap_or(false)
-                    && self
-                        .index
-                        .catalog
-                        .selectors
-                        .get(rule.selector as usize)
-                        .is_some_and(|s| s.products.contains(product));
+                    && selector.products.contains(product);
                 if !applies {
                     continue;
                 }
-                let spec = self
-                    .index
-                    .catalog
-                    .selectors
-                    .get(rule.selector as usize)
-                    .map(|s| s.spec)
-                    .unwrap_or_default();
+                let spec = selector.spec;
                 let key = (level, spec, rule.allow);
                 let better = match best {
                     None => true,

@@ -109,7 +109,7 @@ impl Engine {
         self.index.currency_id(code)
     }
 
-    pub(crate) fn policy(&self, id: PolicyId) -> Option<&Policy> {
+    pub(crate) fn policy(&self, id: PolicyId) -> &Policy {
         self.index.policy(id)
     }
 }

@@ -5,7 +5,7 @@ use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
-use super::ids::ProductId;
+use super::ids::{IdVec, ProductId, SelectorId};
 
 /// Selector specificity: (rank, depth, members), compared lexicographically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -28,7 +28,7 @@ pub(crate) struct Catalog {
     pub categories: Vec<CategoryDef>,
     pub families: Vec<Box<str>>,
     pub brands: Vec<Box<str>>,
-    pub selectors: Vec<SelectorDef>,
+    pub selectors: IdVec<SelectorId, SelectorDef>,
 }
 
 #[derive(Debug)]

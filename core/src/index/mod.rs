@@ -44,14 +44,17 @@ pub(crate) mod visibility;
 
 pub(crate) use audiences::{AccountDef, Audiences};
 pub(crate) use catalog::{Catalog, CategoryDef, OrderRule, SelectorDef, SelectorKey, Spec};
-pub(crate) use ids::{AccountId, AudKey, CurrencyId, ListId, ProductId, NONE};
+pub(crate) use ids::{
+    AccountId, AudKey, CurrencyId, EntryId, Id, IdVec, ListId, PolicyId, ProductId, RuleId,
+    SelectorId, NONE,
+};
 pub(crate) use pricing::{
     Action, Bounds, ContractDef, EntryDef, IndexKind, ListDef, Pricing, RoundTarget, RuleDef,
     Tiered,
 };
 pub(crate) use refs::{fold, gtin, RefIndex};
 pub(crate) use search::SearchIndex;
-pub(crate) use settings::{CurrencyDef, Policy, PolicyId, Settings, StepDef};
+pub(crate) use settings::{CurrencyDef, Policy, Settings, StepDef};
 pub(crate) use visibility::{CapDecision, FlatTail, VisLevel, VisRuleDef, VisibilityIndex};
 
 use crate::error::QueryError;
@@ -62,7 +65,7 @@ pub(crate) struct Index {
     /// The stable content hash of the document.
     pub version: String,
     pub settings: Settings,
-    pub currencies: Vec<CurrencyDef>,
+    pub currencies: IdVec<CurrencyId, CurrencyDef>,
     pub catalog: Catalog,
     pub audiences: Audiences,
     pub pricing: Pricing,
@@ -89,21 +92,20 @@ impl Index {
             .unwrap_or("")
     }
 
+    /// The code of a currency; empty for the default currency of a document that declares
+    /// none (the one id not issued by the currency table).
     pub(crate) fn currency_code(&self, currency: CurrencyId) -> &str {
-        self.currencies
-            .get(usize::from(currency))
-            .map(|c| &*c.code)
-            .unwrap_or("")
+        self.currencies.get(currency).map_or("", |c| &*c.code)
     }
 
     pub(crate) fn currency_id(&self, code: &str) -> Option<CurrencyId> {
         self.currencies
-            .iter()
-            .position(|c| &*c.code == code)
-            .and_then(|i| CurrencyId::try_from(i).ok())
+            .iter_enumerated()
+            .find(|(_, c)| &*c.code == code)
+            .map(|(id, _)| id)
     }
 
-    pub(crate) fn policy(&self, id: PolicyId) -> Option<&Policy> {
-        self.settings.policies.get(id as usize)
+    pub(crate) fn policy(&self, id: PolicyId) -> &Policy {
+        self.settings.policies.row(id)
     }
 }

@@ -6,25 +6,26 @@ use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
 use super::catalog::Spec;
-use super::ids::{AudKey, CurrencyId, ListId, ProductId};
-use super::settings::PolicyId;
+use super::ids::{
+    AudKey, ContractId, CurrencyId, EntryId, IdVec, ListId, PolicyId, ProductId, RuleId, SelectorId,
+};
 use crate::instant::Interval;
 use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
 
 #[derive(Debug)]
 pub(crate) struct Pricing {
-    pub lists: Vec<ListDef>,
+    pub lists: IdVec<ListId, ListDef>,
     pub list_index: AHashMap<Box<str>, ListId>,
-    pub entries: Vec<EntryDef>,
+    pub entries: IdVec<EntryId, EntryDef>,
     /// `(list << 32) | product` → range in `entries`.
-    pub entry_index: AHashMap<u64, (u32, u32)>,
-    pub rules: Vec<RuleDef>,
+    pub entry_index: AHashMap<u64, (EntryId, u32)>,
+    pub rules: IdVec<RuleId, RuleDef>,
     /// `(aud << 32) | key` → rules indexed by a key the product carries.
-    pub rule_index: AHashMap<u64, SmallVec<[u32; 2]>>,
+    pub rule_index: AHashMap<u64, SmallVec<[RuleId; 2]>>,
     /// Audience key → what its rules cover, so that a level with nothing for the product costs
     /// one lookup and one bitmap test.
     pub audience_rules: AHashMap<AudKey, AudienceRules>,
-    pub contracts: Vec<ContractDef>,
+    pub contracts: IdVec<ContractId, ContractDef>,
     /// Everyone-level lists (for `list_price`).
     pub everyone_lists: SmallVec<[ListId; 2]>,
 }
@@ -37,7 +38,7 @@ pub(crate) struct AudienceRules {
     /// Every product some rule of it matches.
     pub products: RoaringBitmap,
     /// Rules whose selector must be checked against the product.
-    pub scan: Vec<u32>,
+    pub scan: Vec<RuleId>,
 }
 
 /// Kinds of product keys in the rule index.
@@ -140,9 +141,9 @@ pub(crate) struct EntryDef {
 #[derive(Debug)]
 pub(crate) struct RuleDef {
     pub id: Box<str>,
-    pub contract: u32,
+    pub contract: ContractId,
     pub step: u16,
-    pub selector: u32,
+    pub selector: SelectorId,
     pub spec: Spec,
     pub priority: i64,
     pub validity: Interval,
@@ -205,13 +206,20 @@ pub(crate) enum RoundTarget {
 
 /// The key of a product's entries in a list ([`Pricing::entry_index`]).
 pub(crate) fn entry_key(list: ListId, product: ProductId) -> u64 {
-    (u64::from(list) << 32) | u64::from(product)
+    (u64::from(list.raw()) << 32) | u64::from(product)
 }
 
 impl Pricing {
-    /// The range of `entries` holding the product's entries in the list: (start, length).
-    pub(crate) fn entry_range(&self, list: ListId, product: ProductId) -> Option<(u32, u32)> {
-        self.entry_index.get(&entry_key(list, product)).copied()
+    /// The product's entries in the list (a contiguous run of `entries`), with their ids.
+    pub(crate) fn entries_of(
+        &self,
+        list: ListId,
+        product: ProductId,
+    ) -> impl Iterator<Item = (EntryId, &EntryDef)> + '_ {
+        self.entry_index
+            .get(&entry_key(list, product))
+            .into_iter()
+            .flat_map(move |&(start, len)| self.entries.run(start, len as usize))
     }
 
     /// Whether the list itself holds an entry for the product.

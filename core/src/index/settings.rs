@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 
-use super::ids::CurrencyId;
+use super::ids::{CurrencyId, IdVec, PolicyId};
 use crate::model::{RoundingMode, RoundingStage, Select};
 
 #[derive(Debug)]
@@ -11,8 +11,10 @@ pub(crate) struct Settings {
     pub timezone: Tz,
     pub steps: Vec<StepDef>,
     pub rounding: Option<PolicyId>,
+    /// The first declared currency unless the settings name one; a document that declares
+    /// no currency still has this id (0), which then names no row of the currency table.
     pub default_currency: CurrencyId,
-    pub policies: Vec<Policy>,
+    pub policies: IdVec<PolicyId, Policy>,
 }
 
 #[derive(Debug)]
@@ -22,8 +24,6 @@ pub(crate) struct StepDef {
     pub required: bool,
     pub always: bool,
 }
-
-pub(crate) type PolicyId = u32;
 
 /// A rounding policy with its defaults filled in, except the scale (currency-dependent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

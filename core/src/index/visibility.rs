@@ -6,7 +6,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 use smallvec::SmallVec;
 
-use super::ids::AudKey;
+use super::ids::{AudKey, SelectorId};
 use crate::instant::{Instant, Interval};
 
 /// Per audience level, the visibility decision over time.
@@ -49,7 +49,7 @@ pub(crate) struct FlatTail {
 pub(crate) struct VisRuleDef {
     pub id: Box<str>,
     pub allow: bool,
-    pub selector: u32,
+    pub selector: SelectorId,
     pub concerns: [bool; 3],
     pub validity: Interval,
     pub audience: SmallVec<[AudKey; 2]>,

@@ -42,9 +42,7 @@ impl Engine {
                 list,
                 derived,
             } => {
-                let Some(e) = self.index.pricing.entries.get(entry as usize) else {
-                    return Ok(None);
-                };
+                let e = self.index.pricing.entries.row(entry);
                 let factor = if derived {
                     self.derived_factor(list, e)?
                 } else {
@@ -54,10 +52,7 @@ impl Engine {
                 set_price(&e.values, qty, scaled)
             }
             CandidateKind::Rule(r) => {
-                let Some(rule) = self.index.pricing.rules.get(r as usize) else {
-                    return Ok(None);
-                };
-                self.apply_rule(rule, ctx, running, base)
+                self.apply_rule(self.index.pricing.rules.row(r), ctx, running, base)
             }
         }
     }

@@ -227,8 +227,10 @@ impl Engine {
         match fail {
             Fail::Overflow => QueryError::Overflow(sku),
             Fail::NoPrice => {
-                let priced_in = (0..self.index.currencies.len())
-                    .filter_map(|c| CurrencyId::try_from(c).ok())
+                let priced_in = self
+                    .index
+                    .currencies
+                    .ids()
                     .filter(|&c| c != ctx.currency)
                     .filter(|&c| {
                         self.run(

@@ -10,8 +10,8 @@ use super::apply::in_range;
 use super::types::*;
 use crate::engine::Engine;
 use crate::index::{
-    AccountDef, AccountId, AudKey, CurrencyId, EntryDef, IndexKind, ListId, Policy, ProductId,
-    Spec, NONE,
+    AccountDef, AccountId, AudKey, CurrencyId, EntryDef, EntryId, IndexKind, ListId, Policy,
+    ProductId, RuleId, Spec, NONE,
 };
 use crate::instant::Instant;
 use crate::model::Select;
@@ -81,10 +81,10 @@ pub(crate) struct Candidate {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CandidateKind {
-    Rule(u32),
+    Rule(RuleId),
     /// An entry offered by `list` (the attached list); `factor` applies when derived.
     Entry {
-        entry: u32,
+        entry: EntryId,
         list: ListId,
         derived: bool,
     },
@@ -247,9 +247,8 @@ impl Engine {
         let scale = policy.scale.unwrap_or_else(|| {
             self.index
                 .currencies
-                .get(usize::from(ctx.currency))
-                .map(|c| c.scale)
-                .unwrap_or(2)
+                .get(ctx.currency)
+                .map_or(2, |c| c.scale)
         });
         Ok(Priced {
             running,
@@ -261,12 +260,7 @@ impl Engine {
 
     pub(super) fn in_step(&self, cand: &Candidate, step: u16) -> bool {
         match cand.kind {
-            CandidateKind::Rule(r) => self
-                .index
-                .pricing
-                .rules
-                .get(r as usize)
-                .is_some_and(|r| r.step == step),
+            CandidateKind::Rule(r) => self.index.pricing.rules.row(r).step == step,
             CandidateKind::Entry { .. } => step == 0,
         }
     }
@@ -275,31 +269,18 @@ impl Engine {
     pub(crate) fn admissible(&self, cand: &Candidate, ctx: &Ctx<'_>) -> bool {
         match cand.kind {
             CandidateKind::Rule(r) => {
-                self.index
-                    .pricing
-                    .rules
-                    .get(r as usize)
-                    .is_some_and(|rule| {
-                        rule.validity.contains(ctx.at)
-                            && in_range(ctx.qty, rule.min_qty, rule.max_qty)
-                            && rule.currency.is_none_or(|c| c == ctx.currency)
-                    })
+                let rule = self.index.pricing.rules.row(r);
+                rule.validity.contains(ctx.at)
+                    && in_range(ctx.qty, rule.min_qty, rule.max_qty)
+                    && rule.currency.is_none_or(|c| c == ctx.currency)
             }
             CandidateKind::Entry {
                 entry,
                 list,
                 derived,
             } => {
-                let Some(e) = self.index.pricing.entries.get(entry as usize) else {
-                    return false;
-                };
-                let list_ok = self
-                    .index
-                    .pricing
-                    .lists
-                    .get(list as usize)
-                    .is_some_and(|l| l.currency == ctx.currency);
-                list_ok
+                let e = self.index.pricing.entries.row(entry);
+                self.index.pricing.lists.row(list).currency == ctx.currency
                     && e.validity.contains(ctx.at)
                     && in_range(ctx.qty, e.min_qty, e.max_qty)
                     && (!derived || self.chain_valid(list, e.product, ctx.at))
@@ -312,9 +293,7 @@ impl Engine {
     pub(super) fn chain_valid(&self, list: ListId, product: ProductId, at: Instant) -> bool {
         let mut current = list;
         for _ in 0..=self.index.pricing.lists.len() {
-            let Some(def) = self.index.pricing.lists.get(current as usize) else {
-                return false;
-            };
+            let def = self.index.pricing.lists.row(current);
             if !def.validity.contains(at) {
                 return false;
             }
@@ -374,20 +353,19 @@ impl Engine {
                 continue;
             }
             let kinds = rules.kinds;
-            let push = |rule: u32, out: &mut Matched| {
+            let push = |rule: RuleId, out: &mut Matched| {
                 if out.iter().any(|c| c.kind == CandidateKind::Rule(rule)) {
                     return;
                 }
-                if let Some(def) = self.index.pricing.rules.get(rule as usize) {
-                    out.push(Candidate {
-                        kind: CandidateKind::Rule(rule),
-                        level,
-                        aud,
-                        spec: def.spec,
-                        priority: def.priority,
-                        exclusive: def.exclusive,
-                    });
-                }
+                let def = self.index.pricing.rules.row(rule);
+                out.push(Candidate {
+                    kind: CandidateKind::Rule(rule),
+                    level,
+                    aud,
+                    spec: def.spec,
+                    priority: def.priority,
+                    exclusive: def.exclusive,
+                });
             };
             let by_key = |kind: IndexKind, value: u32, out: &mut Matched| {
                 if kinds & kind.bit() != 0 && value != NONE {
@@ -425,14 +403,8 @@ impl Engine {
             );
             if kinds & IndexKind::Scan.bit() != 0 {
                 for &r in &rules.scan {
-                    let matches = self
-                        .index
-                        .pricing
-                        .rules
-                        .get(r as usize)
-                        .and_then(|def| catalog.selectors.get(def.selector as usize))
-                        .is_some_and(|s| s.products.contains(product));
-                    if matches {
+                    let selector = self.index.pricing.rules.row(r).selector;
+                    if catalog.selectors.row(selector).products.contains(product) {
                         push(r, &mut out);
                     }
                 }
@@ -447,30 +419,24 @@ impl Engine {
         &self,
         list: ListId,
         product: ProductId,
-        emit: &mut impl FnMut(u32, bool, i64, bool),
+        emit: &mut impl FnMut(EntryId, bool, i64, bool),
     ) {
-        let Some(def) = self.index.pricing.lists.get(list as usize) else {
-            return;
-        };
+        let def = self.index.pricing.lists.row(list);
         let mut source = list;
         for hop in 0..=self.index.pricing.lists.len() {
-            if let Some((start, len)) = self.index.pricing.entry_range(source, product) {
-                for entry in start..start.saturating_add(len) {
-                    match (hop, self.index.pricing.entries.get(entry as usize)) {
-                        (0, Some(e)) => emit(entry, false, e.priority, e.exclusive),
-                        (_, Some(_)) => emit(entry, true, def.priority, def.net),
-                        _ => {}
-                    }
+            let mut found = false;
+            for (entry, e) in self.index.pricing.entries_of(source, product) {
+                found = true;
+                if hop == 0 {
+                    emit(entry, false, e.priority, e.exclusive);
+                } else {
+                    emit(entry, true, def.priority, def.net);
                 }
+            }
+            if found {
                 return;
             }
-            match self
-                .index
-                .pricing
-                .lists
-                .get(source as usize)
-                .and_then(|l| l.derived)
-            {
+            match self.index.pricing.lists.row(source).derived {
                 Some((next, _)) => source = next,
                 None => return,
             }
@@ -485,13 +451,7 @@ impl Engine {
             if current == entry.list {
                 return Ok(factor);
             }
-            let Some((next, percent)) = self
-                .index
-                .pricing
-                .lists
-                .get(current as usize)
-                .and_then(|l| l.derived)
-            else {
+            let Some((next, percent)) = self.index.pricing.lists.row(current).derived else {
                 return Ok(factor);
             };
             factor = ok(money::apply_percent(factor, percent))?;
@@ -502,7 +462,7 @@ impl Engine {
 
     /// The price a list gives for the product (for `from_list`): the best of its offers.
     pub(super) fn list_offer(&self, list: ListId, ctx: &Ctx<'_>) -> Calc<Option<Running>> {
-        let mut offers: SmallVec<[(u32, bool, i64); 2]> = SmallVec::new();
+        let mut offers: SmallVec<[(EntryId, bool, i64); 2]> = SmallVec::new();
         self.offers(list, ctx.product, &mut |entry, derived, priority, _| {
             offers.push((entry, derived, priority))
         });

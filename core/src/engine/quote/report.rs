@@ -10,52 +10,23 @@ impl Engine {
     /// The id of a candidate.
     pub(crate) fn cand_id(&self, cand: &Candidate) -> RuleRef<'_> {
         match cand.kind {
-            CandidateKind::Rule(r) => RuleRef::Rule(
-                self.index
-                    .pricing
-                    .rules
-                    .get(r as usize)
-                    .map(|r| &*r.id)
-                    .unwrap_or(""),
-            ),
+            CandidateKind::Rule(r) => RuleRef::Rule(&self.index.pricing.rules.row(r).id),
             CandidateKind::Entry { entry, list, .. } => RuleRef::Entry {
-                list: self
-                    .index
-                    .pricing
-                    .lists
-                    .get(list as usize)
-                    .map(|l| &*l.id)
-                    .unwrap_or(""),
-                sku: self
-                    .index
-                    .pricing
-                    .entries
-                    .get(entry as usize)
-                    .map(|e| self.sku(e.product))
-                    .unwrap_or(""),
+                list: &self.index.pricing.lists.row(list).id,
+                sku: self.sku(self.index.pricing.entries.row(entry).product),
             },
         }
     }
 
     pub(crate) fn cand_source(&self, cand: &Candidate) -> Source<'_> {
         match cand.kind {
-            CandidateKind::Rule(r) => Source::Contract(
-                self.index
-                    .pricing
-                    .rules
-                    .get(r as usize)
-                    .and_then(|r| self.index.pricing.contracts.get(r.contract as usize))
-                    .map(|c| &*c.id)
-                    .unwrap_or(""),
-            ),
-            CandidateKind::Entry { list, .. } => Source::PriceList(
-                self.index
-                    .pricing
-                    .lists
-                    .get(list as usize)
-                    .map(|l| &*l.id)
-                    .unwrap_or(""),
-            ),
+            CandidateKind::Rule(r) => {
+                let pricing = &self.index.pricing;
+                Source::Contract(&pricing.contracts.row(pricing.rules.row(r).contract).id)
+            }
+            CandidateKind::Entry { list, .. } => {
+                Source::PriceList(&self.index.pricing.lists.row(list).id)
+            }
         }
     }
 
@@ -112,37 +83,27 @@ impl Engine {
                 if derived {
                     notes = notes.with(Notes::DERIVED);
                 }
-                if self
-                    .index
-                    .pricing
-                    .entries
-                    .get(entry as usize)
-                    .is_some_and(|e| tiered(&e.values))
-                {
+                if tiered(&self.index.pricing.entries.row(entry).values) {
                     notes = notes.with(Notes::TIER);
                 }
             }
-            CandidateKind::Rule(r) => {
-                match self.index.pricing.rules.get(r as usize).map(|r| &r.action) {
-                    Some(Action::Price { values, mode }) => {
-                        if tiered(values) {
-                            notes = notes.with(Notes::TIER);
-                        }
-                        if *mode == PriceMode::NeverRaise {
-                            notes = notes.with(Notes::NEVER_RAISE);
-                        }
-                    }
-                    Some(Action::Percent { values, .. } | Action::Amount { values })
-                        if tiered(values) =>
-                    {
+            CandidateKind::Rule(r) => match &self.index.pricing.rules.row(r).action {
+                Action::Price { values, mode } => {
+                    if tiered(values) {
                         notes = notes.with(Notes::TIER);
                     }
-                    Some(Action::Bounds(_)) if before.is_some_and(|b| b.value != after.value) => {
-                        notes = notes.with(Notes::CLAMPED);
+                    if *mode == PriceMode::NeverRaise {
+                        notes = notes.with(Notes::NEVER_RAISE);
                     }
-                    _ => {}
                 }
-            }
+                Action::Percent { values, .. } | Action::Amount { values } if tiered(values) => {
+                    notes = notes.with(Notes::TIER);
+                }
+                Action::Bounds(_) if before.is_some_and(|b| b.value != after.value) => {
+                    notes = notes.with(Notes::CLAMPED);
+                }
+                _ => {}
+            },
         }
         AppliedStep {
             step,

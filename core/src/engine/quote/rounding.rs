@@ -14,21 +14,14 @@ impl Engine {
     pub(super) fn round_to_mode(&self, rule: &RuleDef, currency: CurrencyId) -> RoundingMode {
         [
             rule.rounding,
-            self.index
-                .pricing
-                .contracts
-                .get(rule.contract as usize)
-                .and_then(|c| c.rounding),
-            self.index
-                .currencies
-                .get(usize::from(currency))
-                .and_then(|c| c.rounding),
+            self.index.pricing.contracts.row(rule.contract).rounding,
+            self.index.currencies.get(currency).and_then(|c| c.rounding),
             self.index.settings.rounding,
         ]
         .into_iter()
         .flatten()
-        .find_map(|p| self.policy(p))
-        .map(|p| p.mode)
+        .next()
+        .map(|p| self.policy(p).mode)
         .unwrap_or(RoundingMode::HalfUp)
     }
 
@@ -36,50 +29,30 @@ impl Engine {
     pub(super) fn policy_for(&self, applied: &[CandidateKind], currency: CurrencyId) -> Policy {
         let rules = || {
             applied.iter().rev().filter_map(|k| match k {
-                CandidateKind::Rule(r) => self.index.pricing.rules.get(*r as usize),
+                CandidateKind::Rule(r) => Some(self.index.pricing.rules.row(*r)),
                 CandidateKind::Entry { .. } => None,
             })
         };
         let own = rules().find_map(|r| r.rounding);
-        let contract = || {
-            rules().find_map(|r| {
-                self.index
-                    .pricing
-                    .contracts
-                    .get(r.contract as usize)
-                    .and_then(|c| c.rounding)
-            })
-        };
+        let contract =
+            || rules().find_map(|r| self.index.pricing.contracts.row(r.contract).rounding);
         let list = || {
             applied.iter().rev().find_map(|k| match k {
-                CandidateKind::Entry { list, .. } => self
-                    .index
-                    .pricing
-                    .lists
-                    .get(*list as usize)
-                    .and_then(|l| l.rounding),
+                CandidateKind::Entry { list, .. } => self.index.pricing.lists.row(*list).rounding,
                 CandidateKind::Rule(_) => None,
             })
         };
         let chosen = own
             .or_else(contract)
             .or_else(list)
-            .or_else(|| {
-                self.index
-                    .currencies
-                    .get(usize::from(currency))
-                    .and_then(|c| c.rounding)
-            })
+            .or_else(|| self.index.currencies.get(currency).and_then(|c| c.rounding))
             .or(self.index.settings.rounding);
-        chosen
-            .and_then(|p| self.policy(p))
-            .copied()
-            .unwrap_or(Policy {
-                mode: RoundingMode::HalfUp,
-                stage: RoundingStage::Unit,
-                scale: None,
-                unit_scale: 4,
-            })
+        chosen.map(|p| *self.policy(p)).unwrap_or(Policy {
+            mode: RoundingMode::HalfUp,
+            stage: RoundingStage::Unit,
+            scale: None,
+            unit_scale: 4,
+        })
     }
 }
 

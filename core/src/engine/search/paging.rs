@@ -11,7 +11,7 @@ use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::error::Status;
 use crate::index::search::NumericIndex;
-use crate::index::{AccountDef, NONE};
+use crate::index::{AccountDef, CurrencyId, Id, NONE};
 use crate::instant::Instant;
 
 impl Engine {
@@ -132,7 +132,9 @@ impl Engine {
                             currency: if status == Status::Ok {
                                 out.currency
                                     .get(i)
-                                    .map(|&c| self.currency_code(c).to_string())
+                                    .and_then(|&c| CurrencyId::from_index(usize::from(c)))
+                                    .and_then(|c| self.index.currencies.get(c))
+                                    .map(|c| c.code.to_string())
                                     .unwrap_or_default()
                             } else {
                                 String::new()
