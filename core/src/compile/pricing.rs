@@ -11,8 +11,9 @@ use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::pricing::entry_key;
 use crate::index::{
-    Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, IdVec, Index, IndexKind, ListDef,
-    ListId, Pricing, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey, Settings, Tiered, NONE,
+    Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index, IndexKind,
+    ListDef, ListId, Pricing, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey, Settings,
+    Tiered, NONE,
 };
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
@@ -490,14 +491,14 @@ fn attach_lists(
         let seg_level = u8::try_from(account.lineage.len()).unwrap_or(u8::MAX);
         for (depth, &acc) in account.lineage.iter().enumerate() {
             for &l in account_lists
-                .get(acc as usize)
+                .get(acc.index())
                 .map(Vec::as_slice)
                 .unwrap_or(&[])
             {
                 push(
                     l,
                     u8::try_from(depth).unwrap_or(u8::MAX),
-                    1 + segment_count + acc,
+                    1 + segment_count + acc.raw(),
                 );
             }
         }

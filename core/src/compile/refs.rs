@@ -66,10 +66,7 @@ pub(crate) fn build(
     ] {
         map.shrink_to_fit();
     }
-    for (account, aliases) in audiences.aliases.iter().enumerate() {
-        let Ok(account) = u32::try_from(account) else {
-            continue;
-        };
+    for (account, aliases) in audiences.audiences.accounts.ids().zip(&audiences.aliases) {
         for (alias, sku, path) in aliases {
             match catalog.ids.get(sku) {
                 Some(&id) => {

@@ -129,7 +129,7 @@ pub(crate) fn build(
     for (n, account) in audiences.audiences.accounts.iter_mut().enumerate() {
         let mut chain: SmallVec<[u32; 4]> = SmallVec::new();
         for &acc in &account.lineage {
-            if let Some(&level) = level_of_key.get(&(1 + seg_count + acc)) {
+            if let Some(&level) = level_of_key.get(&(1 + seg_count + acc.raw())) {
                 chain.push(level);
             }
         }
@@ -171,7 +171,7 @@ pub(crate) fn build(
             continue;
         }
         let next = u32::try_from(tail_of.len()).unwrap_or(NONE);
-        account.vis_tail = *tail_of.entry(tail).or_insert(next);
+        account.vis_tail = Some(*tail_of.entry(tail).or_insert(next));
     }
     let mut tails: Vec<(u32, SmallVec<[u32; 4]>)> =
         tail_of.into_iter().map(|(tail, n)| (n, tail)).collect();
@@ -187,7 +187,7 @@ pub(crate) fn build(
             .collect();
     } else {
         for account in &mut audiences.audiences.accounts {
-            account.vis_tail = NONE;
+            account.vis_tail = None;
         }
     }
     index.rules = rules;

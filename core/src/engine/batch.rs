@@ -181,12 +181,7 @@ impl Engine {
     /// One resolved row of a batch: the checks after resolution, then the quote's unit price
     /// and line total, nothing else.
     fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal), Status> {
-        let account = self
-            .index
-            .audiences
-            .accounts
-            .get(job.account as usize)
-            .ok_or(Status::InvalidBatch)?;
+        let account = self.index.audiences.accounts.row(job.account);
         let ctx = Ctx {
             account,
             product: job.product,

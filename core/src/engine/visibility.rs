@@ -56,7 +56,9 @@ impl Engine {
     ) -> Capabilities {
         let mut caps = [None::<bool>; 3];
         let own = usize::from(account.vis_own);
-        let flat = self.index.visibility.tails.get(account.vis_tail as usize);
+        let flat = account
+            .vis_tail
+            .and_then(|tail| self.index.visibility.tails.get(tail as usize));
         let levels = match flat {
             Some(_) => account.vis_chain.get(..own).unwrap_or(&[]),
             None => &account.vis_chain[..],

@@ -43,8 +43,6 @@ macro_rules! dense_id {
 
 /// Dense index of a product.
 pub(crate) type ProductId = u32;
-/// Dense index of an account.
-pub(crate) type AccountId = u32;
 /// Audience key: 0 is everyone, then segments, then accounts.
 pub(crate) type AudKey = u32;
 /// Marks "none" in dense `u32` columns.
@@ -53,6 +51,10 @@ pub(crate) const NONE: u32 = u32::MAX;
 dense_id!(
     /// A price list.
     ListId(u32)
+);
+dense_id!(
+    /// An account.
+    AccountId(u32)
 );
 dense_id!(
     /// A currency.
@@ -94,6 +96,13 @@ impl ListId {
     }
 }
 
+impl AccountId {
+    /// The raw row number: the tail of the account's audience key.
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+}
+
 impl CurrencyId {
     /// The raw row number, as [`crate::BatchResult::currency`] reports it.
     pub(crate) fn raw(self) -> u16 {
@@ -116,6 +125,15 @@ impl<I, T> Default for IdVec<I, T> {
 impl<I, T: fmt::Debug> fmt::Debug for IdVec<I, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.rows.fmt(f)
+    }
+}
+
+impl<'a, I: Id, T> IntoIterator for &'a mut IdVec<I, T> {
+    type Item = &'a mut T;
+    type IntoIter = std::slice::IterMut<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.iter_mut()
     }
 }
 
@@ -163,6 +181,11 @@ impl<I: Id, T> IdVec<I, T> {
     /// The rows, in id order.
     pub(crate) fn iter(&self) -> std::slice::Iter<'_, T> {
         self.rows.iter()
+    }
+
+    /// The rows, mutable, in id order.
+    pub(crate) fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.rows.iter_mut()
     }
 
     /// The rows with their ids, in id order.

@@ -80,7 +80,7 @@ impl Index {
         self.audiences
             .account_index
             .get(id)
-            .and_then(|&a| self.audiences.accounts.get(a as usize).map(|def| (a, def)))
+            .map(|&a| (a, self.audiences.accounts.row(a)))
             .ok_or_else(|| QueryError::UnknownAccount(id.to_string()))
     }
 

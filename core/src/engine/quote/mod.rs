@@ -185,13 +185,7 @@ impl Engine {
             None => Ok(account
                 .lineage
                 .iter()
-                .find_map(|&a| {
-                    self.index
-                        .audiences
-                        .accounts
-                        .get(a as usize)
-                        .and_then(|d| d.currency)
-                })
+                .find_map(|&a| self.index.audiences.accounts.row(a).currency)
                 .unwrap_or(self.index.settings.default_currency)),
         }
     }

@@ -3,6 +3,7 @@
 use super::procedure::*;
 use super::types::*;
 use crate::engine::Engine;
+use crate::index::audiences::Audience;
 use crate::index::{AccountDef, Action, Tiered};
 use crate::model::PriceMode;
 
@@ -31,32 +32,19 @@ impl Engine {
     }
 
     pub(crate) fn level_of(&self, cand: &Candidate, account: &AccountDef) -> Level<'_> {
-        let segments = u32::try_from(self.index.audiences.segment_ids.len()).unwrap_or(0);
-        match cand.aud {
-            0 => Level::Everyone,
-            s if s <= segments => Level::Segment {
-                id: self
-                    .index
-                    .audiences
-                    .segment_ids
-                    .get((s - 1) as usize)
-                    .map(|x| &**x)
-                    .unwrap_or(""),
+        let audiences = &self.index.audiences;
+        match audiences.audience_of(cand.aud) {
+            Some(Audience::Segment(s)) => Level::Segment {
+                id: audiences.segment_ids.get(s).map(|x| &**x).unwrap_or(""),
             },
-            a => {
-                let acc = a - 1 - segments;
+            Some(Audience::Account(acc)) => {
                 let depth = account.lineage.iter().position(|&x| x == acc).unwrap_or(0);
                 Level::Account {
-                    id: self
-                        .index
-                        .audiences
-                        .accounts
-                        .get(acc as usize)
-                        .map(|x| &*x.id)
-                        .unwrap_or(""),
+                    id: audiences.accounts.get(acc).map(|x| &*x.id).unwrap_or(""),
                     depth: u8::try_from(depth).unwrap_or(u8::MAX),
                 }
             }
+            Some(Audience::Everyone) | None => Level::Everyone,
         }
     }
 
