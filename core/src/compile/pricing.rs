@@ -154,22 +154,57 @@ pub(crate) fn build(
     as_of: Instant,
     diags: &mut Diags,
 ) -> Pricing {
-    let tz = settings.timezone;
-    let mut pricing = Pricing {
-        lists: IdVec::new(),
-        list_index: AHashMap::new(),
-        entries: IdVec::new(),
-        entry_index: AHashMap::new(),
-        rules: IdVec::new(),
-        rule_index: AHashMap::new(),
-        audience_rules: AHashMap::new(),
-        contracts: IdVec::new(),
-        everyone_lists: SmallVec::new(),
-    };
+    let mut pricing = Pricing::default();
+    let read = read_lists(
+        doc,
+        settings.timezone,
+        currencies,
+        catalog,
+        policies,
+        &mut pricing,
+        diags,
+    );
+    resolve_derived(&mut pricing, &read.derived, &read.paths, diags);
+    index_entries(&mut pricing, read.entries);
+    attach_lists(&mut pricing, doc, audiences, diags);
+    contracts(
+        doc,
+        settings,
+        currencies,
+        catalog,
+        audiences,
+        policies,
+        &mut pricing,
+        as_of,
+        diags,
+    );
+    pricing
+}
+
+/// The price lists read from the document: what `from_list` names (resolved once every list
+/// is known), each list's path, and every entry, unsorted.
+#[derive(Default)]
+struct ListsRead {
+    derived: Vec<Option<(String, Option<Decimal>, String)>>,
+    paths: Vec<String>,
+    entries: Vec<EntryDef>,
+}
+
+/// Registers every well-formed, unique price list and reads its entries.
+fn read_lists(
+    doc: &Document,
+    tz: chrono_tz::Tz,
+    currencies: &Currencies,
+    catalog: &CatalogBuild,
+    policies: &mut Policies,
+    pricing: &mut Pricing,
+    diags: &mut Diags,
+) -> ListsRead {
     let lists = items(&doc.price_lists, "price_lists", diags);
-    let mut derived_names: Vec<Option<(String, Option<Decimal>, String)>> = Vec::new();
-    let mut list_paths = Vec::new();
-    let mut entries = Vec::with_capacity(lists.iter().map(|(_, l)| l.prices.len()).sum());
+    let mut read = ListsRead {
+        entries: Vec::with_capacity(lists.iter().map(|(_, l)| l.prices.len()).sum()),
+        ..ListsRead::default()
+    };
     for (i, l) in &lists {
         let path = format!("price_lists[{i}]");
         if !values::id_ok(&l.id, &format!("{path}.id"), diags) {
@@ -197,7 +232,7 @@ pub(crate) fn build(
                 &[&l.id],
             );
         }
-        derived_names.push(
+        read.derived.push(
             l.from_list
                 .clone()
                 .map(|f| (f, percent, format!("{path}.from_list"))),
@@ -218,130 +253,144 @@ pub(crate) fn build(
             continue;
         };
         pricing.list_index.insert(l.id.as_str().into(), list_id);
-        list_paths.push(path.clone());
-        let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
-        for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
-            let epath = || format!("{path}.prices[{k}]");
-            let Some(&product) = catalog.ids.get(&e.sku) else {
-                diags.error(
-                    Code::UnknownReference,
-                    &format!("{}.sku", epath()),
-                    format!("unknown product `{}`", e.sku),
-                    &[&l.id, &e.sku],
-                );
-                continue;
-            };
-            let own = e
-                .price
-                .as_deref()
-                .and_then(|p| values::non_negative(p, || format!("{}.price", epath()), diags));
-            let Some(tier_list) = tiers(&e.tiers, TierKey::Price, epath, diags) else {
-                continue;
-            };
-            if e.price.is_none() && e.tiers.is_empty() {
-                diags.error(
-                    Code::RuleActions,
-                    &epath(),
-                    format!("the entry for `{}` has no `price` and no `tiers`", e.sku),
-                    &[&l.id, &e.sku],
-                );
-                continue;
-            }
-            if e.price.is_some() && own.is_none() {
-                continue;
-            }
-            let mode = e.tier_mode.or(l.tier_mode).unwrap_or(TierMode::AllUnits);
-            if mode == TierMode::Graduated && own.is_none() {
-                diags.error(
-                    Code::GraduatedNeedsPrice,
-                    &epath(),
-                    format!(
-                        "graduated tiers of `{}` need a `price` for the first band",
-                        e.sku
-                    ),
-                    &[&l.id, &e.sku],
-                );
-                continue;
-            }
-            let entry_validity =
-                values::validity(e.valid.as_ref(), tz, || format!("{}.valid", epath()), diags);
-            let valid = validity.intersect(&entry_validity);
-            if valid.is_empty() {
-                never_valid(valid, &epath(), &format!("{}/{}", l.id, e.sku), diags);
-            }
-            rising(own, &tier_list, epath, &l.id, &e.sku, diags);
-            let overlaps = seen.entry(product).or_default();
-            if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
-                diags.warning(
-                    Code::OverlappingPrices,
-                    &epath(),
-                    format!(
-                        "`{}` has two prices in `{}` valid at the same time",
-                        e.sku, l.id
-                    ),
-                    &[&l.id, &e.sku],
-                );
-            }
-            overlaps.push(valid);
-            let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, epath, diags);
-            entries.push(EntryDef {
-                list: list_id,
-                product,
-                values: Tiered {
-                    own,
-                    tiers: tier_list,
-                    mode,
-                },
-                priority: e.priority.or(l.priority).unwrap_or(0),
-                validity: valid,
-                min_qty,
-                max_qty,
-                exclusive: e.exclusive.unwrap_or(l.net),
-            });
-        }
+        read.paths.push(path.clone());
+        read_entries(
+            l,
+            &path,
+            list_id,
+            validity,
+            catalog,
+            tz,
+            &mut read.entries,
+            diags,
+        );
     }
-    resolve_derived(&mut pricing, &derived_names, &list_paths, diags);
+    read
+}
+
+/// Sorts the entries by (list, product) and indexes each run of one product in one list.
+fn index_entries(pricing: &mut Pricing, mut entries: Vec<EntryDef>) {
     // Lists usually give their entries in catalog order: no sort (and its copy) then.
     if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
         entries.sort_by_key(|e| (e.list, e.product));
     }
-    let mut table: IdVec<EntryId, EntryDef> = IdVec::new();
-    let mut runs: Vec<(u64, usize, usize)> = Vec::new();
-    let mut start = 0usize;
-    while let Some(first) = entries.get(start) {
-        let key = entry_key(first.list, first.product);
-        let len = entries
-            .get(start..)
-            .map(|rest| {
-                rest.iter()
-                    .take_while(|e| e.list == first.list && e.product == first.product)
-                    .count()
-            })
-            .unwrap_or(1);
-        runs.push((key, start, len));
-        start += len.max(1);
-    }
-    let ids: Vec<Option<EntryId>> = entries.into_iter().map(|e| table.push(e)).collect();
-    pricing.entry_index.reserve(runs.len());
-    for (key, start, len) in runs {
-        if let (Some(Some(first)), Ok(len)) = (ids.get(start), u32::try_from(len)) {
-            pricing.entry_index.insert(key, (*first, len));
+    let Some(table) = IdVec::from_vec(entries) else {
+        return;
+    };
+    let mut index = AHashMap::new();
+    let mut run: Option<(u64, EntryId, u32)> = None;
+    for (id, e) in table.iter_enumerated() {
+        let key = entry_key(e.list, e.product);
+        match &mut run {
+            Some((current, _, len)) if *current == key => *len += 1,
+            _ => {
+                if let Some((key, first, len)) = run.take() {
+                    index.insert(key, (first, len));
+                }
+                run = Some((key, id, 1));
+            }
         }
     }
+    if let Some((key, first, len)) = run {
+        index.insert(key, (first, len));
+    }
     pricing.entries = table;
-    attach_lists(&mut pricing, doc, audiences, diags);
-    contracts(
-        doc,
-        settings,
-        currencies,
-        catalog,
-        audiences,
-        policies,
-        &mut pricing,
-        as_of,
-        diags,
-    );
-    pricing
+    pricing.entry_index = index;
+}
+
+/// Reads the entries of one price list into `entries`, reporting unknown products, missing or
+/// malformed prices, and overlapping validity.
+#[allow(clippy::too_many_arguments)]
+fn read_entries(
+    l: &model::PriceList,
+    path: &str,
+    list_id: ListId,
+    validity: Interval,
+    catalog: &CatalogBuild,
+    tz: chrono_tz::Tz,
+    entries: &mut Vec<EntryDef>,
+    diags: &mut Diags,
+) {
+    let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
+    for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
+        let epath = || format!("{path}.prices[{k}]");
+        let Some(&product) = catalog.ids.get(&e.sku) else {
+            diags.error(
+                Code::UnknownReference,
+                &format!("{}.sku", epath()),
+                format!("unknown product `{}`", e.sku),
+                &[&l.id, &e.sku],
+            );
+            continue;
+        };
+        let own = e
+            .price
+            .as_deref()
+            .and_then(|p| values::non_negative(p, || format!("{}.price", epath()), diags));
+        let Some(tier_list) = tiers(&e.tiers, TierKey::Price, epath, diags) else {
+            continue;
+        };
+        if e.price.is_none() && e.tiers.is_empty() {
+            diags.error(
+                Code::RuleActions,
+                &epath(),
+                format!("the entry for `{}` has no `price` and no `tiers`", e.sku),
+                &[&l.id, &e.sku],
+            );
+            continue;
+        }
+        if e.price.is_some() && own.is_none() {
+            continue;
+        }
+        let mode = e.tier_mode.or(l.tier_mode).unwrap_or(TierMode::AllUnits);
+        if mode == TierMode::Graduated && own.is_none() {
+            diags.error(
+                Code::GraduatedNeedsPrice,
+                &epath(),
+                format!(
+                    "graduated tiers of `{}` need a `price` for the first band",
+                    e.sku
+                ),
+                &[&l.id, &e.sku],
+            );
+            continue;
+        }
+        let entry_validity =
+            values::validity(e.valid.as_ref(), tz, || format!("{}.valid", epath()), diags);
+        let valid = validity.intersect(&entry_validity);
+        if valid.is_empty() {
+            never_valid(valid, &epath(), &format!("{}/{}", l.id, e.sku), diags);
+        }
+        rising(own, &tier_list, epath, &l.id, &e.sku, diags);
+        let overlaps = seen.entry(product).or_default();
+        if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
+            diags.warning(
+                Code::OverlappingPrices,
+                &epath(),
+                format!(
+                    "`{}` has two prices in `{}` valid at the same time",
+                    e.sku, l.id
+                ),
+                &[&l.id, &e.sku],
+            );
+        }
+        overlaps.push(valid);
+        let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, epath, diags);
+        entries.push(EntryDef {
+            list: list_id,
+            product,
+            values: Tiered {
+                own,
+                tiers: tier_list,
+                mode,
+            },
+            priority: e.priority.or(l.priority).unwrap_or(0),
+            validity: valid,
+            min_qty,
+            max_qty,
+            exclusive: e.exclusive.unwrap_or(l.net),
+        });
+    }
 }
 
 fn rising(

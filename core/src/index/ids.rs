@@ -143,6 +143,17 @@ impl<I: Id, T> IdVec<I, T> {
         IdVec::default()
     }
 
+    /// A table of these rows, ids in their order; `None` when the id type cannot number them.
+    pub(crate) fn from_vec(rows: Vec<T>) -> Option<Self> {
+        if let Some(last) = rows.len().checked_sub(1) {
+            I::from_index(last)?;
+        }
+        Some(IdVec {
+            rows,
+            id: PhantomData,
+        })
+    }
+
     /// Adds a row and returns its id; `None` (and nothing added) when the id type is full.
     pub(crate) fn push(&mut self, row: T) -> Option<I> {
         let id = I::from_index(self.rows.len())?;

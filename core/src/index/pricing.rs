@@ -12,7 +12,7 @@ use super::ids::{
 use crate::instant::Interval;
 use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Pricing {
     pub lists: IdVec<ListId, ListDef>,
     pub list_index: AHashMap<Box<str>, ListId>,
