@@ -5,8 +5,8 @@ use smallvec::SmallVec;
 
 use super::procedure::*;
 use crate::engine::Engine;
-use crate::index::{Action, RoundTarget, RuleDef, Tiered};
-use crate::model::{PercentOf, PriceMode, TierMode};
+use crate::index::{Action, Bounds, ListId, RoundTarget, RuleDef, Tiered};
+use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
 use crate::money::{self, non_negative};
 
 impl Engine {
@@ -64,143 +64,132 @@ impl Engine {
         running: Option<Running>,
         base: Option<Running>,
     ) -> Calc<Option<Running>> {
-        let qty = ctx.qty;
         if rule.action.needs_running_price() && running.is_none() {
             return Ok(None);
         }
+        let qty = ctx.qty;
         match &rule.action {
-            Action::Price { values, mode } => {
-                let Some(new) = set_price(values, qty, Ok)? else {
-                    return Ok(None);
-                };
-                match (mode, running) {
-                    (PriceMode::NeverRaise, Some(r)) if values.mode == TierMode::Graduated => {
-                        // Band by band: each band's units at the lower of its price and `p`.
-                        let unit = ok(r.as_unit(qty))?;
-                        let mut line = Decimal::ZERO;
-                        for (units, v) in values.bands(qty) {
-                            line = ok(line.checked_add(ok(units.checked_mul(v.min(unit)))?))?;
-                        }
-                        Ok(Some(Running::line(line)))
-                    }
-                    (PriceMode::NeverRaise, Some(r)) => {
-                        let (a, b) = (ok(new.as_line(qty))?, ok(r.as_line(qty))?);
-                        Ok(Some(if b < a { r } else { new }))
-                    }
-                    _ => Ok(Some(new)),
-                }
-            }
+            Action::Price { values, mode } => price(values, *mode, qty, running),
             Action::Percent { values, of } => {
                 let Some(r) = running else { return Ok(None) };
-                let b = base.unwrap_or(r);
-                let (base_unit, base_line) = match of {
-                    PercentOf::Running => (Decimal::ZERO, Decimal::ZERO),
-                    PercentOf::Base => (ok(b.as_unit(qty))?, ok(b.as_line(qty))?),
-                };
-                let with = |value: Decimal, pct: Decimal, base: Decimal| -> Calc<Decimal> {
-                    match of {
-                        PercentOf::Running => ok(money::apply_percent(value, pct)),
-                        PercentOf::Base => Ok(non_negative(ok(
-                            value.checked_add(ok(money::percent_of(base, pct))?)
-                        )?)),
-                    }
-                };
-                adjust(
-                    values,
-                    qty,
-                    r,
-                    |unit, pct| with(unit, pct, base_unit),
-                    |line, pct| with(line, pct, base_line),
-                )
+                percent(values, *of, qty, r, base)
             }
             Action::Amount { values } => {
                 let Some(r) = running else { return Ok(None) };
-                adjust(
-                    values,
-                    qty,
-                    r,
-                    |unit, a| Ok(non_negative(ok(unit.checked_add(a))?)),
-                    |line, a| Ok(non_negative(ok(line.checked_add(ok(a.checked_mul(qty))?))?)),
-                )
+                amount(values, qty, r)
             }
-            Action::FromList { list, percent } => {
-                let Some(found) = self.list_offer(*list, ctx)? else {
-                    return Ok(None);
-                };
-                match percent {
-                    Some(p) => Ok(Some(Running {
-                        value: ok(money::apply_percent(found.value, *p))?,
-                        ..found
-                    })),
-                    None => Ok(Some(found)),
-                }
-            }
+            Action::FromList { list, percent } => self.offer_from_list(*list, *percent, ctx),
             Action::Bounds(bounds) => {
                 let Some(r) = running else { return Ok(None) };
-                let b = base.unwrap_or(r);
-                // Bounds are taken in the running value's own basis: on a line-primary quote,
-                // line amounts (per-unit bounds times the quantity), never a line divided by
-                // the quantity, which is not exact.
-                let (base_value, k) = if r.per_line {
-                    (ok(b.as_line(qty))?, qty)
-                } else {
-                    (ok(b.as_unit(qty))?, Decimal::ONE)
-                };
-                let scaled = |v: Decimal| ok(v.checked_mul(k));
-                let cost = self
-                    .index
-                    .catalog
-                    .cost
-                    .get(ctx.product as usize)
-                    .copied()
-                    .flatten();
-                let mut floors: SmallVec<[Decimal; 4]> = SmallVec::new();
-                if let Some(v) = bounds.min_price {
-                    floors.push(scaled(v)?);
-                }
-                if let (Some(m), Some(c)) = (bounds.min_margin_pct, cost) {
-                    if ctx.currency == self.index.settings.default_currency {
-                        floors.push(scaled(ok(money::apply_percent(c, m))?)?);
-                    }
-                }
-                if let Some(d) = bounds.max_discount_pct {
-                    floors.push(ok(money::apply_percent(base_value, -d))?);
-                }
-                if let Some(v) = bounds.min_over_base {
-                    floors.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
-                }
-                let mut ceilings: SmallVec<[Decimal; 2]> = SmallVec::new();
-                if let Some(v) = bounds.max_price {
-                    ceilings.push(scaled(v)?);
-                }
-                if let Some(v) = bounds.max_over_base {
-                    ceilings.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
-                }
-                let mut value = r.value;
-                if let Some(u) = ceilings.into_iter().min() {
-                    value = value.min(u);
-                }
-                // The floor wins over the ceiling: it is applied last.
-                if let Some(l) = floors.into_iter().max() {
-                    value = value.max(l);
-                }
-                Ok(Some(Running { value, ..r }))
+                self.bounds(bounds, ctx, r, base)
             }
             Action::RoundTo { target, mode } => {
                 let Some(r) = running else { return Ok(None) };
-                let mode = mode.unwrap_or_else(|| self.round_to_mode(rule, ctx.currency));
-                let unit = ok(r.as_unit(qty))?;
-                let rounded = ok(match target {
-                    RoundTarget::Multiple(step) => money::round_to_multiple(unit, *step, mode),
-                    RoundTarget::Ending(ending) => money::round_to_ending(unit, *ending, mode),
-                })?;
-                Ok(Some(if r.per_line {
-                    Running::line(ok(rounded.checked_mul(qty))?)
-                } else {
-                    Running::unit(rounded)
-                }))
+                self.round_to(rule, *target, *mode, ctx, r)
             }
         }
+    }
+
+    /// `from_list`: the list's price for the product, with its percent.
+    fn offer_from_list(
+        &self,
+        list: ListId,
+        percent: Option<Decimal>,
+        ctx: &Ctx<'_>,
+    ) -> Calc<Option<Running>> {
+        let Some(found) = self.list_offer(list, ctx)? else {
+            return Ok(None);
+        };
+        match percent {
+            Some(p) => Ok(Some(Running {
+                value: ok(money::apply_percent(found.value, p))?,
+                ..found
+            })),
+            None => Ok(Some(found)),
+        }
+    }
+
+    /// `min_price`, `max_price`, margins and discounts: the running value clamped, the floor
+    /// winning over the ceiling.
+    fn bounds(
+        &self,
+        bounds: &Bounds,
+        ctx: &Ctx<'_>,
+        r: Running,
+        base: Option<Running>,
+    ) -> Calc<Option<Running>> {
+        let qty = ctx.qty;
+        let b = base.unwrap_or(r);
+        // Bounds are taken in the running value's own basis: on a line-primary quote,
+        // line amounts (per-unit bounds times the quantity), never a line divided by
+        // the quantity, which is not exact.
+        let (base_value, k) = if r.per_line {
+            (ok(b.as_line(qty))?, qty)
+        } else {
+            (ok(b.as_unit(qty))?, Decimal::ONE)
+        };
+        let scaled = |v: Decimal| ok(v.checked_mul(k));
+        let cost = self
+            .index
+            .catalog
+            .cost
+            .get(ctx.product as usize)
+            .copied()
+            .flatten();
+        let mut floors: SmallVec<[Decimal; 4]> = SmallVec::new();
+        if let Some(v) = bounds.min_price {
+            floors.push(scaled(v)?);
+        }
+        if let (Some(m), Some(c)) = (bounds.min_margin_pct, cost) {
+            if ctx.currency == self.index.settings.default_currency {
+                floors.push(scaled(ok(money::apply_percent(c, m))?)?);
+            }
+        }
+        if let Some(d) = bounds.max_discount_pct {
+            floors.push(ok(money::apply_percent(base_value, -d))?);
+        }
+        if let Some(v) = bounds.min_over_base {
+            floors.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
+        }
+        let mut ceilings: SmallVec<[Decimal; 2]> = SmallVec::new();
+        if let Some(v) = bounds.max_price {
+            ceilings.push(scaled(v)?);
+        }
+        if let Some(v) = bounds.max_over_base {
+            ceilings.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
+        }
+        let mut value = r.value;
+        if let Some(u) = ceilings.into_iter().min() {
+            value = value.min(u);
+        }
+        // The floor wins over the ceiling: it is applied last.
+        if let Some(l) = floors.into_iter().max() {
+            value = value.max(l);
+        }
+        Ok(Some(Running { value, ..r }))
+    }
+
+    /// `round_to`: the unit value rounded to a multiple or an ending.
+    fn round_to(
+        &self,
+        rule: &RuleDef,
+        target: RoundTarget,
+        mode: Option<RoundingMode>,
+        ctx: &Ctx<'_>,
+        r: Running,
+    ) -> Calc<Option<Running>> {
+        let qty = ctx.qty;
+        let mode = mode.unwrap_or_else(|| self.round_to_mode(rule, ctx.currency));
+        let unit = ok(r.as_unit(qty))?;
+        let rounded = ok(match target {
+            RoundTarget::Multiple(step) => money::round_to_multiple(unit, step, mode),
+            RoundTarget::Ending(ending) => money::round_to_ending(unit, ending, mode),
+        })?;
+        Ok(Some(if r.per_line {
+            Running::line(ok(rounded.checked_mul(qty))?)
+        } else {
+            Running::unit(rounded)
+        }))
     }
 }
 
@@ -212,6 +201,76 @@ pub(super) fn exact_product(a: Decimal, b: Decimal) -> Calc<Decimal> {
         product.rescale((a.scale() + b.scale()).min(28));
     }
     Ok(product)
+}
+
+/// `price`: the rule's price; `never_raise` keeps the running price when it is lower (band by
+/// band for graduated tiers).
+fn price(
+    values: &Tiered,
+    mode: PriceMode,
+    qty: Decimal,
+    running: Option<Running>,
+) -> Calc<Option<Running>> {
+    let Some(new) = set_price(values, qty, Ok)? else {
+        return Ok(None);
+    };
+    match (mode, running) {
+        (PriceMode::NeverRaise, Some(r)) if values.mode == TierMode::Graduated => {
+            // Band by band: each band's units at the lower of its price and `p`.
+            let unit = ok(r.as_unit(qty))?;
+            let mut line = Decimal::ZERO;
+            for (units, v) in values.bands(qty) {
+                line = ok(line.checked_add(ok(units.checked_mul(v.min(unit)))?))?;
+            }
+            Ok(Some(Running::line(line)))
+        }
+        (PriceMode::NeverRaise, Some(r)) => {
+            let (a, b) = (ok(new.as_line(qty))?, ok(r.as_line(qty))?);
+            Ok(Some(if b < a { r } else { new }))
+        }
+        _ => Ok(Some(new)),
+    }
+}
+
+/// `percent`: of the running price, or of the base.
+fn percent(
+    values: &Tiered,
+    of: PercentOf,
+    qty: Decimal,
+    r: Running,
+    base: Option<Running>,
+) -> Calc<Option<Running>> {
+    let b = base.unwrap_or(r);
+    let (base_unit, base_line) = match of {
+        PercentOf::Running => (Decimal::ZERO, Decimal::ZERO),
+        PercentOf::Base => (ok(b.as_unit(qty))?, ok(b.as_line(qty))?),
+    };
+    let with = |value: Decimal, pct: Decimal, base: Decimal| -> Calc<Decimal> {
+        match of {
+            PercentOf::Running => ok(money::apply_percent(value, pct)),
+            PercentOf::Base => Ok(non_negative(ok(
+                value.checked_add(ok(money::percent_of(base, pct))?)
+            )?)),
+        }
+    };
+    adjust(
+        values,
+        qty,
+        r,
+        |unit, pct| with(unit, pct, base_unit),
+        |line, pct| with(line, pct, base_line),
+    )
+}
+
+/// `amount`: added per unit (times the quantity on a line).
+fn amount(values: &Tiered, qty: Decimal, r: Running) -> Calc<Option<Running>> {
+    adjust(
+        values,
+        qty,
+        r,
+        |unit, a| Ok(non_negative(ok(unit.checked_add(a))?)),
+        |line, a| Ok(non_negative(ok(line.checked_add(ok(a.checked_mul(qty))?))?)),
+    )
 }
 
 pub(super) fn in_range(qty: Decimal, min: Option<Decimal>, max: Option<Decimal>) -> bool {
