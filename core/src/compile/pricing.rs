@@ -778,6 +778,42 @@ fn index_rule(
 
 /// Reads the one action of a rule.
 fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> Option<Action> {
+    let given = action_kinds(r);
+    let tiers_only = given.is_empty() && !r.tiers.is_empty();
+    if given.len() != 1 && !tiers_only {
+        diags.error(
+            Code::RuleActions,
+            path,
+            format!(
+                "rule `{}` must have exactly one action (price, percent, amount, from_list, bounds or round_to), found {}",
+                r.id,
+                if given.is_empty() { "none".to_string() } else { given.join(", ") }
+            ),
+            &[&r.id],
+        );
+        return None;
+    }
+    let tier_key = tier_key(r, given.is_empty());
+    if !r.tiers.is_empty() && tier_key.is_none() {
+        diags.error(
+            Code::TierAction,
+            &format!("{path}.tiers"),
+            format!(
+                "rule `{}` cannot have tiers: only price, percent and amount rules can",
+                r.id
+            ),
+            &[&r.id],
+        );
+        return None;
+    }
+    match tier_key {
+        Some(key) => tiered_action(r, key, path, diags),
+        None => untiered_action(r, pricing, path, diags),
+    }
+}
+
+/// The actions a rule gives, by name (a `percent` with `from_list` belongs to the latter).
+fn action_kinds(r: &model::Rule) -> Vec<&'static str> {
     let bounds_given = [
         &r.min_price,
         &r.max_price,
@@ -796,28 +832,19 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
         ("bounds", bounds_given),
         ("round_to", r.round_to.is_some()),
     ];
-    let given: Vec<&str> = kinds.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
-    let tiers_only = given.is_empty() && !r.tiers.is_empty();
-    if given.len() != 1 && !tiers_only {
-        diags.error(
-            Code::RuleActions,
-            path,
-            format!(
-                "rule `{}` must have exactly one action (price, percent, amount, from_list, bounds or round_to), found {}",
-                r.id,
-                if given.is_empty() { "none".to_string() } else { given.join(", ") }
-            ),
-            &[&r.id],
-        );
-        return None;
-    }
-    let tier_key = if r.price.is_some() {
+    kinds.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect()
+}
+
+/// Which value a rule's tiers hold: that of its action, or for a rule of tiers only, that of
+/// its first tier.
+fn tier_key(r: &model::Rule, no_action: bool) -> Option<TierKey> {
+    if r.price.is_some() {
         Some(TierKey::Price)
     } else if r.percent.is_some() && r.from_list.is_none() {
         Some(TierKey::Percent)
     } else if r.amount.is_some() {
         Some(TierKey::Amount)
-    } else if given.is_empty() {
+    } else if no_action {
         r.tiers.first().map(|t| {
             if t.price.is_some() {
                 TierKey::Price
@@ -829,7 +856,11 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
         })
     } else {
         None
-    };
+    }
+}
+
+/// A `price`, `percent` or `amount` action with its tiers.
+fn tiered_action(r: &model::Rule, key: TierKey, path: &str, diags: &mut Diags) -> Option<Action> {
     let mode = r.tier_mode.unwrap_or(TierMode::AllUnits);
     let tiered = |own: Option<Decimal>, key: TierKey, diags: &mut Diags| -> Option<Tiered> {
         let list = tiers(&r.tiers, key, path, diags)?;
@@ -852,21 +883,9 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
             mode,
         })
     };
-    if !r.tiers.is_empty() && tier_key.is_none() {
-        diags.error(
-            Code::TierAction,
-            &format!("{path}.tiers"),
-            format!(
-                "rule `{}` cannot have tiers: only price, percent and amount rules can",
-                r.id
-            ),
-            &[&r.id],
-        );
-        return None;
-    }
     let field = |name: &str| format!("{path}.{name}");
-    match tier_key {
-        Some(TierKey::Price) => {
+    match key {
+        TierKey::Price => {
             let own = match &r.price {
                 Some(p) => Some(values::non_negative(p, &field("price"), diags)?),
                 None => None,
@@ -876,7 +895,7 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
                 mode: r.price_mode.unwrap_or(PriceMode::Set),
             })
         }
-        Some(TierKey::Percent) => {
+        TierKey::Percent => {
             let own = match &r.percent {
                 Some(p) => Some(values::percent(p, &field("percent"), diags)?),
                 None => None,
@@ -886,7 +905,7 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
                 of: r.of.unwrap_or(PercentOf::Running),
             })
         }
-        Some(TierKey::Amount) => {
+        TierKey::Amount => {
             let own = match &r.amount {
                 Some(a) => Some(values::decimal(a, &field("amount"), diags)?),
                 None => None,
@@ -895,60 +914,68 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
                 values: tiered(own, TierKey::Amount, diags)?,
             })
         }
-        None => {
-            if let Some(list) = &r.from_list {
-                let percent = match &r.percent {
-                    Some(p) => Some(values::percent(p, &field("percent"), diags)?),
-                    None => None,
-                };
-                let Some(&id) = pricing.list_index.get(list.as_str()) else {
-                    diags.error(
-                        Code::UnknownReference,
-                        &field("from_list"),
-                        format!("unknown price list `{list}`"),
-                        &[list],
-                    );
-                    return None;
-                };
-                return Some(Action::FromList { list: id, percent });
-            }
-            if let Some(round) = &r.round_to {
-                return round_to(round, path, diags);
-            }
-            let mut ok = true;
-            let mut get = |v: &Option<String>, name: &str, diags: &mut Diags| match v {
-                None => None,
-                Some(t) => {
-                    let parsed = values::non_negative(t, &field(name), diags);
-                    ok &= parsed.is_some();
-                    parsed
-                }
-            };
-            let bounds = Bounds {
-                min_price: get(&r.min_price, "min_price", diags),
-                max_price: get(&r.max_price, "max_price", diags),
-                min_margin_pct: get(&r.min_margin_pct, "min_margin_pct", diags),
-                max_discount_pct: get(&r.max_discount_pct, "max_discount_pct", diags),
-                min_over_base: match &r.min_over_base {
-                    Some(t) => {
-                        let v = values::decimal(t, &field("min_over_base"), diags);
-                        ok &= v.is_some();
-                        v
-                    }
-                    None => None,
-                },
-                max_over_base: match &r.max_over_base {
-                    Some(t) => {
-                        let v = values::decimal(t, &field("max_over_base"), diags);
-                        ok &= v.is_some();
-                        v
-                    }
-                    None => None,
-                },
-            };
-            ok.then_some(Action::Bounds(bounds))
-        }
     }
+}
+
+/// A `from_list`, `round_to` or bounds action.
+fn untiered_action(
+    r: &model::Rule,
+    pricing: &Pricing,
+    path: &str,
+    diags: &mut Diags,
+) -> Option<Action> {
+    let field = |name: &str| format!("{path}.{name}");
+    if let Some(list) = &r.from_list {
+        let percent = match &r.percent {
+            Some(p) => Some(values::percent(p, &field("percent"), diags)?),
+            None => None,
+        };
+        let Some(&id) = pricing.list_index.get(list.as_str()) else {
+            diags.error(
+                Code::UnknownReference,
+                &field("from_list"),
+                format!("unknown price list `{list}`"),
+                &[list],
+            );
+            return None;
+        };
+        return Some(Action::FromList { list: id, percent });
+    }
+    if let Some(round) = &r.round_to {
+        return round_to(round, path, diags);
+    }
+    let mut ok = true;
+    let mut get = |v: &Option<String>, name: &str, diags: &mut Diags| match v {
+        None => None,
+        Some(t) => {
+            let parsed = values::non_negative(t, &field(name), diags);
+            ok &= parsed.is_some();
+            parsed
+        }
+    };
+    let bounds = Bounds {
+        min_price: get(&r.min_price, "min_price", diags),
+        max_price: get(&r.max_price, "max_price", diags),
+        min_margin_pct: get(&r.min_margin_pct, "min_margin_pct", diags),
+        max_discount_pct: get(&r.max_discount_pct, "max_discount_pct", diags),
+        min_over_base: match &r.min_over_base {
+            Some(t) => {
+                let v = values::decimal(t, &field("min_over_base"), diags);
+                ok &= v.is_some();
+                v
+            }
+            None => None,
+        },
+        max_over_base: match &r.max_over_base {
+            Some(t) => {
+                let v = values::decimal(t, &field("max_over_base"), diags);
+                ok &= v.is_some();
+                v
+            }
+            None => None,
+        },
+    };
+    ok.then_some(Action::Bounds(bounds))
 }
 
 fn round_to(round: &RoundTo, path: &str, diags: &mut Diags) -> Option<Action> {
