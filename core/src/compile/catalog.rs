@@ -34,12 +34,12 @@ pub(crate) struct CatalogBuild {
 pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
     let mut b = CatalogBuild {
         catalog: Catalog {
-            skus: Vec::new(),
-            names: Vec::new(),
-            category_closure: Vec::new(),
-            family: Vec::new(),
-            brand: Vec::new(),
-            cost: Vec::new(),
+            skus: IdVec::new(),
+            names: IdVec::new(),
+            category_closure: IdVec::new(),
+            family: IdVec::new(),
+            brand: IdVec::new(),
+            cost: IdVec::new(),
             order: AHashMap::new(),
             categories: Vec::new(),
             families: Vec::new(),
@@ -174,9 +174,10 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
             );
             continue;
         }
-        let id = u32::try_from(b.catalog.skus.len()).unwrap_or(NONE);
+        let Some(id) = b.catalog.skus.push(p.sku.as_str().into()) else {
+            continue;
+        };
         b.ids.insert(p.sku.clone(), id);
-        b.catalog.skus.push(p.sku.as_str().into());
         b.catalog.names.push(p.name.as_deref().map(Into::into));
         let mut closure: SmallVec<[u32; 4]> = SmallVec::new();
         for (k, c) in p.categories.iter().enumerate() {
@@ -189,7 +190,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                             closure.push(at);
                         }
                         if let Some(set) = b.category_products.get_mut(at as usize) {
-                            set.insert(id);
+                            set.insert(id.raw());
                         }
                         at = parents.get(at as usize).copied().unwrap_or(NONE);
                         guard += 1;
@@ -213,7 +214,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                     f,
                 );
                 if let Some(set) = b.family_products.get_mut(fid as usize) {
-                    set.insert(id);
+                    set.insert(id.raw());
                 }
                 fid
             }
@@ -229,7 +230,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                     name,
                 );
                 if let Some(set) = b.brand_products.get_mut(bid as usize) {
-                    set.insert(id);
+                    set.insert(id.raw());
                 }
                 bid
             }
@@ -360,7 +361,7 @@ impl CatalogBuild {
             Selector::Sku(s) => {
                 let id = self.product(s, path, "sku", diags)?;
                 (
-                    RoaringBitmap::from_iter([id]),
+                    RoaringBitmap::from_iter([id.raw()]),
                     plain(6),
                     SelectorKey::Skus(vec![id]),
                 )
@@ -383,7 +384,7 @@ impl CatalogBuild {
                 ids.sort_unstable();
                 ids.dedup();
                 (
-                    RoaringBitmap::from_iter(ids.iter().copied()),
+                    RoaringBitmap::from_iter(ids.iter().map(|p| p.raw())),
                     plain(6),
                     SelectorKey::Skus(ids),
                 )
@@ -559,7 +560,7 @@ impl CatalogBuild {
             column
                 .iter()
                 .filter(|(_, v)| matches(v))
-                .map(|(p, _)| *p)
+                .map(|(p, _)| p.raw())
                 .collect(),
         )
     }

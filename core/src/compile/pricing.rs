@@ -12,8 +12,8 @@ use crate::error::DiagnosticCode as Code;
 use crate::index::pricing::entry_key;
 use crate::index::{
     Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index, IndexKind,
-    ListDef, ListId, Pricing, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey, Settings,
-    Tiered, NONE,
+    ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey,
+    Settings, Tiered,
 };
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
@@ -362,7 +362,7 @@ fn read_entries(
             never_valid(valid, &epath(), &format!("{}/{}", l.id, e.sku), diags);
         }
         rising(own, &tier_list, epath, &l.id, &e.sku, diags);
-        let overlaps = seen.entry(product).or_default();
+        let overlaps = seen.entry(product.raw()).or_default();
         if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
             diags.warning(
                 Code::OverlappingPrices,
@@ -755,7 +755,7 @@ fn index_rule(
         let rules = pricing.audience_rules.entry(aud).or_default();
         rules.products |= &def.products;
         let (kind, keys): (IndexKind, SmallVec<[u32; 4]>) = match &def.index {
-            SelectorKey::Skus(ids) => (IndexKind::Sku, ids.iter().copied().collect()),
+            SelectorKey::Skus(ids) => (IndexKind::Sku, ids.iter().map(|p| p.raw()).collect()),
             SelectorKey::Family(f) => (IndexKind::Family, smallvec::smallvec![*f]),
             SelectorKey::Category(c) => (IndexKind::Category, smallvec::smallvec![*c]),
             SelectorKey::Brand(b) => (IndexKind::Brand, smallvec::smallvec![*b]),
@@ -1022,8 +1022,7 @@ pub(crate) fn warn(index: &Index, as_of: Instant, diags: &mut Diags) {
     let catalog = &index.catalog;
     if !pricing.everyone_lists.is_empty() {
         let mut unpriced = Vec::new();
-        for (p, sku) in catalog.skus.iter().enumerate() {
-            let p = u32::try_from(p).unwrap_or(NONE);
+        for (p, sku) in catalog.skus.iter_enumerated() {
             if !visible_to_everyone(index, p, as_of) {
                 continue;
             }
@@ -1056,19 +1055,19 @@ pub(crate) fn warn(index: &Index, as_of: Instant, diags: &mut Diags) {
 
 /// Whether a product is visible to an account with no rule of its own: the everyone level's
 /// decision at `at`, else the default.
-fn visible_to_everyone(index: &Index, product: u32, at: Instant) -> bool {
+fn visible_to_everyone(index: &Index, product: ProductId, at: Instant) -> bool {
     let decision = index
         .visibility
         .everyone
         .and_then(|level| index.visibility.levels.get(level as usize))
         .and_then(|level| level.at(at))
         .and_then(|(_, caps)| caps.first())
-        .filter(|see| see.decided.contains(product))
-        .map(|see| see.allowed.contains(product));
+        .filter(|see| see.decided.contains(product.raw()))
+        .map(|see| see.allowed.contains(product.raw()));
     decision.unwrap_or(index.settings.default_open)
 }
 
-fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
+fn list_prices(pricing: &Pricing, list: ListId, product: ProductId) -> bool {
     let mut at = list;
     for _ in 0..=pricing.lists.len() {
         if pricing.has_entry(at, product) {
@@ -1101,7 +1100,7 @@ fn floors(index: &Index, diags: &mut Diags) {
         };
         for entry in &pricing.entries {
             if !pricing.everyone_lists.contains(&entry.list)
-                || !selector.products.contains(entry.product)
+                || !selector.products.contains(entry.product.raw())
             {
                 continue;
             }

@@ -29,11 +29,7 @@ pub(crate) fn build(
             match gtin(ean) {
                 Some(key) => {
                     if let Some(first) = index.gtin.insert_first(&key, id) {
-                        let other = catalog
-                            .catalog
-                            .skus
-                            .get(first as usize)
-                            .map_or("", |s| &**s);
+                        let other = catalog.catalog.skus.get(first).map_or("", |s| &**s);
                         diags.warning(
                             Code::DuplicateEan,
                             &format!("products[{i}].ean"),

@@ -343,7 +343,7 @@ impl Engine {
                 let selector = self.index.catalog.selectors.row(rule.selector);
                 let applies = rule.validity.contains(at)
                     && rule.concerns.get(cap).copied().unwrap_or(false)
-                    && selector.products.contains(product);
+                    && selector.products.contains(product.raw());
                 if !applies {
                     continue;
                 }

@@ -2,7 +2,7 @@
 
 use super::Engine;
 use crate::error::QueryError;
-use crate::index::{AccountDef, ProductId};
+use crate::index::{AccountDef, Id, ProductId};
 use crate::instant::Instant;
 
 /// What an account may do with a product. Each capability implies the previous one.
@@ -71,8 +71,8 @@ impl Engine {
                 continue;
             };
             for (slot, decision) in caps.iter_mut().zip(decisions.iter()) {
-                if slot.is_none() && decision.decided.contains(product) {
-                    *slot = Some(decision.allowed.contains(product));
+                if slot.is_none() && decision.decided.contains(product.raw()) {
+                    *slot = Some(decision.allowed.contains(product.raw()));
                 }
             }
             if caps.iter().all(Option::is_some) {
@@ -82,7 +82,7 @@ impl Engine {
         if let Some(tail) = flat {
             let byte = tail
                 .at(at)
-                .and_then(|bytes| bytes.get(product as usize))
+                .and_then(|bytes| bytes.get(product.index()))
                 .copied()
                 .unwrap_or(0);
             for (cap, slot) in caps.iter_mut().enumerate() {

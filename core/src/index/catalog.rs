@@ -17,13 +17,16 @@ pub(crate) struct Spec {
 
 #[derive(Debug)]
 pub(crate) struct Catalog {
-    pub skus: Vec<Box<str>>,
-    pub names: Vec<Option<Box<str>>>,
+    /// The table that issues product ids; the columns below are filled with it, row for row.
+    pub skus: IdVec<ProductId, Box<str>>,
+    pub names: IdVec<ProductId, Option<Box<str>>>,
     /// Every category of the product, with all their ancestors.
-    pub category_closure: Vec<SmallVec<[u32; 4]>>,
-    pub family: Vec<u32>,
-    pub brand: Vec<u32>,
-    pub cost: Vec<Option<Decimal>>,
+    pub category_closure: IdVec<ProductId, SmallVec<[u32; 4]>>,
+    /// The product's family (`NONE` without).
+    pub family: IdVec<ProductId, u32>,
+    /// The product's brand (`NONE` without).
+    pub brand: IdVec<ProductId, u32>,
+    pub cost: IdVec<ProductId, Option<Decimal>>,
     pub order: AHashMap<ProductId, OrderRule>,
     pub categories: Vec<CategoryDef>,
     pub families: Vec<Box<str>>,

@@ -41,8 +41,6 @@ macro_rules! dense_id {
     };
 }
 
-/// Dense index of a product.
-pub(crate) type ProductId = u32;
 /// Audience key: 0 is everyone, then segments, then accounts.
 pub(crate) type AudKey = u32;
 /// Marks "none" in dense `u32` columns.
@@ -51,6 +49,10 @@ pub(crate) const NONE: u32 = u32::MAX;
 dense_id!(
     /// A price list.
     ListId(u32)
+);
+dense_id!(
+    /// A product.
+    ProductId(u32)
 );
 dense_id!(
     /// An account.
@@ -91,6 +93,17 @@ pub(crate) struct IdVec<I, T> {
 
 impl ListId {
     /// The raw row number: the upper half of an entry key.
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+}
+
+impl ProductId {
+    /// Names no product: every table misses it. Only a position outside the navigation index
+    /// maps to it, which its own sets never hold.
+    pub(crate) const ABSENT: ProductId = ProductId(u32::MAX);
+
+    /// The raw row number: what product bitmaps and rule keys hold.
     pub(crate) fn raw(self) -> u32 {
         self.0
     }
@@ -152,6 +165,11 @@ impl<I: Id, T> IdVec<I, T> {
             rows,
             id: PhantomData,
         })
+    }
+
+    /// Room for `additional` more rows, exactly.
+    pub(crate) fn reserve_exact(&mut self, additional: usize) {
+        self.rows.reserve_exact(additional);
     }
 
     /// Adds a row and returns its id; `None` (and nothing added) when the id type is full.

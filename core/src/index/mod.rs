@@ -85,11 +85,7 @@ impl Index {
     }
 
     pub(crate) fn sku(&self, product: ProductId) -> &str {
-        self.catalog
-            .skus
-            .get(product as usize)
-            .map(|s| &**s)
-            .unwrap_or("")
+        self.catalog.skus.get(product).map(|s| &**s).unwrap_or("")
     }
 
     /// The code of a currency; empty for the default currency of a document that declares

@@ -206,7 +206,7 @@ pub(crate) enum RoundTarget {
 
 /// The key of a product's entries in a list ([`Pricing::entry_index`]).
 pub(crate) fn entry_key(list: ListId, product: ProductId) -> u64 {
-    (u64::from(list.raw()) << 32) | u64::from(product)
+    (u64::from(list.raw()) << 32) | u64::from(product.raw())
 }
 
 impl Pricing {

@@ -129,13 +129,7 @@ impl Engine {
             (ok(b.as_unit(qty))?, Decimal::ONE)
         };
         let scaled = |v: Decimal| ok(v.checked_mul(k));
-        let cost = self
-            .index
-            .catalog
-            .cost
-            .get(ctx.product as usize)
-            .copied()
-            .flatten();
+        let cost = self.index.catalog.cost.get(ctx.product).copied().flatten();
         let mut floors: SmallVec<[Decimal; 4]> = SmallVec::new();
         if let Some(v) = bounds.min_price {
             floors.push(scaled(v)?);

@@ -349,7 +349,7 @@ impl Engine {
             let Some(rules) = self.index.pricing.audience_rules.get(&aud) else {
                 continue;
             };
-            if !rules.products.contains(product) {
+            if !rules.products.contains(product.raw()) {
                 continue;
             }
             let kinds = rules.kinds;
@@ -376,20 +376,16 @@ impl Engine {
                     }
                 }
             };
-            by_key(IndexKind::Sku, product, &mut out);
+            by_key(IndexKind::Sku, product.raw(), &mut out);
             by_key(
                 IndexKind::Family,
-                catalog
-                    .family
-                    .get(product as usize)
-                    .copied()
-                    .unwrap_or(NONE),
+                catalog.family.get(product).copied().unwrap_or(NONE),
                 &mut out,
             );
             if kinds & IndexKind::Category.bit() != 0 {
                 for &c in catalog
                     .category_closure
-                    .get(product as usize)
+                    .get(product)
                     .map(|c| c.as_slice())
                     .unwrap_or(&[])
                 {
@@ -398,13 +394,18 @@ impl Engine {
             }
             by_key(
                 IndexKind::Brand,
-                catalog.brand.get(product as usize).copied().unwrap_or(NONE),
+                catalog.brand.get(product).copied().unwrap_or(NONE),
                 &mut out,
             );
             if kinds & IndexKind::Scan.bit() != 0 {
                 for &r in &rules.scan {
                     let selector = self.index.pricing.rules.row(r).selector;
-                    if catalog.selectors.row(selector).products.contains(product) {
+                    if catalog
+                        .selectors
+                        .row(selector)
+                        .products
+                        .contains(product.raw())
+                    {
                         push(r, &mut out);
                     }
                 }

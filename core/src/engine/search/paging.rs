@@ -11,7 +11,7 @@ use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::error::Status;
 use crate::index::search::NumericIndex;
-use crate::index::{AccountDef, CurrencyId, Id, NONE};
+use crate::index::{AccountDef, CurrencyId, Id, ProductId, NONE};
 use crate::instant::Instant;
 
 impl Engine {
@@ -91,7 +91,13 @@ impl Engine {
         at: Instant,
     ) -> Result<Vec<SearchRow>, QueryError> {
         let index = &self.index.search;
-        let product_at = |pos: u32| index.order.get(pos as usize).copied().unwrap_or(NONE);
+        let product_at = |pos: u32| {
+            index
+                .order
+                .get(pos as usize)
+                .copied()
+                .unwrap_or(ProductId::ABSENT)
+        };
         let variants_of = |pos: u32, matching: &RoaringBitmap| -> Vec<u32> {
             let family = index.family_at.get(pos as usize).copied().unwrap_or(NONE);
             match index.families.sets.get(family as usize) {
@@ -161,16 +167,13 @@ impl Engine {
                         .index
                         .catalog
                         .names
-                        .get(p as usize)
+                        .get(p)
                         .and_then(|n| n.as_deref())
                         .map(str::to_string),
-                    brand: name(
-                        &self.index.catalog.brands,
-                        self.index.catalog.brand.get(p as usize),
-                    ),
+                    brand: name(&self.index.catalog.brands, self.index.catalog.brand.get(p)),
                     family: name(
                         &self.index.catalog.families,
-                        self.index.catalog.family.get(p as usize),
+                        self.index.catalog.family.get(p),
                     ),
                     capabilities: self.capabilities(account, p, at),
                     variants: Vec::new(),

@@ -7,6 +7,7 @@ use super::cache::{Dimension, FILTER_CACHE_BYTES, VISIBLE_CACHE_BYTES};
 use super::*;
 use crate::error::Status;
 use crate::index::search::{Named, ValueColumn};
+use crate::index::Id;
 use crate::model::Capability;
 use crate::sample::{self, showcase};
 
@@ -44,15 +45,15 @@ fn visible_sets_equal_capabilities_product_by_product() {
     for (_, def) in engine.index.audiences.accounts.iter().enumerate().take(12) {
         for capability in [Capability::See, Capability::Price, Capability::Buy] {
             let set = engine.visible_set(def, capability, at);
-            for p in 0..engine.index.catalog.skus.len() as u32 {
+            for p in engine.index.catalog.skus.ids() {
                 let caps = engine.capabilities(def, p, at);
                 let want = match capability {
                     Capability::See => caps.see,
                     Capability::Price => caps.price,
                     Capability::Buy => caps.buy,
                 };
-                let pos = engine.index.search.position[p as usize];
-                assert_eq!(set.contains(pos), want, "{} {p} {capability:?}", def.id);
+                let pos = engine.index.search.position[p.index()];
+                assert_eq!(set.contains(pos), want, "{} {p:?} {capability:?}", def.id);
             }
         }
     }
