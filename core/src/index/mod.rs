@@ -2,14 +2,21 @@
 //!
 //! # Layout
 //!
-//! Every entity of the document is interned into a dense id ([`ids`]): its position in the
-//! table that owns it. Tables are flat vectors (columns) indexed by those ids, plus hash maps
-//! from text to id and roaring bitmaps of product ids; nothing points into anything else, so
-//! the whole index is position-independent and can later be written out as a snapshot.
+//! Every entity of the document is interned into a dense id ([`ids`]): its row in the table
+//! that owns it, with one id type per kind of entity. Tables are flat vectors (columns)
+//! indexed by those ids, plus hash maps from text to id and roaring bitmaps of raw product
+//! ids; nothing points into anything else (an entry names its list by id, a rule its
+//! selector and contract), so the whole index is position-independent and can later be
+//! written out as a snapshot and read back without fixing up pointers.
+//!
+//! A table issues the ids of its rows and rows are never removed, so reading a row by an id
+//! cannot miss ([`IdVec::row`]); where a miss is possible by design, the code says so and uses
+//! `get`: the default currency of a document without currencies, positions and raw members
+//! of bitmaps, and the compiler's own lookups of names that may be unknown.
 //!
 //! | file | holds | read by |
 //! |---|---|---|
-//! | [`ids`] | the id types, [`IdVec`] (a vector indexed by its own id type) | everything |
+//! | [`ids`] | the id types (`ProductId`, `AccountId`, `ListId`, `EntryId`, `RuleId`, `SelectorId`, `ContractId`, `CurrencyId`, `PolicyId`) and [`IdVec`], the table that issues them and is read by them | everything |
 //! | [`settings`] | steps of the pricing procedure, rounding policies, currencies | quote |
 //! | [`catalog`] | product columns (SKU, name, closure of categories, family, brand, cost, order rules), the category/family/brand dictionaries, compiled selectors (a bitmap of products each, with their specificity) | quote, visibility, search |
 //! | [`audiences`] | accounts with their precomputed chains: audience keys, price lists and visibility levels reached, ancestors | every query |

@@ -377,26 +377,13 @@ impl Engine {
                 }
             };
             by_key(IndexKind::Sku, product.raw(), &mut out);
-            by_key(
-                IndexKind::Family,
-                catalog.family.get(product).copied().unwrap_or(NONE),
-                &mut out,
-            );
+            by_key(IndexKind::Family, *catalog.family.row(product), &mut out);
             if kinds & IndexKind::Category.bit() != 0 {
-                for &c in catalog
-                    .category_closure
-                    .get(product)
-                    .map(|c| c.as_slice())
-                    .unwrap_or(&[])
-                {
+                for &c in catalog.category_closure.row(product) {
                     by_key(IndexKind::Category, c, &mut out);
                 }
             }
-            by_key(
-                IndexKind::Brand,
-                catalog.brand.get(product).copied().unwrap_or(NONE),
-                &mut out,
-            );
+            by_key(IndexKind::Brand, *catalog.brand.row(product), &mut out);
             if kinds & IndexKind::Scan.bit() != 0 {
                 for &r in &rules.scan {
                     let selector = self.index.pricing.rules.row(r).selector;
