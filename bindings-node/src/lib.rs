@@ -47,6 +47,7 @@ impl Engine {
             &text,
             &tarif::CompileOptions {
                 strict: strict(options),
+                ..tarif::CompileOptions::default()
             },
         )
         .map(|c| Engine {

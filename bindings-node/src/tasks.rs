@@ -107,7 +107,14 @@ pub fn compile_file(path: &str, strict: bool) -> Result<Core, Failure> {
         path: path.to_string(),
         error,
     })?;
-    Ok(Core::compile(&text, &CompileOptions { strict })?.engine)
+    Ok(Core::compile(
+        &text,
+        &CompileOptions {
+            strict,
+            ..CompileOptions::default()
+        },
+    )?
+    .engine)
 }
 
 impl Task for Load {

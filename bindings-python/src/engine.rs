@@ -27,7 +27,10 @@ pub(crate) struct Engine {
 
 impl Engine {
     fn compile(py: Python<'_>, source: String, strict: bool) -> Result<Engine> {
-        let options = CompileOptions { strict };
+        let options = CompileOptions {
+            strict,
+            ..CompileOptions::default()
+        };
         let compiled = py.detach(|| guarded(|| tarif::Engine::compile(&source, &options)))??;
         let engine = compiled.engine;
         Ok(Engine {

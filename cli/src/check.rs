@@ -30,6 +30,7 @@ fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileE
         &text,
         &CompileOptions {
             strict: rules.strict,
+            ..CompileOptions::default()
         },
     );
     let elapsed = started.elapsed();

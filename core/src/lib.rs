@@ -3,7 +3,9 @@
 mod compile;
 mod engine;
 mod error;
+mod index;
 mod instant;
+mod load;
 mod model;
 
 pub mod money;
@@ -32,7 +34,7 @@ pub mod document {
     };
 }
 
-pub use compile::{CompileOptions, Compiled};
+pub use compile::CompileOptions;
 pub use engine::batch::{BatchAt, BatchResult};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::quote::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source};
@@ -44,5 +46,6 @@ pub use engine::visibility::Capabilities;
 pub use engine::Engine;
 pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
 pub use instant::{Instant, Interval};
+pub use load::Compiled;
 pub use model::{Capability, RoundingStage};
 pub use rust_decimal::Decimal;

@@ -6,9 +6,9 @@ use smallvec::SmallVec;
 use super::hierarchy::{self, Depth};
 use super::values::Currencies;
 use super::{items, values, Diags};
-use crate::engine::{AccountDef, AccountId, AudKey, Audiences, NONE};
 use crate::error::DiagnosticCode as Code;
-use crate::model::{Audience, Document};
+use crate::index::{AccountDef, AccountId, AudKey, Audiences, Id, IdVec, NONE};
+use crate::model::{self, Audience, Document};
 
 /// Audiences being built, with what later phases resolve through.
 pub(crate) struct AudienceBuild {
@@ -32,7 +32,7 @@ impl AudienceBuild {
 
     /// The audience key of an account.
     pub fn account_key(&self, account: AccountId) -> AudKey {
-        1 + u32::try_from(self.audiences.segment_ids.len()).unwrap_or(0) + account
+        self.audiences.account_key(account)
     }
 
     /// Resolves a contract audience to audience keys, reporting unknown names.
@@ -89,7 +89,7 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
     let mut b = AudienceBuild {
         audiences: Audiences {
             segment_ids: Vec::new(),
-            accounts: Vec::new(),
+            accounts: IdVec::new(),
             account_index: AHashMap::new(),
         },
         segment_index: AHashMap::new(),
@@ -125,9 +125,22 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
                 .collect(),
         );
     }
-    let accounts = items(&doc.accounts, "accounts", diags);
+    let kept = intern_accounts(doc, currencies, &mut b, diags);
+    let links = link_accounts(&kept, &b, diags);
+    chain_accounts(&kept, &links, &mut b, diags);
+    b
+}
+
+/// Registers every well-formed, unique account; returns them in id order, with their index in
+/// the document.
+fn intern_accounts<'d>(
+    doc: &'d Document,
+    currencies: &Currencies,
+    b: &mut AudienceBuild,
+    diags: &mut Diags,
+) -> Vec<(usize, &'d model::Account)> {
     let mut kept = Vec::new();
-    for (i, a) in &accounts {
+    for (i, a) in items(&doc.accounts, "accounts", diags) {
         let path = format!("accounts[{i}]");
         if !values::id_ok(&a.id, &format!("{path}.id"), diags) {
             continue;
@@ -141,22 +154,23 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
             );
             continue;
         }
-        let id = u32::try_from(b.audiences.accounts.len()).unwrap_or(NONE);
-        b.audiences.account_index.insert(a.id.as_str().into(), id);
         let currency = a
             .currency
             .as_deref()
             .and_then(|c| currencies.resolve(c, &format!("{path}.currency"), diags));
-        b.audiences.accounts.push(AccountDef {
+        let Some(id) = b.audiences.accounts.push(AccountDef {
             id: a.id.as_str().into(),
             currency,
             chain: SmallVec::new(),
             lists: SmallVec::new(),
             vis_chain: SmallVec::new(),
             vis_own: 0,
-            vis_tail: NONE,
+            vis_tail: None,
             lineage: SmallVec::new(),
-        });
+        }) else {
+            continue;
+        };
+        b.audiences.account_index.insert(a.id.as_str().into(), id);
         b.account_lists.push(
             a.price_lists
                 .iter()
@@ -176,34 +190,40 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
                 })
                 .collect(),
         );
-        kept.push((*i, *a));
+        kept.push((i, a));
     }
-    let count = kept.len();
-    let mut parent = vec![NONE; count];
-    let mut own_segments: Vec<SmallVec<[u32; 4]>> = vec![SmallVec::new(); count];
-    for (n, (i, a)) in kept.iter().enumerate() {
-        if let Some(p) = &a.parent {
-            match b.audiences.account_index.get(p.as_str()) {
-                Some(&pid) => {
-                    if let Some(slot) = parent.get_mut(n) {
-                        *slot = pid;
-                    }
-                }
-                None => diags.error(
+    kept
+}
+
+/// Each account's parent and own segments, in account id order.
+struct Links {
+    parent: Vec<Option<AccountId>>,
+    own_segments: Vec<SmallVec<[u32; 4]>>,
+}
+
+/// Resolves each account's parent and segments, reporting unknown names.
+fn link_accounts(kept: &[(usize, &model::Account)], b: &AudienceBuild, diags: &mut Diags) -> Links {
+    let mut links = Links {
+        parent: Vec::with_capacity(kept.len()),
+        own_segments: Vec::with_capacity(kept.len()),
+    };
+    for (i, a) in kept {
+        let parent = a.parent.as_ref().and_then(|p| {
+            let found = b.audiences.account_index.get(p.as_str()).copied();
+            if found.is_none() {
+                diags.error(
                     Code::UnknownReference,
                     &format!("accounts[{i}].parent"),
                     format!("unknown parent account `{p}`"),
                     &[&a.id, p],
-                ),
+                );
             }
-        }
+            found
+        });
+        let mut segments = SmallVec::new();
         for (k, s) in a.segments.iter().enumerate() {
             match b.segment_index.get(s) {
-                Some(&sid) => {
-                    if let Some(set) = own_segments.get_mut(n) {
-                        set.push(sid);
-                    }
-                }
+                Some(&sid) => segments.push(sid),
                 None => diags.error(
                     Code::UnknownReference,
                     &format!("accounts[{i}].segments[{k}]"),
@@ -212,10 +232,29 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
                 ),
             }
         }
+        links.parent.push(parent);
+        links.own_segments.push(segments);
     }
-    let segment_count = u32::try_from(b.audiences.segment_ids.len()).unwrap_or(0);
-    let depths = hierarchy::depths(&parent);
-    for n in 0..count {
+    links
+}
+
+/// Each account's lineage (itself, then its ancestors) and audience chain: the lineage's
+/// keys, then the segments of the whole lineage, then everyone. A cycle is reported once per
+/// account on it.
+fn chain_accounts(
+    kept: &[(usize, &model::Account)],
+    links: &Links,
+    b: &mut AudienceBuild,
+    diags: &mut Diags,
+) {
+    let ids: Vec<AccountId> = b.audiences.accounts.ids().collect();
+    let parents: Vec<u32> = links
+        .parent
+        .iter()
+        .map(|p| p.map_or(NONE, AccountId::raw))
+        .collect();
+    let depths = hierarchy::depths(&parents);
+    for (n, &id) in ids.iter().enumerate() {
         let (i, a) = kept
             .get(n)
             .map(|(i, a)| (*i, a.id.as_str()))
@@ -242,34 +281,42 @@ pub(crate) fn build(doc: &Document, currencies: &Currencies, diags: &mut Diags) 
         // Bounded even where the document is rejected, so that a cycle or an over-deep chain
         // costs no more than a legal one.
         let mut lineage: SmallVec<[AccountId; 4]> = SmallVec::new();
-        let mut at = u32::try_from(n).unwrap_or(NONE);
-        while at != NONE && lineage.len() <= hierarchy::MAX_DEPTH as usize {
-            lineage.push(at);
-            at = parent.get(at as usize).copied().unwrap_or(NONE);
+        let mut at = Some(id);
+        while let Some(account) = at {
+            if lineage.len() > hierarchy::MAX_DEPTH as usize {
+                break;
+            }
+            lineage.push(account);
+            at = links.parent.get(account.index()).copied().flatten();
         }
         let mut segments: SmallVec<[u32; 4]> = lineage
             .iter()
-            .flat_map(|&x| own_segments.get(x as usize).cloned().unwrap_or_default())
+            .flat_map(|x| {
+                links
+                    .own_segments
+                    .get(x.index())
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
         segments.sort_unstable();
         segments.dedup();
         let mut chain: SmallVec<[(AudKey, u8); 6]> = SmallVec::new();
         for (depth, &acc) in lineage.iter().enumerate() {
             chain.push((
-                1 + segment_count + acc,
+                b.audiences.account_key(acc),
                 u8::try_from(depth).unwrap_or(u8::MAX),
             ));
         }
         let seg_level = u8::try_from(lineage.len()).unwrap_or(u8::MAX);
         for &s in &segments {
-            chain.push((1 + s, seg_level));
+            chain.push((b.segment_key(s), seg_level));
         }
         chain.push((0, seg_level.saturating_add(1)));
-        if let Some(def) = b.audiences.accounts.get_mut(n) {
+        if let Some(def) = b.audiences.accounts.get_mut(id) {
             def.chain = chain;
             def.lineage = lineage;
         }
         b.segment_sets.push(segments);
     }
-    b
 }

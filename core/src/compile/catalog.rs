@@ -8,10 +8,11 @@ use smallvec::SmallVec;
 
 use super::hierarchy::{self, Depth};
 use super::{items, values, Diags};
-use crate::engine::{
-    Catalog, CategoryDef, OrderRule, ProductId, SelectorDef, SelectorKey, Spec, NONE,
-};
 use crate::error::DiagnosticCode as Code;
+use crate::index::{
+    Catalog, CategoryDef, IdVec, OrderRule, ProductId, SelectorDef, SelectorId, SelectorKey, Spec,
+    NONE,
+};
 use crate::model::{AttrCondition, Document, Selector};
 use crate::money::parse_decimal;
 
@@ -28,23 +29,23 @@ pub(crate) struct CatalogBuild {
     brand_products: Vec<RoaringBitmap>,
     /// Attribute name → (product, value), for attribute selectors.
     pub attrs: AHashMap<String, Vec<(ProductId, Value)>>,
-    selector_cache: AHashMap<String, u32>,
+    selector_cache: AHashMap<String, SelectorId>,
 }
 
 pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
     let mut b = CatalogBuild {
         catalog: Catalog {
-            skus: Vec::new(),
-            names: Vec::new(),
-            category_closure: Vec::new(),
-            family: Vec::new(),
-            brand: Vec::new(),
-            cost: Vec::new(),
+            skus: IdVec::new(),
+            names: IdVec::new(),
+            category_closure: IdVec::new(),
+            family: IdVec::new(),
+            brand: IdVec::new(),
+            cost: IdVec::new(),
             order: AHashMap::new(),
             categories: Vec::new(),
             families: Vec::new(),
             brands: Vec::new(),
-            selectors: Vec::new(),
+            selectors: IdVec::new(),
         },
         ids: AHashMap::new(),
         category_index: AHashMap::new(),
@@ -192,9 +193,10 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
             );
             continue;
         }
-        let id = u32::try_from(b.catalog.skus.len()).unwrap_or(NONE);
+        let Some(id) = b.catalog.skus.push(p.sku.as_str().into()) else {
+            continue;
+        };
         b.ids.insert(p.sku.clone(), id);
-        b.catalog.skus.push(p.sku.as_str().into());
         b.catalog.names.push(p.name.as_deref().map(Into::into));
         let mut closure: SmallVec<[u32; 4]> = SmallVec::new();
         for (k, c) in p.categories.iter().enumerate() {
@@ -207,7 +209,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                             closure.push(at);
                         }
                         if let Some(set) = b.category_products.get_mut(at as usize) {
-                            set.insert(id);
+                            set.insert(id.raw());
                         }
                         at = parents.get(at as usize).copied().unwrap_or(NONE);
                         guard += 1;
@@ -231,7 +233,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                     f,
                 );
                 if let Some(set) = b.family_products.get_mut(fid as usize) {
-                    set.insert(id);
+                    set.insert(id.raw());
                 }
                 fid
             }
@@ -247,7 +249,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                     name,
                 );
                 if let Some(set) = b.brand_products.get_mut(bid as usize) {
-                    set.insert(id);
+                    set.insert(id.raw());
                 }
                 bid
             }
@@ -339,18 +341,22 @@ pub(crate) fn attr_in_range(actual: &Value, min: Option<Decimal>, max: Option<De
 
 impl CatalogBuild {
     /// Compiles a selector (deduplicated) and returns its index in the selector table.
-    pub fn selector(&mut self, selector: &Selector, path: &str, diags: &mut Diags) -> Option<u32> {
+    pub fn selector(
+        &mut self,
+        selector: &Selector,
+        path: &str,
+        diags: &mut Diags,
+    ) -> Option<SelectorId> {
         let key = format!("{selector:?}");
         if let Some(&id) = self.selector_cache.get(&key) {
             return Some(id);
         }
         let (products, spec, index) = self.resolve(selector, path, diags)?;
-        let id = u32::try_from(self.catalog.selectors.len()).ok()?;
-        self.catalog.selectors.push(SelectorDef {
+        let id = self.catalog.selectors.push(SelectorDef {
             products,
             spec,
             index,
-        });
+        })?;
         self.selector_cache.insert(key, id);
         Some(id)
     }
@@ -374,7 +380,7 @@ impl CatalogBuild {
             Selector::Sku(s) => {
                 let id = self.product(s, path, "sku", diags)?;
                 (
-                    RoaringBitmap::from_iter([id]),
+                    RoaringBitmap::from_iter([id.raw()]),
                     plain(6),
                     SelectorKey::Skus(vec![id]),
                 )
@@ -397,7 +403,7 @@ impl CatalogBuild {
                 ids.sort_unstable();
                 ids.dedup();
                 (
-                    RoaringBitmap::from_iter(ids.iter().copied()),
+                    RoaringBitmap::from_iter(ids.iter().map(|p| p.raw())),
                     plain(6),
                     SelectorKey::Skus(ids),
                 )
@@ -573,7 +579,7 @@ impl CatalogBuild {
             column
                 .iter()
                 .filter(|(_, v)| matches(v))
-                .map(|(p, _)| *p)
+                .map(|(p, _)| p.raw())
                 .collect(),
         )
     }

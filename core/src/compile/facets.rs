@@ -8,12 +8,13 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::catalog::{number, CatalogBuild};
-use super::{fold, items, Diags};
-use crate::engine::search::{
+use super::{items, Diags};
+use crate::error::DiagnosticCode as Code;
+use crate::index::fold;
+use crate::index::search::{
     sorted_bitmap, AttrIndex, Named, NumericIndex, RelationsDef, SearchIndex, ValueColumn,
 };
-use crate::engine::{ProductId, NONE};
-use crate::error::DiagnosticCode as Code;
+use crate::index::{Id, ProductId, NONE};
 use crate::model::{Document, FacetSettings};
 
 /// Order of facet values: numbers ascending, then texts, then booleans.
@@ -58,18 +59,16 @@ pub(crate) fn build(
 ) -> SearchIndex {
     let cat = &catalog.catalog;
     let count = cat.skus.len();
-    let mut order: Vec<ProductId> = (0..count)
-        .filter_map(|p| ProductId::try_from(p).ok())
-        .collect();
-    order.sort_by(|&a, &b| cat.skus.get(a as usize).cmp(&cat.skus.get(b as usize)));
+    let mut order: Vec<ProductId> = cat.skus.ids().collect();
+    order.sort_by(|&a, &b| cat.skus.get(a).cmp(&cat.skus.get(b)));
     let mut position = vec![NONE; count];
     for (pos, &p) in order.iter().enumerate() {
-        if let Some(slot) = position.get_mut(p as usize) {
+        if let Some(slot) = position.get_mut(p.index()) {
             *slot = u32::try_from(pos).unwrap_or(NONE);
         }
     }
-    let pos_of = |p: ProductId| position.get(p as usize).copied().unwrap_or(NONE);
-    let identity = order.iter().enumerate().all(|(i, &p)| i == p as usize);
+    let pos_of = |p: ProductId| position.get(p.index()).copied().unwrap_or(NONE);
+    let identity = order.iter().enumerate().all(|(i, &p)| i == p.index());
 
     // Walking positions in order keeps every member list sorted.
     let mut brand_sets = vec![Vec::new(); cat.brands.len()];
@@ -78,16 +77,16 @@ pub(crate) fn build(
     let mut family_at = Vec::with_capacity(count);
     for (pos, &p) in order.iter().enumerate() {
         let pos = u32::try_from(pos).unwrap_or(NONE);
-        let brand = cat.brand.get(p as usize).copied().unwrap_or(NONE);
+        let brand = cat.brand.get(p).copied().unwrap_or(NONE);
         if let Some(set) = brand_sets.get_mut(brand as usize) {
             set.push(pos);
         }
-        let family = cat.family.get(p as usize).copied().unwrap_or(NONE);
+        let family = cat.family.get(p).copied().unwrap_or(NONE);
         if let Some(set) = family_sets.get_mut(family as usize) {
             set.push(pos);
         }
         family_at.push(family);
-        for &c in cat.category_closure.get(p as usize).into_iter().flatten() {
+        for &c in cat.category_closure.get(p).into_iter().flatten() {
             if let Some(set) = category_sets.get_mut(c as usize) {
                 set.push(pos);
             }
@@ -288,7 +287,7 @@ fn products(
         let Some(&id) = catalog.ids.get(&p.sku) else {
             continue;
         };
-        match doc_index.get_mut(id as usize) {
+        match doc_index.get_mut(id.index()) {
             Some(slot) if *slot == usize::MAX => *slot = i,
             _ => continue,
         }
@@ -356,8 +355,8 @@ fn products(
                 found
             }),
         };
-        if let (Some(to), Some(slot)) = (def.replaced_by, next.get_mut(id as usize)) {
-            *slot = to;
+        if let (Some(to), Some(slot)) = (def.replaced_by, next.get_mut(id.index())) {
+            *slot = to.raw();
         }
         index.relations.insert(id, def);
     }
@@ -393,7 +392,11 @@ fn replacement_cycles(
                 .copied()
                 .min_by_key(|&p| doc_index.get(p).copied().unwrap_or(usize::MAX));
             if let Some(first) = first {
-                let sku = |p: usize| catalog.catalog.skus.get(p).map(|s| &**s).unwrap_or("");
+                let sku = |p: usize| {
+                    ProductId::from_index(p)
+                        .and_then(|p| catalog.catalog.skus.get(p))
+                        .map_or("", |s| &**s)
+                };
                 let skus: Vec<&str> = cycle.iter().map(|&p| sku(p)).collect();
                 diags.error(
                     Code::ReplacementCycle,

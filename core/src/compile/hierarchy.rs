@@ -4,7 +4,7 @@
 //! checking its lineage for repeats: quadratic or worse. Here every node is visited once, and a
 //! hierarchy deeper than [`MAX_DEPTH`] is rejected before anything is built per level.
 
-use crate::engine::NONE;
+use crate::index::NONE;
 
 /// The most ancestors an account or a category may have. Real hierarchies (group → region →
 /// site; trade → family → line) are a few levels deep; the limit keeps every per-level structure

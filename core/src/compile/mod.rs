@@ -1,5 +1,5 @@
 //! The compiler: validates a `tarif/1` document, reporting every problem at once, interns ids
-//! into dense integers and builds the engine's indexes.
+//! into dense integers and writes the [`Index`] the engine reads. It never reads an engine.
 
 mod audience;
 mod catalog;
@@ -14,28 +14,38 @@ mod visibility;
 
 use serde_json::Value;
 
-use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
+use crate::index::Index;
+use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
 
 pub(crate) use diagnostics::Diags;
-pub(crate) use refs::{fold, gtin};
 
 /// How to compile.
+///
+/// ```
+/// use tarif::{CompileOptions, Engine, Instant};
+/// let doc = r#"{"format": "tarif/1", "contracts": [{"id": "old", "audience": "all",
+///   "valid": {"until": "2020-01-01"}}]}"#;
+/// // The same document is rejected in strict mode or not depending on the day it is
+/// // compiled at: `as_of` makes that day explicit.
+/// let before = CompileOptions { strict: true, as_of: Instant::parse_rfc3339("2019-06-01T00:00:00Z") };
+/// assert!(Engine::compile(doc, &before).is_ok());
+/// let after = CompileOptions { strict: true, as_of: Instant::parse_rfc3339("2021-06-01T00:00:00Z") };
+/// assert_eq!(Engine::compile(doc, &after).unwrap_err().code(), "STRICT_WARNINGS");
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct CompileOptions {
     /// Reject the document on warnings too.
     pub strict: bool,
+    /// The instant the `EXPIRED` and `UNPRICED_PRODUCT` warnings are judged at (default: now).
+    /// Set it to make a compile, and so `strict`, reproducible.
+    pub as_of: Option<Instant>,
 }
 
-/// A compiled engine and the warnings its document raised.
-#[derive(Debug)]
-pub struct Compiled {
-    /// The engine.
-    pub engine: Engine,
-    /// Warnings (never errors: a document with errors is rejected).
-    pub warnings: Vec<Diagnostic>,
-}
+/// A compiled index and the warnings its document raised (never errors: a document with
+/// errors is rejected).
+pub(crate) type Output = (Index, Vec<Diagnostic>);
 
 const SECTIONS: [&str; 9] = [
     "format",
@@ -59,7 +69,8 @@ const SECTIONS: [&str; 9] = [
 /// assert!(codes.contains(&("INVALID_ID", "products[0].sku")));
 /// assert!(codes.contains(&("INVALID_DECIMAL", "products[1].cost")));
 /// ```
-pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, CompileError> {
+pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, CompileError> {
+    let as_of = options.as_of.unwrap_or_else(Instant::now);
     // A valid document is parsed in one direct pass while its version is hashed from the text;
     // any problem at all sends it down the `Value` path below, which reports every problem.
     if let (Some(doc), Some(version)) =
@@ -67,8 +78,8 @@ pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, Compile
     {
         if doc.format == FORMAT {
             let mut diags = Diags::default();
-            let engine = build(doc, version, &mut diags);
-            return diags.finish(engine, options.strict);
+            let index = build(doc, version, as_of, &mut diags);
+            return diags.finish(index, options.strict);
         }
     }
     let mut diags = Diags::default();
@@ -88,15 +99,16 @@ pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, Compile
             return Err(diags.into_error());
         }
     };
-    compile_value(value, options, diags)
+    compile_value(value, options.strict, as_of, diags)
 }
 
 /// Compiles an already-parsed JSON document.
 fn compile_value(
     mut value: Value,
-    options: &CompileOptions,
+    strict: bool,
+    as_of: Instant,
     mut diags: Diags,
-) -> Result<Compiled, CompileError> {
+) -> Result<Output, CompileError> {
     let version = engine_version(&value);
     let Some(object) = value.as_object_mut() else {
         diags.error(
@@ -146,8 +158,8 @@ fn compile_value(
             return Err(diags.into_error());
         }
     };
-    let engine = build(doc, version, &mut diags);
-    diags.finish(engine, options.strict)
+    let index = build(doc, version, as_of, &mut diags);
+    diags.finish(index, strict)
 }
 
 /// Reports the elements of a list that did not parse, and yields the others with their index.
@@ -173,7 +185,7 @@ pub(crate) fn items<'a, T>(
 
 /// Takes the document by value so that each section can be freed once the last phase that
 /// reads it is done, which lowers the peak on large documents.
-fn build(mut doc: Document, version: String, diags: &mut Diags) -> Option<Engine> {
+fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) -> Option<Index> {
     let settings_model = match &doc.settings {
         Some(Item::Ok(s)) => Some(s.clone()),
         Some(Item::Err { path, message }) => {
@@ -195,6 +207,7 @@ fn build(mut doc: Document, version: String, diags: &mut Diags) -> Option<Engine
         &mut catalog,
         &mut audiences,
         &mut policies,
+        as_of,
         diags,
     );
     // Only pricing reads the price lists, and they hold most of the entries of a large document.
@@ -221,7 +234,7 @@ fn build(mut doc: Document, version: String, diags: &mut Diags) -> Option<Engine
         return None;
     }
     settings.policies = policies.table;
-    let engine = Engine {
+    let index = Index {
         version,
         settings,
         currencies: currencies.defs,
@@ -231,10 +244,9 @@ fn build(mut doc: Document, version: String, diags: &mut Diags) -> Option<Engine
         visibility,
         refs,
         search,
-        warnings: Vec::new(),
     };
-    pricing::warn(&engine, diags);
-    Some(engine)
+    pricing::warn(&index, as_of, diags);
+    Some(index)
 }
 
 /// `t1-` and 16 hex digits of blake3 over the canonical JSON (keys sorted, no whitespace).
@@ -243,16 +255,10 @@ fn engine_version(value: &Value) -> String {
 }
 
 impl Diags {
-    fn finish(self, engine: Option<Engine>, strict: bool) -> Result<Compiled, CompileError> {
+    fn finish(self, index: Option<Index>, strict: bool) -> Result<Output, CompileError> {
         let rejected = self.has_errors() || (strict && !self.list.is_empty());
-        match engine {
-            Some(mut engine) if !rejected => {
-                engine.warnings = self.list.clone();
-                Ok(Compiled {
-                    engine,
-                    warnings: self.list,
-                })
-            }
+        match index {
+            Some(index) if !rejected => Ok((index, self.list)),
             _ => Err(self.into_error()),
         }
     }
@@ -340,9 +346,45 @@ mod tests {
         let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
             "products": [{"sku": "A", "ean": "123"}, {"sku": "B", "ean": "0123"}]}"#;
         let lenient = compile(doc, &CompileOptions::default()).unwrap();
-        assert_eq!(lenient.warnings[0].code.code(), "DUPLICATE_EAN");
-        let strict = compile(doc, &CompileOptions { strict: true }).unwrap_err();
-        assert_eq!(strict.code(), "STRICT_WARNINGS");
+        assert_eq!(lenient.1[0].code.code(), "DUPLICATE_EAN");
+        let strict = CompileOptions {
+            strict: true,
+            ..CompileOptions::default()
+        };
+        assert_eq!(compile(doc, &strict).unwrap_err().code(), "STRICT_WARNINGS");
+    }
+
+    #[test]
+    fn warnings_that_depend_on_the_day_are_judged_as_of_the_option() {
+        // A closed catalog opened to everyone during 2026 by a contract, with an unpriced
+        // product: before 2026 nothing is wrong, during it the product is visible without a
+        // price, after it the contract has expired.
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "products": [{"sku": "A"}, {"sku": "B"}],
+            "price_lists": [{"id": "l", "currency": "EUR", "prices": [{"sku": "A", "price": "1"}]}],
+            "settings": {"default_price_lists": ["l"], "default_visibility": "closed"},
+            "contracts": [{"id": "k", "audience": "all",
+              "valid": {"from": "2026-01-01", "until": "2027-01-01"},
+              "visibility": [{"effect": "allow", "products": "all"}]}]}"#;
+        let codes_at = |day: &str| {
+            let options = CompileOptions {
+                strict: false,
+                as_of: Instant::parse_rfc3339(day),
+            };
+            let (_, warnings) = compile(doc, &options).unwrap();
+            warnings.iter().map(|w| w.code.code()).collect::<Vec<_>>()
+        };
+        assert_eq!(codes_at("2025-06-01T00:00:00Z"), Vec::<&str>::new());
+        assert_eq!(codes_at("2026-06-01T00:00:00Z"), ["UNPRICED_PRODUCT"]);
+        assert_eq!(codes_at("2028-01-01T00:00:00Z"), ["EXPIRED"]);
+        // The same day gives the same answer on every run, strict included.
+        let strict = CompileOptions {
+            strict: true,
+            as_of: Instant::parse_rfc3339("2028-01-01T00:00:00Z"),
+        };
+        for _ in 0..2 {
+            assert_eq!(compile(doc, &strict).unwrap_err().code(), "STRICT_WARNINGS");
+        }
     }
 
     #[test]
@@ -369,6 +411,6 @@ mod tests {
             &CompileOptions::default(),
         )
         .unwrap();
-        assert_eq!(a.engine.engine_version(), b.engine.engine_version());
+        assert_eq!(a.0.version, b.0.version);
     }
 }

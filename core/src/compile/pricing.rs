@@ -8,11 +8,13 @@ use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::values::{self, Currencies, Policies};
 use super::{items, Diags};
-use crate::engine::{
-    Action, Bounds, ContractDef, CurrencyId, Engine, EntryDef, IndexKind, ListDef, ListId, Pricing,
-    RoundTarget, RuleDef, SelectorKey, Settings, Tiered, NONE,
-};
 use crate::error::DiagnosticCode as Code;
+use crate::index::pricing::entry_key;
+use crate::index::{
+    Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index, IndexKind,
+    ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey,
+    Settings, Tiered,
+};
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
 
@@ -149,24 +151,60 @@ pub(crate) fn build(
     catalog: &mut CatalogBuild,
     audiences: &mut AudienceBuild,
     policies: &mut Policies,
+    as_of: Instant,
     diags: &mut Diags,
 ) -> Pricing {
-    let tz = settings.timezone;
-    let mut pricing = Pricing {
-        lists: Vec::new(),
-        list_index: AHashMap::new(),
-        entries: Vec::new(),
-        entry_index: AHashMap::new(),
-        rules: Vec::new(),
-        rule_index: AHashMap::new(),
-        audience_rules: AHashMap::new(),
-        contracts: Vec::new(),
-        everyone_lists: SmallVec::new(),
-    };
+    let mut pricing = Pricing::default();
+    let read = read_lists(
+        doc,
+        settings.timezone,
+        currencies,
+        catalog,
+        policies,
+        &mut pricing,
+        diags,
+    );
+    resolve_derived(&mut pricing, &read.derived, &read.paths, diags);
+    index_entries(&mut pricing, read.entries);
+    attach_lists(&mut pricing, doc, audiences, diags);
+    contracts(
+        doc,
+        settings,
+        currencies,
+        catalog,
+        audiences,
+        policies,
+        &mut pricing,
+        as_of,
+        diags,
+    );
+    pricing
+}
+
+/// The price lists read from the document: what `from_list` names (resolved once every list
+/// is known), each list's path, and every entry, unsorted.
+#[derive(Default)]
+struct ListsRead {
+    derived: Vec<Option<(String, Option<Decimal>, String)>>,
+    paths: Vec<String>,
+    entries: Vec<EntryDef>,
+}
+
+/// Registers every well-formed, unique price list and reads its entries.
+fn read_lists(
+    doc: &Document,
+    tz: chrono_tz::Tz,
+    currencies: &Currencies,
+    catalog: &CatalogBuild,
+    policies: &mut Policies,
+    pricing: &mut Pricing,
+    diags: &mut Diags,
+) -> ListsRead {
     let lists = items(&doc.price_lists, "price_lists", diags);
-    let mut derived_names: Vec<Option<(String, Option<Decimal>, String)>> = Vec::new();
-    let mut list_paths = Vec::new();
-    let mut entries = Vec::with_capacity(lists.iter().map(|(_, l)| l.prices.len()).sum());
+    let mut read = ListsRead {
+        entries: Vec::with_capacity(lists.iter().map(|(_, l)| l.prices.len()).sum()),
+        ..ListsRead::default()
+    };
     for (i, l) in &lists {
         let path = format!("price_lists[{i}]");
         if !values::id_ok(&l.id, &format!("{path}.id"), diags) {
@@ -181,8 +219,6 @@ pub(crate) fn build(
             );
             continue;
         }
-        let list_id: ListId = u32::try_from(pricing.lists.len()).unwrap_or(NONE);
-        pricing.list_index.insert(l.id.as_str().into(), list_id);
         let validity = values::validity(l.valid.as_ref(), tz, &format!("{path}.valid"), diags);
         let percent = l
             .percent
@@ -196,12 +232,12 @@ pub(crate) fn build(
                 &[&l.id],
             );
         }
-        derived_names.push(
+        read.derived.push(
             l.from_list
                 .clone()
                 .map(|f| (f, percent, format!("{path}.from_list"))),
         );
-        pricing.lists.push(ListDef {
+        let Some(list_id) = pricing.lists.push(ListDef {
             id: l.id.as_str().into(),
             net: l.net,
             currency: currencies.or_default(
@@ -213,128 +249,148 @@ pub(crate) fn build(
             validity,
             rounding: policies.parse(l.rounding.as_ref(), &format!("{path}.rounding"), diags),
             derived: None,
-        });
-        list_paths.push(path.clone());
-        let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
-        for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
-            let epath = || format!("{path}.prices[{k}]");
-            let Some(&product) = catalog.ids.get(&e.sku) else {
-                diags.error(
-                    Code::UnknownReference,
-                    &format!("{}.sku", epath()),
-                    format!("unknown product `{}`", e.sku),
-                    &[&l.id, &e.sku],
-                );
-                continue;
-            };
-            let own = e
-                .price
-                .as_deref()
-                .and_then(|p| values::non_negative(p, || format!("{}.price", epath()), diags));
-            let Some(tier_list) = tiers(&e.tiers, TierKey::Price, epath, diags) else {
-                continue;
-            };
-            if e.price.is_none() && e.tiers.is_empty() {
-                diags.error(
-                    Code::RuleActions,
-                    &epath(),
-                    format!("the entry for `{}` has no `price` and no `tiers`", e.sku),
-                    &[&l.id, &e.sku],
-                );
-                continue;
-            }
-            if e.price.is_some() && own.is_none() {
-                continue;
-            }
-            let mode = e.tier_mode.or(l.tier_mode).unwrap_or(TierMode::AllUnits);
-            if mode == TierMode::Graduated && own.is_none() {
-                diags.error(
-                    Code::GraduatedNeedsPrice,
-                    &epath(),
-                    format!(
-                        "graduated tiers of `{}` need a `price` for the first band",
-                        e.sku
-                    ),
-                    &[&l.id, &e.sku],
-                );
-                continue;
-            }
-            let entry_validity =
-                values::validity(e.valid.as_ref(), tz, || format!("{}.valid", epath()), diags);
-            let valid = validity.intersect(&entry_validity);
-            if valid.is_empty() {
-                never_valid(valid, &epath(), &format!("{}/{}", l.id, e.sku), diags);
-            }
-            rising(own, &tier_list, epath, &l.id, &e.sku, diags);
-            let overlaps = seen.entry(product).or_default();
-            if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
-                diags.warning(
-                    Code::OverlappingPrices,
-                    &epath(),
-                    format!(
-                        "`{}` has two prices in `{}` valid at the same time",
-                        e.sku, l.id
-                    ),
-                    &[&l.id, &e.sku],
-                );
-            }
-            overlaps.push(valid);
-            let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, epath, diags);
-            entries.push(EntryDef {
-                list: list_id,
-                product,
-                values: Tiered {
-                    own,
-                    tiers: tier_list,
-                    mode,
-                },
-                priority: e.priority.or(l.priority).unwrap_or(0),
-                validity: valid,
-                min_qty,
-                max_qty,
-                exclusive: e.exclusive.unwrap_or(l.net),
-            });
-        }
+        }) else {
+            continue;
+        };
+        pricing.list_index.insert(l.id.as_str().into(), list_id);
+        read.paths.push(path.clone());
+        read_entries(
+            l,
+            &path,
+            list_id,
+            validity,
+            catalog,
+            tz,
+            &mut read.entries,
+            diags,
+        );
     }
-    resolve_derived(&mut pricing, &derived_names, &list_paths, diags);
+    read
+}
+
+/// Sorts the entries by (list, product) and indexes each run of one product in one list.
+fn index_entries(pricing: &mut Pricing, mut entries: Vec<EntryDef>) {
     // Lists usually give their entries in catalog order: no sort (and its copy) then.
     if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
         entries.sort_by_key(|e| (e.list, e.product));
     }
-    pricing.entry_index.reserve(entries.len());
-    let mut start = 0usize;
-    while let Some(first) = entries.get(start) {
-        let key = (u64::from(first.list) << 32) | u64::from(first.product);
-        let len = entries
-            .get(start..)
-            .map(|rest| {
-                rest.iter()
-                    .take_while(|e| e.list == first.list && e.product == first.product)
-                    .count()
-            })
-            .unwrap_or(1);
-        pricing.entry_index.insert(
-            key,
-            (
-                u32::try_from(start).unwrap_or(NONE),
-                u32::try_from(len).unwrap_or(0),
-            ),
-        );
-        start += len.max(1);
+    let Some(table) = IdVec::from_vec(entries) else {
+        return;
+    };
+    let mut index = AHashMap::new();
+    let mut run: Option<(u64, EntryId, u32)> = None;
+    for (id, e) in table.iter_enumerated() {
+        let key = entry_key(e.list, e.product);
+        match &mut run {
+            Some((current, _, len)) if *current == key => *len += 1,
+            _ => {
+                if let Some((key, first, len)) = run.take() {
+                    index.insert(key, (first, len));
+                }
+                run = Some((key, id, 1));
+            }
+        }
     }
-    pricing.entries = entries;
-    attach_lists(&mut pricing, doc, audiences, diags);
-    contracts(
-        doc,
-        settings,
-        currencies,
-        catalog,
-        audiences,
-        policies,
-        &mut pricing,
-        diags,
-    );
-    pricing
+    if let Some((key, first, len)) = run {
+        index.insert(key, (first, len));
+    }
+    pricing.entries = table;
+    pricing.entry_index = index;
+}
+
+/// Reads the entries of one price list into `entries`, reporting unknown products, missing or
+/// malformed prices, and overlapping validity.
+#[allow(clippy::too_many_arguments)]
+fn read_entries(
+    l: &model::PriceList,
+    path: &str,
+    list_id: ListId,
+    validity: Interval,
+    catalog: &CatalogBuild,
+    tz: chrono_tz::Tz,
+    entries: &mut Vec<EntryDef>,
+    diags: &mut Diags,
+) {
+    let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
+    for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
+        let epath = || format!("{path}.prices[{k}]");
+        let Some(&product) = catalog.ids.get(&e.sku) else {
+            diags.error(
+                Code::UnknownReference,
+                &format!("{}.sku", epath()),
+                format!("unknown product `{}`", e.sku),
+                &[&l.id, &e.sku],
+            );
+            continue;
+        };
+        let own = e
+            .price
+            .as_deref()
+            .and_then(|p| values::non_negative(p, || format!("{}.price", epath()), diags));
+        let Some(tier_list) = tiers(&e.tiers, TierKey::Price, epath, diags) else {
+            continue;
+        };
+        if e.price.is_none() && e.tiers.is_empty() {
+            diags.error(
+                Code::RuleActions,
+                &epath(),
+                format!("the entry for `{}` has no `price` and no `tiers`", e.sku),
+                &[&l.id, &e.sku],
+            );
+            continue;
+        }
+        if e.price.is_some() && own.is_none() {
+            continue;
+        }
+        let mode = e.tier_mode.or(l.tier_mode).unwrap_or(TierMode::AllUnits);
+        if mode == TierMode::Graduated && own.is_none() {
+            diags.error(
+                Code::GraduatedNeedsPrice,
+                &epath(),
+                format!(
+                    "graduated tiers of `{}` need a `price` for the first band",
+                    e.sku
+                ),
+                &[&l.id, &e.sku],
+            );
+            continue;
+        }
+        let entry_validity =
+            values::validity(e.valid.as_ref(), tz, || format!("{}.valid", epath()), diags);
+        let valid = validity.intersect(&entry_validity);
+        if valid.is_empty() {
+            never_valid(valid, &epath(), &format!("{}/{}", l.id, e.sku), diags);
+        }
+        rising(own, &tier_list, epath, &l.id, &e.sku, diags);
+        let overlaps = seen.entry(product.raw()).or_default();
+        if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
+            diags.warning(
+                Code::OverlappingPrices,
+                &epath(),
+                format!(
+                    "`{}` has two prices in `{}` valid at the same time",
+                    e.sku, l.id
+                ),
+                &[&l.id, &e.sku],
+            );
+        }
+        overlaps.push(valid);
+        let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, epath, diags);
+        entries.push(EntryDef {
+            list: list_id,
+            product,
+            values: Tiered {
+                own,
+                tiers: tier_list,
+                mode,
+            },
+            priority: e.priority.or(l.priority).unwrap_or(0),
+            validity: valid,
+            min_qty,
+            max_qty,
+            exclusive: e.exclusive.unwrap_or(l.net),
+        });
+    }
 }
 
 fn rising(
@@ -367,7 +423,8 @@ fn resolve_derived(
     paths: &[String],
     diags: &mut Diags,
 ) {
-    for (n, name) in names.iter().enumerate() {
+    let lists: Vec<ListId> = pricing.lists.ids().collect();
+    for (&n, name) in lists.iter().zip(names) {
         let Some((target, percent, path)) = name else {
             continue;
         };
@@ -385,13 +442,13 @@ fn resolve_derived(
         }
     }
     let count = pricing.lists.len();
-    for n in 0..count {
+    for (k, &n) in lists.iter().enumerate() {
         let mut at = n;
         let mut hops = 0;
         let mut currency_ok = true;
         let start_currency = pricing.lists.get(n).map(|l| l.currency);
         while let Some((next, _)) = pricing.lists.get(at).and_then(|l| l.derived) {
-            at = next as usize;
+            at = next;
             hops += 1;
             if pricing.lists.get(at).map(|l| l.currency) != start_currency {
                 currency_ok = false;
@@ -400,12 +457,8 @@ fn resolve_derived(
                 break;
             }
         }
-        let path = paths.get(n).map(String::as_str).unwrap_or("");
-        let id = pricing
-            .lists
-            .get(n)
-            .map(|l| l.id.to_string())
-            .unwrap_or_default();
+        let path = paths.get(k).map(String::as_str).unwrap_or("");
+        let id = pricing.lists.row(n).id.to_string();
         if at == n && hops > 0 || hops > count {
             diags.error(
                 Code::ListCycle,
@@ -487,14 +540,14 @@ fn attach_lists(
         let seg_level = u8::try_from(account.lineage.len()).unwrap_or(u8::MAX);
         for (depth, &acc) in account.lineage.iter().enumerate() {
             for &l in account_lists
-                .get(acc as usize)
+                .get(acc.index())
                 .map(Vec::as_slice)
                 .unwrap_or(&[])
             {
                 push(
                     l,
                     u8::try_from(depth).unwrap_or(u8::MAX),
-                    1 + segment_count + acc,
+                    1 + segment_count + acc.raw(),
                 );
             }
         }
@@ -528,11 +581,11 @@ fn contracts(
     audiences: &AudienceBuild,
     policies: &mut Policies,
     pricing: &mut Pricing,
+    as_of: Instant,
     diags: &mut Diags,
 ) {
     let tz = settings.timezone;
     let mut contract_ids: AHashSet<String> = AHashSet::new();
-    let now = Instant::now();
     for (i, c) in items(&doc.contracts, "contracts", diags) {
         let path = format!("contracts[{i}]");
         if !values::id_ok(&c.id, &format!("{path}.id"), diags) {
@@ -547,14 +600,15 @@ fn contracts(
             );
             continue;
         }
-        let contract = u32::try_from(pricing.contracts.len()).unwrap_or(NONE);
-        pricing.contracts.push(ContractDef {
+        let Some(contract) = pricing.contracts.push(ContractDef {
             id: c.id.as_str().into(),
             rounding: policies.parse(c.rounding.as_ref(), &format!("{path}.rounding"), diags),
-        });
+        }) else {
+            continue;
+        };
         let audience = audiences.resolve(&c.audience, &format!("{path}.audience"), diags);
         let validity = values::validity(c.valid.as_ref(), tz, &format!("{path}.valid"), diags);
-        if validity.until < now {
+        if validity.until < as_of {
             diags.warning(
                 Code::Expired,
                 &format!("{path}.valid"),
@@ -639,11 +693,10 @@ fn contracts(
             let spec = catalog
                 .catalog
                 .selectors
-                .get(selector as usize)
+                .get(selector)
                 .map(|s| s.spec)
                 .unwrap_or_default();
-            let rule_id = u32::try_from(pricing.rules.len()).unwrap_or(NONE);
-            pricing.rules.push(RuleDef {
+            let Some(rule_id) = pricing.rules.push(RuleDef {
                 id: full.into(),
                 contract,
                 step,
@@ -658,7 +711,9 @@ fn contracts(
                 action,
                 rounding,
                 audience: audience.clone(),
-            });
+            }) else {
+                continue;
+            };
             index_rule(pricing, catalog, rule_id, selector, &audience);
         }
     }
@@ -689,18 +744,18 @@ fn is_absolute(action: &Action) -> bool {
 fn index_rule(
     pricing: &mut Pricing,
     catalog: &CatalogBuild,
-    rule: u32,
-    selector: u32,
+    rule: RuleId,
+    selector: SelectorId,
     audience: &[u32],
 ) {
-    let Some(def) = catalog.catalog.selectors.get(selector as usize) else {
+    let Some(def) = catalog.catalog.selectors.get(selector) else {
         return;
     };
     for &aud in audience {
         let rules = pricing.audience_rules.entry(aud).or_default();
         rules.products |= &def.products;
         let (kind, keys): (IndexKind, SmallVec<[u32; 4]>) = match &def.index {
-            SelectorKey::Skus(ids) => (IndexKind::Sku, ids.iter().copied().collect()),
+            SelectorKey::Skus(ids) => (IndexKind::Sku, ids.iter().map(|p| p.raw()).collect()),
             SelectorKey::Family(f) => (IndexKind::Family, smallvec::smallvec![*f]),
             SelectorKey::Category(c) => (IndexKind::Category, smallvec::smallvec![*c]),
             SelectorKey::Brand(b) => (IndexKind::Brand, smallvec::smallvec![*b]),
@@ -723,6 +778,42 @@ fn index_rule(
 
 /// Reads the one action of a rule.
 fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> Option<Action> {
+    let given = action_kinds(r);
+    let tiers_only = given.is_empty() && !r.tiers.is_empty();
+    if given.len() != 1 && !tiers_only {
+        diags.error(
+            Code::RuleActions,
+            path,
+            format!(
+                "rule `{}` must have exactly one action (price, percent, amount, from_list, bounds or round_to), found {}",
+                r.id,
+                if given.is_empty() { "none".to_string() } else { given.join(", ") }
+            ),
+            &[&r.id],
+        );
+        return None;
+    }
+    let tier_key = tier_key(r, given.is_empty());
+    if !r.tiers.is_empty() && tier_key.is_none() {
+        diags.error(
+            Code::TierAction,
+            &format!("{path}.tiers"),
+            format!(
+                "rule `{}` cannot have tiers: only price, percent and amount rules can",
+                r.id
+            ),
+            &[&r.id],
+        );
+        return None;
+    }
+    match tier_key {
+        Some(key) => tiered_action(r, key, path, diags),
+        None => untiered_action(r, pricing, path, diags),
+    }
+}
+
+/// The actions a rule gives, by name (a `percent` with `from_list` belongs to the latter).
+fn action_kinds(r: &model::Rule) -> Vec<&'static str> {
     let bounds_given = [
         &r.min_price,
         &r.max_price,
@@ -741,28 +832,19 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
         ("bounds", bounds_given),
         ("round_to", r.round_to.is_some()),
     ];
-    let given: Vec<&str> = kinds.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect();
-    let tiers_only = given.is_empty() && !r.tiers.is_empty();
-    if given.len() != 1 && !tiers_only {
-        diags.error(
-            Code::RuleActions,
-            path,
-            format!(
-                "rule `{}` must have exactly one action (price, percent, amount, from_list, bounds or round_to), found {}",
-                r.id,
-                if given.is_empty() { "none".to_string() } else { given.join(", ") }
-            ),
-            &[&r.id],
-        );
-        return None;
-    }
-    let tier_key = if r.price.is_some() {
+    kinds.iter().filter(|(_, g)| *g).map(|(k, _)| *k).collect()
+}
+
+/// Which value a rule's tiers hold: that of its action, or for a rule of tiers only, that of
+/// its first tier.
+fn tier_key(r: &model::Rule, no_action: bool) -> Option<TierKey> {
+    if r.price.is_some() {
         Some(TierKey::Price)
     } else if r.percent.is_some() && r.from_list.is_none() {
         Some(TierKey::Percent)
     } else if r.amount.is_some() {
         Some(TierKey::Amount)
-    } else if given.is_empty() {
+    } else if no_action {
         r.tiers.first().map(|t| {
             if t.price.is_some() {
                 TierKey::Price
@@ -774,7 +856,11 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
         })
     } else {
         None
-    };
+    }
+}
+
+/// A `price`, `percent` or `amount` action with its tiers.
+fn tiered_action(r: &model::Rule, key: TierKey, path: &str, diags: &mut Diags) -> Option<Action> {
     let mode = r.tier_mode.unwrap_or(TierMode::AllUnits);
     let tiered = |own: Option<Decimal>, key: TierKey, diags: &mut Diags| -> Option<Tiered> {
         let list = tiers(&r.tiers, key, path, diags)?;
@@ -797,21 +883,9 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
             mode,
         })
     };
-    if !r.tiers.is_empty() && tier_key.is_none() {
-        diags.error(
-            Code::TierAction,
-            &format!("{path}.tiers"),
-            format!(
-                "rule `{}` cannot have tiers: only price, percent and amount rules can",
-                r.id
-            ),
-            &[&r.id],
-        );
-        return None;
-    }
     let field = |name: &str| format!("{path}.{name}");
-    match tier_key {
-        Some(TierKey::Price) => {
+    match key {
+        TierKey::Price => {
             let own = match &r.price {
                 Some(p) => Some(values::non_negative(p, &field("price"), diags)?),
                 None => None,
@@ -821,7 +895,7 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
                 mode: r.price_mode.unwrap_or(PriceMode::Set),
             })
         }
-        Some(TierKey::Percent) => {
+        TierKey::Percent => {
             let own = match &r.percent {
                 Some(p) => Some(values::percent(p, &field("percent"), diags)?),
                 None => None,
@@ -831,7 +905,7 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
                 of: r.of.unwrap_or(PercentOf::Running),
             })
         }
-        Some(TierKey::Amount) => {
+        TierKey::Amount => {
             let own = match &r.amount {
                 Some(a) => Some(values::decimal(a, &field("amount"), diags)?),
                 None => None,
@@ -840,60 +914,68 @@ fn action(r: &model::Rule, pricing: &Pricing, path: &str, diags: &mut Diags) -> 
                 values: tiered(own, TierKey::Amount, diags)?,
             })
         }
-        None => {
-            if let Some(list) = &r.from_list {
-                let percent = match &r.percent {
-                    Some(p) => Some(values::percent(p, &field("percent"), diags)?),
-                    None => None,
-                };
-                let Some(&id) = pricing.list_index.get(list.as_str()) else {
-                    diags.error(
-                        Code::UnknownReference,
-                        &field("from_list"),
-                        format!("unknown price list `{list}`"),
-                        &[list],
-                    );
-                    return None;
-                };
-                return Some(Action::FromList { list: id, percent });
-            }
-            if let Some(round) = &r.round_to {
-                return round_to(round, path, diags);
-            }
-            let mut ok = true;
-            let mut get = |v: &Option<String>, name: &str, diags: &mut Diags| match v {
-                None => None,
-                Some(t) => {
-                    let parsed = values::non_negative(t, &field(name), diags);
-                    ok &= parsed.is_some();
-                    parsed
-                }
-            };
-            let bounds = Bounds {
-                min_price: get(&r.min_price, "min_price", diags),
-                max_price: get(&r.max_price, "max_price", diags),
-                min_margin_pct: get(&r.min_margin_pct, "min_margin_pct", diags),
-                max_discount_pct: get(&r.max_discount_pct, "max_discount_pct", diags),
-                min_over_base: match &r.min_over_base {
-                    Some(t) => {
-                        let v = values::decimal(t, &field("min_over_base"), diags);
-                        ok &= v.is_some();
-                        v
-                    }
-                    None => None,
-                },
-                max_over_base: match &r.max_over_base {
-                    Some(t) => {
-                        let v = values::decimal(t, &field("max_over_base"), diags);
-                        ok &= v.is_some();
-                        v
-                    }
-                    None => None,
-                },
-            };
-            ok.then_some(Action::Bounds(bounds))
-        }
     }
+}
+
+/// A `from_list`, `round_to` or bounds action.
+fn untiered_action(
+    r: &model::Rule,
+    pricing: &Pricing,
+    path: &str,
+    diags: &mut Diags,
+) -> Option<Action> {
+    let field = |name: &str| format!("{path}.{name}");
+    if let Some(list) = &r.from_list {
+        let percent = match &r.percent {
+            Some(p) => Some(values::percent(p, &field("percent"), diags)?),
+            None => None,
+        };
+        let Some(&id) = pricing.list_index.get(list.as_str()) else {
+            diags.error(
+                Code::UnknownReference,
+                &field("from_list"),
+                format!("unknown price list `{list}`"),
+                &[list],
+            );
+            return None;
+        };
+        return Some(Action::FromList { list: id, percent });
+    }
+    if let Some(round) = &r.round_to {
+        return round_to(round, path, diags);
+    }
+    let mut ok = true;
+    let mut get = |v: &Option<String>, name: &str, diags: &mut Diags| match v {
+        None => None,
+        Some(t) => {
+            let parsed = values::non_negative(t, &field(name), diags);
+            ok &= parsed.is_some();
+            parsed
+        }
+    };
+    let bounds = Bounds {
+        min_price: get(&r.min_price, "min_price", diags),
+        max_price: get(&r.max_price, "max_price", diags),
+        min_margin_pct: get(&r.min_margin_pct, "min_margin_pct", diags),
+        max_discount_pct: get(&r.max_discount_pct, "max_discount_pct", diags),
+        min_over_base: match &r.min_over_base {
+            Some(t) => {
+                let v = values::decimal(t, &field("min_over_base"), diags);
+                ok &= v.is_some();
+                v
+            }
+            None => None,
+        },
+        max_over_base: match &r.max_over_base {
+            Some(t) => {
+                let v = values::decimal(t, &field("max_over_base"), diags);
+                ok &= v.is_some();
+                v
+            }
+            None => None,
+        },
+    };
+    ok.then_some(Action::Bounds(bounds))
 }
 
 fn round_to(round: &RoundTo, path: &str, diags: &mut Diags) -> Option<Action> {
@@ -934,16 +1016,14 @@ fn round_to(round: &RoundTo, path: &str, diags: &mut Diags) -> Option<Action> {
     }
 }
 
-/// Warnings that need the finished engine.
-pub(crate) fn warn(engine: &Engine, diags: &mut Diags) {
-    let pricing = &engine.pricing;
-    let catalog = &engine.catalog;
+/// Warnings that need the finished index.
+pub(crate) fn warn(index: &Index, as_of: Instant, diags: &mut Diags) {
+    let pricing = &index.pricing;
+    let catalog = &index.catalog;
     if !pricing.everyone_lists.is_empty() {
         let mut unpriced = Vec::new();
-        let now = Instant::now();
-        for (p, sku) in catalog.skus.iter().enumerate() {
-            let p = u32::try_from(p).unwrap_or(NONE);
-            if !visible_to_everyone(engine, p, now) {
+        for (p, sku) in catalog.skus.iter_enumerated() {
+            if !visible_to_everyone(index, p, as_of) {
                 continue;
             }
             let priced = pricing
@@ -969,37 +1049,31 @@ pub(crate) fn warn(engine: &Engine, diags: &mut Diags) {
             );
         }
     }
-    floors(engine, diags);
-    shadowed(engine, diags);
+    floors(index, diags);
+    shadowed(index, diags);
 }
 
 /// Whether a product is visible to an account with no rule of its own: the everyone level's
 /// decision at `at`, else the default.
-fn visible_to_everyone(engine: &Engine, product: u32, at: Instant) -> bool {
-    let decision = engine
+fn visible_to_everyone(index: &Index, product: ProductId, at: Instant) -> bool {
+    let decision = index
         .visibility
         .everyone
-        .and_then(|level| engine.visibility.levels.get(level as usize))
-        .and_then(|level| {
-            let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
-            epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
-        })
+        .and_then(|level| index.visibility.levels.get(level as usize))
+        .and_then(|level| level.at(at))
         .and_then(|(_, caps)| caps.first())
-        .filter(|see| see.decided.contains(product))
-        .map(|see| see.allowed.contains(product));
-    decision.unwrap_or(engine.settings.default_open)
+        .filter(|see| see.decided.contains(product.raw()))
+        .map(|see| see.allowed.contains(product.raw()));
+    decision.unwrap_or(index.settings.default_open)
 }
 
-fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
+fn list_prices(pricing: &Pricing, list: ListId, product: ProductId) -> bool {
     let mut at = list;
     for _ in 0..=pricing.lists.len() {
-        if pricing
-            .entry_index
-            .contains_key(&((u64::from(at) << 32) | u64::from(product)))
-        {
+        if pricing.has_entry(at, product) {
             return true;
         }
-        match pricing.lists.get(at as usize).and_then(|l| l.derived) {
+        match pricing.lists.get(at).and_then(|l| l.derived) {
             Some((next, _)) => at = next,
             None => return false,
         }
@@ -1008,8 +1082,8 @@ fn list_prices(pricing: &Pricing, list: ListId, product: u32) -> bool {
 }
 
 /// Everyone-level list prices below an everyone-level `min_price` floor.
-fn floors(engine: &Engine, diags: &mut Diags) {
-    let pricing = &engine.pricing;
+fn floors(index: &Index, diags: &mut Diags) {
+    let pricing = &index.pricing;
     for rule in &pricing.rules {
         let Action::Bounds(Bounds {
             min_price: Some(floor),
@@ -1021,28 +1095,20 @@ fn floors(engine: &Engine, diags: &mut Diags) {
         if !rule.audience.contains(&0) {
             continue;
         }
-        let Some(selector) = engine.catalog.selectors.get(rule.selector as usize) else {
+        let Some(selector) = index.catalog.selectors.get(rule.selector) else {
             continue;
         };
         for entry in &pricing.entries {
             if !pricing.everyone_lists.contains(&entry.list)
-                || !selector.products.contains(entry.product)
+                || !selector.products.contains(entry.product.raw())
             {
                 continue;
             }
             let below = entry.values.own.is_some_and(|p| p < *floor)
-                && pricing
-                    .lists
-                    .get(entry.list as usize)
-                    .map(|l| Some(l.currency))
-                    == Some(rule.currency);
+                && pricing.lists.get(entry.list).map(|l| Some(l.currency)) == Some(rule.currency);
             if below {
-                let list = pricing
-                    .lists
-                    .get(entry.list as usize)
-                    .map(|l| &*l.id)
-                    .unwrap_or("");
-                let sku = engine.sku(entry.product);
+                let list = pricing.lists.get(entry.list).map(|l| &*l.id).unwrap_or("");
+                let sku = index.sku(entry.product);
                 diags.warning(
                     Code::PriceBelowFloor,
                     "price_lists",
@@ -1059,11 +1125,11 @@ fn floors(engine: &Engine, diags: &mut Diags) {
 
 /// Rules of a `most_specific` step that a more specific rule of the same audience, validity and
 /// quantity range always beats.
-fn shadowed(engine: &Engine, diags: &mut Diags) {
-    let pricing = &engine.pricing;
+fn shadowed(index: &Index, diags: &mut Diags) {
+    let pricing = &index.pricing;
     let mut groups: AHashMap<(u16, Vec<u32>, Interval), Vec<&RuleDef>> = AHashMap::new();
     for rule in &pricing.rules {
-        let most_specific = engine
+        let most_specific = index
             .settings
             .steps
             .get(usize::from(rule.step))
@@ -1077,7 +1143,7 @@ fn shadowed(engine: &Engine, diags: &mut Diags) {
     }
     for rules in groups.values() {
         for weak in rules {
-            let Some(weak_set) = engine.catalog.selectors.get(weak.selector as usize) else {
+            let Some(weak_set) = index.catalog.selectors.get(weak.selector) else {
                 continue;
             };
             if weak_set.products.is_empty() {
@@ -1087,10 +1153,10 @@ fn shadowed(engine: &Engine, diags: &mut Diags) {
                 strong.spec > weak.spec
                     && strong.currency == weak.currency
                     && strong.action.tiers_cover_all()
-                    && engine
+                    && index
                         .catalog
                         .selectors
-                        .get(strong.selector as usize)
+                        .get(strong.selector)
                         .is_some_and(|s| weak_set.products.is_subset(&s.products))
             });
             if let Some(strong) = beaten_by {

@@ -3,30 +3,9 @@
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, Diags};
-use ahash::AHashMap;
-use smallvec::SmallVec;
-
-use crate::engine::{ProductId, RefIndex};
 use crate::error::DiagnosticCode as Code;
+use crate::index::{fold, gtin, ProductId, RefIndex, SharedMap};
 use crate::model::Document;
-
-/// Trimmed and case-folded: how SKUs, MPNs, refs and aliases are compared.
-pub(crate) fn fold(text: &str) -> Box<str> {
-    text.trim().to_uppercase().into_boxed_str()
-}
-
-/// Digits only, left-padded to 14: a UPC-A and its EAN-13 are the same GTIN. `None` when the
-/// text has no digit or more than 14.
-pub(crate) fn gtin(text: &str) -> Option<Box<str>> {
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    if digits == 0 || digits > 14 {
-        return None;
-    }
-    let mut out = String::with_capacity(14);
-    out.extend(std::iter::repeat_n('0', 14 - digits));
-    out.extend(text.chars().filter(char::is_ascii_digit));
-    Some(out.into_boxed_str())
-}
 
 pub(crate) fn build(
     doc: &Document,
@@ -40,10 +19,7 @@ pub(crate) fn build(
     index.gtin.reserve(count);
     index.mpn.reserve(count);
     // A key several products share keeps them all, in document order.
-    let share = |shared: &mut AHashMap<Box<str>, SmallVec<[ProductId; 2]>>,
-                 key: Box<str>,
-                 first: ProductId,
-                 id: ProductId| {
+    let share = |shared: &mut SharedMap, key: Box<str>, first: ProductId, id: ProductId| {
         let products = shared.entry(key).or_default();
         if products.is_empty() {
             products.push(first);
@@ -65,11 +41,7 @@ pub(crate) fn build(
                 Some(key) => {
                     if let Some(first) = index.gtin.insert_first(&key, id) {
                         share(&mut index.shared.gtin, key.clone(), first, id);
-                        let other = catalog
-                            .catalog
-                            .skus
-                            .get(first as usize)
-                            .map_or("", |s| &**s);
+                        let other = catalog.catalog.skus.get(first).map_or("", |s| &**s);
                         diags.warning(
                             Code::DuplicateEan,
                             &format!("products[{i}].ean"),
@@ -107,17 +79,14 @@ pub(crate) fn build(
     ] {
         map.shrink_to_fit();
     }
-    for (account, aliases) in audiences.aliases.iter().enumerate() {
-        let Ok(account) = u32::try_from(account) else {
-            continue;
-        };
+    for (account, aliases) in audiences.audiences.accounts.ids().zip(&audiences.aliases) {
         for (alias, sku, path) in aliases {
             match catalog.ids.get(sku) {
                 Some(&id) => {
                     // Aliases come in key order; two that fold alike keep the first.
                     let owners = index.aliases.entry(fold(alias)).or_default();
                     if !owners.iter().any(|(owner, _)| *owner == account) {
-                        owners.push((account, id as ProductId));
+                        owners.push((account, id));
                     }
                 }
                 None => diags.error(
@@ -130,22 +99,4 @@ pub(crate) fn build(
         }
     }
     index
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gtin_pads_and_strips() {
-        assert_eq!(gtin("036000291452").as_deref(), Some("00036000291452"));
-        assert_eq!(gtin("0 036000 291452").as_deref(), Some("00036000291452"));
-        assert_eq!(gtin("abc"), None);
-        assert_eq!(gtin("123456789012345"), None);
-    }
-
-    #[test]
-    fn fold_trims_and_uppercases() {
-        assert_eq!(&*fold("  dr-18v "), "DR-18V");
-    }
 }

@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use super::{items, Diags};
-use crate::engine::{CurrencyDef, CurrencyId, Policy, PolicyId, Settings, StepDef};
 use crate::error::DiagnosticCode as Code;
+use crate::index::{CurrencyDef, CurrencyId, IdVec, Policy, PolicyId, Settings, StepDef};
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, NumText, RoundingMode, RoundingStage, Select, Validity};
 use crate::money::parse_decimal;
@@ -162,7 +162,7 @@ pub(crate) fn validity(
 
 /// The declared currencies.
 pub(crate) struct Currencies {
-    pub defs: Vec<CurrencyDef>,
+    pub defs: IdVec<CurrencyId, CurrencyDef>,
     pub index: AHashMap<String, CurrencyId>,
     pub default: CurrencyId,
 }
@@ -222,9 +222,9 @@ pub(crate) fn currencies(
     diags: &mut Diags,
 ) -> Currencies {
     let mut out = Currencies {
-        defs: Vec::new(),
+        defs: IdVec::new(),
         index: AHashMap::new(),
-        default: 0,
+        default: CurrencyId::FIRST,
     };
     for (i, c) in items(&doc.currencies, "currencies", diags) {
         let path = format!("currencies[{i}]");
@@ -273,13 +273,14 @@ pub(crate) fn currencies(
             continue;
         }
         let rounding = policies.parse(c.rounding.as_ref(), &format!("{path}.rounding"), diags);
-        let id = CurrencyId::try_from(out.defs.len()).unwrap_or(CurrencyId::MAX);
-        out.index.insert(c.code.clone(), id);
-        out.defs.push(CurrencyDef {
+        let Some(id) = out.defs.push(CurrencyDef {
             code: c.code.as_str().into(),
             scale,
             rounding,
-        });
+        }) else {
+            continue;
+        };
+        out.index.insert(c.code.clone(), id);
     }
     if let Some(code) = &settings.default_currency {
         if let Some(id) = out.resolve(code, "settings.default_currency", diags) {
@@ -313,19 +314,17 @@ pub(crate) fn policy(r: &model::Rounding, path: &str, diags: &mut Diags) -> Opti
 /// Policies registered while compiling; ids index the settings' table.
 #[derive(Default)]
 pub(crate) struct Policies {
-    pub table: Vec<Policy>,
+    pub table: IdVec<PolicyId, Policy>,
 }
 
 impl Policies {
     /// Registers a policy (deduplicated) and returns its id.
-    pub fn add(&mut self, policy: Policy) -> PolicyId {
-        match self.table.iter().position(|p| *p == policy) {
-            Some(i) => u32::try_from(i).unwrap_or(0),
-            None => {
-                self.table.push(policy);
-                u32::try_from(self.table.len() - 1).unwrap_or(0)
-            }
-        }
+    pub fn add(&mut self, policy: Policy) -> Option<PolicyId> {
+        let known = self
+            .table
+            .iter_enumerated()
+            .find_map(|(id, p)| (*p == policy).then_some(id));
+        known.or_else(|| self.table.push(policy))
     }
 
     /// Parses and registers an optional policy.
@@ -335,7 +334,8 @@ impl Policies {
         path: &str,
         diags: &mut Diags,
     ) -> Option<PolicyId> {
-        r.and_then(|r| policy(r, path, diags)).map(|p| self.add(p))
+        r.and_then(|r| policy(r, path, diags))
+            .and_then(|p| self.add(p))
     }
 }
 
@@ -413,6 +413,6 @@ pub(crate) fn settings(
         steps,
         rounding,
         default_currency: currencies.default,
-        policies: Vec::new(),
+        policies: IdVec::new(),
     }
 }

@@ -14,8 +14,9 @@ use smallvec::SmallVec;
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, values, Diags};
-use crate::engine::{
-    CapDecision, FlatTail, Settings, Spec, VisLevel, VisRuleDef, VisibilityIndex, NONE,
+use crate::index::{
+    CapDecision, FlatTail, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel, VisRuleDef,
+    VisibilityIndex, NONE,
 };
 use crate::instant::Instant;
 use crate::model::{Capability, Document, Effect};
@@ -45,6 +46,42 @@ pub(crate) fn build(
     audiences: &mut AudienceBuild,
     diags: &mut Diags,
 ) -> VisibilityIndex {
+    let rules = read_rules(doc, settings, catalog, audiences, diags);
+    let mut index = VisibilityIndex {
+        levels: Vec::new(),
+        everyone: None,
+        tails: Vec::new(),
+        rules: Vec::new(),
+    };
+    let by_key = rules_by_key(&rules);
+    let level_of_key = own_levels(
+        &rules,
+        &by_key,
+        &catalog.catalog.selectors,
+        audiences,
+        &mut index,
+    );
+    chain_levels(
+        &rules,
+        &by_key,
+        &level_of_key,
+        &catalog.catalog.selectors,
+        audiences,
+        &mut index,
+    );
+    flatten_tails(catalog.catalog.skus.len(), audiences, &mut index);
+    index.rules = rules;
+    index
+}
+
+/// Reads every contract's visibility rules, reporting malformed ones.
+fn read_rules(
+    doc: &Document,
+    settings: &Settings,
+    catalog: &mut CatalogBuild,
+    audiences: &AudienceBuild,
+    diags: &mut Diags,
+) -> Vec<VisRuleDef> {
     let tz = settings.timezone;
     let mut rules = Vec::new();
     for (i, c) in items(&doc.contracts, "contracts", diags) {
@@ -97,19 +134,28 @@ pub(crate) fn build(
             });
         }
     }
-    let mut index = VisibilityIndex {
-        levels: Vec::new(),
-        everyone: None,
-        tails: Vec::new(),
-        rules: Vec::new(),
-    };
+    rules
+}
+
+/// The rules of each audience key, by position in `rules`.
+fn rules_by_key(rules: &[VisRuleDef]) -> AHashMap<u32, Vec<usize>> {
     let mut by_key: AHashMap<u32, Vec<usize>> = AHashMap::new();
     for (n, rule) in rules.iter().enumerate() {
         for &key in &rule.audience {
             by_key.entry(key).or_default().push(n);
         }
     }
-    let selectors = &catalog.catalog.selectors;
+    by_key
+}
+
+/// One level per account key and for everyone, in key order; returns each key's level.
+fn own_levels(
+    rules: &[VisRuleDef],
+    by_key: &AHashMap<u32, Vec<usize>>,
+    selectors: &IdVec<SelectorId, SelectorDef>,
+    audiences: &AudienceBuild,
+    index: &mut VisibilityIndex,
+) -> AHashMap<u32, u32> {
     let mut level_of_key: AHashMap<u32, u32> = AHashMap::new();
     let mut keys: Vec<u32> = by_key
         .keys()
@@ -119,16 +165,29 @@ pub(crate) fn build(
     keys.sort_unstable();
     for key in keys {
         let members = by_key.get(&key).cloned().unwrap_or_default();
-        let level = build_level(&rules, &members, selectors);
-        level_of_key.insert(key, push_level(&mut index, level));
+        let level = build_level(rules, &members, selectors);
+        level_of_key.insert(key, push_level(index, level));
     }
     index.everyone = level_of_key.get(&0).copied();
+    level_of_key
+}
+
+/// Each account's visibility chain: its lineage's levels, one level per distinct set of
+/// segments (built once, shared by the accounts with that set), then everyone's.
+fn chain_levels(
+    rules: &[VisRuleDef],
+    by_key: &AHashMap<u32, Vec<usize>>,
+    level_of_key: &AHashMap<u32, u32>,
+    selectors: &IdVec<SelectorId, SelectorDef>,
+    audiences: &mut AudienceBuild,
+    index: &mut VisibilityIndex,
+) {
     let mut group_levels: AHashMap<SmallVec<[u32; 4]>, Option<u32>> = AHashMap::new();
     let seg_count = segment_count(audiences);
     for (n, account) in audiences.audiences.accounts.iter_mut().enumerate() {
         let mut chain: SmallVec<[u32; 4]> = SmallVec::new();
         for &acc in &account.lineage {
-            if let Some(&level) = level_of_key.get(&(1 + seg_count + acc)) {
+            if let Some(&level) = level_of_key.get(&(1 + seg_count + acc.raw())) {
                 chain.push(level);
             }
         }
@@ -144,10 +203,7 @@ pub(crate) fn build(
             if members.is_empty() {
                 None
             } else {
-                Some(push_level(
-                    &mut index,
-                    build_level(&rules, &members, selectors),
-                ))
+                Some(push_level(index, build_level(rules, &members, selectors)))
             }
         });
         if let Some(level) = *group {
@@ -158,7 +214,11 @@ pub(crate) fn build(
         }
         account.vis_chain = chain;
     }
-    let products = catalog.catalog.skus.len();
+}
+
+/// Flattens the shared rest of each chain into one byte per product and epoch, when all of
+/// them fit in [`FLAT_BUDGET`].
+fn flatten_tails(products: usize, audiences: &mut AudienceBuild, index: &mut VisibilityIndex) {
     let mut tail_of: AHashMap<SmallVec<[u32; 4]>, u32> = AHashMap::new();
     for account in &mut audiences.audiences.accounts {
         let tail: SmallVec<[u32; 4]> = account
@@ -170,7 +230,7 @@ pub(crate) fn build(
             continue;
         }
         let next = u32::try_from(tail_of.len()).unwrap_or(NONE);
-        account.vis_tail = *tail_of.entry(tail).or_insert(next);
+        account.vis_tail = Some(*tail_of.entry(tail).or_insert(next));
     }
     let mut tails: Vec<(u32, SmallVec<[u32; 4]>)> =
         tail_of.into_iter().map(|(tail, n)| (n, tail)).collect();
@@ -186,11 +246,9 @@ pub(crate) fn build(
             .collect();
     } else {
         for account in &mut audiences.audiences.accounts {
-            account.vis_tail = NONE;
+            account.vis_tail = None;
         }
     }
-    index.rules = rules;
-    index
 }
 
 /// Bytes the flattened tails may take (one per product and epoch); beyond it, checks test the
@@ -218,9 +276,7 @@ fn flatten(levels: &[VisLevel], tail: &[u32], products: usize) -> FlatTail {
             let mut bytes = vec![0u8; products];
             // Least specific level first, so that a more specific one overwrites it.
             for level in tail.iter().rev().filter_map(|&l| levels.get(l as usize)) {
-                let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
-                let Some((_, decisions)) = epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
-                else {
+                let Some((_, decisions)) = level.at(at) else {
                     continue;
                 };
                 for (cap, decision) in decisions.iter().enumerate() {
@@ -256,7 +312,7 @@ fn push_level(index: &mut VisibilityIndex, level: VisLevel) -> u32 {
 fn build_level(
     rules: &[VisRuleDef],
     members: &[usize],
-    selectors: &[crate::engine::SelectorDef],
+    selectors: &IdVec<SelectorId, SelectorDef>,
 ) -> VisLevel {
     let mut cuts: Vec<Instant> = vec![Instant::MIN];
     for &m in members {
@@ -293,7 +349,7 @@ fn decision(
     rules: &[VisRuleDef],
     active: &[usize],
     cap: usize,
-    selectors: &[crate::engine::SelectorDef],
+    selectors: &IdVec<SelectorId, SelectorDef>,
 ) -> CapDecision {
     let mut groups: Vec<(Spec, bool, &RoaringBitmap)> = active
         .iter()
@@ -301,7 +357,7 @@ fn decision(
         .filter(|r| r.concerns.get(cap).copied().unwrap_or(false))
         .filter_map(|r| {
             selectors
-                .get(r.selector as usize)
+                .get(r.selector)
                 .map(|s| (s.spec, r.allow, &s.products))
         })
         .collect();

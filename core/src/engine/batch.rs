@@ -4,8 +4,9 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::quote::{Ctx, Silent};
-use super::{AccountId, CurrencyId, Engine, ProductId};
+use super::Engine;
 use crate::error::{QueryError, Status};
+use crate::index::{AccountId, CurrencyId, ProductId};
 use crate::instant::Instant;
 
 /// The instant(s) of a batch.
@@ -169,7 +170,7 @@ impl Engine {
                         out.line_total.get_mut(row),
                         out.currency.get_mut(row),
                     ) {
-                        (*u, *l, *c) = (unit, line, job.currency);
+                        (*u, *l, *c) = (unit, line, job.currency.raw());
                     }
                 }
                 Err(failed) => {
@@ -185,11 +186,7 @@ impl Engine {
     /// One resolved row of a batch: the checks after resolution, then the quote's unit price
     /// and line total, nothing else.
     fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal), Status> {
-        let account = self
-            .audiences
-            .accounts
-            .get(job.account as usize)
-            .ok_or(Status::InvalidBatch)?;
+        let account = self.index.audiences.accounts.row(job.account);
         let ctx = Ctx {
             account,
             product: job.product,

@@ -6,8 +6,9 @@ use std::fmt;
 use rust_decimal::Decimal;
 
 use super::quote::{Candidate, CandidateKind, Ctx, Recorder, Resolve, Running};
-use super::{AccountDef, Action, Engine, ProductId};
+use super::Engine;
 use crate::error::QueryError;
+use crate::index::{AccountDef, Action, ProductId};
 use crate::instant::Instant;
 use crate::model::Select;
 use crate::money::ExactMul;
@@ -136,7 +137,7 @@ impl Engine {
         let matched = self.matched(&ctx);
         let mut steps = Vec::new();
         for (step_id, cands, chosen, skipped) in &reports.steps {
-            let Some(def) = self.settings.steps.get(usize::from(*step_id)) else {
+            let Some(def) = self.index.settings.steps.get(usize::from(*step_id)) else {
                 continue;
             };
             let mut out = Vec::new();
@@ -200,12 +201,7 @@ impl Engine {
 
     fn step_of(&self, cand: &Candidate) -> u16 {
         match cand.kind {
-            CandidateKind::Rule(r) => self
-                .pricing
-                .rules
-                .get(r as usize)
-                .map(|r| r.step)
-                .unwrap_or(u16::MAX),
+            CandidateKind::Rule(r) => self.index.pricing.rules.row(r).step,
             CandidateKind::Entry { .. } => 0,
         }
     }
@@ -276,9 +272,7 @@ impl Engine {
     fn not_candidate_reason(&self, cand: &Candidate, ctx: &Ctx<'_>) -> String {
         match cand.kind {
             CandidateKind::Rule(r) => {
-                let Some(rule) = self.pricing.rules.get(r as usize) else {
-                    return String::new();
-                };
+                let rule = self.index.pricing.rules.row(r);
                 if !rule.validity.contains(ctx.at) {
                     return format!("not valid at {}", ctx.at);
                 }
@@ -304,14 +298,8 @@ impl Engine {
                 }
             }
             CandidateKind::Entry { entry, list, .. } => {
-                let currency_ok = self
-                    .pricing
-                    .lists
-                    .get(list as usize)
-                    .is_some_and(|l| l.currency == ctx.currency);
-                let Some(e) = self.pricing.entries.get(entry as usize) else {
-                    return String::new();
-                };
+                let currency_ok = self.index.pricing.lists.row(list).currency == ctx.currency;
+                let e = self.index.pricing.entries.row(entry);
                 if !currency_ok {
                     format!(
                         "list in another currency than {}",
@@ -339,8 +327,8 @@ impl Engine {
     ) -> VisibilityReport {
         let mut decided_by: [Option<String>; 3] = [None, None, None];
         for (cap, slot) in decided_by.iter_mut().enumerate() {
-            let mut best: Option<(u8, super::Spec, bool, &str)> = None;
-            for rule in &self.visibility.rules {
+            let mut best: Option<(u8, crate::index::Spec, bool, &str)> = None;
+            for rule in &self.index.visibility.rules {
                 let level = rule
                     .audience
                     .iter()
@@ -353,22 +341,14 @@ impl Engine {
                     })
                     .min();
                 let Some(level) = level else { continue };
+                let selector = self.index.catalog.selectors.row(rule.selector);
                 let applies = rule.validity.contains(at)
                     && rule.concerns.get(cap).copied().unwrap_or(false)
-                    && self
-                        .catalog
-                        .selectors
-                        .get(rule.selector as usize)
-                        .is_some_and(|s| s.products.contains(product));
+                    && selector.products.contains(product.raw());
                 if !applies {
                     continue;
                 }
-                let spec = self
-                    .catalog
-                    .selectors
-                    .get(rule.selector as usize)
-                    .map(|s| s.spec)
-                    .unwrap_or_default();
+                let spec = selector.spec;
                 let key = (level, spec, rule.allow);
                 let better = match best {
                     None => true,

@@ -2,15 +2,10 @@
 
 use std::borrow::Cow;
 
-use ahash::AHashMap;
-use smallvec::SmallVec;
-
-use super::{AccountDef, Engine, ProductId, RefMap};
-use crate::compile::{fold, gtin};
+use super::Engine;
 use crate::error::QueryError;
+use crate::index::{fold, gtin, AccountDef, ProductId, RefMap, SharedMap};
 use crate::instant::Instant;
-
-type SharedMap = AHashMap<Box<str>, SmallVec<[ProductId; 2]>>;
 
 impl Engine {
     /// The SKU a reference means for the account: its aliases (and its ancestors'), then SKU,
@@ -64,7 +59,7 @@ impl Engine {
         reference: &str,
         accept: impl Fn(ProductId) -> bool,
     ) -> Option<ProductId> {
-        let refs = &self.refs;
+        let refs = &self.index.refs;
         // Most documents have no aliases: then the reference need not be hashed for them.
         let alias_of = |key: &str| {
             if refs.aliases.is_empty() {

@@ -1,7 +1,8 @@
 //! `visibility`: what an account may do with a product (docs/spec.md §7).
 
-use super::{AccountDef, Engine, ProductId};
+use super::Engine;
 use crate::error::QueryError;
+use crate::index::{AccountDef, Id, ProductId};
 use crate::instant::Instant;
 
 /// What an account may do with a product. Each capability implies the previous one.
@@ -72,23 +73,23 @@ impl Engine {
     ) -> Capabilities {
         let mut caps = [None::<bool>; 3];
         let own = usize::from(account.vis_own);
-        let flat = self.visibility.tails.get(account.vis_tail as usize);
+        let flat = account
+            .vis_tail
+            .and_then(|tail| self.index.visibility.tails.get(tail as usize));
         let levels = match flat {
             Some(_) => account.vis_chain.get(..own).unwrap_or(&[]),
             None => &account.vis_chain[..],
         };
         for &level in levels {
-            let Some(level) = self.visibility.levels.get(level as usize) else {
+            let Some(level) = self.index.visibility.levels.get(level as usize) else {
                 continue;
             };
-            let epoch = level.epochs.partition_point(|(start, _)| *start <= at);
-            let Some((_, decisions)) = epoch.checked_sub(1).and_then(|e| level.epochs.get(e))
-            else {
+            let Some((_, decisions)) = level.at(at) else {
                 continue;
             };
             for (slot, decision) in caps.iter_mut().zip(decisions.iter()) {
-                if slot.is_none() && decision.decided.contains(product) {
-                    *slot = Some(decision.allowed.contains(product));
+                if slot.is_none() && decision.decided.contains(product.raw()) {
+                    *slot = Some(decision.allowed.contains(product.raw()));
                 }
             }
             if caps.iter().all(Option::is_some) {
@@ -96,11 +97,9 @@ impl Engine {
             }
         }
         if let Some(tail) = flat {
-            let epoch = tail.epochs.partition_point(|(start, _)| *start <= at);
-            let byte = epoch
-                .checked_sub(1)
-                .and_then(|e| tail.epochs.get(e))
-                .and_then(|(_, bytes)| bytes.get(product as usize))
+            let byte = tail
+                .at(at)
+                .and_then(|bytes| bytes.get(product.index()))
                 .copied()
                 .unwrap_or(0);
             for (cap, slot) in caps.iter_mut().enumerate() {
@@ -110,7 +109,7 @@ impl Engine {
                 }
             }
         }
-        let default = self.settings.default_open;
+        let default = self.index.settings.default_open;
         let [see, price, buy] = caps.map(|c| c.unwrap_or(default));
         let price = price && see;
         Capabilities {

@@ -4,7 +4,7 @@
 //! 24-byte bucket at half load, a control byte and a 16-byte heap block per key. Here the keys
 //! sit back to back in one string and the table holds entry numbers, about 30 bytes per key.
 
-use super::ProductId;
+use super::ids::ProductId;
 
 /// Fixed seeds: the table layout, like everything else compiled, is the same on every run.
 const SEEDS: [u64; 4] = [
@@ -123,22 +123,24 @@ impl RefMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::Id;
 
     #[test]
     fn first_value_wins_and_every_key_is_found() {
+        let p = |i: u32| ProductId::from_index(i as usize).unwrap();
         let mut map = RefMap::default();
         assert_eq!(map.get("A"), None);
         for i in 0..1000u32 {
-            assert_eq!(map.insert_first(&format!("K{i}"), i), None);
+            assert_eq!(map.insert_first(&format!("K{i}"), p(i)), None);
         }
-        assert_eq!(map.insert_first("K7", 99), Some(7));
-        assert_eq!(map.insert_first("", 5), None);
+        assert_eq!(map.insert_first("K7", p(99)), Some(p(7)));
+        assert_eq!(map.insert_first("", p(5)), None);
         for i in 0..1000u32 {
-            assert_eq!(map.get(&format!("K{i}")), Some(&i));
+            assert_eq!(map.get(&format!("K{i}")), Some(&p(i)));
         }
-        assert_eq!(map.get(""), Some(&5));
+        assert_eq!(map.get(""), Some(&p(5)));
         assert_eq!(map.get("K1000"), None);
         let boxed: Box<str> = "K3".into();
-        assert_eq!(map.get(&boxed), Some(&3));
+        assert_eq!(map.get(&boxed), Some(&p(3)));
     }
 }

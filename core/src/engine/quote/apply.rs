@@ -1,0 +1,324 @@
+//! Applying one candidate to the running price (docs/spec.md §6.3–6.6).
+
+use rust_decimal::Decimal;
+use smallvec::SmallVec;
+
+use super::procedure::*;
+use crate::engine::Engine;
+use crate::index::{Action, Bounds, ListId, RoundTarget, RuleDef, Tiered};
+use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
+use crate::money::{self, non_negative, ExactMul};
+
+impl Engine {
+    /// The candidate's result on the running price; `None` when it is not a candidate here.
+    /// Once a quote is line-primary it stays so (docs/spec.md §6.4).
+    pub(crate) fn apply(
+        &self,
+        cand: &Candidate,
+        ctx: &Ctx<'_>,
+        running: Option<Running>,
+        base: Option<Running>,
+    ) -> Calc<Option<Running>> {
+        let result = self.apply_in_own_basis(cand, ctx, running, base)?;
+        match (result, running) {
+            (Some(r), Some(before)) if before.per_line && !r.per_line => {
+                Ok(Some(Running::line(ok(r.value.exact_mul(ctx.qty))?)))
+            }
+            _ => Ok(result),
+        }
+    }
+
+    pub(super) fn apply_in_own_basis(
+        &self,
+        cand: &Candidate,
+        ctx: &Ctx<'_>,
+        running: Option<Running>,
+        base: Option<Running>,
+    ) -> Calc<Option<Running>> {
+        let qty = ctx.qty;
+        match cand.kind {
+            CandidateKind::Entry {
+                entry,
+                list,
+                derived,
+            } => {
+                let e = self.index.pricing.entries.row(entry);
+                let factor = if derived {
+                    self.derived_factor(list, e)?
+                } else {
+                    Decimal::ONE
+                };
+                let scaled = |v: Decimal| ok(v.exact_mul(factor));
+                set_price(&e.values, qty, scaled)
+            }
+            CandidateKind::Rule(r) => {
+                self.apply_rule(self.index.pricing.rules.row(r), ctx, running, base)
+            }
+        }
+    }
+
+    pub(super) fn apply_rule(
+        &self,
+        rule: &RuleDef,
+        ctx: &Ctx<'_>,
+        running: Option<Running>,
+        base: Option<Running>,
+    ) -> Calc<Option<Running>> {
+        if rule.action.needs_running_price() && running.is_none() {
+            return Ok(None);
+        }
+        let qty = ctx.qty;
+        match &rule.action {
+            Action::Price { values, mode } => price(values, *mode, qty, running),
+            Action::Percent { values, of } => {
+                let Some(r) = running else { return Ok(None) };
+                percent(values, *of, qty, r, base)
+            }
+            Action::Amount { values } => {
+                let Some(r) = running else { return Ok(None) };
+                amount(values, qty, r)
+            }
+            Action::FromList { list, percent } => self.offer_from_list(*list, *percent, ctx),
+            Action::Bounds(bounds) => {
+                let Some(r) = running else { return Ok(None) };
+                self.bounds(bounds, ctx, r, base)
+            }
+            Action::RoundTo { target, mode } => {
+                let Some(r) = running else { return Ok(None) };
+                self.round_to(rule, *target, *mode, ctx, r)
+            }
+        }
+    }
+
+    /// `from_list`: the list's price for the product, with its percent.
+    fn offer_from_list(
+        &self,
+        list: ListId,
+        percent: Option<Decimal>,
+        ctx: &Ctx<'_>,
+    ) -> Calc<Option<Running>> {
+        let Some(found) = self.list_offer(list, ctx)? else {
+            return Ok(None);
+        };
+        match percent {
+            Some(p) => Ok(Some(Running {
+                value: ok(money::apply_percent(found.value, p))?,
+                ..found
+            })),
+            None => Ok(Some(found)),
+        }
+    }
+
+    /// `min_price`, `max_price`, margins and discounts: the running value clamped, the floor
+    /// winning over the ceiling.
+    fn bounds(
+        &self,
+        bounds: &Bounds,
+        ctx: &Ctx<'_>,
+        r: Running,
+        base: Option<Running>,
+    ) -> Calc<Option<Running>> {
+        let qty = ctx.qty;
+        let b = base.unwrap_or(r);
+        // Bounds are taken in the running value's own basis: on a line-primary quote,
+        // line amounts (per-unit bounds times the quantity), never a line divided by
+        // the quantity, which is not exact.
+        let (base_value, k) = if r.per_line {
+            (ok(b.as_line(qty))?, qty)
+        } else {
+            (ok(b.as_unit(qty))?, Decimal::ONE)
+        };
+        let scaled = |v: Decimal| ok(v.exact_mul(k));
+        let cost = self.index.catalog.cost.get(ctx.product).copied().flatten();
+        let mut floors: SmallVec<[Decimal; 4]> = SmallVec::new();
+        if let Some(v) = bounds.min_price {
+            floors.push(scaled(v)?);
+        }
+        if let (Some(m), Some(c)) = (bounds.min_margin_pct, cost) {
+            if ctx.currency == self.index.settings.default_currency {
+                floors.push(scaled(ok(money::apply_percent(c, m))?)?);
+            }
+        }
+        if let Some(d) = bounds.max_discount_pct {
+            floors.push(ok(money::apply_percent(base_value, -d))?);
+        }
+        if let Some(v) = bounds.min_over_base {
+            floors.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
+        }
+        let mut ceilings: SmallVec<[Decimal; 2]> = SmallVec::new();
+        if let Some(v) = bounds.max_price {
+            ceilings.push(scaled(v)?);
+        }
+        if let Some(v) = bounds.max_over_base {
+            ceilings.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
+        }
+        let mut value = r.value;
+        if let Some(u) = ceilings.into_iter().min() {
+            value = value.min(u);
+        }
+        // The floor wins over the ceiling: it is applied last.
+        if let Some(l) = floors.into_iter().max() {
+            value = value.max(l);
+        }
+        Ok(Some(Running { value, ..r }))
+    }
+
+    /// `round_to`: the unit value rounded to a multiple or an ending.
+    fn round_to(
+        &self,
+        rule: &RuleDef,
+        target: RoundTarget,
+        mode: Option<RoundingMode>,
+        ctx: &Ctx<'_>,
+        r: Running,
+    ) -> Calc<Option<Running>> {
+        let qty = ctx.qty;
+        let mode = mode.unwrap_or_else(|| self.round_to_mode(rule, ctx.currency));
+        let unit = ok(r.as_unit(qty))?;
+        let rounded = ok(match target {
+            RoundTarget::Multiple(step) => money::round_to_multiple(unit, step, mode),
+            RoundTarget::Ending(ending) => money::round_to_ending(unit, ending, mode),
+        })?;
+        Ok(Some(if r.per_line {
+            Running::line(ok(rounded.exact_mul(qty))?)
+        } else {
+            Running::unit(rounded)
+        }))
+    }
+}
+
+/// `a × b` with the scale of both factors added up, zero included (rust_decimal drops the scale
+/// of a zero product; an invoice line of `0.00 × 6` is still `0.00`).
+pub(super) fn exact_product(a: Decimal, b: Decimal) -> Calc<Decimal> {
+    let mut product = ok(a.exact_mul(b))?;
+    if product.is_zero() {
+        product.rescale((a.scale() + b.scale()).min(28));
+    }
+    Ok(product)
+}
+
+/// `price`: the rule's price; `never_raise` keeps the running price when it is lower (band by
+/// band for graduated tiers).
+fn price(
+    values: &Tiered,
+    mode: PriceMode,
+    qty: Decimal,
+    running: Option<Running>,
+) -> Calc<Option<Running>> {
+    let Some(new) = set_price(values, qty, Ok)? else {
+        return Ok(None);
+    };
+    match (mode, running) {
+        (PriceMode::NeverRaise, Some(r)) if values.mode == TierMode::Graduated => {
+            // Band by band: each band's units at the lower of its price and `p`.
+            let unit = ok(r.as_unit(qty))?;
+            let mut line = Decimal::ZERO;
+            for (units, v) in values.bands(qty) {
+                line = ok(line.checked_add(ok(units.exact_mul(v.min(unit)))?))?;
+            }
+            Ok(Some(Running::line(line)))
+        }
+        (PriceMode::NeverRaise, Some(r)) => {
+            let (a, b) = (ok(new.as_line(qty))?, ok(r.as_line(qty))?);
+            Ok(Some(if b < a { r } else { new }))
+        }
+        _ => Ok(Some(new)),
+    }
+}
+
+/// `percent`: of the running price, or of the base.
+fn percent(
+    values: &Tiered,
+    of: PercentOf,
+    qty: Decimal,
+    r: Running,
+    base: Option<Running>,
+) -> Calc<Option<Running>> {
+    let b = base.unwrap_or(r);
+    let (base_unit, base_line) = match of {
+        PercentOf::Running => (Decimal::ZERO, Decimal::ZERO),
+        PercentOf::Base => (ok(b.as_unit(qty))?, ok(b.as_line(qty))?),
+    };
+    let with = |value: Decimal, pct: Decimal, base: Decimal| -> Calc<Decimal> {
+        match of {
+            PercentOf::Running => ok(money::apply_percent(value, pct)),
+            PercentOf::Base => Ok(non_negative(ok(
+                value.checked_add(ok(money::percent_of(base, pct))?)
+            )?)),
+        }
+    };
+    adjust(
+        values,
+        qty,
+        r,
+        |unit, pct| with(unit, pct, base_unit),
+        |line, pct| with(line, pct, base_line),
+    )
+}
+
+/// `amount`: added per unit (times the quantity on a line).
+fn amount(values: &Tiered, qty: Decimal, r: Running) -> Calc<Option<Running>> {
+    adjust(
+        values,
+        qty,
+        r,
+        |unit, a| Ok(non_negative(ok(unit.checked_add(a))?)),
+        |line, a| Ok(non_negative(ok(line.checked_add(ok(a.exact_mul(qty))?))?)),
+    )
+}
+
+pub(super) fn in_range(qty: Decimal, min: Option<Decimal>, max: Option<Decimal>) -> bool {
+    min.is_none_or(|m| qty >= m) && max.is_none_or(|m| qty <= m)
+}
+
+/// A price (entry or `price` rule): all-units value, or the graduated line.
+pub(super) fn set_price(
+    values: &Tiered,
+    qty: Decimal,
+    map: impl Fn(Decimal) -> Calc<Decimal>,
+) -> Calc<Option<Running>> {
+    match values.mode {
+        TierMode::AllUnits => match values.value_at(qty) {
+            Some(v) => Ok(Some(Running::unit(map(v)?))),
+            None => Ok(None),
+        },
+        TierMode::Graduated => {
+            let mut line = Decimal::ZERO;
+            for (units, v) in values.bands(qty) {
+                line = ok(line.checked_add(ok(units.exact_mul(map(v)?))?))?;
+            }
+            Ok(Some(Running::line(line)))
+        }
+    }
+}
+
+/// An adjustment (percent, amount): all-units on the running value, or graduated bands.
+pub(super) fn adjust(
+    values: &Tiered,
+    qty: Decimal,
+    running: Running,
+    on_unit: impl Fn(Decimal, Decimal) -> Calc<Decimal>,
+    on_line: impl Fn(Decimal, Decimal) -> Calc<Decimal>,
+) -> Calc<Option<Running>> {
+    match values.mode {
+        TierMode::AllUnits => {
+            let Some(v) = values.value_at(qty) else {
+                return Ok(None);
+            };
+            let value = if running.per_line {
+                on_line(running.value, v)?
+            } else {
+                on_unit(running.value, v)?
+            };
+            Ok(Some(Running { value, ..running }))
+        }
+        TierMode::Graduated => {
+            let unit = ok(running.as_unit(qty))?;
+            let mut line = Decimal::ZERO;
+            for (units, v) in values.bands(qty) {
+                line = ok(line.checked_add(ok(units.exact_mul(on_unit(unit, v)?))?))?;
+            }
+            Ok(Some(Running::line(line)))
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! What a quote returns: the public result types, and the request.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use smallvec::SmallVec;
+
+use crate::instant::Instant;
+use crate::model::RoundingStage;
+
+/// One line to price.
+///
+/// ```
+/// use tarif::{Instant, QuoteRequest};
+/// let req = QuoteRequest::new("ACME", "DR-18V-01", 3.into()).at(Instant::from_unix_seconds(0)).currency("EUR");
+/// assert_eq!(req.currency, Some("EUR"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct QuoteRequest<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// Any reference `lookup` accepts: SKU, EAN, MPN, ref or the account's alias.
+    pub product: &'a str,
+    /// Quantity (positive).
+    pub qty: Decimal,
+    /// Instant of the price (default: now).
+    pub at: Option<Instant>,
+    /// Currency (default: the account's, else the document's default).
+    pub currency: Option<&'a str>,
+}
+
+impl<'a> QuoteRequest<'a> {
+    /// A request at the current instant in the account's currency.
+    pub fn new(account: &'a str, product: &'a str, qty: Decimal) -> Self {
+        QuoteRequest {
+            account,
+            product,
+            qty,
+            at: None,
+            currency: None,
+        }
+    }
+
+    /// At a given instant.
+    pub fn at(mut self, at: Instant) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// In a given currency.
+    pub fn currency(mut self, currency: &'a str) -> Self {
+        self.currency = Some(currency);
+        self
+    }
+}
+
+/// A priced line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote<'e> {
+    /// The product's SKU.
+    pub sku: &'e str,
+    /// The quantity priced.
+    pub qty: Decimal,
+    /// Currency code.
+    pub currency: &'e str,
+    /// Unit price, rounded per the rounding policy.
+    pub unit_price: Decimal,
+    /// Line total.
+    pub line_total: Decimal,
+    /// Price after the first step, rounded like the unit price.
+    pub base_price: Decimal,
+    /// What the everyone level alone gives, when it gives a price.
+    pub list_price: Option<Decimal>,
+    /// Whether the account may order the product.
+    pub buyable: bool,
+    /// The rounding stage used (a graduated quote is always at stage `line`).
+    pub stage: RoundingStage,
+    /// The rules that applied, in order.
+    pub steps: SmallVec<[AppliedStep<'e>; 4]>,
+    /// The engine that produced the quote.
+    pub engine_version: &'e str,
+}
+
+/// One applied rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedStep<'e> {
+    /// Procedure step name.
+    pub step: &'e str,
+    /// The rule (its `Display` is the full id).
+    pub rule: RuleRef<'e>,
+    /// Where the rule comes from.
+    pub source: Source<'e>,
+    /// The audience level it applied at.
+    pub level: Level<'e>,
+    /// Unit value before (none in the first step).
+    pub before: Option<Decimal>,
+    /// Unit value after.
+    pub after: Decimal,
+    /// Remarks: `exclusive`, `graduated`, `tier`, `derived`, `never_raise`, `clamped`.
+    pub notes: Notes,
+}
+
+/// A rule or price-list entry, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleRef<'e> {
+    /// A contract rule: `contract-id/rule-id`.
+    Rule(&'e str),
+    /// A price-list entry: `list-id/sku`.
+    Entry {
+        /// List id.
+        list: &'e str,
+        /// Product SKU.
+        sku: &'e str,
+    },
+}
+
+impl RuleRef<'_> {
+    /// Compares full ids byte-wise without building them.
+    pub(crate) fn cmp_id(&self, other: &RuleRef<'_>) -> Ordering {
+        fn bytes<'a>(r: &'a RuleRef<'_>) -> impl Iterator<Item = u8> + 'a {
+            let (a, sep, b): (&[u8], &[u8], &[u8]) = match r {
+                RuleRef::Rule(id) => (id.as_bytes(), b"", b""),
+                RuleRef::Entry { list, sku } => (list.as_bytes(), b"/", sku.as_bytes()),
+            };
+            a.iter().chain(sep).chain(b).copied()
+        }
+        bytes(self).cmp(bytes(other))
+    }
+}
+
+impl fmt::Display for RuleRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleRef::Rule(id) => f.write_str(id),
+            RuleRef::Entry { list, sku } => write!(f, "{list}/{sku}"),
+        }
+    }
+}
+
+/// Where an applied rule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source<'e> {
+    /// A contract, by id.
+    Contract(&'e str),
+    /// A price list, by id.
+    PriceList(&'e str),
+}
+
+impl fmt::Display for Source<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Contract(id) => write!(f, "contract {id}"),
+            Source::PriceList(id) => write!(f, "price list {id}"),
+        }
+    }
+}
+
+/// An audience level of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level<'e> {
+    /// The account (depth 0) or an ancestor (depth 1, 2, …).
+    Account {
+        /// Account id.
+        id: &'e str,
+        /// 0 for the account itself.
+        depth: u8,
+    },
+    /// A segment of the account or of an ancestor.
+    Segment {
+        /// Segment id.
+        id: &'e str,
+    },
+    /// Everyone.
+    Everyone,
+}
+
+impl fmt::Display for Level<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Level::Account { id, depth: 0 } => write!(f, "account {id}"),
+            Level::Account { id, depth } => write!(f, "ancestor {id} (+{depth})"),
+            Level::Segment { id } => write!(f, "segment {id}"),
+            Level::Everyone => f.write_str("everyone"),
+        }
+    }
+}
+
+/// Remarks on an applied step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Notes(u8);
+
+impl Notes {
+    pub(crate) const EXCLUSIVE: Notes = Notes(1);
+    pub(crate) const GRADUATED: Notes = Notes(2);
+    pub(crate) const TIER: Notes = Notes(4);
+    pub(crate) const DERIVED: Notes = Notes(8);
+    pub(crate) const NEVER_RAISE: Notes = Notes(16);
+    pub(crate) const CLAMPED: Notes = Notes(32);
+    const NAMES: [&'static str; 6] = [
+        "exclusive",
+        "graduated",
+        "tier",
+        "derived",
+        "never_raise",
+        "clamped",
+    ];
+
+    pub(crate) fn with(self, other: Notes) -> Notes {
+        Notes(self.0 | other.0)
+    }
+
+    /// The remarks, by name.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        Notes::NAMES
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| self.0 & (1 << k) != 0)
+            .map(|(_, n)| *n)
+    }
+
+    /// Whether there is no remark.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Display for Notes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().collect::<Vec<_>>().join(", "))
+    }
+}

@@ -1,0 +1,115 @@
+//! The compiled index: everything a query reads, in one place.
+//!
+//! # Layout
+//!
+//! Every entity of the document is interned into a dense id ([`ids`]): its row in the table
+//! that owns it, with one id type per kind of entity. Tables are flat vectors (columns)
+//! indexed by those ids, plus hash maps from text to id and roaring bitmaps of raw product
+//! ids; nothing points into anything else (an entry names its list by id, a rule its
+//! selector and contract), so the whole index is position-independent and can later be
+//! written out as a snapshot and read back without fixing up pointers.
+//!
+//! A table issues the ids of its rows and rows are never removed, so reading a row by an id
+//! cannot miss ([`IdVec::row`]); where a miss is possible by design, the code says so and uses
+//! `get`: the default currency of a document without currencies, positions and raw members
+//! of bitmaps, and the compiler's own lookups of names that may be unknown.
+//!
+//! | file | holds | read by |
+//! |---|---|---|
+//! | [`ids`] | the id types (`ProductId`, `AccountId`, `ListId`, `EntryId`, `RuleId`, `SelectorId`, `ContractId`, `CurrencyId`, `PolicyId`) and [`IdVec`], the table that issues them and is read by them | everything |
+//! | [`settings`] | steps of the pricing procedure, rounding policies, currencies | quote |
+//! | [`catalog`] | product columns (SKU, name, closure of categories, family, brand, cost, order rules), the category/family/brand dictionaries, compiled selectors (a bitmap of products each, with their specificity) | quote, visibility, search |
+//! | [`audiences`] | accounts with their precomputed chains: audience keys, price lists and visibility levels reached, ancestors | every query |
+//! | [`pricing`] | price lists, entries sorted by (list, product) with [`pricing::entry_key`] → range, rules with their per-(audience, product key) index and per-audience coverage bitmaps, contracts | quote |
+//! | [`visibility`] | per audience level the decisions of each capability over epochs ([`visibility::epoch_at`]), and the shared tails flattened to one byte per product | visibility, search |
+//! | [`refs`] | SKU/GTIN/MPN/ref/alias → product maps, and the text folding they share ([`fold`], [`gtin`]) | lookup, search |
+//! | [`search`] | the navigation index in position space (SKU order): per-value sets, their transpose, numeric sort columns, the prefix table, relations | search |
+//!
+//! The small operations on the layout that several readers need live next to the data they
+//! read (which epoch applies at an instant, where a product's entries in a list are, how a
+//! reference is folded), so that compile and the queries share one definition.
+//!
+//! Runtime state is not here: the search caches belong to the [`crate::Engine`], which is this
+//! index plus those caches and the compile warnings.
+//!
+//! # Layers
+//!
+//! `model`, `instant`, `money`, `error` → `index` → `compile` (writes an [`Index`]) and
+//! `engine` (reads one) → `load` (`Engine::from_json`, `Engine::compile`) and `lib`. A module
+//! imports only from its own layer or those to its left: `compile` and `engine` never import
+//! each other, and nothing below imports `load`.
+
+pub(crate) mod audiences;
+pub(crate) mod catalog;
+pub(crate) mod ids;
+pub(crate) mod pricing;
+mod refmap;
+pub(crate) mod refs;
+pub(crate) mod search;
+pub(crate) mod settings;
+pub(crate) mod visibility;
+
+pub(crate) use audiences::{AccountDef, Audiences};
+pub(crate) use catalog::{Catalog, CategoryDef, OrderRule, SelectorDef, SelectorKey, Spec};
+pub(crate) use ids::{
+    AccountId, AudKey, CurrencyId, EntryId, Id, IdVec, ListId, PolicyId, ProductId, RuleId,
+    SelectorId, NONE,
+};
+pub(crate) use pricing::{
+    Action, Bounds, ContractDef, EntryDef, IndexKind, ListDef, Pricing, RoundTarget, RuleDef,
+    Tiered,
+};
+pub(crate) use refmap::RefMap;
+pub(crate) use refs::{fold, gtin, RefIndex, SharedMap};
+pub(crate) use search::SearchIndex;
+pub(crate) use settings::{CurrencyDef, Policy, Settings, StepDef};
+pub(crate) use visibility::{CapDecision, FlatTail, VisLevel, VisRuleDef, VisibilityIndex};
+
+use crate::error::QueryError;
+
+/// A compiled rules document: written once by the compiler, then only read.
+#[derive(Debug)]
+pub(crate) struct Index {
+    /// The stable content hash of the document.
+    pub version: String,
+    pub settings: Settings,
+    pub currencies: IdVec<CurrencyId, CurrencyDef>,
+    pub catalog: Catalog,
+    pub audiences: Audiences,
+    pub pricing: Pricing,
+    pub visibility: VisibilityIndex,
+    pub refs: RefIndex,
+    pub search: SearchIndex,
+}
+
+impl Index {
+    /// An account by its id.
+    pub(crate) fn account(&self, id: &str) -> Result<(AccountId, &AccountDef), QueryError> {
+        self.audiences
+            .account_index
+            .get(id)
+            .map(|&a| (a, self.audiences.accounts.row(a)))
+            .ok_or_else(|| QueryError::UnknownAccount(id.to_string()))
+    }
+
+    pub(crate) fn sku(&self, product: ProductId) -> &str {
+        self.catalog.skus.get(product).map(|s| &**s).unwrap_or("")
+    }
+
+    /// The code of a currency; empty for the default currency of a document that declares
+    /// none (the one id not issued by the currency table).
+    pub(crate) fn currency_code(&self, currency: CurrencyId) -> &str {
+        self.currencies.get(currency).map_or("", |c| &*c.code)
+    }
+
+    pub(crate) fn currency_id(&self, code: &str) -> Option<CurrencyId> {
+        self.currencies
+            .iter_enumerated()
+            .find(|(_, c)| &*c.code == code)
+            .map(|(id, _)| id)
+    }
+
+    pub(crate) fn policy(&self, id: PolicyId) -> &Policy {
+        self.settings.policies.row(id)
+    }
+}

@@ -1,0 +1,299 @@
+//! Price lists, their entries, contracts and rules, with the keys that find them from a product.
+
+use ahash::AHashMap;
+use roaring::RoaringBitmap;
+use rust_decimal::Decimal;
+use smallvec::SmallVec;
+
+use super::catalog::Spec;
+use super::ids::{
+    AudKey, ContractId, CurrencyId, EntryId, IdVec, ListId, PolicyId, ProductId, RuleId, SelectorId,
+};
+use crate::instant::Interval;
+use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
+
+#[derive(Debug, Default)]
+pub(crate) struct Pricing {
+    pub lists: IdVec<ListId, ListDef>,
+    pub list_index: AHashMap<Box<str>, ListId>,
+    pub entries: IdVec<EntryId, EntryDef>,
+    /// `(list << 32) | product` → range in `entries`.
+    pub entry_index: AHashMap<u64, (EntryId, u32)>,
+    pub rules: IdVec<RuleId, RuleDef>,
+    /// `(aud << 32) | key` → rules indexed by a key the product carries.
+    pub rule_index: AHashMap<u64, SmallVec<[RuleId; 2]>>,
+    /// Audience key → what its rules cover, so that a level with nothing for the product costs
+    /// one lookup and one bitmap test.
+    pub audience_rules: AHashMap<AudKey, AudienceRules>,
+    pub contracts: IdVec<ContractId, ContractDef>,
+    /// Everyone-level lists (for `list_price`).
+    pub everyone_lists: SmallVec<[ListId; 2]>,
+}
+
+/// The pricing rules of one audience key.
+#[derive(Debug, Default)]
+pub(crate) struct AudienceRules {
+    /// Which index kinds hold rules for it (bit per [`IndexKind`]).
+    pub kinds: u8,
+    /// Every product some rule of it matches.
+    pub products: RoaringBitmap,
+    /// Rules whose selector must be checked against the product.
+    pub scan: Vec<RuleId>,
+}
+
+/// Kinds of product keys in the rule index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum IndexKind {
+    Sku = 0,
+    Family = 1,
+    Category = 2,
+    Brand = 3,
+    Scan = 4,
+}
+
+impl IndexKind {
+    pub fn key(self, aud: AudKey, value: u32) -> u64 {
+        (u64::from(aud) << 32) | (u64::from(self as u8) << 29) | u64::from(value & 0x1FFF_FFFF)
+    }
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct ContractDef {
+    pub id: Box<str>,
+    pub rounding: Option<PolicyId>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ListDef {
+    pub id: Box<str>,
+    pub net: bool,
+    pub currency: CurrencyId,
+    pub priority: i64,
+    pub validity: Interval,
+    pub rounding: Option<PolicyId>,
+    pub derived: Option<(ListId, Decimal)>,
+}
+
+/// Quantity-dependent values: the own value below the first tier, then tiers.
+#[derive(Debug, Clone)]
+pub(crate) struct Tiered {
+    pub own: Option<Decimal>,
+    /// Boxed rather than inline: most of the millions of price entries have no tiers, and an
+    /// empty box costs 16 bytes where inline room for two tiers cost 72.
+    pub tiers: Box<[(Decimal, Decimal)]>,
+    pub mode: TierMode,
+}
+
+impl Tiered {
+    /// The all-units value for `qty`: the tier with the largest threshold ≤ qty, else own.
+    pub fn value_at(&self, qty: Decimal) -> Option<Decimal> {
+        self.tiers
+            .iter()
+            .rev()
+            .find(|(min, _)| *min <= qty)
+            .map(|&(_, v)| v)
+            .or(self.own)
+    }
+
+    /// The graduated bands for `qty`: (units in band, value of band). The unit numbered `n`
+    /// (the quantity `(n − 1, n]`) is priced at the tier with the largest `min_qty` ≤ `n`, so a
+    /// tier's band starts after `⌈min_qty⌉ − 1`: "from 6" prices the 6th unit on, and a whole
+    /// quantity reaches the same tier as in all-units mode.
+    pub fn bands(&self, qty: Decimal) -> SmallVec<[(Decimal, Decimal); 4]> {
+        let mut out = SmallVec::new();
+        let mut lower = Decimal::ZERO;
+        let mut value = self.own;
+        for &(threshold, tier_value) in &self.tiers {
+            let start = band_start(threshold);
+            if let Some(v) = value {
+                let upper = start.min(qty);
+                if upper > lower {
+                    out.push((upper - lower, v));
+                }
+            }
+            lower = lower.max(start);
+            value = Some(tier_value);
+            if start >= qty {
+                return out;
+            }
+        }
+        if let Some(v) = value {
+            if qty > lower {
+                out.push((qty - lower, v));
+            }
+        }
+        out
+    }
+}
+
+/// Where a graduated tier's band starts: after `⌈min_qty⌉ − 1` (never below zero).
+fn band_start(min_qty: Decimal) -> Decimal {
+    (min_qty.ceil() - Decimal::ONE).max(Decimal::ZERO)
+}
+
+#[derive(Debug)]
+pub(crate) struct EntryDef {
+    pub list: ListId,
+    pub product: ProductId,
+    pub values: Tiered,
+    pub priority: i64,
+    pub validity: Interval,
+    pub min_qty: Option<Decimal>,
+    pub max_qty: Option<Decimal>,
+    pub exclusive: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct RuleDef {
+    pub id: Box<str>,
+    pub contract: ContractId,
+    pub step: u16,
+    pub selector: SelectorId,
+    pub spec: Spec,
+    pub priority: i64,
+    pub validity: Interval,
+    pub min_qty: Option<Decimal>,
+    pub max_qty: Option<Decimal>,
+    /// Set when the rule carries an absolute amount: it is a candidate only in this currency.
+    pub currency: Option<CurrencyId>,
+    pub exclusive: bool,
+    pub action: Action,
+    pub rounding: Option<PolicyId>,
+    /// Audience keys the rule speaks to.
+    pub audience: SmallVec<[AudKey; 2]>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    Price {
+        values: Tiered,
+        mode: PriceMode,
+    },
+    Percent {
+        values: Tiered,
+        of: PercentOf,
+    },
+    Amount {
+        values: Tiered,
+    },
+    FromList {
+        list: ListId,
+        percent: Option<Decimal>,
+    },
+    Bounds(Bounds),
+    RoundTo {
+        target: RoundTarget,
+        mode: Option<RoundingMode>,
+    },
+}
+
+impl Action {
+    pub fn needs_running_price(&self) -> bool {
+        !matches!(self, Action::Price { .. } | Action::FromList { .. })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Bounds {
+    pub min_price: Option<Decimal>,
+    pub max_price: Option<Decimal>,
+    pub min_margin_pct: Option<Decimal>,
+    pub max_discount_pct: Option<Decimal>,
+    pub min_over_base: Option<Decimal>,
+    pub max_over_base: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RoundTarget {
+    Multiple(Decimal),
+    Ending(Decimal),
+}
+
+/// The key of a product's entries in a list ([`Pricing::entry_index`]).
+pub(crate) fn entry_key(list: ListId, product: ProductId) -> u64 {
+    (u64::from(list.raw()) << 32) | u64::from(product.raw())
+}
+
+impl Pricing {
+    /// The product's entries in the list (a contiguous run of `entries`), with their ids.
+    pub(crate) fn entries_of(
+        &self,
+        list: ListId,
+        product: ProductId,
+    ) -> impl Iterator<Item = (EntryId, &EntryDef)> + '_ {
+        self.entry_index
+            .get(&entry_key(list, product))
+            .into_iter()
+            .flat_map(move |&(start, len)| self.entries.run(start, len as usize))
+    }
+
+    /// Whether the list itself holds an entry for the product.
+    pub(crate) fn has_entry(&self, list: ListId, product: ProductId) -> bool {
+        self.entry_index.contains_key(&entry_key(list, product))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn graduated_bands_cover_the_quantity() {
+        let t = Tiered {
+            own: Some(d("10")),
+            tiers: Box::new([(d("10"), d("9")), (d("50"), d("8"))]),
+            mode: TierMode::Graduated,
+        };
+        let bands = t.bands(d("60"));
+        assert_eq!(
+            bands.as_slice(),
+            &[(d("9"), d("10")), (d("40"), d("9")), (d("11"), d("8"))]
+        );
+        assert_eq!(t.bands(d("5")).as_slice(), &[(d("5"), d("10"))]);
+        // "From 10": the 10th unit is the first at the tier.
+        assert_eq!(
+            t.bands(d("10")).as_slice(),
+            &[(d("9"), d("10")), (d("1"), d("9"))]
+        );
+        assert_eq!(t.bands(d("9")).as_slice(), &[(d("9"), d("10"))]);
+    }
+
+    #[test]
+    fn graduated_bands_follow_the_sap_interval_scale() {
+        // Scale 1–5 at 10.00, from 6 at 12.00, from 21 at 15.00, from 101 at 20.00.
+        let t = Tiered {
+            own: Some(d("10.00")),
+            tiers: Box::new([
+                (d("6"), d("12.00")),
+                (d("21"), d("15.00")),
+                (d("101"), d("20.00")),
+            ]),
+            mode: TierMode::Graduated,
+        };
+        let line: Decimal = t.bands(d("140")).iter().map(|(u, v)| u * v).sum();
+        assert_eq!(line, d("2230.00"));
+        // A part of the 6th unit is priced as the 6th unit; a fractional threshold belongs
+        // to the unit it falls in.
+        assert_eq!(
+            t.bands(d("5.5")).as_slice(),
+            &[(d("5"), d("10.00")), (d("0.5"), d("12.00"))]
+        );
+        let fractional = Tiered {
+            own: Some(d("2")),
+            tiers: Box::new([(d("2.5"), d("1"))]),
+            mode: TierMode::Graduated,
+        };
+        assert_eq!(
+            fractional.bands(d("4")).as_slice(),
+            &[(d("2"), d("2")), (d("2"), d("1"))]
+        );
+    }
+}
