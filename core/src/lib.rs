@@ -37,6 +37,7 @@ pub mod model;
 pub mod money;
 pub mod reference;
 pub mod sample;
+pub mod wire;
 
 pub use compile::{CompileOptions, Compiled};
 pub use engine::batch::{BatchAt, BatchResult};
