@@ -16,7 +16,7 @@ use arrow_data::ArrayData;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyIterator, PyString};
 use tarif::money::parse_decimal;
 use tarif::wire::InputCode;
 use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
@@ -114,12 +114,33 @@ fn arrow_column(column: &Bound<'_, PyAny>) -> Result<Option<ArrayRef>> {
     Ok(Some(make_array(ArrayData::from_pyarrow_bound(&array)?)))
 }
 
+/// A str or a dict is refused as a column: it would iterate by character, or by key.
+fn not_a_column(column: &Bound<'_, PyAny>, name: &str) -> Result<()> {
+    if column.is_instance_of::<PyString>() || column.is_instance_of::<PyDict>() {
+        return Err(input(
+            InputCode::InvalidType,
+            format!("{name} must be a column (a list or an array), not a single {}", type_name(column)),
+        ));
+    }
+    Ok(())
+}
+
+fn iterate<'py>(column: &Bound<'py, PyAny>, name: &str) -> Result<Bound<'py, PyIterator>> {
+    column.try_iter().map_err(|_| {
+        input(
+            InputCode::InvalidType,
+            format!("{name} must be a column (a list or an array), not {}", type_name(column)),
+        )
+    })
+}
+
 fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
+    not_a_column(column, name)?;
     if let Some(array) = arrow_column(column)? {
         return string_array(array, name);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
-    for (row, item) in column.try_iter()?.enumerate() {
+    for (row, item) in iterate(column, name)?.enumerate() {
         let item = item?;
         if !item.is_instance_of::<PyString>() {
             return Err(input(
@@ -145,11 +166,12 @@ fn string_array(array: ArrayRef, name: &str) -> Result<Strings> {
 /// Quantities; a null or unreadable value becomes zero, so that its row (only) gets
 /// `INVALID_QUANTITY` from the core.
 fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
+    not_a_column(column, "qtys")?;
     if let Some(array) = arrow_column(column)? {
         return quantity_array(&array);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
-    for item in column.try_iter()? {
+    for item in iterate(column, "qtys")? {
         let item = item?;
         values.push(if item.is_none() {
             Decimal::ZERO

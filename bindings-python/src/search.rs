@@ -37,31 +37,30 @@ fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py,
 }
 
 impl SearchArgs<'_, '_> {
-    /// The core query; every malformed part is an `InputError` naming it.
+    /// The core query; every malformed part is an `InputError` naming it, read in the order
+    /// the Node binding reads its query object, so that both report the same first error.
     pub(crate) fn query(self) -> Result<SearchQuery> {
-        let capability = match optional_text(self.capability, "capability")? {
-            Some(name) => name.parse::<Capability>()?,
-            None => Capability::See,
-        };
-        let mut query = SearchQuery::new()
-            .capability(capability)
-            .page(
-                count(self.offset, "offset")?.unwrap_or(0),
-                count(self.limit, "limit")?.unwrap_or(20),
-            )
-            .group_variants(flag(self.group_variants, "group_variants")?.unwrap_or(false));
+        let mut query = SearchQuery::new();
         for filter in items(self.filters, "filters")? {
             query = query.filter(self::filter(&filter)?);
         }
         for facet in items(self.facets, "facets")? {
             query = query.facet(self::facet(&facet)?);
         }
-        if let Some(sort) = self.sort {
-            query = query.sort(self::sort(sort)?);
-        }
         if let Some(text) = optional_text(self.text, "text")? {
             query = query.text(&text);
         }
+        query = query.capability(match optional_text(self.capability, "capability")? {
+            Some(name) => name.parse::<Capability>()?,
+            None => Capability::See,
+        });
+        if let Some(sort) = given(self.sort) {
+            query = query.sort(self::sort(sort)?);
+        }
+        query = query.page(
+            count(self.offset, "offset")?.unwrap_or(0),
+            count(self.limit, "limit")?.unwrap_or(20),
+        );
         if let Some(cursor) = optional_text(self.cursor, "cursor")? {
             query = query.after(cursor.parse::<Cursor>().map_err(|e| {
                 input(
@@ -69,6 +68,9 @@ impl SearchArgs<'_, '_> {
                     format!("{e}: pass the `next` of a page"),
                 )
             })?);
+        }
+        if let Some(group) = flag(self.group_variants, "group_variants")? {
+            query = query.group_variants(group);
         }
         if let Some(qty) = given(self.price_qty) {
             // One row's failure never fails a page (docs/spec.md §11.6).
@@ -115,7 +117,7 @@ fn flag(value: Option<&Bound<'_, PyAny>>, what: &str) -> Result<Option<bool>> {
 /// The elements of an optional iterable argument (a str is refused: it would iterate by
 /// character).
 fn items<'py>(value: Option<&Bound<'py, PyAny>>, what: &str) -> Result<Vec<Bound<'py, PyAny>>> {
-    let Some(value) = value else {
+    let Some(value) = given(value) else {
         return Ok(Vec::new());
     };
     if value.is_instance_of::<PyString>() || value.is_instance_of::<PyDict>() {
