@@ -94,7 +94,9 @@ fn count(value: Option<&Bound<'_, PyAny>>, what: &str) -> Result<Option<usize>> 
             format!("`{what}` must be an int, not {}", type_name(value)),
         ));
     }
-    let n: i128 = value.extract()?;
+    let n: i128 = value
+        .extract()
+        .map_err(|_| invalid(format!("`{what}` is {value}, beyond any count")))?;
     usize::try_from(n)
         .map(Some)
         .map_err(|_| invalid(format!("`{what}` must be ≥ 0, not {n}")))
