@@ -31,7 +31,8 @@ export declare class Engine {
   skus(): Array<string>
   /**
    * Prices one line. Throws with the core's stable `code` (`UNKNOWN_PRODUCT`, `NO_PRICE`,
-   * `QUANTITY_RULE` with `details.nearest`, …) or `INVALID_INPUT`.
+   * `QUANTITY_RULE` with `details.nearest`, …) or the code of a malformed argument
+   * (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`).
    */
   quote(input: QuoteInput): QuoteResult
   /**
@@ -49,7 +50,8 @@ export declare class Engine {
   /**
    * One page of the account's own catalog: the products it has `query.capability` on that
    * pass every filter, in order, with the total and the requested facet counts. Synchronous,
-   * like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`, `INVALID_INSTANT`, `INVALID_CURSOR` or `INVALID_INPUT`.
+   * like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`,
+   * `INVALID_INSTANT`, `INVALID_CURSOR`, `INVALID_QUERY` or `INVALID_TYPE`.
    */
   search(account: string, query?: SearchQuery, at?: Date | string): SearchPage
   /**
