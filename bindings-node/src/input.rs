@@ -20,9 +20,9 @@ pub struct QuoteInput<'a> {
     /// Any reference `lookup` accepts: SKU, EAN, MPN, ref or the account's alias.
     #[napi(ts_type = "string")]
     pub sku: Unknown<'a>,
-    /// A positive decimal string (`"2.5"`), or an integer number: a fractional JS number cannot
-    /// carry an exact decimal and is rejected.
-    #[napi(ts_type = "string | number")]
+    /// A positive decimal string (`"2.5"`), an integer number or a bigint: a fractional JS
+    /// number cannot carry an exact decimal and is rejected (`FLOAT_REJECTED`).
+    #[napi(ts_type = "string | number | bigint")]
     pub qty: Unknown<'a>,
     /// Instant of the price: a `Date`, an RFC 3339 string, or a `YYYY-MM-DD` date read in the
     /// document's timezone. Default: now.
@@ -70,9 +70,10 @@ pub struct BatchInput<'a> {
     /// Product references.
     #[napi(ts_type = "string[]")]
     pub skus: Unknown<'a>,
-    /// Quantities: decimal strings or integer numbers. An unreadable string fails its row with
-    /// `INVALID_QUANTITY`; a fractional number rejects the batch.
-    #[napi(ts_type = "Array<string | number>")]
+    /// Quantities: decimal strings, integer numbers or bigints. An unreadable string or a
+    /// missing value (`null`) fails its row with `INVALID_QUANTITY`; a fractional number rejects
+    /// the batch (`FLOAT_REJECTED`).
+    #[napi(ts_type = "Array<string | number | bigint | null>")]
     pub qtys: Unknown<'a>,
     /// One instant for every row, or one per row. Default: now, read once for the batch. An
     /// unparsable instant rejects the batch (`INVALID_INSTANT`).
@@ -136,7 +137,7 @@ impl Line {
 }
 
 /// Converts an argument to one of the input objects above. Arguments arrive as `Unknown` so
-/// that a missing field or a non-object is `INVALID_INPUT` too, not N-API's own error.
+/// that a missing field or a non-object is `INVALID_TYPE` too, not N-API's own error.
 pub fn object<'a, T: FromNapiValue + 'a>(value: Unknown<'a>, what: &str) -> Result<T, Failure> {
     if kind(&value) != ValueType::Object {
         return Err(invalid(what, "an object", &value));
@@ -372,8 +373,8 @@ pub struct SearchQuery<'a> {
     /// One row per family, with its matching variants, instead of one per product.
     #[napi(ts_type = "boolean")]
     pub group_variants: Option<Unknown<'a>>,
-    /// Price every row (and variant) for this quantity: a decimal string or an integer.
-    #[napi(ts_type = "string | number")]
+    /// Price every row (and variant) for this quantity: a decimal string, an integer or a bigint.
+    #[napi(ts_type = "string | number | bigint")]
     pub price_qty: Option<Unknown<'a>>,
     /// Currency of those prices. Default: the account's.
     #[napi(ts_type = "string")]
@@ -400,10 +401,10 @@ pub struct AttrRangeFilter<'a> {
     #[napi(ts_type = "string")]
     pub attr: Unknown<'a>,
     /// Lower bound: a decimal string or an integer number.
-    #[napi(ts_type = "string | number")]
+    #[napi(ts_type = "string | number | bigint")]
     pub min: Option<Unknown<'a>>,
     /// Upper bound: a decimal string or an integer number.
-    #[napi(ts_type = "string | number")]
+    #[napi(ts_type = "string | number | bigint")]
     pub max: Option<Unknown<'a>>,
 }
 
@@ -450,8 +451,8 @@ pub struct AttrFacet<'a> {
     pub attr: Unknown<'a>,
 }
 
-/// The core query; every malformed part is `INVALID_INPUT` naming it, a bad cursor
-/// `INVALID_CURSOR`.
+/// The core query; every malformed part is `INVALID_TYPE`, `FLOAT_REJECTED` or `INVALID_QUERY`
+/// naming it, a bad cursor `INVALID_CURSOR`.
 pub fn search_query(value: Option<Unknown<'_>>) -> Result<tarif::SearchQuery, Failure> {
     let mut query = tarif::SearchQuery::new();
     let Some(value) = value.filter(|v| !is_absent(&Some(*v))) else {

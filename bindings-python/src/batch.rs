@@ -119,7 +119,10 @@ fn not_a_column(column: &Bound<'_, PyAny>, name: &str) -> Result<()> {
     if column.is_instance_of::<PyString>() || column.is_instance_of::<PyDict>() {
         return Err(input(
             InputCode::InvalidType,
-            format!("{name} must be a column (a list or an array), not a single {}", type_name(column)),
+            format!(
+                "{name} must be a column (a list or an array), not a single {}",
+                type_name(column)
+            ),
         ));
     }
     Ok(())
@@ -129,7 +132,10 @@ fn iterate<'py>(column: &Bound<'py, PyAny>, name: &str) -> Result<Bound<'py, PyI
     column.try_iter().map_err(|_| {
         input(
             InputCode::InvalidType,
-            format!("{name} must be a column (a list or an array), not {}", type_name(column)),
+            format!(
+                "{name} must be a column (a list or an array), not {}",
+                type_name(column)
+            ),
         )
     })
 }
