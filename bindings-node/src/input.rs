@@ -400,10 +400,10 @@ pub struct AttrRangeFilter<'a> {
     /// Attribute name.
     #[napi(ts_type = "string")]
     pub attr: Unknown<'a>,
-    /// Lower bound: a decimal string or an integer number.
+    /// Lower bound: a decimal string, an integer number or a bigint.
     #[napi(ts_type = "string | number | bigint")]
     pub min: Option<Unknown<'a>>,
-    /// Upper bound: a decimal string or an integer number.
+    /// Upper bound: a decimal string, an integer number or a bigint.
     #[napi(ts_type = "string | number | bigint")]
     pub max: Option<Unknown<'a>>,
 }

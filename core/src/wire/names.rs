@@ -191,46 +191,24 @@ impl fmt::Display for RoundingMode {
 mod tests {
     use super::*;
 
-    fn round_trip<T>(all: &[T])
-    where
-        T: Copy + PartialEq + fmt::Debug + FromStr<Err = UnknownName>,
-        T: AsName,
-    {
-        for value in all {
-            assert_eq!(value.name().parse::<T>(), Ok(*value));
-        }
-    }
-
-    trait AsName {
-        fn name(self) -> &'static str;
-    }
-    impl AsName for Capability {
-        fn name(self) -> &'static str {
-            self.as_str()
-        }
-    }
-    impl AsName for RelationKind {
-        fn name(self) -> &'static str {
-            self.as_str()
-        }
-    }
-    impl AsName for Status {
-        fn name(self) -> &'static str {
-            self.as_str()
-        }
-    }
-
     #[test]
     fn every_name_reads_back() {
-        round_trip(&[Capability::See, Capability::Price, Capability::Buy]);
-        round_trip(&[
+        for capability in [Capability::See, Capability::Price, Capability::Buy] {
+            assert_eq!(capability.as_str().parse(), Ok(capability));
+            assert_eq!(capability.to_string(), capability.as_str());
+        }
+        for kind in [
             RelationKind::Requires,
             RelationKind::Accessories,
             RelationKind::Compatible,
             RelationKind::Excludes,
             RelationKind::Replacement,
-        ]);
-        round_trip(&[Status::Ok, Status::InvalidBatch, Status::NoPrice]);
+        ] {
+            assert_eq!(kind.as_str().parse(), Ok(kind));
+        }
+        for status in [Status::Ok, Status::InvalidBatch, Status::NoPrice] {
+            assert_eq!(status.as_str().parse(), Ok(status));
+        }
         assert_eq!("half_even".parse(), Ok(RoundingMode::HalfEven));
         assert_eq!("line".parse(), Ok(RoundingStage::Line));
         assert_eq!("warning".parse(), Ok(Severity::Warning));
