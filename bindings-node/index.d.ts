@@ -31,7 +31,8 @@ export declare class Engine {
   skus(): Array<string>
   /**
    * Prices one line. Throws with the core's stable `code` (`UNKNOWN_PRODUCT`, `NO_PRICE`,
-   * `QUANTITY_RULE` with `details.nearest`, …) or `INVALID_INPUT`.
+   * `QUANTITY_RULE` with `details.nearest`, …) or the code of a malformed argument
+   * (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`).
    */
   quote(input: QuoteInput): QuoteResult
   /**
@@ -49,7 +50,8 @@ export declare class Engine {
   /**
    * One page of the account's own catalog: the products it has `query.capability` on that
    * pass every filter, in order, with the total and the requested facet counts. Synchronous,
-   * like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`, `INVALID_INSTANT`, `INVALID_CURSOR` or `INVALID_INPUT`.
+   * like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`,
+   * `INVALID_INSTANT`, `INVALID_CURSOR`, `INVALID_QUERY` or `INVALID_TYPE`.
    */
   search(account: string, query?: SearchQuery, at?: Date | string): SearchPage
   /**
@@ -116,10 +118,10 @@ export interface AttrFacet {
 export interface AttrRangeFilter {
   /** Attribute name. */
   attr: string
-  /** Lower bound: a decimal string or an integer number. */
-  min?: string | number
-  /** Upper bound: a decimal string or an integer number. */
-  max?: string | number
+  /** Lower bound: a decimal string, an integer number or a bigint. */
+  min?: string | number | bigint
+  /** Upper bound: a decimal string, an integer number or a bigint. */
+  max?: string | number | bigint
 }
 
 /** Order by a numeric attribute (a list by its smallest number), ties by SKU. */
@@ -149,10 +151,11 @@ export interface BatchInput {
   /** Product references. */
   skus: string[]
   /**
-   * Quantities: decimal strings or integer numbers. An unreadable string fails its row with
-   * `INVALID_QUANTITY`; a fractional number rejects the batch.
+   * Quantities: decimal strings, integer numbers or bigints. An unreadable string or a
+   * missing value (`null`) fails its row with `INVALID_QUANTITY`; a fractional number rejects
+   * the batch (`FLOAT_REJECTED`).
    */
-  qtys: Array<string | number>
+  qtys: Array<string | number | bigint | null>
   /**
    * One instant for every row, or one per row. Default: now, read once for the batch. An
    * unparsable instant rejects the batch (`INVALID_INSTANT`).
@@ -332,10 +335,10 @@ export interface QuoteInput {
   /** Any reference `lookup` accepts: SKU, EAN, MPN, ref or the account's alias. */
   sku: string
   /**
-   * A positive decimal string (`"2.5"`), or an integer number: a fractional JS number cannot
-   * carry an exact decimal and is rejected.
+   * A positive decimal string (`"2.5"`), an integer number or a bigint: a fractional JS
+   * number cannot carry an exact decimal and is rejected (`FLOAT_REJECTED`).
    */
-  qty: string | number
+  qty: string | number | bigint
   /**
    * Instant of the price: a `Date`, an RFC 3339 string, or a `YYYY-MM-DD` date read in the
    * document's timezone. Default: now.
@@ -457,8 +460,8 @@ export interface SearchQuery {
   facets?: Array<'brand' | 'category' | 'family' | AttrFacet>
   /** One row per family, with its matching variants, instead of one per product. */
   groupVariants?: boolean
-  /** Price every row (and variant) for this quantity: a decimal string or an integer. */
-  priceQty?: string | number
+  /** Price every row (and variant) for this quantity: a decimal string, an integer or a bigint. */
+  priceQty?: string | number | bigint
   /** Currency of those prices. Default: the account's. */
   currency?: string
 }

@@ -4,7 +4,8 @@
 use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
 use napi::Env;
 use napi_derive::napi;
-use tarif::{CompileError, Diagnostic, QueryError, Severity};
+use tarif::wire::{InputCode, UnknownName};
+use tarif::{CompileError, Diagnostic, QueryError};
 
 /// Why a call of the binding failed.
 #[derive(Debug)]
@@ -13,8 +14,9 @@ pub enum Failure {
     Query(QueryError),
     /// A document the compiler rejected.
     Compile(CompileError),
-    /// JavaScript input of the wrong shape, which the core never sees.
-    Input(String),
+    /// JavaScript input the core cannot take (the wrong type, a fractional number, a name
+    /// outside its vocabulary…), with the stable code of what is wrong with it.
+    Input(InputCode, String),
     /// A search cursor that no page wrote (`INVALID_CURSOR`): a stale or edited URL, say.
     Cursor(tarif::InvalidCursor),
     /// A rules file that could not be read.
@@ -28,6 +30,12 @@ pub enum Failure {
 impl From<QueryError> for Failure {
     fn from(error: QueryError) -> Self {
         Failure::Query(error)
+    }
+}
+
+impl From<UnknownName> for Failure {
+    fn from(error: UnknownName) -> Self {
+        Failure::Input(error.code, error.to_string())
     }
 }
 
@@ -56,11 +64,7 @@ impl From<&Diagnostic> for DiagnosticInfo {
     fn from(d: &Diagnostic) -> Self {
         DiagnosticInfo {
             code: d.code.code().to_string(),
-            severity: match d.severity() {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            }
-            .to_string(),
+            severity: d.severity().as_str().to_string(),
             path: d.path.clone(),
             message: d.message.clone(),
             ids: d.ids.clone(),
@@ -74,8 +78,8 @@ impl Failure {
         match self {
             Failure::Query(e) => e.code(),
             Failure::Compile(e) => e.code(),
-            Failure::Input(_) => "INVALID_INPUT",
-            Failure::Cursor(_) => "INVALID_CURSOR",
+            Failure::Input(code, _) => code.code(),
+            Failure::Cursor(_) => InputCode::InvalidCursor.code(),
             Failure::Io { .. } => "IO_ERROR",
             // Node's own code for an aborted operation.
             Failure::Aborted => "ABORT_ERR",
@@ -87,7 +91,7 @@ impl Failure {
         match self {
             Failure::Query(e) => e.to_string(),
             Failure::Compile(e) => e.to_string(),
-            Failure::Input(m) => m.clone(),
+            Failure::Input(_, m) => m.clone(),
             Failure::Cursor(e) => format!("{e}: pass the `next` of a page"),
             Failure::Io { path, error } => format!("cannot read `{path}`: {error}"),
             Failure::Aborted => "the operation was aborted".to_string(),

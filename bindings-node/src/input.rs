@@ -1,10 +1,13 @@
-//! Reading JavaScript arguments. Fields arrive untyped so that every malformed input fails with
-//! `INVALID_INPUT` and a message naming the field, instead of N-API's generic conversion error.
+//! Reading JavaScript arguments into the core's wire requests (`tarif::wire`), which apply the
+//! error precedence. Fields arrive untyped so that every malformed input fails with the stable
+//! code of what is wrong with it (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`…) and a
+//! message naming the field, instead of N-API's generic conversion error.
 
-use napi::bindgen_prelude::{FromNapiValue, JsValue, Object, Unknown};
+use napi::bindgen_prelude::{BigInt, FromNapiValue, JsValue, Object, Unknown, Utf16String};
 use napi::{JsDate, ValueType};
 use napi_derive::napi;
-use tarif::{Decimal, Engine as Core, Instant, QueryError, QuoteRequest};
+use tarif::wire::{self, AtInput, InputCode, QtyInput};
+use tarif::{Capability, Decimal, Instant};
 
 use crate::error::Failure;
 
@@ -17,9 +20,9 @@ pub struct QuoteInput<'a> {
     /// Any reference `lookup` accepts: SKU, EAN, MPN, ref or the account's alias.
     #[napi(ts_type = "string")]
     pub sku: Unknown<'a>,
-    /// A positive decimal string (`"2.5"`), or an integer number: a fractional JS number cannot
-    /// carry an exact decimal and is rejected.
-    #[napi(ts_type = "string | number")]
+    /// A positive decimal string (`"2.5"`), an integer number or a bigint: a fractional JS
+    /// number cannot carry an exact decimal and is rejected (`FLOAT_REJECTED`).
+    #[napi(ts_type = "string | number | bigint")]
     pub qty: Unknown<'a>,
     /// Instant of the price: a `Date`, an RFC 3339 string, or a `YYYY-MM-DD` date read in the
     /// document's timezone. Default: now.
@@ -67,9 +70,10 @@ pub struct BatchInput<'a> {
     /// Product references.
     #[napi(ts_type = "string[]")]
     pub skus: Unknown<'a>,
-    /// Quantities: decimal strings or integer numbers. An unreadable string fails its row with
-    /// `INVALID_QUANTITY`; a fractional number rejects the batch.
-    #[napi(ts_type = "Array<string | number>")]
+    /// Quantities: decimal strings, integer numbers or bigints. An unreadable string or a
+    /// missing value (`null`) fails its row with `INVALID_QUANTITY`; a fractional number rejects
+    /// the batch (`FLOAT_REJECTED`).
+    #[napi(ts_type = "Array<string | number | bigint | null>")]
     pub qtys: Unknown<'a>,
     /// One instant for every row, or one per row. Default: now, read once for the batch. An
     /// unparsable instant rejects the batch (`INVALID_INSTANT`).
@@ -87,34 +91,6 @@ pub struct LoadOptions {
     pub strict: Option<bool>,
 }
 
-/// A quantity as given: readable, or text the core must reject where quantities are checked.
-#[derive(Debug, Clone)]
-pub enum Qty {
-    Value(Decimal),
-    Unreadable(String),
-}
-
-impl Qty {
-    /// The value handed to the core: an unreadable quantity is not positive, so the core fails
-    /// it with `INVALID_QUANTITY` exactly where its error precedence checks quantities.
-    pub fn value(&self) -> Decimal {
-        match self {
-            Qty::Value(v) => *v,
-            Qty::Unreadable(_) => Decimal::ZERO,
-        }
-    }
-
-    /// Puts the caller's text back into the core's quantity error.
-    pub fn restore(&self, error: QueryError) -> QueryError {
-        match (self, error) {
-            (Qty::Unreadable(text), QueryError::InvalidQuantity(_)) => {
-                QueryError::InvalidQuantity(text.clone())
-            }
-            (_, other) => other,
-        }
-    }
-}
-
 /// An instant as given.
 #[derive(Debug, Clone)]
 pub enum At {
@@ -124,14 +100,15 @@ pub enum At {
 }
 
 impl At {
-    /// Parses the instant; dates are read in the document's timezone.
-    pub fn instant(&self, engine: &Core) -> Result<Option<Instant>, QueryError> {
+    /// What the core's wire requests take.
+    pub fn wire(&self) -> AtInput<'_> {
         match self {
-            At::Now => Ok(None),
-            At::Text(text) => engine.parse_instant(text).map(Some),
-            At::Millis(ms) => Ok(Some(
-                Instant::from_unix_micros((ms * 1000.0).round() as i64),
-            )),
+            At::Now => AtInput::Now,
+            At::Text(text) => AtInput::Text(text),
+            // A valid Date is within ±8.64e15 ms, so its microseconds fit an i64.
+            At::Millis(ms) => {
+                AtInput::Instant(Instant::from_unix_micros((ms * 1000.0).round() as i64))
+            }
         }
     }
 }
@@ -141,49 +118,31 @@ impl At {
 pub struct Line {
     pub account: String,
     pub product: String,
-    pub qty: Qty,
+    pub qty: QtyInput,
     pub at: At,
     pub currency: Option<String>,
 }
 
 impl Line {
-    /// The core request. An unparsable instant is reported after an unknown account, as the
-    /// core's precedence wants, although the core only sees parsed instants.
-    pub fn request(&self, engine: &Core) -> Result<QuoteRequest<'_>, Failure> {
-        let at = instant_after_account(engine, &self.account, &self.at)?;
-        Ok(QuoteRequest {
+    /// The core's request, which reports errors in the precedence of docs/spec.md §9.
+    pub fn wire(&self) -> wire::QuoteInput<'_> {
+        wire::QuoteInput {
             account: &self.account,
-            product: &self.product,
-            qty: self.qty.value(),
-            at,
+            reference: &self.product,
+            qty: self.qty.clone(),
+            at: self.at.wire(),
             currency: self.currency.as_deref(),
-        })
+        }
     }
 }
 
-/// Parses `at`, reporting an unknown account first when both are wrong.
-pub fn instant_after_account(
-    engine: &Core,
-    account: &str,
-    at: &At,
-) -> Result<Option<Instant>, Failure> {
-    at.instant(engine).map_err(|error| {
-        // Only on this error path: the core has no cheaper public account check.
-        if engine.accounts().any(|a| a == account) {
-            Failure::Query(error)
-        } else {
-            Failure::Query(QueryError::UnknownAccount(account.to_string()))
-        }
-    })
-}
-
 /// Converts an argument to one of the input objects above. Arguments arrive as `Unknown` so
-/// that a missing field or a non-object is `INVALID_INPUT` too, not N-API's own error.
+/// that a missing field or a non-object is `INVALID_TYPE` too, not N-API's own error.
 pub fn object<'a, T: FromNapiValue + 'a>(value: Unknown<'a>, what: &str) -> Result<T, Failure> {
     if kind(&value) != ValueType::Object {
         return Err(invalid(what, "an object", &value));
     }
-    T::from_unknown(value).map_err(|e| Failure::Input(format!("`{what}`: {}", e.reason)))
+    T::from_unknown(value).map_err(|e| type_error(format!("`{what}`: {}", e.reason)))
 }
 
 pub fn read_line(input: Unknown<'_>) -> Result<Line, Failure> {
@@ -216,8 +175,18 @@ fn describe(value: &Unknown<'_>) -> &'static str {
     }
 }
 
+/// An `INVALID_TYPE` failure.
+pub fn type_error(message: String) -> Failure {
+    Failure::Input(InputCode::InvalidType, message)
+}
+
+/// An `INVALID_QUERY` failure.
+fn query_error(message: String) -> Failure {
+    Failure::Input(InputCode::InvalidQuery, message)
+}
+
 fn invalid(field: &str, expected: &str, value: &Unknown<'_>) -> Failure {
-    Failure::Input(format!(
+    type_error(format!(
         "`{field}` must be {expected}, got {}",
         describe(value)
     ))
@@ -233,7 +202,15 @@ pub fn text(value: Unknown<'_>, field: &str) -> Result<String, Failure> {
     if kind(&value) != ValueType::String {
         return Err(invalid(field, "a string", &value));
     }
-    String::from_unknown(value).map_err(|e| Failure::Input(format!("`{field}`: {e}")))
+    // Read as UTF-16 so that a lone surrogate is refused rather than replaced by U+FFFD.
+    let units =
+        Utf16String::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))?;
+    String::from_utf16(&units).map_err(|_| {
+        Failure::Input(
+            InputCode::InvalidText,
+            format!("`{field}` is not valid Unicode text: it holds a lone surrogate"),
+        )
+    })
 }
 
 pub fn optional_text(value: Option<Unknown<'_>>, field: &str) -> Result<Option<String>, Failure> {
@@ -244,33 +221,52 @@ pub fn optional_text(value: Option<Unknown<'_>>, field: &str) -> Result<Option<S
     }
 }
 
-pub fn qty(value: Unknown<'_>, field: &str) -> Result<Qty, Failure> {
+/// A quantity: a decimal string, an integer number or a bigint; a fractional number (or one
+/// beyond the safe integers) is `FLOAT_REJECTED`, since a double cannot carry an exact decimal.
+pub fn qty(value: Unknown<'_>, field: &str) -> Result<QtyInput, Failure> {
     match kind(&value) {
-        ValueType::String => {
-            let raw = text(value, field)?;
-            Ok(match tarif::money::parse_decimal(&raw) {
-                Some(v) => Qty::Value(v),
-                None => Qty::Unreadable(raw),
-            })
-        }
+        ValueType::String => Ok(QtyInput::from_text(&text(value, field)?)),
         ValueType::Number => {
-            let n = f64::from_unknown(value).map_err(|e| Failure::Input(e.to_string()))?;
+            let n = f64::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))?;
             // Only integers survive the trip through a double exactly.
             const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
             if n.is_finite() && n.fract() == 0.0 && n.abs() <= MAX_SAFE {
-                Ok(Qty::Value(Decimal::from(n as i64)))
+                Ok(QtyInput::Decimal(Decimal::from(n as i64)))
             } else {
-                Err(Failure::Input(format!(
-                    "`{field}` is the number {n}, which cannot carry an exact decimal: \
-                     pass a decimal string (\"{n}\") or a safe integer"
-                )))
+                Err(Failure::Input(
+                    InputCode::FloatRejected,
+                    format!(
+                        "`{field}` is the number {n}, which cannot carry an exact decimal: \
+                         pass a decimal string (\"{n}\"), a safe integer or a bigint"
+                    ),
+                ))
             }
+        }
+        ValueType::BigInt => {
+            let big =
+                BigInt::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))?;
+            Ok(match big.get_u128() {
+                (negative, magnitude, true) => {
+                    QtyInput::from_text(&format!("{}{magnitude}", if negative { "-" } else { "" }))
+                }
+                _ => QtyInput::Unreadable("a bigint wider than 128 bits".to_string()),
+            })
         }
         _ => Err(invalid(
             field,
-            "a decimal string or an integer number",
+            "a decimal string, an integer number or a bigint",
             &value,
         )),
+    }
+}
+
+/// A quantity of a batch row: a missing one (`null`, `undefined`) fails its row only.
+fn row_qty(value: Unknown<'_>, field: &str) -> Result<QtyInput, Failure> {
+    match kind(&value) {
+        ValueType::Null | ValueType::Undefined => {
+            Ok(QtyInput::Unreadable(describe(&value).to_string()))
+        }
+        _ => qty(value, field),
     }
 }
 
@@ -287,11 +283,11 @@ fn one_at(value: Unknown<'_>, field: &str) -> Result<At, Failure> {
         ValueType::Object if value.is_date().unwrap_or(false) => {
             let ms = JsDate::from_unknown(value)
                 .and_then(|d| d.value_of())
-                .map_err(|e| Failure::Input(format!("`{field}`: {e}")))?;
+                .map_err(|e| type_error(format!("`{field}`: {e}")))?;
             if ms.is_finite() {
                 Ok(At::Millis(ms))
             } else {
-                Err(Failure::Input(format!("`{field}` is an invalid Date")))
+                Err(type_error(format!("`{field}` is an invalid Date")))
             }
         }
         _ => Err(invalid(
@@ -307,7 +303,7 @@ fn elements<'a>(value: Unknown<'a>, field: &str) -> Result<Vec<Unknown<'a>>, Fai
     if !value.is_array().unwrap_or(false) {
         return Err(invalid(field, "an array", &value));
     }
-    Vec::<Unknown<'a>>::from_unknown(value).map_err(|e| Failure::Input(format!("`{field}`: {e}")))
+    Vec::<Unknown<'a>>::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))
 }
 
 pub fn texts(value: Unknown<'_>, field: &str) -> Result<Vec<String>, Failure> {
@@ -318,11 +314,11 @@ pub fn texts(value: Unknown<'_>, field: &str) -> Result<Vec<String>, Failure> {
         .collect()
 }
 
-pub fn qtys(value: Unknown<'_>, field: &str) -> Result<Vec<Qty>, Failure> {
+pub fn qtys(value: Unknown<'_>, field: &str) -> Result<Vec<QtyInput>, Failure> {
     elements(value, field)?
         .into_iter()
         .enumerate()
-        .map(|(i, v)| qty(v, &format!("{field}[{i}]")))
+        .map(|(i, v)| row_qty(v, &format!("{field}[{i}]")))
         .collect()
 }
 
@@ -377,8 +373,8 @@ pub struct SearchQuery<'a> {
     /// One row per family, with its matching variants, instead of one per product.
     #[napi(ts_type = "boolean")]
     pub group_variants: Option<Unknown<'a>>,
-    /// Price every row (and variant) for this quantity: a decimal string or an integer.
-    #[napi(ts_type = "string | number")]
+    /// Price every row (and variant) for this quantity: a decimal string, an integer or a bigint.
+    #[napi(ts_type = "string | number | bigint")]
     pub price_qty: Option<Unknown<'a>>,
     /// Currency of those prices. Default: the account's.
     #[napi(ts_type = "string")]
@@ -404,11 +400,11 @@ pub struct AttrRangeFilter<'a> {
     /// Attribute name.
     #[napi(ts_type = "string")]
     pub attr: Unknown<'a>,
-    /// Lower bound: a decimal string or an integer number.
-    #[napi(ts_type = "string | number")]
+    /// Lower bound: a decimal string, an integer number or a bigint.
+    #[napi(ts_type = "string | number | bigint")]
     pub min: Option<Unknown<'a>>,
-    /// Upper bound: a decimal string or an integer number.
-    #[napi(ts_type = "string | number")]
+    /// Upper bound: a decimal string, an integer number or a bigint.
+    #[napi(ts_type = "string | number | bigint")]
     pub max: Option<Unknown<'a>>,
 }
 
@@ -455,8 +451,8 @@ pub struct AttrFacet<'a> {
     pub attr: Unknown<'a>,
 }
 
-/// The core query; every malformed part is `INVALID_INPUT` naming it, a bad cursor
-/// `INVALID_CURSOR`.
+/// The core query; every malformed part is `INVALID_TYPE`, `FLOAT_REJECTED` or `INVALID_QUERY`
+/// naming it, a bad cursor `INVALID_CURSOR`.
 pub fn search_query(value: Option<Unknown<'_>>) -> Result<tarif::SearchQuery, Failure> {
     let mut query = tarif::SearchQuery::new();
     let Some(value) = value.filter(|v| !is_absent(&Some(*v))) else {
@@ -478,18 +474,10 @@ pub fn search_query(value: Option<Unknown<'_>>) -> Result<tarif::SearchQuery, Fa
     if let Some(text) = optional_text(input.text, "query.text")? {
         query = query.text(&text);
     }
-    query = query.capability(
-        match optional_text(input.capability, "query.capability")?.as_deref() {
-            None | Some("see") => tarif::Capability::See,
-            Some("price") => tarif::Capability::Price,
-            Some("buy") => tarif::Capability::Buy,
-            Some(other) => {
-                return Err(Failure::Input(format!(
-                    "`query.capability` must be 'see', 'price' or 'buy', got '{other}'"
-                )))
-            }
-        },
-    );
+    query = query.capability(match optional_text(input.capability, "query.capability")? {
+        Some(name) => name.parse::<Capability>()?,
+        None => Capability::See,
+    });
     if let Some(sort) = input.sort.filter(|v| !is_absent(&Some(*v))) {
         query = query.sort(self::sort(sort)?);
     }
@@ -504,9 +492,8 @@ pub fn search_query(value: Option<Unknown<'_>>) -> Result<tarif::SearchQuery, Fa
         query = query.group_variants(group);
     }
     if let Some(qty) = input.price_qty.filter(|v| !is_absent(&Some(*v))) {
-        // An unreadable quantity prices every row as zero: each then carries the core's
-        // INVALID_QUANTITY status, as `'0'` does (one row's failure never fails a page).
-        query = query.prices(self::qty(qty, "query.priceQty")?.value());
+        // One row's failure never fails a page (docs/spec.md §11.6).
+        query = query.prices(self::qty(qty, "query.priceQty")?.for_rows());
     }
     if let Some(currency) = optional_text(input.currency, "query.currency")? {
         query = query.currency(&currency);
@@ -516,19 +503,7 @@ pub fn search_query(value: Option<Unknown<'_>>) -> Result<tarif::SearchQuery, Fa
 
 /// A relation kind by name.
 pub fn relation_kind(value: Unknown<'_>) -> Result<tarif::RelationKind, Failure> {
-    Ok(match text(value, "kind")?.as_str() {
-        "requires" => tarif::RelationKind::Requires,
-        "accessories" => tarif::RelationKind::Accessories,
-        "compatible" => tarif::RelationKind::Compatible,
-        "excludes" => tarif::RelationKind::Excludes,
-        "replacement" => tarif::RelationKind::Replacement,
-        other => {
-            return Err(Failure::Input(format!(
-                "`kind` must be 'requires', 'accessories', 'compatible', 'excludes' or \
-                 'replacement', got '{other}'"
-            )))
-        }
-    })
+    Ok(text(value, "kind")?.parse()?)
 }
 
 fn optional_elements<'a>(
@@ -546,7 +521,7 @@ fn optional_bool(value: Option<Unknown<'_>>, field: &str) -> Result<Option<bool>
         None => Ok(None),
         Some(v) if kind(&v) == ValueType::Boolean => bool::from_unknown(v)
             .map(Some)
-            .map_err(|e| Failure::Input(format!("`{field}`: {e}"))),
+            .map_err(|e| type_error(format!("`{field}`: {e}"))),
         Some(v) => Err(invalid(field, "a boolean", &v)),
     }
 }
@@ -559,14 +534,14 @@ fn count(value: Option<Unknown<'_>>, field: &str) -> Result<Option<usize>, Failu
     if kind(&value) != ValueType::Number {
         return Err(invalid(field, "a non-negative integer", &value));
     }
-    let n = f64::from_unknown(value).map_err(|e| Failure::Input(format!("`{field}`: {e}")))?;
+    let n = f64::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))?;
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    if n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE).contains(&n) {
-        Ok(Some(n as usize))
+    if !(n.is_finite() && n.fract() == 0.0 && n.abs() <= MAX_SAFE) {
+        Err(type_error(format!("`{field}` must be an integer, got {n}")))
+    } else if n < 0.0 {
+        Err(query_error(format!("`{field}` must be ≥ 0, got {n}")))
     } else {
-        Err(Failure::Input(format!(
-            "`{field}` must be a non-negative integer, got {n}"
-        )))
+        Ok(Some(n as usize))
     }
 }
 
@@ -576,8 +551,8 @@ fn bound(value: Option<Unknown<'_>>, field: &str) -> Result<Option<Decimal>, Fai
     match value.filter(|v| !is_absent(&Some(*v))) {
         None => Ok(None),
         Some(v) => match qty(v, field)? {
-            Qty::Value(d) => Ok(Some(d)),
-            Qty::Unreadable(text) => Err(Failure::Input(format!(
+            QtyInput::Decimal(d) => Ok(Some(d)),
+            QtyInput::Unreadable(text) => Err(query_error(format!(
                 "`{field}` is '{text}', which is not a decimal number"
             ))),
         },
@@ -589,10 +564,10 @@ fn value_text(value: Unknown<'_>, field: &str) -> Result<String, Failure> {
     match kind(&value) {
         ValueType::Boolean => bool::from_unknown(value)
             .map(|b| b.to_string())
-            .map_err(|e| Failure::Input(format!("`{field}`: {e}"))),
-        ValueType::Number => match qty(value, field)? {
-            Qty::Value(d) => Ok(d.to_string()),
-            Qty::Unreadable(text) => Ok(text),
+            .map_err(|e| type_error(format!("`{field}`: {e}"))),
+        ValueType::Number | ValueType::BigInt => match qty(value, field)? {
+            QtyInput::Decimal(d) => Ok(d.to_string()),
+            QtyInput::Unreadable(text) => Ok(text),
         },
         _ => text(value, field),
     }
@@ -603,11 +578,10 @@ fn keys(value: Unknown<'_>, field: &str, allowed: &[&str]) -> Result<Vec<String>
     if kind(&value) != ValueType::Object || value.is_array().unwrap_or(false) {
         return Err(invalid(field, "an object", &value));
     }
-    let object =
-        Object::from_unknown(value).map_err(|e| Failure::Input(format!("`{field}`: {e}")))?;
-    let keys = Object::keys(&object).map_err(|e| Failure::Input(format!("`{field}`: {e}")))?;
+    let object = Object::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))?;
+    let keys = Object::keys(&object).map_err(|e| type_error(format!("`{field}`: {e}")))?;
     if let Some(unknown) = keys.iter().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(Failure::Input(format!(
+        return Err(query_error(format!(
             "`{field}` has an unknown key `{unknown}`; its keys are {}",
             allowed.join(", ")
         )));
@@ -630,7 +604,7 @@ fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
     match kinds.as_slice() {
         ["attr"] if has("anyOf") => {
             if has("min") || has("max") {
-                return Err(Failure::Input(format!(
+                return Err(query_error(format!(
                     "`{field}` has anyOf or min/max, not both"
                 )));
             }
@@ -652,7 +626,7 @@ fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
                 bound(f.max, &format!("{field}.max"))?,
             ))
         }
-        ["attr"] => Err(Failure::Input(format!(
+        ["attr"] => Err(query_error(format!(
             "`{field}` needs anyOf, or min and/or max"
         ))),
         ["category"] if keys.len() == 1 => {
@@ -667,7 +641,7 @@ fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
             let f: FamilyFilter<'_> = object(value, field)?;
             Ok(tarif::Filter::Family(many(f.family, "family")?))
         }
-        _ => Err(Failure::Input(format!(
+        _ => Err(query_error(format!(
             "`{field}` is {{attr, anyOf}}, {{attr, min?, max?}}, {{category}}, {{brand}} or \
              {{family}}"
         ))),
@@ -676,15 +650,12 @@ fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
 
 fn facet(value: Unknown<'_>, field: &str) -> Result<tarif::Facet, Failure> {
     if kind(&value) == ValueType::String {
-        return match text(value, field)?.as_str() {
-            "brand" => Ok(tarif::Facet::Brand),
-            "category" => Ok(tarif::Facet::Category),
-            "family" => Ok(tarif::Facet::Family),
-            other => Err(Failure::Input(format!(
-                "`{field}` must be 'brand', 'category', 'family' or {{attr: '{other}'}}, got \
-                 '{other}'"
-            ))),
-        };
+        let name = text(value, field)?;
+        return wire::facet(&name).map_err(|e| {
+            query_error(format!(
+                "`{field}`: {e}, or {{attr: '{name}'}} for an attribute"
+            ))
+        });
     }
     keys(value, field, &["attr"])?;
     let f: AttrFacet<'_> = object(value, field)?;
@@ -694,12 +665,12 @@ fn facet(value: Unknown<'_>, field: &str) -> Result<tarif::Facet, Failure> {
 fn sort(value: Unknown<'_>) -> Result<tarif::Sort, Failure> {
     let field = "query.sort";
     if kind(&value) == ValueType::String {
-        return match text(value, field)?.as_str() {
-            "sku" => Ok(tarif::Sort::Sku),
-            other => Err(Failure::Input(format!(
-                "`{field}` must be 'sku' or {{attr: '{other}', descending?}}, got '{other}'"
-            ))),
-        };
+        let name = text(value, field)?;
+        return wire::sort(&name).map_err(|e| {
+            query_error(format!(
+                "`{field}`: {e}, or {{attr: '{name}', descending?}} for an attribute"
+            ))
+        });
     }
     keys(value, field, &["attr", "descending"])?;
     let s: AttrSort<'_> = object(value, field)?;

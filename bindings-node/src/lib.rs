@@ -6,6 +6,7 @@ pub mod cli;
 mod error;
 mod input;
 mod output;
+mod queries;
 mod tasks;
 
 use std::sync::Arc;
@@ -17,17 +18,33 @@ use napi_derive::napi;
 use tarif::Engine as Core;
 
 use crate::error::{DiagnosticInfo, Failure};
-use crate::input::{BatchAtInput, BatchInput, LoadOptions, LookupInput, VisibilityInput};
+use crate::input::LoadOptions;
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
-use crate::tasks::{Batch, Instants, Load, QuoteMany, Watch};
-
-/// Listens to the caller's `signal`; anything but an `AbortSignal` is `INVALID_INPUT`.
-fn watch(env: &Env, signal: Option<Object<'_>>) -> Result<Watch, Failure> {
-    Watch::new(env, signal).map_err(|e| Failure::Input(format!("`signal`: {}", e.reason)))
-}
+use crate::tasks::{Load, QuoteMany};
 
 fn strict(options: Option<LoadOptions>) -> bool {
     options.and_then(|o| o.strict).unwrap_or(false)
+}
+
+/// A failure as the JavaScript error it throws.
+fn js<T>(env: &Env, result: Result<T, Failure>) -> napi::Result<T> {
+    result.map_err(|f| f.into_js(env))
+}
+
+/// A task that loads a rules file on the libuv pool, swapping it into `target` if given.
+fn load(
+    env: &Env,
+    path: Unknown<'_>,
+    options: Option<LoadOptions>,
+    signal: Option<Object<'_>>,
+    target: Option<Arc<ArcSwap<Core>>>,
+) -> Result<AsyncTask<Load>, Failure> {
+    Ok(AsyncTask::new(Load {
+        path: input::text(path, "path")?,
+        strict: strict(options),
+        watch: queries::watch(env, signal)?,
+        target,
+    }))
 }
 
 /// A compiled rules document: immutable, safe to share, answers synchronously in well under a
@@ -42,42 +59,44 @@ impl Engine {
     /// Compiles a `tarif/1` JSON document. Throws `COMPILE_ERROR` (or `STRICT_WARNINGS`) with
     /// every diagnostic in `err.details`.
     #[napi(factory, catch_unwind)]
-    pub fn from_json(env: &Env, text: String, options: Option<LoadOptions>) -> napi::Result<Self> {
-        Core::compile(
-            &text,
-            &tarif::CompileOptions {
+    pub fn from_json(
+        env: &Env,
+        #[napi(ts_arg_type = "string")] text: Unknown<'_>,
+        options: Option<LoadOptions>,
+    ) -> napi::Result<Self> {
+        let compiled = input::text(text, "text").and_then(|text| {
+            let options = tarif::CompileOptions {
                 strict: strict(options),
                 ..tarif::CompileOptions::default()
-            },
-        )
-        .map(|c| Engine {
+            };
+            Ok(Core::compile(&text, &options)?)
+        });
+        js(env, compiled).map(|c| Engine {
             inner: Arc::new(c.engine),
         })
-        .map_err(|e| Failure::from(e).into_js(env))
     }
 
     /// Reads and compiles a rules file, blocking; prefer `Engine.load` in a service.
     #[napi(factory, catch_unwind)]
-    pub fn from_file(env: &Env, path: String, options: Option<LoadOptions>) -> napi::Result<Self> {
-        tasks::compile_file(&path, strict(options))
-            .map(|e| Engine { inner: Arc::new(e) })
-            .map_err(|f| f.into_js(env))
+    pub fn from_file(
+        env: &Env,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        options: Option<LoadOptions>,
+    ) -> napi::Result<Self> {
+        let engine =
+            input::text(path, "path").and_then(|path| tasks::compile_file(&path, strict(options)));
+        js(env, engine).map(|e| Engine { inner: Arc::new(e) })
     }
 
     /// Reads and compiles a rules file on the libuv pool.
     #[napi(ts_return_type = "Promise<Engine>")]
     pub fn load(
         env: &Env,
-        path: String,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
         options: Option<LoadOptions>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
     ) -> napi::Result<AsyncTask<Load>> {
-        Ok(AsyncTask::new(Load {
-            path,
-            strict: strict(options),
-            watch: watch(env, signal).map_err(|f| f.into_js(env))?,
-            target: None,
-        }))
+        js(env, load(env, path, options, signal, None))
     }
 
     /// Stable content hash of the document; every quote carries it.
@@ -89,37 +108,25 @@ impl Engine {
     /// Warnings of the compiled document.
     #[napi]
     pub fn diagnostics(&self) -> Vec<DiagnosticInfo> {
-        self.inner
-            .diagnostics()
-            .iter()
-            .map(DiagnosticInfo::from)
-            .collect()
+        queries::diagnostics(&self.inner)
     }
 
     /// Every SKU of the catalog, in document order.
     #[napi]
     pub fn skus(&self) -> Vec<String> {
-        self.inner.skus().map(str::to_string).collect()
+        queries::skus(&self.inner)
     }
 
     /// Prices one line. Throws with the core's stable `code` (`UNKNOWN_PRODUCT`, `NO_PRICE`,
-    /// `QUANTITY_RULE` with `details.nearest`, …) or `INVALID_INPUT`.
+    /// `QUANTITY_RULE` with `details.nearest`, …) or the code of a malformed argument
+    /// (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`).
     #[napi(catch_unwind)]
     pub fn quote(
         &self,
         env: &Env,
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<QuoteResult> {
-        self.quote_line(input).map_err(|f| f.into_js(env))
-    }
-
-    fn quote_line(&self, input: Unknown<'_>) -> Result<QuoteResult, Failure> {
-        let line = input::read_line(input)?;
-        let request = line.request(&self.inner)?;
-        self.inner
-            .quote(&request)
-            .map(QuoteResult::from)
-            .map_err(|e| Failure::Query(line.qty.restore(e)))
+        js(env, queries::quote(&self.inner, input))
     }
 
     /// Explains a price: visibility, then every step with every rule that spoke to the product.
@@ -130,16 +137,7 @@ impl Engine {
         env: &Env,
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<ExplainResult> {
-        self.explain_line(input).map_err(|f| f.into_js(env))
-    }
-
-    fn explain_line(&self, input: Unknown<'_>) -> Result<ExplainResult, Failure> {
-        let line = input::read_line(input)?;
-        let request = line.request(&self.inner)?;
-        self.inner
-            .explain(&request)
-            .map(ExplainResult::from)
-            .map_err(|e| Failure::Query(line.qty.restore(e)))
+        js(env, queries::explain(&self.inner, input))
     }
 
     /// What the account may do with the product: `{see, price, buy}`.
@@ -149,15 +147,7 @@ impl Engine {
         env: &Env,
         #[napi(ts_arg_type = "VisibilityInput")] input: Unknown<'_>,
     ) -> napi::Result<CapabilitiesResult> {
-        let answer = || -> Result<CapabilitiesResult, Failure> {
-            let input: VisibilityInput<'_> = input::object(input, "input")?;
-            let account = input::text(input.account, "account")?;
-            let product = input::text(input.sku, "sku")?;
-            let at = input::at(input.at, "at")?;
-            let at = input::instant_after_account(&self.inner, &account, &at)?;
-            Ok(self.inner.visibility(&account, &product, at)?.into())
-        };
-        answer().map_err(|f| f.into_js(env))
+        js(env, queries::visibility(&self.inner, input))
     }
 
     /// The SKU a reference means for the account (aliases, SKU, EAN/GTIN, MPN, refs). A product
@@ -168,24 +158,13 @@ impl Engine {
         env: &Env,
         #[napi(ts_arg_type = "LookupInput")] input: Unknown<'_>,
     ) -> napi::Result<String> {
-        let answer = || -> Result<String, Failure> {
-            let input: LookupInput<'_> = input::object(input, "input")?;
-            let account = input::text(input.account, "account")?;
-            let reference = input::text(input.reference, "ref")?;
-            let at = input::at(input.at, "at")?;
-            let at = input::instant_after_account(&self.inner, &account, &at)?;
-            let sku = match at {
-                Some(at) => self.inner.lookup_at(&account, &reference, at)?,
-                None => self.inner.lookup(&account, &reference)?,
-            };
-            Ok(sku.to_string())
-        };
-        answer().map_err(|f| f.into_js(env))
+        js(env, queries::lookup(&self.inner, input))
     }
 
     /// One page of the account's own catalog: the products it has `query.capability` on that
     /// pass every filter, in order, with the total and the requested facet counts. Synchronous,
-    /// like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`, `INVALID_INSTANT`, `INVALID_CURSOR` or `INVALID_INPUT`.
+    /// like `quote`: a page is read from the engine's indexes. Throws `UNKNOWN_ACCOUNT`,
+    /// `INVALID_INSTANT`, `INVALID_CURSOR`, `INVALID_QUERY` or `INVALID_TYPE`.
     #[napi(catch_unwind)]
     pub fn search(
         &self,
@@ -194,14 +173,7 @@ impl Engine {
         #[napi(ts_arg_type = "SearchQuery")] query: Option<Unknown<'_>>,
         #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
     ) -> napi::Result<SearchPage> {
-        let answer = || -> Result<SearchPage, Failure> {
-            let account = input::text(account, "account")?;
-            let query = input::search_query(query)?;
-            let at = input::at(at, "at")?;
-            let at = input::instant_after_account(&self.inner, &account, &at)?;
-            Ok(self.inner.search(&account, &query, at)?.into())
-        };
-        answer().map_err(|f| f.into_js(env))
+        js(env, queries::search(&self.inner, account, query, at))
     }
 
     /// The products linked to a product (any reference `lookup` accepts, which the account must
@@ -219,16 +191,10 @@ impl Engine {
         kind: Unknown<'_>,
         #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
     ) -> napi::Result<Vec<RelatedProduct>> {
-        let answer = || -> Result<Vec<RelatedProduct>, Failure> {
-            let account = input::text(account, "account")?;
-            let reference = input::text(reference, "ref")?;
-            let kind = input::relation_kind(kind)?;
-            let at = input::at(at, "at")?;
-            let at = input::instant_after_account(&self.inner, &account, &at)?;
-            let related = self.inner.related(&account, &reference, kind, at)?;
-            Ok(related.into_iter().map(RelatedProduct::from).collect())
-        };
-        answer().map_err(|f| f.into_js(env))
+        js(
+            env,
+            queries::related(&self.inner, account, reference, kind, at),
+        )
     }
 
     /// Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`), so the
@@ -241,43 +207,8 @@ impl Engine {
         #[napi(ts_arg_type = "BatchInput")] input: Unknown<'_>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
     ) -> napi::Result<AsyncTask<QuoteMany>> {
-        Ok(AsyncTask::new(QuoteMany(
-            self.batch(env, input, signal).map_err(Some),
-        )))
-    }
-
-    fn batch(
-        &self,
-        env: &Env,
-        input: Unknown<'_>,
-        signal: Option<Object<'_>>,
-    ) -> Result<Batch, Failure> {
-        let input: BatchInput<'_> = input::object(input, "input")?;
-        let accounts = input::texts(input.accounts, "accounts")?;
-        let refs = input::texts(input.skus, "skus")?;
-        let qtys = input::qtys(input.qtys, "qtys")?;
-        let at = match input::batch_at(input.at, "at")? {
-            BatchAtInput::One(at) => {
-                Instants::One(at.instant(&self.inner)?.unwrap_or_else(tarif::Instant::now))
-            }
-            BatchAtInput::PerRow(list) => Instants::PerRow(
-                list.iter()
-                    .map(|at| {
-                        at.instant(&self.inner)
-                            .map(|i| i.unwrap_or_else(tarif::Instant::now))
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
-        };
-        Ok(Batch {
-            engine: self.inner.clone(),
-            accounts,
-            refs,
-            qtys: qtys.iter().map(input::Qty::value).collect(),
-            at,
-            currency: input::optional_text(input.currency, "currency")?,
-            watch: watch(env, signal)?,
-        })
+        let batch = queries::batch(&self.inner, env, input, signal);
+        Ok(AsyncTask::new(QuoteMany(batch.map_err(Some))))
     }
 }
 
@@ -322,16 +253,14 @@ impl EngineHandle {
     pub fn reload(
         &self,
         env: &Env,
-        path: String,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
         options: Option<LoadOptions>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
     ) -> napi::Result<AsyncTask<Load>> {
-        Ok(AsyncTask::new(Load {
-            path,
-            strict: strict(options),
-            watch: watch(env, signal).map_err(|f| f.into_js(env))?,
-            target: Some(self.current.clone()),
-        }))
+        js(
+            env,
+            load(env, path, options, signal, Some(self.current.clone())),
+        )
     }
 
     /// `engineVersion` of the current engine.
@@ -343,13 +272,13 @@ impl EngineHandle {
     /// `diagnostics()` of the current engine.
     #[napi]
     pub fn diagnostics(&self) -> Vec<DiagnosticInfo> {
-        self.current().diagnostics()
+        queries::diagnostics(&self.current.load())
     }
 
     /// `skus()` of the current engine.
     #[napi]
     pub fn skus(&self) -> Vec<String> {
-        self.current().skus()
+        queries::skus(&self.current.load())
     }
 
     /// `quote` on the current engine.
@@ -359,7 +288,7 @@ impl EngineHandle {
         env: &Env,
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<QuoteResult> {
-        self.current().quote(env, input)
+        js(env, queries::quote(&self.current.load(), input))
     }
 
     /// `explain` on the current engine.
@@ -369,7 +298,7 @@ impl EngineHandle {
         env: &Env,
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<ExplainResult> {
-        self.current().explain(env, input)
+        js(env, queries::explain(&self.current.load(), input))
     }
 
     /// `visibility` on the current engine.
@@ -379,7 +308,7 @@ impl EngineHandle {
         env: &Env,
         #[napi(ts_arg_type = "VisibilityInput")] input: Unknown<'_>,
     ) -> napi::Result<CapabilitiesResult> {
-        self.current().visibility(env, input)
+        js(env, queries::visibility(&self.current.load(), input))
     }
 
     /// `lookup` on the current engine.
@@ -389,7 +318,7 @@ impl EngineHandle {
         env: &Env,
         #[napi(ts_arg_type = "LookupInput")] input: Unknown<'_>,
     ) -> napi::Result<String> {
-        self.current().lookup(env, input)
+        js(env, queries::lookup(&self.current.load(), input))
     }
 
     /// `search` on the current engine.
@@ -401,7 +330,10 @@ impl EngineHandle {
         #[napi(ts_arg_type = "SearchQuery")] query: Option<Unknown<'_>>,
         #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
     ) -> napi::Result<SearchPage> {
-        self.current().search(env, account, query, at)
+        js(
+            env,
+            queries::search(&self.current.load(), account, query, at),
+        )
     }
 
     /// `related` on the current engine.
@@ -417,7 +349,8 @@ impl EngineHandle {
         kind: Unknown<'_>,
         #[napi(ts_arg_type = "Date | string")] at: Option<Unknown<'_>>,
     ) -> napi::Result<Vec<RelatedProduct>> {
-        self.current().related(env, account, reference, kind, at)
+        let engine = self.current.load();
+        js(env, queries::related(&engine, account, reference, kind, at))
     }
 
     /// `quoteMany` on the engine current when it is called, even if a swap happens meanwhile.
@@ -428,6 +361,7 @@ impl EngineHandle {
         #[napi(ts_arg_type = "BatchInput")] input: Unknown<'_>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
     ) -> napi::Result<AsyncTask<QuoteMany>> {
-        self.current().quote_many(env, input, signal)
+        let batch = queries::batch(&self.current.load_full(), env, input, signal);
+        Ok(AsyncTask::new(QuoteMany(batch.map_err(Some))))
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use napi_derive::napi;
-use tarif::{Capabilities, Explanation, Quote, RoundingStage, Status};
+use tarif::{Capabilities, Explanation, Quote, Status};
 
 /// A priced line. Money and quantities are decimal strings, printed at the scale the rounding
 /// gave them.
@@ -64,11 +64,7 @@ impl From<Quote<'_>> for QuoteResult {
             base_price: q.base_price.to_string(),
             list_price: q.list_price.map(|p| p.to_string()),
             buyable: q.buyable,
-            stage: match q.stage {
-                RoundingStage::Unit => "unit",
-                RoundingStage::Line => "line",
-            }
-            .to_string(),
+            stage: q.stage.as_str().to_string(),
             steps: q
                 .steps
                 .iter()

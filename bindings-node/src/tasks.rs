@@ -103,10 +103,11 @@ pub struct Load {
 }
 
 pub fn compile_file(path: &str, strict: bool) -> Result<Core, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|error| Failure::Io {
+    let bytes = std::fs::read(path).map_err(|error| Failure::Io {
         path: path.to_string(),
         error,
     })?;
+    let text = tarif::wire::document_text(bytes)?;
     Ok(Core::compile(
         &text,
         &CompileOptions {

@@ -98,21 +98,21 @@ test('malformed batches reject with codes', async () => {
     sample.quoteMany({ accounts: ['a', 'b'], skus: ['x', 'y'], qtys: [1, 2], at: [AT] }),
     (err) => err.code === 'INVALID_BATCH',
   );
-  const bad = async (input, pattern) => {
+  const bad = async (input, code, pattern) => {
     let err;
     try {
       await sample.quoteMany(input);
     } catch (e) {
       err = e;
     }
-    assert.equal(err?.code, 'INVALID_INPUT', String(err));
+    assert.equal(err?.code, code, String(err));
     assert.match(err.message, pattern);
   };
-  await bad({ accounts: ['a'], skus: ['b'], qtys: [1.25] }, /qtys\[0\].*exact decimal/);
-  await bad({ accounts: 'a', skus: ['b'], qtys: [1] }, /`accounts` must be an array/);
-  await bad({ accounts: ['a', 3], skus: ['b', 'c'], qtys: [1, 1] }, /`accounts\[1\]` must be a string/);
-  await bad({ accounts: ['a'], skus: ['b'] }, /qtys/);
-  await bad({ accounts: ['a'], skus: ['b'], qtys: [1], at: [new Date(Number.NaN)] }, /at\[0\]/);
+  await bad({ accounts: ['a'], skus: ['b'], qtys: [1.25] }, 'FLOAT_REJECTED', /qtys\[0\].*exact decimal/);
+  await bad({ accounts: 'a', skus: ['b'], qtys: [1] }, 'INVALID_TYPE', /`accounts` must be an array/);
+  await bad({ accounts: ['a', 3], skus: ['b', 'c'], qtys: [1, 1] }, 'INVALID_TYPE', /`accounts\[1\]` must be a string/);
+  await bad({ accounts: ['a'], skus: ['b'] }, 'INVALID_TYPE', /qtys/);
+  await bad({ accounts: ['a'], skus: ['b'], qtys: [1], at: [new Date(Number.NaN)] }, 'INVALID_TYPE', /at\[0\]/);
   await assert.rejects(
     sample.quoteMany({ accounts: ['a'], skus: ['b'], qtys: [1], at: 'soon' }),
     (err) => err.code === 'INVALID_INSTANT',
@@ -152,8 +152,8 @@ test('a signal that never fires changes nothing', async () => {
 });
 
 test('a signal must be an AbortSignal', async () => {
-  await assert.rejects(sample.quoteMany({ ...rows(3), at: AT }, {}), { code: 'INVALID_INPUT' });
-  assert.throws(() => Engine.load('rules.json', {}, { aborted: false }), { code: 'INVALID_INPUT' });
+  await assert.rejects(sample.quoteMany({ ...rows(3), at: AT }, {}), { code: 'INVALID_TYPE' });
+  assert.throws(() => Engine.load('rules.json', {}, { aborted: false }), { code: 'INVALID_TYPE' });
 });
 
 test('a long-lived signal does not collect listeners', async () => {

@@ -92,31 +92,56 @@ test('NO_PRICE names the currencies that have a price', () => {
   assert.match(err.message, /`EUR`/);
 });
 
-test('bad JavaScript input is INVALID_INPUT, naming the field', () => {
+test('bad JavaScript input has the code of what is wrong with it, naming the field', () => {
   const cases = [
-    [line({ qty: 1.5 }), /qty.*1\.5.*exact decimal/],
-    [line({ qty: 0.1 + 0.2 }), /exact decimal/],
-    [line({ qty: Number.NaN }), /exact decimal/],
-    [line({ qty: 2 ** 60 }), /exact decimal/],
-    [line({ qty: true }), /`qty` must be/],
-    [line({ qty: undefined }), /qty/],
-    [line({ account: 42 }), /`account` must be a string, got a number/],
-    [line({ sku: null }), /`sku` must be a string, got null/],
-    [line({ at: new Date('not a date') }), /invalid Date/],
-    [line({ at: 12 }), /`at` must be a Date/],
-    [line({ currency: 1 }), /`currency` must be a string/],
-    [{ sku: 'DR-18V-01', qty: '1' }, /account/],
-    ['ACME', /must be an object/],
-    [undefined, /must be an object/],
+    [line({ qty: 1.5 }), 'FLOAT_REJECTED', /qty.*1\.5.*exact decimal/],
+    [line({ qty: 0.1 + 0.2 }), 'FLOAT_REJECTED', /exact decimal/],
+    [line({ qty: Number.NaN }), 'FLOAT_REJECTED', /exact decimal/],
+    [line({ qty: 2 ** 60 }), 'FLOAT_REJECTED', /exact decimal/],
+    [line({ qty: true }), 'INVALID_TYPE', /`qty` must be/],
+    [line({ qty: undefined }), 'INVALID_TYPE', /qty/],
+    [line({ account: 42 }), 'INVALID_TYPE', /`account` must be a string, got a number/],
+    [line({ sku: null }), 'INVALID_TYPE', /`sku` must be a string, got null/],
+    [line({ sku: 'DR-18V-01\ud800' }), 'INVALID_TEXT', /`sku` is not valid Unicode text/],
+    [line({ at: new Date('not a date') }), 'INVALID_TYPE', /invalid Date/],
+    [line({ at: 12 }), 'INVALID_TYPE', /`at` must be a Date/],
+    [line({ currency: 1 }), 'INVALID_TYPE', /`currency` must be a string/],
+    [{ sku: 'DR-18V-01', qty: '1' }, 'INVALID_TYPE', /account/],
+    ['ACME', 'INVALID_TYPE', /must be an object/],
+    [undefined, 'INVALID_TYPE', /must be an object/],
   ];
-  for (const [input, message] of cases) {
+  for (const [input, code, message] of cases) {
     const err = thrown(() => engine.quote(input));
-    assert.equal(err.code, 'INVALID_INPUT', `${String(input?.qty)}: ${err.message}`);
+    assert.equal(err.code, code, `${String(input?.qty)}: ${err.message}`);
     assert.match(err.message, message);
   }
-  assert.equal(thrown(() => engine.visibility({ account: 'ACME' })).code, 'INVALID_INPUT');
-  assert.equal(thrown(() => engine.lookup({ account: 'ACME', ref: 7 })).code, 'INVALID_INPUT');
-  assert.equal(thrown(() => engine.explain(line({ qty: 2.5 }))).code, 'INVALID_INPUT');
+  assert.equal(thrown(() => engine.visibility({ account: 'ACME' })).code, 'INVALID_TYPE');
+  assert.equal(thrown(() => engine.lookup({ account: 'ACME', ref: 7 })).code, 'INVALID_TYPE');
+  assert.equal(thrown(() => engine.explain(line({ qty: 2.5 }))).code, 'FLOAT_REJECTED');
+});
+
+test('a quantity may be a bigint, exact to the last digit', () => {
+  assert.equal(engine.quote(line({ qty: 2n ** 63n })).qty, '9223372036854775808');
+  assert.equal(thrown(() => engine.quote(line({ qty: 10n ** 30n }))).code, 'INVALID_QUANTITY');
+});
+
+test('explain reports an unreadable quantity after the account and the product, as quote does', () => {
+  assert.equal(thrown(() => engine.explain(line({ qty: 'abc' }))).code, 'INVALID_QUANTITY');
+  assert.equal(thrown(() => engine.explain(line({ account: 'NOBODY', qty: 'abc' }))).code, 'UNKNOWN_ACCOUNT');
+  assert.equal(thrown(() => engine.explain(line({ sku: 'NOPE', qty: 'abc' }))).code, 'UNKNOWN_PRODUCT');
+});
+
+test('a document that is not a string, or not UTF-8, has a code', () => {
+  const err = thrown(() => Engine.fromJson(42));
+  assert.equal(err.code, 'INVALID_TYPE');
+  assert.match(err.message, /`text` must be a string, got a number/);
+  assert.equal(thrown(() => Engine.fromFile(42)).code, 'INVALID_TYPE');
+  const path = join(tmpdir(), `tarif-latin1-${process.pid}.json`);
+  writeFileSync(path, Buffer.from('{"format": "tarif/1", "products": [{"sku": "CAF\xc9"}]}', 'latin1'));
+  const notUtf8 = thrown(() => Engine.fromFile(path));
+  assert.equal(notUtf8.code, 'COMPILE_ERROR');
+  assert.equal(notUtf8.details[0].code, 'PARSE_ERROR');
+  assert.match(notUtf8.details[0].message, /not UTF-8: invalid byte at offset 47/);
 });
 
 test('unreadable files are IO_ERROR, synchronously and asynchronously', async () => {

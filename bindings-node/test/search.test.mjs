@@ -100,38 +100,38 @@ test('related products with their capabilities', () => {
 test('bad kinds, cursors and query shapes are input errors naming the field', () => {
   for (const kind of ['accessory', 'ACCESSORIES', '', 3]) {
     const err = thrown(() => engine.related('INST', 'DR-18-B', kind, DAY));
-    assert.equal(err.code, 'INVALID_INPUT');
+    assert.equal(err.code, typeof kind === 'string' ? 'INVALID_RELATION_KIND' : 'INVALID_TYPE');
     assert.match(err.message, /kind/);
   }
   for (const cursor of ['bogus', 'v:x:A', '']) {
     assert.equal(thrown(() => engine.search('INST', { cursor }, DAY)).code, 'INVALID_CURSOR');
   }
   const cases = [
-    [{ filters: [{ attr: 'voltage', min: 12.5 }] }, /query\.filters\[0\]\.min/],
-    [{ filters: [{ attr: 'voltage', anyOf: [18.5] }] }, /anyOf\[0\]/],
-    [{ filters: [{ attr: 'color', any_of: ['blue'] }] }, /unknown key `any_of`/],
-    [{ filters: [{ attr: 'color' }] }, /anyOf, or min/],
-    [{ filters: [{ attr: 'voltage', anyOf: ['12'], min: 1 }] }, /not both/],
-    [{ filters: [{ brand: ['Bosch'], family: ['DR'] }] }, /query\.filters\[0\]/],
-    [{ filters: [{ attr: 'voltage', min: 'twelve' }] }, /not a decimal/],
-    [{ filters: [{ brand: 'Bosch' }] }, /query\.filters\[0\]\.brand/],
-    [{ filters: { brand: ['Bosch'] } }, /query\.filters/],
-    [{ facets: ['colour'] }, /query\.facets\[0\]/],
-    [{ sort: 'voltage' }, /query\.sort/],
-    [{ sort: { attr: 'voltage', descending: 'yes' } }, /descending/],
-    [{ capability: 'order' }, /capability/],
-    [{ limit: -1 }, /limit/],
-    [{ offset: 1.5 }, /offset/],
-    [{ groupVariants: 1 }, /groupVariants/],
-    [{ priceQty: 2.5 }, /priceQty/],
-    ['everything', /query/],
+    [{ filters: [{ attr: 'voltage', min: 12.5 }] }, 'FLOAT_REJECTED', /query\.filters\[0\]\.min/],
+    [{ filters: [{ attr: 'voltage', anyOf: [18.5] }] }, 'FLOAT_REJECTED', /anyOf\[0\]/],
+    [{ filters: [{ attr: 'color', any_of: ['blue'] }] }, 'INVALID_QUERY', /unknown key `any_of`/],
+    [{ filters: [{ attr: 'color' }] }, 'INVALID_QUERY', /anyOf, or min/],
+    [{ filters: [{ attr: 'voltage', anyOf: ['12'], min: 1 }] }, 'INVALID_QUERY', /not both/],
+    [{ filters: [{ brand: ['Bosch'], family: ['DR'] }] }, 'INVALID_QUERY', /query\.filters\[0\]/],
+    [{ filters: [{ attr: 'voltage', min: 'twelve' }] }, 'INVALID_QUERY', /not a decimal/],
+    [{ filters: [{ brand: 'Bosch' }] }, 'INVALID_TYPE', /query\.filters\[0\]\.brand/],
+    [{ filters: { brand: ['Bosch'] } }, 'INVALID_TYPE', /query\.filters/],
+    [{ facets: ['colour'] }, 'INVALID_QUERY', /query\.facets\[0\]/],
+    [{ sort: 'voltage' }, 'INVALID_QUERY', /query\.sort/],
+    [{ sort: { attr: 'voltage', descending: 'yes' } }, 'INVALID_TYPE', /descending/],
+    [{ capability: 'order' }, 'INVALID_QUERY', /capability/],
+    [{ limit: -1 }, 'INVALID_QUERY', /limit/],
+    [{ offset: 1.5 }, 'INVALID_TYPE', /offset/],
+    [{ groupVariants: 1 }, 'INVALID_TYPE', /groupVariants/],
+    [{ priceQty: 2.5 }, 'FLOAT_REJECTED', /priceQty/],
+    ['everything', 'INVALID_TYPE', /query/],
   ];
-  for (const [query, message] of cases) {
+  for (const [query, code, message] of cases) {
     const err = thrown(() => engine.search('INST', query, DAY));
-    assert.equal(err.code, 'INVALID_INPUT', JSON.stringify(query));
+    assert.equal(err.code, code, JSON.stringify(query));
     assert.match(err.message, message, JSON.stringify(query));
   }
-  assert.equal(thrown(() => engine.search(42)).code, 'INVALID_INPUT');
+  assert.equal(thrown(() => engine.search(42)).code, 'INVALID_TYPE');
 });
 
 test('query errors keep the core precedence', () => {

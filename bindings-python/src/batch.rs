@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int16Type, Int64Type, Int8Type};
+use arrow_array::types::{Decimal128Type, Int16Type, Int64Type, Int8Type, UInt64Type};
 use arrow_array::{
     make_array, new_empty_array, Array, ArrayRef, Decimal128Array, Decimal256Array,
     DictionaryArray, Int16Array, Int8Array, RecordBatch, StringArray,
@@ -17,11 +17,12 @@ use arrow_data::ArrayData;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyIterator, PyString};
 use tarif::money::parse_decimal;
+use tarif::wire::InputCode;
 use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
 
-use crate::convert::{quantity, type_name, Quantity};
+use crate::convert::{quantity, text, type_name};
 use crate::errors::{guarded, input, Result};
 
 /// The most digits a `decimal128` / `decimal256` column holds.
@@ -46,7 +47,7 @@ pub(crate) fn quote_many<'py>(
         (None, None) if first.hasattr("__arrow_c_stream__")? => table_columns(first)?,
         _ => {
             return Err(input(
-                "INVALID_BATCH",
+                InputCode::InvalidBatch,
                 "quote_many takes three columns (accounts, skus, qtys) or one table with \
                  columns account, sku, qty",
             ))
@@ -115,20 +116,47 @@ fn arrow_column(column: &Bound<'_, PyAny>) -> Result<Option<ArrayRef>> {
     Ok(Some(make_array(ArrayData::from_pyarrow_bound(&array)?)))
 }
 
+/// A str or a dict is refused as a column: it would iterate by character, or by key.
+fn not_a_column(column: &Bound<'_, PyAny>, name: &str) -> Result<()> {
+    if column.is_instance_of::<PyString>() || column.is_instance_of::<PyDict>() {
+        return Err(input(
+            InputCode::InvalidType,
+            format!(
+                "{name} must be a column (a list or an array), not a single {}",
+                type_name(column)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn iterate<'py>(column: &Bound<'py, PyAny>, name: &str) -> Result<Bound<'py, PyIterator>> {
+    column.try_iter().map_err(|_| {
+        input(
+            InputCode::InvalidType,
+            format!(
+                "{name} must be a column (a list or an array), not {}",
+                type_name(column)
+            ),
+        )
+    })
+}
+
 fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
+    not_a_column(column, name)?;
     if let Some(array) = arrow_column(column)? {
         return string_array(array, name);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
-    for (row, item) in column.try_iter()?.enumerate() {
+    for (row, item) in iterate(column, name)?.enumerate() {
         let item = item?;
-        let text = item.cast::<PyString>().map_err(|_| {
-            input(
-                "INVALID_TYPE",
+        if !item.is_instance_of::<PyString>() {
+            return Err(input(
+                InputCode::InvalidType,
                 format!("{name}[{row}] is not a str: {}", type_name(&item)),
-            )
-        })?;
-        values.push(text.to_str()?.to_string());
+            ));
+        }
+        values.push(text(&item, &format!("{name}[{row}]"))?);
     }
     Ok(Strings::Owned(values))
 }
@@ -136,7 +164,7 @@ fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
 fn string_array(array: ArrayRef, name: &str) -> Result<Strings> {
     if !is_string(array.data_type()) {
         return Err(input(
-            "INVALID_TYPE",
+            InputCode::InvalidType,
             format!("{name} must be strings, not Arrow {}", array.data_type()),
         ));
     }
@@ -146,19 +174,17 @@ fn string_array(array: ArrayRef, name: &str) -> Result<Strings> {
 /// Quantities; a null or unreadable value becomes zero, so that its row (only) gets
 /// `INVALID_QUANTITY` from the core.
 fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
+    not_a_column(column, "qtys")?;
     if let Some(array) = arrow_column(column)? {
         return quantity_array(&array);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
-    for item in column.try_iter()? {
+    for item in iterate(column, "qtys")? {
         let item = item?;
         values.push(if item.is_none() {
             Decimal::ZERO
         } else {
-            match quantity(&item)? {
-                Quantity::Exact(qty) => qty,
-                Quantity::Unreadable(_) => Decimal::ZERO,
-            }
+            quantity(&item)?.for_rows()
         });
     }
     Ok(values)
@@ -166,8 +192,15 @@ fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
 
 fn quantity_array(array: &ArrayRef) -> Result<Vec<Decimal>> {
     let data_type = array.data_type();
+    if data_type == &DataType::UInt64 {
+        // Beyond i64 but well within a decimal: priced, as `quote()` prices the same int.
+        return Ok(array
+            .as_primitive::<UInt64Type>()
+            .iter()
+            .map(|v| v.map_or(Decimal::ZERO, Decimal::from))
+            .collect());
+    }
     if data_type.is_integer() {
-        // Values beyond i64 become nulls (a safe cast), hence invalid rows.
         let ints = arrow_cast::cast(array, &DataType::Int64)?;
         return Ok(ints
             .as_primitive::<Int64Type>()
@@ -197,7 +230,7 @@ fn quantity_array(array: &ArrayRef) -> Result<Vec<Decimal>> {
     }
     if data_type.is_floating() {
         return Err(input(
-            "FLOAT_REJECTED",
+            InputCode::FloatRejected,
             format!(
                 "qtys is Arrow {data_type}: binary floating point holds most decimal amounts \
                  only approximately; pass integers, decimal128 or strings"
@@ -205,7 +238,7 @@ fn quantity_array(array: &ArrayRef) -> Result<Vec<Decimal>> {
         ));
     }
     Err(input(
-        "INVALID_TYPE",
+        InputCode::InvalidType,
         format!("qtys must be integers, decimal128 or strings, not Arrow {data_type}"),
     ))
 }
@@ -216,7 +249,7 @@ fn table_columns(table: &Bound<'_, PyAny>) -> Result<(Strings, Strings, Vec<Deci
     let column = |name: &str| -> Result<ArrayRef> {
         let index = schema.index_of(name).map_err(|_| {
             input(
-                "INVALID_BATCH",
+                InputCode::InvalidBatch,
                 format!("the table has no `{name}` column (it needs account, sku, qty)"),
             )
         })?;

@@ -1,10 +1,11 @@
-//! Python values in and out: quantities, instants and decimals.
+//! Python values in and out: texts, quantities, instants and decimals, read into the core's
+//! wire requests (`tarif::wire`), which apply the error precedence.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyType};
-use tarif::money::parse_decimal;
-use tarif::{Decimal, Instant, QueryError};
+use tarif::wire::{AtInput, InputCode, QtyInput};
+use tarif::{Decimal, Instant};
 
 use crate::errors::{input, Failure, Result};
 
@@ -59,7 +60,7 @@ pub(crate) fn to_datetime(py: Python<'_>, instant: Instant) -> PyResult<Bound<'_
 /// The `FLOAT_REJECTED` error: `what` is what the float was meant to be (`"a quantity"`).
 fn float_rejected(what: &str) -> Failure {
     input(
-        "FLOAT_REJECTED",
+        InputCode::FloatRejected,
         format!(
             "a float cannot be {what}: binary floating point holds most decimal amounts only \
              approximately (0.1 is stored as 0.1000000000000000055511151231257827), and tarif \
@@ -68,38 +69,54 @@ fn float_rejected(what: &str) -> Failure {
     )
 }
 
-/// A quantity as the caller gave it.
-pub(crate) enum Quantity {
-    Exact(Decimal),
-    /// A string (or a non-finite `Decimal`) that is not a decimal number.
-    Unreadable(String),
+/// A `str` argument; `what` names it in the error (`"account"`).
+pub(crate) fn text(value: &Bound<'_, PyAny>, what: &str) -> Result<String> {
+    let text = value.cast::<PyString>().map_err(|_| {
+        input(
+            InputCode::InvalidType,
+            format!("`{what}` must be a str, not {}", type_name(value)),
+        )
+    })?;
+    Ok(text
+        .to_str()
+        .map_err(|_| {
+            input(
+                InputCode::InvalidText,
+                format!("`{what}` is not valid Unicode text: it holds a lone surrogate"),
+            )
+        })?
+        .to_string())
 }
 
-impl Quantity {
-    /// The decimal, or the core's own `INVALID_QUANTITY` naming the text.
-    pub(crate) fn exact(self) -> Result<Decimal> {
-        match self {
-            Quantity::Exact(qty) => Ok(qty),
-            Quantity::Unreadable(text) => Err(QueryError::InvalidQuantity(text).into()),
-        }
+/// An optional `str` argument: `None` (or nothing) is absent.
+pub(crate) fn optional_text(
+    value: Option<&Bound<'_, PyAny>>,
+    what: &str,
+) -> Result<Option<String>> {
+    match value {
+        Some(v) if !v.is_none() => text(v, what).map(Some),
+        _ => Ok(None),
     }
 }
 
 /// A quantity from a `Decimal`, an `int` (numpy integers included) or a `str`; a float is a
 /// type error, because it cannot carry an exact decimal.
-pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<Quantity> {
+pub(crate) fn quantity(value: &Bound<'_, PyAny>) -> Result<QtyInput> {
     exact_number(value, "a quantity")
 }
 
 /// An exact number (`Decimal`, `int`, numpy integer or `str`) that is `what`; a bool or a float
 /// is refused.
-pub(crate) fn exact_number(value: &Bound<'_, PyAny>, what: &str) -> Result<Quantity> {
+pub(crate) fn exact_number(value: &Bound<'_, PyAny>, what: &str) -> Result<QtyInput> {
     let py = value.py();
-    if let Ok(text) = value.cast::<PyString>() {
-        return Ok(decimal_text(&text.to_cow()?));
+    if value.is_instance_of::<PyString>() {
+        return Ok(QtyInput::from_text(&text(value, what)?));
     }
     if value.is_instance_of::<PyBool>() {
-        return Err(input("INVALID_TYPE", format!("a bool cannot be {what}")));
+        return Err(input(
+            InputCode::InvalidType,
+            format!("a bool cannot be {what}"),
+        ));
     }
     if value.is_instance_of::<PyInt>() {
         return integer(value);
@@ -110,7 +127,7 @@ pub(crate) fn exact_number(value: &Bound<'_, PyAny>, what: &str) -> Result<Quant
     if value.is_instance(decimal_class(py)?)? {
         // `format(d, "f")` never uses an exponent, which the exact parser refuses.
         let text: String = value.call_method1("__format__", ("f",))?.extract()?;
-        return Ok(decimal_text(&text));
+        return Ok(QtyInput::from_text(&text));
     }
     if value.hasattr("__index__")? {
         // numpy integers are not `int`s but convert losslessly to one.
@@ -120,80 +137,78 @@ pub(crate) fn exact_number(value: &Bound<'_, PyAny>, what: &str) -> Result<Quant
         return Err(float_rejected(what));
     }
     Err(input(
-        "INVALID_TYPE",
+        InputCode::InvalidType,
         format!(
             "{what} must be a decimal.Decimal, an int or a str, not {}",
-            value.get_type().name()?
+            type_name(value)
         ),
     ))
 }
 
-fn integer(int: &Bound<'_, PyAny>) -> Result<Quantity> {
+fn integer(int: &Bound<'_, PyAny>) -> Result<QtyInput> {
     Ok(match int.extract::<i64>() {
-        Ok(i) => Quantity::Exact(Decimal::from(i)),
+        Ok(i) => QtyInput::Decimal(Decimal::from(i)),
         // Beyond i64: through its digits, which the decimal holds up to 28 of.
-        Err(_) => decimal_text(&int.str()?.to_cow()?),
+        Err(_) => QtyInput::from_text(&int.str()?.to_cow()?),
     })
 }
 
-fn decimal_text(text: &str) -> Quantity {
-    parse_decimal(text).map_or_else(|| Quantity::Unreadable(text.to_string()), Quantity::Exact)
+/// The instant of a query as given, owned, for [`At::wire`].
+pub(crate) enum At {
+    Now,
+    Exact(Instant),
+    Text(String),
 }
 
-/// The instant of a query: `None` (now), an aware `datetime`, a `date` (its first instant in the
-/// document's timezone) or an RFC 3339 / `YYYY-MM-DD` string. `account` is the query's account,
-/// if it has one.
-pub(crate) fn instant(
-    engine: &tarif::Engine,
-    account: Option<&str>,
-    at: Option<&Bound<'_, PyAny>>,
-) -> Result<Option<Instant>> {
-    let Some(at) = at else {
-        return Ok(None);
-    };
-    let py = at.py();
-    if let Ok(text) = at.cast::<PyString>() {
-        let text = text.to_cow()?;
-        return engine.parse_instant(&text).map(Some).map_err(|err| {
-            // The core checks the account before the instant (docs/spec.md §9); the instant is
-            // parsed here first, so restore that precedence on the error path.
-            match account {
-                Some(account) if !engine.has_account(account) => {
-                    QueryError::UnknownAccount(account.to_string()).into()
-                }
-                _ => err.into(),
-            }
-        });
-    }
-    if at.is_instance(datetime_class(py)?)? {
-        if at.call_method0("utcoffset")?.is_none() {
-            return Err(input(
-                "NAIVE_DATETIME",
-                "a naive datetime names no instant: give it a tzinfo (datetime.timezone.utc, \
-                 zoneinfo.ZoneInfo(\"Europe/Paris\")…), or pass a date to mean the start of that \
-                 day in the document's timezone",
-            ));
+impl At {
+    /// `None` (now), an aware `datetime`, a `date` (its first instant in the document's
+    /// timezone) or an RFC 3339 / `YYYY-MM-DD` string, which the core parses in its turn.
+    pub(crate) fn read(at: Option<&Bound<'_, PyAny>>) -> Result<At> {
+        let Some(at) = at.filter(|at| !at.is_none()) else {
+            return Ok(At::Now);
+        };
+        let py = at.py();
+        if at.is_instance_of::<PyString>() {
+            return text(at, "at").map(At::Text);
         }
-        let delta = at.sub(epoch(py)?)?;
-        let days: i64 = delta.getattr("days")?.extract()?;
-        let seconds: i64 = delta.getattr("seconds")?.extract()?;
-        let micros: i64 = delta.getattr("microseconds")?.extract()?;
-        // |days| ≤ 3.7e6 for any datetime, so this cannot overflow.
-        return Ok(Some(Instant::from_unix_micros(
-            days * 86_400_000_000 + seconds * 1_000_000 + micros,
-        )));
+        if at.is_instance(datetime_class(py)?)? {
+            if at.call_method0("utcoffset")?.is_none() {
+                return Err(input(
+                    InputCode::NaiveDatetime,
+                    "a naive datetime names no instant: give it a tzinfo (datetime.timezone.utc, \
+                     zoneinfo.ZoneInfo(\"Europe/Paris\")…), or pass a date to mean the start of that \
+                     day in the document's timezone",
+                ));
+            }
+            let delta = at.sub(epoch(py)?)?;
+            let days: i64 = delta.getattr("days")?.extract()?;
+            let seconds: i64 = delta.getattr("seconds")?.extract()?;
+            let micros: i64 = delta.getattr("microseconds")?.extract()?;
+            // |days| ≤ 3.7e6 for any datetime, so this cannot overflow.
+            return Ok(At::Exact(Instant::from_unix_micros(
+                days * 86_400_000_000 + seconds * 1_000_000 + micros,
+            )));
+        }
+        if at.is_instance(date_class(py)?)? {
+            return Ok(At::Text(at.call_method0("isoformat")?.extract()?));
+        }
+        Err(input(
+            InputCode::InvalidType,
+            format!(
+                "`at` must be an aware datetime, a date or an RFC 3339 string, not {}",
+                type_name(at)
+            ),
+        ))
     }
-    if at.is_instance(date_class(py)?)? {
-        let text: String = at.call_method0("isoformat")?.extract()?;
-        return engine.parse_instant(&text).map(Some).map_err(Failure::from);
+
+    /// What the core's wire requests take.
+    pub(crate) fn wire(&self) -> AtInput<'_> {
+        match self {
+            At::Now => AtInput::Now,
+            At::Exact(at) => AtInput::Instant(*at),
+            At::Text(text) => AtInput::Text(text),
+        }
     }
-    Err(input(
-        "INVALID_TYPE",
-        format!(
-            "`at` must be an aware datetime, a date or an RFC 3339 string, not {}",
-            at.get_type().name()?
-        ),
-    ))
 }
 
 /// The Python type name of a value, for error messages.

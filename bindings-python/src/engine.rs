@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
-use tarif::{CompileOptions, Decimal, QueryError, QuoteRequest};
+use pyo3::types::{PyCFunction, PyDict, PyTuple};
+use tarif::wire::{self, InputCode, ProductInput, QtyInput, QuoteInput};
+use tarif::{CompileOptions, RelationKind};
 
-use crate::convert::{instant, quantity, Quantity};
-use crate::errors::{guarded, Result};
+use crate::convert::{self, quantity, type_name, At};
+use crate::errors::{guarded, input, Result};
 use crate::objects::{Capabilities, Diagnostic, Explanation, Quote};
 use crate::pages::{RelatedProduct, SearchPage};
-use crate::search::{relation_kind, SearchArgs};
+use crate::search::SearchArgs;
 
 /// A compiled `tarif/1` rules document: immutable, safe to share across threads, picklable.
 ///
@@ -41,13 +42,29 @@ impl Engine {
     }
 }
 
+/// `json.dumps`'s `default`: a `Decimal` is written as the decimal string the document format
+/// takes for money, with exactly its digits (`format(d, "f")` never uses an exponent).
+fn decimal_as_text(
+    args: &Bound<'_, PyTuple>,
+    _kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
+    let value = args.get_item(0)?;
+    if value.is_instance(&value.py().import("decimal")?.getattr("Decimal")?)? {
+        return value.call_method1("__format__", ("f",))?.extract();
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "a {} is not a JSON value",
+        type_name(&value)
+    )))
+}
+
 #[pymethods]
 impl Engine {
     /// Compiles a `tarif/1` JSON document. With `strict=True`, warnings reject it too.
     #[staticmethod]
     #[pyo3(signature = (text, *, strict = false))]
-    fn from_json(py: Python<'_>, text: String, strict: bool) -> Result<Engine> {
-        Engine::compile(py, text, strict)
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
+        Engine::compile(py, convert::text(text, "text")?, strict)
     }
 
     /// Compiles the `tarif/1` JSON document in a UTF-8 file.
@@ -55,26 +72,35 @@ impl Engine {
     #[pyo3(signature = (path, *, strict = false))]
     fn from_path(py: Python<'_>, path: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
         // Read through pathlib so that a missing file raises the usual OSError naming the path.
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("encoding", "utf-8")?;
-        let text: String = py
+        let bytes: Vec<u8> = py
             .import("pathlib")?
             .getattr("Path")?
             .call1((path,))?
-            .call_method("read_text", (), Some(&kwargs))?
+            .call_method0("read_bytes")?
             .extract()?;
-        Engine::compile(py, text, strict)
+        Engine::compile(py, wire::document_text(bytes)?, strict)
     }
 
-    /// Compiles a document given as Python data (what `json.loads` returns).
+    /// Compiles a document given as Python data (what `json.loads` returns; a `Decimal` is
+    /// written as its decimal string).
     #[staticmethod]
     #[pyo3(signature = (document, *, strict = false))]
     fn from_dict(py: Python<'_>, document: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
-        let text: String = py
+        let kwargs = PyDict::new(py);
+        kwargs.set_item(
+            "default",
+            PyCFunction::new_closure(py, None, None, decimal_as_text)?,
+        )?;
+        let text = py
             .import("json")?
-            .call_method1("dumps", (document,))?
-            .extract()?;
-        Engine::compile(py, text, strict)
+            .call_method("dumps", (document,), Some(&kwargs))
+            .map_err(|err| {
+                input(
+                    InputCode::InvalidType,
+                    format!("the document is not JSON data: {err}"),
+                )
+            })?;
+        Engine::compile(py, convert::text(&text, "the document")?, strict)
     }
 
     /// Prices `qty` of a product (any reference `lookup` accepts) for an account.
@@ -85,38 +111,20 @@ impl Engine {
     #[pyo3(signature = (account, sku, qty, at = None, currency = None))]
     fn quote(
         &self,
-        account: &str,
-        sku: &str,
+        account: &Bound<'_, PyAny>,
+        sku: &Bound<'_, PyAny>,
         qty: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
-        currency: Option<&str>,
+        currency: Option<&Bound<'_, PyAny>>,
     ) -> Result<Quote> {
-        // An unreadable quantity is priced as zero, so that the core reports first the errors
-        // that take precedence over the quantity (docs/spec.md §9), then its own
-        // INVALID_QUANTITY, which is given back the caller's text.
-        let (qty, unreadable) = match quantity(qty)? {
-            Quantity::Exact(qty) => (qty, None),
-            Quantity::Unreadable(text) => (Decimal::ZERO, Some(text)),
-        };
-        let request = QuoteRequest {
-            account,
-            product: sku,
-            qty,
-            at: instant(&self.inner, Some(account), at)?,
-            currency,
-        };
+        let line = Line::read(account, sku, qty, at, currency)?;
         // Not released from the GIL: a quote is shorter than a release and reacquire.
         let quote = guarded(|| {
-            self.inner
-                .quote(&request)
+            line.wire()
+                .quote(&self.inner)
                 .map(|q| Quote::new(&q, &self.version))
-        })?;
-        match (quote, unreadable) {
-            (Err(QueryError::InvalidQuantity(_)), Some(text)) => {
-                Err(QueryError::InvalidQuantity(text).into())
-            }
-            (quote, _) => Ok(quote?),
-        }
+        })??;
+        Ok(quote)
     }
 
     /// The trusted back-office view of a quote: every rule that spoke to the product in every
@@ -126,20 +134,14 @@ impl Engine {
     fn explain(
         &self,
         py: Python<'_>,
-        account: &str,
-        sku: &str,
+        account: &Bound<'_, PyAny>,
+        sku: &Bound<'_, PyAny>,
         qty: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
-        currency: Option<&str>,
+        currency: Option<&Bound<'_, PyAny>>,
     ) -> Result<Explanation> {
-        let request = QuoteRequest {
-            account,
-            product: sku,
-            qty: quantity(qty)?.exact()?,
-            at: instant(&self.inner, Some(account), at)?,
-            currency,
-        };
-        let explanation = py.detach(|| guarded(|| self.inner.explain(&request)))??;
+        let line = Line::read(account, sku, qty, at, currency)?;
+        let explanation = py.detach(|| guarded(|| line.wire().explain(&self.inner)))??;
         Ok(Explanation(explanation))
     }
 
@@ -147,12 +149,17 @@ impl Engine {
     #[pyo3(signature = (account, sku, at = None))]
     fn visibility(
         &self,
-        account: &str,
-        sku: &str,
+        account: &Bound<'_, PyAny>,
+        sku: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<Capabilities> {
-        let at = instant(&self.inner, Some(account), at)?;
-        let caps = guarded(|| self.inner.visibility(account, sku, at))??;
+        let (account, sku, at) = product_args(account, sku, "sku", at)?;
+        let request = ProductInput {
+            account: &account,
+            reference: &sku,
+            at: at.wire(),
+        };
+        let caps = guarded(|| request.visibility(&self.inner))??;
         Ok(caps.into())
     }
 
@@ -161,18 +168,17 @@ impl Engine {
     #[pyo3(signature = (account, reference, at = None))]
     fn lookup(
         &self,
-        account: &str,
-        reference: &str,
+        account: &Bound<'_, PyAny>,
+        reference: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<String> {
-        let at = instant(&self.inner, Some(account), at)?;
-        let sku = guarded(|| match at {
-            Some(at) => self
-                .inner
-                .lookup_at(account, reference, at)
-                .map(str::to_string),
-            None => self.inner.lookup(account, reference).map(str::to_string),
-        })??;
+        let (account, reference, at) = product_args(account, reference, "reference", at)?;
+        let request = ProductInput {
+            account: &account,
+            reference: &reference,
+            at: at.wire(),
+        };
+        let sku = guarded(|| request.lookup(&self.inner).map(str::to_string))??;
         Ok(sku)
     }
 
@@ -184,34 +190,36 @@ impl Engine {
     /// "18.5"}` (bounds inclusive, either optional; `Decimal`, `int` or `str`, a float raises
     /// `TypeError`), `{"category": ["tools"]}` (its subtree too), `{"brand": [...]}`,
     /// `{"family": [...]}`. `text` is a case-insensitive prefix of a SKU, MPN, ref or EAN.
-    /// `capability` is `"see"`, `"price"` or `"buy"`. `sort` is `"sku"` (the default) or
-    /// `{"attr": "voltage", "descending": True}`. `facets` lists `"brand"`, `"category"`,
-    /// `"family"` or `{"attr": name}`. `cursor` is a page's `next`, to read the page after it.
-    /// `price_qty` prices every row (and variant) for that quantity through the batch path, in
-    /// `currency` (default the account's).
+    /// `capability` is `"see"` (the default), `"price"` or `"buy"`. `sort` is `"sku"` (the
+    /// default) or `{"attr": "voltage", "descending": True}`. `facets` lists `"brand"`,
+    /// `"category"`, `"family"` or `{"attr": name}`. `offset` (default 0) and `limit` (default
+    /// 20) page the rows; `cursor` is a page's `next`, to read the page after it. `price_qty`
+    /// prices every row (and variant) for that quantity through the batch path, in `currency`
+    /// (default the account's).
     #[pyo3(signature = (
-        account, *, filters = None, text = None, capability = "see", sort = None, offset = 0,
-        limit = 20, cursor = None, facets = None, group_variants = false, price_qty = None,
+        account, *, filters = None, text = None, capability = None, sort = None, offset = None,
+        limit = None, cursor = None, facets = None, group_variants = None, price_qty = None,
         currency = None, at = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
         py: Python<'_>,
-        account: &str,
+        account: &Bound<'_, PyAny>,
         filters: Option<&Bound<'_, PyAny>>,
-        text: Option<String>,
-        capability: &str,
+        text: Option<&Bound<'_, PyAny>>,
+        capability: Option<&Bound<'_, PyAny>>,
         sort: Option<&Bound<'_, PyAny>>,
-        offset: i64,
-        limit: i64,
-        cursor: Option<&str>,
+        offset: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+        cursor: Option<&Bound<'_, PyAny>>,
         facets: Option<&Bound<'_, PyAny>>,
-        group_variants: bool,
+        group_variants: Option<&Bound<'_, PyAny>>,
         price_qty: Option<&Bound<'_, PyAny>>,
-        currency: Option<String>,
+        currency: Option<&Bound<'_, PyAny>>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<SearchPage> {
+        let account = convert::text(account, "account")?;
         let query = SearchArgs {
             filters,
             text,
@@ -226,10 +234,14 @@ impl Engine {
             currency,
         }
         .query()?;
-        let at = instant(&self.inner, Some(account), at)?;
-        let page = py.detach(|| {
-            guarded(|| self.inner.search(account, &query, at).map(SearchPage::from))
-        })??;
+        let at = At::read(at)?;
+        let request = ProductInput {
+            account: &account,
+            reference: "",
+            at: at.wire(),
+        };
+        let page =
+            py.detach(|| guarded(|| request.search(&self.inner, &query).map(SearchPage::from)))??;
         Ok(page)
     }
 
@@ -240,15 +252,22 @@ impl Engine {
     #[pyo3(signature = (account, reference, kind, at = None))]
     fn related(
         &self,
-        account: &str,
-        reference: &str,
-        kind: &str,
+        account: &Bound<'_, PyAny>,
+        reference: &Bound<'_, PyAny>,
+        kind: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> Result<Vec<RelatedProduct>> {
-        let kind = relation_kind(kind)?;
-        let at = instant(&self.inner, Some(account), at)?;
+        let account = convert::text(account, "account")?;
+        let reference = convert::text(reference, "reference")?;
+        let kind: RelationKind = convert::text(kind, "kind")?.parse()?;
+        let at = At::read(at)?;
+        let request = ProductInput {
+            account: &account,
+            reference: &reference,
+            at: at.wire(),
+        };
         // Not released from the GIL: a few lookups, shorter than a release and reacquire.
-        let related = guarded(|| self.inner.related(account, reference, kind, at))??;
+        let related = guarded(|| request.related(&self.inner, kind))??;
         Ok(related.into_iter().map(RelatedProduct::from).collect())
     }
 
@@ -267,10 +286,19 @@ impl Engine {
         skus: Option<&Bound<'py, PyAny>>,
         qtys: Option<&Bound<'py, PyAny>>,
         at: Option<&Bound<'py, PyAny>>,
-        currency: Option<&str>,
+        currency: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyAny>> {
-        let at = instant(&self.inner, None, at)?;
-        crate::batch::quote_many(py, &self.inner, accounts, skus, qtys, at, currency)
+        let at = At::read(at)?.wire().resolve(&self.inner)?;
+        let currency = convert::optional_text(currency, "currency")?;
+        crate::batch::quote_many(
+            py,
+            &self.inner,
+            accounts,
+            skus,
+            qtys,
+            at,
+            currency.as_deref(),
+        )
     }
 
     /// Warnings found while compiling (an accepted document has no errors).
@@ -321,4 +349,55 @@ impl Engine {
             self.inner.accounts().len()
         )
     }
+}
+
+/// The arguments of `quote` and `explain`, read in their order.
+struct Line {
+    account: String,
+    product: String,
+    qty: QtyInput,
+    at: At,
+    currency: Option<String>,
+}
+
+impl Line {
+    fn read(
+        account: &Bound<'_, PyAny>,
+        sku: &Bound<'_, PyAny>,
+        qty: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+        currency: Option<&Bound<'_, PyAny>>,
+    ) -> Result<Line> {
+        Ok(Line {
+            account: convert::text(account, "account")?,
+            product: convert::text(sku, "sku")?,
+            qty: quantity(qty)?,
+            at: At::read(at)?,
+            currency: convert::optional_text(currency, "currency")?,
+        })
+    }
+
+    fn wire(&self) -> QuoteInput<'_> {
+        QuoteInput {
+            account: &self.account,
+            reference: &self.product,
+            qty: self.qty.clone(),
+            at: self.at.wire(),
+            currency: self.currency.as_deref(),
+        }
+    }
+}
+
+/// The account, the product reference (named `what`) and the instant of a product query.
+fn product_args(
+    account: &Bound<'_, PyAny>,
+    reference: &Bound<'_, PyAny>,
+    what: &str,
+    at: Option<&Bound<'_, PyAny>>,
+) -> Result<(String, String, At)> {
+    Ok((
+        convert::text(account, "account")?,
+        convert::text(reference, what)?,
+        At::read(at)?,
+    ))
 }

@@ -6,7 +6,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
-use tarif::{CompileError, QueryError, Severity};
+use tarif::wire::{InputCode, UnknownName};
+use tarif::{CompileError, QueryError};
 
 use crate::convert::to_decimal;
 
@@ -17,7 +18,7 @@ pub(crate) enum Failure {
     /// The core answered a query with an error.
     Query(QueryError),
     /// A Python value the binding cannot turn into what the core takes.
-    Input { code: &'static str, message: String },
+    Input { code: InputCode, message: String },
     /// A Rust panic: a bug, reported instead of unwinding into Python.
     Internal(String),
     /// An exception raised by Python code the binding called (pyarrow, json, pathlib).
@@ -27,7 +28,7 @@ pub(crate) enum Failure {
 pub(crate) type Result<T> = std::result::Result<T, Failure>;
 
 /// Bad Python input, with a stable code and a message that says what to pass instead.
-pub(crate) fn input(code: &'static str, message: impl Into<String>) -> Failure {
+pub(crate) fn input(code: InputCode, message: impl Into<String>) -> Failure {
     Failure::Input {
         code,
         message: message.into(),
@@ -68,7 +69,13 @@ impl From<CompileError> for Failure {
 
 impl From<arrow_schema::ArrowError> for Failure {
     fn from(err: arrow_schema::ArrowError) -> Self {
-        input("INVALID_BATCH", err.to_string())
+        input(InputCode::InvalidBatch, err.to_string())
+    }
+}
+
+impl From<UnknownName> for Failure {
+    fn from(err: UnknownName) -> Self {
+        input(err.code, err.to_string())
     }
 }
 
@@ -94,7 +101,7 @@ fn exception(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
             for d in &err.diagnostics {
                 let item = PyDict::new(py);
                 item.set_item("code", d.code.code())?;
-                item.set_item("severity", severity(d.severity()))?;
+                item.set_item("severity", d.severity().as_str())?;
                 item.set_item("path", &d.path)?;
                 item.set_item("message", &d.message)?;
                 item.set_item("ids", &d.ids)?;
@@ -106,7 +113,7 @@ fn exception(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
         Failure::Query(QueryError::InvalidBatch(message)) => (
             "InputError",
             format!("invalid batch: {message}"),
-            "INVALID_BATCH",
+            InputCode::InvalidBatch.code(),
             details.into_any(),
         ),
         Failure::Query(err) => {
@@ -118,7 +125,9 @@ fn exception(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
                 details.into_any(),
             )
         }
-        Failure::Input { code, message } => ("InputError", message, code, details.into_any()),
+        Failure::Input { code, message } => {
+            ("InputError", message, code.code(), details.into_any())
+        }
         Failure::Internal(message) => (
             "TarifError",
             format!("internal error in tarif (a bug; please report it): {message}"),
@@ -157,12 +166,5 @@ fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> PyResult<()> 
         QueryError::UnknownCurrency(currency) => details.set_item("currency", currency),
         QueryError::InvalidInstant(at) => details.set_item("at", at),
         QueryError::InvalidBatch(_) => Ok(()),
-    }
-}
-
-pub(crate) fn severity(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Warning => "warning",
-        Severity::Error => "error",
     }
 }

@@ -38,10 +38,7 @@ impl Quote {
             base_price: quote.base_price,
             list_price: quote.list_price,
             buyable: quote.buyable,
-            stage: match quote.stage {
-                tarif::RoundingStage::Unit => "unit",
-                tarif::RoundingStage::Line => "line",
-            },
+            stage: quote.stage.as_str(),
             steps: quote.steps.iter().map(Step::new).collect(),
             engine_version: Arc::clone(engine_version),
         }
@@ -254,7 +251,7 @@ impl Diagnostic {
     /// `"error"` (the document is rejected) or `"warning"`.
     #[getter]
     fn severity(&self) -> &'static str {
-        crate::errors::severity(self.0.severity())
+        self.0.severity().as_str()
     }
     /// Path into the document, e.g. `contracts[3].rules[1].percent`.
     #[getter]

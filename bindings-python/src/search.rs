@@ -4,119 +4,127 @@
 //! the others.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyString};
-use tarif::{Capability, Cursor, Decimal, Facet, Filter, RelationKind, SearchQuery, Sort};
+use pyo3::types::{PyBool, PyDict, PyInt, PyString};
+use tarif::wire::{self, InputCode, QtyInput};
+use tarif::{Capability, Cursor, Decimal, Facet, Filter, SearchQuery, Sort};
 
-use crate::convert::{exact_number, type_name, Quantity};
+use crate::convert::{exact_number, optional_text, text, type_name};
 use crate::errors::{input, Failure, Result};
 
 /// The error of a query part that has the right type but a meaning the binding cannot read.
 fn invalid(message: impl Into<String>) -> Failure {
-    input("INVALID_QUERY", message)
+    input(InputCode::InvalidQuery, message)
 }
 
 /// The keyword arguments of `Engine.search`, as pyo3 hands them over.
 pub(crate) struct SearchArgs<'a, 'py> {
     pub filters: Option<&'a Bound<'py, PyAny>>,
-    pub text: Option<String>,
-    pub capability: &'a str,
+    pub text: Option<&'a Bound<'py, PyAny>>,
+    pub capability: Option<&'a Bound<'py, PyAny>>,
     pub sort: Option<&'a Bound<'py, PyAny>>,
-    pub offset: i64,
-    pub limit: i64,
-    pub cursor: Option<&'a str>,
+    pub offset: Option<&'a Bound<'py, PyAny>>,
+    pub limit: Option<&'a Bound<'py, PyAny>>,
+    pub cursor: Option<&'a Bound<'py, PyAny>>,
     pub facets: Option<&'a Bound<'py, PyAny>>,
-    pub group_variants: bool,
+    pub group_variants: Option<&'a Bound<'py, PyAny>>,
     pub price_qty: Option<&'a Bound<'py, PyAny>>,
-    pub currency: Option<String>,
+    pub currency: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// Present and not `None`.
+fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
 }
 
 impl SearchArgs<'_, '_> {
-    /// The core query; every malformed part is an `InputError` naming it.
+    /// The core query; every malformed part is an `InputError` naming it, read in the order
+    /// the Node binding reads its query object, so that both report the same first error.
     pub(crate) fn query(self) -> Result<SearchQuery> {
-        let mut query = SearchQuery::new()
-            .capability(capability(self.capability)?)
-            .page(count(self.offset, "offset")?, count(self.limit, "limit")?)
-            .group_variants(self.group_variants);
+        let mut query = SearchQuery::new();
         for filter in items(self.filters, "filters")? {
             query = query.filter(self::filter(&filter)?);
         }
         for facet in items(self.facets, "facets")? {
             query = query.facet(self::facet(&facet)?);
         }
-        if let Some(sort) = self.sort {
+        if let Some(text) = optional_text(self.text, "text")? {
+            query = query.text(&text);
+        }
+        query = query.capability(match optional_text(self.capability, "capability")? {
+            Some(name) => name.parse::<Capability>()?,
+            None => Capability::See,
+        });
+        if let Some(sort) = given(self.sort) {
             query = query.sort(self::sort(sort)?);
         }
-        if let Some(text) = &self.text {
-            query = query.text(text);
+        query = query.page(
+            count(self.offset, "offset")?.unwrap_or(0),
+            count(self.limit, "limit")?.unwrap_or(20),
+        );
+        if let Some(cursor) = optional_text(self.cursor, "cursor")? {
+            query = query.after(cursor.parse::<Cursor>().map_err(|e| {
+                input(
+                    InputCode::InvalidCursor,
+                    format!("{e}: pass the `next` of a page"),
+                )
+            })?);
         }
-        if let Some(cursor) = self.cursor {
-            query =
-                query.after(cursor.parse::<Cursor>().map_err(|e| {
-                    input("INVALID_CURSOR", format!("{e}: pass the `next` of a page"))
-                })?);
+        if let Some(group) = flag(self.group_variants, "group_variants")? {
+            query = query.group_variants(group);
         }
-        if let Some(qty) = self.price_qty {
-            // An unreadable quantity is priced as zero: each row then carries the core's
-            // INVALID_QUANTITY status, as for `"0"` or `"-2"` (one row's failure never fails a
-            // page, docs/spec.md §11.6).
-            query = query.prices(match exact_number(qty, "a quantity")? {
-                Quantity::Exact(qty) => qty,
-                Quantity::Unreadable(_) => Decimal::ZERO,
-            });
+        if let Some(qty) = given(self.price_qty) {
+            // One row's failure never fails a page (docs/spec.md §11.6).
+            query = query.prices(exact_number(qty, "a quantity")?.for_rows());
         }
-        if let Some(currency) = &self.currency {
-            query = query.currency(currency);
+        if let Some(currency) = optional_text(self.currency, "currency")? {
+            query = query.currency(&currency);
         }
         Ok(query)
     }
 }
 
-/// A relation kind by name.
-pub(crate) fn relation_kind(kind: &str) -> Result<RelationKind> {
-    Ok(match kind {
-        "requires" => RelationKind::Requires,
-        "accessories" => RelationKind::Accessories,
-        "compatible" => RelationKind::Compatible,
-        "excludes" => RelationKind::Excludes,
-        "replacement" => RelationKind::Replacement,
-        other => {
-            return Err(input(
-                "INVALID_RELATION_KIND",
-                format!(
-                    "unknown relation kind {other:?}: use \"requires\", \"accessories\", \
-                     \"compatible\", \"excludes\" or \"replacement\""
-                ),
-            ))
-        }
-    })
+/// A non-negative `int`; `None` is absent.
+fn count(value: Option<&Bound<'_, PyAny>>, what: &str) -> Result<Option<usize>> {
+    let Some(value) = given(value) else {
+        return Ok(None);
+    };
+    if !value.is_instance_of::<PyInt>() || value.is_instance_of::<PyBool>() {
+        return Err(input(
+            InputCode::InvalidType,
+            format!("`{what}` must be an int, not {}", type_name(value)),
+        ));
+    }
+    let n: i128 = value
+        .extract()
+        .map_err(|_| invalid(format!("`{what}` is {value}, beyond any count")))?;
+    usize::try_from(n)
+        .map(Some)
+        .map_err(|_| invalid(format!("`{what}` must be ≥ 0, not {n}")))
 }
 
-fn capability(name: &str) -> Result<Capability> {
-    Ok(match name {
-        "see" => Capability::See,
-        "price" => Capability::Price,
-        "buy" => Capability::Buy,
-        other => {
-            return Err(invalid(format!(
-                "unknown capability {other:?}: use \"see\", \"price\" or \"buy\""
-            )))
-        }
-    })
-}
-
-fn count(value: i64, what: &str) -> Result<usize> {
-    usize::try_from(value).map_err(|_| invalid(format!("`{what}` must be ≥ 0, not {value}")))
+/// A `bool`; `None` is absent.
+fn flag(value: Option<&Bound<'_, PyAny>>, what: &str) -> Result<Option<bool>> {
+    given(value)
+        .map(|v| {
+            v.cast::<PyBool>().map(|b| b.is_true()).map_err(|_| {
+                input(
+                    InputCode::InvalidType,
+                    format!("`{what}` must be a bool, not {}", type_name(v)),
+                )
+            })
+        })
+        .transpose()
 }
 
 /// The elements of an optional iterable argument (a str is refused: it would iterate by
 /// character).
 fn items<'py>(value: Option<&Bound<'py, PyAny>>, what: &str) -> Result<Vec<Bound<'py, PyAny>>> {
-    let Some(value) = value else {
+    let Some(value) = given(value) else {
         return Ok(Vec::new());
     };
     if value.is_instance_of::<PyString>() || value.is_instance_of::<PyDict>() {
         return Err(input(
-            "INVALID_TYPE",
+            InputCode::InvalidType,
             format!(
                 "`{what}` must be a list, not a single {}",
                 value.get_type().name()?
@@ -126,7 +134,7 @@ fn items<'py>(value: Option<&Bound<'py, PyAny>>, what: &str) -> Result<Vec<Bound
     let mut out = Vec::new();
     for item in value.try_iter().map_err(|_| {
         input(
-            "INVALID_TYPE",
+            InputCode::InvalidType,
             format!("`{what}` must be a list or another iterable"),
         )
     })? {
@@ -143,7 +151,7 @@ fn dict<'a, 'py>(
 ) -> Result<&'a Bound<'py, PyDict>> {
     let dict = value.cast::<PyDict>().map_err(|_| {
         input(
-            "INVALID_TYPE",
+            InputCode::InvalidType,
             format!("{what} must be a dict, not {}", type_name(value)),
         )
     })?;
@@ -164,19 +172,6 @@ fn dict<'a, 'py>(
     Ok(dict)
 }
 
-fn text(value: &Bound<'_, PyAny>, what: &str) -> Result<String> {
-    Ok(value
-        .cast::<PyString>()
-        .map_err(|_| {
-            input(
-                "INVALID_TYPE",
-                format!("{what} must be a str, not {}", type_name(value)),
-            )
-        })?
-        .to_cow()?
-        .into_owned())
-}
-
 /// Ids (of categories, brands, families): one str or a list of them.
 fn names(value: &Bound<'_, PyAny>, what: &str) -> Result<Vec<String>> {
     if value.is_instance_of::<PyString>() {
@@ -192,15 +187,15 @@ fn names(value: &Bound<'_, PyAny>, what: &str) -> Result<Vec<String>> {
 /// `Decimal` by its digits (a float is refused, like everywhere in tarif).
 fn values(value: &Bound<'_, PyAny>, what: &str) -> Result<Vec<String>> {
     let one = |v: &Bound<'_, PyAny>| -> Result<String> {
-        if let Ok(s) = v.cast::<PyString>() {
-            return Ok(s.to_cow()?.into_owned());
+        if v.is_instance_of::<PyString>() {
+            return text(v, what);
         }
         if let Ok(b) = v.cast::<PyBool>() {
             return Ok(b.is_true().to_string());
         }
         match exact_number(v, "an attribute value")? {
-            Quantity::Exact(d) => Ok(d.to_string()),
-            Quantity::Unreadable(text) => Ok(text),
+            QtyInput::Decimal(d) => Ok(d.to_string()),
+            QtyInput::Unreadable(text) => Ok(text),
         }
     };
     if value.is_instance_of::<PyString>() {
@@ -215,8 +210,8 @@ fn bound(value: Option<Bound<'_, PyAny>>, what: &str) -> Result<Option<Decimal>>
         None => Ok(None),
         Some(v) if v.is_none() => Ok(None),
         Some(v) => match exact_number(&v, "a range bound")? {
-            Quantity::Exact(d) => Ok(Some(d)),
-            Quantity::Unreadable(text) => {
+            QtyInput::Decimal(d) => Ok(Some(d)),
+            QtyInput::Unreadable(text) => {
                 Err(invalid(format!("{what} {text:?} is not a decimal number")))
             }
         },
@@ -286,16 +281,10 @@ fn filter(value: &Bound<'_, PyAny>) -> Result<Filter> {
 
 /// `"brand"`, `"category"`, `"family"` or `{"attr": name}`.
 fn facet(value: &Bound<'_, PyAny>) -> Result<Facet> {
-    if let Ok(name) = value.cast::<PyString>() {
-        return match &*name.to_cow()? {
-            "brand" => Ok(Facet::Brand),
-            "category" => Ok(Facet::Category),
-            "family" => Ok(Facet::Family),
-            other => Err(invalid(format!(
-                "unknown facet {other:?}: use \"brand\", \"category\", \"family\" or \
-                 {{\"attr\": {other:?}}}"
-            ))),
-        };
+    if value.is_instance_of::<PyString>() {
+        let name = text(value, "a facet")?;
+        return wire::facet(&name)
+            .map_err(|e| invalid(format!("{e}, or {{\"attr\": {name:?}}} for an attribute")));
     }
     let dict = dict(value, "a facet", &["attr"])?;
     match dict.get_item("attr")? {
@@ -306,14 +295,13 @@ fn facet(value: &Bound<'_, PyAny>) -> Result<Facet> {
 
 /// `"sku"` or `{"attr": name, "descending": bool}`.
 fn sort(value: &Bound<'_, PyAny>) -> Result<Sort> {
-    if let Ok(name) = value.cast::<PyString>() {
-        return match &*name.to_cow()? {
-            "sku" => Ok(Sort::Sku),
-            other => Err(invalid(format!(
-                "unknown sort {other:?}: use \"sku\" or {{\"attr\": {other:?}, \"descending\": \
-                 False}}"
-            ))),
-        };
+    if value.is_instance_of::<PyString>() {
+        let name = text(value, "a sort")?;
+        return wire::sort(&name).map_err(|e| {
+            invalid(format!(
+                "{e}, or {{\"attr\": {name:?}, \"descending\": False}} for an attribute"
+            ))
+        });
     }
     let dict = dict(value, "a sort", &["attr", "descending"])?;
     let Some(name) = dict.get_item("attr")? else {
@@ -327,7 +315,7 @@ fn sort(value: &Bound<'_, PyAny>) -> Result<Sort> {
             .cast::<PyBool>()
             .map_err(|_| {
                 input(
-                    "INVALID_TYPE",
+                    InputCode::InvalidType,
                     format!("a sort's descending must be a bool, not {}", type_name(&d)),
                 )
             })?

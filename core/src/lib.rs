@@ -9,6 +9,7 @@ mod load;
 mod model;
 
 pub mod money;
+pub mod wire;
 
 /// The typed form of a `tarif/1` rules document, as it arrives: serde types with no
 /// interpretation yet (money and quantities stay text). The engine compiles from it; tools and

@@ -797,10 +797,6 @@ pub struct Rule {
 
 impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Capability::See => "see",
-            Capability::Price => "price",
-            Capability::Buy => "buy",
-        })
+        f.write_str(self.as_str())
     }
 }

@@ -87,8 +87,8 @@ test('GET /quote answers bad input with 4xx JSON errors and codes', async () => 
     [{ account, ref: 'NO-SUCH-THING', qty: '1' }, 404, 'UNKNOWN_PRODUCT'],
     [{ account, ref: skus[0], qty: 'abc' }, 400, 'INVALID_QUANTITY'],
     [{ account, ref: skus[0], qty: '-1' }, 400, 'INVALID_QUANTITY'],
-    [{ account, ref: skus[0] }, 400, 'INVALID_INPUT'],
-    [{ ref: skus[0], qty: '1' }, 400, 'INVALID_INPUT'],
+    [{ account, ref: skus[0] }, 400, 'INVALID_TYPE'],
+    [{ ref: skus[0], qty: '1' }, 400, 'INVALID_TYPE'],
     [{ account, ref: skus[0], qty: '1', at: 'yesterday' }, 400, 'INVALID_INSTANT'],
     [{ account, ref: skus[0], qty: '1', currency: 'XXX' }, 400, 'UNKNOWN_CURRENCY'],
   ];
@@ -125,8 +125,8 @@ test('POST /cart rejects malformed carts with 4xx JSON errors', async () => {
   const cases = [
     ['{"account": ', 400, 'INVALID_JSON'],
     [{ account, lines: [] }, 400, 'INVALID_INPUT'],
-    [{ account, lines: [{ ref: skus[0], qty: 1.5 }] }, 400, 'INVALID_INPUT'],
-    [{ lines: [{ ref: skus[0], qty: 1 }] }, 400, 'INVALID_INPUT'],
+    [{ account, lines: [{ ref: skus[0], qty: 1.5 }] }, 400, 'FLOAT_REJECTED'],
+    [{ lines: [{ ref: skus[0], qty: 1 }] }, 400, 'INVALID_TYPE'],
     [{ account, lines: [{ ref: skus[0], qty: 1 }], at: 'soon' }, 400, 'INVALID_INSTANT'],
   ];
   for (const [body, wantStatus, code] of cases) {
@@ -155,9 +155,9 @@ test('GET /catalog pages through exactly the SKUs the account may see', async ()
   for (const [path, code] of [
     [`/catalog?account=${account}&limit=-3`, 'INVALID_INPUT'],
     [`/catalog?account=${account}&cursor=bogus`, 'INVALID_CURSOR'],
-    [`/catalog?account=${account}&capability=order`, 'INVALID_INPUT'],
-    [`/catalog?account=${account}&min.voltage=twelve`, 'INVALID_INPUT'],
-    ['/catalog', 'INVALID_INPUT'],
+    [`/catalog?account=${account}&capability=order`, 'INVALID_QUERY'],
+    [`/catalog?account=${account}&min.voltage=twelve`, 'INVALID_QUERY'],
+    ['/catalog', 'INVALID_TYPE'],
   ]) {
     const bad = await get(path);
     assert.equal(bad.status, 400, path);

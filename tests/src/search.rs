@@ -60,10 +60,8 @@ pub fn parse_query(value: &Value) -> Result<SearchQuery, String> {
         q = q.text(text);
     }
     q = q.capability(match value.get("capability").and_then(Value::as_str) {
-        None | Some("see") => Capability::See,
-        Some("price") => Capability::Price,
-        Some("buy") => Capability::Buy,
-        Some(other) => return Err(format!("unknown capability {other}")),
+        None => Capability::See,
+        Some(name) => name.parse().map_err(|e| format!("{e}"))?,
     });
     match value.get("sort") {
         None => {}
@@ -120,14 +118,7 @@ pub fn parse_query(value: &Value) -> Result<SearchQuery, String> {
 
 /// The fixture name of a relation kind.
 pub fn relation_kind(name: &str) -> Option<RelationKind> {
-    Some(match name {
-        "requires" => RelationKind::Requires,
-        "accessories" => RelationKind::Accessories,
-        "compatible" => RelationKind::Compatible,
-        "excludes" => RelationKind::Excludes,
-        "replacement" => RelationKind::Replacement,
-        _ => return None,
-    })
+    name.parse().ok()
 }
 
 /// The engine's answer: `{"total", "skus", "facets", "variants"?, "prices"?, "walk"?}`.

@@ -109,17 +109,19 @@ class Engine:
         *,
         filters: Iterable[_Filter] | None = None,
         text: str | None = None,
-        capability: _Capability = "see",
+        capability: _Capability | None = None,
         sort: _Sort | None = None,
-        offset: int = 0,
-        limit: int = 20,
+        offset: int | None = None,
+        limit: int | None = None,
         cursor: str | None = None,
         facets: Iterable[_Facet] | None = None,
-        group_variants: bool = False,
+        group_variants: bool | None = None,
         price_qty: _Qty | None = None,
         currency: str | None = None,
         at: _At | None = None,
-    ) -> SearchPage: ...
+    ) -> SearchPage:
+        """``None`` is the default of each option: capability ``"see"``, sort by SKU, offset 0,
+        limit 20, variants not grouped."""
     def related(
         self, account: str, reference: str, kind: _RelationKind, at: _At | None = None
     ) -> list[RelatedProduct]: ...
