@@ -12,16 +12,20 @@ const sample = Engine.fromJson(sampleText);
 const accounts = JSON.parse(sampleText).accounts.map((a) => a.id);
 const skus = sample.skus();
 
-// A deterministic mix of good and bad rows.
-function rows(n) {
-  // mulberry32: deterministic, and its low bits are as good as its high ones.
-  let seed = 42;
-  const next = (m) => {
+// mulberry32: deterministic, and its low bits are as good as its high ones. `next(m)` draws
+// an integer in [0, m).
+function generator(seed) {
+  return (m) => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) % m;
   };
+}
+
+// A deterministic mix of good and bad rows.
+function rows(n) {
+  const next = generator(42);
   const out = { accounts: [], skus: [], qtys: [] };
   for (let i = 0; i < n; i += 1) {
     const r = next(100);
@@ -188,13 +192,7 @@ test('many batches in flight at once', async () => {
 // One batch mixing every scale and magnitude: each row is exactly its own quote (the Python
 // binding once shifted wide amounts by powers of ten when a fine-scaled row shared the batch).
 test('quoteMany is exact on random scales and magnitudes', async () => {
-  let seed = 7;
-  const next = (m) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % m;
-  };
+  const next = generator(7);
   const digits = (n) => Array.from({ length: n }, () => String(next(10))).join('');
   // A decimal of random magnitude and scale that a Decimal holds (at most 28 digits).
   const decimal = (maxInt, maxScale) => {

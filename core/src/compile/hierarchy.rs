@@ -97,24 +97,23 @@ mod tests {
         assert_eq!(d.last(), Some(&Depth::Ancestors(0)));
     }
 
+    /// `n` ids `{prefix}0`, `{prefix}1`… each the parent of the next, as JSON objects.
+    fn chain(prefix: &str, n: usize) -> String {
+        (0..n)
+            .map(|i| match i.checked_sub(1) {
+                None => format!(r#"{{"id": "{prefix}0"}}"#),
+                Some(up) => format!(r#"{{"id": "{prefix}{i}", "parent": "{prefix}{up}"}}"#),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// A document whose accounts form one chain `n` deep and whose categories another.
     fn deep_document(accounts: usize, categories: usize) -> String {
-        let accounts = (0..accounts)
-            .map(|i| match i {
-                0 => r#"{"id": "A0"}"#.to_string(),
-                _ => format!(r#"{{"id": "A{i}", "parent": "A{}"}}"#, i - 1),
-            })
-            .collect::<Vec<_>>()
-            .join(",");
-        let categories = (0..categories)
-            .map(|i| match i {
-                0 => r#"{"id": "C0"}"#.to_string(),
-                _ => format!(r#"{{"id": "C{i}", "parent": "C{}"}}"#, i - 1),
-            })
-            .collect::<Vec<_>>()
-            .join(",");
         format!(
-            r#"{{"format": "tarif/1", "accounts": [{accounts}], "categories": [{categories}]}}"#
+            r#"{{"format": "tarif/1", "accounts": [{}], "categories": [{}]}}"#,
+            chain("A", accounts),
+            chain("C", categories)
         )
     }
 
