@@ -219,6 +219,12 @@ pub enum QueryError {
         /// The nearest orderable quantity.
         nearest: Decimal,
     },
+    /// The account may see and price the product but not order it (an order line).
+    #[error("`{0}` may not be ordered by this account")]
+    NotBuyable(String),
+    /// Order text that cannot be read at all (a bad line only fails its line).
+    #[error("invalid order text: {0}")]
+    InvalidOrderText(String),
     /// The quantity is not a positive decimal.
     #[error("invalid quantity `{0}`: expected a positive decimal")]
     InvalidQuantity(String),
@@ -275,6 +281,8 @@ impl QueryError {
             QueryError::InvalidInstant(_) => Status::InvalidInstant,
             QueryError::Overflow(_) => Status::Overflow,
             QueryError::InvalidBatch(_) => Status::InvalidBatch,
+            QueryError::NotBuyable(_) => Status::NotBuyable,
+            QueryError::InvalidOrderText(_) => Status::InvalidOrderText,
         }
     }
 }
@@ -305,6 +313,10 @@ pub enum Status {
     Overflow = 9,
     /// See [`QueryError::InvalidBatch`].
     InvalidBatch = 10,
+    /// See [`QueryError::NotBuyable`].
+    NotBuyable = 11,
+    /// See [`QueryError::InvalidOrderText`].
+    InvalidOrderText = 12,
 }
 
 impl Status {
@@ -322,6 +334,8 @@ impl Status {
             Status::InvalidInstant => "INVALID_INSTANT",
             Status::Overflow => "OVERFLOW",
             Status::InvalidBatch => "INVALID_BATCH",
+            Status::NotBuyable => "NOT_BUYABLE",
+            Status::InvalidOrderText => "INVALID_ORDER_TEXT",
         }
     }
 }

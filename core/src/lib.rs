@@ -38,6 +38,9 @@ pub mod document {
 pub use compile::CompileOptions;
 pub use engine::batch::{BatchAt, BatchResult};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
+pub use engine::order::{
+    LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
+};
 pub use engine::quote::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source};
 pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,

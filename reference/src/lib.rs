@@ -23,7 +23,10 @@ use tarif::document::{
 use tarif::money::{self, ExactMul};
 use tarif::{Capability, Instant, Interval, RoundingStage};
 
+mod order;
 pub mod search;
+
+pub use order::RefOrder;
 
 const UNKNOWN_ACCOUNT: &str = "UNKNOWN_ACCOUNT";
 const UNKNOWN_PRODUCT: &str = "UNKNOWN_PRODUCT";

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod explain;
 pub mod lookup;
+pub mod order;
 pub mod quote;
 pub mod search;
 pub mod visibility;

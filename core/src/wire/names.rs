@@ -117,6 +117,8 @@ vocabulary!(Status, "status", InputCode::InvalidQuery, {
     Status::InvalidInstant => "INVALID_INSTANT",
     Status::Overflow => "OVERFLOW",
     Status::InvalidBatch => "INVALID_BATCH",
+    Status::NotBuyable => "NOT_BUYABLE",
+    Status::InvalidOrderText => "INVALID_ORDER_TEXT",
 });
 
 /// The names of the built-in facets; an attribute facet is named by its attribute.

@@ -1,0 +1,336 @@
+//! Orders (docs/spec.md §12): an order priced whole, each line with its own outcome, and the
+//! text buyers paste or upload read into order lines.
+//!
+//! * [`text`]: reading pasted `ref qty` lines and CSV into raw lines;
+//! * this file: the public types, resolving raw lines for an account, pricing an order.
+
+mod text;
+
+pub use text::LineFormat;
+
+use rust_decimal::Decimal;
+
+use super::quote::{Quote, QuoteRequest};
+use super::Engine;
+use crate::error::QueryError;
+use crate::index::{AccountDef, ProductId};
+use crate::instant::Instant;
+
+/// One line of an order: a reference as the buyer wrote it and a quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLine<'a> {
+    /// Any reference `lookup` accepts for the account.
+    pub reference: &'a str,
+    /// The quantity (positive).
+    pub qty: Decimal,
+    /// The buyer's cost centre, carried through.
+    pub cost_centre: Option<&'a str>,
+    /// The delivery address id, carried through.
+    pub ship_to: Option<&'a str>,
+}
+
+impl<'a> OrderLine<'a> {
+    /// A line without cost centre or delivery address.
+    pub fn new(reference: &'a str, qty: Decimal) -> Self {
+        OrderLine {
+            reference,
+            qty,
+            cost_centre: None,
+            ship_to: None,
+        }
+    }
+}
+
+/// An order to price: one account, one instant and one currency for every line.
+///
+/// ```
+/// use tarif::{Order, OrderLine};
+/// let order = Order::new("ACME", vec![OrderLine::new("DR-1", 2.into())]).currency("EUR");
+/// assert_eq!(order.lines.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// The lines, in the buyer's order.
+    pub lines: Vec<OrderLine<'a>>,
+    /// Instant of the prices (default: now, read once for the whole order).
+    pub at: Option<Instant>,
+    /// Currency (default: the account's, else the document's default).
+    pub currency: Option<&'a str>,
+}
+
+impl<'a> Order<'a> {
+    /// An order at the current instant in the account's currency.
+    pub fn new(account: &'a str, lines: Vec<OrderLine<'a>>) -> Self {
+        Order {
+            account,
+            lines,
+            at: None,
+            currency: None,
+        }
+    }
+
+    /// At a given instant.
+    pub fn at(mut self, at: Instant) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// In a given currency.
+    pub fn currency(mut self, currency: &'a str) -> Self {
+        self.currency = Some(currency);
+        self
+    }
+}
+
+/// A priced order: per line its quote or its own error, then the totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricedOrder<'e> {
+    /// The engine version every line was priced with.
+    pub engine_version: &'e str,
+    /// Currency code of every amount.
+    pub currency: &'e str,
+    /// The instant every line was priced at.
+    pub at: Instant,
+    /// One outcome per order line, in the order's order.
+    pub lines: Vec<Result<Quote<'e>, QueryError>>,
+    /// Sum of the line totals of the lines that priced.
+    pub subtotal: Decimal,
+    /// What the order costs: the subtotal (order-level conditions come on top of it).
+    pub total: Decimal,
+}
+
+impl PricedOrder<'_> {
+    /// How many lines failed.
+    pub fn failed_lines(&self) -> usize {
+        self.lines.iter().filter(|l| l.is_err()).count()
+    }
+}
+
+/// Text read into order lines for an account (see [`Engine::parse_order_lines`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderText<'e> {
+    /// How the text was read.
+    pub format: LineFormat,
+    /// Whether its first line was a header.
+    pub header: bool,
+    /// One entry per order line, in input order (merged duplicates at their first line).
+    pub lines: Vec<TextLine<'e>>,
+}
+
+impl OrderText<'_> {
+    /// The lines that resolved, as order lines (to price with [`Engine::price_order`]).
+    pub fn order_lines(&self) -> Vec<OrderLine<'_>> {
+        self.lines
+            .iter()
+            .filter_map(|l| match (&l.error, l.sku, l.qty) {
+                (None, Some(sku), Some(qty)) => Some(OrderLine {
+                    reference: sku,
+                    qty,
+                    cost_centre: l.cost_centre.as_deref(),
+                    ship_to: l.ship_to.as_deref(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One line of an [`OrderText`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextLine<'e> {
+    /// 1-based input line (the first, when lines were merged).
+    pub line: u32,
+    /// Later input lines for the same product, cost centre and address, added into this one.
+    pub merged: Vec<u32>,
+    /// The reference as written.
+    pub reference: String,
+    /// The quantity (summed over merged lines); `None` when it does not read as a number.
+    pub qty: Option<Decimal>,
+    /// The product the reference means for the account.
+    pub sku: Option<&'e str>,
+    /// The cost centre column, when the text has one.
+    pub cost_centre: Option<String>,
+    /// The delivery address column, when the text has one.
+    pub ship_to: Option<String>,
+    /// Why the line cannot be ordered as it is: `UNKNOWN_PRODUCT`, `INVALID_QUANTITY`, or
+    /// `QUANTITY_RULE` with the nearest orderable quantity.
+    pub error: Option<QueryError>,
+}
+
+/// Options of [`Engine::parse_order_lines`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Add up lines of the same product, cost centre and address (default); when `false`,
+    /// each input line stays its own order line.
+    pub merge_duplicates: bool,
+    /// Instant of visibility (default: now).
+    pub at: Option<Instant>,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            merge_duplicates: true,
+            at: None,
+        }
+    }
+}
+
+impl Engine {
+    /// Prices every line of an order at one instant in one currency. A bad line gets its own
+    /// error and does not fail the order; the account, instant and currency fail it whole. A
+    /// line the account may see and price but not buy is `NOT_BUYABLE`.
+    ///
+    /// ```
+    /// use tarif::{Engine, Instant, Order, OrderLine};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}, {"sku": "B"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2.50"}, {"sku": "B", "price": "4"}]}],
+    ///   "accounts": [{"id": "C"}]}"#).unwrap();
+    /// let order = Order::new("C", vec![
+    ///     OrderLine::new("A", 4.into()), OrderLine::new("Z", 1.into()), OrderLine::new("b", 1.into()),
+    /// ]).at(Instant::from_unix_seconds(0));
+    /// let priced = engine.price_order(&order).unwrap();
+    /// assert_eq!(priced.subtotal.to_string(), "14.00");
+    /// assert_eq!(priced.lines[1].as_ref().unwrap_err().code(), "UNKNOWN_PRODUCT");
+    /// assert_eq!(priced.failed_lines(), 1);
+    /// ```
+    pub fn price_order(&self, order: &Order<'_>) -> Result<PricedOrder<'_>, QueryError> {
+        let (_, account) = self.account(order.account)?;
+        let at = order.at.unwrap_or_else(Instant::now);
+        let currency = self.request_currency(account, order.currency)?;
+        let lines: Vec<Result<Quote<'_>, QueryError>> = order
+            .lines
+            .iter()
+            .map(|line| {
+                let request = QuoteRequest {
+                    account: order.account,
+                    product: line.reference,
+                    qty: line.qty,
+                    at: Some(at),
+                    currency: order.currency,
+                };
+                let quote = self.quote(&request)?;
+                if quote.buyable {
+                    Ok(quote)
+                } else {
+                    Err(QueryError::NotBuyable(quote.sku.to_string()))
+                }
+            })
+            .collect();
+        let subtotal = lines
+            .iter()
+            .filter_map(|l| l.as_ref().ok())
+            .try_fold(Decimal::ZERO, |sum, q| sum.checked_add(q.line_total))
+            .ok_or_else(|| QueryError::Overflow(format!("order of `{}`", order.account)))?;
+        Ok(PricedOrder {
+            engine_version: self.engine_version(),
+            currency: self.currency_code(currency),
+            at,
+            lines,
+            subtotal,
+            total: subtotal,
+        })
+    }
+
+    /// Reads what a buyer pasted or uploaded — `ref qty` lines, or CSV delimited by `;`, `,`
+    /// or tab, with or without an English or French header, decimal commas, quoted fields, a
+    /// byte-order mark — and resolves each reference as [`Engine::lookup`] does for the account.
+    /// An absent quantity is one unit. Fails whole only on an unknown account or a header
+    /// without a reference column (`INVALID_ORDER_TEXT`).
+    ///
+    /// ```
+    /// use tarif::{Engine, TextOptions};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1",
+    ///   "products": [{"sku": "DR-1", "ean": "3401234567890"}, {"sku": "CAB", "order": {"multiple": 5}}],
+    ///   "accounts": [{"id": "C"}]}"#).unwrap();
+    /// let text = engine.parse_order_lines("C", "Référence;Qté\n3401234567890;2\nCAB;12\nNOPE;1\ndr-1;1", TextOptions::default()).unwrap();
+    /// assert_eq!(text.lines[0].sku, Some("DR-1"));
+    /// assert_eq!(text.lines[0].qty, Some(3.into()));
+    /// assert_eq!(text.lines[0].merged, vec![5]);
+    /// assert_eq!(text.lines[1].error.as_ref().unwrap().code(), "QUANTITY_RULE");
+    /// assert_eq!(text.lines[2].error.as_ref().unwrap().code(), "UNKNOWN_PRODUCT");
+    /// ```
+    pub fn parse_order_lines(
+        &self,
+        account: &str,
+        text: &str,
+        options: TextOptions,
+    ) -> Result<OrderText<'_>, QueryError> {
+        let (_, def) = self.account(account)?;
+        let raw = text::read(text).map_err(|e| QueryError::InvalidOrderText(e.to_string()))?;
+        let at = options.at.unwrap_or_else(Instant::now);
+        let mut lines: Vec<(Option<ProductId>, TextLine<'_>)> = Vec::with_capacity(raw.lines.len());
+        for raw_line in raw.lines {
+            let (product, line) = self.text_line(def, raw_line, at);
+            if options.merge_duplicates && line.error.is_none() {
+                let same = lines.iter_mut().find(|(p, l)| {
+                    *p == product
+                        && l.error.is_none()
+                        && l.cost_centre == line.cost_centre
+                        && l.ship_to == line.ship_to
+                });
+                if let Some((_, first)) = same {
+                    first.merged.push(line.line);
+                    first.qty = match (first.qty, line.qty) {
+                        (Some(a), Some(b)) => a.checked_add(b),
+                        _ => None,
+                    };
+                    continue;
+                }
+            }
+            lines.push((product, line));
+        }
+        let lines = lines
+            .into_iter()
+            .map(|(product, mut line)| {
+                if line.error.is_none() {
+                    line.error = match (product, line.qty) {
+                        (Some(p), Some(qty)) => self.check_quantity(p, qty).err(),
+                        _ => Some(QueryError::Overflow(line.reference.clone())),
+                    };
+                }
+                line
+            })
+            .collect();
+        Ok(OrderText {
+            format: raw.format,
+            header: raw.header,
+            lines,
+        })
+    }
+
+    /// A raw line resolved: the product the reference means (or `UNKNOWN_PRODUCT`), then the
+    /// quantity read (or `INVALID_QUANTITY`), the precedence of docs/spec.md §9.
+    fn text_line(
+        &self,
+        account: &AccountDef,
+        raw: text::RawLine,
+        at: Instant,
+    ) -> (Option<ProductId>, TextLine<'_>) {
+        let product = self.resolve_visible(account, &raw.reference, at);
+        let qty = if raw.qty.is_empty() {
+            Some(Decimal::ONE)
+        } else {
+            text::parse_quantity(&raw.qty)
+        };
+        let error = match (product, qty) {
+            (None, _) => Some(QueryError::UnknownProduct(raw.reference.clone())),
+            (Some(_), Some(q)) if q > Decimal::ZERO => None,
+            (Some(_), _) => Some(QueryError::InvalidQuantity(raw.qty.clone())),
+        };
+        let line = TextLine {
+            line: raw.line,
+            merged: Vec::new(),
+            reference: raw.reference,
+            qty,
+            sku: product.map(|p| self.sku(p)),
+            cost_centre: raw.cost_centre,
+            ship_to: raw.ship_to,
+            error,
+        };
+        (product, line)
+    }
+}

@@ -1,0 +1,214 @@
+//! The order fixtures (`tests/fixtures/orders/`): `price_order` on the engine and the reference
+//! evaluator, `parse_order_lines` on the engine (reading text is not pricing: the reference has
+//! no parser of its own), each answer written as the JSON the fixtures expect.
+
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+use tarif::{Engine, Instant, LineFormat, Order, OrderLine, QueryError, Quote, TextOptions};
+use tarif_reference::{RefQuote, Reference};
+
+fn text<'a>(case: &'a Value, key: &str) -> Option<&'a str> {
+    case.get(key).and_then(Value::as_str)
+}
+
+fn error_json(code: &str) -> Value {
+    json!({ "error": code })
+}
+
+fn at(case: &Value, parse: impl Fn(&str) -> Option<Instant>) -> Result<Instant, String> {
+    text(case, "at")
+        .and_then(parse)
+        .ok_or_else(|| "case lacks a valid `at`".to_string())
+}
+
+/// The lines of a `price_order` case as (reference, quantity); an unreadable quantity is
+/// `None` (`INVALID_QUANTITY` for its line).
+fn lines(case: &Value) -> Vec<(String, Option<Decimal>)> {
+    case.get("lines")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            let reference = text(l, "ref").unwrap_or_default().to_string();
+            (reference, text(l, "qty").and_then(|q| q.parse().ok()))
+        })
+        .collect()
+}
+
+fn engine_line(line: &Result<Quote<'_>, QueryError>) -> Value {
+    match line {
+        Ok(q) => json!({
+            "sku": q.sku,
+            "unit_price": q.unit_price.to_string(),
+            "line_total": q.line_total.to_string(),
+        }),
+        Err(QueryError::QuantityRule { nearest, .. }) => {
+            json!({ "error": "QUANTITY_RULE", "nearest": nearest.to_string() })
+        }
+        Err(e) => error_json(e.code()),
+    }
+}
+
+/// The engine's answer to a `price_order` case.
+pub fn engine_order(engine: &Engine, case: &Value) -> Result<Value, String> {
+    let at = at(case, |t| engine.parse_instant(t).ok())?;
+    let lines = lines(case);
+    // A quantity that is not a decimal never reaches the core: the bindings reject it, and
+    // here it stands for the zero the core refuses with the same code.
+    let order_lines = lines
+        .iter()
+        .map(|(r, q)| OrderLine::new(r, q.unwrap_or(Decimal::ZERO)))
+        .collect();
+    let mut order = Order::new(text(case, "account").unwrap_or_default(), order_lines).at(at);
+    order.currency = text(case, "currency");
+    Ok(match engine.price_order(&order) {
+        Ok(priced) => json!({
+            "currency": priced.currency,
+            "subtotal": priced.subtotal.to_string(),
+            "total": priced.total.to_string(),
+            "lines": priced.lines.iter().map(engine_line).collect::<Vec<_>>(),
+        }),
+        Err(e) => error_json(e.code()),
+    })
+}
+
+/// A reference line as JSON; `nearest` is the nearest orderable quantity of the product the
+/// reference means for the account.
+fn reference_line(
+    line: &Result<RefQuote, &str>,
+    nearest: impl FnOnce() -> Option<Decimal>,
+) -> Value {
+    match line {
+        Ok(q) => json!({
+            "sku": q.sku,
+            "unit_price": q.unit_price.to_string(),
+            "line_total": q.line_total.to_string(),
+        }),
+        Err("QUANTITY_RULE") => json!({
+            "error": "QUANTITY_RULE",
+            "nearest": nearest().map(|n| n.to_string()),
+        }),
+        Err(code) => error_json(code),
+    }
+}
+
+/// The reference evaluator's answer to a `price_order` case.
+pub fn reference_order(reference: &Reference, case: &Value) -> Result<Value, String> {
+    let at = at(case, |t| reference.parse_at(t))?;
+    let lines: Vec<(String, Decimal)> = lines(case)
+        .into_iter()
+        .map(|(r, q)| (r, q.unwrap_or(Decimal::ZERO)))
+        .collect();
+    let account = text(case, "account").unwrap_or_default();
+    Ok(
+        match reference.price_order(account, &lines, at, text(case, "currency")) {
+            Ok(priced) => json!({
+                "currency": priced.currency,
+                "subtotal": priced.subtotal.to_string(),
+                "total": priced.subtotal.to_string(),
+                "lines": priced.lines.iter().zip(&lines)
+                    .map(|(l, (r, qty))| reference_line(l, || {
+                        let sku = reference.lookup(account, r, at).ok()?;
+                        reference.nearest_quantity(&sku, *qty)
+                    }))
+                    .collect::<Vec<_>>(),
+            }),
+            Err(code) => error_json(code),
+        },
+    )
+}
+
+fn format_name(format: LineFormat) -> String {
+    match format {
+        LineFormat::Pasted => "pasted".to_string(),
+        LineFormat::Delimited(d) => char::from(d).to_string(),
+    }
+}
+
+/// The engine's answer to a `parse_order_lines` case.
+pub fn engine_text(engine: &Engine, case: &Value) -> Result<Value, String> {
+    let at = at(case, |t| engine.parse_instant(t).ok())?;
+    let options = TextOptions {
+        merge_duplicates: case
+            .get("merge_duplicates")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        at: Some(at),
+    };
+    let account = text(case, "account").unwrap_or_default();
+    let parsed =
+        match engine.parse_order_lines(account, text(case, "text").unwrap_or_default(), options) {
+            Ok(p) => p,
+            Err(e) => return Ok(error_json(e.code())),
+        };
+    let lines: Vec<Value> = parsed
+        .lines
+        .iter()
+        .map(|l| {
+            let mut out = Map::new();
+            out.insert("line".into(), json!(l.line));
+            out.insert("merged".into(), json!(l.merged));
+            out.insert("ref".into(), json!(l.reference));
+            out.insert("sku".into(), json!(l.sku));
+            out.insert("qty".into(), json!(l.qty.map(|q| q.to_string())));
+            out.insert("cost_centre".into(), json!(l.cost_centre));
+            out.insert("ship_to".into(), json!(l.ship_to));
+            match &l.error {
+                Some(QueryError::QuantityRule { nearest, .. }) => {
+                    out.insert("error".into(), json!("QUANTITY_RULE"));
+                    out.insert("nearest".into(), json!(nearest.to_string()));
+                }
+                Some(e) => {
+                    out.insert("error".into(), json!(e.code()));
+                }
+                None => {
+                    out.insert("error".into(), Value::Null);
+                }
+            }
+            Value::Object(out)
+        })
+        .collect();
+    Ok(json!({
+        "format": format_name(parsed.format),
+        "header": parsed.header,
+        "lines": lines,
+    }))
+}
+
+/// Where `got` differs from `expect`: every key an expected object lists must match (unlisted
+/// keys are not checked), arrays match element by element and in length, `nearest` compares
+/// as a decimal value.
+pub fn mismatches(path: &str, expect: &Value, got: &Value, out: &mut Vec<String>) {
+    match (expect, got) {
+        (Value::Object(want), Value::Object(have)) => {
+            for (key, w) in want {
+                let here = format!("{path}.{key}");
+                match have.get(key) {
+                    Some(h) if key == "nearest" => {
+                        let value = |v: &Value| v.as_str().and_then(|s| s.parse::<Decimal>().ok());
+                        if value(w) != value(h) {
+                            out.push(format!("{here}: expected {w}, got {h}"));
+                        }
+                    }
+                    Some(h) => mismatches(&here, w, h, out),
+                    None => out.push(format!("{here}: expected {w}, got nothing in {got}")),
+                }
+            }
+        }
+        (Value::Array(want), Value::Array(have)) => {
+            if want.len() != have.len() {
+                out.push(format!(
+                    "{path}: expected {} entries, got {}: {got}",
+                    want.len(),
+                    have.len()
+                ));
+                return;
+            }
+            for (i, (w, h)) in want.iter().zip(have).enumerate() {
+                mismatches(&format!("{path}[{i}]"), w, h, out);
+            }
+        }
+        _ if expect != got => out.push(format!("{path}: expected {expect}, got {got}")),
+        _ => {}
+    }
+}
