@@ -10,6 +10,7 @@ use tarif::{CompileOptions, RelationKind};
 use crate::convert::{self, quantity, type_name, At};
 use crate::errors::{guarded, input, Result};
 use crate::objects::{Capabilities, Diagnostic, Explanation, Quote};
+use crate::orders;
 use crate::pages::{RelatedProduct, SearchPage};
 use crate::search::SearchArgs;
 
@@ -125,6 +126,54 @@ impl Engine {
                 .map(|q| Quote::new(&q, &self.version))
         })??;
         Ok(quote)
+    }
+
+    /// Prices an order: every line at one instant (`at`, default now) in one currency
+    /// (default the account's). `lines` is an iterable of `(ref, qty)` tuples or of mappings
+    /// with `ref` (or `sku`), `qty` and optionally `cost_centre`, `ship_to`. A bad line is a
+    /// `LineError` in `lines` and does not fail the order; an unknown account, an unreadable
+    /// instant or an unknown currency raise `QuoteError`.
+    #[pyo3(signature = (account, lines, at = None, currency = None))]
+    fn price_order(
+        &self,
+        py: Python<'_>,
+        account: &Bound<'_, PyAny>,
+        lines: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+        currency: Option<&Bound<'_, PyAny>>,
+    ) -> Result<orders::PricedOrder> {
+        let account = convert::text(account, "account")?;
+        let lines = orders::read_lines(lines)?;
+        let at = At::read(at)?;
+        let currency = convert::optional_text(currency, "currency")?;
+        py.detach(|| {
+            guarded(|| {
+                orders::price_order(&self.inner, &self.version, account, &lines, &at, currency)
+            })
+        })?
+    }
+
+    /// Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
+    /// with or without an English or French header, decimal commas, quoted fields, a BOM) and
+    /// resolves each reference as `lookup` does for the account. Lines of the same product,
+    /// cost centre and address add up unless `merge_duplicates=False`.
+    #[pyo3(signature = (account, text, at = None, *, merge_duplicates = true))]
+    fn parse_order_lines(
+        &self,
+        py: Python<'_>,
+        account: &Bound<'_, PyAny>,
+        text: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+        merge_duplicates: bool,
+    ) -> Result<orders::OrderText> {
+        let account = convert::text(account, "account")?;
+        let text = convert::text(text, "text")?;
+        let at = At::read(at)?;
+        py.detach(|| {
+            guarded(|| {
+                orders::parse_order_lines(&self.inner, &account, &text, &at, merge_duplicates)
+            })
+        })?
     }
 
     /// The trusted back-office view of a quote: every rule that spoke to the product in every

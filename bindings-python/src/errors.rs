@@ -142,12 +142,14 @@ fn exception(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
 }
 
 /// The structured part of a query error: the values its message names.
-fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> PyResult<()> {
+pub(crate) fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> PyResult<()> {
     let py = details.py();
     match err {
         QueryError::UnknownAccount(account) => details.set_item("account", account),
         QueryError::UnknownProduct(reference) => details.set_item("ref", reference),
-        QueryError::PriceHidden(sku) | QueryError::Overflow(sku) => details.set_item("sku", sku),
+        QueryError::PriceHidden(sku) | QueryError::Overflow(sku) | QueryError::NotBuyable(sku) => {
+            details.set_item("sku", sku)
+        }
         QueryError::NoPrice {
             sku,
             currency,
@@ -165,6 +167,6 @@ fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> PyResult<()> 
         QueryError::InvalidQuantity(qty) => details.set_item("qty", qty),
         QueryError::UnknownCurrency(currency) => details.set_item("currency", currency),
         QueryError::InvalidInstant(at) => details.set_item("at", at),
-        QueryError::InvalidBatch(_) => Ok(()),
+        QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => Ok(()),
     }
 }

@@ -10,6 +10,7 @@ mod convert;
 mod engine;
 mod errors;
 mod objects;
+mod orders;
 mod pages;
 mod search;
 
@@ -26,6 +27,10 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<objects::VisibilityReport>()?;
     m.add_class::<objects::StepReport>()?;
     m.add_class::<objects::CandidateReport>()?;
+    m.add_class::<orders::PricedOrder>()?;
+    m.add_class::<orders::LineError>()?;
+    m.add_class::<orders::OrderText>()?;
+    m.add_class::<orders::TextLine>()?;
     m.add_class::<pages::SearchPage>()?;
     m.add_class::<pages::SearchRow>()?;
     m.add_class::<pages::Variant>()?;

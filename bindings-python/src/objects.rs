@@ -11,8 +11,8 @@ use tarif::Decimal;
 use crate::convert::{to_datetime, to_decimal, to_optional_decimal};
 
 /// A priced line: `unit_price × qty = line_total` (exactly at stage `unit`), in `currency`.
-#[pyclass(frozen, eq, hash, module = "tarif")]
-#[derive(PartialEq, Eq, Hash)]
+#[pyclass(frozen, eq, hash, skip_from_py_object, module = "tarif")]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Quote {
     sku: String,
     qty: Decimal,

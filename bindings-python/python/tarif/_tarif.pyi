@@ -16,6 +16,9 @@ __all__ = [
     "Explanation",
     "FacetCounts",
     "FacetValue",
+    "LineError",
+    "OrderText",
+    "PricedOrder",
     "Quote",
     "RelatedProduct",
     "RowPrice",
@@ -23,6 +26,7 @@ __all__ = [
     "SearchRow",
     "Step",
     "StepReport",
+    "TextLine",
     "Variant",
     "VisibilityReport",
     "__version__",
@@ -33,6 +37,13 @@ __version__: str
 _Qty = Decimal | int | str
 _At = datetime | date | str
 _Ids = str | Iterable[str]
+
+class _OrderLine(TypedDict, total=False):
+    ref: str
+    sku: str
+    qty: Required[_Qty]
+    cost_centre: str | None
+    ship_to: str | None
 
 # Search filters, sorts and facets: plain dicts in the shape of the shared fixtures.
 class _AttrValues(TypedDict):
@@ -91,6 +102,21 @@ class Engine:
         at: _At | None = None,
         currency: str | None = None,
     ) -> Explanation: ...
+    def price_order(
+        self,
+        account: str,
+        lines: Iterable[tuple[str, _Qty] | _OrderLine],
+        at: _At | None = None,
+        currency: str | None = None,
+    ) -> PricedOrder: ...
+    def parse_order_lines(
+        self,
+        account: str,
+        text: str,
+        at: _At | None = None,
+        *,
+        merge_duplicates: bool = True,
+    ) -> OrderText: ...
     def visibility(self, account: str, sku: str, at: _At | None = None) -> Capabilities: ...
     def lookup(self, account: str, reference: str, at: _At | None = None) -> str: ...
     def quote_many(
@@ -158,6 +184,61 @@ class Quote:
     def steps(self) -> tuple[Step, ...]: ...
     @property
     def engine_version(self) -> str: ...
+
+@final
+class LineError:
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+
+@final
+class PricedOrder:
+    @property
+    def lines(self) -> list[Quote | LineError]: ...
+    @property
+    def subtotal(self) -> Decimal: ...
+    @property
+    def total(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def failed_lines(self) -> int: ...
+    @property
+    def engine_version(self) -> str: ...
+
+@final
+class OrderText:
+    @property
+    def format(self) -> str: ...
+    @property
+    def header(self) -> bool: ...
+    @property
+    def lines(self) -> list[TextLine]: ...
+    def order_lines(self) -> list[_OrderLine]: ...
+
+@final
+class TextLine:
+    @property
+    def line(self) -> int: ...
+    @property
+    def merged(self) -> list[int]: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def qty(self) -> Decimal | None: ...
+    @property
+    def sku(self) -> str | None: ...
+    @property
+    def cost_centre(self) -> str | None: ...
+    @property
+    def ship_to(self) -> str | None: ...
+    @property
+    def error(self) -> LineError | None: ...
 
 @final
 class Step:

@@ -8,9 +8,11 @@
 //! which error wins.
 
 mod names;
+mod order;
 mod request;
 
 pub use names::{facet, sort, UnknownName, FACET_NAMES};
+pub use order::{OrderInput, OrderLineInput, OrderTextInput};
 pub use request::{document_text, AtInput, ProductInput, QtyInput, QuoteInput};
 
 use std::fmt;

@@ -56,7 +56,7 @@ impl QtyInput {
     }
 
     /// The core's quantity error, given back the text the caller sent.
-    fn restore(&self, error: QueryError) -> QueryError {
+    pub(super) fn restore(&self, error: QueryError) -> QueryError {
         match (self, error) {
             (QtyInput::Unreadable(text), QueryError::InvalidQuantity(_)) => {
                 QueryError::InvalidQuantity(text.clone())
@@ -89,7 +89,11 @@ impl AtInput<'_> {
     }
 
     /// The instant of a query for `account`: an unknown account comes first (§9).
-    fn resolve_for(&self, engine: &Engine, account: &str) -> Result<Option<Instant>, QueryError> {
+    pub(super) fn resolve_for(
+        &self,
+        engine: &Engine,
+        account: &str,
+    ) -> Result<Option<Instant>, QueryError> {
         self.resolve(engine).map_err(|error| {
             if engine.has_account(account) {
                 error

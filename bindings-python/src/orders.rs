@@ -1,0 +1,384 @@
+//! `price_order` and `parse_order_lines`: Python lines in, the core's order out, as frozen
+//! objects. A failed line is a `LineError` value in the result, not an exception: one bad line
+//! never fails the order.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyMapping, PyTuple};
+use tarif::wire::{InputCode, OrderInput, OrderLineInput, OrderTextInput, QtyInput};
+use tarif::{Decimal, LineFormat, QueryError};
+
+use crate::convert::{self, to_datetime, to_decimal, to_optional_decimal, type_name, At};
+use crate::errors::{input, query_details, Result};
+use crate::objects::Quote;
+
+/// One order line as given: `(ref, qty)` or a mapping with `ref` (or `sku`), `qty`, and
+/// optionally `cost_centre` and `ship_to`.
+pub(crate) struct Line {
+    reference: String,
+    qty: QtyInput,
+    cost_centre: Option<String>,
+    ship_to: Option<String>,
+}
+
+impl Line {
+    fn read(value: &Bound<'_, PyAny>, index: usize) -> Result<Line> {
+        let what = |field: &str| format!("lines[{index}].{field}");
+        if let Ok(mapping) = value.cast::<PyMapping>() {
+            let get = |key: &str| -> Result<Option<Bound<'_, PyAny>>> {
+                Ok(match mapping.contains(key)? {
+                    true => Some(mapping.get_item(key)?),
+                    false => None,
+                })
+            };
+            let reference = get("ref")?.or(get("sku")?).ok_or_else(|| {
+                input(
+                    InputCode::InvalidType,
+                    format!("`lines[{index}]` has no `ref`"),
+                )
+            })?;
+            let qty = get("qty")?.ok_or_else(|| {
+                input(
+                    InputCode::InvalidType,
+                    format!("`lines[{index}]` has no `qty`"),
+                )
+            })?;
+            return Ok(Line {
+                reference: convert::text(&reference, &what("ref"))?,
+                qty: convert::quantity(&qty)?,
+                cost_centre: convert::optional_text(
+                    get("cost_centre")?.as_ref(),
+                    &what("cost_centre"),
+                )?,
+                ship_to: convert::optional_text(get("ship_to")?.as_ref(), &what("ship_to"))?,
+            });
+        }
+        if let Ok(tuple) = value.cast::<PyTuple>() {
+            if tuple.len() == 2 {
+                return Ok(Line {
+                    reference: convert::text(&tuple.get_item(0)?, &what("ref"))?,
+                    qty: convert::quantity(&tuple.get_item(1)?)?,
+                    cost_centre: None,
+                    ship_to: None,
+                });
+            }
+        }
+        Err(input(
+            InputCode::InvalidType,
+            format!(
+                "`lines[{index}]` must be a (ref, qty) tuple or a mapping with `ref` and `qty`, not {}",
+                type_name(value)
+            ),
+        ))
+    }
+
+    fn wire(&self) -> OrderLineInput<'_> {
+        OrderLineInput {
+            reference: &self.reference,
+            qty: self.qty.clone(),
+            cost_centre: self.cost_centre.as_deref(),
+            ship_to: self.ship_to.as_deref(),
+        }
+    }
+}
+
+/// Reads every line of an iterable of lines.
+pub(crate) fn read_lines(lines: &Bound<'_, PyAny>) -> Result<Vec<Line>> {
+    lines
+        .try_iter()
+        .map_err(|_| {
+            input(
+                InputCode::InvalidType,
+                format!(
+                    "`lines` must be an iterable of lines, not {}",
+                    type_name(lines)
+                ),
+            )
+        })?
+        .enumerate()
+        .map(|(i, line)| Line::read(&line?, i))
+        .collect()
+}
+
+/// Prices the lines for the account at `at` in `currency`.
+pub(crate) fn price_order(
+    engine: &tarif::Engine,
+    version: &Arc<str>,
+    account: String,
+    lines: &[Line],
+    at: &At,
+    currency: Option<String>,
+) -> Result<PricedOrder> {
+    let order = OrderInput {
+        account: &account,
+        lines: lines.iter().map(Line::wire).collect(),
+        at: at.wire(),
+        currency: currency.as_deref(),
+    };
+    let priced = order.price(engine)?;
+    Ok(PricedOrder {
+        engine_version: Arc::clone(version),
+        currency: priced.currency.to_string(),
+        at: priced.at,
+        subtotal: priced.subtotal,
+        total: priced.total,
+        lines: priced
+            .lines
+            .iter()
+            .map(|line| match line {
+                Ok(q) => Outcome::Priced(Quote::new(q, version)),
+                Err(e) => Outcome::Failed(LineError(e.clone())),
+            })
+            .collect(),
+    })
+}
+
+/// Reads and resolves order text for the account.
+pub(crate) fn parse_order_lines(
+    engine: &tarif::Engine,
+    account: &str,
+    text: &str,
+    at: &At,
+    merge_duplicates: bool,
+) -> Result<OrderText> {
+    let parsed = OrderTextInput {
+        account,
+        text,
+        at: at.wire(),
+        merge_duplicates,
+    }
+    .parse(engine)?;
+    Ok(OrderText {
+        format: match parsed.format {
+            LineFormat::Pasted => "pasted".to_string(),
+            LineFormat::Delimited(d) => char::from(d).to_string(),
+        },
+        header: parsed.header,
+        lines: parsed
+            .lines
+            .into_iter()
+            .map(|l| TextLine {
+                line: l.line,
+                merged: l.merged,
+                reference: l.reference,
+                qty: l.qty,
+                sku: l.sku.map(str::to_string),
+                cost_centre: l.cost_centre,
+                ship_to: l.ship_to,
+                error: l.error.map(LineError),
+            })
+            .collect(),
+    })
+}
+
+/// Why one line of an order failed: the code and message a `QuoteError` would carry.
+#[pyclass(frozen, eq, skip_from_py_object, module = "tarif")]
+#[derive(Clone, PartialEq)]
+pub(crate) struct LineError(QueryError);
+
+#[pymethods]
+impl LineError {
+    /// The stable code (`UNKNOWN_PRODUCT`, `QUANTITY_RULE`, `NOT_BUYABLE`…).
+    #[getter]
+    fn code(&self) -> &'static str {
+        self.0.code()
+    }
+    /// What went wrong, naming the value.
+    #[getter]
+    fn message(&self) -> String {
+        self.0.to_string()
+    }
+    /// The values the message names (`nearest` for `QUANTITY_RULE`), as `QuoteError.details`.
+    #[getter]
+    fn details<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let details = PyDict::new(py);
+        query_details(&details, &self.0)?;
+        Ok(details)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "LineError(code={:?}, message={:?})",
+            self.0.code(),
+            self.0.to_string()
+        )
+    }
+}
+
+enum Outcome {
+    Priced(Quote),
+    Failed(LineError),
+}
+
+/// A priced order: per line a `Quote` or a `LineError`, then the totals.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct PricedOrder {
+    engine_version: Arc<str>,
+    currency: String,
+    at: tarif::Instant,
+    lines: Vec<Outcome>,
+    subtotal: Decimal,
+    total: Decimal,
+}
+
+#[pymethods]
+impl PricedOrder {
+    /// One entry per order line, in order: a `Quote`, or a `LineError`.
+    #[getter]
+    fn lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for line in &self.lines {
+            match line {
+                Outcome::Priced(q) => list.append(Bound::new(py, q.clone())?)?,
+                Outcome::Failed(e) => list.append(Bound::new(py, e.clone())?)?,
+            }
+        }
+        Ok(list)
+    }
+    /// Sum of the line totals of the lines that priced.
+    #[getter]
+    fn subtotal<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.subtotal)
+    }
+    /// What the order costs.
+    #[getter]
+    fn total<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.total)
+    }
+    /// Currency code of every amount.
+    #[getter]
+    fn currency(&self) -> &str {
+        &self.currency
+    }
+    /// The instant every line was priced at.
+    #[getter]
+    fn at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_datetime(py, self.at)
+    }
+    /// How many lines failed.
+    #[getter]
+    fn failed_lines(&self) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| matches!(l, Outcome::Failed(_)))
+            .count()
+    }
+    /// Content hash of the engine that priced the order.
+    #[getter]
+    fn engine_version(&self) -> &str {
+        &self.engine_version
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "PricedOrder(lines={}, failed_lines={}, total=Decimal('{}'), currency={:?})",
+            self.lines.len(),
+            self.failed_lines(),
+            self.total,
+            self.currency
+        )
+    }
+}
+
+/// Text read into order lines: how it was read, and one `TextLine` per order line.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct OrderText {
+    format: String,
+    header: bool,
+    lines: Vec<TextLine>,
+}
+
+#[pymethods]
+impl OrderText {
+    /// `"pasted"` (`ref qty` lines), or the delimiter: `";"`, `","` or `"\t"`.
+    #[getter]
+    fn format(&self) -> &str {
+        &self.format
+    }
+    /// Whether the first line was a header.
+    #[getter]
+    fn header(&self) -> bool {
+        self.header
+    }
+    /// The lines, in input order (merged duplicates at their first line).
+    #[getter]
+    fn lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for line in &self.lines {
+            list.append(Bound::new(py, line.clone())?)?;
+        }
+        Ok(list)
+    }
+    /// The lines without error, as the mappings `Engine.price_order` takes.
+    fn order_lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for line in self.lines.iter().filter(|l| l.error.is_none()) {
+            let (Some(sku), Some(qty)) = (&line.sku, line.qty) else {
+                continue;
+            };
+            let item = PyDict::new(py);
+            item.set_item("ref", sku)?;
+            item.set_item("qty", to_decimal(py, qty)?)?;
+            item.set_item("cost_centre", &line.cost_centre)?;
+            item.set_item("ship_to", &line.ship_to)?;
+            list.append(item)?;
+        }
+        Ok(list)
+    }
+    fn __repr__(&self) -> String {
+        let failed = self.lines.iter().filter(|l| l.error.is_some()).count();
+        format!(
+            "OrderText(format={:?}, header={}, lines={}, failed_lines={failed})",
+            self.format,
+            if self.header { "True" } else { "False" },
+            self.lines.len()
+        )
+    }
+}
+
+/// One line of an `OrderText`.
+#[pyclass(frozen, skip_from_py_object, module = "tarif")]
+#[derive(Clone)]
+pub(crate) struct TextLine {
+    /// 1-based input line (the first, when lines were merged).
+    #[pyo3(get)]
+    line: u32,
+    /// Later input lines added into this one.
+    #[pyo3(get)]
+    merged: Vec<u32>,
+    /// The reference as written.
+    #[pyo3(get)]
+    reference: String,
+    qty: Option<Decimal>,
+    /// The product the reference means for the account, or `None`.
+    #[pyo3(get)]
+    sku: Option<String>,
+    /// The cost centre column, when the text has one.
+    #[pyo3(get)]
+    cost_centre: Option<String>,
+    /// The delivery address column, when the text has one.
+    #[pyo3(get)]
+    ship_to: Option<String>,
+    /// Why the line cannot be ordered as it is, or `None`.
+    #[pyo3(get)]
+    error: Option<LineError>,
+}
+
+#[pymethods]
+impl TextLine {
+    /// The quantity (summed over merged lines), or `None` when it is not a number.
+    #[getter]
+    fn qty<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        to_optional_decimal(py, self.qty)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "TextLine(line={}, reference={:?}, sku={:?}, qty={}, error={})",
+            self.line,
+            self.reference,
+            self.sku,
+            self.qty
+                .map_or("None".to_string(), |q| format!("Decimal('{q}')")),
+            self.error.as_ref().map_or("None", |e| e.0.code())
+        )
+    }
+}

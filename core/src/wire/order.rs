@@ -1,0 +1,107 @@
+//! Orders as a binding receives them: the order's account, instant and currency checked in the
+//! precedence of docs/spec.md §9, each line's unreadable quantity failing only its line.
+
+use crate::engine::order::{Order, OrderLine, OrderText, PricedOrder, TextOptions};
+use crate::engine::Engine;
+use crate::error::QueryError;
+
+use super::request::{AtInput, QtyInput};
+
+/// One order line as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLineInput<'a> {
+    /// Any reference `lookup` accepts.
+    pub reference: &'a str,
+    /// Quantity; an unreadable one is this line's `INVALID_QUANTITY`.
+    pub qty: QtyInput,
+    /// The buyer's cost centre.
+    pub cost_centre: Option<&'a str>,
+    /// The delivery address id.
+    pub ship_to: Option<&'a str>,
+}
+
+/// An order as received.
+///
+/// ```
+/// use tarif::wire::{AtInput, OrderInput, OrderLineInput, QtyInput};
+/// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}],
+///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2.50"}]}],
+///   "accounts": [{"id": "C"}]}"#).unwrap();
+/// let line = |qty: &str| OrderLineInput { reference: "A", qty: QtyInput::from_text(qty),
+///                                         cost_centre: None, ship_to: None };
+/// let order = OrderInput { account: "C", lines: vec![line("2"), line("two")], at: AtInput::Now,
+///                          currency: None };
+/// let priced = order.price(&engine).unwrap();
+/// assert_eq!(priced.subtotal.to_string(), "5.00");
+/// assert_eq!(priced.lines[1].as_ref().unwrap_err().to_string(),
+///            "invalid quantity `two`: expected a positive decimal");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderInput<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// The lines.
+    pub lines: Vec<OrderLineInput<'a>>,
+    /// Instant of the prices.
+    pub at: AtInput<'a>,
+    /// Currency; `None` for the account's.
+    pub currency: Option<&'a str>,
+}
+
+impl OrderInput<'_> {
+    /// The priced order, or the error of the order as a whole (account, instant, currency).
+    pub fn price<'e>(&self, engine: &'e Engine) -> Result<PricedOrder<'e>, QueryError> {
+        let at = self.at.resolve_for(engine, self.account)?;
+        let order = Order {
+            account: self.account,
+            lines: self
+                .lines
+                .iter()
+                .map(|l| OrderLine {
+                    reference: l.reference,
+                    qty: l.qty.for_rows(),
+                    cost_centre: l.cost_centre,
+                    ship_to: l.ship_to,
+                })
+                .collect(),
+            at,
+            currency: self.currency,
+        };
+        let mut priced = engine.price_order(&order)?;
+        for (line, input) in priced.lines.iter_mut().zip(&self.lines) {
+            if let Err(error) = line {
+                *error = input.qty.restore(error.clone());
+            }
+        }
+        Ok(priced)
+    }
+}
+
+/// Order text as received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderTextInput<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// What the buyer pasted or uploaded.
+    pub text: &'a str,
+    /// Instant of visibility.
+    pub at: AtInput<'a>,
+    /// Whether lines of the same product, cost centre and address add up.
+    pub merge_duplicates: bool,
+}
+
+impl OrderTextInput<'_> {
+    /// The lines read and resolved, or the error of the text as a whole.
+    pub fn parse<'e>(&self, engine: &'e Engine) -> Result<OrderText<'e>, QueryError> {
+        let at = self.at.resolve_for(engine, self.account)?;
+        engine.parse_order_lines(
+            self.account,
+            self.text,
+            TextOptions {
+                merge_duplicates: self.merge_duplicates,
+                at,
+            },
+        )
+    }
+}
