@@ -36,6 +36,18 @@ export declare class Engine {
    */
   quote(input: QuoteInput): QuoteResult
   /**
+   * Prices an order: every line at one instant in one currency. A bad line is
+   * `{error: {code, message, details}}` in `lines` and does not fail the order; an unknown
+   * account, an unreadable instant or an unknown currency throw.
+   */
+  priceOrder(input: OrderInput): PricedOrderResult
+  /**
+   * Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
+   * with or without an English or French header, decimal commas, quoted fields, a BOM) and
+   * resolves each reference as `lookup` does for the account.
+   */
+  parseOrderLines(input: OrderTextArgs): OrderTextResult
+  /**
    * Explains a price: visibility, then every step with every rule that spoke to the product.
    * The trusted back-office view: it also explains products hidden from the account.
    */
@@ -94,6 +106,10 @@ export declare class EngineHandle {
   skus(): Array<string>
   /** `quote` on the current engine. */
   quote(input: QuoteInput): QuoteResult
+  /** `priceOrder` on the current engine. */
+  priceOrder(input: OrderInput): PricedOrderResult
+  /** `parseOrderLines` on the current engine. */
+  parseOrderLines(input: OrderTextArgs): OrderTextResult
   /** `explain` on the current engine. */
   explain(input: QuoteInput): ExplainResult
   /** `visibility` on the current engine. */
@@ -306,10 +322,42 @@ export interface FacetValue {
   count: number
 }
 
+/** A failed order line. */
+export interface FailedLine {
+  /** Why it failed. */
+  error: LineError
+}
+
 /** Products of one of these variant families. */
 export interface FamilyFilter {
   /** Family ids. */
   family: string[]
+}
+
+/** Why one line failed: the `code` and `message` a thrown error would carry. */
+export interface LineError {
+  /** Stable code: `UNKNOWN_PRODUCT`, `QUANTITY_RULE`, `NOT_BUYABLE`, `INVALID_QUANTITY`… */
+  code: string
+  /** What went wrong, naming the value. */
+  message: string
+  /** The values the message names. */
+  details: LineErrorDetails
+}
+
+/** The values a line error names (absent when it names none of them). */
+export interface LineErrorDetails {
+  /** The product. */
+  sku?: string
+  /** The reference as written, when no product has it. */
+  ref?: string
+  /** The quantity as given. */
+  qty?: string
+  /** The nearest orderable quantity (`QUANTITY_RULE`). */
+  nearest?: string
+  /** The currency asked for (`NO_PRICE`). */
+  currency?: string
+  /** Currencies that do have a price (`NO_PRICE`). */
+  pricedIn?: Array<string>
 }
 
 /** Compile options. */
@@ -326,6 +374,72 @@ export interface LookupInput {
   ref: string
   /** Instant of the visibility check (`Date`, RFC 3339 or `YYYY-MM-DD`). Default: now. */
   at?: Date | string
+}
+
+/** An order to price: one account, one instant, one currency for every line. */
+export interface OrderInput {
+  /** Account id. */
+  account: string
+  /** The lines, in the buyer's order. */
+  lines: OrderLineInput[]
+  /** Instant of the prices: a `Date`, an RFC 3339 string or a `YYYY-MM-DD` date. Default: now. */
+  at?: Date | string
+  /** Currency. Default: the account's. */
+  currency?: string
+}
+
+/** One order line: a reference as the buyer wrote it (`ref`, or `sku`) and a quantity. */
+export interface OrderLineInput {
+  /** Any reference `lookup` accepts. */
+  ref?: string
+  /** Same as `ref`, for lines built from SKUs. */
+  sku?: string
+  /** A positive decimal string, an integer number or a bigint. */
+  qty: string | number | bigint
+  /** The buyer's cost centre, carried through. */
+  costCentre?: string
+  /** The delivery address id, carried through. */
+  shipTo?: string
+}
+
+/** Text to read into order lines. */
+export interface OrderTextArgs {
+  /** Account id. */
+  account: string
+  /** What the buyer pasted or uploaded. */
+  text: string
+  /** Instant of visibility. Default: now. */
+  at?: Date | string
+  /** Add up lines of the same product, cost centre and address (default `true`). */
+  mergeDuplicates?: boolean
+}
+
+/** Order text read and resolved. */
+export interface OrderTextResult {
+  /** `pasted` (`ref qty` lines), or the delimiter: `;`, `,` or a tab. */
+  format: string
+  /** Whether the first line was a header. */
+  header: boolean
+  /** The lines, in input order (merged duplicates at their first line). */
+  lines: Array<TextLineResult>
+}
+
+/** A priced order. */
+export interface PricedOrderResult {
+  /** One entry per order line: its quote, or `{error}`. */
+  lines: Array<QuoteResult | FailedLine>
+  /** Sum of the line totals of the lines that priced (decimal string). */
+  subtotal: string
+  /** What the order costs (decimal string). */
+  total: string
+  /** Currency code of every amount. */
+  currency: string
+  /** The instant every line was priced at (RFC 3339). */
+  at: string
+  /** How many lines failed. */
+  failedLines: number
+  /** Version of the engine that priced the order. */
+  engineVersion: string
 }
 
 /** One line to price (also what `explain` takes). */
@@ -500,6 +614,26 @@ export interface StepReport {
   skipped: boolean
   /** Every rule whose audience and selector speak to the product. */
   candidates: Array<CandidateReport>
+}
+
+/** One line of read order text. */
+export interface TextLineResult {
+  /** 1-based input line (the first, when lines were merged). */
+  line: number
+  /** Later input lines added into this one. */
+  merged: Array<number>
+  /** The reference as written. */
+  ref: string
+  /** The quantity (decimal string, summed over merged lines); null when it is not a number. */
+  qty: string | null
+  /** The product the reference means for the account. */
+  sku: string | null
+  /** The cost centre column, when the text has one. */
+  costCentre: string | null
+  /** The delivery address column, when the text has one. */
+  shipTo: string | null
+  /** Why the line cannot be ordered as it is. */
+  error: LineError | null
 }
 
 /** One variant of a family row. */

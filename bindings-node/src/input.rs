@@ -299,7 +299,7 @@ fn one_at(value: Unknown<'_>, field: &str) -> Result<At, Failure> {
 }
 
 /// The elements of a JS array.
-fn elements<'a>(value: Unknown<'a>, field: &str) -> Result<Vec<Unknown<'a>>, Failure> {
+pub fn elements<'a>(value: Unknown<'a>, field: &str) -> Result<Vec<Unknown<'a>>, Failure> {
     if !value.is_array().unwrap_or(false) {
         return Err(invalid(field, "an array", &value));
     }
@@ -516,7 +516,7 @@ fn optional_elements<'a>(
     }
 }
 
-fn optional_bool(value: Option<Unknown<'_>>, field: &str) -> Result<Option<bool>, Failure> {
+pub fn optional_bool(value: Option<Unknown<'_>>, field: &str) -> Result<Option<bool>, Failure> {
     match value.filter(|v| !is_absent(&Some(*v))) {
         None => Ok(None),
         Some(v) if kind(&v) == ValueType::Boolean => bool::from_unknown(v)

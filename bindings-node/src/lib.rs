@@ -5,6 +5,7 @@
 pub mod cli;
 mod error;
 mod input;
+mod orders;
 mod output;
 mod queries;
 mod tasks;
@@ -19,6 +20,7 @@ use tarif::Engine as Core;
 
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::LoadOptions;
+use crate::orders::{OrderTextResult, PricedOrderResult};
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
 use crate::tasks::{Load, QuoteMany};
 
@@ -127,6 +129,30 @@ impl Engine {
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<QuoteResult> {
         js(env, queries::quote(&self.inner, input))
+    }
+
+    /// Prices an order: every line at one instant in one currency. A bad line is
+    /// `{error: {code, message, details}}` in `lines` and does not fail the order; an unknown
+    /// account, an unreadable instant or an unknown currency throw.
+    #[napi(catch_unwind)]
+    pub fn price_order(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
+    ) -> napi::Result<PricedOrderResult> {
+        js(env, orders::price_order(&self.inner, input))
+    }
+
+    /// Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
+    /// with or without an English or French header, decimal commas, quoted fields, a BOM) and
+    /// resolves each reference as `lookup` does for the account.
+    #[napi(catch_unwind)]
+    pub fn parse_order_lines(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderTextArgs")] input: Unknown<'_>,
+    ) -> napi::Result<OrderTextResult> {
+        js(env, orders::parse_order_lines(&self.inner, input))
     }
 
     /// Explains a price: visibility, then every step with every rule that spoke to the product.
@@ -289,6 +315,26 @@ impl EngineHandle {
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<QuoteResult> {
         js(env, queries::quote(&self.current.load(), input))
+    }
+
+    /// `priceOrder` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn price_order(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
+    ) -> napi::Result<PricedOrderResult> {
+        js(env, orders::price_order(&self.current.load(), input))
+    }
+
+    /// `parseOrderLines` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn parse_order_lines(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderTextArgs")] input: Unknown<'_>,
+    ) -> napi::Result<OrderTextResult> {
+        js(env, orders::parse_order_lines(&self.current.load(), input))
     }
 
     /// `explain` on the current engine.

@@ -1,0 +1,299 @@
+//! `priceOrder` and `parseOrderLines`: JavaScript lines in, the core's order out. A failed
+//! line is `{error: {code, message, details}}` in the result, never a throw: one bad line never
+//! fails the order.
+
+use napi::bindgen_prelude::{Either, Unknown};
+use napi_derive::napi;
+use tarif::wire::{self, OrderTextInput, QtyInput};
+use tarif::{Engine as Core, LineFormat, QueryError};
+
+use crate::error::Failure;
+use crate::input::{self, At};
+use crate::output::QuoteResult;
+
+/// An order to price: one account, one instant, one currency for every line.
+#[napi(object, object_to_js = false)]
+pub struct OrderInput<'a> {
+    /// Account id.
+    #[napi(ts_type = "string")]
+    pub account: Unknown<'a>,
+    /// The lines, in the buyer's order.
+    #[napi(ts_type = "OrderLineInput[]")]
+    pub lines: Unknown<'a>,
+    /// Instant of the prices: a `Date`, an RFC 3339 string or a `YYYY-MM-DD` date. Default: now.
+    #[napi(ts_type = "Date | string")]
+    pub at: Option<Unknown<'a>>,
+    /// Currency. Default: the account's.
+    #[napi(ts_type = "string")]
+    pub currency: Option<Unknown<'a>>,
+}
+
+/// One order line: a reference as the buyer wrote it (`ref`, or `sku`) and a quantity.
+#[napi(object, object_to_js = false)]
+pub struct OrderLineInput<'a> {
+    /// Any reference `lookup` accepts.
+    #[napi(js_name = "ref", ts_type = "string")]
+    pub reference: Option<Unknown<'a>>,
+    /// Same as `ref`, for lines built from SKUs.
+    #[napi(ts_type = "string")]
+    pub sku: Option<Unknown<'a>>,
+    /// A positive decimal string, an integer number or a bigint.
+    #[napi(ts_type = "string | number | bigint")]
+    pub qty: Unknown<'a>,
+    /// The buyer's cost centre, carried through.
+    #[napi(ts_type = "string")]
+    pub cost_centre: Option<Unknown<'a>>,
+    /// The delivery address id, carried through.
+    #[napi(ts_type = "string")]
+    pub ship_to: Option<Unknown<'a>>,
+}
+
+/// Text to read into order lines.
+#[napi(object, object_to_js = false)]
+pub struct OrderTextArgs<'a> {
+    /// Account id.
+    #[napi(ts_type = "string")]
+    pub account: Unknown<'a>,
+    /// What the buyer pasted or uploaded.
+    #[napi(ts_type = "string")]
+    pub text: Unknown<'a>,
+    /// Instant of visibility. Default: now.
+    #[napi(ts_type = "Date | string")]
+    pub at: Option<Unknown<'a>>,
+    /// Add up lines of the same product, cost centre and address (default `true`).
+    #[napi(ts_type = "boolean")]
+    pub merge_duplicates: Option<Unknown<'a>>,
+}
+
+/// Why one line failed: the `code` and `message` a thrown error would carry.
+#[napi(object, object_from_js = false)]
+pub struct LineError {
+    /// Stable code: `UNKNOWN_PRODUCT`, `QUANTITY_RULE`, `NOT_BUYABLE`, `INVALID_QUANTITY`…
+    pub code: String,
+    /// What went wrong, naming the value.
+    pub message: String,
+    /// The values the message names.
+    pub details: LineErrorDetails,
+}
+
+/// The values a line error names (absent when it names none of them).
+#[napi(object, object_from_js = false)]
+pub struct LineErrorDetails {
+    /// The product.
+    pub sku: Option<String>,
+    /// The reference as written, when no product has it.
+    #[napi(js_name = "ref")]
+    pub reference: Option<String>,
+    /// The quantity as given.
+    pub qty: Option<String>,
+    /// The nearest orderable quantity (`QUANTITY_RULE`).
+    pub nearest: Option<String>,
+    /// The currency asked for (`NO_PRICE`).
+    pub currency: Option<String>,
+    /// Currencies that do have a price (`NO_PRICE`).
+    pub priced_in: Option<Vec<String>>,
+}
+
+impl From<&QueryError> for LineError {
+    fn from(error: &QueryError) -> Self {
+        let mut details = LineErrorDetails {
+            sku: None,
+            reference: None,
+            qty: None,
+            nearest: None,
+            currency: None,
+            priced_in: None,
+        };
+        match error {
+            QueryError::UnknownProduct(r) => details.reference = Some(r.clone()),
+            QueryError::PriceHidden(sku)
+            | QueryError::Overflow(sku)
+            | QueryError::NotBuyable(sku) => {
+                details.sku = Some(sku.clone());
+            }
+            QueryError::NoPrice {
+                sku,
+                currency,
+                priced_in,
+            } => {
+                details.sku = Some(sku.clone());
+                details.currency = Some(currency.clone());
+                details.priced_in = Some(priced_in.clone());
+            }
+            QueryError::QuantityRule { sku, qty, nearest } => {
+                details.sku = Some(sku.clone());
+                details.qty = Some(qty.to_string());
+                details.nearest = Some(nearest.to_string());
+            }
+            QueryError::InvalidQuantity(qty) => details.qty = Some(qty.clone()),
+            _ => {}
+        }
+        LineError {
+            code: error.code().to_string(),
+            message: error.to_string(),
+            details,
+        }
+    }
+}
+
+/// A failed order line.
+#[napi(object, object_from_js = false)]
+pub struct FailedLine {
+    /// Why it failed.
+    pub error: LineError,
+}
+
+/// A priced order.
+#[napi(object, object_from_js = false)]
+pub struct PricedOrderResult {
+    /// One entry per order line: its quote, or `{error}`.
+    #[napi(ts_type = "Array<QuoteResult | FailedLine>")]
+    pub lines: Vec<Either<QuoteResult, FailedLine>>,
+    /// Sum of the line totals of the lines that priced (decimal string).
+    pub subtotal: String,
+    /// What the order costs (decimal string).
+    pub total: String,
+    /// Currency code of every amount.
+    pub currency: String,
+    /// The instant every line was priced at (RFC 3339).
+    pub at: String,
+    /// How many lines failed.
+    pub failed_lines: u32,
+    /// Version of the engine that priced the order.
+    pub engine_version: String,
+}
+
+/// One line of read order text.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct TextLineResult {
+    /// 1-based input line (the first, when lines were merged).
+    pub line: u32,
+    /// Later input lines added into this one.
+    pub merged: Vec<u32>,
+    /// The reference as written.
+    #[napi(js_name = "ref")]
+    pub reference: String,
+    /// The quantity (decimal string, summed over merged lines); null when it is not a number.
+    pub qty: Option<String>,
+    /// The product the reference means for the account.
+    pub sku: Option<String>,
+    /// The cost centre column, when the text has one.
+    pub cost_centre: Option<String>,
+    /// The delivery address column, when the text has one.
+    pub ship_to: Option<String>,
+    /// Why the line cannot be ordered as it is.
+    pub error: Option<LineError>,
+}
+
+/// Order text read and resolved.
+#[napi(object, object_from_js = false)]
+pub struct OrderTextResult {
+    /// `pasted` (`ref qty` lines), or the delimiter: `;`, `,` or a tab.
+    pub format: String,
+    /// Whether the first line was a header.
+    pub header: bool,
+    /// The lines, in input order (merged duplicates at their first line).
+    pub lines: Vec<TextLineResult>,
+}
+
+struct Line {
+    reference: String,
+    qty: QtyInput,
+    cost_centre: Option<String>,
+    ship_to: Option<String>,
+}
+
+fn read_line(value: Unknown<'_>, index: usize) -> Result<Line, Failure> {
+    let field = |name: &str| format!("lines[{index}].{name}");
+    let line: OrderLineInput<'_> = input::object(value, &format!("lines[{index}]"))?;
+    let reference = line
+        .reference
+        .or(line.sku)
+        .ok_or_else(|| input::type_error(format!("`lines[{index}]` has no `ref`")))?;
+    Ok(Line {
+        reference: input::text(reference, &field("ref"))?,
+        qty: input::qty(line.qty, &field("qty"))?,
+        cost_centre: input::optional_text(line.cost_centre, &field("costCentre"))?,
+        ship_to: input::optional_text(line.ship_to, &field("shipTo"))?,
+    })
+}
+
+pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResult, Failure> {
+    let order: OrderInput<'_> = input::object(value, "input")?;
+    let account = input::text(order.account, "account")?;
+    let lines = input::elements(order.lines, "lines")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| read_line(v, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let at: At = input::at(order.at, "at")?;
+    let currency = input::optional_text(order.currency, "currency")?;
+    let priced = wire::OrderInput {
+        account: &account,
+        lines: lines
+            .iter()
+            .map(|l| wire::OrderLineInput {
+                reference: &l.reference,
+                qty: l.qty.clone(),
+                cost_centre: l.cost_centre.as_deref(),
+                ship_to: l.ship_to.as_deref(),
+            })
+            .collect(),
+        at: at.wire(),
+        currency: currency.as_deref(),
+    }
+    .price(engine)?;
+    let failed_lines = u32::try_from(priced.failed_lines()).unwrap_or(u32::MAX);
+    Ok(PricedOrderResult {
+        subtotal: priced.subtotal.to_string(),
+        total: priced.total.to_string(),
+        currency: priced.currency.to_string(),
+        at: priced.at.to_string(),
+        failed_lines,
+        engine_version: priced.engine_version.to_string(),
+        lines: priced
+            .lines
+            .into_iter()
+            .map(|line| match line {
+                Ok(q) => Either::A(q.into()),
+                Err(e) => Either::B(FailedLine { error: (&e).into() }),
+            })
+            .collect(),
+    })
+}
+
+pub fn parse_order_lines(engine: &Core, value: Unknown<'_>) -> Result<OrderTextResult, Failure> {
+    let args: OrderTextArgs<'_> = input::object(value, "input")?;
+    let account = input::text(args.account, "account")?;
+    let text = input::text(args.text, "text")?;
+    let at = input::at(args.at, "at")?;
+    let merge_duplicates = input::optional_bool(args.merge_duplicates, "mergeDuplicates")?;
+    let parsed = OrderTextInput {
+        account: &account,
+        text: &text,
+        at: at.wire(),
+        merge_duplicates: merge_duplicates.unwrap_or(true),
+    }
+    .parse(engine)?;
+    Ok(OrderTextResult {
+        format: match parsed.format {
+            LineFormat::Pasted => "pasted".to_string(),
+            LineFormat::Delimited(d) => char::from(d).to_string(),
+        },
+        header: parsed.header,
+        lines: parsed
+            .lines
+            .into_iter()
+            .map(|l| TextLineResult {
+                line: l.line,
+                merged: l.merged,
+                reference: l.reference,
+                qty: l.qty.map(|q| q.to_string()),
+                sku: l.sku.map(str::to_string),
+                cost_centre: l.cost_centre,
+                ship_to: l.ship_to,
+                error: l.error.as_ref().map(LineError::from),
+            })
+            .collect(),
+    })
+}

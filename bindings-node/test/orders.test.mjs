@@ -1,0 +1,114 @@
+// Orders through Node: the shared order fixtures (tests/fixtures/orders/) answer as in Rust and
+// Python, and a failed line is a value, never a throw.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Engine, EngineHandle } from './helpers.mjs';
+
+const dir = fileURLToPath(new URL('../../tests/fixtures/orders/', import.meta.url));
+const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json'))
+  .map((f) => ({ file: f, ...JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
+
+function lineJson(line) {
+  if (line.error) {
+    const out = { error: line.error.code };
+    if (line.error.code === 'QUANTITY_RULE') out.nearest = line.error.details.nearest;
+    return out;
+  }
+  return { sku: line.sku, unit_price: line.unitPrice, line_total: line.lineTotal };
+}
+
+function textLineJson(line) {
+  const out = {
+    line: line.line, merged: line.merged, ref: line.ref, sku: line.sku, qty: line.qty,
+    cost_centre: line.costCentre, ship_to: line.shipTo, error: line.error ? line.error.code : null,
+  };
+  if (line.error?.code === 'QUANTITY_RULE') out.nearest = line.error.details.nearest;
+  return out;
+}
+
+function answer(engine, c) {
+  try {
+    if (c.op === 'price_order') {
+      const order = engine.priceOrder({
+        account: c.account, at: c.at, currency: c.currency ?? undefined,
+        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty })),
+      });
+      return { currency: order.currency, subtotal: order.subtotal, total: order.total, lines: order.lines.map(lineJson) };
+    }
+    const parsed = engine.parseOrderLines({
+      account: c.account, text: c.text, at: c.at, mergeDuplicates: c.merge_duplicates ?? true,
+    });
+    return { format: parsed.format === '\t' ? '\t' : parsed.format, header: parsed.header, lines: parsed.lines.map(textLineJson) };
+  } catch (err) {
+    return { error: err.code };
+  }
+}
+
+// Every key an expected object lists must match; arrays in length and order; `nearest` as a value.
+function check(expect, got, path = 'answer') {
+  if (Array.isArray(expect)) {
+    assert.ok(Array.isArray(got) && got.length === expect.length, `${path}: expected ${JSON.stringify(expect)}, got ${JSON.stringify(got)}`);
+    expect.forEach((w, i) => check(w, got[i], `${path}[${i}]`));
+  } else if (expect !== null && typeof expect === 'object') {
+    for (const [key, want] of Object.entries(expect)) {
+      assert.ok(got && key in got, `${path}.${key}: missing in ${JSON.stringify(got)}`);
+      if (key === 'nearest') assert.equal(Number(got[key]), Number(want), `${path}.${key}`);
+      else check(want, got[key], `${path}.${key}`);
+    }
+  } else {
+    assert.deepEqual(got, expect, `${path}`);
+  }
+}
+
+let ran = 0;
+for (const fixture of fixtures) {
+  const engine = Engine.fromJson(JSON.stringify(fixture.document));
+  fixture.orders.forEach((c, i) => {
+    test(`${fixture.file} #${i} ${c.name}`, () => {
+      ran += 1;
+      check(c.expect, answer(engine, c));
+    });
+  });
+}
+
+test('the order fixtures ran', () => assert.ok(ran >= 14, `only ${ran} cases`));
+
+const engine = Engine.fromJson(JSON.stringify(fixtures[0].document));
+const AT = '2026-03-01T00:00:00Z';
+
+test('a failed line carries code, message and details', () => {
+  const order = engine.priceOrder({ account: 'SITE', at: AT, lines: [
+    { ref: 'CAB-B', qty: 7 }, { sku: 'NB-1', qty: '1' }, { ref: 'CAB-R', qty: 'ten' }, { ref: 'perceuse', qty: 2n },
+  ] });
+  const [rule, notBuyable, unreadable, drill] = order.lines;
+  assert.deepEqual(rule.error.details, { sku: 'CAB-B', qty: '7', nearest: '10' });
+  assert.match(rule.error.message, /nearest valid quantity is `10`/);
+  assert.equal(notBuyable.error.code, 'NOT_BUYABLE');
+  assert.equal(unreadable.error.code, 'INVALID_QUANTITY');
+  assert.equal(drill.lineTotal, '258.00');
+  assert.equal(order.failedLines, 3);
+  assert.equal(order.subtotal, '258.00');
+  assert.equal(order.engineVersion, engine.engineVersion);
+});
+
+test('the order as a whole throws for its account, instant and currency; bad types throw', () => {
+  assert.throws(() => engine.priceOrder({ account: 'NOBODY', at: 'soon', lines: [] }), { code: 'UNKNOWN_ACCOUNT' });
+  assert.throws(() => engine.priceOrder({ account: 'SITE', at: 'soon', lines: [] }), { code: 'INVALID_INSTANT' });
+  assert.throws(() => engine.priceOrder({ account: 'SITE', lines: [{ ref: 'DR-1', qty: 1.5 }] }), { code: 'FLOAT_REJECTED' });
+  assert.throws(() => engine.priceOrder({ account: 'SITE', lines: [{ qty: 1 }] }), { code: 'INVALID_TYPE' });
+  assert.throws(() => engine.priceOrder({ account: 'SITE', lines: 'DR-1 1' }), { code: 'INVALID_TYPE' });
+  assert.throws(() => engine.parseOrderLines({ account: 'SITE', text: 'Qté;Désignation\n1;x' }), { code: 'INVALID_ORDER_TEXT' });
+});
+
+test('parsed text prices as an order, also through an EngineHandle', () => {
+  const handle = new EngineHandle(engine);
+  const parsed = handle.parseOrderLines({ account: 'SITE', at: AT, text: 'Référence;Qté\nperceuse;1\nNOPE;2\n3401234567890;1\nCAB-R;15\n' });
+  assert.deepEqual(parsed.lines[0].merged, [4]);
+  assert.deepEqual(parsed.lines[1].error.details, { ref: 'NOPE' });
+  const lines = parsed.lines.filter((l) => !l.error).map((l) => ({ ref: l.sku, qty: l.qty, costCentre: l.costCentre ?? undefined }));
+  const order = handle.priceOrder({ account: 'SITE', at: AT, lines });
+  assert.equal(order.total, '295.50');
+});
