@@ -16,7 +16,11 @@ fn upload(engine: &Engine) -> String {
     let mut text = String::from("\u{feff}Référence;Quantité\n");
     for i in 0..LINES {
         let sku = skus[(i * 7919) % skus.len()];
-        let qty = if i % 5 == 0 { "2,5".to_string() } else { (1 + i % 12).to_string() };
+        let qty = if i % 5 == 0 {
+            "2,5".to_string()
+        } else {
+            (1 + i % 12).to_string()
+        };
         text.push_str(&format!("{sku};{qty}\n"));
     }
     text
@@ -25,7 +29,11 @@ fn upload(engine: &Engine) -> String {
 fn quick_order(c: &mut Criterion) {
     let engine = engine();
     let at = Instant::parse_rfc3339("2026-06-01T10:00:00Z").expect("valid instant");
-    let account = engine.accounts().nth(3).expect("the sample has accounts").to_string();
+    let account = engine
+        .accounts()
+        .nth(3)
+        .expect("the sample has accounts")
+        .to_string();
     let text = upload(&engine);
     let options = TextOptions {
         at: Some(at),
