@@ -10,6 +10,28 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * The machinery of `quoteMany` for big batches: create it on an engine, call `read` until it
+ * returns `true`, `price` once, `names` once, then `take` until it returns an empty slice.
+ * `quoteMany` does exactly that, yielding to the event loop in between; call it rather than
+ * this.
+ */
+export declare class BatchJob {
+  /** A job on `engine` (for an `EngineHandle`, its current engine). */
+  constructor(engine: Engine)
+  /**
+   * Reads up to `rows` more values of `input` (a `BatchInput`); `true` once every column is
+   * read. Throws what `quoteMany` rejects with for malformed input, or `AbortError`.
+   */
+  read(input: BatchInput, rows: number, signal?: AbortSignal): boolean
+  /** Prices the batch read on the libuv pool; the promise settles when it is priced. */
+  price(signal?: AbortSignal): Promise<void>
+  /** The answer's name tables; call once, after `price`. */
+  names(): BatchNames
+  /** The next `rows` rows of the answer; empty once every row was taken. */
+  take(rows: number, signal?: AbortSignal): BatchSlice
+}
+
+/**
  * A compiled rules document: immutable, safe to share, answers synchronously in well under a
  * microsecond (except `quoteMany` and `load`, which run on the libuv pool).
  */
@@ -73,9 +95,12 @@ export declare class Engine {
    */
   related(account: string, reference: string, kind: 'requires' | 'accessories' | 'compatible' | 'excludes' | 'replacement', at?: Date | string): Array<RelatedProduct>
   /**
-   * Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`), so the
-   * event loop never waits on a big batch. Rows fail one by one (`status`); the promise
-   * rejects only for malformed input or an abort (`AbortError`).
+   * Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`). A big
+   * batch is read and answered a few thousand rows at a time with the event loop running in
+   * between, so no other callback waits more than a few milliseconds on it; leave the input
+   * arrays unchanged until the promise settles. Batches wait their turn once 2M rows are in
+   * flight. Rows fail one by one (`status`); the promise rejects only for malformed input or
+   * an abort (`AbortError`).
    */
   quoteMany(input: BatchInput, signal?: AbortSignal): Promise<BatchOutput>
 }
@@ -182,6 +207,15 @@ export interface BatchInput {
 }
 
 /**
+ * The name tables of a priced batch: `status[i]` names status index `i`, `currency[i]`
+ * currency index `i`.
+ */
+export interface BatchNames {
+  status: Array<string>
+  currency: Array<string>
+}
+
+/**
  * Columns of a priced batch, row for row with the input. Failed rows have their error code in
  * `status`, zero amounts and an empty currency.
  */
@@ -194,6 +228,18 @@ export interface BatchOutput {
   lineTotal: Array<string>
   /** Currency codes. */
   currency: Array<string>
+}
+
+/**
+ * Rows of a priced batch: `status` and `currency` index into [`BatchNames`], the amounts into
+ * the table of amounts, to which `amounts` appends the ones first used by these rows.
+ */
+export interface BatchSlice {
+  status: Uint8Array
+  unitPrice: Uint32Array
+  lineTotal: Uint32Array
+  currency: Uint16Array
+  amounts: Array<string>
 }
 
 /** Products of one of these brands. */

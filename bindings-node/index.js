@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.BatchJob = nativeBinding.BatchJob
 module.exports.Engine = nativeBinding.Engine
 module.exports.EngineHandle = nativeBinding.EngineHandle
 module.exports.runCli = nativeBinding.runCli

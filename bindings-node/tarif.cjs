@@ -41,4 +41,6 @@ try {
   throw missingAddon(cause)
 }
 
+require('./batch.cjs').install(binding)
+
 module.exports = binding

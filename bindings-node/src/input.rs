@@ -3,7 +3,7 @@
 //! code of what is wrong with it (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`…) and a
 //! message naming the field, instead of N-API's generic conversion error.
 
-use napi::bindgen_prelude::{BigInt, FromNapiValue, JsValue, Object, Unknown, Utf16String};
+use napi::bindgen_prelude::{Array, BigInt, FromNapiValue, JsValue, Object, Unknown, Utf16String};
 use napi::{JsDate, ValueType};
 use napi_derive::napi;
 use tarif::wire::{self, AtInput, InputCode, QtyInput};
@@ -261,7 +261,7 @@ pub fn qty(value: Unknown<'_>, field: &str) -> Result<QtyInput, Failure> {
 }
 
 /// A quantity of a batch row: a missing one (`null`, `undefined`) fails its row only.
-fn row_qty(value: Unknown<'_>, field: &str) -> Result<QtyInput, Failure> {
+pub fn row_qty(value: Unknown<'_>, field: &str) -> Result<QtyInput, Failure> {
     match kind(&value) {
         ValueType::Null | ValueType::Undefined => {
             Ok(QtyInput::Unreadable(describe(&value).to_string()))
@@ -277,7 +277,7 @@ pub fn at(value: Option<Unknown<'_>>, field: &str) -> Result<At, Failure> {
     one_at(value, field)
 }
 
-fn one_at(value: Unknown<'_>, field: &str) -> Result<At, Failure> {
+pub fn one_at(value: Unknown<'_>, field: &str) -> Result<At, Failure> {
     match kind(&value) {
         ValueType::String => text(value, field).map(At::Text),
         ValueType::Object if value.is_date().unwrap_or(false) => {
@@ -304,6 +304,14 @@ pub fn elements<'a>(value: Unknown<'a>, field: &str) -> Result<Vec<Unknown<'a>>,
         return Err(invalid(field, "an array", &value));
     }
     Vec::<Unknown<'a>>::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))
+}
+
+/// A JS array, read element by element (a batch column is read in slices, never copied whole).
+pub fn array<'a>(value: Unknown<'a>, field: &str) -> Result<Array<'a>, Failure> {
+    if !value.is_array().unwrap_or(false) {
+        return Err(invalid(field, "an array", &value));
+    }
+    Array::from_unknown(value).map_err(|e| type_error(format!("`{field}`: {e}")))
 }
 
 pub fn texts(value: Unknown<'_>, field: &str) -> Result<Vec<String>, Failure> {

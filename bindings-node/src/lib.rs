@@ -2,6 +2,7 @@
 //! crate; this crate reads JavaScript arguments, calls it, and shapes the results (decimals as
 //! exact strings, camelCase fields, errors with stable `code`s).
 
+mod batch;
 pub mod cli;
 mod error;
 mod input;
@@ -223,9 +224,12 @@ impl Engine {
         )
     }
 
-    /// Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`), so the
-    /// event loop never waits on a big batch. Rows fail one by one (`status`); the promise
-    /// rejects only for malformed input or an abort (`AbortError`).
+    /// Prices many lines on the libuv pool (in parallel, by the core's `quoteMany`). A big
+    /// batch is read and answered a few thousand rows at a time with the event loop running in
+    /// between, so no other callback waits more than a few milliseconds on it; leave the input
+    /// arrays unchanged until the promise settles. Batches wait their turn once 2M rows are in
+    /// flight. Rows fail one by one (`status`); the promise rejects only for malformed input or
+    /// an abort (`AbortError`).
     #[napi(ts_return_type = "Promise<BatchOutput>", catch_unwind)]
     pub fn quote_many(
         &self,

@@ -93,7 +93,7 @@ pub fn related(
 }
 
 /// The instant of a batch, read once on the JS thread.
-fn batch_instant(engine: &Core, at: AtInput<'_>) -> Result<tarif::Instant, Failure> {
+pub fn batch_instant(engine: &Core, at: AtInput<'_>) -> Result<tarif::Instant, Failure> {
     Ok(at.resolve(engine)?.unwrap_or_else(tarif::Instant::now))
 }
 
@@ -105,8 +105,10 @@ pub fn batch(
     signal: Option<Object<'_>>,
 ) -> Result<Batch, Failure> {
     let input: BatchInput<'_> = input::object(input, "input")?;
-    let accounts = input::texts(input.accounts, "accounts")?;
-    let refs = input::texts(input.skus, "skus")?;
+    let accounts = input::texts(input.accounts, "accounts")?
+        .into_iter()
+        .collect();
+    let refs = input::texts(input.skus, "skus")?.into_iter().collect();
     let qtys = input::qtys(input.qtys, "qtys")?;
     let at = match input::batch_at(input.at, "at")? {
         BatchAtInput::One(at) => Instants::One(batch_instant(engine, at.wire())?),

@@ -78,7 +78,7 @@ impl Watch {
     }
 
     /// Removes the listener; called on the JS thread once the task has settled.
-    fn release(&mut self, env: &Env) -> napi::Result<()> {
+    pub fn release(&mut self, env: &Env) -> napi::Result<()> {
         let Some((signal, listener)) = self.listening.take() else {
             return Ok(());
         };
@@ -90,7 +90,7 @@ impl Watch {
     }
 }
 
-fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+pub fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| Err(panic_failure(p)))
 }
 
@@ -162,12 +162,62 @@ pub struct QuoteMany(pub Result<Batch, Option<Failure>>);
 /// Columns for `Engine::quote_many`.
 pub struct Batch {
     pub engine: Arc<Core>,
-    pub accounts: Vec<String>,
-    pub refs: Vec<String>,
+    pub accounts: Texts,
+    pub refs: Texts,
     pub qtys: Vec<Decimal>,
     pub at: Instants,
     pub currency: Option<String>,
     pub watch: Watch,
+}
+
+/// A column of strings packed in one buffer: a million rows are two allocations, not a million.
+/// Millions of small blocks allocated on the JS thread and freed on the pool would later cost
+/// the JS thread a pause of tens of milliseconds while the allocator consolidates them.
+#[derive(Debug, Default)]
+pub struct Texts {
+    buffer: String,
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    pub fn push(&mut self, text: &str) {
+        self.buffer.push_str(text);
+        self.ends.push(self.buffer.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Rows `range` (clamped to the column) as string slices.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Vec<&str> {
+        let end = range.end.min(self.ends.len());
+        let start = range.start.min(end);
+        let mut from = match start.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        self.ends
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|&to| {
+                let text = self.buffer.get(from..to).unwrap_or_default();
+                from = to;
+                text
+            })
+            .collect()
+    }
+}
+
+impl FromIterator<String> for Texts {
+    fn from_iter<I: IntoIterator<Item = String>>(texts: I) -> Self {
+        let mut column = Texts::default();
+        for text in texts {
+            column.push(&text);
+        }
+        column
+    }
 }
 
 /// Rows handed to the core at a time: the abort flag is checked between slices, so an abort
@@ -175,7 +225,9 @@ pub struct Batch {
 const SLICE: usize = 1 << 16;
 
 impl Batch {
-    fn run(&self) -> Result<BatchOutput, Failure> {
+    /// Prices the batch a slice at a time, handing each priced slice to `each`; the abort flag
+    /// is checked between slices.
+    pub fn price(&self, mut each: impl FnMut(&tarif::BatchResult)) -> Result<(), Failure> {
         let engine = &*self.engine;
         let rows = self.accounts.len();
         let per_row = match &self.at {
@@ -190,36 +242,42 @@ impl Batch {
                 Instants::One(i) => BatchAt::One(*i),
             };
             engine.quote_many(
-                &self.accounts,
-                &self.refs,
+                &self.accounts.rows(0..rows),
+                &self.refs.rows(0..self.refs.len()),
                 &self.qtys,
                 at,
                 self.currency.as_deref(),
             )?;
         }
-        let codes: Vec<&str> = engine.currencies().collect();
+        for start in (0..rows).step_by(SLICE) {
+            self.watch.check()?;
+            let end = (start + SLICE).min(rows);
+            let at = match &self.at {
+                Instants::One(i) => BatchAt::One(*i),
+                Instants::PerRow(list) => BatchAt::PerRow(list.get(start..end).unwrap_or_default()),
+            };
+            each(&engine.quote_many(
+                &self.accounts.rows(start..end),
+                &self.refs.rows(start..end),
+                self.qtys.get(start..end).unwrap_or_default(),
+                at,
+                self.currency.as_deref(),
+            )?);
+        }
+        Ok(())
+    }
+
+    /// The whole answer as strings.
+    pub fn run(&self) -> Result<BatchOutput, Failure> {
+        let rows = self.accounts.len();
+        let codes: Vec<&str> = self.engine.currencies().collect();
         let mut out = BatchOutput {
             status: Vec::with_capacity(rows),
             unit_price: Vec::with_capacity(rows),
             line_total: Vec::with_capacity(rows),
             currency: Vec::with_capacity(rows),
         };
-        let slices = self
-            .accounts
-            .chunks(SLICE)
-            .zip(self.refs.chunks(SLICE))
-            .zip(self.qtys.chunks(SLICE));
-        let mut row_instants = match &self.at {
-            Instants::PerRow(list) => Some(list.chunks(SLICE)),
-            Instants::One(_) => None,
-        };
-        for ((accounts, refs), qtys) in slices {
-            self.watch.check()?;
-            let at = match (&self.at, row_instants.as_mut().and_then(Iterator::next)) {
-                (Instants::One(i), _) => BatchAt::One(*i),
-                (Instants::PerRow(_), slice) => BatchAt::PerRow(slice.unwrap_or_default()),
-            };
-            let priced = engine.quote_many(accounts, refs, qtys, at, self.currency.as_deref())?;
+        self.price(|priced| {
             for (((status, unit), line), currency) in priced
                 .status
                 .iter()
@@ -241,7 +299,7 @@ impl Batch {
                     String::new()
                 });
             }
-        }
+        })?;
         Ok(out)
     }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AT, Engine, sampleDocument, smallEngine } from './helpers.mjs';
+import { AT, Engine, EngineHandle, SLICE_ROWS, sampleDocument, smallEngine } from './helpers.mjs';
 
 const sampleText = sampleDocument();
 const sample = Engine.fromJson(sampleText);
@@ -222,4 +222,94 @@ test('quoteMany is exact on random scales and magnitudes', async () => {
     const result = await engine.quoteMany({ ...batch, at: AT });
     assert.deepEqual(result, rowByRow(engine, batch, AT));
   }
+});
+
+// Batches bigger than a slice are read and answered a slice at a time (batch.cjs): every
+// answer and every rejection must be the one an unsliced read gives.
+
+
+test('a sliced batch equals row by row, with per-row instants and a currency', async () => {
+  const batch = rows(3 * SLICE_ROWS + 17);
+  const at = batch.accounts.map((_, i) => (i % 3 === 0 ? new Date(AT) : i % 3 === 1 ? '2027-03-01' : '2025-06-01T00:00:00Z'));
+  assert.deepEqual(await sample.quoteMany({ ...batch, at, currency: 'EUR' }), rowByRow(sample, batch, at, 'EUR'));
+});
+
+test('a sliced batch keeps every amount exactly as written, scale included', async () => {
+  const engine = Engine.fromJson(JSON.stringify({
+    format: 'tarif/1',
+    settings: { default_price_lists: ['list'] },
+    currencies: [{ code: 'EUR', scale: 2 }],
+    products: [{ sku: 'P' }],
+    price_lists: [{ id: 'list', currency: 'EUR', prices: [{ sku: 'P', price: '1.5' }] }],
+    accounts: [{ id: 'A' }],
+  }));
+  const n = 2 * SLICE_ROWS + 3;
+  const batch = { accounts: Array(n).fill('A'), skus: Array(n).fill('P'), qtys: [] };
+  for (let i = 0; i < n; i += 1) batch.qtys.push(['2', '2.0', '2.00', '0.000001', '79228162514264337593543950'][i % 5]);
+  const result = await engine.quoteMany({ ...batch, at: AT });
+  assert.deepEqual(result, rowByRow(engine, batch, AT));
+  assert.deepEqual(new Set(result.lineTotal.slice(0, 5)).size, 5);
+});
+
+test('a sliced batch rejects exactly as an unsliced one', async () => {
+  const n = 2 * SLICE_ROWS + 5;
+  const good = () => ({ accounts: Array(n).fill('ACME'), skus: Array(n).fill('X'), qtys: Array(n).fill(1) });
+  const rejects = async (input, code, pattern) => {
+    await assert.rejects(sample.quoteMany(input), (err) => {
+      assert.equal(err.code, code, String(err));
+      assert.match(err.message, pattern);
+      return true;
+    });
+  };
+  const late = good();
+  late.qtys[n - 1] = 1.5;
+  late.accounts[n - 2] = 7;
+  // Columns are read in order (accounts, skus, qtys, at), so the account is reported first.
+  await rejects(late, 'INVALID_TYPE', new RegExp(`accounts\\[${n - 2}\\]`));
+  const float = good();
+  float.qtys[n - 1] = 1.5;
+  await rejects(float, 'FLOAT_REJECTED', new RegExp(`qtys\\[${n - 1}\\]`));
+  const mismatch = good();
+  mismatch.skus.pop();
+  await rejects(mismatch, 'INVALID_BATCH', new RegExp(`${n} accounts, ${n - 1} refs`));
+  const instants = { ...good(), at: Array(n).fill(AT) };
+  instants.at[n - 1] = 'soon';
+  instants.at[n - 3] = 42;
+  // A wrong type anywhere in `at` wins over an unparsable instant before it.
+  await rejects(instants, 'INVALID_TYPE', new RegExp(`at\\[${n - 3}\\]`));
+  instants.at[n - 3] = AT;
+  await rejects(instants, 'INVALID_INSTANT', /soon/);
+  await rejects({ ...good(), at: AT, currency: 42 }, 'INVALID_TYPE', /currency/);
+});
+
+test('aborting a sliced batch while it is read or answered rejects with AbortError', async () => {
+  const batch = { ...rows(4 * SLICE_ROWS), at: AT };
+  for (const delay of [0, 1, 5, 20]) {
+    const controller = new AbortController();
+    const pending = sample.quoteMany(batch, controller.signal);
+    setTimeout(() => controller.abort(), delay);
+    await pending.then(
+      (result) => assert.equal(result.status.length, batch.accounts.length),
+      (err) => assert.equal(err.name, 'AbortError'),
+    );
+  }
+});
+
+test('a sliced batch on an EngineHandle is priced by the engine current when it was called', async () => {
+  const handle = new EngineHandle(smallEngine());
+  const n = 3 * SLICE_ROWS;
+  const batch = { accounts: Array(n).fill('RETAIL'), skus: Array(n).fill('DR-18V-01'), qtys: Array(n).fill(1), at: AT };
+  const pending = handle.quoteMany(batch);
+  handle.swap(smallEngine({ drillPrice: '200.00' }));
+  const before = await pending;
+  assert.deepEqual(new Set(before.unitPrice), new Set(['129.00']));
+  const after = await handle.quoteMany(batch);
+  assert.deepEqual(new Set(after.unitPrice), new Set(['200.00']));
+});
+
+test('big batches in flight at once all finish, each equal to its own run', async () => {
+  const batch = { ...rows(SLICE_ROWS + 1), at: AT };
+  const alone = await sample.quoteMany(batch);
+  const results = await Promise.all(Array.from({ length: 24 }, () => sample.quoteMany(batch)));
+  for (const r of results) assert.deepEqual(r, alone);
 });

@@ -1,0 +1,65 @@
+// A batch never freezes the event loop: a 2M-line quoteMany, sampled by a 5 ms timer, may
+// delay it by at most 20 ms. Garbage the test itself made while building its input is collected
+// first: its collection is V8's pause, proportional to the whole heap, not the batch's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { AT, Engine, sampleDocument } from './helpers.mjs';
+
+const MAX_LAG_MS = 20;
+const ROWS = 2_000_000;
+
+function collectGarbage() {
+  v8.setFlagsFromString('--expose-gc');
+  vm.runInNewContext('gc')();
+}
+
+/** Runs `work` while a 5 ms timer samples how late it fires; the worst delays and GC pauses. */
+async function lagDuring(work) {
+  const pauses = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.startTime + entry.duration]);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const gaps = [];
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    gaps.push([last, now]);
+    last = now;
+  }, 5);
+  const result = await work();
+  clearInterval(timer);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  observer.disconnect();
+  let worst = 0;
+  let worstOutsideGc = 0;
+  for (const [from, to] of gaps) {
+    const inGc = pauses.reduce((sum, [a, b]) => sum + Math.max(0, Math.min(to, b) - Math.max(from, a)), 0);
+    worst = Math.max(worst, to - from - 5);
+    worstOutsideGc = Math.max(worstOutsideGc, to - from - 5 - inGc);
+  }
+  return { result, worst, worstOutsideGc, samples: gaps.length };
+}
+
+test(`a ${ROWS.toLocaleString('en')}-line batch delays the event loop by at most ${MAX_LAG_MS} ms`, async (t) => {
+  const text = sampleDocument();
+  const engine = Engine.fromJson(text);
+  const accounts = JSON.parse(text).accounts.map((a) => a.id);
+  const skus = engine.skus();
+  const batch = { accounts: new Array(ROWS), skus: new Array(ROWS), qtys: new Array(ROWS), at: AT };
+  for (let i = 0; i < ROWS; i += 1) {
+    batch.accounts[i] = accounts[i % accounts.length];
+    batch.skus[i] = skus[(i * 7) % skus.length];
+    batch.qtys[i] = i % 10 === 0 ? `${(i % 40) + 1}.5` : (i % 40) + 1;
+  }
+  collectGarbage();
+  const { result, worst, worstOutsideGc, samples } = await lagDuring(() => engine.quoteMany(batch));
+  assert.equal(result.status.length, ROWS);
+  assert.ok(result.status.includes('OK'));
+  assert.ok(samples > 100, `the timer ran only ${samples} times`);
+  t.diagnostic(`${ROWS} lines: worst event-loop delay ${worst.toFixed(1)} ms (${worstOutsideGc.toFixed(1)} ms outside GC pauses), ${samples} samples`);
+  assert.ok(worst <= MAX_LAG_MS, `the event loop waited ${worst.toFixed(1)} ms (${worstOutsideGc.toFixed(1)} ms outside GC pauses)`);
+});
