@@ -128,4 +128,4 @@ function install(binding) {
   }
 }
 
-module.exports = { install, SLICE_ROWS, ROWS_IN_FLIGHT }
+module.exports = { install, RowGate, SLICE_ROWS, ROWS_IN_FLIGHT }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AT, Engine, EngineHandle, SLICE_ROWS, sampleDocument, smallEngine } from './helpers.mjs';
+import { AT, Engine, EngineHandle, RowGate, SLICE_ROWS, sampleDocument, smallEngine } from './helpers.mjs';
 
 const sampleText = sampleDocument();
 const sample = Engine.fromJson(sampleText);
@@ -312,4 +312,35 @@ test('big batches in flight at once all finish, each equal to its own run', asyn
   const alone = await sample.quoteMany(batch);
   const results = await Promise.all(Array.from({ length: 24 }, () => sample.quoteMany(batch)));
   for (const r of results) assert.deepEqual(r, alone);
+});
+
+test('batches queue, first come first served, once the rows in flight reach the budget', async () => {
+  const gate = new RowGate(100);
+  const log = [];
+  const releases = [];
+  const job = (name, rows) =>
+    gate.run(rows, () => {
+      log.push(`start ${name} (${gate.inFlight} rows in flight)`);
+      return new Promise((resolve) => releases.push(() => { log.push(`end ${name}`); resolve(name); }));
+    });
+  const a = job('a', 60);
+  const b = job('b', 60);   // does not fit beside a
+  const c = job('c', 10);   // would fit, but b came first
+  assert.deepEqual(log, ['start a (60 rows in flight)']);
+  releases.shift()();
+  await a;
+  await new Promise(setImmediate);
+  assert.deepEqual(log.slice(1), ['end a', 'start b (70 rows in flight)', 'start c (70 rows in flight)']);
+  const big = job('big', 500); // bigger than the budget: runs once nothing else does
+  releases.shift()();
+  releases.shift()();
+  await Promise.all([b, c]);
+  await new Promise(setImmediate);
+  assert.equal(log.at(-1), 'start big (500 rows in flight)');
+  releases.shift()();
+  assert.equal(await big, 'big');
+  assert.equal(gate.inFlight, 0);
+  // A failing batch frees its rows too.
+  await assert.rejects(gate.run(100, () => { throw new Error('no'); }), /no/);
+  assert.equal(gate.inFlight, 0);
 });

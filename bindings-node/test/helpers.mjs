@@ -6,7 +6,7 @@ export const tarif = require('../tarif.cjs');
 export const { Engine, EngineHandle } = tarif;
 export const { sampleDocument } = require('../sample.js');
 // Rows per slice of a batch read and answered in slices.
-export const { SLICE_ROWS } = require('../batch.cjs');
+export const { RowGate, SLICE_ROWS } = require('../batch.cjs');
 
 export function smallDocument({ drillPrice = '129.00' } = {}) {
   return {
