@@ -21,12 +21,12 @@ binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
 	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
 
-.PHONY: demo test test-rust test-python test-node wheel pack lint lint-rust fmt bench fuzz clean
+.PHONY: demo test test-rust test-python test-node test-fuzz wheel pack lint lint-rust fmt bench fuzz clean
 
 demo:
 	$(CARGO) run --quiet -p tarif-examples --bin demo
 
-test: test-rust test-python test-node
+test: test-rust test-python test-node test-fuzz
 
 # Lints first: they fail fastest.
 test-rust: lint-rust
@@ -78,12 +78,25 @@ bench:
 # (turn it into a regression fixture). cargo-fuzz needs nightly-only sanitizer flags: the one
 # toolchain here is stable, so RUSTC_BOOTSTRAP lets it accept them.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS := compile_bytes compile_structured queries
+FUZZ_TARGETS := compile_bytes compile_structured queries order_text
 fuzz:
 	command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for target in $(FUZZ_TARGETS); do \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$target corpus/$$target -- \
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
+	done
+
+# `make test` runs every target on the committed corpus (each input of it replayed first), then
+# for FUZZ_CI_SECONDS of fresh inputs; what it finds goes to a scratch directory, so a test run
+# never changes the committed corpus. A crash fails the run and leaves its input in fuzz/artifacts/.
+FUZZ_CI_SECONDS ?= 30
+test-fuzz:
+	command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		scratch=$$(mktemp -d) && \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$target $$scratch corpus/$$target -- \
+			-max_total_time=$(FUZZ_CI_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 || exit 1; \
+		rm -rf $$scratch; \
 	done
 
 clean:
