@@ -59,7 +59,8 @@ lint-rust:
 fmt:
 	$(CARGO) fmt --all
 
-# `make bench` runs on the small data set (minutes); `make bench SIZE=reference` on the reference
+# `make bench` runs on the small data set (minutes); `make bench SIZE=medium` (200k SKUs, 2M lines)
+# or `make bench SIZE=reference` on the reference
 # set of docs/performance.md (generation alone takes a minute, each compile of it far longer).
 # The data set is regenerated first so that no file from an older generator is measured; the
 # peers run in .venv.
@@ -71,7 +72,9 @@ bench:
 	TARIF_BENCH_SIZE=$(SIZE) $(CARGO) bench -p tarif-benches
 	test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/pip install -q -r $(BENCHES)/peers/requirements.txt
-	.venv/bin/python $(BENCHES)/peers/compare.py --data bench-data/$(SIZE) --reprice $(BENCH_BIN)/tarif-reprice
+	.venv/bin/python $(BENCHES)/peers/compare.py --data bench-data/$(SIZE) \
+		--reprice $(BENCH_BIN)/tarif-reprice --json bench-data/$(SIZE)/compare.json
+	.venv/bin/python $(BENCHES)/peers/chart.py --data bench-data --out docs/scaling.svg
 
 # `make fuzz` runs every cargo-fuzz target for FUZZ_SECONDS on its committed corpus (fuzz/corpus/),
 # which grows with what it finds; a crash stops the run and leaves its input in fuzz/artifacts/

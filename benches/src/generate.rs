@@ -58,15 +58,19 @@ const ORDER_DAYS: i64 = 516; // up to 2026-05-31
 pub enum Size {
     /// ≈ 1 % of the reference set: tests and `make bench`.
     Small,
+    /// 200k SKUs, 10k accounts, 2M order lines: a mid-sized distributor, and the size at which
+    /// the batch is compared with SQL.
+    Medium,
     /// The reference set the performance targets are stated for (docs/performance.md).
     Reference,
 }
 
 impl Size {
-    /// `small` or `reference`.
+    /// `small`, `medium` or `reference`.
     pub fn parse(text: &str) -> Option<Size> {
         match text {
             "small" => Some(Size::Small),
+            "medium" => Some(Size::Medium),
             "reference" => Some(Size::Reference),
             _ => None,
         }
@@ -76,6 +80,7 @@ impl Size {
     pub fn name(self) -> &'static str {
         match self {
             Size::Small => "small",
+            Size::Medium => "medium",
             Size::Reference => "reference",
         }
     }
@@ -88,6 +93,7 @@ impl Size {
     fn counts(self) -> Counts {
         let (skus, accounts, lines) = match self {
             Size::Small => (10_000, 500, 100_000),
+            Size::Medium => (200_000, 10_000, 2_000_000),
             Size::Reference => (1_000_000, 50_000, 10_000_000),
         };
         Counts {

@@ -28,11 +28,12 @@ pub fn sample_rows(engine: &Engine, rows: usize) -> Vec<(String, String, Decimal
         .collect()
 }
 
-/// The size the benches run at: `TARIF_BENCH_SIZE` (`small`, the default, or `reference`).
+/// The size the benches run at: `TARIF_BENCH_SIZE` (`small`, the default, `medium` or `reference`).
 pub fn bench_size() -> Size {
     let text = std::env::var("TARIF_BENCH_SIZE").unwrap_or_else(|_| "small".into());
-    Size::parse(&text)
-        .unwrap_or_else(|| panic!("TARIF_BENCH_SIZE must be small or reference, not {text:?}"))
+    Size::parse(&text).unwrap_or_else(|| {
+        panic!("TARIF_BENCH_SIZE must be small, medium or reference, not {text:?}")
+    })
 }
 
 /// `bench-data/<size>` at the workspace root (gitignored).

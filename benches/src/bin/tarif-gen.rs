@@ -1,4 +1,4 @@
-//! `tarif-gen --size small|reference --out DIR`: writes the data set of docs/performance.md.
+//! `tarif-gen --size small|medium|reference --out DIR`: writes the data set of docs/performance.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,6 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("tarif-gen: {problem}\nusage: tarif-gen [--size small|reference] [--out DIR]");
+    eprintln!("tarif-gen: {problem}\nusage: tarif-gen [--size small|medium|reference] [--out DIR]");
     ExitCode::from(2)
 }

@@ -1,7 +1,9 @@
 //! `quote_many`: columns in, columns out, in parallel; identical to quoting row by row.
 
+use ahash::AHashMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
 use super::quote::{Ctx, Silent};
 use super::Engine;
@@ -43,6 +45,53 @@ impl BatchResult {
     pub fn is_empty(&self) -> bool {
         self.status.is_empty()
     }
+}
+
+/// Numbers the distinct strings of a column in order of first appearance: each row's number,
+/// and the strings by number. Each thread numbers a part of the column, then the parts' numbers
+/// are merged in column order, so the numbering is the same on any thread count.
+fn number_distinct<S: AsRef<str> + Sync>(column: &[S]) -> (Vec<u32>, Vec<&str>) {
+    let part = column
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(CHUNK);
+    let parts: Vec<(Vec<u32>, Vec<&str>)> = column.par_chunks(part).map(number_part).collect();
+    let mut numbers: AHashMap<&str, u32> = AHashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut of_row = Vec::with_capacity(column.len());
+    for (rows, texts) in parts {
+        let global: Vec<u32> = texts
+            .iter()
+            .map(|&text| number(&mut numbers, &mut distinct, text))
+            .collect();
+        of_row.extend(
+            rows.iter()
+                .map(|&local| global.get(local as usize).copied().unwrap_or(u32::MAX)),
+        );
+    }
+    (of_row, distinct)
+}
+
+fn number_part<S: AsRef<str>>(column: &[S]) -> (Vec<u32>, Vec<&str>) {
+    let mut numbers: AHashMap<&str, u32> = AHashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    let of_row = column
+        .iter()
+        .map(|text| number(&mut numbers, &mut distinct, text.as_ref()))
+        .collect();
+    (of_row, distinct)
+}
+
+/// The number of `text`, a new one if it has none yet.
+fn number<'a>(
+    numbers: &mut AHashMap<&'a str, u32>,
+    distinct: &mut Vec<&'a str>,
+    text: &'a str,
+) -> u32 {
+    *numbers.entry(text).or_insert_with(|| {
+        distinct.push(text);
+        u32::try_from(distinct.len() - 1).unwrap_or(u32::MAX)
+    })
 }
 
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
@@ -106,36 +155,66 @@ impl Engine {
             BatchAt::One(i) => i,
             BatchAt::PerRow(list) => list.get(row).copied().unwrap_or(now),
         };
-        // Pass 1, in row order: each row's account, product and currency as dense ids (the
-        // string look-ups are random accesses whatever the order), with what pricing needs of
-        // the row carried along, so that pass 2 reads nothing else of it.
+        // Pass 1: each distinct account and reference worked out once. A batch repeats them
+        // (thousands of accounts and SKUs over millions of lines): numbering the rows' strings
+        // costs one hash each, where resolving them costs several probes of maps as big as the
+        // catalog. What a reference means does not depend on the account unless it is an
+        // alias; only which of its products the account may see does.
+        let (account_of_row, distinct_accounts) = number_distinct(accounts);
+        let (ref_of_row, distinct_refs) = number_distinct(refs);
+        let account_ids: Vec<Result<(AccountId, CurrencyId), Status>> = distinct_accounts
+            .iter()
+            .map(|account| {
+                let (id, def) = self.account(account).map_err(|e| e.status())?;
+                let currency = self
+                    .request_currency(def, currency)
+                    .map_err(|e| e.status())?;
+                Ok((id, currency))
+            })
+            .collect();
+        let meanings: Vec<Option<SmallVec<[ProductId; 2]>>> = distinct_refs
+            .par_iter()
+            .with_min_len(CHUNK)
+            .map(|reference| self.meaning(reference))
+            .collect();
+        // Pass 2, in row order: each row's account, product and currency as dense ids, with
+        // what pricing needs of the row carried along, so that pass 3 reads nothing else of it.
         let resolved: Vec<Result<Job, Status>> = (0..rows)
             .into_par_iter()
             .with_min_len(CHUNK)
             .map(|row| {
-                let (Some(account), Some(reference), Some(&qty), Ok(index)) = (
-                    accounts.get(row),
-                    refs.get(row),
+                let (Some(&account), Some(&reference), Some(&qty), Ok(index)) = (
+                    account_of_row.get(row),
+                    ref_of_row.get(row),
                     qtys.get(row),
                     u32::try_from(row),
                 ) else {
                     return Err(Status::InvalidBatch);
                 };
-                self.resolve_ids(
-                    account.as_ref(),
-                    reference.as_ref(),
-                    currency,
-                    Some(instant(row)),
-                )
-                .map(|r| Job {
-                    product: r.product,
+                let (account, currency) = account_ids
+                    .get(account as usize)
+                    .copied()
+                    .unwrap_or(Err(Status::InvalidBatch))?;
+                let def = self.index.audiences.accounts.row(account);
+                let at = instant(row);
+                let product = match meanings.get(reference as usize) {
+                    Some(Some(products)) => products
+                        .iter()
+                        .copied()
+                        .find(|&p| self.capabilities(def, p, at).see),
+                    _ => refs
+                        .get(row)
+                        .and_then(|r| self.resolve_visible(def, r.as_ref(), at)),
+                }
+                .ok_or(Status::UnknownProduct)?;
+                Ok(Job {
+                    product,
                     row: index,
-                    account: r.id,
-                    currency: r.currency,
+                    account,
+                    currency,
                     qty,
-                    at: instant(row),
+                    at,
                 })
-                .map_err(|e| e.status())
             })
             .collect();
         let mut out = BatchResult {
@@ -151,7 +230,7 @@ impl Engine {
                 Err(failed) => *status = failed,
             }
         }
-        // Pass 2, in product order: rows of one product follow each other, so its entries,
+        // Pass 3, in product order: rows of one product follow each other, so its entries,
         // bitmap containers, catalog columns and rule-index slots are fetched from memory once
         // for all of them instead of once per row. The row index breaks ties, so the order
         // (and every result) is the same on any thread count.
@@ -211,5 +290,87 @@ impl Engine {
             super::quote::Fail::NoPrice => Status::NoPrice,
             super::quote::Fail::Overflow => Status::Overflow,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shared references and aliases resolve per account in a batch as in a quote: the batch
+    /// works out what each distinct reference means once, and which product each account sees.
+    #[test]
+    fn shared_references_and_aliases_resolve_per_account() {
+        let engine = Engine::from_json(
+            &serde_json::json!({
+                "format": "tarif/1", "currencies": [{"code": "EUR"}],
+                "settings": {"default_price_lists": ["public"]},
+                "categories": [{"id": "reserved"}],
+                "products": [
+                    {"sku": "H-1", "ean": "3401234567890", "mpn": "MPN-X", "categories": ["reserved"]},
+                    {"sku": "V-1", "ean": "3401234567890", "mpn": "MPN-X"},
+                    {"sku": "A-1"}
+                ],
+                "price_lists": [{"id": "public", "currency": "EUR", "prices": [
+                    {"sku": "H-1", "price": "99.00"}, {"sku": "V-1", "price": "10.00"},
+                    {"sku": "A-1", "price": "1.00"}]}],
+                "accounts": [{"id": "PUBLIC", "aliases": {"mpn-x": "A-1"}}, {"id": "PRO"}],
+                "contracts": [
+                    {"id": "reserved", "audience": "all", "visibility": [
+                        {"effect": "deny", "products": {"category": "reserved"}}]},
+                    {"id": "pro", "audience": {"accounts": ["PRO"]}, "visibility": [
+                        {"effect": "allow", "products": {"category": "reserved"}}]}]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let rows = [
+            ("PUBLIC", "3401234567890"),
+            ("PRO", "3401234567890"),
+            ("PUBLIC", "mpn-x"),
+            ("PRO", "mpn-x"),
+            ("PRO", "H-1"),
+            ("PUBLIC", "H-1"),
+            ("NOBODY", "H-1"),
+            ("PUBLIC", " v-1 "),
+            ("PRO", "3401234567890"),
+        ];
+        let at = Instant::from_unix_seconds(1_800_000_000);
+        let accounts: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let refs: Vec<&str> = rows.iter().map(|r| r.1).collect();
+        let qtys = vec![Decimal::ONE; rows.len()];
+        let batch = engine
+            .quote_many(&accounts, &refs, &qtys, BatchAt::One(at), None)
+            .unwrap();
+        let mut units = Vec::new();
+        for (i, (account, reference)) in rows.iter().enumerate() {
+            let mut request = crate::QuoteRequest::new(account, reference, Decimal::ONE);
+            request.at = Some(at);
+            match engine.quote(&request) {
+                Ok(quote) => {
+                    assert_eq!(batch.status[i], Status::Ok, "row {i}");
+                    assert_eq!(batch.unit_price[i], quote.unit_price, "row {i}");
+                    units.push(quote.unit_price.to_string());
+                }
+                Err(e) => {
+                    assert_eq!(batch.status[i], e.status(), "row {i}");
+                    units.push(e.code().to_string());
+                }
+            }
+        }
+        assert_eq!(
+            units,
+            [
+                "10.00",
+                "99.00",
+                "1.00",
+                "99.00",
+                "99.00",
+                "UNKNOWN_PRODUCT",
+                "UNKNOWN_ACCOUNT",
+                "10.00",
+                "99.00"
+            ]
+        );
     }
 }

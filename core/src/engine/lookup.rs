@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use super::Engine;
 use crate::error::QueryError;
 use crate::index::{fold, gtin, AccountDef, ProductId, RefMap, SharedMap};
@@ -60,12 +62,13 @@ impl Engine {
         accept: impl Fn(ProductId) -> bool,
     ) -> Option<ProductId> {
         let refs = &self.index.refs;
+        let folded = folded(reference);
         // Most documents have no aliases: then the reference need not be hashed for them.
-        let alias_of = |key: &str| {
+        let alias = || {
             if refs.aliases.is_empty() {
                 return None;
             }
-            let owners = refs.aliases.get(key)?;
+            let owners = refs.aliases.get(&*folded)?;
             account.lineage.iter().find_map(|a| {
                 owners
                     .iter()
@@ -74,34 +77,73 @@ impl Engine {
                     .filter(|&p| accept(p))
             })
         };
-        let first = |map: &RefMap, shared: &SharedMap, key: &str| {
-            let &p = map.get(key)?;
-            match shared.get(key) {
-                Some(products) => products.iter().copied().find(|&p| accept(p)),
-                None => accept(p).then_some(p),
+        alias().or_else(|| {
+            self.by_kind(reference, &folded, |products| {
+                products.iter().copied().find(|&p| accept(p))
+            })
+        })
+    }
+
+    /// What a reference means before the account is known, for a batch to work out once per
+    /// distinct reference: `None` when it is some account's alias (then the account decides,
+    /// through [`Engine::resolve_ref`]), else every product it may mean in the order
+    /// `resolve_ref` tries them; the first the account may see is the one.
+    pub(crate) fn meaning(&self, reference: &str) -> Option<SmallVec<[ProductId; 2]>> {
+        let refs = &self.index.refs;
+        let folded = folded(reference);
+        if !refs.aliases.is_empty() && refs.aliases.contains_key(&*folded) {
+            return None;
+        }
+        let mut products = SmallVec::new();
+        self.by_kind(reference, &folded, |found| {
+            products.extend_from_slice(found);
+            None::<ProductId>
+        });
+        Some(products)
+    }
+
+    /// Hands `visit` the products the reference means as a SKU, then a GTIN, an MPN and another
+    /// ref (each in document order), until `visit` returns a product.
+    fn by_kind(
+        &self,
+        reference: &str,
+        folded: &str,
+        mut visit: impl FnMut(&[ProductId]) -> Option<ProductId>,
+    ) -> Option<ProductId> {
+        let refs = &self.index.refs;
+        let products = |map: &RefMap, shared: &SharedMap, key: &str| -> SmallVec<[ProductId; 2]> {
+            match map.get(key) {
+                None => SmallVec::new(),
+                Some(&first) => match shared.get(key) {
+                    Some(all) => all.clone(),
+                    None => SmallVec::from_slice(&[first]),
+                },
             }
         };
-        // The common case, a reference already in folded form, needs no allocation.
-        let folded = if is_folded(reference) {
-            Cow::Borrowed(reference)
-        } else {
-            Cow::Owned(fold(reference).into_string())
-        };
-        if let Some(p) = alias_of(&folded).or_else(|| first(&refs.sku, &refs.shared.sku, &folded)) {
+        if let Some(p) = visit(&products(&refs.sku, &refs.shared.sku, folded)) {
             return Some(p);
         }
         let numeric = reference
             .trim()
             .chars()
             .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
-        if let Some(p) = gtin(reference)
-            .filter(|_| numeric)
-            .and_then(|g| first(&refs.gtin, &refs.shared.gtin, &g))
-        {
-            return Some(p);
+        if let Some(g) = gtin(reference).filter(|_| numeric) {
+            if let Some(p) = visit(&products(&refs.gtin, &refs.shared.gtin, &g)) {
+                return Some(p);
+            }
         }
-        first(&refs.mpn, &refs.shared.mpn, &folded)
-            .or_else(|| first(&refs.other, &refs.shared.other, &folded))
+        visit(&products(&refs.mpn, &refs.shared.mpn, folded))
+            .or_else(|| visit(&products(&refs.other, &refs.shared.other, folded)))
+    }
+}
+
+/// The reference as the maps hold it: the common case, a reference already folded, without an
+/// allocation.
+fn folded(reference: &str) -> Cow<'_, str> {
+    if is_folded(reference) {
+        Cow::Borrowed(reference)
+    } else {
+        Cow::Owned(fold(reference).into_string())
     }
 }
 

@@ -170,7 +170,7 @@ impl Engine {
         currency: Option<&str>,
         visible_at: Option<Instant>,
     ) -> Result<Resolved<'e>, QueryError> {
-        let (id, def) = self.account(account)?;
+        let (_, def) = self.account(account)?;
         let currency = self.request_currency(def, currency)?;
         let product = match visible_at {
             Some(at) => self.resolve_visible(def, reference, at),
@@ -178,7 +178,6 @@ impl Engine {
         }
         .ok_or_else(|| QueryError::UnknownProduct(reference.to_string()))?;
         Ok(Resolved {
-            id,
             def,
             product,
             currency,

@@ -10,8 +10,8 @@ use super::apply::in_range;
 use super::types::*;
 use crate::engine::Engine;
 use crate::index::{
-    AccountDef, AccountId, AudKey, CurrencyId, EntryDef, EntryId, IndexKind, ListId, Policy,
-    ProductId, RuleId, Spec, NONE,
+    AccountDef, AudKey, CurrencyId, EntryDef, EntryId, IndexKind, ListId, Policy, ProductId,
+    RuleId, Spec, NONE,
 };
 use crate::instant::Instant;
 use crate::model::Select;
@@ -113,7 +113,6 @@ pub(crate) enum Resolve {
 /// A request's account, product and currency as dense ids.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Resolved<'e> {
-    pub id: AccountId,
     pub def: &'e AccountDef,
     pub product: ProductId,
     pub currency: CurrencyId,
