@@ -123,6 +123,22 @@ test('malformed batches reject with codes', async () => {
   );
 });
 
+test('several bad inputs report the one Python reports', async () => {
+  // Columns first (accounts, skus, qtys), then the instant, then the currency: Python's
+  // quote_many reads a batch in this order too (bindings-python/tests/test_batch.py).
+  const bad = async (input, code, pattern) => {
+    await assert.rejects(sample.quoteMany(input), (err) => {
+      assert.equal(err.code, code, String(err));
+      assert.match(err.message, pattern);
+      return true;
+    });
+  };
+  await bad({ accounts: ['ACME', 7], skus: ['DR-1', 'DR-1'], qtys: [1, 1], at: 'soon', currency: 42 }, 'INVALID_TYPE', /accounts\[1\]/);
+  await bad({ accounts: ['ACME'], skus: ['DR-1'], qtys: [1.5], at: 'soon', currency: 42 }, 'FLOAT_REJECTED', /qtys\[0\]/);
+  await bad({ accounts: ['ACME'], skus: ['DR-1'], qtys: [1], at: 'soon', currency: 42 }, 'INVALID_INSTANT', /soon/);
+  await bad({ accounts: ['ACME'], skus: ['DR-1'], qtys: [1], at: AT, currency: 42 }, 'INVALID_TYPE', /currency/);
+});
+
 test('an already aborted signal rejects with AbortError', async () => {
   const batch = rows(10);
   await assert.rejects(sample.quoteMany({ ...batch, at: AT }, AbortSignal.abort()), (err) => {

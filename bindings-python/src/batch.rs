@@ -20,9 +20,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyString};
 use tarif::money::parse_decimal;
 use tarif::wire::InputCode;
-use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
+use tarif::{BatchAt, BatchResult, Decimal, Status};
 
-use crate::convert::{quantity, text, type_name};
+use crate::convert::{optional_text, quantity, text, type_name, At};
 use crate::errors::{guarded, input, Result};
 
 /// The most digits a `decimal128` / `decimal256` column holds.
@@ -35,9 +35,11 @@ pub(crate) fn quote_many<'py>(
     first: &Bound<'py, PyAny>,
     skus: Option<&Bound<'py, PyAny>>,
     qtys: Option<&Bound<'py, PyAny>>,
-    at: Option<Instant>,
-    currency: Option<&str>,
+    at: Option<&Bound<'py, PyAny>>,
+    currency: Option<&Bound<'py, PyAny>>,
 ) -> Result<Bound<'py, PyAny>> {
+    // The columns first, then the instant and the currency: the order Node reads a batch in,
+    // so that a batch with several bad inputs reports the same one in both languages.
     let (accounts, refs, qtys) = match (skus, qtys) {
         (Some(skus), Some(qtys)) => (
             strings(first, "accounts")?,
@@ -53,7 +55,12 @@ pub(crate) fn quote_many<'py>(
             ))
         }
     };
-    let at = at.map_or(BatchAt::Now, BatchAt::One);
+    let at = At::read(at)?
+        .wire()
+        .resolve(engine)?
+        .map_or(BatchAt::Now, BatchAt::One);
+    let currency = optional_text(currency, "currency")?;
+    let currency = currency.as_deref();
     let batch = py.detach(|| -> Result<RecordBatch> {
         let accounts = accounts.view();
         let refs = refs.view();

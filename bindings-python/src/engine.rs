@@ -337,17 +337,7 @@ impl Engine {
         at: Option<&Bound<'py, PyAny>>,
         currency: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyAny>> {
-        let at = At::read(at)?.wire().resolve(&self.inner)?;
-        let currency = convert::optional_text(currency, "currency")?;
-        crate::batch::quote_many(
-            py,
-            &self.inner,
-            accounts,
-            skus,
-            qtys,
-            at,
-            currency.as_deref(),
-        )
+        crate::batch::quote_many(py, &self.inner, accounts, skus, qtys, at, currency)
     }
 
     /// Warnings found while compiling (an accepted document has no errors).

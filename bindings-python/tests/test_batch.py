@@ -160,6 +160,23 @@ def test_bad_batches(small):
     assert info.value.code == "INVALID_INSTANT"
 
 
+
+def test_several_bad_inputs_report_the_one_node_reports(small):
+    # Columns first (accounts, skus, qtys), then the instant, then the currency: the order of
+    # bindings-node's quoteMany, whose test checks the same inputs.
+    with pytest.raises(tarif.InputError) as info:
+        small.quote_many(["ACME", 7], ["DR-1", "DR-1"], [1, 1], at="soon", currency=42)
+    assert info.value.code == "INVALID_TYPE" and "accounts[1]" in str(info.value)
+    with pytest.raises(tarif.InputError) as info:
+        small.quote_many(["ACME"], ["DR-1"], [1.5], at="soon", currency=42)
+    assert info.value.code == "FLOAT_REJECTED"
+    with pytest.raises(tarif.QuoteError) as info:
+        small.quote_many(["ACME"], ["DR-1"], [1], at="soon", currency=42)
+    assert info.value.code == "INVALID_INSTANT"
+    with pytest.raises(tarif.InputError) as info:
+        small.quote_many(["ACME"], ["DR-1"], [1], at=AT, currency=42)
+    assert info.value.code == "INVALID_TYPE" and "currency" in str(info.value)
+
 def test_bad_quantity_values_fail_their_row_only(small):
     result = small.quote_many(["ACME"] * 4, ["DR-1"] * 4, ["1", "abc", None, Decimal("NaN")], at=AT)
     assert result.column("status").to_pylist() == ["OK"] + ["INVALID_QUANTITY"] * 3
