@@ -65,7 +65,12 @@ pub(crate) fn quote_many<'py>(
         let accounts = accounts.view();
         let refs = refs.view();
         let out = guarded(|| engine.quote_many(&accounts, &refs, &qtys, at, currency))??;
-        Ok(result_batch(engine, &out)?)
+        // A batch that prices no row has no scale to take: it takes its currency's.
+        let empty_scale = engine
+            .currency_scale(currency)
+            .or_else(|| engine.currency_scale(None))
+            .unwrap_or(0);
+        Ok(result_batch(engine, &out, empty_scale)?)
     })?;
     let schema = batch.schema();
     Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
@@ -282,6 +287,7 @@ fn table_columns(table: &Bound<'_, PyAny>) -> Result<(Strings, Strings, Vec<Deci
 fn result_batch(
     engine: &tarif::Engine,
     out: &BatchResult,
+    empty_scale: u32,
 ) -> std::result::Result<RecordBatch, ArrowError> {
     let ok = |row: usize| out.status.get(row) == Some(&Status::Ok);
 
@@ -310,7 +316,7 @@ fn result_batch(
             .enumerate()
             .map(|(row, v)| ok(row).then_some(*v))
             .collect::<Vec<_>>();
-        amount_column(&priced)
+        amount_column(&priced, empty_scale)
     };
     let unit_price = amounts(&out.unit_price)?;
     let line_total = amounts(&out.line_total)?;
@@ -351,13 +357,16 @@ fn result_batch(
 /// `decimal128(38, s)` holds the column unless a wide value meets a fine one (a 29-digit amount
 /// next to a 10-decimal one); then the column is `decimal256(76, s)`, which holds any pair of
 /// `Decimal`s (29 integer digits + 28 decimals) exactly.
-fn amount_column(values: &[Option<Decimal>]) -> std::result::Result<ArrayRef, ArrowError> {
+fn amount_column(
+    values: &[Option<Decimal>],
+    empty_scale: u32,
+) -> std::result::Result<ArrayRef, ArrowError> {
     let scale = values
         .iter()
         .flatten()
         .map(Decimal::scale)
         .max()
-        .unwrap_or(0);
+        .unwrap_or(empty_scale);
     let at_scale = |v: &Decimal| -> Option<i128> {
         let shift = scale.checked_sub(v.scale())?;
         v.mantissa().checked_mul(10_i128.checked_pow(shift)?)

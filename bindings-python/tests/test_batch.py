@@ -131,6 +131,13 @@ def test_currency_and_empty_batches(small):
     assert small.quote_many([], [], [], at=AT).num_rows == 0
     empty = pa.table({"account": pa.array([], pa.string()), "sku": pa.array([], pa.string()), "qty": pa.array([], pa.int64())})
     assert small.quote_many(empty, at=AT).num_rows == 0
+    # A batch that prices no row keeps its currency's scale, not decimal128(38, 0).
+    for nothing_priced in (small.quote_many([], [], [], at=AT), small.quote_many(["NOBODY"], ["DR-1"], [1], at=AT)):
+        assert nothing_priced.schema.field("unit_price").type == pa.decimal128(38, 2)
+        assert nothing_priced.schema.field("line_total").type == pa.decimal128(38, 2)
+    jpy = tarif.Engine.from_dict({"format": "tarif/1", "currencies": [{"code": "EUR"}, {"code": "JPY", "scale": 0}]})
+    assert jpy.quote_many([], [], [], at=AT, currency="JPY").schema.field("line_total").type == pa.decimal128(38, 0)
+    assert jpy.quote_many([], [], [], at=AT).schema.field("line_total").type == pa.decimal128(38, 2)
 
 
 def test_bad_batches(small):

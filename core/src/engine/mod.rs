@@ -77,6 +77,25 @@ impl Engine {
         self.index.currencies.iter().map(|c| &*c.code)
     }
 
+    /// The decimals of a currency's amounts (`currencies[].scale`), or of the document's default
+    /// currency when `code` is `None`; `None` for a code the document does not declare. A
+    /// batch that prices no row still gives its amount columns this scale.
+    ///
+    /// ```
+    /// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1",
+    ///   "currencies": [{"code": "EUR", "scale": 2}, {"code": "JPY", "scale": 0}]}"#).unwrap();
+    /// assert_eq!(engine.currency_scale(Some("JPY")), Some(0));
+    /// assert_eq!(engine.currency_scale(None), Some(2));
+    /// assert_eq!(engine.currency_scale(Some("XXX")), None);
+    /// ```
+    pub fn currency_scale(&self, code: Option<&str>) -> Option<u32> {
+        let id = match code {
+            Some(code) => self.index.currency_id(code)?,
+            None => self.index.settings.default_currency,
+        };
+        self.index.currencies.get(id).map(|c| c.scale)
+    }
+
     /// The zone bare dates are read in (`settings.timezone`).
     pub fn timezone(&self) -> Tz {
         self.index.settings.timezone
