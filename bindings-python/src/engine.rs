@@ -72,12 +72,19 @@ impl Engine {
     #[staticmethod]
     #[pyo3(signature = (path, *, strict = false))]
     fn from_path(py: Python<'_>, path: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
-        // Read through pathlib so that a missing file raises the usual OSError naming the path.
+        // Read through pathlib so that a missing file raises the usual OSError naming the path;
+        // it carries `code` = `IO_ERROR` too, as the same failure does in Node.
         let bytes: Vec<u8> = py
             .import("pathlib")?
             .getattr("Path")?
             .call1((path,))?
-            .call_method0("read_bytes")?
+            .call_method0("read_bytes")
+            .inspect_err(|err| {
+                if err.is_instance_of::<pyo3::exceptions::PyOSError>(py) {
+                    // An OSError instance takes attributes; failing to add one changes nothing.
+                    let _ = err.value(py).setattr("code", "IO_ERROR");
+                }
+            })?
             .extract()?;
         Engine::compile(py, wire::document_text(bytes)?, strict)
     }

@@ -64,9 +64,13 @@ def test_a_file_that_is_not_utf8_is_a_parse_error(tmp_path):
     [diagnostic] = info.value.details
     assert diagnostic["code"] == "PARSE_ERROR"
     assert diagnostic["message"] == "the document is not UTF-8: invalid byte at offset 47"
-    # A missing file stays the OSError naming it.
-    with pytest.raises(FileNotFoundError):
+    # A missing file stays the OSError naming it, with Node's code for it.
+    with pytest.raises(FileNotFoundError) as missing:
         tarif.Engine.from_path(tmp_path / "missing.json")
+    assert missing.value.code == "IO_ERROR" and "missing.json" in str(missing.value)
+    with pytest.raises(IsADirectoryError) as directory:
+        tarif.Engine.from_path(tmp_path)
+    assert directory.value.code == "IO_ERROR"
 
 
 def test_from_dict_writes_a_decimal_as_its_decimal_string(small):
