@@ -92,7 +92,7 @@ fuzz:
 # `make test` runs every target on the committed corpus (each input of it replayed first), then
 # for FUZZ_CI_SECONDS of fresh inputs; what it finds goes to a scratch directory, so a test run
 # never changes the committed corpus. A crash fails the run and leaves its input in fuzz/artifacts/.
-FUZZ_CI_SECONDS ?= 30
+FUZZ_CI_SECONDS ?= 20
 test-fuzz:
 	command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for target in $(FUZZ_TARGETS); do \

@@ -12,6 +12,9 @@ const SLICE_ROWS = 4096
 /** Rows of all batches in flight together (a bigger batch runs alone). */
 const ROWS_IN_FLIGHT = 1 << 21
 
+/** The amount index of a failed row: no amount. */
+const NO_AMOUNT = 0xffffffff
+
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 
 /** First in, first out admission of batches by their number of rows. */
@@ -99,8 +102,8 @@ async function sliced(BatchJob, engine, input, signal) {
     }
     for (let i = 0; i < part.status.length; i += 1, row += 1) {
       out.status[row] = names.status[part.status[i]]
-      out.unitPrice[row] = amounts[part.unitPrice[i]]
-      out.lineTotal[row] = amounts[part.lineTotal[i]]
+      out.unitPrice[row] = part.unitPrice[i] === NO_AMOUNT ? null : amounts[part.unitPrice[i]]
+      out.lineTotal[row] = part.lineTotal[i] === NO_AMOUNT ? null : amounts[part.lineTotal[i]]
       out.currency[row] = names.currency[part.currency[i]]
     }
   }

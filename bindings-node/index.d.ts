@@ -217,22 +217,23 @@ export interface BatchNames {
 
 /**
  * Columns of a priced batch, row for row with the input. Failed rows have their error code in
- * `status`, zero amounts and an empty currency.
+ * `status`, null amounts and an empty currency.
  */
 export interface BatchOutput {
   /** `OK` or the row's error code (`UNKNOWN_PRODUCT`, `NO_PRICE`, …). */
   status: Array<string>
-  /** Unit prices. */
-  unitPrice: Array<string>
-  /** Line totals. */
-  lineTotal: Array<string>
+  /** Unit prices; null for a failed row. */
+  unitPrice: Array<string | null>
+  /** Line totals; null for a failed row. */
+  lineTotal: Array<string | null>
   /** Currency codes. */
   currency: Array<string>
 }
 
 /**
  * Rows of a priced batch: `status` and `currency` index into [`BatchNames`], the amounts into
- * the table of amounts, to which `amounts` appends the ones first used by these rows.
+ * the table of amounts, to which `amounts` appends the ones first used by these rows; a failed
+ * row's amounts are 0xFFFFFFFF (none).
  */
 export interface BatchSlice {
   status: Uint8Array

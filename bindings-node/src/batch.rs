@@ -77,6 +77,9 @@ pub struct Priced {
     names: BatchNames,
 }
 
+/// The amount index of a failed row: it has no amount (null in JavaScript).
+const NO_AMOUNT: u32 = u32::MAX;
+
 /// Numbers distinct amounts by their exact representation (`1.0` and `1.00` are two strings).
 #[derive(Default)]
 struct AmountTable {
@@ -104,7 +107,8 @@ pub struct BatchNames {
 }
 
 /// Rows of a priced batch: `status` and `currency` index into [`BatchNames`], the amounts into
-/// the table of amounts, to which `amounts` appends the ones first used by these rows.
+/// the table of amounts, to which `amounts` appends the ones first used by these rows; a failed
+/// row's amounts are 0xFFFFFFFF (none).
 #[napi(object, object_from_js = false)]
 pub struct BatchSlice {
     pub status: Uint8Array,
@@ -210,7 +214,8 @@ impl BatchJob {
         let needed = unit_price
             .iter()
             .chain(&line_total)
-            .map(|&i| i.saturating_add(1))
+            .filter(|&&i| i != NO_AMOUNT)
+            .map(|&i| i + 1)
             .max()
             .unwrap_or(0)
             .max(answer.amounts_sent);
@@ -423,31 +428,29 @@ fn price(batch: &Batch) -> Result<Priced, Failure> {
         amounts: Texts::default(),
         names: BatchNames::default(),
     };
-    batch.price(|priced| {
-        for (((status, unit), line), currency) in priced
-            .status
+    let priced = batch.price()?;
+    for (((status, unit), line), currency) in priced
+        .status
+        .iter()
+        .zip(&priced.unit_price)
+        .zip(&priced.line_total)
+        .zip(&priced.currency)
+    {
+        let index = statuses
             .iter()
-            .zip(&priced.unit_price)
-            .zip(&priced.line_total)
-            .zip(&priced.currency)
-        {
-            let index = statuses
-                .iter()
-                .position(|s| s == status)
-                .unwrap_or_else(|| {
-                    statuses.push(*status);
-                    statuses.len() - 1
-                });
-            out.status.push(u8::try_from(index).unwrap_or(u8::MAX));
-            out.unit_price.push(amounts.number(unit));
-            out.line_total.push(amounts.number(line));
-            out.currency.push(if *status == Status::Ok {
-                *currency
-            } else {
-                no_currency
+            .position(|s| s == status)
+            .unwrap_or_else(|| {
+                statuses.push(*status);
+                statuses.len() - 1
             });
-        }
-    })?;
+        out.status.push(u8::try_from(index).unwrap_or(u8::MAX));
+        let ok = *status == Status::Ok;
+        out.unit_price
+            .push(if ok { amounts.number(unit) } else { NO_AMOUNT });
+        out.line_total
+            .push(if ok { amounts.number(line) } else { NO_AMOUNT });
+        out.currency.push(if ok { *currency } else { no_currency });
+    }
     out.amounts = amounts.text;
     out.names = BatchNames {
         status: statuses.iter().map(|s| s.code().to_string()).collect(),

@@ -261,15 +261,17 @@ impl From<Explanation> for ExplainResult {
 }
 
 /// Columns of a priced batch, row for row with the input. Failed rows have their error code in
-/// `status`, zero amounts and an empty currency.
+/// `status`, null amounts and an empty currency.
 #[napi(object, object_from_js = false)]
 pub struct BatchOutput {
     /// `OK` or the row's error code (`UNKNOWN_PRODUCT`, `NO_PRICE`, …).
     pub status: Vec<String>,
-    /// Unit prices.
-    pub unit_price: Vec<String>,
-    /// Line totals.
-    pub line_total: Vec<String>,
+    /// Unit prices; null for a failed row.
+    #[napi(ts_type = "Array<string | null>")]
+    pub unit_price: Vec<Option<String>>,
+    /// Line totals; null for a failed row.
+    #[napi(ts_type = "Array<string | null>")]
+    pub line_total: Vec<Option<String>>,
     /// Currency codes.
     pub currency: Vec<String>,
 }

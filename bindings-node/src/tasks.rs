@@ -1,6 +1,7 @@
 //! Work that runs on the libuv thread pool: loading a document and pricing a batch. Both honour
 //! an `AbortSignal` and turn panics into rejected promises.
 
+use std::ops::ControlFlow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -220,51 +221,29 @@ impl FromIterator<String> for Texts {
     }
 }
 
-/// Rows handed to the core at a time: the abort flag is checked between slices, so an abort
-/// stops a million-line batch within a few milliseconds.
-const SLICE: usize = 1 << 16;
-
 impl Batch {
-    /// Prices the batch a slice at a time, handing each priced slice to `each`; the abort flag
-    /// is checked between slices.
-    pub fn price(&self, mut each: impl FnMut(&tarif::BatchResult)) -> Result<(), Failure> {
-        let engine = &*self.engine;
-        let rows = self.accounts.len();
-        let per_row = match &self.at {
-            Instants::PerRow(list) => Some(list.len()),
-            Instants::One(_) => None,
+    /// Prices the batch on this thread (the core spreads it over its pool), in the core's
+    /// steps, checking the abort flag between them.
+    pub fn price(&self) -> Result<tarif::BatchResult, Failure> {
+        self.watch.check()?;
+        let at = match &self.at {
+            Instants::PerRow(list) => BatchAt::PerRow(list),
+            Instants::One(i) => BatchAt::One(*i),
         };
-        if self.refs.len() != rows || self.qtys.len() != rows || per_row.is_some_and(|n| n != rows)
-        {
-            // The core words the mismatch; slicing would hide it.
-            let at = match &self.at {
-                Instants::PerRow(list) => BatchAt::PerRow(list),
-                Instants::One(i) => BatchAt::One(*i),
-            };
-            engine.quote_many(
-                &self.accounts.rows(0..rows),
+        let aborted = || match self.watch.check() {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        };
+        self.engine
+            .quote_many_in_steps(
+                &self.accounts.rows(0..self.accounts.len()),
                 &self.refs.rows(0..self.refs.len()),
                 &self.qtys,
                 at,
                 self.currency.as_deref(),
-            )?;
-        }
-        for start in (0..rows).step_by(SLICE) {
-            self.watch.check()?;
-            let end = (start + SLICE).min(rows);
-            let at = match &self.at {
-                Instants::One(i) => BatchAt::One(*i),
-                Instants::PerRow(list) => BatchAt::PerRow(list.get(start..end).unwrap_or_default()),
-            };
-            each(&engine.quote_many(
-                &self.accounts.rows(start..end),
-                &self.refs.rows(start..end),
-                self.qtys.get(start..end).unwrap_or_default(),
-                at,
-                self.currency.as_deref(),
-            )?);
-        }
-        Ok(())
+                |_| aborted(),
+            )?
+            .ok_or(Failure::Aborted)
     }
 
     /// The whole answer as strings.
@@ -277,29 +256,29 @@ impl Batch {
             line_total: Vec::with_capacity(rows),
             currency: Vec::with_capacity(rows),
         };
-        self.price(|priced| {
-            for (((status, unit), line), currency) in priced
-                .status
-                .iter()
-                .zip(&priced.unit_price)
-                .zip(&priced.line_total)
-                .zip(&priced.currency)
-            {
-                out.status.push(status.code().to_string());
-                out.unit_price.push(unit.to_string());
-                out.line_total.push(line.to_string());
-                // A failed row's currency index is a placeholder, not a currency.
-                out.currency.push(if *status == Status::Ok {
-                    codes
-                        .get(usize::from(*currency))
-                        .copied()
-                        .unwrap_or_default()
-                        .to_string()
-                } else {
-                    String::new()
-                });
-            }
-        })?;
+        let priced = self.price()?;
+        for (((status, unit), line), currency) in priced
+            .status
+            .iter()
+            .zip(&priced.unit_price)
+            .zip(&priced.line_total)
+            .zip(&priced.currency)
+        {
+            out.status.push(status.code().to_string());
+            // A failed row's amounts and currency index are placeholders, not values.
+            let ok = *status == Status::Ok;
+            out.unit_price.push(ok.then(|| unit.to_string()));
+            out.line_total.push(ok.then(|| line.to_string()));
+            out.currency.push(if ok {
+                codes
+                    .get(usize::from(*currency))
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                String::new()
+            });
+        }
         Ok(out)
     }
 }

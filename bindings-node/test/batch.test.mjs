@@ -49,8 +49,8 @@ function rowByRow(engine, batch, at, currency) {
     } catch (err) {
       if (typeof err.code !== 'string') throw err;
       out.status.push(err.code);
-      out.unitPrice.push('0');
-      out.lineTotal.push('0');
+      out.unitPrice.push(null);
+      out.lineTotal.push(null);
       out.currency.push('');
     }
   });

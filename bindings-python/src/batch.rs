@@ -4,6 +4,7 @@
 //! `__arrow_c_stream__`) and are read in place; Python sequences are copied into Rust vectors.
 //! Everything is owned by Rust before the GIL is released.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -16,6 +17,7 @@ use arrow_buffer::i256;
 use arrow_data::ArrayData;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyString};
 use tarif::money::parse_decimal;
@@ -29,24 +31,32 @@ use crate::errors::{guarded, input, Result};
 const DECIMAL128_DIGITS: u8 = 38;
 const DECIMAL256_DIGITS: u8 = 76;
 
+/// The arguments of `Engine.quote_many`, as Python gave them.
+pub(crate) struct Columns<'a, 'py> {
+    pub accounts: &'a Bound<'py, PyAny>,
+    pub skus: Option<&'a Bound<'py, PyAny>>,
+    pub qtys: Option<&'a Bound<'py, PyAny>>,
+    pub at: Option<&'a Bound<'py, PyAny>>,
+    pub currency: Option<&'a Bound<'py, PyAny>>,
+}
+
 pub(crate) fn quote_many<'py>(
     py: Python<'py>,
     engine: &tarif::Engine,
-    first: &Bound<'py, PyAny>,
-    skus: Option<&Bound<'py, PyAny>>,
-    qtys: Option<&Bound<'py, PyAny>>,
-    at: Option<&Bound<'py, PyAny>>,
-    currency: Option<&Bound<'py, PyAny>>,
+    args: Columns<'_, 'py>,
+    progress: Option<Py<PyAny>>,
 ) -> Result<Bound<'py, PyAny>> {
     // The columns first, then the instant and the currency: the order Node reads a batch in,
     // so that a batch with several bad inputs reports the same one in both languages.
-    let (accounts, refs, qtys) = match (skus, qtys) {
+    let (accounts, refs, qtys) = match (args.skus, args.qtys) {
         (Some(skus), Some(qtys)) => (
-            strings(first, "accounts")?,
+            strings(args.accounts, "accounts")?,
             strings(skus, "skus")?,
             quantities(qtys)?,
         ),
-        (None, None) if first.hasattr("__arrow_c_stream__")? => table_columns(first)?,
+        (None, None) if args.accounts.hasattr("__arrow_c_stream__")? => {
+            table_columns(args.accounts)?
+        }
         _ => {
             return Err(input(
                 InputCode::InvalidBatch,
@@ -55,23 +65,52 @@ pub(crate) fn quote_many<'py>(
             ))
         }
     };
-    let at = At::read(at)?
+    let at = At::read(args.at)?
         .wire()
         .resolve(engine)?
         .map_or(BatchAt::Now, BatchAt::One);
-    let currency = optional_text(currency, "currency")?;
+    let currency = optional_text(args.currency, "currency")?;
     let currency = currency.as_deref();
-    let batch = py.detach(|| -> Result<RecordBatch> {
+    let total = qtys.len();
+    // Set between two steps when Python has an exception to raise: a signal's (Ctrl-C) or the
+    // progress callback's.
+    let mut raised: Option<PyErr> = None;
+    let batch = py.detach(|| -> Result<Option<RecordBatch>> {
         let accounts = accounts.view();
         let refs = refs.view();
-        let out = guarded(|| engine.quote_many(&accounts, &refs, &qtys, at, currency))??;
+        let between = |done: usize| {
+            Python::attach(|py| {
+                let outcome = py.check_signals().and_then(|()| match &progress {
+                    Some(callback) => callback.call1(py, (done, total)).map(drop),
+                    None => Ok(()),
+                });
+                match outcome {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(err) => {
+                        raised = Some(err);
+                        ControlFlow::Break(())
+                    }
+                }
+            })
+        };
+        let out = guarded(|| {
+            engine.quote_many_in_steps(&accounts, &refs, &qtys, at, currency, between)
+        })??;
+        let Some(out) = out else {
+            return Ok(None);
+        };
         // A batch that prices no row has no scale to take: it takes its currency's.
         let empty_scale = engine
             .currency_scale(currency)
             .or_else(|| engine.currency_scale(None))
             .unwrap_or(0);
-        Ok(result_batch(engine, &out, empty_scale)?)
+        Ok(Some(result_batch(engine, &out, empty_scale)?))
     })?;
+    let Some(batch) = batch else {
+        return Err(raised
+            .unwrap_or_else(|| PyKeyboardInterrupt::new_err("the batch was interrupted"))
+            .into());
+    };
     let schema = batch.schema();
     Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
 }

@@ -334,7 +334,13 @@ impl Engine {
     /// with `__arrow_c_stream__`). Returns a pyarrow Table with one row per line: `status`
     /// (`OK` or the error code of that row; a bad row does not fail the batch), `unit_price`
     /// and `line_total` (`decimal128`, null unless `OK`) and `currency`.
-    #[pyo3(signature = (accounts, skus = None, qtys = None, at = None, currency = None))]
+    ///
+    /// The batch is priced in steps of `BATCH_STEP` rows; between steps it checks for signals
+    /// (Ctrl-C raises `KeyboardInterrupt` within one step, tens of milliseconds) and calls
+    /// `progress(done, total)` if given (a tqdm bar's `update` fits:
+    /// `lambda done, total: bar.update(done - bar.n)`).
+    #[pyo3(signature = (accounts, skus = None, qtys = None, at = None, currency = None, *, progress = None))]
+    #[allow(clippy::too_many_arguments)]
     fn quote_many<'py>(
         &self,
         py: Python<'py>,
@@ -343,8 +349,16 @@ impl Engine {
         qtys: Option<&Bound<'py, PyAny>>,
         at: Option<&Bound<'py, PyAny>>,
         currency: Option<&Bound<'py, PyAny>>,
+        progress: Option<Py<PyAny>>,
     ) -> Result<Bound<'py, PyAny>> {
-        crate::batch::quote_many(py, &self.inner, accounts, skus, qtys, at, currency)
+        let columns = crate::batch::Columns {
+            accounts,
+            skus,
+            qtys,
+            at,
+            currency,
+        };
+        crate::batch::quote_many(py, &self.inner, columns, progress)
     }
 
     /// Warnings found while compiling (an accepted document has no errors).

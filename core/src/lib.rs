@@ -36,7 +36,7 @@ pub mod document {
 }
 
 pub use compile::CompileOptions;
-pub use engine::batch::{BatchAt, BatchResult};
+pub use engine::batch::{BatchAt, BatchResult, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
     LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 from os import PathLike
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, Required, TypedDict, final
 
 import pyarrow  # type: ignore[import-untyped]
@@ -126,9 +126,13 @@ class Engine:
         qtys: Any | None = None,
         at: _At | None = None,
         currency: str | None = None,
+        *,
+        progress: Callable[[int, int], object] | None = None,
     ) -> pyarrow.Table:
         """Columns are lists, numpy arrays or pyarrow arrays; or pass one table (anything with
-        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty``."""
+        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty``. Priced in steps of
+        32,768 rows: between steps Ctrl-C raises ``KeyboardInterrupt`` and ``progress(done,
+        total)`` is called."""
     def search(
         self,
         account: str,

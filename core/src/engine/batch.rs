@@ -1,5 +1,7 @@
 //! `quote_many`: columns in, columns out, in parallel; identical to quoting row by row.
 
+use std::ops::ControlFlow;
+
 use ahash::AHashMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -36,6 +38,22 @@ pub struct BatchResult {
 }
 
 impl BatchResult {
+    fn with_capacity(rows: usize) -> Self {
+        BatchResult {
+            status: Vec::with_capacity(rows),
+            unit_price: Vec::with_capacity(rows),
+            line_total: Vec::with_capacity(rows),
+            currency: Vec::with_capacity(rows),
+        }
+    }
+
+    fn append(&mut self, mut rows: BatchResult) {
+        self.status.append(&mut rows.status);
+        self.unit_price.append(&mut rows.unit_price);
+        self.line_total.append(&mut rows.line_total);
+        self.currency.append(&mut rows.currency);
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.status.len()
@@ -44,6 +62,45 @@ impl BatchResult {
     /// Whether there is no row.
     pub fn is_empty(&self) -> bool {
         self.status.is_empty()
+    }
+}
+
+/// Rows priced between two calls of the `between` callback of [`Engine::quote_many_in_steps`]:
+/// tens of milliseconds of work on one core.
+pub const BATCH_STEP: usize = 32_768;
+
+/// `INVALID_BATCH` unless every column has a row for each account.
+fn check_lengths(rows: usize, refs: usize, qtys: usize, at: BatchAt<'_>) -> Result<(), QueryError> {
+    let instants = match at {
+        BatchAt::PerRow(list) => Some(list.len()),
+        _ => None,
+    };
+    if refs != rows || qtys != rows || instants.is_some_and(|n| n != rows) {
+        return Err(QueryError::InvalidBatch(format!(
+            "columns differ in length: {rows} accounts, {refs} refs, {qtys} quantities{}",
+            instants
+                .map(|n| format!(", {n} instants"))
+                .unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+impl BatchAt<'_> {
+    /// "Now" read once, so that every part of a batch is priced at the same instant.
+    fn fixed(self) -> Self {
+        match self {
+            BatchAt::Now => BatchAt::One(Instant::now()),
+            other => other,
+        }
+    }
+
+    /// The instants of rows `range`.
+    fn rows(self, range: std::ops::Range<usize>) -> Self {
+        match self {
+            BatchAt::PerRow(list) => BatchAt::PerRow(list.get(range).unwrap_or_default()),
+            other => other,
+        }
     }
 }
 
@@ -134,21 +191,87 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
+        check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
+        Ok(self.price_rows(accounts, refs, qtys, at.fixed(), currency))
+    }
+
+    /// [`Engine::quote_many`] [`BATCH_STEP`] rows at a time, calling `between` with the number
+    /// of rows priced so far after each step, on the calling thread: a host reports progress
+    /// there, or checks for an interrupt and stops the batch (`ControlFlow::Break`, then the
+    /// answer is `None`). The rows are priced exactly as `quote_many` prices them; "now" is read
+    /// once for the whole batch.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use tarif::{BatchAt, Engine};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2.50"}]}],
+    ///   "accounts": [{"id": "C"}]}"#).unwrap();
+    /// let rows = 100_000;
+    /// let (accounts, refs, qtys) = (vec!["C"; rows], vec!["A"; rows], vec![1.into(); rows]);
+    /// let mut seen = Vec::new();
+    /// let out = engine
+    ///     .quote_many_in_steps(&accounts, &refs, &qtys, BatchAt::Now, None, |done| {
+    ///         seen.push(done);
+    ///         ControlFlow::Continue(())
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(out.map(|o| o.len()), Some(rows));
+    /// assert_eq!(seen, [32_768, 65_536, 98_304, 100_000]);
+    /// let stopped = engine
+    ///     .quote_many_in_steps(&accounts, &refs, &qtys, BatchAt::Now, None, |_| ControlFlow::Break(()))
+    ///     .unwrap();
+    /// assert!(stopped.is_none());
+    /// ```
+    pub fn quote_many_in_steps<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        mut between: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Option<BatchResult>, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
         let rows = accounts.len();
-        let per_row = match at {
-            BatchAt::PerRow(list) => Some(list),
-            _ => None,
-        };
-        if refs.len() != rows || qtys.len() != rows || per_row.is_some_and(|l| l.len() != rows) {
-            return Err(QueryError::InvalidBatch(format!(
-                "columns differ in length: {rows} accounts, {} refs, {} quantities{}",
-                refs.len(),
-                qtys.len(),
-                per_row
-                    .map(|l| format!(", {} instants", l.len()))
-                    .unwrap_or_default()
-            )));
+        check_lengths(rows, refs.len(), qtys.len(), at)?;
+        let at = at.fixed();
+        let mut out = BatchResult::with_capacity(rows);
+        for start in (0..rows).step_by(BATCH_STEP) {
+            let end = (start + BATCH_STEP).min(rows);
+            let step = self.price_rows(
+                accounts.get(start..end).unwrap_or_default(),
+                refs.get(start..end).unwrap_or_default(),
+                qtys.get(start..end).unwrap_or_default(),
+                at.rows(start..end),
+                currency,
+            );
+            out.append(step);
+            if between(end).is_break() {
+                return Ok(None);
+            }
         }
+        Ok(Some(out))
+    }
+
+    /// Prices rows whose columns have the same length, with a fixed instant or one per row.
+    fn price_rows<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> BatchResult
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let rows = accounts.len();
         let now = Instant::now();
         let instant = |row: usize| match at {
             BatchAt::Now => now,
@@ -259,7 +382,7 @@ impl Engine {
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     /// One resolved row of a batch: the checks after resolution, then the quote's unit price
