@@ -309,6 +309,30 @@ export interface DiagnosticInfo {
   ids: Array<string>
 }
 
+/**
+ * The values a query error names, as `err.details` (and a failed order line's `details`)
+ * carry them; the same keys as Python's `.details` (`pricedIn` for `priced_in`). A key the
+ * error does not name is absent.
+ */
+export interface ErrorDetails {
+  /** The account id no account has (`UNKNOWN_ACCOUNT`). */
+  account?: string
+  /** The reference as written, when no product the account may see has it. */
+  ref?: string
+  /** The product. */
+  sku?: string
+  /** The quantity as given. */
+  qty?: string
+  /** The nearest orderable quantity (`QUANTITY_RULE`). */
+  nearest?: string
+  /** The currency asked for (`NO_PRICE`, `UNKNOWN_CURRENCY`). */
+  currency?: string
+  /** Currencies that do have a price (`NO_PRICE`). */
+  pricedIn?: Array<string>
+  /** The instant as given (`INVALID_INSTANT`). */
+  at?: string
+}
+
 /** The outcome of an explained quote: the prices, or the error the quote gives. */
 export interface ExplainOutcome {
   /** Whether the quote succeeds. */
@@ -388,23 +412,7 @@ export interface LineError {
   /** What went wrong, naming the value. */
   message: string
   /** The values the message names. */
-  details: LineErrorDetails
-}
-
-/** The values a line error names (absent when it names none of them). */
-export interface LineErrorDetails {
-  /** The product. */
-  sku?: string
-  /** The reference as written, when no product has it. */
-  ref?: string
-  /** The quantity as given. */
-  qty?: string
-  /** The nearest orderable quantity (`QUANTITY_RULE`). */
-  nearest?: string
-  /** The currency asked for (`NO_PRICE`). */
-  currency?: string
-  /** Currencies that do have a price (`NO_PRICE`). */
-  pricedIn?: Array<string>
+  details: ErrorDetails
 }
 
 /** Compile options. */

@@ -1,7 +1,7 @@
 //! The one place where failures become JavaScript errors: every thrown error and every rejected
 //! promise of the binding is built here, so `err.code` and `err.details` mean the same everywhere.
 
-use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
+use napi::bindgen_prelude::{JsObjectValue, JsValue};
 use napi::Env;
 use napi_derive::napi;
 use tarif::wire::{InputCode, UnknownName};
@@ -122,28 +122,76 @@ impl Failure {
                     e.diagnostics.iter().map(DiagnosticInfo::from).collect();
                 error.set_named_property("details", details)?;
             }
-            Failure::Query(QueryError::QuantityRule { sku, qty, nearest }) => {
-                let mut details = Object::new(env)?;
-                details.set_named_property("sku", sku.as_str())?;
-                details.set_named_property("qty", qty.to_string())?;
-                details.set_named_property("nearest", nearest.to_string())?;
-                error.set_named_property("details", details)?;
-            }
-            Failure::Query(QueryError::NoPrice {
-                sku,
-                currency,
-                priced_in,
-            }) => {
-                let mut details = Object::new(env)?;
-                details.set_named_property("sku", sku.as_str())?;
-                details.set_named_property("currency", currency.as_str())?;
-                details.set_named_property("pricedIn", priced_in.clone())?;
-                error.set_named_property("details", details)?;
-            }
+            Failure::Query(e) => error.set_named_property("details", ErrorDetails::from(e))?,
             Failure::Aborted => error.set_named_property("name", "AbortError")?,
             _ => {}
         }
         Ok(napi::Error::from(error.to_unknown()))
+    }
+}
+
+/// The values a query error names, as `err.details` (and a failed order line's `details`)
+/// carry them; the same keys as Python's `.details` (`pricedIn` for `priced_in`). A key the
+/// error does not name is absent.
+#[napi(object, object_from_js = false)]
+pub struct ErrorDetails {
+    /// The account id no account has (`UNKNOWN_ACCOUNT`).
+    pub account: Option<String>,
+    /// The reference as written, when no product the account may see has it.
+    #[napi(js_name = "ref")]
+    pub reference: Option<String>,
+    /// The product.
+    pub sku: Option<String>,
+    /// The quantity as given.
+    pub qty: Option<String>,
+    /// The nearest orderable quantity (`QUANTITY_RULE`).
+    pub nearest: Option<String>,
+    /// The currency asked for (`NO_PRICE`, `UNKNOWN_CURRENCY`).
+    pub currency: Option<String>,
+    /// Currencies that do have a price (`NO_PRICE`).
+    pub priced_in: Option<Vec<String>>,
+    /// The instant as given (`INVALID_INSTANT`).
+    pub at: Option<String>,
+}
+
+impl From<&QueryError> for ErrorDetails {
+    fn from(error: &QueryError) -> Self {
+        let mut details = ErrorDetails {
+            account: None,
+            reference: None,
+            sku: None,
+            qty: None,
+            nearest: None,
+            currency: None,
+            priced_in: None,
+            at: None,
+        };
+        match error {
+            QueryError::UnknownAccount(account) => details.account = Some(account.clone()),
+            QueryError::UnknownProduct(r) => details.reference = Some(r.clone()),
+            QueryError::PriceHidden(sku)
+            | QueryError::Overflow(sku)
+            | QueryError::NotBuyable(sku) => details.sku = Some(sku.clone()),
+            QueryError::NoPrice {
+                sku,
+                currency,
+                priced_in,
+            } => {
+                details.sku = Some(sku.clone());
+                details.currency = Some(currency.clone());
+                details.priced_in = Some(priced_in.clone());
+            }
+            QueryError::QuantityRule { sku, qty, nearest } => {
+                details.sku = Some(sku.clone());
+                details.qty = Some(qty.to_string());
+                details.nearest = Some(nearest.to_string());
+            }
+            QueryError::InvalidQuantity(qty) => details.qty = Some(qty.clone()),
+            QueryError::UnknownCurrency(currency) => details.currency = Some(currency.clone()),
+            QueryError::InvalidInstant(at) => details.at = Some(at.clone()),
+            QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => {}
+        }
+        details
     }
 }
 

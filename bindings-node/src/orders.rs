@@ -7,7 +7,7 @@ use napi_derive::napi;
 use tarif::wire::{self, OrderTextInput, QtyInput};
 use tarif::{Engine as Core, LineFormat, QueryError};
 
-use crate::error::Failure;
+use crate::error::{ErrorDetails, Failure};
 use crate::input::{self, At};
 use crate::output::QuoteResult;
 
@@ -73,65 +73,15 @@ pub struct LineError {
     /// What went wrong, naming the value.
     pub message: String,
     /// The values the message names.
-    pub details: LineErrorDetails,
-}
-
-/// The values a line error names (absent when it names none of them).
-#[napi(object, object_from_js = false)]
-pub struct LineErrorDetails {
-    /// The product.
-    pub sku: Option<String>,
-    /// The reference as written, when no product has it.
-    #[napi(js_name = "ref")]
-    pub reference: Option<String>,
-    /// The quantity as given.
-    pub qty: Option<String>,
-    /// The nearest orderable quantity (`QUANTITY_RULE`).
-    pub nearest: Option<String>,
-    /// The currency asked for (`NO_PRICE`).
-    pub currency: Option<String>,
-    /// Currencies that do have a price (`NO_PRICE`).
-    pub priced_in: Option<Vec<String>>,
+    pub details: ErrorDetails,
 }
 
 impl From<&QueryError> for LineError {
     fn from(error: &QueryError) -> Self {
-        let mut details = LineErrorDetails {
-            sku: None,
-            reference: None,
-            qty: None,
-            nearest: None,
-            currency: None,
-            priced_in: None,
-        };
-        match error {
-            QueryError::UnknownProduct(r) => details.reference = Some(r.clone()),
-            QueryError::PriceHidden(sku)
-            | QueryError::Overflow(sku)
-            | QueryError::NotBuyable(sku) => {
-                details.sku = Some(sku.clone());
-            }
-            QueryError::NoPrice {
-                sku,
-                currency,
-                priced_in,
-            } => {
-                details.sku = Some(sku.clone());
-                details.currency = Some(currency.clone());
-                details.priced_in = Some(priced_in.clone());
-            }
-            QueryError::QuantityRule { sku, qty, nearest } => {
-                details.sku = Some(sku.clone());
-                details.qty = Some(qty.to_string());
-                details.nearest = Some(nearest.to_string());
-            }
-            QueryError::InvalidQuantity(qty) => details.qty = Some(qty.clone()),
-            _ => {}
-        }
         LineError {
             code: error.code().to_string(),
             message: error.to_string(),
-            details,
+            details: ErrorDetails::from(error),
         }
     }
 }

@@ -92,6 +92,22 @@ test('NO_PRICE names the currencies that have a price', () => {
   assert.match(err.message, /`EUR`/);
 });
 
+test('every query error names its values in err.details, with the keys Python uses', () => {
+  // bindings-python/tests/test_quote.py checks the same keys (pricedIn there is priced_in).
+  const cases = [
+    [line({ account: 'NOBODY' }), 'UNKNOWN_ACCOUNT', { account: 'NOBODY' }],
+    [line({ sku: 'NO-SUCH' }), 'UNKNOWN_PRODUCT', { ref: 'NO-SUCH' }],
+    [line({ currency: 'GBP' }), 'UNKNOWN_CURRENCY', { currency: 'GBP' }],
+    [line({ at: 'yesterday' }), 'INVALID_INSTANT', { at: 'yesterday' }],
+    [line({ qty: '0' }), 'INVALID_QUANTITY', { qty: '0' }],
+  ];
+  for (const [input, code, details] of cases) {
+    const err = thrown(() => engine.quote(input));
+    assert.equal(err.code, code);
+    assert.deepEqual(err.details, details, code);
+  }
+});
+
 test('bad JavaScript input has the code of what is wrong with it, naming the field', () => {
   const cases = [
     [line({ qty: 1.5 }), 'FLOAT_REJECTED', /qty.*1\.5.*exact decimal/],
