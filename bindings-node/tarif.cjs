@@ -43,4 +43,13 @@ try {
 
 require('./batch.cjs').install(binding)
 
+// `console.log(engine)` shows which rules it holds instead of an empty native object.
+const { inspect } = require('node:util')
+for (const Class of [binding.Engine, binding.EngineHandle]) {
+  Class.prototype[inspect.custom] = function (depth, options, show) {
+    const warnings = this.diagnostics().length
+    return `${Class.name} ${show({ engineVersion: this.engineVersion, warnings }, options)}`
+  }
+}
+
 module.exports = binding

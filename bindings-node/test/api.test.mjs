@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AT, Engine, sampleDocument, smallDocument, smallEngine } from './helpers.mjs';
+import { AT, Engine, EngineHandle, sampleDocument, smallDocument, smallEngine } from './helpers.mjs';
 
 const engine = smallEngine();
 
@@ -130,4 +130,11 @@ test('the sample document compiles', () => {
 
 test('engines cannot be constructed directly', () => {
   assert.throws(() => new Engine());
+});
+
+test('util.inspect shows which rules an engine holds', async () => {
+  const { inspect } = await import('node:util');
+  const engine = Engine.fromJson(sampleDocument());
+  assert.equal(inspect(engine), `Engine { engineVersion: '${engine.engineVersion}', warnings: 0 }`);
+  assert.match(inspect(new EngineHandle(engine)), /^EngineHandle \{ engineVersion: 't1-[0-9a-f]+', warnings: 0 \}$/);
 });
