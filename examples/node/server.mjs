@@ -4,6 +4,9 @@
 //
 //   GET  /quote?account=…&ref=…&qty=…[&at=…][&currency=…]   one line, with the rules that applied
 //   POST /cart   {"account", "lines": [{"ref", "qty"}], "at"?, "currency"?}   several lines at once
+//   POST /orders/price?account=…[&at=…][&currency=…][&merge=0]   body: the order as a buyer
+//        pastes or uploads it (`ref qty` lines or CSV, French or English headers); answers how
+//        each input line was read and the priced order, line by line, with its subtotal
 //   GET  /catalog?account=…[&q=…][&brand=…][&category=…][&family=…][&attr.<name>=…]
 //                [&min.<name>=…][&max.<name>=…][&facets=brand,category,<attr>,…]
 //                [&sort=sku|<attr>|-<attr>][&capability=see|price|buy][&variants=1]
@@ -21,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
-const { Engine, EngineHandle } = require('../../bindings-node/index.js');
+const { Engine, EngineHandle } = require('../../bindings-node/tarif.cjs');
 const { sampleDocument } = require('../../bindings-node/sample.js');
 
 const MAX_BODY = 1 << 20;
@@ -48,6 +51,7 @@ const STATUS = {
   METHOD_NOT_ALLOWED: 405,
   BODY_TOO_LARGE: 413,
   QUANTITY_RULE: 422,
+  INVALID_ORDER_TEXT: 422,
   NO_PRICE: 422,
 };
 
@@ -78,7 +82,7 @@ function sendError(res, err) {
   send(res, status, { error });
 }
 
-async function readJson(req) {
+async function readText(req) {
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
@@ -86,8 +90,13 @@ async function readJson(req) {
     if (size > MAX_BODY) throw new HttpError('BODY_TOO_LARGE', `the body exceeds ${MAX_BODY} bytes`);
     chunks.push(chunk);
   }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req) {
+  const text = await readText(req);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(text);
   } catch (err) {
     throw new HttpError('INVALID_JSON', `the body is not JSON: ${err.message}`);
   }
@@ -165,6 +174,21 @@ async function cart(handle, req) {
   return { lines: out, totals, complete: ok.length === out.length, engineVersion: handle.engineVersion };
 }
 
+// A pasted or uploaded order: each input line read and resolved for the account, then the lines
+// that resolved priced together as one order, on one engine even if a reload swaps meanwhile.
+async function priceOrderText(handle, req, params) {
+  const text = await readText(req);
+  const engine = handle.current();
+  const account = optional(params, 'account');
+  const at = optional(params, 'at');
+  const read = engine.parseOrderLines({ account, text, at, mergeDuplicates: params.get('merge') !== '0' });
+  const lines = read.lines
+    .filter((line) => !line.error)
+    .map((line) => ({ sku: line.sku, qty: line.qty, costCentre: line.costCentre ?? undefined, shipTo: line.shipTo ?? undefined }));
+  const order = engine.priceOrder({ account, at, currency: optional(params, 'currency'), lines });
+  return { format: read.format, read: read.lines, order };
+}
+
 const FACET_KINDS = new Set(['brand', 'category', 'family']);
 
 // The query string as a search query: `brand`, `category`, `family` and `attr.<name>` may repeat
@@ -231,11 +255,14 @@ export function createServer(handle) {
         case 'POST /cart':
           send(res, 200, await cart(handle, req));
           break;
+        case 'POST /orders/price':
+          send(res, 200, await priceOrderText(handle, req, url.searchParams));
+          break;
         case 'GET /catalog':
           send(res, 200, catalog(handle, url.searchParams));
           break;
         default:
-          if (['/quote', '/cart', '/catalog'].includes(url.pathname)) {
+          if (['/quote', '/cart', '/catalog', '/orders/price'].includes(url.pathname)) {
             throw new HttpError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}`);
           }
           throw new HttpError('NOT_FOUND', `no route ${url.pathname}`);

@@ -139,6 +139,25 @@ test('POST /cart rejects malformed carts with 4xx JSON errors', async () => {
   assert.equal(tooLarge.body.error.code, 'BODY_TOO_LARGE');
 });
 
+test('POST /orders/price reads a pasted CSV and prices it as the binding does', async () => {
+  const at = '2026-06-01T00:00:00Z';
+  const csv = `Référence;Quantité\n${skus[0]};2\nNO-SUCH-THING;1\n${skus[1]};3\n${skus[0]};1\n`;
+  const { status, body } = await post(`/orders/price?${new URLSearchParams({ account, at })}`, csv);
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.format, ';');
+  assert.deepEqual(body.read.map((l) => l.error?.code ?? l.sku), [skus[0], 'UNKNOWN_PRODUCT', skus[1]]);
+  assert.deepEqual(body.read[0].merged, [5]); // input line 5: the header is line 1
+  const direct = engine.priceOrder({ account, at, lines: [{ sku: skus[0], qty: '3' }, { sku: skus[1], qty: '3' }] });
+  assert.equal(body.order.subtotal, direct.subtotal);
+  assert.deepEqual(body.order.lines.map((l) => l.lineTotal), direct.lines.map((l) => l.lineTotal));
+  const header = await post(`/orders/price?${new URLSearchParams({ account })}`, 'Qté;Désignation\n1;x\n');
+  assert.equal(header.status, 422);
+  assert.equal(header.body.error.code, 'INVALID_ORDER_TEXT');
+  const nobody = await post('/orders/price?account=NOBODY', `${skus[0]} 1`);
+  assert.equal(nobody.status, 404);
+  assert.equal(nobody.body.error.code, 'UNKNOWN_ACCOUNT');
+});
+
 test('GET /catalog pages through exactly the SKUs the account may see', async () => {
   const visible = engine.skus().filter((sku) => engine.visibility({ account, sku }).see).sort();
   const skusOf = (body) => body.rows.map((r) => r.sku);
