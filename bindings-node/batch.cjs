@@ -12,6 +12,9 @@ const SLICE_ROWS = 4096
 /** Rows of all batches in flight together (a bigger batch runs alone). */
 const ROWS_IN_FLIGHT = 1 << 21
 
+/** A row's `buyable` by its code: a failed row has none. */
+const BUYABLE = [false, true, null]
+
 /** The amount index of a failed row: no amount. */
 const NO_AMOUNT = 0xffffffff
 
@@ -84,7 +87,7 @@ async function sliced(BatchJob, engine, input, signal) {
   // Every column has this length once the batch is priced (else pricing rejects).
   const rows = rowsOf(input)
   const out = {}
-  for (const column of ['status', 'unitPrice', 'lineTotal', 'currency']) {
+  for (const column of ['status', 'unitPrice', 'lineTotal', 'currency', 'buyable']) {
     await nextTurn()
     out[column] = new Array(rows)
   }
@@ -105,6 +108,7 @@ async function sliced(BatchJob, engine, input, signal) {
       out.unitPrice[row] = part.unitPrice[i] === NO_AMOUNT ? null : amounts[part.unitPrice[i]]
       out.lineTotal[row] = part.lineTotal[i] === NO_AMOUNT ? null : amounts[part.lineTotal[i]]
       out.currency[row] = names.currency[part.currency[i]]
+      out.buyable[row] = BUYABLE[part.buyable[i]]
     }
   }
   return out

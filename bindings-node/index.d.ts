@@ -228,6 +228,8 @@ export interface BatchOutput {
   lineTotal: Array<string | null>
   /** Currency codes. */
   currency: Array<string>
+  /** Whether the account may buy the product (as a quote's `buyable`); null for a failed row. */
+  buyable: Array<boolean | null>
 }
 
 /**
@@ -240,6 +242,8 @@ export interface BatchSlice {
   unitPrice: Uint32Array
   lineTotal: Uint32Array
   currency: Uint16Array
+  /** 1 buyable, 0 not, 2 a failed row (null in JavaScript). */
+  buyable: Uint8Array
   amounts: Array<string>
 }
 

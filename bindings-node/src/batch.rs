@@ -72,6 +72,7 @@ pub struct Priced {
     unit_price: Vec<u32>,
     line_total: Vec<u32>,
     currency: Vec<u16>,
+    buyable: Vec<u8>,
     /// Distinct amounts as exact decimal strings, by index.
     amounts: Texts,
     names: BatchNames,
@@ -115,6 +116,8 @@ pub struct BatchSlice {
     pub unit_price: Uint32Array,
     pub line_total: Uint32Array,
     pub currency: Uint16Array,
+    /// 1 buyable, 0 not, 2 a failed row (null in JavaScript).
+    pub buyable: Uint8Array,
     pub amounts: Vec<String>,
 }
 
@@ -125,6 +128,7 @@ struct Answer {
     unit_price: std::vec::IntoIter<u32>,
     line_total: std::vec::IntoIter<u32>,
     currency: std::vec::IntoIter<u16>,
+    buyable: std::vec::IntoIter<u8>,
     amounts: Texts,
     /// Amounts handed out so far: the table's length on the JavaScript side.
     amounts_sent: u32,
@@ -236,6 +240,12 @@ impl BatchJob {
                 .take(rows)
                 .collect::<Vec<_>>()
                 .into(),
+            buyable: answer
+                .buyable
+                .by_ref()
+                .take(rows)
+                .collect::<Vec<_>>()
+                .into(),
             amounts,
         })
     }
@@ -257,6 +267,7 @@ impl BatchJob {
                 unit_price: priced.unit_price.into_iter(),
                 line_total: priced.line_total.into_iter(),
                 currency: priced.currency.into_iter(),
+                buyable: priced.buyable.into_iter(),
                 amounts: priced.amounts,
                 amounts_sent: 0,
             }
@@ -425,16 +436,18 @@ fn price(batch: &Batch) -> Result<Priced, Failure> {
         unit_price: Vec::with_capacity(rows),
         line_total: Vec::with_capacity(rows),
         currency: Vec::with_capacity(rows),
+        buyable: Vec::with_capacity(rows),
         amounts: Texts::default(),
         names: BatchNames::default(),
     };
     let priced = batch.price()?;
-    for (((status, unit), line), currency) in priced
+    for ((((status, unit), line), currency), buyable) in priced
         .status
         .iter()
         .zip(&priced.unit_price)
         .zip(&priced.line_total)
         .zip(&priced.currency)
+        .zip(&priced.buyable)
     {
         let index = statuses
             .iter()
@@ -450,6 +463,7 @@ fn price(batch: &Batch) -> Result<Priced, Failure> {
         out.line_total
             .push(if ok { amounts.number(line) } else { NO_AMOUNT });
         out.currency.push(if ok { *currency } else { no_currency });
+        out.buyable.push(if ok { u8::from(*buyable) } else { 2 });
     }
     out.amounts = amounts.text;
     out.names = BatchNames {

@@ -274,6 +274,9 @@ pub struct BatchOutput {
     pub line_total: Vec<Option<String>>,
     /// Currency codes.
     pub currency: Vec<String>,
+    /// Whether the account may buy the product (as a quote's `buyable`); null for a failed row.
+    #[napi(ts_type = "Array<boolean | null>")]
+    pub buyable: Vec<Option<bool>>,
 }
 
 /// One page of a search.

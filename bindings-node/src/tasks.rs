@@ -255,20 +255,23 @@ impl Batch {
             unit_price: Vec::with_capacity(rows),
             line_total: Vec::with_capacity(rows),
             currency: Vec::with_capacity(rows),
+            buyable: Vec::with_capacity(rows),
         };
         let priced = self.price()?;
-        for (((status, unit), line), currency) in priced
+        for ((((status, unit), line), currency), buyable) in priced
             .status
             .iter()
             .zip(&priced.unit_price)
             .zip(&priced.line_total)
             .zip(&priced.currency)
+            .zip(&priced.buyable)
         {
             out.status.push(status.code().to_string());
             // A failed row's amounts and currency index are placeholders, not values.
             let ok = *status == Status::Ok;
             out.unit_price.push(ok.then(|| unit.to_string()));
             out.line_total.push(ok.then(|| line.to_string()));
+            out.buyable.push(ok.then_some(*buyable));
             out.currency.push(if ok {
                 codes
                     .get(usize::from(*currency))

@@ -37,7 +37,7 @@ function rows(n) {
 }
 
 function rowByRow(engine, batch, at, currency) {
-  const out = { status: [], unitPrice: [], lineTotal: [], currency: [] };
+  const out = { status: [], unitPrice: [], lineTotal: [], currency: [], buyable: [] };
   batch.accounts.forEach((account, i) => {
     const rowAt = Array.isArray(at) ? at[i] : at;
     try {
@@ -46,12 +46,14 @@ function rowByRow(engine, batch, at, currency) {
       out.unitPrice.push(q.unitPrice);
       out.lineTotal.push(q.lineTotal);
       out.currency.push(q.currency);
+      out.buyable.push(q.buyable);
     } catch (err) {
       if (typeof err.code !== 'string') throw err;
       out.status.push(err.code);
       out.unitPrice.push(null);
       out.lineTotal.push(null);
       out.currency.push('');
+      out.buyable.push(null);
     }
   });
   return out;
@@ -88,7 +90,7 @@ test('quoteMany returns a promise and leaves the event loop free', async () => {
 
 test('an empty batch is fine', async () => {
   assert.deepEqual(await sample.quoteMany({ accounts: [], skus: [], qtys: [] }), {
-    status: [], unitPrice: [], lineTotal: [], currency: [],
+    status: [], unitPrice: [], lineTotal: [], currency: [], buyable: [],
   });
 });
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Int16Type, Int64Type, Int8Type, UInt64Type};
 use arrow_array::{
-    make_array, new_empty_array, Array, ArrayRef, Decimal128Array, Decimal256Array,
+    make_array, new_empty_array, Array, ArrayRef, BooleanArray, Decimal128Array, Decimal256Array,
     DictionaryArray, Int16Array, Int8Array, RecordBatch, StringArray,
 };
 use arrow_buffer::i256;
@@ -371,12 +371,20 @@ fn result_batch(
         Arc::new(StringArray::from_iter_values(engine.currencies())),
     )?;
 
+    let buyable = out
+        .buyable
+        .iter()
+        .enumerate()
+        .map(|(row, &b)| ok(row).then_some(b))
+        .collect::<BooleanArray>();
+
     let dictionary = |key: DataType| DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8));
     let schema = Schema::new(vec![
         Field::new("status", dictionary(DataType::Int8), false),
         Field::new("unit_price", unit_price.data_type().clone(), true),
         Field::new("line_total", line_total.data_type().clone(), true),
         Field::new("currency", dictionary(DataType::Int16), true),
+        Field::new("buyable", DataType::Boolean, true),
     ]);
     RecordBatch::try_new(
         Arc::new(schema),
@@ -385,6 +393,7 @@ fn result_batch(
             Arc::new(unit_price),
             Arc::new(line_total),
             Arc::new(currency),
+            Arc::new(buyable),
         ],
     )
 }

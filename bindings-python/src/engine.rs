@@ -333,7 +333,8 @@ impl Engine {
     /// arrays) or one table with columns `account`, `sku`, `qty` (a pyarrow Table or anything
     /// with `__arrow_c_stream__`). Returns a pyarrow Table with one row per line: `status`
     /// (`OK` or the error code of that row; a bad row does not fail the batch), `unit_price`
-    /// and `line_total` (`decimal128`, null unless `OK`) and `currency`.
+    /// and `line_total` (`decimal128`, null unless `OK`), `currency` and `buyable` (whether the
+    /// account may buy the product, as `Quote.buyable`; null unless `OK`).
     ///
     /// The batch is priced in steps of `BATCH_STEP` rows; between steps it checks for signals
     /// (Ctrl-C raises `KeyboardInterrupt` within one step, tens of milliseconds) and calls

@@ -32,20 +32,21 @@ def row_by_row(engine, rows, at, currency=None):
     for account, sku, qty in rows:
         try:
             q = engine.quote(account, sku, qty, at=at, currency=currency)
-            out.append(("OK", q.unit_price, q.line_total, q.currency))
+            out.append(("OK", q.unit_price, q.line_total, q.currency, q.buyable))
         except tarif.QuoteError as err:
-            out.append((err.code, None, None, None))
+            out.append((err.code, None, None, None, None))
     return out
 
 
 def table_rows(table):
-    assert table.column_names == ["status", "unit_price", "line_total", "currency"]
+    assert table.column_names == ["status", "unit_price", "line_total", "currency", "buyable"]
     return list(
         zip(
             table.column("status").to_pylist(),
             table.column("unit_price").to_pylist(),
             table.column("line_total").to_pylist(),
             table.column("currency").to_pylist(),
+            table.column("buyable").to_pylist(),
         )
     )
 
@@ -109,7 +110,7 @@ def test_pandas_round_trip(sample, lines, expected):
     result = sample.quote_many(frame["account"], frame["sku"], frame["qty"], at=SHOWCASE_AT)
     assert table_rows(result) == expected
     priced = frame.join(result.to_pandas())
-    assert list(priced.columns) == ["account", "sku", "qty", "status", "unit_price", "line_total", "currency"]
+    assert list(priced.columns) == ["account", "sku", "qty", "status", "unit_price", "line_total", "currency", "buyable"]
     ok = priced[priced["status"] == "OK"]
     assert sum(ok["line_total"]) == sum(r[2] for r in expected if r[0] == "OK")
 

@@ -165,13 +165,16 @@ async function cart(handle, req) {
     unitPrice: priced.unitPrice[i],
     lineTotal: priced.lineTotal[i],
     currency: priced.currency[i],
+    buyable: priced.buyable[i],
   }));
   const ok = out.filter((l) => l.status === 'OK');
   const totals = {};
   for (const currency of new Set(ok.map((l) => l.currency))) {
     totals[currency] = sumDecimals(ok.filter((l) => l.currency === currency).map((l) => l.lineTotal));
   }
-  return { lines: out, totals, complete: ok.length === out.length, engineVersion: handle.engineVersion };
+  // A cart can be ordered as it is when every line priced and may be bought.
+  const complete = ok.length === out.length && ok.every((l) => l.buyable);
+  return { lines: out, totals, complete, engineVersion: handle.engineVersion };
 }
 
 // A pasted or uploaded order: each input line read and resolved for the account, then the lines

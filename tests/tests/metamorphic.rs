@@ -87,6 +87,10 @@ proptest! {
                     prop_assert_eq!(batch.status[i], Status::Ok);
                     prop_assert_eq!(batch.unit_price[i].to_string(), unit);
                     prop_assert_eq!(batch.line_total[i].to_string(), line);
+                    let quote = engine
+                        .quote(&QuoteRequest::new(&row.0, &row.1, row.2).at(row.3))
+                        .unwrap();
+                    prop_assert_eq!(batch.buyable[i], quote.buyable);
                 }
                 Err(code) => prop_assert_eq!(batch.status[i].code(), code),
             }

@@ -35,6 +35,9 @@ pub struct BatchResult {
     pub line_total: Vec<Decimal>,
     /// Index of each row's currency in [`Engine::currencies`] (0 for failed rows).
     pub currency: Vec<u16>,
+    /// Whether the account may buy the row's product (its `buy` capability), as
+    /// [`Quote::buyable`](crate::Quote::buyable) says; `false` for failed rows.
+    pub buyable: Vec<bool>,
 }
 
 impl BatchResult {
@@ -44,6 +47,7 @@ impl BatchResult {
             unit_price: Vec::with_capacity(rows),
             line_total: Vec::with_capacity(rows),
             currency: Vec::with_capacity(rows),
+            buyable: Vec::with_capacity(rows),
         }
     }
 
@@ -52,6 +56,7 @@ impl BatchResult {
         self.unit_price.append(&mut rows.unit_price);
         self.line_total.append(&mut rows.line_total);
         self.currency.append(&mut rows.currency);
+        self.buyable.append(&mut rows.buyable);
     }
 
     /// Number of rows.
@@ -345,6 +350,7 @@ impl Engine {
             unit_price: vec![Decimal::ZERO; rows],
             line_total: vec![Decimal::ZERO; rows],
             currency: vec![0; rows],
+            buyable: vec![false; rows],
         };
         let mut jobs: Vec<Job> = Vec::with_capacity(rows);
         for (result, status) in resolved.into_iter().zip(out.status.iter_mut()) {
@@ -358,7 +364,7 @@ impl Engine {
         // for all of them instead of once per row. The row index breaks ties, so the order
         // (and every result) is the same on any thread count.
         jobs.par_sort_unstable_by_key(|job| (job.product, job.row));
-        let priced: Vec<Result<(Decimal, Decimal), Status>> = jobs
+        let priced: Vec<Result<(Decimal, Decimal, bool), Status>> = jobs
             .par_iter()
             .with_min_len(CHUNK)
             .map(|job| self.price_job(job))
@@ -366,13 +372,14 @@ impl Engine {
         for (job, result) in jobs.iter().zip(priced) {
             let row = job.row as usize;
             match result {
-                Ok((unit, line)) => {
-                    if let (Some(u), Some(l), Some(c)) = (
+                Ok((unit, line, buyable)) => {
+                    if let (Some(u), Some(l), Some(c), Some(b)) = (
                         out.unit_price.get_mut(row),
                         out.line_total.get_mut(row),
                         out.currency.get_mut(row),
+                        out.buyable.get_mut(row),
                     ) {
-                        (*u, *l, *c) = (unit, line, job.currency.raw());
+                        (*u, *l, *c, *b) = (unit, line, job.currency.raw(), buyable);
                     }
                 }
                 Err(failed) => {
@@ -387,7 +394,7 @@ impl Engine {
 
     /// One resolved row of a batch: the checks after resolution, then the quote's unit price
     /// and line total, nothing else.
-    fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal), Status> {
+    fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal, bool), Status> {
         let account = self.index.audiences.accounts.row(job.account);
         let ctx = Ctx {
             account,
@@ -398,14 +405,14 @@ impl Engine {
             everyone_only: false,
         };
         // The batch keeps only the status of an error, so the reference text is not needed.
-        self.admit(&ctx, "").map_err(|e| e.status())?;
+        let buyable = self.admit(&ctx, "").map_err(|e| e.status())?;
         let priced = self
             .run(&ctx, &mut Silent)
             .map_err(|f| self.fail_status(f))?;
         let (unit, line, _) = self
             .finish(&priced, ctx.qty)
             .map_err(|f| self.fail_status(f))?;
-        Ok((unit, line))
+        Ok((unit, line, buyable))
     }
 
     fn fail_status(&self, fail: super::quote::Fail) -> Status {
