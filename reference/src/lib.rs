@@ -68,6 +68,23 @@ pub struct RefQuote {
     pub buyable: bool,
     /// Full ids of the applied rules and entries, in application order.
     pub applied: Vec<String>,
+    /// What each step of the procedure saw, in order: what `explain` reports.
+    pub steps: Vec<RefStep>,
+}
+
+/// One step of a priced quote: its candidates (every rule or entry that matched, by full id, in
+/// id order) and the ones it applied, in application order; a step skipped after an exclusive
+/// rule has neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefStep {
+    /// The step's name.
+    pub step: String,
+    /// Skipped because an exclusive rule applied in an earlier step.
+    pub skipped: bool,
+    /// Ids of the candidates, sorted.
+    pub candidates: Vec<String>,
+    /// Ids of the candidates it applied, in application order.
+    pub applied: Vec<String>,
 }
 
 /// The three capabilities of an account on a product (§7).
@@ -221,6 +238,7 @@ struct Run<'a> {
     val: Val,
     base: Val,
     applied: Vec<Cand<'a>>,
+    steps: Vec<RefStep>,
 }
 
 fn items<T>(list: &[Item<T>]) -> impl Iterator<Item = &T> {
@@ -512,6 +530,7 @@ impl Reference {
             list_price,
             buyable: caps.buy,
             applied: run.applied.iter().map(|c| c.id.clone()).collect(),
+            steps: run.steps,
         })
     }
 
@@ -1162,16 +1181,31 @@ impl Reference {
         let mut running: Option<Val> = None;
         let mut base: Option<Val> = None;
         let mut applied: Vec<Cand<'a>> = Vec::new();
+        let mut steps: Vec<RefStep> = Vec::new();
         let mut stopped = false;
         for (index, step) in self.steps.iter().enumerate() {
             if stopped && !step.always {
+                steps.push(RefStep {
+                    step: step.name.clone(),
+                    skipped: true,
+                    candidates: Vec::new(),
+                    applied: Vec::new(),
+                });
                 continue;
             }
             let candidates = self.candidates(ctx, index, running.is_some())?;
+            let mut ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
+            ids.sort();
             let chosen = self.select(step.select, candidates, running, base, ctx)?;
             if chosen.is_empty() && (step.required || index == 0) {
                 return Err(NO_PRICE);
             }
+            steps.push(RefStep {
+                step: step.name.clone(),
+                skipped: false,
+                candidates: ids,
+                applied: chosen.iter().map(|c| c.id.clone()).collect(),
+            });
             for c in chosen {
                 let val = self.eval(&c, running, base, ctx)?;
                 running = Some(val);
@@ -1183,7 +1217,12 @@ impl Reference {
             }
         }
         match (running, base) {
-            (Some(val), Some(base)) => Ok(Run { val, base, applied }),
+            (Some(val), Some(base)) => Ok(Run {
+                val,
+                base,
+                applied,
+                steps,
+            }),
             _ => Err(NO_PRICE),
         }
     }

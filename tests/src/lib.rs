@@ -14,6 +14,7 @@ use tarif::money::parse_decimal;
 use tarif_reference::search::BruteForce;
 use tarif_reference::{RefQuote, Reference};
 
+pub mod explain;
 pub mod orders;
 pub mod requests;
 pub mod search;

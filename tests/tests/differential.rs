@@ -6,6 +6,7 @@ mod common;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use tarif::{Engine, QuoteRequest};
+use tarif_conformance::explain;
 use tarif_reference::Reference;
 
 /// Requests asked of each random document (documents × requests ≥ 10,000 per run).
@@ -67,6 +68,13 @@ fn check_document(seed: u64) -> Result<(), TestCaseError> {
                 );
                 prop_assert_eq!(q.buyable, r.buyable, "{}", context());
                 prop_assert_eq!(&applied, &r.applied, "{}", context());
+                // `explain` tells the same story as the reference, step by step.
+                let explained = engine
+                    .explain(&request)
+                    .map_err(|e| TestCaseError::fail(format!("explain: {e}\n{}", context())))?;
+                let steps = explain::steps(&explained);
+                let want = explain::reference_steps(&r.steps);
+                prop_assert_eq!(&steps, &want, "{}", context());
             }
             (Err(e), Err(code)) => prop_assert_eq!(e.code(), *code, "{}", context()),
             _ => prop_assert!(

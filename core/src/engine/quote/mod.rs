@@ -142,13 +142,20 @@ impl Engine {
         resolve: Resolve,
     ) -> Result<Ctx<'e>, QueryError> {
         let at = request.at.unwrap_or_else(Instant::now);
-        let visible_at = (resolve == Resolve::Visible).then_some(at);
-        let resolved = self.resolve_ids(
-            request.account,
-            request.product,
-            request.currency,
-            visible_at,
-        )?;
+        let ids = |visible_at| {
+            self.resolve_ids(
+                request.account,
+                request.product,
+                request.currency,
+                visible_at,
+            )
+        };
+        let resolved = match (resolve, ids(Some(at))) {
+            // Explain the product the quote prices; only when the account may see none with
+            // this reference, the first that has it, so as to say it is hidden.
+            (Resolve::AnyMatch, Err(QueryError::UnknownProduct(_))) => ids(None)?,
+            (_, visible) => visible?,
+        };
         Ok(Ctx {
             account: resolved.def,
             product: resolved.product,
