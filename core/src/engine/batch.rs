@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
 use super::quote::{Ctx, Silent};
+use super::visibility::Capabilities;
 use super::Engine;
 use crate::error::{QueryError, Status};
 use crate::index::{AccountId, CurrencyId, ProductId};
@@ -168,6 +169,9 @@ struct Job {
     currency: CurrencyId,
     qty: Decimal,
     at: Instant,
+    /// The product's capabilities, found while resolving the reference: pricing does not
+    /// compute them a second time.
+    caps: Capabilities,
 }
 
 impl Engine {
@@ -325,14 +329,18 @@ impl Engine {
                     .unwrap_or(Err(Status::InvalidBatch))?;
                 let def = self.index.audiences.accounts.row(account);
                 let at = instant(row);
-                let product = match meanings.get(reference as usize) {
-                    Some(Some(products)) => products
-                        .iter()
-                        .copied()
-                        .find(|&p| self.capabilities(def, p, at).see),
+                // The capabilities of the product the account sees are kept for pricing (a
+                // profile showed them computed twice per row).
+                let seen = |p: ProductId| {
+                    let caps = self.capabilities(def, p, at);
+                    caps.see.then_some((p, caps))
+                };
+                let (product, caps) = match meanings.get(reference as usize) {
+                    Some(Some(products)) => products.iter().find_map(|&p| seen(p)),
                     _ => refs
                         .get(row)
-                        .and_then(|r| self.resolve_visible(def, r.as_ref(), at)),
+                        .and_then(|r| self.resolve_visible(def, r.as_ref(), at))
+                        .and_then(seen),
                 }
                 .ok_or(Status::UnknownProduct)?;
                 Ok(Job {
@@ -342,6 +350,7 @@ impl Engine {
                     currency,
                     qty,
                     at,
+                    caps,
                 })
             })
             .collect();
@@ -404,8 +413,13 @@ impl Engine {
             currency: job.currency,
             everyone_only: false,
         };
-        // The batch keeps only the status of an error, so the reference text is not needed.
-        let buyable = self.admit(&ctx, "").map_err(|e| e.status())?;
+        // `admit`'s checks, with the capabilities found while resolving.
+        self.check_quantity(ctx.product, ctx.qty)
+            .map_err(|e| e.status())?;
+        if !job.caps.price {
+            return Err(Status::PriceHidden);
+        }
+        let buyable = job.caps.buy;
         let priced = self
             .run(&ctx, &mut Silent)
             .map_err(|f| self.fail_status(f))?;
