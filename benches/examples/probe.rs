@@ -20,7 +20,11 @@ fn main() {
         let (account, sku, qty) = &rows[i % rows.len()];
         match what.as_str() {
             "quote" => {
-                black_box(engine.quote(&QuoteRequest::new(account, sku, *qty).at(at)).ok());
+                black_box(
+                    engine
+                        .quote(&QuoteRequest::new(account, sku, *qty).at(at))
+                        .ok(),
+                );
             }
             "visibility" => {
                 black_box(engine.visibility(account, sku, Some(at)).ok());
