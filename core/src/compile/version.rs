@@ -5,6 +5,7 @@
 //! Objects are buffered to sort their keys; arrays are not, and the elements of the top-level
 //! sections go to the hasher one by one, so the memory held is that of the largest element.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -147,9 +148,9 @@ impl<'de> Visitor<'de> for Canon<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Values go one after another into one buffer; the keys remember their range.
-        let mut entries: Vec<(String, Range<usize>)> = Vec::new();
+        let mut entries: Vec<(Cow<'de, str>, Range<usize>)> = Vec::new();
         let mut values = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(Key)? {
             let start = values.len();
             map.next_value_seed(Canon {
                 out: &mut values,
@@ -177,6 +178,34 @@ impl<'de> Visitor<'de> for Canon<'_> {
         }
         out.push(b'}');
         Ok(())
+    }
+}
+
+/// An object key, borrowed from the document text unless it holds an escape: the keys of
+/// every element were one allocation each, the largest cost of hashing a document.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
     }
 }
 
