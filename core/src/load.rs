@@ -1,6 +1,8 @@
 //! Building an engine: the one place that knows both the compiler and the engine, so that
 //! neither imports the other.
 
+use std::sync::Arc;
+
 use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic};
@@ -38,8 +40,9 @@ impl Engine {
     /// ```
     pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, CompileError> {
         let (index, warnings) = compile::compile(json, options)?;
+        let source = (!options.discard_source).then(|| Arc::from(json));
         Ok(Compiled {
-            engine: Engine::new(index, warnings.clone()),
+            engine: Engine::new(index, warnings.clone(), source),
             warnings,
         })
     }

@@ -29,9 +29,9 @@ pub(crate) use diagnostics::Diags;
 ///   "valid": {"until": "2020-01-01"}}]}"#;
 /// // The same document is rejected in strict mode or not depending on the day it is
 /// // compiled at: `as_of` makes that day explicit.
-/// let before = CompileOptions { strict: true, as_of: Instant::parse_rfc3339("2019-06-01T00:00:00Z") };
+/// let before = CompileOptions { strict: true, as_of: Instant::parse_rfc3339("2019-06-01T00:00:00Z"), ..Default::default() };
 /// assert!(Engine::compile(doc, &before).is_ok());
-/// let after = CompileOptions { strict: true, as_of: Instant::parse_rfc3339("2021-06-01T00:00:00Z") };
+/// let after = CompileOptions { strict: true, as_of: Instant::parse_rfc3339("2021-06-01T00:00:00Z"), ..Default::default() };
 /// assert_eq!(Engine::compile(doc, &after).unwrap_err().code(), "STRICT_WARNINGS");
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -41,6 +41,11 @@ pub struct CompileOptions {
     /// The instant the `EXPIRED` and `UNPRICED_PRODUCT` warnings are judged at (default: now).
     /// Set it to make a compile, and so `strict`, reproducible.
     pub as_of: Option<Instant>,
+    /// Do not keep the document text in the engine. An engine keeps the text it was compiled
+    /// from so that [`crate::Engine::apply`] can merge changes into it and `diff` can compare
+    /// entities; a service that never applies changes can save that memory (as large as the
+    /// document), and `apply` then fails with `NO_SOURCE`.
+    pub discard_source: bool,
 }
 
 /// A compiled index and the warnings its document raised (never errors: a document with
@@ -368,8 +373,8 @@ mod tests {
               "visibility": [{"effect": "allow", "products": "all"}]}]}"#;
         let codes_at = |day: &str| {
             let options = CompileOptions {
-                strict: false,
                 as_of: Instant::parse_rfc3339(day),
+                ..CompileOptions::default()
             };
             let (_, warnings) = compile(doc, &options).unwrap();
             warnings.iter().map(|w| w.code.code()).collect::<Vec<_>>()
@@ -381,6 +386,7 @@ mod tests {
         let strict = CompileOptions {
             strict: true,
             as_of: Instant::parse_rfc3339("2028-01-01T00:00:00Z"),
+            ..CompileOptions::default()
         };
         for _ in 0..2 {
             assert_eq!(compile(doc, &strict).unwrap_err().code(), "STRICT_WARNINGS");

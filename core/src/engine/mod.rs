@@ -12,6 +12,9 @@ pub mod quote;
 pub mod search;
 pub mod visibility;
 
+use std::fmt;
+use std::sync::Arc;
+
 use chrono_tz::Tz;
 
 use crate::error::{Diagnostic, QueryError};
@@ -24,21 +27,54 @@ use crate::instant::Instant;
 /// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1"}"#).unwrap();
 /// assert!(engine.engine_version().starts_with("t1-"));
 /// ```
-#[derive(Debug)]
 pub struct Engine {
     pub(crate) index: Index,
     pub(crate) caches: search::Caches,
     pub(crate) warnings: Vec<Diagnostic>,
+    /// The document text compiled into `index`, unless the caller discarded it.
+    pub(crate) source: Option<Arc<str>>,
+}
+
+/// A summary, not the tables: an engine of a million products would print hundreds of
+/// megabytes.
+///
+/// ```
+/// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1", "products": [{"sku": "A"}]}"#).unwrap();
+/// let text = format!("{engine:?}");
+/// assert!(text.starts_with("Engine { engine_version: \"t1-") && text.contains("products: 1"));
+/// ```
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("engine_version", &self.engine_version())
+            .field("products", &self.index.catalog.skus.len())
+            .field("accounts", &self.index.audiences.accounts.len())
+            .field("warnings", &self.warnings.len())
+            .field("source_bytes", &self.source.as_ref().map(|s| s.len()))
+            .finish()
+    }
 }
 
 impl Engine {
     /// The engine answering from `index`, with empty caches.
-    pub(crate) fn new(index: Index, warnings: Vec<Diagnostic>) -> Engine {
+    pub(crate) fn new(index: Index, warnings: Vec<Diagnostic>, source: Option<Arc<str>>) -> Engine {
         Engine {
             index,
             caches: search::Caches::default(),
             warnings,
+            source,
         }
+    }
+
+    /// The document text this engine was compiled from (what [`Engine::apply`] merges changes
+    /// into), or `None` if it was compiled with `discard_source`.
+    ///
+    /// ```
+    /// let doc = r#"{"format": "tarif/1"}"#;
+    /// assert_eq!(tarif::Engine::from_json(doc).unwrap().source(), Some(doc));
+    /// ```
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
     }
 
     /// The stable content hash of the compiled document; every quote carries it.
