@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod changes;
 mod compile;
 mod engine;
 mod error;
@@ -35,6 +36,7 @@ pub mod document {
     };
 }
 
+pub use changes::{ChangeKind, Diff, EntityChange, CHANGES_FORMAT};
 pub use compile::CompileOptions;
 pub use engine::batch::{BatchAt, BatchResult, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
