@@ -69,6 +69,45 @@ impl BatchResult {
     pub fn is_empty(&self) -> bool {
         self.status.is_empty()
     }
+
+    /// These rows of the result, in the order given (rows out of range are skipped).
+    ///
+    /// ```
+    /// use tarif::{BatchAt, Engine};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1"}"#).unwrap();
+    /// let out = engine.quote_many(&["X", "Y"], &["A", "B"], &[1.into(), 2.into()], BatchAt::Now, None).unwrap();
+    /// assert_eq!(out.select(&[1, 7]).len(), 1);
+    /// ```
+    pub fn select(&self, rows: &[usize]) -> BatchResult {
+        let mut out = BatchResult::with_capacity(rows.len());
+        for &row in rows {
+            if let (Some(status), Some(unit), Some(total), Some(currency), Some(buyable)) = (
+                self.status.get(row),
+                self.unit_price.get(row),
+                self.line_total.get(row),
+                self.currency.get(row),
+                self.buyable.get(row),
+            ) {
+                out.status.push(*status);
+                out.unit_price.push(*unit);
+                out.line_total.push(*total);
+                out.currency.push(*currency);
+                out.buyable.push(*buyable);
+            }
+        }
+        out
+    }
+}
+
+/// The lines whose answer differs between two engines ([`Engine::changed_lines`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineChanges {
+    /// The positions of those lines in the batch, ascending.
+    pub rows: Vec<usize>,
+    /// Their answers under the first engine (currencies index its [`Engine::currencies`]).
+    pub before: BatchResult,
+    /// Their answers under the second engine (currencies index its [`Engine::currencies`]).
+    pub after: BatchResult,
 }
 
 /// Rows priced between two calls of the `between` callback of [`Engine::quote_many_in_steps`]:
@@ -268,6 +307,75 @@ impl Engine {
     }
 
     /// Prices rows whose columns have the same length, with a fixed instant or one per row.
+    /// Prices the lines under this engine and under `new` at the same instant and returns only
+    /// those whose answer differs: status (a product hidden or shown, a price hidden, no
+    /// longer priced), unit price, line total, currency or whether it may be bought. Amounts
+    /// are compared by value (`10.0` equals `10.00`).
+    ///
+    /// ```
+    /// use tarif::{BatchAt, CompileOptions, Engine, Status};
+    /// let old = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}, {"sku": "B"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2"}, {"sku": "B", "price": "3"}]}],
+    ///   "accounts": [{"id": "C"}]}"#).unwrap();
+    /// let new = old.apply(r#"{"format": "tarif/1-changes",
+    ///   "upsert": {"prices": [{"list": "l", "sku": "B", "price": "3.50"}]}}"#, &CompileOptions::default())
+    ///   .unwrap().engine;
+    /// let changed = old
+    ///     .changed_lines(&new, &["C", "C", "C"], &["A", "B", "Z"], &[1.into(), 2.into(), 1.into()], BatchAt::Now, None)
+    ///     .unwrap();
+    /// assert_eq!(changed.rows, [1]);
+    /// assert_eq!((changed.before.line_total[0].to_string(), changed.after.line_total[0].to_string()),
+    ///            ("6.00".into(), "7.00".into()));
+    /// ```
+    pub fn changed_lines<A, R>(
+        &self,
+        new: &Engine,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> Result<LineChanges, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
+        let at = at.fixed();
+        let (before, after) = rayon::join(
+            || self.price_rows(accounts, refs, qtys, at, currency),
+            || new.price_rows(accounts, refs, qtys, at, currency),
+        );
+        let differs = |row: usize| -> bool {
+            let status = (before.status.get(row), after.status.get(row));
+            if status.0 != status.1 {
+                return true;
+            }
+            if status.0 != Some(&Status::Ok) {
+                return false;
+            }
+            let old_code = before
+                .currency
+                .get(row)
+                .and_then(|&c| self.currencies().nth(usize::from(c)));
+            let new_code = after
+                .currency
+                .get(row)
+                .and_then(|&c| new.currencies().nth(usize::from(c)));
+            before.unit_price.get(row) != after.unit_price.get(row)
+                || before.line_total.get(row) != after.line_total.get(row)
+                || before.buyable.get(row) != after.buyable.get(row)
+                || old_code != new_code
+        };
+        let rows: Vec<usize> = (0..before.len()).filter(|&row| differs(row)).collect();
+        Ok(LineChanges {
+            before: before.select(&rows),
+            after: after.select(&rows),
+            rows,
+        })
+    }
+
     fn price_rows<A, R>(
         &self,
         accounts: &[A],
