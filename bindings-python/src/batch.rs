@@ -453,3 +453,81 @@ fn amount_column(
         .with_precision_and_scale(DECIMAL256_DIGITS, column_scale)?;
     Ok(Arc::new(column))
 }
+
+/// `old.diff(new, lines)`: the lines of a table (account, sku, qty) whose answer differs
+/// between the two engines, as one table: `row` (the line's position in `lines`), `account`,
+/// `sku`, then `before_*` and `after_*` columns shaped like `quote_many`'s.
+pub(crate) fn changed_lines<'py>(
+    py: Python<'py>,
+    old: &tarif::Engine,
+    new: &tarif::Engine,
+    lines: &Bound<'py, PyAny>,
+    at: Option<&Bound<'py, PyAny>>,
+    currency: Option<&Bound<'py, PyAny>>,
+) -> Result<Bound<'py, PyAny>> {
+    if !lines.hasattr("__arrow_c_stream__")? {
+        return Err(input(
+            InputCode::InvalidBatch,
+            format!(
+                "diff takes its lines as a table with columns account, sku, qty (a pyarrow Table \
+                 or a pandas DataFrame), not a {}",
+                type_name(lines)
+            ),
+        ));
+    }
+    let (accounts, refs, qtys) = table_columns(lines)?;
+    let at = At::read(at)?
+        .wire()
+        .resolve(old)?
+        .map_or(BatchAt::Now, BatchAt::One);
+    let currency = optional_text(currency, "currency")?;
+    let batch = py.detach(|| -> Result<RecordBatch> {
+        let accounts = accounts.view();
+        let refs = refs.view();
+        let changed =
+            guarded(|| old.changed_lines(new, &accounts, &refs, &qtys, at, currency.as_deref()))??;
+        let scale = |engine: &tarif::Engine| {
+            engine
+                .currency_scale(currency.as_deref())
+                .or_else(|| engine.currency_scale(None))
+                .unwrap_or(0)
+        };
+        let before = result_batch(old, &changed.before, scale(old))?;
+        let after = result_batch(new, &changed.after, scale(new))?;
+        let pick = |column: &[&str]| -> StringArray {
+            changed
+                .rows
+                .iter()
+                .map(|&row| column.get(row).copied())
+                .collect()
+        };
+        let rows: arrow_array::UInt64Array = changed.rows.iter().map(|&row| row as u64).collect();
+        let mut fields = vec![
+            Field::new("row", DataType::UInt64, false),
+            Field::new("account", DataType::Utf8, true),
+            Field::new("sku", DataType::Utf8, true),
+        ];
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(rows),
+            Arc::new(pick(&accounts)),
+            Arc::new(pick(&refs)),
+        ];
+        for (prefix, part) in [("before", &before), ("after", &after)] {
+            for (field, column) in part.schema().fields().iter().zip(part.columns()) {
+                fields.push(
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_name(format!("{prefix}_{}", field.name())),
+                );
+                columns.push(Arc::clone(column));
+            }
+        }
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
+    })?;
+    let schema = batch.schema();
+    Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
+}

@@ -5,6 +5,7 @@
 //! one place where core errors meet Python's exception hierarchy.
 
 mod batch;
+mod changes;
 mod cli;
 mod convert;
 mod engine;
@@ -19,6 +20,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
+    m.add_class::<changes::EntityChange>()?;
     m.add_class::<objects::Quote>()?;
     m.add_class::<objects::Step>()?;
     m.add_class::<objects::Capabilities>()?;

@@ -18,11 +18,13 @@ from importlib import resources
 
 from tarif import _optional
 from tarif._errors import CompileError, InputError, QuoteError, TarifError
+from tarif._handle import EngineHandle
 from tarif._tarif import (
     CandidateReport,
     Capabilities,
     Diagnostic,
     Engine,
+    EntityChange,
     Explanation,
     FacetCounts,
     FacetValue,
@@ -61,6 +63,8 @@ __all__ = [
     "CompileError",
     "Diagnostic",
     "Engine",
+    "EngineHandle",
+    "EntityChange",
     "Explanation",
     "FacetCounts",
     "FacetValue",

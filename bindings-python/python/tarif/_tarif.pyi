@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from os import PathLike
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, Required, TypedDict, final
+from typing import Any, Literal, Required, TypedDict, final, overload
 
 import pyarrow  # type: ignore[import-untyped]
 
@@ -13,6 +13,7 @@ __all__ = [
     "Capabilities",
     "Diagnostic",
     "Engine",
+    "EntityChange",
     "Explanation",
     "FacetCounts",
     "FacetValue",
@@ -86,6 +87,16 @@ class Engine:
     def from_path(path: str | PathLike[str], *, strict: bool = False) -> Engine: ...
     @staticmethod
     def from_dict(document: dict[str, Any], *, strict: bool = False) -> Engine: ...
+    def apply(self, changes: str | dict[str, Any], *, strict: bool = False) -> Engine:
+        """Applies a ``tarif/1-changes`` document: a new engine, this one untouched."""
+    @overload
+    def diff(
+        self, new: Engine, lines: None = None, at: _At | None = None, currency: str | None = None
+    ) -> list[EntityChange]: ...
+    @overload
+    def diff(
+        self, new: Engine, lines: Any, at: _At | None = None, currency: str | None = None
+    ) -> pyarrow.Table: ...
     def quote(
         self,
         account: str,
@@ -423,3 +434,18 @@ class RelatedProduct:
     def sku(self) -> str: ...
     @property
     def capabilities(self) -> Capabilities: ...
+
+@final
+class EntityChange:
+    """One entity that differs between two engines' documents."""
+
+    @property
+    def section(self) -> str: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> Literal["added", "removed", "modified"]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
