@@ -454,7 +454,9 @@ fn nested_list<'a, 'e>(
 
 /// Applies nested upserts and deletions to one parent's list: an upserted key replaces every
 /// element with that key where the first of them was (or is appended), a deleted key removes
-/// every element with it, and elements naming a deleted product go with it.
+/// every element with it, and elements naming a deleted product go with it. One pass over the
+/// list whatever the number of keys: a list may hold a million entries and a change ten
+/// thousand of them.
 fn apply_nested(
     list: &mut Vec<NestedElem<'_>>,
     ups: Vec<Upsert>,
@@ -464,10 +466,12 @@ fn apply_nested(
     section: &str,
     problems: &mut Problems,
 ) {
+    let present: ahash::AHashSet<&str> = list.iter().map(|e| e.key.as_str()).collect();
+    let mut removed: ahash::AHashSet<String> = dropped_products.iter().cloned().collect();
     for d in dels {
-        let before = list.len();
-        list.retain(|e| e.key != d.key);
-        if list.len() == before {
+        if present.contains(d.key.as_str()) {
+            removed.insert(d.key);
+        } else {
             problems.push(
                 Code::UnknownId,
                 &d.path,
@@ -476,33 +480,51 @@ fn apply_nested(
             );
         }
     }
-    if !dropped_products.is_empty() {
-        list.retain(|e| !dropped_products.contains(&e.key));
-    }
-    let mut by_key: Vec<(String, Vec<Upsert>)> = Vec::new();
+    drop(present);
+    let mut groups: Vec<(String, Vec<Upsert>)> = Vec::new();
+    let mut group_of: AHashMap<String, usize> = AHashMap::new();
     for u in ups {
-        match by_key.iter_mut().find(|(k, _)| *k == u.key) {
-            Some((_, group)) => group.push(u),
-            None => by_key.push((u.key.clone(), vec![u])),
-        }
-    }
-    for (key, group) in by_key {
-        let at = list.iter().position(|e| e.key == key);
-        list.retain(|e| e.key != key);
-        let new = group.into_iter().map(|u| NestedElem {
-            key: u.key,
-            text: Text::Value(Value::Object(u.value)),
-            origin: Some(u.path),
-        });
-        match at {
-            Some(at) if at <= list.len() => {
-                let tail = list.split_off(at);
-                list.extend(new);
-                list.extend(tail);
+        match group_of.get(&u.key) {
+            Some(&g) => {
+                if let Some((_, group)) = groups.get_mut(g) {
+                    group.push(u);
+                }
             }
-            _ => list.extend(new),
+            None => {
+                group_of.insert(u.key.clone(), groups.len());
+                groups.push((u.key.clone(), vec![u]));
+            }
         }
     }
+    let mut placed = vec![false; groups.len()];
+    let mut emit =
+        |g: usize, out: &mut Vec<NestedElem<'_>>, groups: &mut Vec<(String, Vec<Upsert>)>| {
+            if let (Some(done), Some((_, group))) = (placed.get_mut(g), groups.get_mut(g)) {
+                if !*done {
+                    *done = true;
+                    out.extend(std::mem::take(group).into_iter().map(|u| NestedElem {
+                        key: u.key,
+                        text: Text::Value(Value::Object(u.value)),
+                        origin: Some(u.path),
+                    }));
+                }
+            }
+        };
+    let old = std::mem::take(list);
+    let mut out = Vec::with_capacity(old.len() + groups.len());
+    for elem in old {
+        if removed.contains(&elem.key) {
+            continue;
+        }
+        match group_of.get(&elem.key) {
+            Some(&g) => emit(g, &mut out, &mut groups),
+            None => out.push(elem),
+        }
+    }
+    for g in 0..groups.len() {
+        emit(g, &mut out, &mut groups);
+    }
+    *list = out;
 }
 
 fn write_text(out: &mut String, text: &Text) {
