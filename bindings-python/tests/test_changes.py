@@ -170,3 +170,25 @@ def test_pickling_keeps_working_without_a_second_copy_of_the_document(small):
 
     again = pickle.loads(pickle.dumps(small.apply(RAISE_DRILL)))
     assert again.quote("ACME", "DR-1", 1, at=AT).unit_price == Decimal("125.10")
+
+
+def test_readme_sync_loop(tmp_path, monkeypatch, capsys):
+    """The ERP sync loop of the README runs as written on the sample document."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Keeping in step with the ERP", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    doc = json.loads(tarif.sample_document())
+    doc["products"].append({"sku": "DRL-OLD-1"})
+    (tmp_path / "rules.json").write_text(json.dumps(doc))
+    monkeypatch.chdir(tmp_path)
+    orders = pa.table({"account": ["R-ELECDIS"], "sku": ["DRL-MAK-DHP487-K5-L"], "qty": ["1"]})
+    scope = {"orders": orders}
+    exec(compile(code, "README.md", "exec"), scope)
+    printed = capsys.readouterr().out
+    assert "<EntityChange modified prices[list-eur/DRL-MAK-DHP487-K5-L]>" in printed
+    assert "<EntityChange removed products[DRL-OLD-1]>" in printed
+    assert scope["moved"].num_rows == 1
+    assert scope["handle"].engine is scope["after"]
