@@ -117,6 +117,16 @@ pub struct BatchDetail<'e> {
     pub cost: Vec<Option<Decimal>>,
 }
 
+impl BatchDetail<'_> {
+    fn append(&mut self, mut rows: Self) {
+        self.sku.append(&mut rows.sku);
+        self.rule.append(&mut rows.rule);
+        self.base_price.append(&mut rows.base_price);
+        self.list_price.append(&mut rows.list_price);
+        self.cost.append(&mut rows.cost);
+    }
+}
+
 /// What a detailed row adds to a priced one.
 struct RowDetail<'e> {
     rule: Option<RuleRef<'e>>,
@@ -331,7 +341,6 @@ impl Engine {
         Ok(Some(out))
     }
 
-    /// Prices rows whose columns have the same length, with a fixed instant or one per row.
     /// Prices the lines under this engine and under `new` at the same instant and returns only
     /// those whose answer differs: status (a product hidden or shown, a price hidden, no
     /// longer priced), unit price, line total, currency or whether it may be bought. Amounts
@@ -505,6 +514,7 @@ impl Engine {
         (status, jobs)
     }
 
+    /// Prices rows whose columns have the same length, with a fixed instant or one per row.
     fn price_rows<A, R>(
         &self,
         accounts: &[A],
@@ -588,9 +598,65 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
+        self.quote_many_detailed_in_steps(accounts, refs, qtys, at, currency, |_| {
+            ControlFlow::Continue(())
+        })
+        .map(|out| out.unwrap_or_default())
+    }
+
+    /// [`Engine::quote_many_detailed`] [`BATCH_STEP`] rows at a time, calling `between` after
+    /// each step as [`Engine::quote_many_in_steps`] does.
+    #[allow(clippy::type_complexity)]
+    pub fn quote_many_detailed_in_steps<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        mut between: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Option<(BatchResult, BatchDetail<'_>)>, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
         let rows = accounts.len();
-        let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at.fixed(), currency);
+        check_lengths(rows, refs.len(), qtys.len(), at)?;
+        let at = at.fixed();
+        let mut out = BatchResult::with_capacity(rows);
+        let mut detail = BatchDetail::default();
+        for start in (0..rows).step_by(BATCH_STEP) {
+            let end = (start + BATCH_STEP).min(rows);
+            let (step, more) = self.price_rows_detailed(
+                accounts.get(start..end).unwrap_or_default(),
+                refs.get(start..end).unwrap_or_default(),
+                qtys.get(start..end).unwrap_or_default(),
+                at.rows(start..end),
+                currency,
+            );
+            out.append(step);
+            detail.append(more);
+            if between(end).is_break() {
+                return Ok(None);
+            }
+        }
+        Ok(Some((out, detail)))
+    }
+
+    fn price_rows_detailed<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> (BatchResult, BatchDetail<'_>)
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let rows = accounts.len();
+        let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency);
         let mut out = BatchResult {
             status,
             unit_price: vec![Decimal::ZERO; rows],
@@ -641,7 +707,7 @@ impl Engine {
                 }
             }
         }
-        Ok((out, detail))
+        (out, detail)
     }
 
     /// [`Engine::price_job`] recording the steps, as a quote does.
