@@ -22,10 +22,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyString};
 use tarif::money::parse_decimal;
 use tarif::wire::InputCode;
-use tarif::{BatchAt, BatchResult, Decimal, Status};
+use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
 
 use crate::convert::{optional_text, quantity, text, type_name, At};
-use crate::errors::{guarded, input, Result};
+use crate::errors::{guarded, input, Failure, Result};
 
 /// The most digits a `decimal128` / `decimal256` column holds.
 const DECIMAL128_DIGITS: u8 = 38;
@@ -38,6 +38,98 @@ pub(crate) struct Columns<'a, 'py> {
     pub qtys: Option<&'a Bound<'py, PyAny>>,
     pub at: Option<&'a Bound<'py, PyAny>>,
     pub currency: Option<&'a Bound<'py, PyAny>>,
+    /// Add each row's product, deciding rule, base and list price and cost.
+    pub detail: bool,
+    /// Return the input table's columns before the result's.
+    pub keep: bool,
+}
+
+/// The instants of a batch as read from Python: one for every row, or one per row.
+enum Instants {
+    One(Option<Instant>),
+    PerRow(Vec<Instant>),
+}
+
+impl Instants {
+    fn batch_at(&self) -> BatchAt<'_> {
+        match self {
+            Instants::One(None) => BatchAt::Now,
+            Instants::One(Some(at)) => BatchAt::One(*at),
+            Instants::PerRow(list) => BatchAt::PerRow(list),
+        }
+    }
+}
+
+/// Whether `at` is a column of instants rather than one instant.
+fn is_column(at: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = at.py();
+    let single = at.is_none()
+        || at.is_instance_of::<PyString>()
+        || at.is_instance(&py.import("datetime")?.getattr("date")?)?;
+    Ok(!single && (at.hasattr("__iter__")? || at.hasattr("__arrow_c_array__")?))
+}
+
+/// Per-row instants from a Python sequence or an Arrow column (strings, aware timestamps or
+/// dates); a null or `None` row is the batch's "now".
+fn row_instants(engine: &tarif::Engine, column: &Bound<'_, PyAny>) -> Result<Vec<Instant>> {
+    let now = Instant::now();
+    if let Some(array) = arrow_column(column)? {
+        return arrow_instants(engine, &array, now);
+    }
+    let mut out = Vec::new();
+    for item in iterate(column, "at")? {
+        let at = At::read(Some(&item?))?;
+        out.push(at.wire().resolve(engine)?.unwrap_or(now));
+    }
+    Ok(out)
+}
+
+fn arrow_instants(engine: &tarif::Engine, array: &ArrayRef, now: Instant) -> Result<Vec<Instant>> {
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    use arrow_schema::TimeUnit;
+    let text = |_row: usize, value: Option<&str>| -> Result<Instant> {
+        match value {
+            None => Ok(now),
+            Some(text) => Ok(engine.parse_instant(text)?),
+        }
+    };
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().enumerate().map(|(row, v)| text(row, v)).collect(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().enumerate().map(|(row, v)| text(row, v)).collect(),
+        DataType::Date32 => array
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .iter()
+            .enumerate()
+            .map(|(row, days)| {
+                let date = days.and_then(|d| {
+                    arrow_array::temporal_conversions::date32_to_datetime(d)
+                        .map(|date| date.format("%Y-%m-%d").to_string())
+                });
+                text(row, date.as_deref())
+            })
+            .collect(),
+        DataType::Timestamp(unit, Some(_)) => {
+            let micros: Vec<Option<i64>> = match unit {
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().iter().map(|v| v.and_then(|s| s.checked_mul(1_000_000))).collect(),
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().iter().map(|v| v.and_then(|s| s.checked_mul(1_000))).collect(),
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().iter().collect(),
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().iter().map(|v| v.map(|n| n.div_euclid(1_000))).collect(),
+            };
+            Ok(micros.into_iter().map(|m| m.map_or(now, Instant::from_unix_micros)).collect())
+        }
+        DataType::Timestamp(_, None) => Err(input(
+            InputCode::NaiveDatetime,
+            "the `at` column holds timestamps without a timezone, which name no instant: give the \
+             column a timezone (pyarrow.timestamp(\"us\", tz=\"UTC\"))",
+        )),
+        other => Err(input(
+            InputCode::InvalidType,
+            format!("the `at` column must hold strings, dates or timestamps with a timezone, not Arrow {other}"),
+        )),
+    }
 }
 
 pub(crate) fn quote_many<'py>(
@@ -48,6 +140,7 @@ pub(crate) fn quote_many<'py>(
 ) -> Result<Bound<'py, PyAny>> {
     // The columns first, then the instant and the currency: the order Node reads a batch in,
     // so that a batch with several bad inputs reports the same one in both languages.
+    let mut table: Option<(Vec<RecordBatch>, arrow_schema::SchemaRef)> = None;
     let (accounts, refs, qtys) = match (args.skus, args.qtys) {
         (Some(skus), Some(qtys)) => (
             strings(args.accounts, "accounts")?,
@@ -55,7 +148,10 @@ pub(crate) fn quote_many<'py>(
             quantities(qtys)?,
         ),
         (None, None) if args.accounts.hasattr("__arrow_c_stream__")? => {
-            table_columns(args.accounts)?
+            let (batches, schema) = Table::from_pyarrow_bound(args.accounts)?.into_inner();
+            let columns = table_columns(&batches, &schema)?;
+            table = Some((batches, schema));
+            columns
         }
         _ => {
             return Err(input(
@@ -65,10 +161,23 @@ pub(crate) fn quote_many<'py>(
             ))
         }
     };
-    let at = At::read(args.at)?
-        .wire()
-        .resolve(engine)?
-        .map_or(BatchAt::Now, BatchAt::One);
+    if args.keep && table.is_none() {
+        return Err(input(
+            InputCode::InvalidBatch,
+            "keep=True keeps the columns of a table: pass one table (account, sku, qty, and \
+             any other column) instead of separate columns",
+        ));
+    }
+    let table_at = match (&table, args.at) {
+        (Some((batches, schema)), None) => optional_column(batches, schema, "at")?,
+        _ => None,
+    };
+    let instants = match (args.at, table_at) {
+        (Some(at), _) if is_column(at)? => Instants::PerRow(row_instants(engine, at)?),
+        (_, Some(column)) => Instants::PerRow(arrow_instants(engine, &column, Instant::now())?),
+        (at, None) => Instants::One(At::read(at)?.wire().resolve(engine)?),
+    };
+    let at = instants.batch_at();
     let currency = optional_text(args.currency, "currency")?;
     let currency = currency.as_deref();
     let total = qtys.len();
@@ -93,18 +202,33 @@ pub(crate) fn quote_many<'py>(
                 }
             })
         };
-        let out = guarded(|| {
-            engine.quote_many_in_steps(&accounts, &refs, &qtys, at, currency, between)
-        })??;
-        let Some(out) = out else {
-            return Ok(None);
-        };
         // A batch that prices no row has no scale to take: it takes its currency's.
         let empty_scale = engine
             .currency_scale(currency)
             .or_else(|| engine.currency_scale(None))
             .unwrap_or(0);
-        Ok(Some(result_batch(engine, &out, empty_scale)?))
+        let batch = if args.detail {
+            let out = guarded(|| {
+                engine.quote_many_detailed_in_steps(&accounts, &refs, &qtys, at, currency, between)
+            })??;
+            let Some((out, detail)) = out else {
+                return Ok(None);
+            };
+            let plain = result_batch(engine, &out, empty_scale)?;
+            with_detail(plain, &detail, empty_scale)?
+        } else {
+            let out = guarded(|| {
+                engine.quote_many_in_steps(&accounts, &refs, &qtys, at, currency, between)
+            })??;
+            let Some(out) = out else {
+                return Ok(None);
+            };
+            result_batch(engine, &out, empty_scale)?
+        };
+        Ok(Some(match (&table, args.keep) {
+            (Some((batches, schema)), true) => kept(batches, schema, batch)?,
+            _ => batch,
+        }))
     })?;
     let Some(batch) = batch else {
         return Err(raised
@@ -294,25 +418,115 @@ fn quantity_array(array: &ArrayRef) -> Result<Vec<Decimal>> {
     ))
 }
 
+/// A table's column `index`, its chunks concatenated.
+fn concat_column(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+    index: usize,
+) -> std::result::Result<ArrayRef, ArrowError> {
+    let chunks = batches
+        .iter()
+        .filter_map(|b| b.columns().get(index).map(|c| c.as_ref()))
+        .collect::<Vec<&dyn Array>>();
+    if chunks.is_empty() {
+        return Ok(new_empty_array(schema.field(index).data_type()));
+    }
+    arrow_select::concat::concat(&chunks)
+}
+
+/// A table's column by name, or `None` if it has none.
+fn optional_column(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+    name: &str,
+) -> Result<Option<ArrayRef>> {
+    match schema.index_of(name) {
+        Ok(index) => Ok(Some(concat_column(batches, schema, index)?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The input table's columns, then the result's; a name in both is an error rather than two
+/// columns a reader cannot tell apart.
+fn kept(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+    result: RecordBatch,
+) -> std::result::Result<RecordBatch, Failure> {
+    let clash: Vec<String> = result
+        .schema()
+        .fields()
+        .iter()
+        .filter(|f| schema.index_of(f.name()).is_ok())
+        .map(|f| format!("`{}`", f.name()))
+        .collect();
+    if !clash.is_empty() {
+        return Err(input(
+            InputCode::InvalidBatch,
+            format!(
+                "keep=True would give the table two columns named {}: rename them in the input",
+                clash.join(", ")
+            ),
+        ));
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut columns = (0..schema.fields().len())
+        .map(|index| concat_column(batches, schema, index))
+        .collect::<std::result::Result<Vec<ArrayRef>, ArrowError>>()?;
+    fields.extend(result.schema().fields().iter().map(|f| f.as_ref().clone()));
+    columns.extend(result.columns().iter().cloned());
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+/// The result with the columns of a detailed batch after it: `sku` (the product the row
+/// priced), `rule` (the one that set the price), `base_price`, `list_price`, `cost`.
+fn with_detail(
+    plain: RecordBatch,
+    detail: &tarif::BatchDetail<'_>,
+    empty_scale: u32,
+) -> std::result::Result<RecordBatch, ArrowError> {
+    let sku: StringArray = detail.sku.iter().copied().collect();
+    let rule: StringArray = detail
+        .rule
+        .iter()
+        .map(|r| r.map(|r| r.to_string()))
+        .collect();
+    let base = amount_column(&detail.base_price, empty_scale)?;
+    let list = amount_column(&detail.list_price, empty_scale)?;
+    let cost = amount_column(&detail.cost, empty_scale)?;
+    let mut fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend([
+        Field::new("sku", DataType::Utf8, true),
+        Field::new("rule", DataType::Utf8, true),
+        Field::new("base_price", base.data_type().clone(), true),
+        Field::new("list_price", list.data_type().clone(), true),
+        Field::new("cost", cost.data_type().clone(), true),
+    ]);
+    let mut columns: Vec<ArrayRef> = plain.columns().to_vec();
+    columns.extend([Arc::new(sku) as ArrayRef, Arc::new(rule), base, list, cost]);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
 /// The `account`, `sku` and `qty` columns of a table.
-fn table_columns(table: &Bound<'_, PyAny>) -> Result<(Strings, Strings, Vec<Decimal>)> {
-    let (batches, schema) = Table::from_pyarrow_bound(table)?.into_inner();
+fn table_columns(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+) -> Result<(Strings, Strings, Vec<Decimal>)> {
     let column = |name: &str| -> Result<ArrayRef> {
-        let index = schema.index_of(name).map_err(|_| {
+        optional_column(batches, schema, name)?.ok_or_else(|| {
             input(
                 InputCode::InvalidBatch,
                 format!("the table has no `{name}` column (it needs account, sku, qty)"),
             )
-        })?;
-        let chunks = batches
-            .iter()
-            .filter_map(|b| b.columns().get(index).map(|c| c.as_ref()))
-            .collect::<Vec<&dyn Array>>();
-        if chunks.is_empty() {
-            let field = schema.field(index);
-            return Ok(new_empty_array(field.data_type()));
-        }
-        Ok(arrow_select::concat::concat(&chunks)?)
+        })
     };
     Ok((
         string_array(column("account")?, "account")?,
@@ -475,7 +689,8 @@ pub(crate) fn changed_lines<'py>(
             ),
         ));
     }
-    let (accounts, refs, qtys) = table_columns(lines)?;
+    let (batches, schema) = Table::from_pyarrow_bound(lines)?.into_inner();
+    let (accounts, refs, qtys) = table_columns(&batches, &schema)?;
     let at = At::read(at)?
         .wire()
         .resolve(old)?

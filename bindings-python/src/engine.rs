@@ -387,7 +387,13 @@ impl Engine {
     /// (Ctrl-C raises `KeyboardInterrupt` within one step, tens of milliseconds) and calls
     /// `progress(done, total)` if given (a tqdm bar's `update` fits:
     /// `lambda done, total: bar.update(done - bar.n)`).
-    #[pyo3(signature = (accounts, skus = None, qtys = None, at = None, currency = None, *, progress = None))]
+    ///
+    /// `at` is one instant for every line, or a column of them (a list or an Arrow array of
+    /// strings, dates or aware datetimes; a table's own `at` column is used when `at` is not
+    /// given). `detail=True` adds each line's `sku` (the product it priced), `rule` (the one
+    /// that set its price), `base_price`, `list_price` and `cost`; `keep=True` returns the
+    /// input table's columns first, so that the caller's own columns ride along.
+    #[pyo3(signature = (accounts, skus = None, qtys = None, at = None, currency = None, *, progress = None, detail = false, keep = false))]
     #[allow(clippy::too_many_arguments)]
     fn quote_many<'py>(
         &self,
@@ -398,6 +404,8 @@ impl Engine {
         at: Option<&Bound<'py, PyAny>>,
         currency: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
+        detail: bool,
+        keep: bool,
     ) -> Result<Bound<'py, PyAny>> {
         let columns = crate::batch::Columns {
             accounts,
@@ -405,6 +413,8 @@ impl Engine {
             qtys,
             at,
             currency,
+            detail,
+            keep,
         };
         crate::batch::quote_many(py, &self.inner, columns, progress)
     }

@@ -135,15 +135,18 @@ class Engine:
         accounts: Any,
         skus: Any | None = None,
         qtys: Any | None = None,
-        at: _At | None = None,
+        at: _At | Iterable[_At | None] | Any | None = None,
         currency: str | None = None,
         *,
         progress: Callable[[int, int], object] | None = None,
+        detail: bool = False,
+        keep: bool = False,
     ) -> pyarrow.Table:
         """Columns are lists, numpy arrays or pyarrow arrays; or pass one table (anything with
-        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty``. Priced in steps of
-        32,768 rows: between steps Ctrl-C raises ``KeyboardInterrupt`` and ``progress(done,
-        total)`` is called."""
+        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty`` (and ``at``). Priced in
+        steps of 32,768 rows: between steps Ctrl-C raises ``KeyboardInterrupt`` and
+        ``progress(done, total)`` is called. ``detail`` adds ``sku``, ``rule``, ``base_price``,
+        ``list_price``, ``cost``; ``keep`` returns the table's own columns first."""
     def search(
         self,
         account: str,
