@@ -115,6 +115,8 @@ pub struct BatchDetail<'e> {
     pub list_price: Vec<Option<Decimal>>,
     /// The product's cost per unit (`products[].cost`), for rows that resolved a product.
     pub cost: Vec<Option<Decimal>>,
+    /// The product ids behind `sku`, for what reads the catalog after the batch.
+    pub(crate) product: Vec<Option<ProductId>>,
 }
 
 impl BatchDetail<'_> {
@@ -124,6 +126,7 @@ impl BatchDetail<'_> {
         self.base_price.append(&mut rows.base_price);
         self.list_price.append(&mut rows.list_price);
         self.cost.append(&mut rows.cost);
+        self.product.append(&mut rows.product);
     }
 }
 
@@ -168,7 +171,7 @@ fn check_lengths(rows: usize, refs: usize, qtys: usize, at: BatchAt<'_>) -> Resu
 
 impl BatchAt<'_> {
     /// "Now" read once, so that every part of a batch is priced at the same instant.
-    fn fixed(self) -> Self {
+    pub(crate) fn fixed(self) -> Self {
         match self {
             BatchAt::Now => BatchAt::One(Instant::now()),
             other => other,
@@ -670,6 +673,7 @@ impl Engine {
             base_price: vec![None; rows],
             list_price: vec![None; rows],
             cost: vec![None; rows],
+            product: vec![None; rows],
         };
         let priced: Vec<_> = jobs
             .par_iter()
@@ -678,9 +682,14 @@ impl Engine {
             .collect();
         for (job, result) in jobs.iter().zip(priced) {
             let row = job.row as usize;
-            if let (Some(sku), Some(cost)) = (detail.sku.get_mut(row), detail.cost.get_mut(row)) {
+            if let (Some(sku), Some(cost), Some(product)) = (
+                detail.sku.get_mut(row),
+                detail.cost.get_mut(row),
+                detail.product.get_mut(row),
+            ) {
                 *sku = Some(self.sku(job.product));
                 *cost = self.index.catalog.cost.get(job.product).copied().flatten();
+                *product = Some(job.product);
             }
             match result {
                 Ok(((unit, line, buyable), more)) => {

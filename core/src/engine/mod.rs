@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod order;
 pub mod quote;
 pub mod search;
+pub mod simulate;
 pub mod visibility;
 
 use std::fmt;

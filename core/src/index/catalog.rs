@@ -36,6 +36,8 @@ pub(crate) struct Catalog {
 
 #[derive(Debug)]
 pub(crate) struct CategoryDef {
+    /// The category's id in the document.
+    pub id: Box<str>,
     pub depth: u16,
 }
 
