@@ -50,7 +50,7 @@ pub use engine::search::{
 };
 pub use engine::simulate::{Group, GroupBy, ScenarioRun, Simulation};
 pub use engine::visibility::Capabilities;
-pub use engine::Engine;
+pub use engine::{AccountInfo, Engine};
 pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
 pub use instant::{Instant, Interval};
 pub use load::Compiled;

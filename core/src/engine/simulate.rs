@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use super::batch::{BatchAt, BatchDetail, BatchResult};
 use super::Engine;
 use crate::error::{QueryError, Status};
-use crate::index::audiences::Audience;
 use crate::index::NONE;
 
 /// What lines are grouped by in [`Simulation::groups`].
@@ -214,19 +213,13 @@ impl Engine {
             let account = account.as_ref();
             let mut keys: Vec<(GroupBy, String)> = vec![(GroupBy::Account, account.to_string())];
             if let Ok((_, def)) = self.account(account) {
-                if let Some(&root) = def.lineage.last() {
-                    keys.push((
-                        GroupBy::Root,
-                        self.index.audiences.accounts.row(root).id.to_string(),
-                    ));
-                }
-                for &(key, _) in &def.chain {
-                    if let Some(Audience::Segment(s)) = self.index.audiences.audience_of(key) {
-                        if let Some(id) = self.index.audiences.segment_ids.get(s) {
-                            keys.push((GroupBy::Segment, id.to_string()));
-                        }
-                    }
-                }
+                let info = self.account_info(def);
+                keys.push((GroupBy::Root, info.root.to_string()));
+                keys.extend(
+                    info.segments
+                        .iter()
+                        .map(|s| (GroupBy::Segment, s.to_string())),
+                );
             }
             let product = base.and_then(|b| b.detail.product.get(row).copied().flatten());
             if let Some(product) = product {
