@@ -60,6 +60,116 @@ impl Instants {
     }
 }
 
+/// What a batch does between two steps, with the GIL: checks for signals (Ctrl-C) and reports
+/// progress; an exception from either is kept in `raised` and stops the batch.
+pub(crate) fn between_steps(
+    progress: &Option<Py<PyAny>>,
+    done: usize,
+    total: usize,
+    raised: &mut Option<PyErr>,
+) -> ControlFlow<()> {
+    Python::attach(|py| {
+        let outcome = py.check_signals().and_then(|()| match progress {
+            Some(callback) => callback.call1(py, (done, total)).map(drop),
+            None => Ok(()),
+        });
+        match outcome {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                *raised = Some(err);
+                ControlFlow::Break(())
+            }
+        }
+    })
+}
+
+/// A batch's lines as read from a table: the columns, the instants, and the table itself.
+pub(crate) struct TableLines {
+    pub batches: Vec<RecordBatch>,
+    pub schema: arrow_schema::SchemaRef,
+    pub accounts: Strings,
+    pub refs: Strings,
+    pub qtys: Vec<Decimal>,
+    pub instants: Vec<Instant>,
+    pub one: Option<Instant>,
+}
+
+impl TableLines {
+    /// Reads a table with columns account, sku, qty and optionally at (or an `at` given
+    /// apart: one instant or a column).
+    pub(crate) fn read(
+        engine: &tarif::Engine,
+        lines: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<TableLines> {
+        if !lines.hasattr("__arrow_c_stream__")? {
+            return Err(input(
+                InputCode::InvalidBatch,
+                format!(
+                    "the lines must be a table with columns account, sku, qty (a pyarrow Table, \
+                     a pandas or Polars DataFrame), not a {}",
+                    type_name(lines)
+                ),
+            ));
+        }
+        let (batches, schema) = Table::from_pyarrow_bound(lines)?.into_inner();
+        let (accounts, refs, qtys) = table_columns(&batches, &schema)?;
+        let table_at = match at {
+            None => optional_column(&batches, &schema, "at")?,
+            Some(_) => None,
+        };
+        let (instants, one) = match (at, table_at) {
+            (Some(at), _) if is_column(at)? => (row_instants(engine, at)?, None),
+            (_, Some(column)) => (arrow_instants(engine, &column, Instant::now())?, None),
+            (at, None) => (
+                Vec::new(),
+                Some(
+                    At::read(at)?
+                        .wire()
+                        .resolve(engine)?
+                        .unwrap_or_else(Instant::now),
+                ),
+            ),
+        };
+        Ok(TableLines {
+            batches,
+            schema,
+            accounts,
+            refs,
+            qtys,
+            instants,
+            one,
+        })
+    }
+
+    pub(crate) fn at(&self) -> BatchAt<'_> {
+        match self.one {
+            Some(at) => BatchAt::One(at),
+            None => BatchAt::PerRow(&self.instants),
+        }
+    }
+
+    /// The table's own columns, each repeated `times` over.
+    pub(crate) fn repeated(
+        &self,
+        times: usize,
+    ) -> std::result::Result<(Vec<Field>, Vec<ArrayRef>), ArrowError> {
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for (index, field) in self.schema.fields().iter().enumerate() {
+            let column = concat_column(&self.batches, &self.schema, index)?;
+            let copies: Vec<&dyn Array> = (0..times).map(|_| column.as_ref()).collect();
+            fields.push(field.as_ref().clone());
+            columns.push(if copies.is_empty() {
+                new_empty_array(field.data_type())
+            } else {
+                arrow_select::concat::concat(&copies)?
+            });
+        }
+        Ok((fields, columns))
+    }
+}
+
 /// Whether `at` is a column of instants rather than one instant.
 fn is_column(at: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = at.py();
@@ -187,21 +297,7 @@ pub(crate) fn quote_many<'py>(
     let batch = py.detach(|| -> Result<Option<RecordBatch>> {
         let accounts = accounts.view();
         let refs = refs.view();
-        let between = |done: usize| {
-            Python::attach(|py| {
-                let outcome = py.check_signals().and_then(|()| match &progress {
-                    Some(callback) => callback.call1(py, (done, total)).map(drop),
-                    None => Ok(()),
-                });
-                match outcome {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(err) => {
-                        raised = Some(err);
-                        ControlFlow::Break(())
-                    }
-                }
-            })
-        };
+        let between = |done: usize| between_steps(&progress, done, total, &mut raised);
         // A batch that prices no row has no scale to take: it takes its currency's.
         let empty_scale = engine
             .currency_scale(currency)
@@ -240,14 +336,14 @@ pub(crate) fn quote_many<'py>(
 }
 
 /// A column of strings: Arrow `utf8` read in place, or copied out of Python objects.
-enum Strings {
+pub(crate) enum Strings {
     Arrow(ArrayRef),
     Owned(Vec<String>),
 }
 
 impl Strings {
     /// The rows; a null is the empty string, which no account or product has.
-    fn view(&self) -> Vec<&str> {
+    pub(crate) fn view(&self) -> Vec<&str> {
         match self {
             Strings::Arrow(array) => array
                 .as_string::<i32>()
@@ -619,7 +715,7 @@ fn result_batch(
 /// `decimal128(38, s)` holds the column unless a wide value meets a fine one (a 29-digit amount
 /// next to a 10-decimal one); then the column is `decimal256(76, s)`, which holds any pair of
 /// `Decimal`s (29 integer digits + 28 decimals) exactly.
-fn amount_column(
+pub(crate) fn amount_column(
     values: &[Option<Decimal>],
     empty_scale: u32,
 ) -> std::result::Result<ArrayRef, ArrowError> {

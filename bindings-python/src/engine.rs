@@ -440,6 +440,13 @@ impl Engine {
         self.inner.skus().collect()
     }
 
+    /// Every account with its `parent`, `root` (the top of its hierarchy) and `segments` (its
+    /// own and its ancestors'), as a pyarrow Table: what order lines join with to aggregate
+    /// by customer group.
+    fn accounts_table<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>> {
+        crate::simulate::accounts_table(py, &self.inner)
+    }
+
     /// Every account id, in document order.
     fn accounts(&self) -> Vec<&str> {
         self.inner.accounts().collect()

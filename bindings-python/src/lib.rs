@@ -14,6 +14,7 @@ mod objects;
 mod orders;
 mod pages;
 mod search;
+mod simulate;
 
 use pyo3::prelude::*;
 
@@ -41,6 +42,7 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pages::FacetValue>()?;
     m.add_class::<pages::RelatedProduct>()?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::simulate_tables, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -19,6 +19,7 @@ from importlib import resources
 from tarif import _optional
 from tarif._errors import CompileError, InputError, QuoteError, TarifError
 from tarif._handle import EngineHandle
+from tarif._simulate import Simulation, simulate
 from tarif._tarif import (
     CandidateReport,
     Capabilities,
@@ -78,12 +79,14 @@ __all__ = [
     "RowPrice",
     "SearchPage",
     "SearchRow",
+    "Simulation",
     "Step",
     "StepReport",
     "TarifError",
     "TextLine",
     "Variant",
     "VisibilityReport",
+    "simulate",
     "__version__",
     "sample_document",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "VisibilityReport",
     "__version__",
     "run_cli",
+    "simulate_tables",
 ]
 __version__: str
 
@@ -79,6 +80,15 @@ _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
 def run_cli(args: list[str]) -> int: ...
+def simulate_tables(
+    base: Engine,
+    names: list[str],
+    engines: list[Engine],
+    lines: Any,
+    at: Any = None,
+    currency: str | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> tuple[pyarrow.Table, pyarrow.Table]: ...
 @final
 class Engine:
     @staticmethod
@@ -175,6 +185,7 @@ class Engine:
     def engine_version(self) -> str: ...
     def skus(self) -> list[str]: ...
     def accounts(self) -> list[str]: ...
+    def accounts_table(self) -> pyarrow.Table: ...
     def currencies(self) -> list[str]: ...
     def __reduce__(self) -> tuple[Any, tuple[str]]: ...
 
