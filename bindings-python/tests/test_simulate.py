@@ -92,3 +92,26 @@ def test_accounts_table(small):
     rows = {r["account"]: r for r in table.to_pylist()}
     assert rows["ACME-LYON"] == {"account": "ACME-LYON", "parent": "ACME", "root": "ACME", "segments": ["installers"]}
     assert rows["ACME"]["parent"] is None
+
+
+def test_readme_block(sample):
+    """The "Simulate a price change" block of bindings-python/README.md runs as written."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Simulate a price change", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    history = pa.table(
+        {
+            "account": ["I-VOLTA-LYON", "R-ELECDIS"],
+            "sku": ["WD-LEG-CELIANE-SOCK-WH", "WD-LEG-CELIANE-SOCK-WH"],
+            "qty": ["10", "10"],
+            "at": ["2027-03-18", "2027-03-18"],
+        }
+    )
+    scope = {"tarif": tarif, "engine": sample, "history": history}
+    exec(compile(code, "README.md", "exec"), scope)
+    sim = scope["sim"]
+    changes = {r["segment"]: r["margin_change_wiring-25"] for r in sim.by("segment").to_pylist()}
+    assert changes["installers"] < 0 and changes["resellers"] == 0
