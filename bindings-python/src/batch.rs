@@ -577,7 +577,7 @@ fn kept(
     )?)
 }
 
-/// The result with the columns of a detailed batch after it: `sku` (the product the row
+/// The result with the columns of a detailed batch after it: `product` (the SKU of the product the row
 /// priced), `rule` (the one that set the price), `base_price`, `list_price`, `cost`.
 fn with_detail(
     plain: RecordBatch,
@@ -600,7 +600,7 @@ fn with_detail(
         .map(|f| f.as_ref().clone())
         .collect();
     fields.extend([
-        Field::new("sku", DataType::Utf8, true),
+        Field::new("product", DataType::Utf8, true),
         Field::new("rule", DataType::Utf8, true),
         Field::new("base_price", base.data_type().clone(), true),
         Field::new("list_price", list.data_type().clone(), true),

@@ -390,7 +390,7 @@ impl Engine {
     ///
     /// `at` is one instant for every line, or a column of them (a list or an Arrow array of
     /// strings, dates or aware datetimes; a table's own `at` column is used when `at` is not
-    /// given). `detail=True` adds each line's `sku` (the product it priced), `rule` (the one
+    /// given). `detail=True` adds each line's `product` (the SKU it priced), `rule` (the one
     /// that set its price), `base_price`, `list_price` and `cost`; `keep=True` returns the
     /// input table's columns first, so that the caller's own columns ride along.
     #[pyo3(signature = (accounts, skus = None, qtys = None, at = None, currency = None, *, progress = None, detail = false, keep = false))]

@@ -22,14 +22,14 @@ LINES = pa.table(
 
 def test_detail_columns_say_what_each_quote_says(small):
     out = small.quote_many(LINES, at=AT, detail=True)
-    assert out.column_names[-5:] == ["sku", "rule", "base_price", "list_price", "cost"]
+    assert out.column_names[-5:] == ["product", "rule", "base_price", "list_price", "cost"]
     rows = out.to_pylist()
     for line, row in zip(LINES.to_pylist(), rows):
         if row["status"] != "OK":
             assert row["rule"] is None and row["base_price"] is None
             continue
         quote = small.quote(line["account"], line["sku"], line["qty"], at=AT)
-        assert row["sku"] == quote.sku
+        assert row["product"] == quote.sku
         assert row["rule"] == quote.steps[-1].rule
         assert row["base_price"] == quote.base_price
         assert row["list_price"] == quote.list_price
@@ -47,8 +47,9 @@ def test_keep_returns_the_callers_columns_first(small):
     out = small.quote_many(LINES, at=AT, keep=True)
     assert out.column_names[:4] == ["account", "sku", "qty", "order_id"]
     assert out.column("order_id").to_pylist() == LINES.column("order_id").to_pylist()
-    with pytest.raises(tarif.InputError, match="two columns named `sku`"):
-        small.quote_many(LINES, at=AT, keep=True, detail=True)
+    assert small.quote_many(LINES, at=AT, keep=True, detail=True).column_names[4:6] == ["status", "unit_price"]
+    with pytest.raises(tarif.InputError, match="two columns named `status`"):
+        small.quote_many(LINES.append_column("status", pa.array(["x"] * 5)), at=AT, keep=True)
     with pytest.raises(tarif.InputError, match="keep=True"):
         small.quote_many(["ACME"], ["DR-1"], [1], keep=True)
 

@@ -155,7 +155,7 @@ class Engine:
         """Columns are lists, numpy arrays or pyarrow arrays; or pass one table (anything with
         ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty`` (and ``at``). Priced in
         steps of 32,768 rows: between steps Ctrl-C raises ``KeyboardInterrupt`` and
-        ``progress(done, total)`` is called. ``detail`` adds ``sku``, ``rule``, ``base_price``,
+        ``progress(done, total)`` is called. ``detail`` adds ``product``, ``rule``, ``base_price``,
         ``list_price``, ``cost``; ``keep`` returns the table's own columns first."""
     def search(
         self,
