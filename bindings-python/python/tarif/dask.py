@@ -137,8 +137,10 @@ def simulate(
     keys = ["by", "key", "scenario"]
     order = {name: i for i, name in enumerate(["base", *scenarios])}
     groups = (
+        # One tree reduction: a partition's groups are few next to its lines, so adding them up
+        # needs no shuffle (nor the disk a shuffle spills to).
         partial.groupby(keys, sort=False)[["lines", "priced", "revenue", "margin", "affected"]]
-        .sum()
+        .sum(split_out=1)
         .compute()
         .reset_index()
     )

@@ -1,0 +1,174 @@
+"""Three scenarios over the order history: `tarif.simulate` next to DuckDB SQL, same data, same run.
+
+The data is `tarif-gen`'s, under the subset of the semantics SQL expresses (compare.py). The base
+and two scenarios — one segment's discount on one root category five points deeper, another
+segment's on another root — reprice every order line and total the revenue per scenario and
+segment. DuckDB gets its fastest formulation: tiers pivoted into columns before the clock, the
+scenarios as a table crossed with the orders, hash joins and one GROUP BY. Tarif prices each line
+under each engine (the scenarios applied before the clock, as DuckDB's tables are loaded) and
+aggregates by account, root, segment, category, brand and rule. Revenue per scenario must be
+equal to the cent before any timing is printed. Then `tarif.dask.simulate` on a LocalCluster of
+1 and 2 worker processes.
+
+    python benches/peers/simulate.py --data bench-data/medium
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(__file__))
+from compare import AT, DISCOUNTED, load_duckdb, pivot_duckdb, read_orders, tier_case  # noqa: E402
+
+
+def timed(runs, work):
+    times, out = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def scenarios_of(document):
+    """Two segment discounts (segment, root category, hundredths) and the changes that deepen
+    each by five points."""
+    picked = []
+    for contract in document["contracts"]:
+        if not contract["id"].startswith("seg-"):
+            continue
+        for rule in contract.get("rules", []):
+            if "percent" in rule and "category" in rule.get("products", {}):
+                picked.append((contract, rule))
+                break
+        if len(picked) == 2:
+            break
+    out = {}
+    for contract, rule in picked:
+        percent = Decimal(rule["percent"]) - 5
+        deeper = dict(rule, percent=str(percent), contract=contract["id"])
+        name = f"{contract['id'][4:]}-{rule['products']['category']}-5"
+        out[name] = {
+            "segment": contract["id"][4:],
+            # Root categories are `cat-NN`, the `root` column of the tables NN.
+            "root": int(rule["products"]["category"].removeprefix("cat-")),
+            "hundredths": int(percent * 100),
+            "changes": {"format": "tarif/1-changes", "upsert": {"rules": [deeper]}},
+        }
+    return out
+
+
+def run_tarif(args, scenarios, orders):
+    import tarif
+
+    base = tarif.Engine.from_path(os.path.join(args.data, "rules-subset.json"))
+    engines = {name: base.apply(s["changes"]) for name, s in scenarios.items()}
+    median, sim = timed(args.repeat, lambda: tarif.simulate(base, engines, orders, at=AT))
+    groups = sim.groups.to_pylist()
+    revenue = {}
+    for g in groups:
+        if g["by"] == "root":
+            revenue[g["scenario"]] = revenue.get(g["scenario"], 0) + g["revenue"]
+    return median, {k: int(v * 100) for k, v in revenue.items()}, len(orders)
+
+
+def run_duckdb(args, scenarios):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    load_duckdb(con, args.data)
+    tiers = con.execute(
+        """SELECT max(n) FROM (
+             SELECT count(*) AS n FROM list_prices GROUP BY sku
+             UNION ALL SELECT count(*) FROM account_prices GROUP BY owner, sku)"""
+    ).fetchone()[0]
+    pivot_duckdb(con, "list_prices", "sku", tiers)
+    pivot_duckdb(con, "account_prices", "owner, sku", tiers)
+    # Every scenario's discount table, the base's rows changed where the scenario says.
+    con.execute("CREATE TABLE scenario_discounts AS SELECT 'base' AS scenario, * FROM segment_discounts")
+    for name, s in scenarios.items():
+        con.execute(
+            """INSERT INTO scenario_discounts
+               SELECT ?, segment, root,
+                      CASE WHEN segment = ? AND root = ? THEN ? ELSE percent_hundredths END
+               FROM segment_discounts""",
+            [name, s["segment"], s["root"], s["hundredths"]],
+        )
+    discounted = DISCOUNTED.replace("lp.price_cents", f"({tier_case('lp', tiers)})")
+    query = f"""
+        SELECT d_s.scenario, acc.segment,
+               sum(o.qty * coalesce({tier_case('ap', tiers)}, {discounted})) AS cents
+        FROM orders o
+        CROSS JOIN (SELECT DISTINCT scenario FROM scenario_discounts) d_s
+        JOIN accounts acc ON acc.account = o.account
+        JOIN products p ON p.sku = o.sku
+        LEFT JOIN scenario_discounts d
+            ON d.scenario = d_s.scenario AND d.segment = acc.segment AND d.root = p.root
+        LEFT JOIN account_prices_wide ap ON ap.owner = acc.owner AND ap.sku = o.sku
+        JOIN list_prices_wide lp ON lp.sku = o.sku
+        GROUP BY ALL"""
+    median, rows = timed(args.repeat, lambda: con.execute(query).fetchall())
+    revenue = {}
+    for scenario, _segment, cents in rows:
+        revenue[scenario] = revenue.get(scenario, 0) + int(cents)
+    return median, revenue
+
+
+def run_dask(args, scenarios, orders, workers):
+    import dask.dataframe as dd
+    import distributed
+
+    import tarif.dask as tdask
+
+    frame = orders.to_pandas()
+    changes = {name: s["changes"] for name, s in scenarios.items()}
+    rules = os.path.join(args.data, "rules-subset.json")
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=2 // workers or 1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster):
+            lines = dd.from_pandas(frame, npartitions=8 * workers)
+            # The first run compiles the rules in each worker; the median is over warm runs.
+            tdask.simulate(lines, rules, changes, at=AT)
+            median, sim = timed(args.repeat, lambda: tdask.simulate(lines, rules, changes, at=AT))
+    revenue = {}
+    for _, g in sim.groups[sim.groups["by"] == "root"].iterrows():
+        revenue[g["scenario"]] = revenue.get(g["scenario"], 0) + int(g["revenue"] * 100)
+    return median, revenue
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dask", default="1,2", help="worker counts for tarif.dask ('' to skip)")
+    args = parser.parse_args()
+    with open(os.path.join(args.data, "rules-subset.json")) as f:
+        document = json.load(f)
+    scenarios = scenarios_of(document)
+    del document
+    orders = read_orders(args.data).select(["account", "sku", "qty"])
+    tarif_s, tarif_revenue, lines = run_tarif(args, scenarios, orders)
+    duck_s, duck_revenue = run_duckdb(args, scenarios)
+    if duck_revenue != tarif_revenue:
+        raise SystemExit(f"revenue per scenario differs: tarif {tarif_revenue}, duckdb {duck_revenue}")
+    work = lines * (1 + len(scenarios))
+    print(f"{lines} order lines × {1 + len(scenarios)} scenarios ({', '.join(scenarios)}); revenue per scenario equal to the cent:")
+    for name, cents in tarif_revenue.items():
+        print(f"  {name:<28} {cents / 100:>18,.2f} EUR")
+    print(f"\n| engine | median | lines × scenarios / s | vs Tarif |\n|---|---|---|---|")
+    print(f"| tarif.simulate (Python, {args.threads} threads) | {tarif_s:.2f} s | {work / tarif_s / 1e6:.2f}M | 1.00 |")
+    print(f"| DuckDB, pivoted tiers, scenarios crossed ({args.threads} threads) | {duck_s:.2f} s | {work / duck_s / 1e6:.2f}M | {tarif_s / duck_s:.2f}× {'faster' if duck_s < tarif_s else 'slower'} |")
+    for workers in [int(w) for w in args.dask.split(",") if w]:
+        dask_s, dask_revenue = run_dask(args, scenarios, orders, workers)
+        if dask_revenue != tarif_revenue:
+            raise SystemExit(f"dask revenue differs: {dask_revenue}")
+        print(f"| tarif.dask.simulate, LocalCluster of {workers} | {dask_s:.2f} s | {work / dask_s / 1e6:.2f}M | overhead {dask_s / tarif_s:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
