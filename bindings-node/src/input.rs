@@ -661,13 +661,9 @@ fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
         }
         ["inStock"] if keys.len() == 1 => {
             let f: InStockFilter<'_> = object(value, field)?;
-            // Any other value is a query error, as in the other bindings: only `true` filters.
-            let yes = kind(&f.in_stock) == ValueType::Boolean
-                && bool::from_unknown(f.in_stock).unwrap_or(false);
-            if yes {
-                Ok(tarif::Filter::InStock)
-            } else {
-                Err(query_error(format!("`{field}.inStock` can only be true")))
+            match optional_bool(Some(f.in_stock), &format!("{field}.inStock"))? {
+                Some(true) => Ok(tarif::Filter::InStock),
+                _ => Err(query_error(format!("`{field}.inStock` can only be true"))),
             }
         }
         _ => Err(query_error(format!(

@@ -245,8 +245,7 @@ fn filter(value: &Bound<'_, PyAny>) -> Result<Filter> {
     };
     if *kind == "in_stock" {
         // Only `True` filters: the rest is what the in_stock facet's `false` counts.
-        let is_true = subject.is_instance_of::<PyBool>() && subject.is_truthy()?;
-        if dict.len() != 1 || !is_true {
+        if dict.len() != 1 || flag(Some(&subject), "the in_stock filter")? != Some(true) {
             return Err(invalid(format!(
                 "the in_stock filter is {{\"in_stock\": True}}: {}",
                 dict.repr()?

@@ -181,8 +181,8 @@ fn filter(value: &Value) -> Result<Filter, Refused> {
                 None => Err(refuse(InputCode::InvalidQuery)),
             }
         }
-        ["in_stock"] if f.len() == 1 => match f.get("in_stock") {
-            Some(Value::Bool(true)) => Ok(Filter::InStock),
+        ["in_stock"] if f.len() == 1 => match flag(f.get("in_stock"))? {
+            Some(true) => Ok(Filter::InStock),
             _ => Err(refuse(InputCode::InvalidQuery)),
         },
         [kind] if f.len() == 1 => Ok(match *kind {
