@@ -1,5 +1,7 @@
 //! The `stock` section: one record per product, checked all at once, into the stock column.
 
+use std::sync::Arc;
+
 use ahash::{AHashMap, AHashSet};
 use rust_decimal::Decimal;
 
@@ -20,6 +22,8 @@ pub(crate) fn build(
 ) -> StockIndex {
     let mut products = AHashMap::new();
     let mut seen: AHashSet<&str> = AHashSet::new();
+    // A few warehouses stock a million products: each id is held once.
+    let mut warehouse_ids: AHashMap<&str, Arc<str>> = AHashMap::new();
     for (i, record) in items(&doc.stock, "stock", diags) {
         let path = format!("stock[{i}]");
         let product = match catalog.ids.get(&record.sku) {
@@ -43,7 +47,7 @@ pub(crate) fn build(
             );
             continue;
         }
-        let def = stock_def(record, &path, diags);
+        let def = stock_def(record, &path, &mut warehouse_ids, diags);
         if let (Some(product), Some(def)) = (product, def) {
             products.insert(product, def);
         }
@@ -61,7 +65,12 @@ pub(crate) fn build(
 }
 
 /// One record, or `None` after reporting what is wrong with it.
-fn stock_def(record: &StockRecord, path: &str, diags: &mut Diags) -> Option<StockDef> {
+fn stock_def<'d>(
+    record: &'d StockRecord,
+    path: &str,
+    warehouse_ids: &mut AHashMap<&'d str, Arc<str>>,
+    diags: &mut Diags,
+) -> Option<StockDef> {
     match (&record.available, &record.warehouses) {
         (Some(available), None) => Some(StockDef {
             available: quantity(available, &format!("{path}.available"), diags)?,
@@ -85,7 +94,11 @@ fn stock_def(record: &StockRecord, path: &str, diags: &mut Diags) -> Option<Stoc
                 }
                 match quantity(&w.available, &format!("{at}.available"), diags) {
                     Some(available) => warehouses.push(WarehouseAvailability {
-                        id: w.id.as_str().into(),
+                        id: Arc::clone(
+                            warehouse_ids
+                                .entry(w.id.as_str())
+                                .or_insert_with(|| w.id.as_str().into()),
+                        ),
                         available,
                         lead_time_days: w.lead_time_days,
                     }),

@@ -1,6 +1,8 @@
 //! Stock: per tracked product its quantity on hand (summed over warehouses), its restock lead
 //! time and its warehouses; and the positions of the products in stock, for search.
 
+use std::sync::Arc;
+
 use ahash::AHashMap;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
@@ -43,8 +45,8 @@ pub(crate) struct StockDef {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarehouseAvailability {
-    /// Warehouse id.
-    pub id: Box<str>,
+    /// Warehouse id (shared by every product stocked there).
+    pub id: Arc<str>,
     /// Quantity on hand there.
     pub available: Decimal,
     /// Days to restock from there, when known.
