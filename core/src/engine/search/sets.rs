@@ -248,9 +248,7 @@ impl Engine {
             values,
         }
     }
-}
 
-impl Engine {
     /// The in-stock facet: two values, `false` then `true` (the order of boolean facet values),
     /// listed like any other facet's.
     fn count_in_stock(
