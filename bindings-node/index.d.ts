@@ -442,6 +442,12 @@ export interface FamilyFilter {
   family: string[]
 }
 
+/** Products with a positive total on hand (an untracked product is not in stock). */
+export interface InStockFilter {
+  /** Only `true`: the products not in stock are what the `in_stock` facet's `false` counts. */
+  inStock: true
+}
+
 /** Why one line failed: the `code` and `message` a thrown error would carry. */
 export interface LineError {
   /** Stable code: `UNKNOWN_PRODUCT`, `QUANTITY_RULE`, `NOT_BUYABLE`, `INVALID_QUANTITY`… */
@@ -581,6 +587,11 @@ export interface QuoteResult {
   steps: Array<QuoteStep>
   /** Version of the engine that priced the line. */
   engineVersion: string
+  /**
+   * What ships now and what is backordered; null when the product's stock is not tracked.
+   * Stock never changes the price.
+   */
+  stock: StockResult | null
 }
 
 /** One applied rule of a quote. */
@@ -649,7 +660,7 @@ export interface SearchPage {
  */
 export interface SearchQuery {
   /** Filters, all of which must hold (the values of one filter any-of). */
-  filters?: Array<AttrValuesFilter | AttrRangeFilter | CategoryFilter | BrandFilter | FamilyFilter>
+  filters?: Array<AttrValuesFilter | AttrRangeFilter | CategoryFilter | BrandFilter | FamilyFilter | InStockFilter>
   /** Case-insensitive prefix of a SKU, MPN, other ref, or of the digits of an EAN. */
   text?: string
   /** The capability a product needs to be in the results. Default: `see`. */
@@ -708,6 +719,21 @@ export interface StepReport {
   candidates: Array<CandidateReport>
 }
 
+/** The stock side of a quote. */
+export interface StockResult {
+  /** The part of the quantity that can ship now: min(qty, total on hand). */
+  available: string
+  /** The rest of the quantity (zero or more). */
+  backorder: string
+  /** Days until the backorder ships; null when nothing is backordered or it is unknown. */
+  leadTimeDays: number | null
+  /**
+   * Stock on hand per warehouse, as the record gives it (empty when the product is not
+   * tracked per warehouse).
+   */
+  warehouses: Array<WarehouseStock>
+}
+
 /** One line of read order text. */
 export interface TextLineResult {
   /** 1-based input line (the first, when lines were merged). */
@@ -756,4 +782,14 @@ export interface VisibilityReport {
   allowed: CapabilitiesResult
   /** The rule that decided each capability, before implications. */
   decidedBy: DecidedBy
+}
+
+/** A product's stock in one warehouse. */
+export interface WarehouseStock {
+  /** Warehouse id. */
+  id: string
+  /** Quantity on hand there. */
+  available: string
+  /** Days to restock from there; null when unknown. */
+  leadTimeDays: number | null
 }

@@ -354,7 +354,7 @@ pub fn batch_at(value: Option<Unknown<'_>>, field: &str) -> Result<BatchAtInput,
 pub struct SearchQuery<'a> {
     /// Filters, all of which must hold (the values of one filter any-of).
     #[napi(
-        ts_type = "Array<AttrValuesFilter | AttrRangeFilter | CategoryFilter | BrandFilter | FamilyFilter>"
+        ts_type = "Array<AttrValuesFilter | AttrRangeFilter | CategoryFilter | BrandFilter | FamilyFilter | InStockFilter>"
     )]
     pub filters: Option<Unknown<'a>>,
     /// Case-insensitive prefix of a SKU, MPN, other ref, or of the digits of an EAN.
@@ -438,6 +438,14 @@ pub struct FamilyFilter<'a> {
     /// Family ids.
     #[napi(ts_type = "string[]")]
     pub family: Unknown<'a>,
+}
+
+/// Products with a positive total on hand (an untracked product is not in stock).
+#[napi(object, object_to_js = false)]
+pub struct InStockFilter<'a> {
+    /// Only `true`: the products not in stock are what the `in_stock` facet's `false` counts.
+    #[napi(ts_type = "true")]
+    pub in_stock: Unknown<'a>,
 }
 
 /// Order by a numeric attribute (a list by its smallest number), ties by SKU.
@@ -601,10 +609,12 @@ fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
     let keys = keys(
         value,
         field,
-        &["attr", "anyOf", "min", "max", "category", "brand", "family"],
+        &[
+            "attr", "anyOf", "min", "max", "category", "brand", "family", "inStock",
+        ],
     )?;
     let has = |k: &str| keys.iter().any(|key| key == k);
-    let kinds: Vec<&str> = ["attr", "category", "brand", "family"]
+    let kinds: Vec<&str> = ["attr", "category", "brand", "family", "inStock"]
         .into_iter()
         .filter(|k| has(k))
         .collect();
@@ -649,9 +659,16 @@ fn filter(value: Unknown<'_>, field: &str) -> Result<tarif::Filter, Failure> {
             let f: FamilyFilter<'_> = object(value, field)?;
             Ok(tarif::Filter::Family(many(f.family, "family")?))
         }
+        ["inStock"] if keys.len() == 1 => {
+            let f: InStockFilter<'_> = object(value, field)?;
+            match optional_bool(Some(f.in_stock), &format!("{field}.inStock"))? {
+                Some(true) => Ok(tarif::Filter::InStock),
+                _ => Err(query_error(format!("`{field}.inStock` can only be true"))),
+            }
+        }
         _ => Err(query_error(format!(
-            "`{field}` is {{attr, anyOf}}, {{attr, min?, max?}}, {{category}}, {{brand}} or \
-             {{family}}"
+            "`{field}` is {{attr, anyOf}}, {{attr, min?, max?}}, {{category}}, {{brand}}, \
+             {{family}} or {{inStock: true}}"
         ))),
     }
 }

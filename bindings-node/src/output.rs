@@ -32,6 +32,34 @@ pub struct QuoteResult {
     pub steps: Vec<QuoteStep>,
     /// Version of the engine that priced the line.
     pub engine_version: String,
+    /// What ships now and what is backordered; null when the product's stock is not tracked.
+    /// Stock never changes the price.
+    pub stock: Option<StockResult>,
+}
+
+/// The stock side of a quote.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct StockResult {
+    /// The part of the quantity that can ship now: min(qty, total on hand).
+    pub available: String,
+    /// The rest of the quantity (zero or more).
+    pub backorder: String,
+    /// Days until the backorder ships; null when nothing is backordered or it is unknown.
+    pub lead_time_days: Option<u32>,
+    /// Stock on hand per warehouse, as the record gives it (empty when the product is not
+    /// tracked per warehouse).
+    pub warehouses: Vec<WarehouseStock>,
+}
+
+/// A product's stock in one warehouse.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct WarehouseStock {
+    /// Warehouse id.
+    pub id: String,
+    /// Quantity on hand there.
+    pub available: String,
+    /// Days to restock from there; null when unknown.
+    pub lead_time_days: Option<u32>,
 }
 
 /// One applied rule of a quote.
@@ -79,6 +107,20 @@ impl From<Quote<'_>> for QuoteResult {
                 })
                 .collect(),
             engine_version: q.engine_version.to_string(),
+            stock: q.stock.map(|s| StockResult {
+                available: s.available.to_string(),
+                backorder: s.backorder.to_string(),
+                lead_time_days: s.lead_time_days,
+                warehouses: s
+                    .warehouses
+                    .iter()
+                    .map(|w| WarehouseStock {
+                        id: w.id.to_string(),
+                        available: w.available.to_string(),
+                        lead_time_days: w.lead_time_days,
+                    })
+                    .collect(),
+            }),
         }
     }
 }
@@ -424,6 +466,7 @@ impl From<tarif::SearchPage> for SearchPage {
                         tarif::Facet::Brand => ("brand", "brand".to_string()),
                         tarif::Facet::Category => ("category", "category".to_string()),
                         tarif::Facet::Family => ("family", "family".to_string()),
+                        tarif::Facet::InStock => ("in_stock", "in_stock".to_string()),
                     };
                     FacetCounts {
                         kind: kind.to_string(),

@@ -138,3 +138,23 @@ test('util.inspect shows which rules an engine holds', async () => {
   assert.equal(inspect(engine), `Engine { engineVersion: '${engine.engineVersion}', warnings: 0 }`);
   assert.match(inspect(new EngineHandle(engine)), /^EngineHandle \{ engineVersion: 't1-[0-9a-f]+', warnings: 0 \}$/);
 });
+
+test('quote.stock: what ships now, the backorder and its lead time, as strings; null when untracked', () => {
+  const doc = smallDocument();
+  doc.stock = [{ sku: 'DR-18V-01', warehouses: [{ id: 'LYON', available: '2', lead_time_days: 4 }, { id: 'PARIS', available: 0.5 }] }];
+  const stocked = Engine.fromJson(JSON.stringify(doc));
+  const q = stocked.quote({ account: 'ACME', sku: 'DR-18V-01', qty: '3', at: AT });
+  assert.deepEqual(q.stock, {
+    available: '2.5',
+    backorder: '0.5',
+    leadTimeDays: 4,
+    warehouses: [
+      { id: 'LYON', available: '2', leadTimeDays: 4 },
+      { id: 'PARIS', available: '0.5', leadTimeDays: null },
+    ],
+  });
+  // Stock never moves the price.
+  assert.equal(q.lineTotal, engine.quote({ account: 'ACME', sku: 'DR-18V-01', qty: '3', at: AT }).lineTotal);
+  assert.equal(stocked.quote({ account: 'ACME', sku: 'DR-18V-01', qty: '1', at: AT }).stock.leadTimeDays, null);
+  assert.equal(engine.quote({ account: 'ACME', sku: 'DR-18V-01', qty: '3', at: AT }).stock, null);
+});

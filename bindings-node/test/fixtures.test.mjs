@@ -33,7 +33,10 @@ function searchQuery(query) {
   const { filters, group_variants: groupVariants, prices, ...rest } = query;
   const out = { ...rest };
   if (filters !== undefined) {
-    out.filters = filters.map(({ any_of: anyOf, ...f }) => (anyOf === undefined ? f : { ...f, anyOf }));
+    out.filters = filters.map(({ any_of: anyOf, in_stock: inStock, ...f }) => {
+      if (inStock !== undefined) return { ...f, inStock };
+      return anyOf === undefined ? f : { ...f, anyOf };
+    });
   }
   if (groupVariants !== undefined) out.groupVariants = groupVariants;
   if (prices !== undefined) {
@@ -86,6 +89,10 @@ function answer(engine, c) {
           list_price: q.listPrice ?? null,
           buyable: q.buyable,
           applied: q.steps.map((s) => s.rule),
+          stock:
+            q.stock === null
+              ? null
+              : { available: q.stock.available, backorder: q.stock.backorder, lead_time_days: q.stock.leadTimeDays },
         };
       }
       case 'visibility':

@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../../tests/fixtures/requests/', import.meta
 const MIN_REQUESTS = 150;
 const OPS = ['quote', 'explain', 'visibility', 'lookup', 'search', 'related', 'quote_many'];
 // The fixtures name search options as Python keywords; this binding takes them in camelCase.
-const CAMEL = { group_variants: 'groupVariants', price_qty: 'priceQty', any_of: 'anyOf' };
+const CAMEL = { group_variants: 'groupVariants', price_qty: 'priceQty', any_of: 'anyOf', in_stock: 'inStock' };
 
 // A fixture value as the JavaScript value it stands for.
 function value(v) {

@@ -145,3 +145,18 @@ test('EngineHandle forwards search and related to the current engine', () => {
   assert.deepEqual(handle.search('INST', { limit: 3 }, DAY), engine.search('INST', { limit: 3 }, DAY));
   assert.deepEqual(handle.related('INST', 'DR-18-B', 'accessories', DAY), engine.related('INST', 'DR-18-B', 'accessories', DAY));
 });
+
+test('the inStock filter takes only true; the in_stock facet splits the visible catalog', () => {
+  const page = engine.search('INST', { filters: [{ inStock: true }], facets: ['in_stock'] }, DAY);
+  // The catalog fixture tracks no stock: nothing is in stock.
+  assert.equal(page.total, 0);
+  assert.equal(page.facets[0].kind, 'in_stock');
+  assert.deepEqual(page.facets[0].values.map((v) => v.value), ['false']);
+  for (const [bad, code] of [
+    [{ inStock: false }, 'INVALID_QUERY'],
+    [{ inStock: 1 }, 'INVALID_TYPE'],
+    [{ inStock: true, brand: ['Bosch'] }, 'INVALID_QUERY'],
+  ]) {
+    assert.equal(thrown(() => engine.search('INST', { filters: [bad] }, DAY)).code, code);
+  }
+});

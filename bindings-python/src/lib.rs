@@ -24,6 +24,7 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<changes::EntityChange>()?;
     m.add_class::<objects::Quote>()?;
     m.add_class::<objects::Step>()?;
+    m.add_class::<objects::Stock>()?;
     m.add_class::<objects::Capabilities>()?;
     m.add_class::<objects::Diagnostic>()?;
     m.add_class::<objects::Explanation>()?;

@@ -25,6 +25,7 @@ pub(crate) struct Quote {
     stage: &'static str,
     steps: Vec<Step>,
     engine_version: Arc<str>,
+    stock: Option<Stock>,
 }
 
 impl Quote {
@@ -41,6 +42,7 @@ impl Quote {
             stage: quote.stage.as_str(),
             steps: quote.steps.iter().map(Step::new).collect(),
             engine_version: Arc::clone(engine_version),
+            stock: quote.stock.as_ref().map(Stock::new),
         }
     }
 }
@@ -102,11 +104,82 @@ impl Quote {
     fn engine_version(&self) -> &str {
         &self.engine_version
     }
+    /// What ships now and what is backordered, or `None` when the product's stock is not
+    /// tracked. Stock never changes the price.
+    #[getter]
+    fn stock(&self) -> Option<Stock> {
+        self.stock.clone()
+    }
 
     fn __repr__(&self) -> String {
         format!(
             "Quote(sku={:?}, qty=Decimal('{}'), unit_price=Decimal('{}'), line_total=Decimal('{}'), currency={:?})",
             self.sku, self.qty, self.unit_price, self.line_total, self.currency
+        )
+    }
+}
+
+/// The stock side of a quote: `available` ships now, `backorder` waits `lead_time_days`.
+#[pyclass(frozen, eq, hash, skip_from_py_object, module = "tarif")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Stock {
+    available: Decimal,
+    backorder: Decimal,
+    lead_time_days: Option<u32>,
+    warehouses: Vec<(String, Decimal, Option<u32>)>,
+}
+
+impl Stock {
+    fn new(stock: &tarif::StockInfo<'_>) -> Stock {
+        Stock {
+            available: stock.available,
+            backorder: stock.backorder,
+            lead_time_days: stock.lead_time_days,
+            warehouses: stock
+                .warehouses
+                .iter()
+                .map(|w| (w.id.to_string(), w.available, w.lead_time_days))
+                .collect(),
+        }
+    }
+}
+
+#[pymethods]
+impl Stock {
+    /// The part of the quantity that can ship now: min(qty, total on hand).
+    #[getter]
+    fn available<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.available)
+    }
+    /// The rest of the quantity (zero or more).
+    #[getter]
+    fn backorder<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.backorder)
+    }
+    /// Days until the backorder ships; `None` when nothing is backordered or it is unknown.
+    #[getter]
+    fn lead_time_days(&self) -> Option<u32> {
+        self.lead_time_days
+    }
+    /// Stock on hand per warehouse as the record gives it: `(id, available, lead_time_days)`
+    /// (empty when the product is not tracked per warehouse).
+    #[getter]
+    fn warehouses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let rows = self
+            .warehouses
+            .iter()
+            .map(|(id, available, lead)| Ok((id.as_str(), to_decimal(py, *available)?, *lead)))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(py, rows)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Stock(available=Decimal('{}'), backorder=Decimal('{}'), lead_time_days={})",
+            self.available,
+            self.backorder,
+            self.lead_time_days
+                .map_or_else(|| "None".to_string(), |d| d.to_string())
         )
     }
 }

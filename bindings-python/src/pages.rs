@@ -314,6 +314,7 @@ impl From<tarif::FacetCounts> for FacetCounts {
             tarif::Facet::Brand => ("brand", "brand".into()),
             tarif::Facet::Category => ("category", "category".into()),
             tarif::Facet::Family => ("family", "family".into()),
+            tarif::Facet::InStock => ("in_stock", "in_stock".into()),
         };
         FacetCounts {
             kind,

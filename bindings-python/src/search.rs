@@ -218,24 +218,24 @@ fn bound(value: Option<Bound<'_, PyAny>>, what: &str) -> Result<Option<Decimal>>
     }
 }
 
-/// `{"attr": name, "any_of": [...]}`, `{"attr": name, "min": .., "max": ..}`, or
-/// `{"category" | "brand" | "family": [ids]}`.
+/// `{"attr": name, "any_of": [...]}`, `{"attr": name, "min": .., "max": ..}`,
+/// `{"category" | "brand" | "family": [ids]}`, or `{"in_stock": True}`.
 fn filter(value: &Bound<'_, PyAny>) -> Result<Filter> {
     let what = "a filter";
     let dict = dict(
         value,
         what,
         &[
-            "attr", "any_of", "min", "max", "category", "brand", "family",
+            "attr", "any_of", "min", "max", "category", "brand", "family", "in_stock",
         ],
     )?;
-    let kinds: Vec<&str> = ["attr", "category", "brand", "family"]
+    let kinds: Vec<&str> = ["attr", "category", "brand", "family", "in_stock"]
         .into_iter()
         .filter(|k| dict.contains(*k).unwrap_or(false))
         .collect();
     let [kind] = kinds.as_slice() else {
         return Err(invalid(format!(
-            "a filter has exactly one of the keys attr, category, brand, family; got {}",
+            "a filter has exactly one of the keys attr, category, brand, family, in_stock; got {}",
             dict.repr()?
         )));
     };
@@ -243,6 +243,16 @@ fn filter(value: &Bound<'_, PyAny>) -> Result<Filter> {
     let Some(subject) = get(kind)? else {
         return Err(invalid("a filter lost its key while being read"));
     };
+    if *kind == "in_stock" {
+        // Only `True` filters: the rest is what the in_stock facet's `false` counts.
+        if dict.len() != 1 || flag(Some(&subject), "the in_stock filter")? != Some(true) {
+            return Err(invalid(format!(
+                "the in_stock filter is {{\"in_stock\": True}}: {}",
+                dict.repr()?
+            )));
+        }
+        return Ok(Filter::InStock);
+    }
     if *kind != "attr" {
         if dict.len() != 1 {
             return Err(invalid(format!(

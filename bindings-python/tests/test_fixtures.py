@@ -119,6 +119,13 @@ def answer(engine: tarif.Engine, case) -> dict:
                 "list_price": None if q.list_price is None else str(q.list_price),
                 "buyable": q.buyable,
                 "applied": [s.rule for s in q.steps],
+                "stock": None
+                if q.stock is None
+                else {
+                    "available": str(q.stock.available),
+                    "backorder": str(q.stock.backorder),
+                    "lead_time_days": q.stock.lead_time_days,
+                },
             }
         if op == "visibility":
             caps = engine.visibility(account, ref, at=at)

@@ -259,3 +259,25 @@ def test_integers_beyond_64_bits(small):
     with pytest.raises(tarif.QuoteError) as info:
         small.quote("ACME", "CAB-1", 10**40, at=AT)
     assert info.value.code == "INVALID_QUANTITY"
+
+
+def test_stock_splits_the_quantity_and_never_moves_the_price():
+    doc = copy.deepcopy(SMALL)
+    doc["stock"] = [
+        {"sku": "DR-1", "warehouses": [{"id": "LYON", "available": "2", "lead_time_days": 4}, {"id": "PARIS", "available": 1}]},
+    ]
+    stocked = tarif.Engine.from_dict(doc)
+    plain = tarif.Engine.from_dict(SMALL)
+    q = stocked.quote("ACME", "DR-1", 5, at=AT)
+    assert q.stock is not None
+    assert (q.stock.available, q.stock.backorder, q.stock.lead_time_days) == (Decimal("3"), Decimal("2"), 4)
+    assert q.stock.warehouses == (("LYON", Decimal("2"), 4), ("PARIS", Decimal("1"), None))
+    assert q.line_total == plain.quote("ACME", "DR-1", 5, at=AT).line_total
+    assert plain.quote("ACME", "DR-1", 5, at=AT).stock is None
+    # Nothing backordered: no lead time.
+    assert stocked.quote("ACME", "DR-1", 3, at=AT).stock.lead_time_days is None
+    # Frozen and comparable, like every value object.
+    with pytest.raises(AttributeError):
+        q.stock.available = Decimal(1)  # type: ignore[misc]
+    assert q.stock == stocked.quote("ACME", "DR-1", 5, at=AT).stock
+    assert "backorder=Decimal('2')" in repr(q.stock)

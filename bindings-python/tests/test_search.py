@@ -205,3 +205,26 @@ def test_search_releases_the_gil_and_is_thread_safe(catalog):
     with ThreadPoolExecutor(4) as pool:
         pages = list(pool.map(lambda _: catalog.search("INST", facets=["brand"], at=DAY), range(32)))
     assert all(p == expected for p in pages)
+
+
+def test_in_stock_filter_and_facet(catalog):
+    page = catalog.search("INST", at=DAY, filters=[{"in_stock": True}], facets=["in_stock"])
+    # The catalog fixture has no stock section: nothing is in stock, and the facet says so.
+    assert page.total == 0
+    (facet,) = page.facets
+    assert (facet.kind, facet.name) == ("in_stock", "in_stock")
+    assert set(facet.counts) <= {"false"}
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        ({"in_stock": False}, "INVALID_QUERY"),
+        ({"in_stock": 1}, "INVALID_TYPE"),
+        ({"in_stock": True, "brand": ["B"]}, "INVALID_QUERY"),
+    ],
+)
+def test_in_stock_filter_only_takes_true(catalog, bad, code):
+    with pytest.raises(tarif.InputError) as err:
+        catalog.search("INST", at=DAY, filters=[bad])
+    assert err.value.code == code

@@ -172,6 +172,7 @@ fn search_query(args: &SearchArgs) -> Result<SearchQuery, Failure> {
             "category" => Facet::Category,
             "brand" => Facet::Brand,
             "family" => Facet::Family,
+            "in_stock" => Facet::InStock,
             name => Facet::attr(name),
         });
     }

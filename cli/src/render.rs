@@ -193,6 +193,7 @@ fn facet_name(facet: &Facet) -> &str {
         Facet::Category => "category",
         Facet::Brand => "brand",
         Facet::Family => "family",
+        Facet::InStock => "in_stock",
     }
 }
 

@@ -32,7 +32,8 @@ pub mod document {
         Account, AttrCondition, Audience, Category, Contract, Currency, DefaultVisibility,
         Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf, PriceEntry,
         PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode, Rule, Segment,
-        Select, Selector, Settings, StepDef, Tier, TierMode, Validity, VisibilityRule, FORMAT,
+        Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, Validity, VisibilityRule,
+        WarehouseStock, FORMAT,
     };
 }
 
@@ -43,7 +44,9 @@ pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityRe
 pub use engine::order::{
     LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
 };
-pub use engine::quote::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source};
+pub use engine::quote::{
+    AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, StockInfo,
+};
 pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,
     RowPrice, SearchPage, SearchQuery, SearchRow, Sort, Variant,
@@ -52,6 +55,7 @@ pub use engine::simulate::{Group, GroupBy, ScenarioRun, Simulation};
 pub use engine::visibility::Capabilities;
 pub use engine::{AccountInfo, Engine};
 pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
+pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};
 pub use load::Compiled;
 pub use model::{Capability, RoundingStage};

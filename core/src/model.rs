@@ -143,6 +143,36 @@ pub struct Document {
     /// Framework contracts: visibility and pricing rules for an audience.
     #[serde(default)]
     pub contracts: Vec<Item<Contract>>,
+    /// Stock and restock lead times, one record per product.
+    #[serde(default)]
+    pub stock: Vec<Item<StockRecord>>,
+}
+
+/// A product's stock: one quantity (`available`) or one per warehouse (`warehouses`), never
+/// both.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockRecord {
+    /// The product.
+    pub sku: String,
+    /// Quantity on hand, when the product is not tracked per warehouse.
+    pub available: Option<NumText>,
+    /// Days to restock the product (used when no warehouse gives its own).
+    pub lead_time_days: Option<u32>,
+    /// Quantity on hand per warehouse.
+    pub warehouses: Option<Vec<WarehouseStock>>,
+}
+
+/// A product's stock in one warehouse.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseStock {
+    /// Warehouse id.
+    pub id: String,
+    /// Quantity on hand there.
+    pub available: NumText,
+    /// Days to restock from there.
+    pub lead_time_days: Option<u32>,
 }
 
 /// Engine-wide settings.

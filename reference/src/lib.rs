@@ -70,6 +70,19 @@ pub struct RefQuote {
     pub applied: Vec<String>,
     /// What each step of the procedure saw, in order: what `explain` reports.
     pub steps: Vec<RefStep>,
+    /// The stock split of the quantity (§14), `None` when the product has no stock record.
+    pub stock: Option<RefStock>,
+}
+
+/// What ships now and what waits (§14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefStock {
+    /// min(qty, total on hand).
+    pub available: Decimal,
+    /// qty − available.
+    pub backorder: Decimal,
+    /// The product's lead time, only when something is backordered.
+    pub lead_time_days: Option<u32>,
 }
 
 /// One step of a priced quote: its candidates (every rule or entry that matched, by full id, in
@@ -531,6 +544,44 @@ impl Reference {
             buyable: caps.buy,
             applied: run.applied.iter().map(|c| c.id.clone()).collect(),
             steps: run.steps,
+            stock: self.stock_split(&product.sku, qty),
+        })
+    }
+
+    /// A product's total on hand and lead time (§14): the sum over its warehouses, the smallest
+    /// lead time a warehouse gives, else the record's own. `None` without a record.
+    pub fn stock(&self, sku: &str) -> Option<(Decimal, Option<u32>)> {
+        let record = self.doc.stock.iter().find_map(|r| match r {
+            Item::Ok(r) if r.sku == sku => Some(r),
+            _ => None,
+        })?;
+        let qty = |t: &tarif::document::NumText| money::parse_decimal(&t.0).unwrap_or_default();
+        match &record.warehouses {
+            Some(list) => {
+                let total = list.iter().map(|w| qty(&w.available)).sum();
+                let lead = list.iter().filter_map(|w| w.lead_time_days).min();
+                Some((total, lead.or(record.lead_time_days)))
+            }
+            None => Some((
+                record.available.as_ref().map(qty).unwrap_or_default(),
+                record.lead_time_days,
+            )),
+        }
+    }
+
+    fn stock_split(&self, sku: &str, qty: Decimal) -> Option<RefStock> {
+        let (total, lead) = self.stock(sku)?;
+        if qty <= total {
+            return Some(RefStock {
+                available: qty,
+                backorder: Decimal::ZERO,
+                lead_time_days: None,
+            });
+        }
+        Some(RefStock {
+            available: total,
+            backorder: qty - total,
+            lead_time_days: lead,
         })
     }
 

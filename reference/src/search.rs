@@ -12,13 +12,15 @@ use tarif::{Capability, Facet, Filter, Instant, RelationKind, SearchQuery, Sort}
 
 use crate::Reference;
 
-/// The fixtures' name of a facet: the attribute's name, or `category`, `brand`, `family`.
+/// The fixtures' name of a facet: the attribute's name, or `category`, `brand`, `family`,
+/// `in_stock`.
 pub fn facet_name(facet: &Facet) -> String {
     match facet {
         Facet::Attr(name) => name.clone(),
         Facet::Category => "category".into(),
         Facet::Brand => "brand".into(),
         Facet::Family => "family".into(),
+        Facet::InStock => "in_stock".into(),
     }
 }
 
@@ -198,7 +200,15 @@ impl<'a> BruteForce<'a> {
             Filter::Category(names) => names.iter().any(|c| self.in_category(p, c)),
             Filter::Brand(names) => any(names, p.brand.as_ref()),
             Filter::Family(names) => any(names, p.family.as_ref()),
+            Filter::InStock => self.in_stock(p),
         }
+    }
+
+    /// A positive total on hand (§14); a product without a stock record is not in stock.
+    fn in_stock(&self, p: &Product) -> bool {
+        self.reference
+            .stock(&p.sku)
+            .is_some_and(|(total, _)| total > Decimal::ZERO)
     }
 
     fn text_matches(p: &Product, text: &str) -> bool {
@@ -220,6 +230,7 @@ impl<'a> BruteForce<'a> {
             Filter::Category(_) => Facet::Category,
             Filter::Brand(_) => Facet::Brand,
             Filter::Family(_) => Facet::Family,
+            Filter::InStock => Facet::InStock,
         }
     }
 
@@ -277,6 +288,7 @@ impl<'a> BruteForce<'a> {
                 Facet::Attr(name) => self.keys(p, name).iter().map(Key::text).collect(),
                 Facet::Brand => p.brand.iter().cloned().collect(),
                 Facet::Family => p.family.iter().cloned().collect(),
+                Facet::InStock => BTreeSet::from([self.in_stock(p).to_string()]),
                 Facet::Category => {
                     let mut out = BTreeSet::new();
                     for c in &p.categories {
@@ -306,6 +318,7 @@ impl<'a> BruteForce<'a> {
                 (Filter::Category(v), Facet::Category)
                 | (Filter::Brand(v), Facet::Brand)
                 | (Filter::Family(v), Facet::Family) => v.clone(),
+                (Filter::InStock, Facet::InStock) => vec!["true".to_string()],
                 _ => Vec::new(),
             };
             for v in selected.into_iter().filter(|v| exists.contains(v)) {

@@ -22,7 +22,7 @@ pub mod search;
 /// Something that answers fixture queries, in the fixtures' expected shape.
 ///
 /// Every answer is a JSON object: a quote `{"sku", "currency", "unit_price", "line_total",
-/// "base_price", "list_price", "buyable", "applied"}` (decimals as strings, printed at the scale
+/// "base_price", "list_price", "buyable", "applied", "stock"}` (decimals as strings, printed at the scale
 /// the rounding gave them), a visibility `{"see", "price", "buy"}`, a lookup `{"sku"}`, or an
 /// error `{"error": CODE}` (plus `"nearest"` for `QUANTITY_RULE`). Arguments are passed as the
 /// fixture writes them, so parse errors are reported where the error precedence puts them.
@@ -315,6 +315,16 @@ fn quote_json(q: &RefQuote) -> Value {
         "list_price": q.list_price.map(|p| p.to_string()),
         "buyable": q.buyable,
         "applied": q.applied,
+        "stock": q.stock.as_ref().map(|s| stock_json(s.available, s.backorder, s.lead_time_days)),
+    })
+}
+
+/// The stock part of a quote answer: `null` when the product is not tracked.
+fn stock_json(available: Decimal, backorder: Decimal, lead_time_days: Option<u32>) -> Value {
+    json!({
+        "available": available.to_string(),
+        "backorder": backorder.to_string(),
+        "lead_time_days": lead_time_days,
     })
 }
 
@@ -488,6 +498,7 @@ impl Evaluator for EngineEvaluator {
                 "list_price": q.list_price.map(|p| p.to_string()),
                 "buyable": q.buyable,
                 "applied": q.steps.iter().map(|s| s.rule.to_string()).collect::<Vec<_>>(),
+                "stock": q.stock.map(|s| stock_json(s.available, s.backorder, s.lead_time_days)),
             }),
             Err(e) => query_error(&e),
         }

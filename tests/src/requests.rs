@@ -150,10 +150,10 @@ fn filter(value: &Value) -> Result<Filter, Refused> {
     let f = object(
         value,
         &[
-            "attr", "any_of", "min", "max", "category", "brand", "family",
+            "attr", "any_of", "min", "max", "category", "brand", "family", "in_stock",
         ],
     )?;
-    let kinds: Vec<&str> = ["attr", "category", "brand", "family"]
+    let kinds: Vec<&str> = ["attr", "category", "brand", "family", "in_stock"]
         .into_iter()
         .filter(|k| f.contains_key(*k))
         .collect();
@@ -181,6 +181,10 @@ fn filter(value: &Value) -> Result<Filter, Refused> {
                 None => Err(refuse(InputCode::InvalidQuery)),
             }
         }
+        ["in_stock"] if f.len() == 1 => match flag(f.get("in_stock"))? {
+            Some(true) => Ok(Filter::InStock),
+            _ => Err(refuse(InputCode::InvalidQuery)),
+        },
         [kind] if f.len() == 1 => Ok(match *kind {
             "category" => Filter::Category(names("category")?),
             "brand" => Filter::Brand(names("brand")?),

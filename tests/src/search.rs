@@ -51,6 +51,8 @@ pub fn parse_query(value: &Value) -> Result<SearchQuery, String> {
             Filter::Brand(strings(f.get("brand")))
         } else if f.get("family").is_some() {
             Filter::Family(strings(f.get("family")))
+        } else if f.get("in_stock") == Some(&Value::Bool(true)) {
+            Filter::InStock
         } else {
             return Err(format!("unknown filter {f}"));
         };
@@ -97,6 +99,7 @@ pub fn parse_query(value: &Value) -> Result<SearchQuery, String> {
             Value::String(s) if s == "brand" => Facet::Brand,
             Value::String(s) if s == "category" => Facet::Category,
             Value::String(s) if s == "family" => Facet::Family,
+            Value::String(s) if s == "in_stock" => Facet::InStock,
             other => Facet::attr(
                 other
                     .get("attr")

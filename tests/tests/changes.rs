@@ -14,7 +14,7 @@ use tarif::{CompileOptions, Engine, QuoteRequest};
 
 use common::{Rng, SKUS};
 
-const KEYED: [(&str, &str); 7] = [
+const KEYED: [(&str, &str); 8] = [
     ("currencies", "code"),
     ("categories", "id"),
     ("products", "sku"),
@@ -22,6 +22,7 @@ const KEYED: [(&str, &str); 7] = [
     ("segments", "id"),
     ("accounts", "id"),
     ("contracts", "id"),
+    ("stock", "sku"),
 ];
 /// (changes section, parent section, parent field, nested field, key).
 const NESTED: [(&str, &str, &str, &str, &str); 2] = [
@@ -60,7 +61,8 @@ fn merge_value(doc: &Value, changes: &Value) -> Option<Value> {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        if deletes.is_empty() && upserts.is_empty() {
+        let cascade = section == "stock" && !deleted_products.is_empty();
+        if deletes.is_empty() && upserts.is_empty() && !cascade {
             continue;
         }
         let list = root
@@ -74,6 +76,10 @@ fn merge_value(doc: &Value, changes: &Value) -> Option<Value> {
             }
         }
         list.retain(|e| !deletes.iter().any(|d| d == key_of(e, key)));
+        // A deleted product's stock record goes with it (spec §13.1).
+        if section == "stock" {
+            list.retain(|e| !deleted_products.iter().any(|d| d == key_of(e, key)));
+        }
         for upsert in upserts {
             let id = key_of(&upsert, key).to_string();
             match list.iter_mut().find(|e| key_of(e, key) == id) {
@@ -316,6 +322,23 @@ fn random_changes(doc: &Value, rng: &mut Rng, seed: u64) -> Value {
             }
         }
     }
+    // Stock at ERP frequency: a record upserted for a product the document has (or had), or
+    // one of its records deleted.
+    if rng.chance(50) {
+        let products = doc["products"].as_array().cloned().unwrap_or_default();
+        let records = doc["stock"].as_array().cloned().unwrap_or_default();
+        if rng.chance(70) && !products.is_empty() {
+            let sku = key_of(rng.pick(&products), "sku").to_string();
+            if touched.insert(("stock".into(), sku.clone())) {
+                push(&mut upsert, "stock", stock_record(rng, &sku));
+            }
+        } else if !records.is_empty() {
+            let sku = key_of(rng.pick(&records), "sku").to_string();
+            if touched.insert(("stock".into(), sku.clone())) {
+                push(&mut delete, "stock", json!(sku));
+            }
+        }
+    }
     let mut changes = json!({"format": "tarif/1-changes", "upsert": upsert, "delete": delete});
     if let Some(s) = settings {
         changes["settings"] = s;
@@ -345,6 +368,13 @@ fn same_answers(a: &Engine, b: &Engine, rng: &mut Rng, context: &str) -> Result<
                         q.unit_price.to_string(),
                         q.line_total.to_string(),
                         q.buyable,
+                        q.stock.map(|s| {
+                            (
+                                s.available.to_string(),
+                                s.backorder.to_string(),
+                                s.lead_time_days,
+                            )
+                        }),
                     )
                 })
                 .map_err(|e| e.code())
@@ -361,10 +391,28 @@ fn same_answers(a: &Engine, b: &Engine, rng: &mut Rng, context: &str) -> Result<
     Ok(())
 }
 
+/// A stock record: one quantity or two warehouses.
+fn stock_record(rng: &mut Rng, sku: &str) -> Value {
+    if rng.chance(50) {
+        json!({"sku": sku, "available": rng.pick(&["0", "3", "12.5"]), "lead_time_days": rng.below(9)})
+    } else {
+        json!({"sku": sku, "warehouses": [
+            {"id": "LYON", "available": rng.pick(&["0", "4"]), "lead_time_days": rng.below(9)},
+            {"id": "PARIS", "available": rng.pick(&["0", "1.5"])}]})
+    }
+}
+
 fn check(seed: u64) -> Result<(), TestCaseError> {
     let mut doc = common::document(seed);
-    let mut engine = Engine::from_json(&doc.to_string()).unwrap();
     let mut rng = Rng::new(seed ^ 0x0C4A_46E5);
+    let mut tracked = Vec::new();
+    for p in doc["products"].as_array().cloned().unwrap_or_default() {
+        if rng.chance(40) {
+            tracked.push(stock_record(&mut rng, key_of(&p, "sku")));
+        }
+    }
+    doc["stock"] = json!(tracked);
+    let mut engine = Engine::from_json(&doc.to_string()).unwrap();
     for step in 0..3u64 {
         let changes = random_changes(&doc, &mut rng, seed.wrapping_add(step + 1));
         let context = format!("seed {seed} step {step}\nchanges {changes}");
@@ -589,4 +637,55 @@ fn the_diff_of_an_applied_change_names_what_it_changed() {
         .engine;
     assert_eq!(same.engine_version(), engine.engine_version());
     assert!(engine.diff(&same).unwrap().is_empty());
+}
+
+#[test]
+fn stock_records_are_upserted_and_deleted_by_sku_and_go_with_their_product() {
+    let engine = Engine::from_json(
+        r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+        "settings": {"default_price_lists": ["pub"]},
+        "products": [{"sku": "A"}, {"sku": "B"}, {"sku": "D"}],
+        "price_lists": [{"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}, {"sku": "D", "price": "5"}]}],
+        "stock": [{"sku": "A", "available": "5"}, {"sku": "B", "available": "1"}, {"sku": "D", "available": "2"}],
+        "accounts": [{"id": "C"}]}"#,
+    )
+    .unwrap();
+    let next = engine
+        .apply(
+            r#"{"format": "tarif/1-changes",
+                "upsert": {"stock": [{"sku": "A", "warehouses": [{"id": "LYON", "available": "1", "lead_time_days": 4}]}]},
+                "delete": {"stock": ["B"], "products": ["D"]}}"#,
+            &CompileOptions::default(),
+        )
+        .unwrap()
+        .engine;
+    let quote = |sku: &str| next.quote(&QuoteRequest::new("C", sku, 3.into()));
+    let a = quote("A").unwrap();
+    let stock = a.stock.unwrap();
+    assert_eq!(
+        (stock.available, stock.backorder, stock.lead_time_days),
+        (1.into(), 2.into(), Some(4))
+    );
+    // The price never moves with the stock.
+    assert_eq!(a.line_total.to_string(), "30.00");
+    assert!(quote("B").unwrap().stock.is_none());
+    // D went, and its stock record with it: the merged document compiles.
+    assert_eq!(quote("D").unwrap_err().code(), "UNKNOWN_PRODUCT");
+    let diff: Vec<String> = engine
+        .diff(&next)
+        .unwrap()
+        .changes
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        diff,
+        [
+            "removed products[D]",
+            "removed prices[pub/D]",
+            "modified stock[A]",
+            "removed stock[B]",
+            "removed stock[D]",
+        ]
+    );
 }

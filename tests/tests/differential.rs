@@ -13,7 +13,22 @@ use tarif_reference::Reference;
 const REQUESTS_PER_DOCUMENT: usize = 25;
 
 fn check_document(seed: u64) -> Result<(), TestCaseError> {
-    let doc = common::document(seed);
+    let mut doc = common::document(seed);
+    // Stock for some products: in stock, out of stock, per warehouse with or without lead times.
+    let mut stock_rng = common::Rng::new(seed ^ 0x0057_0C4B);
+    let mut stock = Vec::new();
+    for p in doc["products"].as_array().cloned().unwrap_or_default() {
+        let sku = p["sku"].clone();
+        match stock_rng.below(3) {
+            0 => {}
+            1 => stock.push(serde_json::json!({"sku": sku,
+                "available": stock_rng.pick(&["0", "1", "2.5", "40"]), "lead_time_days": stock_rng.below(5)})),
+            _ => stock.push(serde_json::json!({"sku": sku, "lead_time_days": 8, "warehouses": [
+                {"id": "A", "available": stock_rng.pick(&["0", "3"])},
+                {"id": "B", "available": stock_rng.pick(&["0", "0.5"]), "lead_time_days": stock_rng.below(5)}]})),
+        }
+    }
+    doc["stock"] = serde_json::Value::Array(stock);
     let text = doc.to_string();
     let engine = match Engine::from_json(&text) {
         Ok(e) => e,
@@ -68,6 +83,20 @@ fn check_document(seed: u64) -> Result<(), TestCaseError> {
                 );
                 prop_assert_eq!(q.buyable, r.buyable, "{}", context());
                 prop_assert_eq!(&applied, &r.applied, "{}", context());
+                prop_assert_eq!(
+                    q.stock.map(|s| (
+                        s.available.to_string(),
+                        s.backorder.to_string(),
+                        s.lead_time_days
+                    )),
+                    r.stock.as_ref().map(|s| (
+                        s.available.to_string(),
+                        s.backorder.to_string(),
+                        s.lead_time_days
+                    )),
+                    "{}",
+                    context()
+                );
                 // `explain` tells the same story as the reference, step by step.
                 let explained = engine
                     .explain(&request)

@@ -146,6 +146,56 @@ proptest! {
         }
     }
 
+    /// Stock never changes a price, a visibility or a lookup: adding a `stock` section (in
+    /// stock, out of stock, per warehouse) leaves every answer but the quote's `stock` as it was,
+    /// and a search without the in-stock filter or facet finds the same rows.
+    #[test]
+    fn adding_a_stock_section_changes_no_price_visibility_or_lookup(seed in any::<u64>()) {
+        let doc = common::document(seed);
+        let before = engine(&doc);
+        let mut rng = common::Rng::new(seed ^ 0x5700);
+        let mut stock = Vec::new();
+        for p in doc["products"].as_array().cloned().unwrap_or_default() {
+            let sku = p["sku"].clone();
+            match rng.below(3) {
+                0 => {}
+                1 => stock.push(json!({"sku": sku, "available": rng.pick(&["0", "1", "250.5"]), "lead_time_days": 3})),
+                _ => stock.push(json!({"sku": sku, "warehouses": [
+                    {"id": "LYON", "available": rng.pick(&["0", "2"])}, {"id": "PARIS", "available": "0", "lead_time_days": 9}]})),
+            }
+        }
+        let mut changed = doc.clone();
+        changed["stock"] = json!(stock);
+        let after = engine(&changed);
+        let full = |e: &Engine, row: &Row| {
+            let (a, r, q, at, c) = row;
+            let mut req = QuoteRequest::new(a, r, *q).at(*at);
+            if let Some(c) = c {
+                req = req.currency(c);
+            }
+            e.quote(&req).map(|q| (q.base_price, q.list_price, q.buyable, q.stage)).map_err(|e| e.code())
+        };
+        for row in requests(&before, seed, 60) {
+            prop_assert_eq!(answer(&before, &row), answer(&after, &row), "seed {}", seed);
+            prop_assert_eq!(full(&before, &row), full(&after, &row), "seed {}", seed);
+            prop_assert_eq!(
+                before.visibility(&row.0, &row.1, Some(row.3)).map_err(|e| e.code()),
+                after.visibility(&row.0, &row.1, Some(row.3)).map_err(|e| e.code()),
+                "seed {}", seed
+            );
+            prop_assert_eq!(
+                before.lookup_at(&row.0, &row.1, row.3).map_err(|e| e.code()),
+                after.lookup_at(&row.0, &row.1, row.3).map_err(|e| e.code()),
+                "seed {}", seed
+            );
+            let query = tarif::SearchQuery::new().page(0, 50).facet(tarif::Facet::Brand);
+            let rows = |e: &Engine| e.search(&row.0, &query, Some(row.3)).map(|p| {
+                (p.total, p.rows.into_iter().map(|r| (r.sku, r.capabilities)).collect::<Vec<_>>(), p.facets)
+            }).map_err(|e| e.code());
+            prop_assert_eq!(rows(&before), rows(&after), "seed {}", seed);
+        }
+    }
+
     /// The same rules, however formatted, give the same engine version and answers.
     #[test]
     fn formatting_does_not_change_the_version(seed in any::<u64>()) {

@@ -46,6 +46,7 @@ fn document(rng: &mut Rng) -> Value {
         .map(|i| format!("{}-{}", pick(rng, &["P", "Q", "p"]), (i * 7919) % 97))
         .collect();
     let mut products = Vec::new();
+    let mut stock = Vec::new();
     for (i, sku) in skus.iter().enumerate() {
         let mut attrs = serde_json::Map::new();
         if rng.chance(80) {
@@ -98,6 +99,14 @@ fn document(rng: &mut Rng) -> Value {
             p["relations"] = Value::Object(relations);
         }
         products.push(p);
+        // Tracked or not; in stock, out of stock, or in stock in one warehouse only.
+        match rng.below(4) {
+            0 => {}
+            1 => stock.push(json!({"sku": sku, "available": pick(rng, &["0", "2", "0.5"])})),
+            _ => stock.push(json!({"sku": sku, "warehouses": [
+                {"id": "W1", "available": pick(rng, &["0", "1"])},
+                {"id": "W2", "available": pick(rng, &["0", "0.0", "3"])}]})),
+        }
     }
     let mut contracts = Vec::new();
     for (c, audience) in [
@@ -132,13 +141,13 @@ fn document(rng: &mut Rng) -> Value {
         "products": products,
         "segments": [{"id": "s"}],
         "accounts": [{"id": "A", "segments": ["s"]}, {"id": "A1", "parent": "A"}, {"id": "B", "segments": ["s"]}, {"id": "C"}],
-        "contracts": contracts})
+        "contracts": contracts, "stock": stock})
 }
 
 fn query(rng: &mut Rng, skus: &[&str]) -> SearchQuery {
     let mut q = SearchQuery::new();
     for _ in 0..rng.below(3) {
-        q = q.filter(match rng.below(6) {
+        q = q.filter(match rng.below(7) {
             0 => Filter::any_of("color", [pick(rng, &COLORS), pick(rng, &COLORS)]),
             1 => {
                 let bound = |rng: &mut Rng| {
@@ -150,6 +159,7 @@ fn query(rng: &mut Rng, skus: &[&str]) -> SearchQuery {
             2 => Filter::any_of("voltage", [pick(rng, &VOLTS)]),
             3 => Filter::Category(vec![pick(rng, &CATEGORIES).0.into()]),
             4 => Filter::Brand(vec![pick(rng, &BRANDS).into(), pick(rng, &BRANDS).into()]),
+            5 => Filter::InStock,
             _ => Filter::Family(vec![pick(rng, &FAMILIES).into()]),
         });
     }
@@ -179,6 +189,7 @@ fn query(rng: &mut Rng, skus: &[&str]) -> SearchQuery {
         Facet::Category,
         Facet::Brand,
         Facet::Family,
+        Facet::InStock,
     ] {
         if rng.chance(60) {
             q = q.facet(facet);

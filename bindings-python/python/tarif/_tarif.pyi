@@ -27,6 +27,7 @@ __all__ = [
     "SearchRow",
     "Step",
     "StepReport",
+    "Stock",
     "TextLine",
     "Variant",
     "VisibilityReport",
@@ -66,6 +67,9 @@ class _Brand(TypedDict):
 class _Family(TypedDict):
     family: _Ids
 
+class _InStock(TypedDict):
+    in_stock: Literal[True]
+
 class _AttrSort(TypedDict, total=False):
     attr: Required[str]
     descending: bool
@@ -73,9 +77,9 @@ class _AttrSort(TypedDict, total=False):
 class _AttrFacet(TypedDict):
     attr: str
 
-_Filter = _AttrValues | _AttrRange | _Category | _Brand | _Family
+_Filter = _AttrValues | _AttrRange | _Category | _Brand | _Family | _InStock
 _Sort = Literal["sku"] | _AttrSort
-_Facet = Literal["brand", "category", "family"] | _AttrFacet
+_Facet = Literal["brand", "category", "family", "in_stock"] | _AttrFacet
 _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
@@ -213,6 +217,19 @@ class Quote:
     def steps(self) -> tuple[Step, ...]: ...
     @property
     def engine_version(self) -> str: ...
+    @property
+    def stock(self) -> Stock | None: ...
+
+@final
+class Stock:
+    @property
+    def available(self) -> Decimal: ...
+    @property
+    def backorder(self) -> Decimal: ...
+    @property
+    def lead_time_days(self) -> int | None: ...
+    @property
+    def warehouses(self) -> tuple[tuple[str, Decimal, int | None], ...]: ...
 
 @final
 class LineError:
@@ -427,7 +444,7 @@ class RowPrice:
 @final
 class FacetCounts:
     @property
-    def kind(self) -> Literal["attr", "brand", "category", "family"]: ...
+    def kind(self) -> Literal["attr", "brand", "category", "family", "in_stock"]: ...
     @property
     def name(self) -> str: ...
     @property

@@ -231,6 +231,7 @@ pub(crate) fn diff(old: &str, new: &str) -> Diff {
             "accounts",
             "contracts",
             "rules",
+            "stock",
         ]
         .iter()
         .position(|s| *s == section)

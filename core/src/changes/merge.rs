@@ -154,11 +154,13 @@ pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> 
             .and_then(Option::take)
             .unwrap_or_default();
         let cascade = name == "price_lists" && !deleted_products.is_empty();
+        let stock_cascade = name == "stock" && !deleted_products.is_empty();
         if upserts.is_empty()
             && deletes.is_empty()
             && nested_ups.is_empty()
             && nested_dels.is_empty()
             && !cascade
+            && !stock_cascade
         {
             continue;
         }
@@ -190,6 +192,15 @@ pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> 
                     format!("`{}` is not in `{name}`", d.key),
                     &[&d.key],
                 ),
+            }
+        }
+        // A deleted product takes its stock record with it, as it takes its price entries; a
+        // record the change deletes itself is already gone, which is no problem here.
+        if stock_cascade {
+            for sku in &deleted_products {
+                if let Some(slot) = position.remove(sku).and_then(|p| elems.get_mut(p)) {
+                    *slot = None;
+                }
             }
         }
         for u in upserts {

@@ -22,7 +22,7 @@ pub(crate) use merge::merge;
 pub const CHANGES_FORMAT: &str = "tarif/1-changes";
 
 /// The document's sections whose elements are addressed by a key field, in document order.
-pub(crate) const KEYED: [(&str, &str); 7] = [
+pub(crate) const KEYED: [(&str, &str); 8] = [
     ("currencies", "code"),
     ("categories", "id"),
     ("products", "sku"),
@@ -30,6 +30,7 @@ pub(crate) const KEYED: [(&str, &str); 7] = [
     ("segments", "id"),
     ("accounts", "id"),
     ("contracts", "id"),
+    ("stock", "sku"),
 ];
 
 /// Elements nested in a keyed section and addressed by their parent's id and their own key:
@@ -91,8 +92,8 @@ pub(crate) struct Changes {
     pub engine_version: Option<String>,
     pub settings: Option<Value>,
     /// Per keyed section (index into [`KEYED`]).
-    pub upserts: [Vec<Upsert>; 7],
-    pub deletes: [Vec<Delete>; 7],
+    pub upserts: [Vec<Upsert>; 8],
+    pub deletes: [Vec<Delete>; 8],
     /// Per nested section (index into [`NESTED`]).
     pub nested_upserts: [Vec<NestedUpsert>; 2],
     pub nested_deletes: [Vec<Delete>; 2],

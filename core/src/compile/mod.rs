@@ -8,6 +8,7 @@ mod facets;
 mod hierarchy;
 mod pricing;
 mod refs;
+mod stock;
 mod values;
 mod version;
 mod visibility;
@@ -53,7 +54,7 @@ pub struct CompileOptions {
 /// errors is rejected).
 pub(crate) type Output = (Index, Vec<Diagnostic>);
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "format",
     "settings",
     "currencies",
@@ -63,6 +64,7 @@ const SECTIONS: [&str; 9] = [
     "segments",
     "accounts",
     "contracts",
+    "stock",
 ];
 
 /// Compiles a JSON rules document.
@@ -235,6 +237,7 @@ fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) 
     );
     diags.list.extend(refs_diags.list);
     diags.list.extend(search_diags.list);
+    let stock = stock::build(&doc, &catalog, &search, diags);
     drop(doc);
     if diags.has_errors() {
         return None;
@@ -250,6 +253,7 @@ fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) 
         visibility,
         refs,
         search,
+        stock,
     };
     pricing::warn(&index, as_of, diags);
     Some(index)

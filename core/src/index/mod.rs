@@ -24,6 +24,7 @@
 //! | [`visibility`] | per audience level the decisions of each capability over epochs ([`visibility::epoch_at`]), and the shared tails flattened to one byte per product | visibility, search |
 //! | [`refs`] | SKU/GTIN/MPN/ref/alias → product maps, and the text folding they share ([`fold`], [`gtin`]) | lookup, search |
 //! | [`search`] | the navigation index in position space (SKU order): per-value sets, their transpose, numeric sort columns, the prefix table, relations | search |
+//! | [`stock`] | tracked products' stock (total, lead time, warehouses) by product id, and the positions of those in stock | quote, search |
 //!
 //! The small operations on the layout that several readers need live next to the data they
 //! read (which epoch applies at an instant, where a product's entries in a list are, how a
@@ -47,6 +48,7 @@ mod refmap;
 pub(crate) mod refs;
 pub(crate) mod search;
 pub(crate) mod settings;
+pub(crate) mod stock;
 pub(crate) mod visibility;
 
 pub(crate) use audiences::{AccountDef, Audiences};
@@ -63,6 +65,7 @@ pub(crate) use refmap::RefMap;
 pub(crate) use refs::{fold, gtin, RefIndex, SharedMap};
 pub(crate) use search::SearchIndex;
 pub(crate) use settings::{CurrencyDef, Policy, Settings, StepDef};
+pub(crate) use stock::{StockDef, StockIndex};
 pub(crate) use visibility::{CapDecision, FlatTail, VisLevel, VisRuleDef, VisibilityIndex};
 
 use crate::error::QueryError;
@@ -80,6 +83,7 @@ pub(crate) struct Index {
     pub visibility: VisibilityIndex,
     pub refs: RefIndex,
     pub search: SearchIndex,
+    pub stock: StockIndex,
 }
 
 impl Index {

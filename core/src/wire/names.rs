@@ -122,7 +122,7 @@ vocabulary!(Status, "status", InputCode::InvalidQuery, {
 });
 
 /// The names of the built-in facets; an attribute facet is named by its attribute.
-pub const FACET_NAMES: &[&str] = &["brand", "category", "family"];
+pub const FACET_NAMES: &[&str] = &["brand", "category", "family", "in_stock"];
 
 /// The built-in facet a name means.
 ///
@@ -137,6 +137,7 @@ pub fn facet(name: &str) -> Result<crate::engine::search::Facet, UnknownName> {
         "brand" => Ok(Facet::Brand),
         "category" => Ok(Facet::Category),
         "family" => Ok(Facet::Family),
+        "in_stock" => Ok(Facet::InStock),
         _ => Err(UnknownName {
             kind: "facet",
             got: name.to_string(),

@@ -18,7 +18,7 @@ pub(crate) use procedure::{
     Silent, StepsRecorder,
 };
 pub(crate) use rounding::nearest_quantity;
-pub use types::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source};
+pub use types::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, StockInfo};
 
 use rust_decimal::Decimal;
 
@@ -72,6 +72,27 @@ impl Engine {
             },
             steps: recorder.steps,
             engine_version: &self.index.version,
+            stock: self.stock_info(ctx.product, ctx.qty),
+        })
+    }
+
+    /// Splits a quantity of a tracked product into what ships now and what is backordered
+    /// (docs/spec.md §14).
+    pub(crate) fn stock_info(&self, product: ProductId, qty: Decimal) -> Option<StockInfo<'_>> {
+        let def = self.index.stock.products.get(&product)?;
+        let available = qty.min(def.available);
+        // `available` ≤ `qty`, so the difference cannot overflow; zero stays a plain zero.
+        let backorder = qty.checked_sub(available).unwrap_or(Decimal::ZERO);
+        let backordered = backorder > Decimal::ZERO;
+        Some(StockInfo {
+            available,
+            backorder: if backordered {
+                backorder
+            } else {
+                Decimal::ZERO
+            },
+            lead_time_days: def.lead_time_days.filter(|_| backordered),
+            warehouses: &def.warehouses,
         })
     }
 

@@ -6,6 +6,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
+use crate::index::stock::WarehouseAvailability;
 use crate::instant::Instant;
 use crate::model::RoundingStage;
 
@@ -80,6 +81,41 @@ pub struct Quote<'e> {
     pub steps: SmallVec<[AppliedStep<'e>; 4]>,
     /// The engine that produced the quote.
     pub engine_version: &'e str,
+    /// What can ship now and what is backordered; `None` when the document has no stock
+    /// record for the product (not tracked). Stock never changes the price nor `buyable`.
+    pub stock: Option<StockInfo<'e>>,
+}
+
+/// The stock side of a quote: the quantity is split into what can ship now and the rest.
+///
+/// ```
+/// use tarif::{Engine, QuoteRequest};
+/// let engine = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}, {"sku": "B"}],
+///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "5"}]}],
+///   "stock": [{"sku": "A", "available": "4", "lead_time_days": 3}],
+///   "accounts": [{"id": "C"}]}"#).unwrap();
+/// let q = engine.quote(&QuoteRequest::new("C", "A", 6.into())).unwrap();
+/// let stock = q.stock.unwrap();
+/// assert_eq!((stock.available, stock.backorder, stock.lead_time_days), (4.into(), 2.into(), Some(3)));
+/// // The price ignores stock.
+/// assert_eq!(q.line_total.to_string(), "60.00");
+/// // B has no stock record: not tracked.
+/// assert!(engine.quote(&QuoteRequest::new("C", "B", 1.into())).unwrap().stock.is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StockInfo<'e> {
+    /// The part of the quantity that can ship now: the smaller of the quantity and the
+    /// product's total on hand.
+    pub available: Decimal,
+    /// The rest of the quantity (zero or more).
+    pub backorder: Decimal,
+    /// Days until the backorder can ship: the product's lead time, `None` when nothing is
+    /// backordered or no lead time is known.
+    pub lead_time_days: Option<u32>,
+    /// Stock on hand per warehouse, as the record gives it (empty when the product is not
+    /// tracked per warehouse).
+    pub warehouses: &'e [WarehouseAvailability],
 }
 
 /// One applied rule.

@@ -77,6 +77,8 @@ pub(crate) enum Dimension {
     Category,
     Brand,
     Family,
+    /// The one set of products in stock (member 0).
+    InStock,
 }
 
 /// A cache key that can tell what it holds on the heap.
@@ -110,7 +112,7 @@ impl Dimension {
     fn heap_bytes(&self) -> usize {
         match self {
             Dimension::Values(name) | Dimension::Numbers(name) => name.len(),
-            Dimension::Category | Dimension::Brand | Dimension::Family => 0,
+            Dimension::Category | Dimension::Brand | Dimension::Family | Dimension::InStock => 0,
         }
     }
 }

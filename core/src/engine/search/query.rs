@@ -37,6 +37,9 @@ pub enum Filter {
     Brand(Vec<String>),
     /// The product belongs to one of these families.
     Family(Vec<String>),
+    /// The product has a stock record with a positive total on hand (an untracked product is
+    /// not in stock).
+    InStock,
 }
 
 impl Filter {
@@ -68,6 +71,7 @@ impl Filter {
             Filter::Category(_) => Facet::Category,
             Filter::Brand(_) => Facet::Brand,
             Filter::Family(_) => Facet::Family,
+            Filter::InStock => Facet::InStock,
         }
     }
 }
@@ -83,6 +87,8 @@ pub enum Facet {
     Brand,
     /// Variant families.
     Family,
+    /// In stock or not: values `false` (out of stock or not tracked) and `true`.
+    InStock,
 }
 
 impl Facet {

@@ -176,6 +176,7 @@ impl Engine {
             Filter::Category(names) => (Dimension::Category, named_sets(&index.categories, names)),
             Filter::Brand(names) => (Dimension::Brand, named_sets(&index.brands, names)),
             Filter::Family(names) => (Dimension::Family, named_sets(&index.families, names)),
+            Filter::InStock => (Dimension::InStock, vec![(0, &self.index.stock.in_stock)]),
         }
     }
 
@@ -211,6 +212,7 @@ impl Engine {
             Facet::Category => Some(&index.categories),
             Facet::Brand => Some(&index.brands),
             Facet::Family => Some(&index.families),
+            Facet::InStock => return self.count_in_stock(base, visible, query),
         };
         let selected: Vec<&str> = query
             .filters
@@ -243,6 +245,37 @@ impl Engine {
             .unwrap_or_default();
         FacetCounts {
             facet: facet.clone(),
+            values,
+        }
+    }
+
+    /// The in-stock facet: two values, `false` then `true` (the order of boolean facet values),
+    /// listed like any other facet's.
+    fn count_in_stock(
+        &self,
+        base: &RoaringBitmap,
+        visible: &RoaringBitmap,
+        query: &SearchQuery,
+    ) -> FacetCounts {
+        let in_stock = &self.index.stock.in_stock;
+        let yes = base.intersection_len(in_stock);
+        let no = base.len() - yes;
+        let selected = query.filters.contains(&Filter::InStock);
+        let mut values = Vec::with_capacity(2);
+        if no > 0 {
+            values.push(FacetValue {
+                value: "false".into(),
+                count: no,
+            });
+        }
+        if yes > 0 || (selected && !in_stock.is_disjoint(visible)) {
+            values.push(FacetValue {
+                value: "true".into(),
+                count: yes,
+            });
+        }
+        FacetCounts {
+            facet: Facet::InStock,
             values,
         }
     }

@@ -426,3 +426,52 @@ fn cursors_round_trip() {
     }
     assert!("v:x:A".parse::<Cursor>().is_err());
 }
+
+#[test]
+fn in_stock_filters_and_counts_tracked_products_with_stock() {
+    // D1 in stock, D3 in stock in one warehouse only, X1 out of stock, the others untracked;
+    // K does not see D2.
+    let json = SMALL.replacen(
+        r#""accounts""#,
+        r#""stock": [{"sku": "D1", "available": "2"},
+          {"sku": "D3", "warehouses": [{"id": "W1", "available": 0}, {"id": "W2", "available": "0.5"}]},
+          {"sku": "D2", "available": 9},
+          {"sku": "X1", "available": "0"}],
+        "accounts""#,
+        1,
+    );
+    let e = engine(&json);
+    let query = SearchQuery::new()
+        .filter(Filter::InStock)
+        .facet(Facet::InStock)
+        .facet(Facet::Brand);
+    let page = e.search("K", &query, None).unwrap();
+    assert_eq!(skus(&page), ["D1", "D3"]);
+    // The in-stock facet leaves out its own filter; the brand facet does not.
+    let counts = |f: &FacetCounts| {
+        f.values
+            .iter()
+            .map(|v| (v.value.clone(), v.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        counts(&page.facets[0]),
+        [("false".into(), 2), ("true".into(), 2)]
+    );
+    assert_eq!(counts(&page.facets[1]), [("B".into(), 2)]);
+    // With another filter that leaves none in stock, the selected value stays listed at zero.
+    let none = SearchQuery::new()
+        .filter(Filter::InStock)
+        .filter(Filter::Category(vec!["misc".into()]))
+        .facet(Facet::InStock);
+    let page = e.search("K", &none, None).unwrap();
+    assert_eq!(page.total, 0);
+    assert_eq!(
+        counts(&page.facets[0]),
+        [("false".into(), 1), ("true".into(), 0)]
+    );
+    // Without stock records nothing is in stock.
+    let page = engine(SMALL).search("K", &query, None).unwrap();
+    assert_eq!(page.total, 0);
+    assert_eq!(counts(&page.facets[0]), [("false".into(), 4)]);
+}

@@ -266,6 +266,7 @@ fn catalog(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
             Facet::Brand => "brand".into(),
             Facet::Category => "category".into(),
             Facet::Family => "family".into(),
+            Facet::InStock => "in_stock".into(),
         };
         let values: Vec<String> = counts
             .values
