@@ -28,6 +28,15 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
+    /// An engine compiled elsewhere (the importer) from `source`.
+    pub(crate) fn from_compiled(engine: tarif::Engine, source: String) -> Engine {
+        Engine {
+            version: Arc::from(engine.engine_version()),
+            inner: Arc::new(engine),
+            source,
+        }
+    }
+
     fn compile(py: Python<'_>, source: String, strict: bool) -> Result<Engine> {
         let options = CompileOptions {
             strict,
@@ -109,6 +118,21 @@ impl Engine {
                 )
             })?;
         Engine::compile(py, convert::text(&text, "the document")?, strict)
+    }
+
+    /// Builds an engine from the tables an ERP exports, as an import manifest (a path, or the
+    /// manifest as a dict) describes them; `tables` maps table names to pyarrow Tables or
+    /// pandas DataFrames read in place of the manifest's files. Raises `tarif.CompileError`
+    /// (code `IMPORT_ERROR` or `COMPILE_ERROR`) listing every problem with its location.
+    #[staticmethod]
+    #[pyo3(signature = (manifest, *, tables = None, strict = false))]
+    fn import_tables(
+        py: Python<'_>,
+        manifest: &Bound<'_, PyAny>,
+        tables: Option<&Bound<'_, PyDict>>,
+        strict: bool,
+    ) -> Result<Engine> {
+        crate::import::import_tables(py, manifest, tables, strict)
     }
 
     /// Prices `qty` of a product (any reference `lookup` accepts) for an account.

@@ -9,6 +9,7 @@ mod cli;
 mod convert;
 mod engine;
 mod errors;
+mod import;
 mod objects;
 mod orders;
 mod pages;

@@ -86,6 +86,13 @@ class Engine:
     def from_path(path: str | PathLike[str], *, strict: bool = False) -> Engine: ...
     @staticmethod
     def from_dict(document: dict[str, Any], *, strict: bool = False) -> Engine: ...
+    @staticmethod
+    def import_tables(
+        manifest: str | PathLike[str] | dict[str, Any],
+        *,
+        tables: dict[str, Any] | None = None,
+        strict: bool = False,
+    ) -> Engine: ...
     def quote(
         self,
         account: str,
