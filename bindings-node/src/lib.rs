@@ -5,6 +5,7 @@
 mod batch;
 pub mod cli;
 mod error;
+mod import;
 mod input;
 mod orders;
 mod output;

@@ -47,16 +47,21 @@ pub(crate) fn import_tables(
         ));
     };
     let mut importer = Importer::new(manifest);
-    for (name, table) in tables.map(|t| t.iter().collect::<Vec<_>>()).unwrap_or_default() {
+    for (name, table) in tables
+        .map(|t| t.iter().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
         let name: String = name.extract()?;
         let table = if table.hasattr("to_batches")? {
             table
         } else if table.hasattr("to_records")? && table.hasattr("columns")? {
             let kwargs = PyDict::new(py);
             kwargs.set_item("preserve_index", false)?;
-            py.import("pyarrow")?
-                .getattr("Table")?
-                .call_method("from_pandas", (&table,), Some(&kwargs))?
+            py.import("pyarrow")?.getattr("Table")?.call_method(
+                "from_pandas",
+                (&table,),
+                Some(&kwargs),
+            )?
         } else {
             return Err(input(
                 InputCode::InvalidType,
@@ -101,9 +106,11 @@ fn raise(py: Python<'_>, err: ImportError) -> Failure {
             list.append(item)?;
         }
         let class = py.import("tarif._errors")?.getattr("CompileError")?;
-        Ok(PyErr::from_value(
-            class.call1((err.to_string(), err.code(), list))?,
-        ))
+        Ok(PyErr::from_value(class.call1((
+            err.to_string(),
+            err.code(),
+            list,
+        ))?))
     };
     Failure::Python(build().unwrap_or_else(|e| e))
 }
