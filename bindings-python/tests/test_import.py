@@ -16,7 +16,7 @@ GOOD = FIXTURES / "import" / "good"
 
 
 def expected_version():
-    return tarif.Engine.from_path(GOOD / "expected.json").engine_version()
+    return tarif.Engine.from_path(GOOD / "expected.json").engine_version
 
 
 def manifest():
@@ -47,21 +47,21 @@ def frames():
 
 def test_files_give_the_document_written_by_hand():
     engine = tarif.Engine.import_tables(GOOD / "manifest.json")
-    assert engine.engine_version() == expected_version()
+    assert engine.engine_version == expected_version()
     assert str(engine.quote("ACME", "CABLE-3G15", 600, at="2026-03-01").unit_price) == "0.90"
 
 
 def test_a_dict_manifest_names_files_relative_to_the_working_directory(monkeypatch):
     monkeypatch.chdir(GOOD)
     engine = tarif.Engine.import_tables(manifest())
-    assert engine.engine_version() == expected_version()
+    assert engine.engine_version == expected_version()
 
 
 def test_dataframes_and_pyarrow_tables_stand_in_for_files():
     tables = frames()
     tables["prices"] = pa.Table.from_pandas(tables["prices"], preserve_index=False)
     engine = tarif.Engine.import_tables(manifest(), tables=tables)
-    assert engine.engine_version() == expected_version()
+    assert engine.engine_version == expected_version()
 
 
 def test_float_money_is_refused_as_in_parquet():
