@@ -27,6 +27,8 @@ pub(crate) enum Need {
 /// One column to read: its name in the file and what its field needs.
 pub(crate) struct Wanted<'a> {
     pub column: &'a str,
+    /// Only typed columns (Parquet, Arrow) are checked against it: CSV cells are all text.
+    #[cfg_attr(not(feature = "arrow"), allow(dead_code))]
     pub need: Need,
     /// A column the manifest did not name: read if the table has it, silently absent if not.
     pub optional: bool,
@@ -68,7 +70,7 @@ pub(crate) fn read(
             )?;
             let mut next = 2;
             for batch in batches.iter() {
-                arrow::rows(batch, &columns, file, problems, &mut next, row)?;
+                arrow::rows(batch, &columns, &mut next, row);
             }
             Ok(())
         }
@@ -454,18 +456,15 @@ mod arrow {
     pub(super) fn rows(
         batch: &RecordBatch,
         columns: &Columns,
-        file: &str,
-        problems: &mut Vec<ImportDiagnostic>,
         next: &mut u64,
         row: &mut dyn FnMut(u64, &[Option<&str>]),
-    ) -> Result<(), ()> {
+    ) {
         let arrays: Vec<Option<&ArrayRef>> = columns
             .iter()
             .map(|c| c.and_then(|i| batch.columns().get(i)))
             .collect();
         let mut texts: Vec<String> = vec![String::new(); arrays.len()];
         let mut present = vec![false; arrays.len()];
-        let _ = (file, &problems);
         for i in 0..batch.num_rows() {
             for ((array, text), present) in arrays.iter().zip(&mut texts).zip(&mut present) {
                 text.clear();
@@ -485,7 +484,6 @@ mod arrow {
             row(*next, &cells);
             *next += 1;
         }
-        Ok(())
     }
 
     #[cfg(feature = "parquet")]
@@ -545,7 +543,7 @@ mod arrow {
         let mut next = 2;
         for batch in reader {
             match batch {
-                Ok(batch) => rows(&batch, &projected, file, problems, &mut next, row)?,
+                Ok(batch) => rows(&batch, &projected, &mut next, row),
                 Err(e) => {
                     problems.push(format(&e));
                     return Err(());
