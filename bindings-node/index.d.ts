@@ -37,6 +37,13 @@ export declare class BatchJob {
  */
 export declare class Engine {
   /**
+   * Builds an engine from the tables an ERP exports (CSV or Parquet), as the import manifest
+   * at `manifestPath` describes them (docs/spec.md, "Import manifest"), on the libuv pool.
+   * Rejects with `IMPORT_ERROR` (or `COMPILE_ERROR`) and every problem in `err.details`,
+   * each with its `location` (`prices.csv:18213:price`).
+   */
+  static importTables(manifestPath: string): Promise<Engine>
+  /**
    * Compiles a `tarif/1` JSON document. Throws `COMPILE_ERROR` (or `STRICT_WARNINGS`) with
    * every diagnostic in `err.details`.
    */
@@ -440,6 +447,26 @@ export interface FailedLine {
 export interface FamilyFilter {
   /** Family ids. */
   family: string[]
+}
+
+/** One import problem as `err.details` lists it. */
+export interface ImportDiagnosticInfo {
+  /** Stable code (`IMPORT_INVALID_VALUE`, or a compile code such as `UNKNOWN_REFERENCE`). */
+  code: string
+  /** `error` or `warning`. */
+  severity: string
+  /** `file:row:column`, when the problem comes from a table. */
+  location?: string
+  /** The file as the manifest names it. */
+  file?: string
+  /** The row, as a spreadsheet numbers it (the header is row 1). */
+  row?: number
+  /** The column. */
+  column?: string
+  /** The path into the built document, for a compile diagnostic. */
+  path?: string
+  /** What is wrong. */
+  message: string
 }
 
 /** Products with a positive total on hand (an untracked product is not in stock). */

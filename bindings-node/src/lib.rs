@@ -6,6 +6,7 @@ mod batch;
 mod changes;
 pub mod cli;
 mod error;
+mod import;
 mod input;
 mod orders;
 mod output;

@@ -158,6 +158,21 @@ impl Engine {
         }
     }
 
+    /// Builds an engine from the tables an ERP exports, as an import manifest (a path, or the
+    /// manifest as a dict) describes them; `tables` maps table names to pyarrow Tables or
+    /// pandas DataFrames read in place of the manifest's files. Raises `tarif.CompileError`
+    /// (code `IMPORT_ERROR` or `COMPILE_ERROR`) listing every problem with its location.
+    #[staticmethod]
+    #[pyo3(signature = (manifest, *, tables = None, strict = false))]
+    fn import_tables(
+        py: Python<'_>,
+        manifest: &Bound<'_, PyAny>,
+        tables: Option<&Bound<'_, PyDict>>,
+        strict: bool,
+    ) -> Result<Engine> {
+        crate::import::import_tables(py, manifest, tables, strict)
+    }
+
     /// Prices `qty` of a product (any reference `lookup` accepts) for an account.
     ///
     /// `qty` is a `Decimal`, an `int` or a `str` (a float raises `TypeError`); `at` is an aware

@@ -10,6 +10,7 @@ mod cli;
 mod convert;
 mod engine;
 mod errors;
+mod import;
 mod objects;
 mod orders;
 mod pages;

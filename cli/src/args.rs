@@ -62,6 +62,13 @@ pub(crate) enum Command {
                             --at 2027-03-18"
     )]
     Reprice(RepriceArgs),
+    /// Build a rules document from the tables an ERP exports (CSV or Parquet), as a manifest
+    /// describes them (docs/spec.md, "Import manifest"), and check it.
+    ///
+    /// Every problem is reported at once with its file, row and column. Exits 0 when the
+    /// document compiles, 1 when the tables or the document are rejected.
+    #[command(after_help = "Example: tarif import erp/manifest.json --out rules.json")]
+    Import(ImportArgs),
 }
 
 /// The rules document every command starts from.
@@ -79,6 +86,19 @@ pub(crate) struct Rules {
 pub(crate) struct CheckArgs {
     #[command(flatten)]
     pub rules: Rules,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The import manifest (JSON); the tables' paths are relative to it.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Write the built `tarif/1` document here.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Reject the document on warnings too.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// When and in which currency a query is asked.

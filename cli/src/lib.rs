@@ -15,6 +15,7 @@
 mod args;
 mod check;
 mod failure;
+mod import;
 mod progress;
 mod query;
 mod render;
@@ -73,5 +74,6 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<Exit, Failure> {
         Command::Lookup(args) => query::lookup(&args, json, &progress, out),
         Command::Search(args) => query::search(&args, json, &progress, out),
         Command::Reprice(args) => reprice::reprice(&args, json, &progress, out),
+        Command::Import(args) => import::import(&args, json, &progress, out),
     }
 }

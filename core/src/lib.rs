@@ -6,9 +6,11 @@ mod engine;
 mod error;
 mod index;
 mod instant;
+
 mod load;
 mod model;
 
+pub mod import;
 pub mod money;
 pub mod wire;
 

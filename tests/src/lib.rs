@@ -97,7 +97,8 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// Every `*.json` file under `root`, recursively, in a stable order.
+/// Every `*.json` file under `root`, recursively, in a stable order; `import/` holds tables and
+/// manifests for the importer (tests/tests/import.rs), not cases.
 pub fn fixture_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut pending = vec![root.to_path_buf()];
@@ -108,7 +109,9 @@ pub fn fixture_files(root: &Path) -> Vec<PathBuf> {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
-                pending.push(path);
+                if path != root.join("import") {
+                    pending.push(path);
+                }
             } else if path.extension().is_some_and(|e| e == "json") {
                 out.push(path);
             }

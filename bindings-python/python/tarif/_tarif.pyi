@@ -111,6 +111,13 @@ class Engine:
     def diff(
         self, new: Engine, lines: Any, at: _At | None = None, currency: str | None = None
     ) -> pyarrow.Table: ...
+    @staticmethod
+    def import_tables(
+        manifest: str | PathLike[str] | dict[str, Any],
+        *,
+        tables: dict[str, Any] | None = None,
+        strict: bool = False,
+    ) -> Engine: ...
     def quote(
         self,
         account: str,
