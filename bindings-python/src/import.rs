@@ -81,7 +81,7 @@ pub(crate) fn import_tables(
     let outcome = py.detach(|| {
         guarded(|| {
             let doc = importer.document()?;
-            Ok::<_, ImportError>(doc.compile(&options)?)
+            doc.compile(&options)
         })
     })?;
     // The engine keeps the document text it was compiled from (for pickling and changes).
