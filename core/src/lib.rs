@@ -9,6 +9,7 @@ mod load;
 mod model;
 
 pub mod money;
+pub mod snapshot;
 pub mod wire;
 
 /// The typed form of a `tarif/1` rules document, as it arrives: serde types with no
@@ -48,7 +49,9 @@ pub use engine::search::{
 };
 pub use engine::visibility::Capabilities;
 pub use engine::Engine;
-pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
+pub use error::{
+    CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, SnapshotError, Status,
+};
 pub use instant::{Instant, Interval};
 pub use load::Compiled;
 pub use model::{Capability, RoundingStage};
