@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Tarif: check a B2B pricing rules document (`tarif/1` JSON), price and explain order lines,
 /// look up and search a customer's catalog, reprice whole files of order lines.
 ///
-/// Every command compiles RULES first (a spinner shows it on a terminal). Amounts are printed
+/// Every command compiles RULES first (a spinner shows it on a terminal), or opens it at once
+/// when it is a snapshot written by `tarif snapshot`. Amounts are printed
 /// exactly, as decimal strings. Exit codes: 0 success, 1 document rejected, 2 usage error,
 /// 3 the query has no answer (its code is printed), 4 a file could not be read or written.
 #[derive(Debug, Parser)]
@@ -62,17 +63,32 @@ pub(crate) enum Command {
                             --at 2027-03-18"
     )]
     Reprice(RepriceArgs),
+    /// Compile a rules document and save the engine as a snapshot file, which every command
+    /// (and `Engine.open` in the bindings) opens without compiling.
+    #[command(
+        after_help = "Example: tarif snapshot rules.json rules.snap && tarif quote rules.snap …"
+    )]
+    Snapshot(SnapshotArgs),
 }
 
 /// The rules document every command starts from.
 #[derive(Debug, Args)]
 pub(crate) struct Rules {
-    /// The `tarif/1` JSON rules document.
+    /// The `tarif/1` JSON rules document, or a snapshot of it (`tarif snapshot`).
     #[arg(value_name = "RULES")]
     pub path: PathBuf,
     /// Reject the document on warnings too.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SnapshotArgs {
+    #[command(flatten)]
+    pub rules: Rules,
+    /// The snapshot file to write (replaced atomically if it exists).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

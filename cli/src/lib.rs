@@ -19,6 +19,7 @@ mod progress;
 mod query;
 mod render;
 mod reprice;
+mod snapshot;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -73,5 +74,6 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<Exit, Failure> {
         Command::Lookup(args) => query::lookup(&args, json, &progress, out),
         Command::Search(args) => query::search(&args, json, &progress, out),
         Command::Reprice(args) => reprice::reprice(&args, json, &progress, out),
+        Command::Snapshot(args) => snapshot::snapshot(&args, json, &progress, out),
     }
 }

@@ -400,8 +400,14 @@ impl SnapshotError {
         }
     }
 
-    /// The same error, naming the file it was read from.
-    pub(crate) fn at_path(self, file: &str) -> SnapshotError {
+    /// The same error, naming the file it was read from (what [`crate::Engine::open`] does
+    /// for the file it reads).
+    ///
+    /// ```
+    /// let err = tarif::Engine::from_snapshot_bytes(b"").unwrap_err().at_path("rules.snap");
+    /// assert!(err.to_string().starts_with("corrupt snapshot `rules.snap`: "));
+    /// ```
+    pub fn at_path(self, file: &str) -> SnapshotError {
         match self {
             SnapshotError::Corrupt { reason, .. } => SnapshotError::Corrupt {
                 path: Some(file.to_string()),
