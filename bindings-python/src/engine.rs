@@ -1,5 +1,6 @@
 //! `tarif.Engine`: a compiled rules document, shared by every Python thread.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -40,6 +41,15 @@ impl Engine {
             inner: Arc::new(engine),
             source,
         })
+    }
+
+    /// An engine opened from a snapshot; pickling ships its source as for a compiled one.
+    fn opened(engine: tarif::Engine) -> Engine {
+        Engine {
+            version: Arc::from(engine.engine_version()),
+            source: engine.source().unwrap_or_default().to_string(),
+            inner: Arc::new(engine),
+        }
     }
 }
 
@@ -87,6 +97,20 @@ impl Engine {
             })?
             .extract()?;
         Engine::compile(py, wire::document_text(bytes)?, strict)
+    }
+
+    /// Opens a snapshot written by `save` (here or in any binding), without compiling: a
+    /// corrupt file raises `tarif.SnapshotError` (`SNAPSHOT_CORRUPT`, or `SNAPSHOT_VERSION` for
+    /// another format version), an unreadable one `OSError` with `code` `IO_ERROR`.
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathBuf) -> Result<Engine> {
+        crate::snapshot::open(py, &path).map(Engine::opened)
+    }
+
+    /// Writes the compiled engine to `path` as a snapshot, atomically: a failed save leaves
+    /// whatever was at `path` untouched. `Engine.open` reads it back without compiling.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> Result<()> {
+        crate::snapshot::save(py, &self.inner, &path)
     }
 
     /// Compiles a document given as Python data (what `json.loads` returns; a `Decimal` is

@@ -13,6 +13,7 @@ mod objects;
 mod orders;
 mod pages;
 mod search;
+mod snapshot;
 
 use pyo3::prelude::*;
 

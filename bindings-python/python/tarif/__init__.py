@@ -17,7 +17,7 @@ facets=[...])`` pages through a customer's own catalog; ``engine.related(account
 from importlib import resources
 
 from tarif import _optional
-from tarif._errors import CompileError, InputError, QuoteError, TarifError
+from tarif._errors import CompileError, InputError, QuoteError, SnapshotError, TarifError
 from tarif._tarif import (
     CandidateReport,
     Capabilities,
@@ -74,6 +74,7 @@ __all__ = [
     "RowPrice",
     "SearchPage",
     "SearchRow",
+    "SnapshotError",
     "Step",
     "StepReport",
     "TarifError",
