@@ -76,7 +76,9 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
         engine.save(&args.out).map_err(|e| e.to_string())?;
         save.push(ms(started));
     }
-    let bytes = std::fs::metadata(&args.out).map_err(|e| e.to_string())?.len();
+    let bytes = std::fs::metadata(&args.out)
+        .map_err(|e| e.to_string())?
+        .len();
     drop(engine);
 
     let (mut read, mut hash, mut dropped, mut quote, mut open, mut total) =
@@ -99,7 +101,9 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
         total.push(ms(started));
         open.push(opened_ms);
         if again != answer {
-            return Err(format!("the opened engine answers {again}, the compiled {answer}"));
+            return Err(format!(
+                "the opened engine answers {again}, the compiled {answer}"
+            ));
         }
         let dropping = Instant::now();
         drop(opened);
