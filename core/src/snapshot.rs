@@ -10,7 +10,7 @@
 //! | 20 | 32 | BLAKE3 hash of the payload |
 //! | 52 | 2 | length of the engine version, u16 little-endian |
 //! | 54 | n | the engine version (UTF-8), as [`Engine::engine_version`] gives it |
-//! | 54 + n | payload length | the payload: the index, the compile warnings and the source, in sections (see `SECTIONS` below) |
+//! | 54 + n | payload length | the payload: the index, the compile warnings and the source, in postcard |
 //!
 //! A build reads only its own format version: the payload is the index's own types, so any
 //! change to them bumps [`FORMAT_VERSION`]. The hash detects corruption, not forgery: a
@@ -28,10 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{Diagnostic, SnapshotError};
-use crate::index::{
-    Audiences, Catalog, CurrencyDef, CurrencyId, IdVec, Index, Pricing, RefIndex, SearchIndex,
-    Settings, VisibilityIndex,
-};
+use crate::index::Index;
 
 /// The first 8 bytes of every snapshot.
 ///
@@ -143,74 +140,20 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The payload's sections, in file order, each its length (u64 little-endian) then its
-/// postcard bytes: the engine version, settings and currencies; the catalog; the audiences; the
-/// pricing; the visibility; the references; the navigation index; the warnings; the source. The
-/// sections decode in parallel, and the hash is computed meanwhile.
-const SECTIONS: usize = 9;
-
-/// Appends `value` as a section: its length, then its bytes.
-fn section<T: Serialize + ?Sized>(value: &T, mut out: Vec<u8>) -> Result<Vec<u8>, SnapshotError> {
-    let at = out.len();
-    out.extend_from_slice(&[0; 8]);
-    let mut out = postcard::to_extend(value, out)
-        .map_err(|e| corrupt(format!("the engine does not encode: {e}")))?;
-    let len = (out.len() - at - 8) as u64;
-    if let Some(slot) = out.get_mut(at..at + 8) {
-        slot.copy_from_slice(&len.to_le_bytes());
-    }
-    Ok(out)
+#[derive(Serialize)]
+struct PayloadOut<'a> {
+    index: &'a Index,
+    warnings: &'a [Diagnostic],
+    source: Option<&'a str>,
 }
 
-/// The payload cut into its sections; they must cover it exactly.
-fn sections(payload: &[u8]) -> Result<[&[u8]; SECTIONS], SnapshotError> {
-    let overrun = |_| corrupt("the payload's sections overrun it");
-    let mut reader = Reader {
-        bytes: payload,
-        at: 0,
-    };
-    let mut out = [&[][..]; SECTIONS];
-    for slot in &mut out {
-        let len = u64::from_le_bytes(reader.array().map_err(overrun)?);
-        let len = usize::try_from(len).map_err(|_| corrupt("a section is too long"))?;
-        *slot = reader.take(len).map_err(overrun)?;
-    }
-    if reader.at != payload.len() {
-        return Err(corrupt("the payload has trailing bytes"));
-    }
-    Ok(out)
+#[derive(Deserialize)]
+struct PayloadIn<'a> {
+    index: Index,
+    warnings: Vec<Diagnostic>,
+    #[serde(borrow)]
+    source: Option<&'a str>,
 }
-
-/// One section's value; it must use the whole section.
-fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SnapshotError> {
-    match postcard::take_from_bytes(bytes) {
-        Ok((value, [])) => Ok(value),
-        Ok(_) => Err(corrupt("a section has trailing bytes")),
-        Err(e) => Err(corrupt(format!("the payload does not decode: {e}"))),
-    }
-}
-
-/// A section decoded on the pool; `None` only if its task never ran.
-fn decoded<T>(slot: Option<Result<T, SnapshotError>>) -> Result<T, SnapshotError> {
-    slot.unwrap_or_else(|| Err(corrupt("a section was not decoded")))
-}
-
-/// The sections of a payload being decoded, each filled by its own task.
-#[derive(Default)]
-struct Parts {
-    hash_ok: Option<bool>,
-    head: Slot<(String, Settings, IdVec<CurrencyId, CurrencyDef>)>,
-    catalog: Slot<Catalog>,
-    audiences: Slot<Audiences>,
-    pricing: Slot<Pricing>,
-    visibility: Slot<VisibilityIndex>,
-    refs: Slot<RefIndex>,
-    search: Slot<SearchIndex>,
-    warnings: Slot<Vec<Diagnostic>>,
-    source: Slot<Option<Arc<str>>>,
-}
-
-type Slot<T> = Option<Result<T, SnapshotError>>;
 
 /// Temporary files of concurrent saves in one process get distinct names.
 static SAVES: AtomicU64 = AtomicU64::new(0);
@@ -237,16 +180,13 @@ impl Engine {
         out.extend_from_slice(&version_len.to_le_bytes());
         out.extend_from_slice(version);
         let start = out.len();
-        let index = &self.index;
-        let out = section(&(&index.version, &index.settings, &index.currencies), out)?;
-        let out = section(&index.catalog, out)?;
-        let out = section(&index.audiences, out)?;
-        let out = section(&index.pricing, out)?;
-        let out = section(&index.visibility, out)?;
-        let out = section(&index.refs, out)?;
-        let out = section(&index.search, out)?;
-        let out = section(&self.warnings, out)?;
-        let mut out = section(&self.source.as_deref(), out)?;
+        let payload = PayloadOut {
+            index: &self.index,
+            warnings: &self.warnings,
+            source: self.source.as_deref(),
+        };
+        let mut out = postcard::to_extend(&payload, out)
+            .map_err(|e| corrupt(format!("the engine does not encode: {e}")))?;
         let body = out.get(start..).unwrap_or_default();
         let len = (body.len() as u64).to_le_bytes();
         let hash = *blake3::hash(body).as_bytes();
@@ -282,61 +222,24 @@ impl Engine {
                 stored - header.payload_len
             )));
         }
-        let [head, catalog, audiences, pricing, visibility, refs, search, warnings, source] =
-            sections(payload)?;
-        let mut parts = Parts::default();
-        let Parts {
-            hash_ok,
-            head: head_out,
-            catalog: catalog_out,
-            audiences: audiences_out,
-            pricing: pricing_out,
-            visibility: visibility_out,
-            refs: refs_out,
-            search: search_out,
-            warnings: warnings_out,
-            source: source_out,
-        } = &mut parts;
-        rayon::scope(|s| {
-            s.spawn(|_| *hash_ok = Some(*blake3::hash(payload).as_bytes() == header.checksum));
-            s.spawn(|_| *head_out = Some(decode(head)));
-            s.spawn(|_| *catalog_out = Some(decode(catalog)));
-            s.spawn(|_| *audiences_out = Some(decode(audiences)));
-            s.spawn(|_| *pricing_out = Some(decode(pricing)));
-            s.spawn(|_| *visibility_out = Some(decode(visibility)));
-            s.spawn(|_| *refs_out = Some(decode(refs)));
-            s.spawn(|_| *search_out = Some(decode(search)));
-            s.spawn(|_| *warnings_out = Some(decode(warnings)));
-            s.spawn(|_| {
-                *source_out = Some(decode::<Option<&str>>(source).map(|s| s.map(Arc::from)));
-            });
-        });
-        // The hash decides first: a damaged payload is corrupt whatever its decoding said.
-        if parts.hash_ok != Some(true) {
+        if *blake3::hash(payload).as_bytes() != header.checksum {
             return Err(corrupt("checksum mismatch"));
         }
-        let (version, settings, currencies) = decoded(parts.head)?;
-        if version != header.engine_version {
+        let (decoded, rest) = postcard::take_from_bytes::<PayloadIn<'_>>(payload)
+            .map_err(|e| corrupt(format!("the payload does not decode: {e}")))?;
+        if !rest.is_empty() {
+            return Err(corrupt("the payload has trailing bytes"));
+        }
+        if decoded.index.version != header.engine_version {
             return Err(corrupt(format!(
-                "the header names engine version `{}`, the payload `{version}`",
-                header.engine_version
+                "the header names engine version `{}`, the payload `{}`",
+                header.engine_version, decoded.index.version
             )));
         }
-        let index = Index {
-            version,
-            settings,
-            currencies,
-            catalog: decoded(parts.catalog)?,
-            audiences: decoded(parts.audiences)?,
-            pricing: decoded(parts.pricing)?,
-            visibility: decoded(parts.visibility)?,
-            refs: decoded(parts.refs)?,
-            search: decoded(parts.search)?,
-        };
         Ok(Engine::new(
-            index,
-            decoded(parts.warnings)?,
-            decoded(parts.source)?,
+            decoded.index,
+            decoded.warnings,
+            decoded.source.map(Arc::from),
         ))
     }
 
