@@ -60,6 +60,17 @@ export declare class Engine {
   static fromFile(path: string, options?: LoadOptions | undefined | null): Engine
   /** Reads and compiles a rules file on the libuv pool. */
   static load(path: string, options?: LoadOptions | undefined | null, signal?: AbortSignal): Promise<Engine>
+  /**
+   * Applies a `tarif/1-changes` document (JSON text or a plain object) on the libuv pool:
+   * resolves to a new engine, this one untouched. Rejects with `COMPILE_ERROR` listing
+   * every problem in `err.details`, paths into the changes for what the change wrote.
+   */
+  apply(changes: string | object, options?: LoadOptions | undefined | null): Promise<Engine>
+  /**
+   * The entities added, removed or modified in `other`'s document, computed on the libuv
+   * pool.
+   */
+  diff(other: Engine): Promise<Array<EntityChange>>
   /** Stable content hash of the document; every quote carries it. */
   get engineVersion(): string
   /** Warnings of the compiled document. */
@@ -138,6 +149,13 @@ export declare class EngineHandle {
    * compile or the signal aborts first.
    */
   reload(path: string, options?: LoadOptions | undefined | null, signal?: AbortSignal): Promise<Engine>
+  /**
+   * Applies a change to the current engine on the libuv pool and serves the result;
+   * resolves to it. Changes apply one after another, each to the engine the previous one
+   * produced. A rejected change leaves the current engine serving; so does a change during
+   * which `swap` or `reload` replaced the engine (it rejects with `VERSION_MISMATCH`).
+   */
+  apply(changes: string | object, options?: LoadOptions | undefined | null): Promise<Engine>
   /** `engineVersion` of the current engine. */
   get engineVersion(): string
   /** `diagnostics()` of the current engine. */
@@ -326,6 +344,21 @@ export interface DiagnosticInfo {
   message: string
   /** Ids involved, the element's own id first. */
   ids: Array<string>
+}
+
+/** One entity that differs between two engines' documents. */
+export interface EntityChange {
+  /**
+   * `products`, `price_lists`, `prices` (a product's entries in one list), `rules`,
+   * `settings`, ...
+   */
+  section: string
+  /** The price list of a `prices` change, the contract of a `rules` change. */
+  parent?: string
+  /** The entity's id (a SKU for `products` and `prices`). */
+  id: string
+  /** `added`, `removed` or `modified`. */
+  kind: 'added' | 'removed' | 'modified'
 }
 
 /**

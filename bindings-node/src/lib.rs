@@ -3,6 +3,7 @@
 //! exact strings, camelCase fields, errors with stable `code`s).
 
 mod batch;
+mod changes;
 pub mod cli;
 mod error;
 mod input;
@@ -11,7 +12,7 @@ mod output;
 mod queries;
 mod tasks;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use napi::bindgen_prelude::{AsyncTask, Object, Unknown};
@@ -19,6 +20,7 @@ use napi::Env;
 use napi_derive::napi;
 use tarif::Engine as Core;
 
+use crate::changes::{Apply, Base, Diff};
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::LoadOptions;
 use crate::orders::{OrderTextResult, PricedOrderResult};
@@ -103,6 +105,33 @@ impl Engine {
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
     ) -> napi::Result<AsyncTask<Load>> {
         js(env, load(env, path, options, signal, None))
+    }
+
+    /// Applies a `tarif/1-changes` document (JSON text or a plain object) on the libuv pool:
+    /// resolves to a new engine, this one untouched. Rejects with `COMPILE_ERROR` listing
+    /// every problem in `err.details`, paths into the changes for what the change wrote.
+    #[napi(ts_return_type = "Promise<Engine>")]
+    pub fn apply(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "string | object")] changes: Unknown<'_>,
+        options: Option<LoadOptions>,
+    ) -> AsyncTask<Apply> {
+        AsyncTask::new(Apply {
+            base: Base::Engine(self.inner.clone()),
+            changes: changes::changes_text(env, changes).map_err(Some),
+            strict: strict(options),
+        })
+    }
+
+    /// The entities added, removed or modified in `other`'s document, computed on the libuv
+    /// pool.
+    #[napi(ts_return_type = "Promise<Array<EntityChange>>")]
+    pub fn diff(&self, other: &Engine) -> AsyncTask<Diff> {
+        AsyncTask::new(Diff {
+            old: self.inner.clone(),
+            new: other.inner.clone(),
+        })
     }
 
     /// Stable content hash of the document; every quote carries it.
@@ -251,6 +280,7 @@ impl Engine {
 #[napi]
 pub struct EngineHandle {
     current: Arc<ArcSwap<Core>>,
+    writer: Arc<Mutex<()>>,
 }
 
 #[napi]
@@ -260,6 +290,7 @@ impl EngineHandle {
     pub fn new(engine: &Engine) -> Self {
         EngineHandle {
             current: Arc::new(ArcSwap::new(engine.inner.clone())),
+            writer: Arc::new(Mutex::new(())),
         }
     }
 
@@ -294,6 +325,27 @@ impl EngineHandle {
             env,
             load(env, path, options, signal, Some(self.current.clone())),
         )
+    }
+
+    /// Applies a change to the current engine on the libuv pool and serves the result;
+    /// resolves to it. Changes apply one after another, each to the engine the previous one
+    /// produced. A rejected change leaves the current engine serving; so does a change during
+    /// which `swap` or `reload` replaced the engine (it rejects with `VERSION_MISMATCH`).
+    #[napi(ts_return_type = "Promise<Engine>")]
+    pub fn apply(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "string | object")] changes: Unknown<'_>,
+        options: Option<LoadOptions>,
+    ) -> AsyncTask<Apply> {
+        AsyncTask::new(Apply {
+            base: Base::Handle {
+                current: self.current.clone(),
+                writer: self.writer.clone(),
+            },
+            changes: changes::changes_text(env, changes).map_err(Some),
+            strict: strict(options),
+        })
     }
 
     /// `engineVersion` of the current engine.

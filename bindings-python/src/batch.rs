@@ -22,10 +22,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyString};
 use tarif::money::parse_decimal;
 use tarif::wire::InputCode;
-use tarif::{BatchAt, BatchResult, Decimal, Status};
+use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
 
 use crate::convert::{optional_text, quantity, text, type_name, At};
-use crate::errors::{guarded, input, Result};
+use crate::errors::{guarded, input, Failure, Result};
 
 /// The most digits a `decimal128` / `decimal256` column holds.
 const DECIMAL128_DIGITS: u8 = 38;
@@ -38,6 +38,208 @@ pub(crate) struct Columns<'a, 'py> {
     pub qtys: Option<&'a Bound<'py, PyAny>>,
     pub at: Option<&'a Bound<'py, PyAny>>,
     pub currency: Option<&'a Bound<'py, PyAny>>,
+    /// Add each row's product, deciding rule, base and list price and cost.
+    pub detail: bool,
+    /// Return the input table's columns before the result's.
+    pub keep: bool,
+}
+
+/// The instants of a batch as read from Python: one for every row, or one per row.
+enum Instants {
+    One(Option<Instant>),
+    PerRow(Vec<Instant>),
+}
+
+impl Instants {
+    fn batch_at(&self) -> BatchAt<'_> {
+        match self {
+            Instants::One(None) => BatchAt::Now,
+            Instants::One(Some(at)) => BatchAt::One(*at),
+            Instants::PerRow(list) => BatchAt::PerRow(list),
+        }
+    }
+}
+
+/// What a batch does between two steps, with the GIL: checks for signals (Ctrl-C) and reports
+/// progress; an exception from either is kept in `raised` and stops the batch.
+pub(crate) fn between_steps(
+    progress: &Option<Py<PyAny>>,
+    done: usize,
+    total: usize,
+    raised: &mut Option<PyErr>,
+) -> ControlFlow<()> {
+    Python::attach(|py| {
+        let outcome = py.check_signals().and_then(|()| match progress {
+            Some(callback) => callback.call1(py, (done, total)).map(drop),
+            None => Ok(()),
+        });
+        match outcome {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                *raised = Some(err);
+                ControlFlow::Break(())
+            }
+        }
+    })
+}
+
+/// A batch's lines as read from a table: the columns, the instants, and the table itself.
+pub(crate) struct TableLines {
+    pub batches: Vec<RecordBatch>,
+    pub schema: arrow_schema::SchemaRef,
+    pub accounts: Strings,
+    pub refs: Strings,
+    pub qtys: Vec<Decimal>,
+    pub instants: Vec<Instant>,
+    pub one: Option<Instant>,
+}
+
+impl TableLines {
+    /// Reads a table with columns account, sku, qty and optionally at (or an `at` given
+    /// apart: one instant or a column).
+    pub(crate) fn read(
+        engine: &tarif::Engine,
+        lines: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> Result<TableLines> {
+        if !lines.hasattr("__arrow_c_stream__")? {
+            return Err(input(
+                InputCode::InvalidBatch,
+                format!(
+                    "the lines must be a table with columns account, sku, qty (a pyarrow Table, \
+                     a pandas or Polars DataFrame), not a {}",
+                    type_name(lines)
+                ),
+            ));
+        }
+        let (batches, schema) = Table::from_pyarrow_bound(lines)?.into_inner();
+        let (accounts, refs, qtys) = table_columns(&batches, &schema)?;
+        let table_at = match at {
+            None => optional_column(&batches, &schema, "at")?,
+            Some(_) => None,
+        };
+        let (instants, one) = match (at, table_at) {
+            (Some(at), _) if is_column(at)? => (row_instants(engine, at)?, None),
+            (_, Some(column)) => (arrow_instants(engine, &column, Instant::now())?, None),
+            (at, None) => (
+                Vec::new(),
+                Some(
+                    At::read(at)?
+                        .wire()
+                        .resolve(engine)?
+                        .unwrap_or_else(Instant::now),
+                ),
+            ),
+        };
+        Ok(TableLines {
+            batches,
+            schema,
+            accounts,
+            refs,
+            qtys,
+            instants,
+            one,
+        })
+    }
+
+    pub(crate) fn at(&self) -> BatchAt<'_> {
+        match self.one {
+            Some(at) => BatchAt::One(at),
+            None => BatchAt::PerRow(&self.instants),
+        }
+    }
+
+    /// The table's own columns, each repeated `times` over.
+    pub(crate) fn repeated(
+        &self,
+        times: usize,
+    ) -> std::result::Result<(Vec<Field>, Vec<ArrayRef>), ArrowError> {
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for (index, field) in self.schema.fields().iter().enumerate() {
+            let column = concat_column(&self.batches, &self.schema, index)?;
+            let copies: Vec<&dyn Array> = (0..times).map(|_| column.as_ref()).collect();
+            fields.push(field.as_ref().clone());
+            columns.push(if copies.is_empty() {
+                new_empty_array(field.data_type())
+            } else {
+                arrow_select::concat::concat(&copies)?
+            });
+        }
+        Ok((fields, columns))
+    }
+}
+
+/// Whether `at` is a column of instants rather than one instant.
+fn is_column(at: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = at.py();
+    let single = at.is_none()
+        || at.is_instance_of::<PyString>()
+        || at.is_instance(&py.import("datetime")?.getattr("date")?)?;
+    Ok(!single && (at.hasattr("__iter__")? || at.hasattr("__arrow_c_array__")?))
+}
+
+/// Per-row instants from a Python sequence or an Arrow column (strings, aware timestamps or
+/// dates); a null or `None` row is the batch's "now".
+fn row_instants(engine: &tarif::Engine, column: &Bound<'_, PyAny>) -> Result<Vec<Instant>> {
+    let now = Instant::now();
+    if let Some(array) = arrow_column(column)? {
+        return arrow_instants(engine, &array, now);
+    }
+    let mut out = Vec::new();
+    for item in iterate(column, "at")? {
+        let at = At::read(Some(&item?))?;
+        out.push(at.wire().resolve(engine)?.unwrap_or(now));
+    }
+    Ok(out)
+}
+
+fn arrow_instants(engine: &tarif::Engine, array: &ArrayRef, now: Instant) -> Result<Vec<Instant>> {
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    use arrow_schema::TimeUnit;
+    let text = |_row: usize, value: Option<&str>| -> Result<Instant> {
+        match value {
+            None => Ok(now),
+            Some(text) => Ok(engine.parse_instant(text)?),
+        }
+    };
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().enumerate().map(|(row, v)| text(row, v)).collect(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().enumerate().map(|(row, v)| text(row, v)).collect(),
+        DataType::Date32 => array
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .iter()
+            .enumerate()
+            .map(|(row, days)| {
+                let date = days.and_then(|d| {
+                    arrow_array::temporal_conversions::date32_to_datetime(d)
+                        .map(|date| date.format("%Y-%m-%d").to_string())
+                });
+                text(row, date.as_deref())
+            })
+            .collect(),
+        DataType::Timestamp(unit, Some(_)) => {
+            let micros: Vec<Option<i64>> = match unit {
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().iter().map(|v| v.and_then(|s| s.checked_mul(1_000_000))).collect(),
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().iter().map(|v| v.and_then(|s| s.checked_mul(1_000))).collect(),
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().iter().collect(),
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().iter().map(|v| v.map(|n| n.div_euclid(1_000))).collect(),
+            };
+            Ok(micros.into_iter().map(|m| m.map_or(now, Instant::from_unix_micros)).collect())
+        }
+        DataType::Timestamp(_, None) => Err(input(
+            InputCode::NaiveDatetime,
+            "the `at` column holds timestamps without a timezone, which name no instant: give the \
+             column a timezone (pyarrow.timestamp(\"us\", tz=\"UTC\"))",
+        )),
+        other => Err(input(
+            InputCode::InvalidType,
+            format!("the `at` column must hold strings, dates or timestamps with a timezone, not Arrow {other}"),
+        )),
+    }
 }
 
 pub(crate) fn quote_many<'py>(
@@ -48,6 +250,7 @@ pub(crate) fn quote_many<'py>(
 ) -> Result<Bound<'py, PyAny>> {
     // The columns first, then the instant and the currency: the order Node reads a batch in,
     // so that a batch with several bad inputs reports the same one in both languages.
+    let mut table: Option<(Vec<RecordBatch>, arrow_schema::SchemaRef)> = None;
     let (accounts, refs, qtys) = match (args.skus, args.qtys) {
         (Some(skus), Some(qtys)) => (
             strings(args.accounts, "accounts")?,
@@ -55,7 +258,10 @@ pub(crate) fn quote_many<'py>(
             quantities(qtys)?,
         ),
         (None, None) if args.accounts.hasattr("__arrow_c_stream__")? => {
-            table_columns(args.accounts)?
+            let (batches, schema) = Table::from_pyarrow_bound(args.accounts)?.into_inner();
+            let columns = table_columns(&batches, &schema)?;
+            table = Some((batches, schema));
+            columns
         }
         _ => {
             return Err(input(
@@ -65,10 +271,23 @@ pub(crate) fn quote_many<'py>(
             ))
         }
     };
-    let at = At::read(args.at)?
-        .wire()
-        .resolve(engine)?
-        .map_or(BatchAt::Now, BatchAt::One);
+    if args.keep && table.is_none() {
+        return Err(input(
+            InputCode::InvalidBatch,
+            "keep=True keeps the columns of a table: pass one table (account, sku, qty, and \
+             any other column) instead of separate columns",
+        ));
+    }
+    let table_at = match (&table, args.at) {
+        (Some((batches, schema)), None) => optional_column(batches, schema, "at")?,
+        _ => None,
+    };
+    let instants = match (args.at, table_at) {
+        (Some(at), _) if is_column(at)? => Instants::PerRow(row_instants(engine, at)?),
+        (_, Some(column)) => Instants::PerRow(arrow_instants(engine, &column, Instant::now())?),
+        (at, None) => Instants::One(At::read(at)?.wire().resolve(engine)?),
+    };
+    let at = instants.batch_at();
     let currency = optional_text(args.currency, "currency")?;
     let currency = currency.as_deref();
     let total = qtys.len();
@@ -78,33 +297,34 @@ pub(crate) fn quote_many<'py>(
     let batch = py.detach(|| -> Result<Option<RecordBatch>> {
         let accounts = accounts.view();
         let refs = refs.view();
-        let between = |done: usize| {
-            Python::attach(|py| {
-                let outcome = py.check_signals().and_then(|()| match &progress {
-                    Some(callback) => callback.call1(py, (done, total)).map(drop),
-                    None => Ok(()),
-                });
-                match outcome {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(err) => {
-                        raised = Some(err);
-                        ControlFlow::Break(())
-                    }
-                }
-            })
-        };
-        let out = guarded(|| {
-            engine.quote_many_in_steps(&accounts, &refs, &qtys, at, currency, between)
-        })??;
-        let Some(out) = out else {
-            return Ok(None);
-        };
+        let between = |done: usize| between_steps(&progress, done, total, &mut raised);
         // A batch that prices no row has no scale to take: it takes its currency's.
         let empty_scale = engine
             .currency_scale(currency)
             .or_else(|| engine.currency_scale(None))
             .unwrap_or(0);
-        Ok(Some(result_batch(engine, &out, empty_scale)?))
+        let batch = if args.detail {
+            let out = guarded(|| {
+                engine.quote_many_detailed_in_steps(&accounts, &refs, &qtys, at, currency, between)
+            })??;
+            let Some((out, detail)) = out else {
+                return Ok(None);
+            };
+            let plain = result_batch(engine, &out, empty_scale)?;
+            with_detail(plain, &detail, empty_scale)?
+        } else {
+            let out = guarded(|| {
+                engine.quote_many_in_steps(&accounts, &refs, &qtys, at, currency, between)
+            })??;
+            let Some(out) = out else {
+                return Ok(None);
+            };
+            result_batch(engine, &out, empty_scale)?
+        };
+        Ok(Some(match (&table, args.keep) {
+            (Some((batches, schema)), true) => kept(batches, schema, batch)?,
+            _ => batch,
+        }))
     })?;
     let Some(batch) = batch else {
         return Err(raised
@@ -116,14 +336,14 @@ pub(crate) fn quote_many<'py>(
 }
 
 /// A column of strings: Arrow `utf8` read in place, or copied out of Python objects.
-enum Strings {
+pub(crate) enum Strings {
     Arrow(ArrayRef),
     Owned(Vec<String>),
 }
 
 impl Strings {
     /// The rows; a null is the empty string, which no account or product has.
-    fn view(&self) -> Vec<&str> {
+    pub(crate) fn view(&self) -> Vec<&str> {
         match self {
             Strings::Arrow(array) => array
                 .as_string::<i32>()
@@ -294,25 +514,115 @@ fn quantity_array(array: &ArrayRef) -> Result<Vec<Decimal>> {
     ))
 }
 
+/// A table's column `index`, its chunks concatenated.
+fn concat_column(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+    index: usize,
+) -> std::result::Result<ArrayRef, ArrowError> {
+    let chunks = batches
+        .iter()
+        .filter_map(|b| b.columns().get(index).map(|c| c.as_ref()))
+        .collect::<Vec<&dyn Array>>();
+    if chunks.is_empty() {
+        return Ok(new_empty_array(schema.field(index).data_type()));
+    }
+    arrow_select::concat::concat(&chunks)
+}
+
+/// A table's column by name, or `None` if it has none.
+fn optional_column(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+    name: &str,
+) -> Result<Option<ArrayRef>> {
+    match schema.index_of(name) {
+        Ok(index) => Ok(Some(concat_column(batches, schema, index)?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The input table's columns, then the result's; a name in both is an error rather than two
+/// columns a reader cannot tell apart.
+fn kept(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+    result: RecordBatch,
+) -> std::result::Result<RecordBatch, Failure> {
+    let clash: Vec<String> = result
+        .schema()
+        .fields()
+        .iter()
+        .filter(|f| schema.index_of(f.name()).is_ok())
+        .map(|f| format!("`{}`", f.name()))
+        .collect();
+    if !clash.is_empty() {
+        return Err(input(
+            InputCode::InvalidBatch,
+            format!(
+                "keep=True would give the table two columns named {}: rename them in the input",
+                clash.join(", ")
+            ),
+        ));
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut columns = (0..schema.fields().len())
+        .map(|index| concat_column(batches, schema, index))
+        .collect::<std::result::Result<Vec<ArrayRef>, ArrowError>>()?;
+    fields.extend(result.schema().fields().iter().map(|f| f.as_ref().clone()));
+    columns.extend(result.columns().iter().cloned());
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+/// The result with the columns of a detailed batch after it: `product` (the SKU of the product the row
+/// priced), `rule` (the one that set the price), `base_price`, `list_price`, `cost`.
+fn with_detail(
+    plain: RecordBatch,
+    detail: &tarif::BatchDetail<'_>,
+    empty_scale: u32,
+) -> std::result::Result<RecordBatch, ArrowError> {
+    let sku: StringArray = detail.sku.iter().copied().collect();
+    let rule: StringArray = detail
+        .rule
+        .iter()
+        .map(|r| r.map(|r| r.to_string()))
+        .collect();
+    let base = amount_column(&detail.base_price, empty_scale)?;
+    let list = amount_column(&detail.list_price, empty_scale)?;
+    let cost = amount_column(&detail.cost, empty_scale)?;
+    let mut fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend([
+        Field::new("product", DataType::Utf8, true),
+        Field::new("rule", DataType::Utf8, true),
+        Field::new("base_price", base.data_type().clone(), true),
+        Field::new("list_price", list.data_type().clone(), true),
+        Field::new("cost", cost.data_type().clone(), true),
+    ]);
+    let mut columns: Vec<ArrayRef> = plain.columns().to_vec();
+    columns.extend([Arc::new(sku) as ArrayRef, Arc::new(rule), base, list, cost]);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
 /// The `account`, `sku` and `qty` columns of a table.
-fn table_columns(table: &Bound<'_, PyAny>) -> Result<(Strings, Strings, Vec<Decimal>)> {
-    let (batches, schema) = Table::from_pyarrow_bound(table)?.into_inner();
+fn table_columns(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+) -> Result<(Strings, Strings, Vec<Decimal>)> {
     let column = |name: &str| -> Result<ArrayRef> {
-        let index = schema.index_of(name).map_err(|_| {
+        optional_column(batches, schema, name)?.ok_or_else(|| {
             input(
                 InputCode::InvalidBatch,
                 format!("the table has no `{name}` column (it needs account, sku, qty)"),
             )
-        })?;
-        let chunks = batches
-            .iter()
-            .filter_map(|b| b.columns().get(index).map(|c| c.as_ref()))
-            .collect::<Vec<&dyn Array>>();
-        if chunks.is_empty() {
-            let field = schema.field(index);
-            return Ok(new_empty_array(field.data_type()));
-        }
-        Ok(arrow_select::concat::concat(&chunks)?)
+        })
     };
     Ok((
         string_array(column("account")?, "account")?,
@@ -405,7 +715,7 @@ fn result_batch(
 /// `decimal128(38, s)` holds the column unless a wide value meets a fine one (a 29-digit amount
 /// next to a 10-decimal one); then the column is `decimal256(76, s)`, which holds any pair of
 /// `Decimal`s (29 integer digits + 28 decimals) exactly.
-fn amount_column(
+pub(crate) fn amount_column(
     values: &[Option<Decimal>],
     empty_scale: u32,
 ) -> std::result::Result<ArrayRef, ArrowError> {
@@ -452,4 +762,83 @@ fn amount_column(
         .collect::<Decimal256Array>()
         .with_precision_and_scale(DECIMAL256_DIGITS, column_scale)?;
     Ok(Arc::new(column))
+}
+
+/// `old.diff(new, lines)`: the lines of a table (account, sku, qty) whose answer differs
+/// between the two engines, as one table: `row` (the line's position in `lines`), `account`,
+/// `sku`, then `before_*` and `after_*` columns shaped like `quote_many`'s.
+pub(crate) fn changed_lines<'py>(
+    py: Python<'py>,
+    old: &tarif::Engine,
+    new: &tarif::Engine,
+    lines: &Bound<'py, PyAny>,
+    at: Option<&Bound<'py, PyAny>>,
+    currency: Option<&Bound<'py, PyAny>>,
+) -> Result<Bound<'py, PyAny>> {
+    if !lines.hasattr("__arrow_c_stream__")? {
+        return Err(input(
+            InputCode::InvalidBatch,
+            format!(
+                "diff takes its lines as a table with columns account, sku, qty (a pyarrow Table \
+                 or a pandas DataFrame), not a {}",
+                type_name(lines)
+            ),
+        ));
+    }
+    let (batches, schema) = Table::from_pyarrow_bound(lines)?.into_inner();
+    let (accounts, refs, qtys) = table_columns(&batches, &schema)?;
+    let at = At::read(at)?
+        .wire()
+        .resolve(old)?
+        .map_or(BatchAt::Now, BatchAt::One);
+    let currency = optional_text(currency, "currency")?;
+    let batch = py.detach(|| -> Result<RecordBatch> {
+        let accounts = accounts.view();
+        let refs = refs.view();
+        let changed =
+            guarded(|| old.changed_lines(new, &accounts, &refs, &qtys, at, currency.as_deref()))??;
+        let scale = |engine: &tarif::Engine| {
+            engine
+                .currency_scale(currency.as_deref())
+                .or_else(|| engine.currency_scale(None))
+                .unwrap_or(0)
+        };
+        let before = result_batch(old, &changed.before, scale(old))?;
+        let after = result_batch(new, &changed.after, scale(new))?;
+        let pick = |column: &[&str]| -> StringArray {
+            changed
+                .rows
+                .iter()
+                .map(|&row| column.get(row).copied())
+                .collect()
+        };
+        let rows: arrow_array::UInt64Array = changed.rows.iter().map(|&row| row as u64).collect();
+        let mut fields = vec![
+            Field::new("row", DataType::UInt64, false),
+            Field::new("account", DataType::Utf8, true),
+            Field::new("sku", DataType::Utf8, true),
+        ];
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(rows),
+            Arc::new(pick(&accounts)),
+            Arc::new(pick(&refs)),
+        ];
+        for (prefix, part) in [("before", &before), ("after", &after)] {
+            for (field, column) in part.schema().fields().iter().zip(part.columns()) {
+                fields.push(
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_name(format!("{prefix}_{}", field.name())),
+                );
+                columns.push(Arc::clone(column));
+            }
+        }
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
+    })?;
+    let schema = batch.schema();
+    Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
 }

@@ -24,8 +24,6 @@ use crate::search::SearchArgs;
 pub(crate) struct Engine {
     pub(crate) inner: Arc<tarif::Engine>,
     version: Arc<str>,
-    /// The document text, so that pickling ships the rules rather than the compiled indexes.
-    source: String,
 }
 
 impl Engine {
@@ -35,22 +33,35 @@ impl Engine {
             ..CompileOptions::default()
         };
         let compiled = py.detach(|| guarded(|| tarif::Engine::compile(&source, &options)))??;
-        let engine = compiled.engine;
-        Ok(Engine {
-            version: Arc::from(engine.engine_version()),
-            inner: Arc::new(engine),
-            source,
-        })
+        Ok(Engine::wrap(compiled.engine))
     }
 
-    /// An engine opened from a snapshot; pickling ships its source as for a compiled one.
-    fn opened(engine: tarif::Engine) -> Engine {
+    pub(crate) fn wrap(engine: tarif::Engine) -> Engine {
         Engine {
             version: Arc::from(engine.engine_version()),
-            source: engine.source().unwrap_or_default().to_string(),
             inner: Arc::new(engine),
         }
     }
+}
+
+/// Python data as JSON text (`json.dumps`, with `Decimal`s written as decimal strings).
+pub(crate) fn json_text(data: &Bound<'_, PyAny>, what: &str) -> Result<String> {
+    let py = data.py();
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(
+        "default",
+        PyCFunction::new_closure(py, None, None, decimal_as_text)?,
+    )?;
+    let text = py
+        .import("json")?
+        .call_method("dumps", (data,), Some(&kwargs))
+        .map_err(|err| {
+            input(
+                InputCode::InvalidType,
+                format!("{what} is not JSON data: {err}"),
+            )
+        })?;
+    convert::text(&text, what)
 }
 
 /// `json.dumps`'s `default`: a `Decimal` is written as the decimal string the document format
@@ -104,7 +115,7 @@ impl Engine {
     /// another format version), an unreadable one `OSError` with `code` `IO_ERROR`.
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> Result<Engine> {
-        crate::snapshot::open(py, &path).map(Engine::opened)
+        crate::snapshot::open(py, &path).map(Engine::wrap)
     }
 
     /// Writes the compiled engine to `path` as a snapshot, atomically: a failed save leaves
@@ -118,21 +129,48 @@ impl Engine {
     #[staticmethod]
     #[pyo3(signature = (document, *, strict = false))]
     fn from_dict(py: Python<'_>, document: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
-        let kwargs = PyDict::new(py);
-        kwargs.set_item(
-            "default",
-            PyCFunction::new_closure(py, None, None, decimal_as_text)?,
-        )?;
-        let text = py
-            .import("json")?
-            .call_method("dumps", (document,), Some(&kwargs))
-            .map_err(|err| {
-                input(
-                    InputCode::InvalidType,
-                    format!("the document is not JSON data: {err}"),
-                )
-            })?;
-        Engine::compile(py, convert::text(&text, "the document")?, strict)
+        Engine::compile(py, json_text(document, "the document")?, strict)
+    }
+
+    /// Applies a `tarif/1-changes` document (JSON text or Python data): a new engine, this one
+    /// untouched. A rejected change raises `CompileError` listing every problem, with paths
+    /// into the changes for what the change wrote. The GIL is released meanwhile.
+    #[pyo3(signature = (changes, *, strict = false))]
+    fn apply(&self, py: Python<'_>, changes: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
+        let changes = crate::changes::changes_text(changes)?;
+        let options = CompileOptions {
+            strict,
+            ..CompileOptions::default()
+        };
+        let engine = &self.inner;
+        let compiled = py.detach(|| guarded(|| engine.apply(&changes, &options)))??;
+        Ok(Engine::wrap(compiled.engine))
+    }
+
+    /// What differs from `new`: without `lines`, the entities added, removed or modified
+    /// (a list of `EntityChange`); with `lines` (a table with columns account, sku, qty), the
+    /// lines whose price, visibility or buyability differs, priced under both engines at one
+    /// instant, as a pyarrow Table of `row`, `account`, `sku`, `before_*` and `after_*`.
+    #[pyo3(signature = (new, lines = None, at = None, currency = None))]
+    fn diff<'py>(
+        &self,
+        py: Python<'py>,
+        new: &Bound<'py, Engine>,
+        lines: Option<&Bound<'py, PyAny>>,
+        at: Option<&Bound<'py, PyAny>>,
+        currency: Option<&Bound<'py, PyAny>>,
+    ) -> Result<Bound<'py, PyAny>> {
+        let new = &new.get().inner;
+        match lines {
+            Some(lines) => crate::batch::changed_lines(py, &self.inner, new, lines, at, currency),
+            None => {
+                let old = &self.inner;
+                let diff = py.detach(|| guarded(|| old.diff(new)))??;
+                let list: Vec<crate::changes::EntityChange> =
+                    diff.changes.iter().map(Into::into).collect();
+                Ok(list.into_pyobject(py)?.into_any())
+            }
+        }
     }
 
     /// Prices `qty` of a product (any reference `lookup` accepts) for an account.
@@ -364,7 +402,13 @@ impl Engine {
     /// (Ctrl-C raises `KeyboardInterrupt` within one step, tens of milliseconds) and calls
     /// `progress(done, total)` if given (a tqdm bar's `update` fits:
     /// `lambda done, total: bar.update(done - bar.n)`).
-    #[pyo3(signature = (accounts, skus = None, qtys = None, at = None, currency = None, *, progress = None))]
+    ///
+    /// `at` is one instant for every line, or a column of them (a list or an Arrow array of
+    /// strings, dates or aware datetimes; a table's own `at` column is used when `at` is not
+    /// given). `detail=True` adds each line's `product` (the SKU it priced), `rule` (the one
+    /// that set its price), `base_price`, `list_price` and `cost`; `keep=True` returns the
+    /// input table's columns first, so that the caller's own columns ride along.
+    #[pyo3(signature = (accounts, skus = None, qtys = None, at = None, currency = None, *, progress = None, detail = false, keep = false))]
     #[allow(clippy::too_many_arguments)]
     fn quote_many<'py>(
         &self,
@@ -375,6 +419,8 @@ impl Engine {
         at: Option<&Bound<'py, PyAny>>,
         currency: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
+        detail: bool,
+        keep: bool,
     ) -> Result<Bound<'py, PyAny>> {
         let columns = crate::batch::Columns {
             accounts,
@@ -382,6 +428,8 @@ impl Engine {
             qtys,
             at,
             currency,
+            detail,
+            keep,
         };
         crate::batch::quote_many(py, &self.inner, columns, progress)
     }
@@ -407,6 +455,13 @@ impl Engine {
         self.inner.skus().collect()
     }
 
+    /// Every account with its `parent`, `root` (the top of its hierarchy) and `segments` (its
+    /// own and its ancestors'), as a pyarrow Table: what order lines join with to aggregate
+    /// by customer group.
+    fn accounts_table<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>> {
+        crate::simulate::accounts_table(py, &self.inner)
+    }
+
     /// Every account id, in document order.
     fn accounts(&self) -> Vec<&str> {
         self.inner.accounts().collect()
@@ -423,7 +478,8 @@ impl Engine {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let py = slf.py();
         let from_json = py.get_type::<Engine>().getattr("from_json")?;
-        Ok((from_json, PyTuple::new(py, [&slf.get().source])?))
+        let source = slf.get().inner.source().unwrap_or("");
+        Ok((from_json, PyTuple::new(py, [source])?))
     }
 
     fn __repr__(&self) -> String {

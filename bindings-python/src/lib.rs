@@ -5,6 +5,7 @@
 //! one place where core errors meet Python's exception hierarchy.
 
 mod batch;
+mod changes;
 mod cli;
 mod convert;
 mod engine;
@@ -13,6 +14,7 @@ mod objects;
 mod orders;
 mod pages;
 mod search;
+mod simulate;
 mod snapshot;
 
 use pyo3::prelude::*;
@@ -20,6 +22,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
+    m.add_class::<changes::EntityChange>()?;
     m.add_class::<objects::Quote>()?;
     m.add_class::<objects::Step>()?;
     m.add_class::<objects::Capabilities>()?;
@@ -40,6 +43,7 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pages::FacetValue>()?;
     m.add_class::<pages::RelatedProduct>()?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::simulate_tables, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

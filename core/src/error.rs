@@ -56,6 +56,10 @@ pub enum DiagnosticCode {
     DuplicateEan,
     RisingTier,
     NeverValid,
+    UnknownId,
+    ConflictingChange,
+    VersionMismatch,
+    NoSource,
 }
 
 impl DiagnosticCode {
@@ -100,6 +104,10 @@ impl DiagnosticCode {
             DuplicateEan => "DUPLICATE_EAN",
             RisingTier => "RISING_TIER",
             NeverValid => "NEVER_VALID",
+            UnknownId => "UNKNOWN_ID",
+            ConflictingChange => "CONFLICTING_CHANGE",
+            VersionMismatch => "VERSION_MISMATCH",
+            NoSource => "NO_SOURCE",
         }
     }
 

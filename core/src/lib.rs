@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod changes;
 mod compile;
 mod engine;
 mod error;
@@ -36,8 +37,9 @@ pub mod document {
     };
 }
 
+pub use changes::{ChangeKind, Diff, EntityChange, CHANGES_FORMAT};
 pub use compile::CompileOptions;
-pub use engine::batch::{BatchAt, BatchResult, BATCH_STEP};
+pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
     LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
@@ -47,8 +49,9 @@ pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,
     RowPrice, SearchPage, SearchQuery, SearchRow, Sort, Variant,
 };
+pub use engine::simulate::{Group, GroupBy, ScenarioRun, Simulation};
 pub use engine::visibility::Capabilities;
-pub use engine::Engine;
+pub use engine::{AccountInfo, Engine};
 pub use error::{
     CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, SnapshotError, Status,
 };

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::changes::{self, Changes, Diff, Problems};
 use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
-use crate::error::{CompileError, Diagnostic};
+use crate::error::{CompileError, Diagnostic, DiagnosticCode};
 
 /// A compiled engine and the warnings its document raised.
 #[derive(Debug)]
@@ -45,5 +46,117 @@ impl Engine {
             engine: Engine::new(index, warnings.clone(), source),
             warnings,
         })
+    }
+}
+
+impl Engine {
+    /// Applies a `tarif/1-changes` document: the engine of the document this engine was
+    /// compiled from with the changes merged in (docs/spec.md §13). `self` is untouched and
+    /// keeps answering; the change is checked whole before anything is built, and a rejected
+    /// change reports every problem, with paths into the changes document for what it wrote.
+    ///
+    /// The result is the engine compiling the merged document gives, `engine_version`
+    /// included.
+    ///
+    /// ```
+    /// use tarif::{CompileOptions, Engine};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1", "products": [{"sku": "A"}]}"#).unwrap();
+    /// let changes = r#"{"format": "tarif/1-changes",
+    ///   "upsert": {"products": [{"sku": "B", "name": "Bolt"}]},
+    ///   "delete": {"products": ["A"]}}"#;
+    /// let next = engine.apply(changes, &CompileOptions::default()).unwrap().engine;
+    /// assert_eq!(next.skus().collect::<Vec<_>>(), ["B"]);
+    /// assert_eq!(engine.skus().collect::<Vec<_>>(), ["A"]);
+    ///
+    /// let bad = r#"{"format": "tarif/1-changes", "delete": {"products": ["Z"]},
+    ///   "upsert": {"products": [{"sku": "C", "cost": "x"}]}}"#;
+    /// let err = engine.apply(bad, &CompileOptions::default()).unwrap_err();
+    /// let found: Vec<_> = err.diagnostics.iter().map(|d| (d.code.code(), d.path.as_str())).collect();
+    /// assert_eq!(found, [("UNKNOWN_ID", "delete.products[0]")]);
+    /// ```
+    pub fn apply(&self, changes: &str, options: &CompileOptions) -> Result<Compiled, CompileError> {
+        let mut problems = Problems::default();
+        let changes = Changes::parse(changes, &mut problems);
+        if let Some(expected) = &changes.engine_version {
+            if expected != self.engine_version() {
+                problems.push(
+                    DiagnosticCode::VersionMismatch,
+                    "engine_version",
+                    format!(
+                        "the changes expect engine `{expected}`, this engine is `{}`",
+                        self.engine_version()
+                    ),
+                    &[],
+                );
+            }
+        }
+        let Some(source) = self.source.as_deref() else {
+            problems.push(
+                DiagnosticCode::NoSource,
+                "",
+                "this engine was compiled with `discard_source`: there is no document to apply changes to".into(),
+                &[],
+            );
+            return Err(CompileError {
+                diagnostics: problems.0,
+            });
+        };
+        let merged = if problems.0.is_empty() {
+            changes::merge(source, changes, &mut problems)
+        } else {
+            None
+        };
+        let Some(merged) = merged else {
+            return Err(CompileError {
+                diagnostics: problems.0,
+            });
+        };
+        let locate = |mut list: Vec<Diagnostic>| {
+            for d in &mut list {
+                d.path = merged.locate(&d.path);
+            }
+            list
+        };
+        match Engine::compile(&merged.text, options) {
+            // The engine keeps the diagnostics of its own document; the caller gets them
+            // located in the change.
+            Ok(compiled) => Ok(Compiled {
+                warnings: locate(compiled.warnings),
+                engine: compiled.engine,
+            }),
+            Err(e) => Err(CompileError {
+                diagnostics: locate(e.diagnostics),
+            }),
+        }
+    }
+}
+
+impl Engine {
+    /// The entities that differ between this engine's document and `new`'s (see [`Diff`]).
+    /// Both engines need their document text (`NO_SOURCE` otherwise).
+    ///
+    /// ```
+    /// use tarif::{CompileOptions, Engine};
+    /// let old = Engine::from_json(r#"{"format": "tarif/1", "accounts": [{"id": "A"}]}"#).unwrap();
+    /// let new = Engine::from_json(r#"{"format": "tarif/1", "accounts": [{"id": "A", "name": "Acme"}]}"#).unwrap();
+    /// assert_eq!(old.diff(&new).unwrap().changes[0].to_string(), "modified accounts[A]");
+    /// assert!(old.diff(&old).unwrap().is_empty());
+    /// ```
+    pub fn diff(&self, new: &Engine) -> Result<Diff, CompileError> {
+        match (self.source.as_deref(), new.source.as_deref()) {
+            (Some(old), Some(new)) => Ok(changes::diff(old, new)),
+            _ => {
+                let mut problems = Problems::default();
+                problems.push(
+                    DiagnosticCode::NoSource,
+                    "",
+                    "an engine compiled with `discard_source` has no document to compare".into(),
+                    &[],
+                );
+                Err(CompileError {
+                    diagnostics: problems.0,
+                })
+            }
+        }
     }
 }

@@ -97,6 +97,36 @@ proptest! {
         }
     }
 
+    /// The detailed batch has the plain batch's statuses and amounts, and each detail column
+    /// says what the row's quote says: its product, the rule of its last step, base and list
+    /// price.
+    #[test]
+    fn detailed_batch_equals_row_by_row(seed in any::<u64>()) {
+        let engine = engine(&common::document(seed));
+        let rows = requests(&engine, seed, 120);
+        let accounts: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let refs: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        let qtys: Vec<Decimal> = rows.iter().map(|r| r.2).collect();
+        let ats: Vec<tarif::Instant> = rows.iter().map(|r| r.3).collect();
+        let plain = engine.quote_many(&accounts, &refs, &qtys, BatchAt::PerRow(&ats), None).unwrap();
+        let (batch, detail) = engine.quote_many_detailed(&accounts, &refs, &qtys, BatchAt::PerRow(&ats), None).unwrap();
+        prop_assert_eq!(&batch, &plain);
+        for (i, row) in rows.iter().enumerate() {
+            match engine.quote(&QuoteRequest::new(&row.0, &row.1, row.2).at(row.3)) {
+                Ok(quote) => {
+                    prop_assert_eq!(detail.sku[i], Some(quote.sku));
+                    prop_assert_eq!(detail.rule[i], quote.steps.last().map(|s| s.rule));
+                    prop_assert_eq!(detail.base_price[i], Some(quote.base_price));
+                    prop_assert_eq!(detail.list_price[i], quote.list_price);
+                }
+                Err(_) => {
+                    prop_assert_eq!(detail.rule[i], None);
+                    prop_assert_eq!(detail.base_price[i], None);
+                }
+            }
+        }
+    }
+
     /// A product the account may not see never gets a price, and is indistinguishable from an
     /// unknown reference.
     #[test]

@@ -114,6 +114,29 @@ fn the_sample_answers_the_same_after_a_round_trip() {
     assert!(compared > 500, "only {compared} requests");
 }
 
+/// The source survives so that changes can be merged into an opened engine as into the
+/// compiled one: the same change gives the same engine.
+#[test]
+fn changes_apply_to_an_opened_engine_as_to_the_compiled_one() {
+    let engine = sample();
+    let opened = tarif_conformance::reopen(&engine).unwrap();
+    let sku = engine.skus().next().unwrap();
+    let changes = serde_json::json!({
+        "format": "tarif/1-changes",
+        "upsert": {"products": [{"sku": "SNAPSHOT-NEW", "name": "Added after the open"}]},
+        "delete": {"products": [sku]},
+    })
+    .to_string();
+    let options = tarif::CompileOptions::default();
+    let from_compiled = engine.apply(&changes, &options).unwrap().engine;
+    let from_opened = opened.apply(&changes, &options).unwrap().engine;
+    assert_eq!(from_opened.engine_version(), from_compiled.engine_version());
+    assert_eq!(from_opened.source(), from_compiled.source());
+    assert!(
+        from_opened.skus().any(|s| s == "SNAPSHOT-NEW") && !from_opened.skus().any(|s| s == sku)
+    );
+}
+
 #[test]
 fn a_discarded_source_stays_discarded() {
     let options = tarif::CompileOptions {

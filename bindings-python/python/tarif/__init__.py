@@ -18,11 +18,14 @@ from importlib import resources
 
 from tarif import _optional
 from tarif._errors import CompileError, InputError, QuoteError, SnapshotError, TarifError
+from tarif._handle import EngineHandle
+from tarif._simulate import Simulation, simulate
 from tarif._tarif import (
     CandidateReport,
     Capabilities,
     Diagnostic,
     Engine,
+    EntityChange,
     Explanation,
     FacetCounts,
     FacetValue,
@@ -61,6 +64,8 @@ __all__ = [
     "CompileError",
     "Diagnostic",
     "Engine",
+    "EngineHandle",
+    "EntityChange",
     "Explanation",
     "FacetCounts",
     "FacetValue",
@@ -74,6 +79,7 @@ __all__ = [
     "RowPrice",
     "SearchPage",
     "SearchRow",
+    "Simulation",
     "SnapshotError",
     "Step",
     "StepReport",
@@ -81,6 +87,7 @@ __all__ = [
     "TextLine",
     "Variant",
     "VisibilityReport",
+    "simulate",
     "__version__",
     "sample_document",
 ]

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from os import PathLike
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, Required, TypedDict, final
+from typing import Any, Literal, Required, TypedDict, final, overload
 
 import pyarrow  # type: ignore[import-untyped]
 
@@ -13,6 +13,7 @@ __all__ = [
     "Capabilities",
     "Diagnostic",
     "Engine",
+    "EntityChange",
     "Explanation",
     "FacetCounts",
     "FacetValue",
@@ -31,6 +32,7 @@ __all__ = [
     "VisibilityReport",
     "__version__",
     "run_cli",
+    "simulate_tables",
 ]
 __version__: str
 
@@ -78,6 +80,15 @@ _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
 def run_cli(args: list[str]) -> int: ...
+def simulate_tables(
+    base: Engine,
+    names: list[str],
+    engines: list[Engine],
+    lines: Any,
+    at: Any = None,
+    currency: str | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> tuple[pyarrow.Table, pyarrow.Table]: ...
 @final
 class Engine:
     @staticmethod
@@ -89,6 +100,16 @@ class Engine:
     @staticmethod
     def open(path: str | PathLike[str]) -> Engine: ...
     def save(self, path: str | PathLike[str]) -> None: ...
+    def apply(self, changes: str | dict[str, Any], *, strict: bool = False) -> Engine:
+        """Applies a ``tarif/1-changes`` document: a new engine, this one untouched."""
+    @overload
+    def diff(
+        self, new: Engine, lines: None = None, at: _At | None = None, currency: str | None = None
+    ) -> list[EntityChange]: ...
+    @overload
+    def diff(
+        self, new: Engine, lines: Any, at: _At | None = None, currency: str | None = None
+    ) -> pyarrow.Table: ...
     def quote(
         self,
         account: str,
@@ -127,15 +148,18 @@ class Engine:
         accounts: Any,
         skus: Any | None = None,
         qtys: Any | None = None,
-        at: _At | None = None,
+        at: _At | Iterable[_At | None] | Any | None = None,
         currency: str | None = None,
         *,
         progress: Callable[[int, int], object] | None = None,
+        detail: bool = False,
+        keep: bool = False,
     ) -> pyarrow.Table:
         """Columns are lists, numpy arrays or pyarrow arrays; or pass one table (anything with
-        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty``. Priced in steps of
-        32,768 rows: between steps Ctrl-C raises ``KeyboardInterrupt`` and ``progress(done,
-        total)`` is called."""
+        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty`` (and ``at``). Priced in
+        steps of 32,768 rows: between steps Ctrl-C raises ``KeyboardInterrupt`` and
+        ``progress(done, total)`` is called. ``detail`` adds ``product``, ``rule``, ``base_price``,
+        ``list_price``, ``cost``; ``keep`` returns the table's own columns first."""
     def search(
         self,
         account: str,
@@ -164,6 +188,7 @@ class Engine:
     def engine_version(self) -> str: ...
     def skus(self) -> list[str]: ...
     def accounts(self) -> list[str]: ...
+    def accounts_table(self) -> pyarrow.Table: ...
     def currencies(self) -> list[str]: ...
     def __reduce__(self) -> tuple[Any, tuple[str]]: ...
 
@@ -426,3 +451,18 @@ class RelatedProduct:
     def sku(self) -> str: ...
     @property
     def capabilities(self) -> Capabilities: ...
+
+@final
+class EntityChange:
+    """One entity that differs between two engines' documents."""
+
+    @property
+    def section(self) -> str: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> Literal["added", "removed", "modified"]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...

@@ -82,7 +82,10 @@ fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u3
         }
         let id = u32::try_from(b.catalog.categories.len()).unwrap_or(NONE);
         b.category_index.insert(c.id.clone(), id);
-        b.catalog.categories.push(CategoryDef { depth: 0 });
+        b.catalog.categories.push(CategoryDef {
+            id: c.id.as_str().into(),
+            depth: 0,
+        });
         kept.push((*i, *c));
     }
     let mut parents = vec![NONE; b.catalog.categories.len()];

@@ -20,6 +20,7 @@ use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
 
 pub(crate) use diagnostics::Diags;
+pub(crate) use version::canonical;
 
 /// How to compile.
 ///

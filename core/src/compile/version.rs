@@ -50,6 +50,20 @@ pub(super) fn of_text(json: &str) -> Option<String> {
     Some(format_version(hasher.finalize()))
 }
 
+/// The canonical text of one JSON value (keys sorted, no whitespace), or `None` if it does
+/// not parse: two values are the same JSON exactly when their canonical texts are equal.
+pub(crate) fn canonical(json: &str) -> Option<String> {
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(json);
+    Canon {
+        out: &mut out,
+        hasher: None,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    String::from_utf8(out).ok()
+}
+
 fn write_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
     serde_json::to_writer(out, s)
 }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
-use super::quote::{Ctx, Silent};
+use super::quote::{Ctx, RuleRef, Silent, StepsRecorder};
 use super::visibility::Capabilities;
 use super::Engine;
 use crate::error::{QueryError, Status};
@@ -69,6 +69,83 @@ impl BatchResult {
     pub fn is_empty(&self) -> bool {
         self.status.is_empty()
     }
+
+    /// These rows of the result, in the order given (rows out of range are skipped).
+    ///
+    /// ```
+    /// use tarif::{BatchAt, Engine};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1"}"#).unwrap();
+    /// let out = engine.quote_many(&["X", "Y"], &["A", "B"], &[1.into(), 2.into()], BatchAt::Now, None).unwrap();
+    /// assert_eq!(out.select(&[1, 7]).len(), 1);
+    /// ```
+    pub fn select(&self, rows: &[usize]) -> BatchResult {
+        let mut out = BatchResult::with_capacity(rows.len());
+        for &row in rows {
+            if let (Some(status), Some(unit), Some(total), Some(currency), Some(buyable)) = (
+                self.status.get(row),
+                self.unit_price.get(row),
+                self.line_total.get(row),
+                self.currency.get(row),
+                self.buyable.get(row),
+            ) {
+                out.status.push(*status);
+                out.unit_price.push(*unit);
+                out.line_total.push(*total);
+                out.currency.push(*currency);
+                out.buyable.push(*buyable);
+            }
+        }
+        out
+    }
+}
+
+/// The columns [`Engine::quote_many_detailed`] adds to a batch, row for row with its
+/// [`BatchResult`]: what an analyst needs to explain and aggregate a repricing. `None` where
+/// the row failed before the value exists, or the value does not exist.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchDetail<'e> {
+    /// The product the row's reference resolved to (for rows that resolved one).
+    pub sku: Vec<Option<&'e str>>,
+    /// The rule (or price-list entry) of the last step that applied: the one that set the
+    /// price, as [`Quote::steps`](crate::Quote::steps) ends with it.
+    pub rule: Vec<Option<RuleRef<'e>>>,
+    /// [`Quote::base_price`](crate::Quote::base_price) of priced rows.
+    pub base_price: Vec<Option<Decimal>>,
+    /// [`Quote::list_price`](crate::Quote::list_price) of priced rows.
+    pub list_price: Vec<Option<Decimal>>,
+    /// The product's cost per unit (`products[].cost`), for rows that resolved a product.
+    pub cost: Vec<Option<Decimal>>,
+    /// The product ids behind `sku`, for what reads the catalog after the batch.
+    pub(crate) product: Vec<Option<ProductId>>,
+}
+
+impl BatchDetail<'_> {
+    fn append(&mut self, mut rows: Self) {
+        self.sku.append(&mut rows.sku);
+        self.rule.append(&mut rows.rule);
+        self.base_price.append(&mut rows.base_price);
+        self.list_price.append(&mut rows.list_price);
+        self.cost.append(&mut rows.cost);
+        self.product.append(&mut rows.product);
+    }
+}
+
+/// What a detailed row adds to a priced one.
+struct RowDetail<'e> {
+    rule: Option<RuleRef<'e>>,
+    base: Decimal,
+    list: Option<Decimal>,
+}
+
+/// The lines whose answer differs between two engines ([`Engine::changed_lines`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineChanges {
+    /// The positions of those lines in the batch, ascending.
+    pub rows: Vec<usize>,
+    /// Their answers under the first engine (currencies index its [`Engine::currencies`]).
+    pub before: BatchResult,
+    /// Their answers under the second engine (currencies index its [`Engine::currencies`]).
+    pub after: BatchResult,
 }
 
 /// Rows priced between two calls of the `between` callback of [`Engine::quote_many_in_steps`]:
@@ -94,7 +171,7 @@ fn check_lengths(rows: usize, refs: usize, qtys: usize, at: BatchAt<'_>) -> Resu
 
 impl BatchAt<'_> {
     /// "Now" read once, so that every part of a batch is priced at the same instant.
-    fn fixed(self) -> Self {
+    pub(crate) fn fixed(self) -> Self {
         match self {
             BatchAt::Now => BatchAt::One(Instant::now()),
             other => other,
@@ -267,15 +344,85 @@ impl Engine {
         Ok(Some(out))
     }
 
-    /// Prices rows whose columns have the same length, with a fixed instant or one per row.
-    fn price_rows<A, R>(
+    /// Prices the lines under this engine and under `new` at the same instant and returns only
+    /// those whose answer differs: status (a product hidden or shown, a price hidden, no
+    /// longer priced), unit price, line total, currency or whether it may be bought. Amounts
+    /// are compared by value (`10.0` equals `10.00`).
+    ///
+    /// ```
+    /// use tarif::{BatchAt, CompileOptions, Engine, Status};
+    /// let old = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}, {"sku": "B"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2"}, {"sku": "B", "price": "3"}]}],
+    ///   "accounts": [{"id": "C"}]}"#).unwrap();
+    /// let new = old.apply(r#"{"format": "tarif/1-changes",
+    ///   "upsert": {"prices": [{"list": "l", "sku": "B", "price": "3.50"}]}}"#, &CompileOptions::default())
+    ///   .unwrap().engine;
+    /// let changed = old
+    ///     .changed_lines(&new, &["C", "C", "C"], &["A", "B", "Z"], &[1.into(), 2.into(), 1.into()], BatchAt::Now, None)
+    ///     .unwrap();
+    /// assert_eq!(changed.rows, [1]);
+    /// assert_eq!((changed.before.line_total[0].to_string(), changed.after.line_total[0].to_string()),
+    ///            ("6.00".into(), "7.00".into()));
+    /// ```
+    pub fn changed_lines<A, R>(
+        &self,
+        new: &Engine,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> Result<LineChanges, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
+        let at = at.fixed();
+        let (before, after) = rayon::join(
+            || self.price_rows(accounts, refs, qtys, at, currency),
+            || new.price_rows(accounts, refs, qtys, at, currency),
+        );
+        let differs = |row: usize| -> bool {
+            let status = (before.status.get(row), after.status.get(row));
+            if status.0 != status.1 {
+                return true;
+            }
+            if status.0 != Some(&Status::Ok) {
+                return false;
+            }
+            let old_code = before
+                .currency
+                .get(row)
+                .and_then(|&c| self.currencies().nth(usize::from(c)));
+            let new_code = after
+                .currency
+                .get(row)
+                .and_then(|&c| new.currencies().nth(usize::from(c)));
+            before.unit_price.get(row) != after.unit_price.get(row)
+                || before.line_total.get(row) != after.line_total.get(row)
+                || before.buyable.get(row) != after.buyable.get(row)
+                || old_code != new_code
+        };
+        let rows: Vec<usize> = (0..before.len()).filter(|&row| differs(row)).collect();
+        Ok(LineChanges {
+            before: before.select(&rows),
+            after: after.select(&rows),
+            rows,
+        })
+    }
+
+    /// Passes 1 and 2 of a batch: each row resolved to a job (its account, product and
+    /// currency as dense ids), or the status that stops it; the jobs in product order.
+    fn resolve_jobs<A, R>(
         &self,
         accounts: &[A],
         refs: &[R],
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-    ) -> BatchResult
+    ) -> (Vec<Status>, Vec<Job>)
     where
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
@@ -354,25 +501,44 @@ impl Engine {
                 })
             })
             .collect();
-        let mut out = BatchResult {
-            status: vec![Status::Ok; rows],
-            unit_price: vec![Decimal::ZERO; rows],
-            line_total: vec![Decimal::ZERO; rows],
-            currency: vec![0; rows],
-            buyable: vec![false; rows],
-        };
+        let mut status = vec![Status::Ok; rows];
         let mut jobs: Vec<Job> = Vec::with_capacity(rows);
-        for (result, status) in resolved.into_iter().zip(out.status.iter_mut()) {
+        for (result, status) in resolved.into_iter().zip(status.iter_mut()) {
             match result {
                 Ok(job) => jobs.push(job),
                 Err(failed) => *status = failed,
             }
         }
-        // Pass 3, in product order: rows of one product follow each other, so its entries,
-        // bitmap containers, catalog columns and rule-index slots are fetched from memory once
-        // for all of them instead of once per row. The row index breaks ties, so the order
-        // (and every result) is the same on any thread count.
+        // Pass 3 goes in product order: rows of one product follow each other, so its
+        // entries, bitmap containers, catalog columns and rule-index slots are fetched from
+        // memory once for all of them instead of once per row. The row index breaks ties, so
+        // the order (and every result) is the same on any thread count.
         jobs.par_sort_unstable_by_key(|job| (job.product, job.row));
+        (status, jobs)
+    }
+
+    /// Prices rows whose columns have the same length, with a fixed instant or one per row.
+    fn price_rows<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> BatchResult
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let rows = accounts.len();
+        let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency);
+        let mut out = BatchResult {
+            status,
+            unit_price: vec![Decimal::ZERO; rows],
+            line_total: vec![Decimal::ZERO; rows],
+            currency: vec![0; rows],
+            buyable: vec![false; rows],
+        };
         let priced: Vec<Result<(Decimal, Decimal, bool), Status>> = jobs
             .par_iter()
             .with_min_len(CHUNK)
@@ -401,9 +567,184 @@ impl Engine {
         out
     }
 
-    /// One resolved row of a batch: the checks after resolution, then the quote's unit price
-    /// and line total, nothing else.
-    fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal, bool), Status> {
+    /// [`Engine::quote_many`] with the columns of [`BatchDetail`]: the same statuses and
+    /// amounts, plus for each row its product, the rule that set its price, its base and list
+    /// prices and its cost, each equal to what [`Engine::quote`] of the row says. Slower than
+    /// `quote_many` (it records the steps the plain batch skips).
+    ///
+    /// ```
+    /// use tarif::{BatchAt, Engine};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A", "cost": "1.20"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2.50"}]}],
+    ///   "accounts": [{"id": "C"}],
+    ///   "contracts": [{"id": "k", "audience": {"accounts": ["C"]},
+    ///     "rules": [{"id": "r", "step": "discount", "products": "all", "percent": "-10"}]}]}"#).unwrap();
+    /// let (out, detail) = engine
+    ///     .quote_many_detailed(&["C", "C"], &["A", "Z"], &[4.into(), 1.into()], BatchAt::Now, None)
+    ///     .unwrap();
+    /// assert_eq!(out.line_total[0].to_string(), "9.00");
+    /// assert_eq!(detail.rule[0].map(|r| r.to_string()).as_deref(), Some("k/r"));
+    /// assert_eq!(detail.list_price[0].map(|p| p.to_string()).as_deref(), Some("2.50"));
+    /// assert_eq!(detail.cost[0].map(|c| c.to_string()).as_deref(), Some("1.20"));
+    /// assert_eq!((detail.sku[1], detail.rule[1]), (None, None));
+    /// ```
+    pub fn quote_many_detailed<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> Result<(BatchResult, BatchDetail<'_>), QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        self.quote_many_detailed_in_steps(accounts, refs, qtys, at, currency, |_| {
+            ControlFlow::Continue(())
+        })
+        .map(|out| out.unwrap_or_default())
+    }
+
+    /// [`Engine::quote_many_detailed`] [`BATCH_STEP`] rows at a time, calling `between` after
+    /// each step as [`Engine::quote_many_in_steps`] does.
+    #[allow(clippy::type_complexity)]
+    pub fn quote_many_detailed_in_steps<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        mut between: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Option<(BatchResult, BatchDetail<'_>)>, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let rows = accounts.len();
+        check_lengths(rows, refs.len(), qtys.len(), at)?;
+        let at = at.fixed();
+        let mut out = BatchResult::with_capacity(rows);
+        let mut detail = BatchDetail::default();
+        for start in (0..rows).step_by(BATCH_STEP) {
+            let end = (start + BATCH_STEP).min(rows);
+            let (step, more) = self.price_rows_detailed(
+                accounts.get(start..end).unwrap_or_default(),
+                refs.get(start..end).unwrap_or_default(),
+                qtys.get(start..end).unwrap_or_default(),
+                at.rows(start..end),
+                currency,
+            );
+            out.append(step);
+            detail.append(more);
+            if between(end).is_break() {
+                return Ok(None);
+            }
+        }
+        Ok(Some((out, detail)))
+    }
+
+    fn price_rows_detailed<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> (BatchResult, BatchDetail<'_>)
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let rows = accounts.len();
+        let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency);
+        let mut out = BatchResult {
+            status,
+            unit_price: vec![Decimal::ZERO; rows],
+            line_total: vec![Decimal::ZERO; rows],
+            currency: vec![0; rows],
+            buyable: vec![false; rows],
+        };
+        let mut detail = BatchDetail {
+            sku: vec![None; rows],
+            rule: vec![None; rows],
+            base_price: vec![None; rows],
+            list_price: vec![None; rows],
+            cost: vec![None; rows],
+            product: vec![None; rows],
+        };
+        let priced: Vec<_> = jobs
+            .par_iter()
+            .with_min_len(CHUNK)
+            .map(|job| self.price_job_detailed(job))
+            .collect();
+        for (job, result) in jobs.iter().zip(priced) {
+            let row = job.row as usize;
+            if let (Some(sku), Some(cost), Some(product)) = (
+                detail.sku.get_mut(row),
+                detail.cost.get_mut(row),
+                detail.product.get_mut(row),
+            ) {
+                *sku = Some(self.sku(job.product));
+                *cost = self.index.catalog.cost.get(job.product).copied().flatten();
+                *product = Some(job.product);
+            }
+            match result {
+                Ok(((unit, line, buyable), more)) => {
+                    if let (Some(u), Some(l), Some(c), Some(b)) = (
+                        out.unit_price.get_mut(row),
+                        out.line_total.get_mut(row),
+                        out.currency.get_mut(row),
+                        out.buyable.get_mut(row),
+                    ) {
+                        (*u, *l, *c, *b) = (unit, line, job.currency.raw(), buyable);
+                    }
+                    if let (Some(r), Some(base), Some(list)) = (
+                        detail.rule.get_mut(row),
+                        detail.base_price.get_mut(row),
+                        detail.list_price.get_mut(row),
+                    ) {
+                        (*r, *base, *list) = (more.rule, Some(more.base), more.list);
+                    }
+                }
+                Err(failed) => {
+                    if let Some(s) = out.status.get_mut(row) {
+                        *s = failed;
+                    }
+                }
+            }
+        }
+        (out, detail)
+    }
+
+    /// [`Engine::price_job`] recording the steps, as a quote does.
+    #[allow(clippy::type_complexity)]
+    fn price_job_detailed(
+        &self,
+        job: &Job,
+    ) -> Result<((Decimal, Decimal, bool), RowDetail<'_>), Status> {
+        let ctx = self.admit_job(job)?;
+        let matched = self.matched(&ctx);
+        let mut recorder = StepsRecorder::default();
+        let priced = self
+            .run_matched(&ctx, &matched, &mut recorder)
+            .map_err(|f| self.fail_status(f))?;
+        let (unit, line, base) = self
+            .finish(&priced, ctx.qty)
+            .map_err(|f| self.fail_status(f))?;
+        let detail = RowDetail {
+            rule: recorder.steps.last().map(|s| s.rule),
+            base,
+            list: self.list_price_after(&ctx, &matched, unit),
+        };
+        Ok(((unit, line, job.caps.buy), detail))
+    }
+
+    /// A resolved row's pricing context, after `admit`'s checks (with the capabilities found
+    /// while resolving).
+    fn admit_job(&self, job: &Job) -> Result<Ctx<'_>, Status> {
         let account = self.index.audiences.accounts.row(job.account);
         let ctx = Ctx {
             account,
@@ -413,12 +754,18 @@ impl Engine {
             currency: job.currency,
             everyone_only: false,
         };
-        // `admit`'s checks, with the capabilities found while resolving.
         self.check_quantity(ctx.product, ctx.qty)
             .map_err(|e| e.status())?;
         if !job.caps.price {
             return Err(Status::PriceHidden);
         }
+        Ok(ctx)
+    }
+
+    /// One resolved row of a batch: the checks after resolution, then the quote's unit price
+    /// and line total, nothing else.
+    fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal, bool), Status> {
+        let ctx = self.admit_job(job)?;
         let buyable = job.caps.buy;
         let priced = self
             .run(&ctx, &mut Silent)

@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod order;
 pub mod quote;
 pub mod search;
+pub mod simulate;
 pub mod visibility;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 
 use crate::error::{Diagnostic, QueryError};
+use crate::index::audiences::Audience;
 use crate::index::{AccountDef, AccountId, CurrencyId, Index, Policy, PolicyId, ProductId};
 use crate::instant::Instant;
 
@@ -33,6 +35,19 @@ pub struct Engine {
     pub(crate) warnings: Vec<Diagnostic>,
     /// The document text compiled into `index`, unless the caller discarded it.
     pub(crate) source: Option<Arc<str>>,
+}
+
+/// An account's place in the hierarchy and its segments ([`Engine::account_infos`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo<'e> {
+    /// The account's id.
+    pub id: &'e str,
+    /// Its parent account.
+    pub parent: Option<&'e str>,
+    /// The top of its hierarchy (itself without a parent).
+    pub root: &'e str,
+    /// The segments it belongs to, its ancestors' included, most specific first.
+    pub segments: Vec<&'e str>,
 }
 
 /// A summary, not the tables: an engine of a million products would print hundreds of
@@ -147,6 +162,43 @@ impl Engine {
     pub fn parse_instant(&self, text: &str) -> Result<Instant, QueryError> {
         Instant::parse_in_zone(text, self.index.settings.timezone)
             .ok_or_else(|| QueryError::InvalidInstant(text.to_string()))
+    }
+
+    /// Every account with its place in the hierarchy and its segments, in document order:
+    /// what an analyst joins order lines with, without rebuilding the hierarchy by hand.
+    ///
+    /// ```
+    /// let engine = tarif::Engine::from_json(r#"{"format": "tarif/1", "segments": [{"id": "pros"}],
+    ///   "accounts": [{"id": "HQ", "segments": ["pros"]}, {"id": "SITE", "parent": "HQ"}]}"#).unwrap();
+    /// let site = engine.account_infos().nth(1).unwrap();
+    /// assert_eq!((site.id, site.parent, site.root), ("SITE", Some("HQ"), "HQ"));
+    /// assert_eq!(site.segments, ["pros"]);
+    /// ```
+    pub fn account_infos(&self) -> impl ExactSizeIterator<Item = AccountInfo<'_>> + '_ {
+        self.index
+            .audiences
+            .accounts
+            .iter()
+            .map(|def| self.account_info(def))
+    }
+
+    pub(crate) fn account_info<'e>(&'e self, def: &'e AccountDef) -> AccountInfo<'e> {
+        let audiences = &self.index.audiences;
+        let name = |a: &AccountId| &*audiences.accounts.row(*a).id;
+        let segments = def
+            .chain
+            .iter()
+            .filter_map(|&(key, _)| match audiences.audience_of(key) {
+                Some(Audience::Segment(s)) => audiences.segment_ids.get(s).map(|id| &**id),
+                _ => None,
+            })
+            .collect();
+        AccountInfo {
+            id: &def.id,
+            parent: def.lineage.get(1).map(name),
+            root: def.lineage.last().map_or(&*def.id, name),
+            segments,
+        }
     }
 
     pub(crate) fn account(&self, id: &str) -> Result<(AccountId, &AccountDef), QueryError> {

@@ -41,6 +41,8 @@ pub(crate) struct Catalog {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CategoryDef {
+    /// The category's id in the document.
+    pub id: Box<str>,
     pub depth: u16,
 }
 

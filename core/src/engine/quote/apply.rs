@@ -12,7 +12,7 @@ use crate::money::{self, non_negative, ExactMul};
 impl Engine {
     /// The candidate's result on the running price; `None` when it is not a candidate here.
     /// Once a quote is line-primary it stays so (docs/spec.md §6.4).
-    pub(crate) fn apply(
+    pub(crate) fn apply_action(
         &self,
         cand: &Candidate,
         ctx: &Ctx<'_>,

@@ -55,13 +55,7 @@ impl Engine {
         let (unit_price, line_total, base_price) = self
             .finish(&priced, ctx.qty)
             .map_err(|f| self.fail(f, &ctx))?;
-        // When every candidate already speaks to everyone, the list price is this very run.
-        let level = self.index.audiences.everyone_level(ctx.account);
-        let list_price = if matched.iter().all(|c| c.aud == 0 && c.level == level) {
-            Some(unit_price)
-        } else {
-            self.list_price(&ctx, &matched)
-        };
+        let list_price = self.list_price_after(&ctx, &matched, unit_price);
         Ok(Quote {
             sku: self.sku(ctx.product),
             qty: ctx.qty,
@@ -79,6 +73,22 @@ impl Engine {
             steps: recorder.steps,
             engine_version: &self.index.version,
         })
+    }
+
+    /// The list price of a quote whose candidates were `matched` and whose unit price is
+    /// `unit_price`: when every candidate already speaks to everyone, it is this very run.
+    pub(crate) fn list_price_after(
+        &self,
+        ctx: &Ctx<'_>,
+        matched: &[Candidate],
+        unit_price: Decimal,
+    ) -> Option<Decimal> {
+        let level = self.index.audiences.everyone_level(ctx.account);
+        if matched.iter().all(|c| c.aud == 0 && c.level == level) {
+            Some(unit_price)
+        } else {
+            self.list_price(ctx, matched)
+        }
     }
 
     /// The unit price of the everyone level alone, if it gives one. Reuses the candidates matched for the whole chain: the everyone level's are among them.

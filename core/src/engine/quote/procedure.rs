@@ -213,7 +213,7 @@ impl Engine {
                 if !self.admissible(cand, ctx) {
                     continue;
                 }
-                let result = self.apply(cand, ctx, running, base)?;
+                let result = self.apply_action(cand, ctx, running, base)?;
                 if result.is_some() {
                     candidates.push((*cand, result));
                 }
@@ -228,7 +228,7 @@ impl Engine {
                     continue;
                 };
                 let result = if sequential {
-                    self.apply(&cand, ctx, running, base)?
+                    self.apply_action(&cand, ctx, running, base)?
                 } else {
                     first_result
                 };
@@ -478,7 +478,7 @@ impl Engine {
             if !self.admissible(&cand, ctx) {
                 continue;
             }
-            let Some(value) = self.apply(&cand, ctx, None, None)? else {
+            let Some(value) = self.apply_action(&cand, ctx, None, None)? else {
                 continue;
             };
             let line = ok(value.as_line(ctx.qty))?;

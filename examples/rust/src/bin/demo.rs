@@ -134,6 +134,82 @@ fn main() -> Result<(), Box<dyn Error>> {
     section("Why does Elecdis not get the spring 10 % off on the new Makita drill?");
     let request = QuoteRequest::new(showcase::RESELLER, showcase::DRILL, Decimal::ONE).at(at);
     println!("{}", engine.explain(&request)?);
+
+    erp_sync(&engine, at)?;
+    Ok(())
+}
+
+/// The ERP sends a delta: a list price increase and a new line in the resellers' contract.
+/// Applied, it gives a new engine (the old one keeps answering), the entities it changed, and
+/// the lines whose price moved. Timings vary from run to run; every other figure does not.
+fn erp_sync(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
+    section("ERP sync: a price increase and a new contract line, applied as a delta");
+    let delta = serde_json::json!({
+        "format": "tarif/1-changes",
+        "engine_version": engine.engine_version(),
+        "upsert": {
+            "prices": [{"list": "list-eur", "sku": showcase::DRILL, "price": "459.80"}],
+            "rules": [{"contract": "CTR-RESELLERS-2027", "id": "breakers-8", "step": "discount",
+                       "products": {"sku": showcase::BREAKER}, "percent": "-8"}]
+        }
+    });
+    println!("{}", serde_json::to_string_pretty(&delta)?);
+    let started = std::time::Instant::now();
+    let next = engine
+        .apply(&delta.to_string(), &tarif::CompileOptions::default())?
+        .engine;
+    println!(
+        "\napplied in {:.1} ms: engine {} → {}",
+        started.elapsed().as_secs_f64() * 1e3,
+        engine.engine_version(),
+        next.engine_version()
+    );
+    println!("\nWhat changed:");
+    for change in engine.diff(&next)?.changes {
+        println!("  {change}");
+    }
+    let lines: Vec<(&str, &str)> = CUSTOMERS
+        .iter()
+        .flat_map(|c| LINES.iter().map(move |(sku, _)| (*c, *sku)))
+        .collect();
+    let accounts: Vec<&str> = lines.iter().map(|l| l.0).collect();
+    let skus: Vec<&str> = lines.iter().map(|l| l.1).collect();
+    let qtys: Vec<Decimal> = CUSTOMERS
+        .iter()
+        .flat_map(|_| LINES.iter().map(|(_, q)| q.parse::<Decimal>()))
+        .collect::<Result<_, _>>()?;
+    let changed = engine.changed_lines(
+        &next,
+        &accounts,
+        &skus,
+        &qtys,
+        tarif::BatchAt::One(at),
+        None,
+    )?;
+    println!(
+        "\nThe {} lines of the five customers above, repriced: {} changed",
+        lines.len(),
+        changed.rows.len()
+    );
+    let mut table = Table::new(&["customer", "product", "qty", "before", "after"]);
+    for (i, &row) in changed.rows.iter().enumerate() {
+        let amount = |out: &tarif::BatchResult| match out.status.get(i) {
+            Some(Status::Ok) => out
+                .line_total
+                .get(i)
+                .map_or(String::new(), |t| t.to_string()),
+            Some(status) => status.code().to_string(),
+            None => String::new(),
+        };
+        table.row([
+            accounts.get(row).unwrap_or(&"").to_string(),
+            skus.get(row).unwrap_or(&"").to_string(),
+            qtys.get(row).map_or(String::new(), |q| q.to_string()),
+            amount(&changed.before),
+            amount(&changed.after),
+        ]);
+    }
+    table.print();
     Ok(())
 }
 

@@ -1,0 +1,121 @@
+//! Times `Engine::apply` next to a full compile of the same document: one pricing rule edited,
+//! and 10,000 price entries upserted; then `Engine::diff` of the second change.
+//!
+//! ```sh
+//! cargo run --release -p tarif-benches --example apply -- bench-data/reference/rules.json 3
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use tarif::{CompileOptions, Engine};
+
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs.get(runs.len() / 2).copied().unwrap_or_default()
+}
+
+fn timed<T>(repeat: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
+    let mut runs = Vec::new();
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        last = Some(work());
+        runs.push(started.elapsed());
+    }
+    (median(runs), last.expect("at least one run"))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: apply RULES.json [REPEAT]");
+    let repeat: usize = args.next().map_or(3, |r| r.parse().expect("a number"));
+    let text = std::fs::read_to_string(&path).expect("readable rules");
+    let options = CompileOptions::default();
+
+    let (compile, engine) = timed(repeat, || {
+        Engine::compile(&text, &options).expect("compiles").engine
+    });
+    println!(
+        "document {} MB, {} products",
+        text.len() / 1_000_000,
+        engine.skus().len()
+    );
+    println!(
+        "compile                      {:>10.1} ms",
+        compile.as_secs_f64() * 1e3
+    );
+
+    let top: BTreeMap<String, &RawValue> = serde_json::from_str(&text).expect("an object");
+    let contracts: Vec<Value> = serde_json::from_str(top["contracts"].get()).expect("contracts");
+    let (contract, mut rule) = contracts
+        .iter()
+        .find_map(|c| {
+            let rule = c
+                .get("rules")?
+                .as_array()?
+                .iter()
+                .find(|r| r.get("percent").is_some())?;
+            Some((c["id"].as_str()?.to_string(), rule.clone()))
+        })
+        .expect("a contract with a percent rule");
+    rule["percent"] = json!("-12.5");
+    rule["contract"] = json!(contract);
+    let one_rule = json!({"format": "tarif/1-changes", "upsert": {"rules": [rule]}}).to_string();
+
+    let lists: Vec<Box<RawValue>> = serde_json::from_str(top["price_lists"].get()).expect("lists");
+    let first: Value = serde_json::from_str(lists[0].get()).expect("a list");
+    let list_id = first["id"].as_str().expect("an id").to_string();
+    let entries: Vec<Value> = first["prices"]
+        .as_array()
+        .expect("prices")
+        .iter()
+        .take(10_000)
+        .map(|e| {
+            let mut e = e.clone();
+            e["list"] = json!(list_id);
+            if let Some(price) = e.get("price").and_then(Value::as_str) {
+                let raised: rust_decimal::Decimal = price.parse().expect("a decimal");
+                e["price"] = json!((raised * rust_decimal::Decimal::new(101, 2))
+                    .round_dp(2)
+                    .to_string());
+            }
+            e
+        })
+        .collect();
+    let count = entries.len();
+    let many_prices =
+        json!({"format": "tarif/1-changes", "upsert": {"prices": entries}}).to_string();
+    drop(contracts);
+    drop(first);
+    drop(lists);
+
+    let (one, _) = timed(repeat, || {
+        engine.apply(&one_rule, &options).expect("applies")
+    });
+    println!(
+        "apply: one rule edited       {:>10.1} ms",
+        one.as_secs_f64() * 1e3
+    );
+    let (many, next) = timed(repeat, || {
+        engine
+            .apply(&many_prices, &options)
+            .expect("applies")
+            .engine
+    });
+    println!(
+        "apply: {count} entries upserted {:>8.1} ms",
+        many.as_secs_f64() * 1e3
+    );
+    let (diff, changes) = timed(repeat, || engine.diff(&next).expect("sources"));
+    println!(
+        "diff of that change          {:>10.1} ms ({} entities)",
+        diff.as_secs_f64() * 1e3,
+        changes.changes.len()
+    );
+}

@@ -1,0 +1,282 @@
+//! `tarif.simulate` and `Engine.accounts_table`: the core's simulation and account metadata
+//! as pyarrow Tables.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::types::Int8Type;
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, Int8Array, ListArray, RecordBatch, StringArray, UInt64Array,
+};
+use arrow_pyarrow::{IntoPyArrow, Table};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
+use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::prelude::*;
+use tarif::Simulation;
+
+use crate::batch::{amount_column, between_steps, TableLines};
+use crate::convert::optional_text;
+use crate::engine::Engine;
+use crate::errors::{guarded, Result};
+
+/// Prices `lines` under `base` and each scenario; returns (lines, groups) as pyarrow Tables.
+#[pyfunction]
+#[pyo3(signature = (base, names, engines, lines, at = None, currency = None, progress = None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn simulate_tables<'py>(
+    py: Python<'py>,
+    base: &Bound<'py, Engine>,
+    names: Vec<String>,
+    engines: Vec<Bound<'py, Engine>>,
+    lines: &Bound<'py, PyAny>,
+    at: Option<&Bound<'py, PyAny>>,
+    currency: Option<&Bound<'py, PyAny>>,
+    progress: Option<Py<PyAny>>,
+) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let base = Arc::clone(&base.get().inner);
+    let engines: Vec<Arc<tarif::Engine>> =
+        engines.iter().map(|e| Arc::clone(&e.get().inner)).collect();
+    let table = TableLines::read(&base, lines, at)?;
+    let currency = optional_text(currency, "currency")?;
+    let total = table.qtys.len() * (1 + engines.len());
+    let mut raised: Option<PyErr> = None;
+    let out = py.detach(|| -> Result<Option<(RecordBatch, RecordBatch)>> {
+        let accounts = table.accounts.view();
+        let refs = table.refs.view();
+        let scenarios: Vec<(&str, &tarif::Engine)> = names
+            .iter()
+            .map(String::as_str)
+            .zip(engines.iter().map(|e| e.as_ref()))
+            .collect();
+        let between = |done: usize| between_steps(&progress, done, total, &mut raised);
+        let sim = guarded(|| {
+            base.simulate(
+                &scenarios,
+                &accounts,
+                &refs,
+                &table.qtys,
+                table.at(),
+                currency.as_deref(),
+                between,
+            )
+        })??;
+        let Some(sim) = sim else {
+            return Ok(None);
+        };
+        let scale = base
+            .currency_scale(currency.as_deref())
+            .or_else(|| base.currency_scale(None))
+            .unwrap_or(0);
+        Ok(Some((
+            line_batch(&sim, &table, scale)?,
+            group_batch(&sim, scale)?,
+        )))
+    })?;
+    let Some((lines, groups)) = out else {
+        return Err(raised
+            .unwrap_or_else(|| PyKeyboardInterrupt::new_err("the simulation was interrupted"))
+            .into());
+    };
+    let table = |batch: RecordBatch| -> Result<Bound<'py, PyAny>> {
+        let schema = batch.schema();
+        Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
+    };
+    Ok((table(lines)?, table(groups)?))
+}
+
+/// A column of scenario names, by index into `names`.
+fn names_column(names: &[&str], keys: Vec<i8>) -> std::result::Result<ArrayRef, ArrowError> {
+    Ok(Arc::new(DictionaryArray::<Int8Type>::try_new(
+        Int8Array::from(keys),
+        Arc::new(StringArray::from_iter_values(names.iter().copied())),
+    )?))
+}
+
+/// One row per line and scenario: `scenario`, `row`, the caller's columns, then `status`,
+/// `unit_price`, `line_total`, `rule`, `cost`, `margin`, `change`.
+fn line_batch(
+    sim: &Simulation<'_>,
+    table: &TableLines,
+    scale: u32,
+) -> std::result::Result<RecordBatch, ArrowError> {
+    let rows = table.qtys.len();
+    let runs = sim.runs.len();
+    let names: Vec<&str> = sim.runs.iter().map(|r| r.name.as_str()).collect();
+    let keys = (0..runs)
+        .flat_map(|run| std::iter::repeat_n(i8::try_from(run).unwrap_or(i8::MAX), rows))
+        .collect();
+    let row: UInt64Array = (0..runs).flat_map(|_| 0..rows as u64).collect();
+    let ok = |run: &tarif::ScenarioRun<'_>, r: usize| {
+        run.result.status.get(r) == Some(&tarif::Status::Ok)
+    };
+    let amounts = |pick: &dyn Fn(&tarif::ScenarioRun<'_>, usize) -> Option<tarif::Decimal>| {
+        let values: Vec<Option<tarif::Decimal>> = sim
+            .runs
+            .iter()
+            .flat_map(|run| (0..rows).map(move |r| (run, r)))
+            .map(|(run, r)| pick(run, r))
+            .collect();
+        amount_column(&values, scale)
+    };
+    let status: StringArray = sim
+        .runs
+        .iter()
+        .flat_map(|run| run.result.status.iter().map(|s| s.code()))
+        .map(Some)
+        .collect();
+    let rule: StringArray = sim
+        .runs
+        .iter()
+        .flat_map(|run| run.detail.rule.iter().map(|r| r.map(|r| r.to_string())))
+        .collect();
+    let unit = amounts(&|run, r| {
+        ok(run, r)
+            .then(|| run.result.unit_price.get(r).copied())
+            .flatten()
+    })?;
+    let line = amounts(&|run, r| {
+        ok(run, r)
+            .then(|| run.result.line_total.get(r).copied())
+            .flatten()
+    })?;
+    let cost = amounts(&|run, r| run.detail.cost.get(r).copied().flatten())?;
+    let margin = amounts(&|run, r| run.margin.get(r).copied().flatten())?;
+    let change = amounts(&|run, r| run.change.get(r).copied().flatten())?;
+    let (mut fields, mut columns) = (
+        vec![
+            Field::new(
+                "scenario",
+                DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+                false,
+            ),
+            Field::new("row", DataType::UInt64, false),
+        ],
+        vec![names_column(&names, keys)?, Arc::new(row) as ArrayRef],
+    );
+    let (kept_fields, kept) = table.repeated(runs)?;
+    fields.extend(
+        kept_fields
+            .into_iter()
+            .filter(|f| !matches!(f.name().as_str(), "scenario" | "row")),
+    );
+    let kept_names: Vec<String> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    columns.extend(
+        kept.into_iter()
+            .zip(&kept_names)
+            .filter(|(_, n)| !matches!(n.as_str(), "scenario" | "row"))
+            .map(|(c, _)| c),
+    );
+    for (name, column) in [
+        ("status", Arc::new(status) as ArrayRef),
+        ("unit_price", unit),
+        ("line_total", line),
+        ("rule", Arc::new(rule)),
+        ("cost", cost),
+        ("margin", margin),
+        ("change", change),
+    ] {
+        let name = if kept_names.iter().any(|k| k == name) {
+            format!("tarif_{name}")
+        } else {
+            name.to_string()
+        };
+        fields.push(Field::new(name, column.data_type().clone(), true));
+        columns.push(column);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// `by`, `key`, `scenario`, `lines`, `priced`, `revenue`, `margin`, `affected`.
+fn group_batch(sim: &Simulation<'_>, scale: u32) -> std::result::Result<RecordBatch, ArrowError> {
+    let groups = &sim.groups;
+    let names: Vec<&str> = sim.runs.iter().map(|r| r.name.as_str()).collect();
+    let by: StringArray = groups.iter().map(|g| Some(g.by.as_str())).collect();
+    let key: StringArray = groups.iter().map(|g| Some(g.key.as_str())).collect();
+    let scenario = names_column(
+        &names,
+        groups
+            .iter()
+            .map(|g| i8::try_from(g.scenario).unwrap_or(i8::MAX))
+            .collect(),
+    )?;
+    let count = |f: fn(&tarif::Group) -> u64| -> ArrayRef {
+        Arc::new(groups.iter().map(|g| Some(f(g))).collect::<UInt64Array>())
+    };
+    let revenue = amount_column(
+        &groups.iter().map(|g| Some(g.revenue)).collect::<Vec<_>>(),
+        scale,
+    )?;
+    let margin = amount_column(
+        &groups.iter().map(|g| Some(g.margin)).collect::<Vec<_>>(),
+        scale,
+    )?;
+    let schema = Schema::new(vec![
+        Field::new("by", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, false),
+        Field::new("scenario", scenario.data_type().clone(), false),
+        Field::new("lines", DataType::UInt64, false),
+        Field::new("priced", DataType::UInt64, false),
+        Field::new("revenue", revenue.data_type().clone(), false),
+        Field::new("margin", margin.data_type().clone(), false),
+        Field::new("affected", DataType::UInt64, false),
+    ]);
+    RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(by),
+            Arc::new(key),
+            scenario,
+            count(|g| g.lines),
+            count(|g| g.priced),
+            revenue,
+            margin,
+            count(|g| g.affected),
+        ],
+    )
+}
+
+/// Every account with its parent, root and segments, as a pyarrow Table.
+pub(crate) fn accounts_table<'py>(
+    py: Python<'py>,
+    engine: &tarif::Engine,
+) -> Result<Bound<'py, PyAny>> {
+    let infos: Vec<tarif::AccountInfo<'_>> = engine.account_infos().collect();
+    let id: StringArray = infos.iter().map(|a| Some(a.id)).collect();
+    let parent: StringArray = infos.iter().map(|a| a.parent).collect();
+    let root: StringArray = infos.iter().map(|a| Some(a.root)).collect();
+    let segments = segment_lists(&infos);
+    let schema = Schema::new(vec![
+        Field::new("account", DataType::Utf8, false),
+        Field::new("parent", DataType::Utf8, true),
+        Field::new("root", DataType::Utf8, false),
+        Field::new("segments", segments.data_type().clone(), false),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(id),
+            Arc::new(parent),
+            Arc::new(root),
+            Arc::new(segments),
+        ],
+    )?;
+    let schema = batch.schema();
+    Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
+}
+
+/// The `segments` column: a list of strings per account.
+fn segment_lists(infos: &[tarif::AccountInfo<'_>]) -> ListArray {
+    let mut builder = ListBuilder::new(StringBuilder::new());
+    for info in infos {
+        for segment in &info.segments {
+            builder.values().append_value(segment);
+        }
+        builder.append(true);
+    }
+    builder.finish()
+}

@@ -1,0 +1,285 @@
+//! What changed between the documents of two engines, entity by entity.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::value::RawValue;
+
+use super::{merge, KEYED, NESTED};
+use crate::compile::canonical;
+
+/// How an entity differs between two documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    /// Only in the new document.
+    Added,
+    /// Only in the old document.
+    Removed,
+    /// In both, with different content.
+    Modified,
+}
+
+impl ChangeKind {
+    /// `added`, `removed` or `modified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Modified => "modified",
+        }
+    }
+}
+
+/// One entity that differs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntityChange {
+    /// The section: a document section (`products`, `price_lists`, ...), `prices` (a product's
+    /// entries in one list), `rules` (one rule of a contract) or `settings`.
+    pub section: &'static str,
+    /// The price list of `prices`, the contract of `rules`.
+    pub parent: Option<String>,
+    /// The entity's id (a SKU for `products` and `prices`, a code for `currencies`).
+    pub id: String,
+    /// Added, removed or modified.
+    pub kind: ChangeKind,
+}
+
+impl fmt::Display for EntityChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.parent {
+            Some(parent) => write!(
+                f,
+                "{} {}[{parent}/{}]",
+                self.kind.as_str(),
+                self.section,
+                self.id
+            ),
+            None => write!(f, "{} {}[{}]", self.kind.as_str(), self.section, self.id),
+        }
+    }
+}
+
+/// The entities that differ between two engines' documents, in document section order, then
+/// by parent and id. A list's header and its prices are separate entities (so are a
+/// contract's header with its visibility rules, and each of its pricing rules): raising one
+/// price shows as one modified `prices` entity, not a modified list. The prices and rules of
+/// a list or contract that was added or removed are not listed again.
+///
+/// ```
+/// use tarif::{CompileOptions, Engine};
+/// let old = Engine::from_json(r#"{"format": "tarif/1", "products": [{"sku": "A"}, {"sku": "B"}],
+///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "1"}]}]}"#).unwrap();
+/// let new = old.apply(r#"{"format": "tarif/1-changes", "delete": {"products": ["B"]},
+///   "upsert": {"prices": [{"list": "l", "sku": "A", "price": "2"}]}}"#, &CompileOptions::default())
+///   .unwrap().engine;
+/// let diff = old.diff(&new).unwrap();
+/// let lines: Vec<String> = diff.changes.iter().map(|c| c.to_string()).collect();
+/// assert_eq!(lines, ["removed products[B]", "modified prices[l/A]"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// The entities that differ.
+    pub changes: Vec<EntityChange>,
+}
+
+impl Diff {
+    /// Whether the two documents have the same entities with the same content.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// A document's entities: per section, id → the element's texts (one for a keyed element,
+/// every entry of the SKU for a list's prices).
+#[derive(Default)]
+struct Entities<'a> {
+    settings: Option<&'a RawValue>,
+    keyed: Vec<BTreeMap<String, Vec<&'a RawValue>>>,
+    /// Per nested section, (parent, key) → texts.
+    nested: Vec<BTreeMap<(String, String), Vec<&'a RawValue>>>,
+}
+
+fn entities(source: &str) -> Entities<'_> {
+    let top: BTreeMap<String, &RawValue> = serde_json::from_str(source).unwrap_or_default();
+    let mut out = Entities {
+        settings: top.get("settings").copied(),
+        ..Entities::default()
+    };
+    for (name, key_field) in KEYED {
+        let mut by_key: BTreeMap<String, Vec<&RawValue>> = BTreeMap::new();
+        let nested = NESTED.iter().find(|n| n.parent == name);
+        let mut nested_by_key: BTreeMap<(String, String), Vec<&RawValue>> = BTreeMap::new();
+        for raw in merge::raw_list(top.get(name)) {
+            let key = merge::key_of(raw, key_field);
+            match nested {
+                Some(nested) => {
+                    let fields: BTreeMap<String, &RawValue> =
+                        serde_json::from_str(raw.get()).unwrap_or_default();
+                    for item in merge::raw_list(fields.get(nested.field)) {
+                        nested_by_key
+                            .entry((key.clone(), merge::key_of(item, nested.key)))
+                            .or_default()
+                            .push(item);
+                    }
+                    by_key.entry(key).or_default().push(raw);
+                }
+                None => by_key.entry(key).or_default().push(raw),
+            }
+        }
+        out.keyed.push(by_key);
+        if nested.is_some() {
+            out.nested.push(nested_by_key);
+        }
+    }
+    out
+}
+
+/// Whether two elements are the same JSON; the text is compared first, which is all it takes
+/// for what neither side touched.
+fn same(a: &[&RawValue], b: &[&RawValue], without: Option<&str>) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.get() == y.get() || canonical_without(x, without) == canonical_without(y, without)
+        })
+}
+
+/// The canonical text of an element, without its nested list (compared on its own).
+fn canonical_without(raw: &RawValue, field: Option<&str>) -> Option<String> {
+    match field {
+        None => canonical(raw.get()),
+        Some(field) => {
+            let mut map: BTreeMap<String, &RawValue> = serde_json::from_str(raw.get()).ok()?;
+            map.remove(field);
+            canonical(&serde_json::to_string(&map).ok()?)
+        }
+    }
+}
+
+/// The entities that differ between the documents `old` and `new`.
+pub(crate) fn diff(old: &str, new: &str) -> Diff {
+    let (a, b) = rayon::join(|| entities(old), || entities(new));
+    let mut changes = Vec::new();
+    let settings_same = match (a.settings, b.settings) {
+        (None, None) => true,
+        (Some(x), Some(y)) => same(&[x], &[y], None),
+        _ => false,
+    };
+    if !settings_same {
+        changes.push(EntityChange {
+            section: "settings",
+            parent: None,
+            id: String::new(),
+            kind: match (a.settings, b.settings) {
+                (None, _) => ChangeKind::Added,
+                (_, None) => ChangeKind::Removed,
+                _ => ChangeKind::Modified,
+            },
+        });
+    }
+    let mut nested_index = 0;
+    for ((name, _), (old_map, new_map)) in KEYED.iter().zip(a.keyed.iter().zip(&b.keyed)) {
+        let nested = NESTED.iter().find(|n| n.parent == *name);
+        compare(
+            name,
+            None,
+            old_map,
+            new_map,
+            nested.map(|n| n.field),
+            &mut changes,
+        );
+        if let Some(nested) = nested {
+            if let (Some(old_nested), Some(new_nested)) =
+                (a.nested.get(nested_index), b.nested.get(nested_index))
+            {
+                let both = |(parent, _): &(String, String)| {
+                    old_map.contains_key(parent) && new_map.contains_key(parent)
+                };
+                let old_nested: BTreeMap<_, _> =
+                    old_nested.iter().filter(|(k, _)| both(k)).collect();
+                let new_nested: BTreeMap<_, _> =
+                    new_nested.iter().filter(|(k, _)| both(k)).collect();
+                for (key, old_texts) in &old_nested {
+                    let kind = match new_nested.get(key) {
+                        None => Some(ChangeKind::Removed),
+                        Some(new_texts) if !same(old_texts, new_texts, None) => {
+                            Some(ChangeKind::Modified)
+                        }
+                        Some(_) => None,
+                    };
+                    if let Some(kind) = kind {
+                        changes.push(nested_change(nested.name, key, kind));
+                    }
+                }
+                for key in new_nested.keys() {
+                    if !old_nested.contains_key(key) {
+                        changes.push(nested_change(nested.name, key, ChangeKind::Added));
+                    }
+                }
+            }
+            nested_index += 1;
+        }
+    }
+    let order = |section: &str| {
+        [
+            "settings",
+            "currencies",
+            "categories",
+            "products",
+            "price_lists",
+            "prices",
+            "segments",
+            "accounts",
+            "contracts",
+            "rules",
+        ]
+        .iter()
+        .position(|s| *s == section)
+    };
+    changes.sort_by(|x, y| {
+        (order(x.section), &x.parent, &x.id).cmp(&(order(y.section), &y.parent, &y.id))
+    });
+    Diff { changes }
+}
+
+fn nested_change(
+    section: &'static str,
+    (parent, id): &(String, String),
+    kind: ChangeKind,
+) -> EntityChange {
+    EntityChange {
+        section,
+        parent: Some(parent.clone()),
+        id: id.clone(),
+        kind,
+    }
+}
+
+fn compare(
+    section: &'static str,
+    parent: Option<&str>,
+    old: &BTreeMap<String, Vec<&RawValue>>,
+    new: &BTreeMap<String, Vec<&RawValue>>,
+    without: Option<&str>,
+    changes: &mut Vec<EntityChange>,
+) {
+    let change = |id: &str, kind| EntityChange {
+        section,
+        parent: parent.map(str::to_string),
+        id: id.to_string(),
+        kind,
+    };
+    for (id, old_texts) in old {
+        match new.get(id) {
+            None => changes.push(change(id, ChangeKind::Removed)),
+            Some(new_texts) if !same(old_texts, new_texts, without) => {
+                changes.push(change(id, ChangeKind::Modified))
+            }
+            Some(_) => {}
+        }
+    }
+    for id in new.keys() {
+        if !old.contains_key(id) {
+            changes.push(change(id, ChangeKind::Added));
+        }
+    }
+}

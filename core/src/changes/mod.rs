@@ -1,0 +1,532 @@
+//! `tarif/1-changes`: upserts and deletions by id, merged into the document an engine was
+//! compiled from (docs/spec.md §13).
+//!
+//! A change is read and checked whole against the current document before anything is built:
+//! its shape, the ids it deletes or nests under, conflicts inside it, and the engine version it
+//! expects. Only then is the merged document written ([`merge`]) and compiled, so a rejected
+//! change leaves nothing behind and reports every problem with a path into the changes
+//! document.
+
+mod diff;
+mod merge;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Diagnostic, DiagnosticCode as Code};
+
+pub(crate) use diff::diff;
+pub use diff::{ChangeKind, Diff, EntityChange};
+pub(crate) use merge::merge;
+
+/// The format tag every changes document must carry.
+pub const CHANGES_FORMAT: &str = "tarif/1-changes";
+
+/// The document's sections whose elements are addressed by a key field, in document order.
+pub(crate) const KEYED: [(&str, &str); 7] = [
+    ("currencies", "code"),
+    ("categories", "id"),
+    ("products", "sku"),
+    ("price_lists", "id"),
+    ("segments", "id"),
+    ("accounts", "id"),
+    ("contracts", "id"),
+];
+
+/// Elements nested in a keyed section and addressed by their parent's id and their own key:
+/// (changes section, parent section, parent field in the change, nested field, key field).
+pub(crate) const NESTED: [Nested; 2] = [
+    Nested {
+        name: "prices",
+        parent: "price_lists",
+        parent_field: "list",
+        field: "prices",
+        key: "sku",
+    },
+    Nested {
+        name: "rules",
+        parent: "contracts",
+        parent_field: "contract",
+        field: "rules",
+        key: "id",
+    },
+];
+
+/// See [`NESTED`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Nested {
+    pub name: &'static str,
+    pub parent: &'static str,
+    pub parent_field: &'static str,
+    pub field: &'static str,
+    pub key: &'static str,
+}
+
+/// One element upserted by a change: its key, where it is in the changes document, and its
+/// JSON text as it will be written into the document.
+#[derive(Debug, Clone)]
+pub(crate) struct Upsert {
+    pub key: String,
+    pub path: String,
+    pub value: Map<String, Value>,
+}
+
+/// One nested element upserted (parent id and the element) or deleted (parent id and key).
+#[derive(Debug, Clone)]
+pub(crate) struct NestedUpsert {
+    pub parent: String,
+    pub element: Upsert,
+}
+
+/// A key deleted by a change and where the deletion is written.
+#[derive(Debug, Clone)]
+pub(crate) struct Delete {
+    pub parent: Option<String>,
+    pub key: String,
+    pub path: String,
+}
+
+/// A changes document, read and checked for shape (not yet against a document).
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub engine_version: Option<String>,
+    pub settings: Option<Value>,
+    /// Per keyed section (index into [`KEYED`]).
+    pub upserts: [Vec<Upsert>; 7],
+    pub deletes: [Vec<Delete>; 7],
+    /// Per nested section (index into [`NESTED`]).
+    pub nested_upserts: [Vec<NestedUpsert>; 2],
+    pub nested_deletes: [Vec<Delete>; 2],
+}
+
+/// Problems found in a changes document.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(pub Vec<Diagnostic>);
+
+impl Problems {
+    pub(crate) fn push(&mut self, code: Code, path: &str, message: String, ids: &[&str]) {
+        self.0.push(Diagnostic {
+            code,
+            path: path.to_string(),
+            message,
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+        });
+    }
+}
+
+impl Changes {
+    /// Reads a changes document, reporting every problem of shape it has.
+    pub(crate) fn parse(text: &str, problems: &mut Problems) -> Changes {
+        let mut changes = Changes::default();
+        let root = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(root)) => root,
+            Ok(_) => {
+                problems.push(
+                    Code::InvalidType,
+                    "",
+                    "the changes must be a json object".into(),
+                    &[],
+                );
+                return changes;
+            }
+            Err(e) => {
+                problems.push(
+                    Code::ParseError,
+                    "",
+                    format!(
+                        "invalid json at line {} column {}: {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                    &[],
+                );
+                return changes;
+            }
+        };
+        match root.get("format") {
+            Some(Value::String(f)) if f == CHANGES_FORMAT => {}
+            Some(other) => problems.push(
+                Code::InvalidFormat,
+                "format",
+                format!("unsupported format `{other}`, expected `{CHANGES_FORMAT}`"),
+                &[],
+            ),
+            None => problems.push(
+                Code::InvalidFormat,
+                "format",
+                format!("missing `format: \"{CHANGES_FORMAT}\"`"),
+                &[],
+            ),
+        }
+        for (key, value) in root {
+            match key.as_str() {
+                "format" => {}
+                "engine_version" => match value {
+                    Value::String(v) => changes.engine_version = Some(v),
+                    other => problems.push(
+                        Code::InvalidType,
+                        "engine_version",
+                        format!("expected a string, found `{other}`"),
+                        &[],
+                    ),
+                },
+                "settings" => changes.settings = Some(value),
+                "upsert" => changes.read_upserts(value, problems),
+                "delete" => changes.read_deletes(value, problems),
+                _ => problems.push(
+                    Code::UnknownField,
+                    &key,
+                    format!("unknown field `{key}`, expected one of `format`, `engine_version`, `settings`, `upsert`, `delete`"),
+                    &[],
+                ),
+            }
+        }
+        changes.check_conflicts(problems);
+        changes
+    }
+
+    fn read_upserts(&mut self, value: Value, problems: &mut Problems) {
+        for (section, list) in sections("upsert", value, problems) {
+            let path = format!("upsert.{section}");
+            if let Some(i) = KEYED.iter().position(|(name, _)| *name == section) {
+                let key = KEYED.get(i).map_or("id", |k| k.1);
+                let read = elements(&path, list, problems)
+                    .filter_map(|(path, element)| upsert(path, element, key, problems))
+                    .collect();
+                if let Some(slot) = self.upserts.get_mut(i) {
+                    *slot = read;
+                }
+            } else if let Some(i) = NESTED.iter().position(|n| n.name == section) {
+                let Some(nested) = NESTED.get(i).copied() else {
+                    continue;
+                };
+                let read = elements(&path, list, problems)
+                    .filter_map(|(path, mut element)| {
+                        let parent = take_key(&path, &mut element, nested.parent_field, problems);
+                        let element = upsert(path, element, nested.key, problems);
+                        Some(NestedUpsert {
+                            parent: parent?,
+                            element: element?,
+                        })
+                    })
+                    .collect();
+                if let Some(slot) = self.nested_upserts.get_mut(i) {
+                    *slot = read;
+                }
+            } else {
+                unknown_section(&path, &section, problems);
+            }
+        }
+    }
+
+    fn read_deletes(&mut self, value: Value, problems: &mut Problems) {
+        for (section, list) in sections("delete", value, problems) {
+            let path = format!("delete.{section}");
+            if let Some(i) = KEYED.iter().position(|(name, _)| *name == section) {
+                let read = elements(&path, list, problems)
+                    .filter_map(|(path, element)| match element {
+                        Value::String(key) if !key.is_empty() => Some(Delete {
+                            parent: None,
+                            key,
+                            path,
+                        }),
+                        other => {
+                            problems.push(
+                                Code::InvalidType,
+                                &path,
+                                format!("expected the id to delete, found `{other}`"),
+                                &[],
+                            );
+                            None
+                        }
+                    })
+                    .collect();
+                if let Some(slot) = self.deletes.get_mut(i) {
+                    *slot = read;
+                }
+            } else if let Some(i) = NESTED.iter().position(|n| n.name == section) {
+                let Some(nested) = NESTED.get(i).copied() else {
+                    continue;
+                };
+                let read = elements(&path, list, problems)
+                    .filter_map(|(path, mut element)| {
+                        let parent =
+                            take_key(&path, &mut element, nested.parent_field, problems);
+                        let key = take_key(&path, &mut element, nested.key, problems);
+                        if let Value::Object(rest) = &mut element {
+                            rest.remove(nested.key);
+                        }
+                        if let Value::Object(rest) = &element {
+                            for field in rest.keys() {
+                                problems.push(
+                                    Code::UnknownField,
+                                    &format!("{path}.{field}"),
+                                    format!(
+                                        "unknown field `{field}`, a deletion names only `{}` and `{}`",
+                                        nested.parent_field, nested.key
+                                    ),
+                                    &[],
+                                );
+                            }
+                        }
+                        Some(Delete {
+                            parent: Some(parent?),
+                            key: key?,
+                            path,
+                        })
+                    })
+                    .collect();
+                if let Some(slot) = self.nested_deletes.get_mut(i) {
+                    *slot = read;
+                }
+            } else {
+                unknown_section(&path, &section, problems);
+            }
+        }
+    }
+
+    /// The same element twice in one change, or upserted and deleted at once: which one is
+    /// meant cannot be guessed. Several upserted entries of one (list, SKU) are not a conflict:
+    /// together they are that product's new prices in the list.
+    fn check_conflicts(&self, problems: &mut Problems) {
+        for ((upserts, deletes), (section, _)) in self.upserts.iter().zip(&self.deletes).zip(KEYED)
+        {
+            let mut seen = ahash::AHashMap::new();
+            for u in upserts {
+                if let Some(first) = seen.insert(u.key.as_str(), u.path.as_str()) {
+                    problems.push(
+                        Code::DuplicateId,
+                        &u.path,
+                        format!(
+                            "`{}` is upserted twice in `{section}` (first at `{first}`)",
+                            u.key
+                        ),
+                        &[&u.key],
+                    );
+                }
+            }
+            let mut deleted = ahash::AHashMap::new();
+            for d in deletes {
+                if let Some(first) = deleted.insert(d.key.as_str(), d.path.as_str()) {
+                    problems.push(
+                        Code::DuplicateId,
+                        &d.path,
+                        format!(
+                            "`{}` is deleted twice from `{section}` (first at `{first}`)",
+                            d.key
+                        ),
+                        &[&d.key],
+                    );
+                } else if let Some(up) = seen.get(d.key.as_str()) {
+                    problems.push(
+                        Code::ConflictingChange,
+                        &d.path,
+                        format!(
+                            "`{}` is both deleted and upserted (at `{up}`) in `{section}`",
+                            d.key
+                        ),
+                        &[&d.key],
+                    );
+                }
+            }
+        }
+        for ((upserts, deletes), nested) in self
+            .nested_upserts
+            .iter()
+            .zip(&self.nested_deletes)
+            .zip(NESTED)
+        {
+            let mut seen = ahash::AHashMap::new();
+            for u in upserts {
+                let first = seen.insert(
+                    (u.parent.as_str(), u.element.key.as_str()),
+                    u.element.path.as_str(),
+                );
+                // Rules are one per id; prices may come several per SKU (validity, tiers).
+                if let (Some(first), "rules") = (first, nested.name) {
+                    problems.push(
+                        Code::DuplicateId,
+                        &u.element.path,
+                        format!(
+                            "rule `{}` of `{}` is upserted twice (first at `{first}`)",
+                            u.element.key, u.parent
+                        ),
+                        &[&u.element.key],
+                    );
+                }
+            }
+            let mut deleted = ahash::AHashMap::new();
+            for d in deletes {
+                let parent = d.parent.as_deref().unwrap_or("");
+                let pair = (parent, d.key.as_str());
+                if let Some(first) = deleted.insert(pair, d.path.as_str()) {
+                    problems.push(
+                        Code::DuplicateId,
+                        &d.path,
+                        format!(
+                            "`{}` of `{parent}` is deleted twice (first at `{first}`)",
+                            d.key
+                        ),
+                        &[&d.key],
+                    );
+                } else if let Some(up) = seen.get(&pair) {
+                    problems.push(
+                        Code::ConflictingChange,
+                        &d.path,
+                        format!(
+                            "`{}` of `{parent}` is both deleted and upserted (at `{up}`) in `{}`",
+                            d.key, nested.name
+                        ),
+                        &[&d.key],
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn sections(
+    path: &str,
+    value: Value,
+    problems: &mut Problems,
+) -> impl Iterator<Item = (String, Value)> {
+    let map = match value {
+        Value::Object(map) => map,
+        other => {
+            problems.push(
+                Code::InvalidType,
+                path,
+                format!("expected an object of sections, found `{other}`"),
+                &[],
+            );
+            Map::new()
+        }
+    };
+    map.into_iter()
+}
+
+fn unknown_section(path: &str, section: &str, problems: &mut Problems) {
+    let known: Vec<String> = KEYED
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(NESTED.iter().map(|n| n.name))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    problems.push(
+        Code::UnknownField,
+        path,
+        format!(
+            "unknown section `{section}`, expected one of {}",
+            known.join(", ")
+        ),
+        &[],
+    );
+}
+
+/// The elements of a section's list with their paths.
+fn elements(
+    path: &str,
+    list: Value,
+    problems: &mut Problems,
+) -> impl Iterator<Item = (String, Value)> {
+    let items = match list {
+        Value::Array(items) => items,
+        other => {
+            problems.push(
+                Code::InvalidType,
+                path,
+                format!("expected a list, found `{other}`"),
+                &[],
+            );
+            Vec::new()
+        }
+    };
+    let path = path.to_string();
+    items
+        .into_iter()
+        .enumerate()
+        .map(move |(i, v)| (format!("{path}[{i}]"), v))
+}
+
+fn upsert(path: String, element: Value, key: &str, problems: &mut Problems) -> Option<Upsert> {
+    let Value::Object(value) = element else {
+        problems.push(
+            Code::InvalidType,
+            &path,
+            format!("expected an object, found `{element}`"),
+            &[],
+        );
+        return None;
+    };
+    match value.get(key) {
+        Some(Value::String(k)) if !k.is_empty() => Some(Upsert {
+            key: k.clone(),
+            path,
+            value,
+        }),
+        Some(other) => {
+            problems.push(
+                Code::InvalidId,
+                &format!("{path}.{key}"),
+                format!("`{key}` must be a non-empty string, found `{other}`"),
+                &[],
+            );
+            None
+        }
+        None => {
+            problems.push(
+                Code::MissingField,
+                &path,
+                format!("missing field `{key}`"),
+                &[],
+            );
+            None
+        }
+    }
+}
+
+/// Removes and returns a nested element's string field (its parent id or its own key).
+fn take_key(
+    path: &str,
+    element: &mut Value,
+    field: &str,
+    problems: &mut Problems,
+) -> Option<String> {
+    let Value::Object(map) = element else {
+        problems.push(
+            Code::InvalidType,
+            path,
+            format!("expected an object, found `{element}`"),
+            &[],
+        );
+        return None;
+    };
+    match map.get(field) {
+        Some(Value::String(k)) if !k.is_empty() => {
+            let k = k.clone();
+            // The parent id is the change's addressing, not a field of the element; the
+            // element's own key stays in it.
+            if field != "sku" && field != "id" {
+                map.remove(field);
+            }
+            Some(k)
+        }
+        Some(other) => {
+            problems.push(
+                Code::InvalidId,
+                &format!("{path}.{field}"),
+                format!("`{field}` must be a non-empty string, found `{other}`"),
+                &[],
+            );
+            None
+        }
+        None => {
+            problems.push(
+                Code::MissingField,
+                path,
+                format!("missing field `{field}`"),
+                &[],
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Simulation: the same order lines priced under a base engine and under scenarios (engines
+//! with changes applied), with margins, the change against the base, and aggregates by
+//! account, root account, segment, category, brand and deciding rule.
+
+use std::ops::ControlFlow;
+
+use ahash::AHashMap;
+use rust_decimal::Decimal;
+
+use super::batch::{BatchAt, BatchDetail, BatchResult};
+use super::Engine;
+use crate::error::{QueryError, Status};
+use crate::index::NONE;
+
+/// What lines are grouped by in [`Simulation::groups`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupBy {
+    /// The line's account.
+    Account,
+    /// The top of the account's hierarchy (the account itself when it has no parent).
+    Root,
+    /// Each segment the account belongs to, its ancestors' included: a line counts once in
+    /// each.
+    Segment,
+    /// Each category of the product, with all its ancestors: a line counts in every category
+    /// above it, as search facets count.
+    Category,
+    /// The product's brand.
+    Brand,
+    /// The rule (or price-list entry) that set the line's price in that scenario.
+    Rule,
+}
+
+impl GroupBy {
+    /// Every grouping, in the order [`Simulation::groups`] lists them.
+    pub const ALL: [GroupBy; 6] = [
+        GroupBy::Account,
+        GroupBy::Root,
+        GroupBy::Segment,
+        GroupBy::Category,
+        GroupBy::Brand,
+        GroupBy::Rule,
+    ];
+
+    /// `account`, `root`, `segment`, `category`, `brand` or `rule`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Account => "account",
+            GroupBy::Root => "root",
+            GroupBy::Segment => "segment",
+            GroupBy::Category => "category",
+            GroupBy::Brand => "brand",
+            GroupBy::Rule => "rule",
+        }
+    }
+}
+
+/// The lines of one group under one scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// What the lines are grouped by.
+    pub by: GroupBy,
+    /// The group: an account, segment, category or brand id, or a rule id.
+    pub key: String,
+    /// The scenario (0 is the base).
+    pub scenario: usize,
+    /// Lines in the group.
+    pub lines: u64,
+    /// Lines that priced.
+    pub priced: u64,
+    /// Sum of the line totals of the lines that priced.
+    pub revenue: Decimal,
+    /// Sum of the margins (line total − cost × quantity) of priced lines whose product has a
+    /// cost.
+    pub margin: Decimal,
+    /// Lines whose status or line total differs from the base's (0 for the base).
+    pub affected: u64,
+}
+
+/// One scenario's answer for every line.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun<'e> {
+    /// The scenario's name (`base` for the base).
+    pub name: String,
+    /// Statuses and amounts.
+    pub result: BatchResult,
+    /// Product, deciding rule, base and list price, cost.
+    pub detail: BatchDetail<'e>,
+    /// Line total − cost × quantity, for priced lines whose product has a cost.
+    pub margin: Vec<Option<Decimal>>,
+    /// Line total − the base's line total, for lines priced under both (zero for the base).
+    pub change: Vec<Option<Decimal>>,
+    /// Whether the line's status or line total differs from the base's.
+    pub affected: Vec<bool>,
+}
+
+/// The lines priced under the base and each scenario ([`Engine::simulate`]).
+#[derive(Debug, Clone)]
+pub struct Simulation<'e> {
+    /// The base first, then the scenarios in the order given.
+    pub runs: Vec<ScenarioRun<'e>>,
+    /// Aggregates per grouping, group and scenario, sorted by grouping, key, then scenario.
+    pub groups: Vec<Group>,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    lines: u64,
+    priced: u64,
+    revenue: Decimal,
+    margin: Decimal,
+    affected: u64,
+}
+
+impl Engine {
+    /// Prices the same lines under this engine (the base) and under each scenario engine (an
+    /// engine the base's document gives with changes applied, [`Engine::apply`]), at one
+    /// instant, and aggregates them. Lines are grouped by what the **base** document says of
+    /// their account and product (a scenario that moves an account to another segment still
+    /// counts its lines in the old one), and by the rule that set the price in each scenario.
+    /// `between` is called after each step of each run with the rows priced so far over all
+    /// runs, to report progress or stop (then the answer is `None`).
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use tarif::{BatchAt, CompileOptions, Engine, GroupBy};
+    /// let base = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A", "cost": "1"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2"}]}],
+    ///   "accounts": [{"id": "C"}]}"#).unwrap();
+    /// let dearer = base.apply(r#"{"format": "tarif/1-changes",
+    ///   "upsert": {"prices": [{"list": "l", "sku": "A", "price": "2.50"}]}}"#, &CompileOptions::default())
+    ///   .unwrap().engine;
+    /// let sim = base
+    ///     .simulate(&[("dearer", &dearer)], &["C", "C"], &["A", "A"], &[1.into(), 3.into()],
+    ///               BatchAt::Now, None, |_| ControlFlow::Continue(()))
+    ///     .unwrap().unwrap();
+    /// assert_eq!(sim.runs[1].change[1].map(|c| c.to_string()).as_deref(), Some("1.50"));
+    /// let account = sim.groups.iter().find(|g| g.by == GroupBy::Account && g.scenario == 1).unwrap();
+    /// assert_eq!((account.revenue.to_string(), account.margin.to_string(), account.affected),
+    ///            ("10.00".into(), "6.00".into(), 2));
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn simulate<'e, A, R>(
+        &'e self,
+        scenarios: &[(&str, &'e Engine)],
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        mut between: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Option<Simulation<'e>>, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let at = at.fixed();
+        let rows = accounts.len();
+        let engines = std::iter::once(("base", self)).chain(scenarios.iter().copied());
+        let mut runs: Vec<ScenarioRun<'e>> = Vec::new();
+        for (done_runs, (name, engine)) in engines.enumerate() {
+            let step = |done: usize| between(done_runs * rows + done);
+            let Some((result, detail)) =
+                engine.quote_many_detailed_in_steps(accounts, refs, qtys, at, currency, step)?
+            else {
+                return Ok(None);
+            };
+            let margin = (0..rows)
+                .map(|row| margin(&result, &detail, qtys, row))
+                .collect::<Result<Vec<_>, _>>()?;
+            runs.push(ScenarioRun {
+                name: name.to_string(),
+                result,
+                detail,
+                margin,
+                change: Vec::new(),
+                affected: Vec::new(),
+            });
+        }
+        let (base, rest) = runs
+            .split_first_mut()
+            .ok_or_else(|| QueryError::InvalidBatch("a simulation has at least its base".into()))?;
+        base.change = (0..rows)
+            .map(|row| (base.result.status.get(row) == Some(&Status::Ok)).then_some(Decimal::ZERO))
+            .collect();
+        base.affected = vec![false; rows];
+        for run in rest.iter_mut() {
+            run.change = (0..rows)
+                .map(|row| change(&base.result, &run.result, row))
+                .collect::<Result<Vec<_>, _>>()?;
+            run.affected = (0..rows)
+                .map(|row| {
+                    base.result.status.get(row) != run.result.status.get(row)
+                        || base.result.line_total.get(row) != run.result.line_total.get(row)
+                })
+                .collect();
+        }
+        let groups = self.group(&runs, accounts)?;
+        Ok(Some(Simulation { runs, groups }))
+    }
+
+    /// The aggregates of [`Simulation::groups`].
+    fn group<A: AsRef<str>>(
+        &self,
+        runs: &[ScenarioRun<'_>],
+        accounts: &[A],
+    ) -> Result<Vec<Group>, QueryError> {
+        let mut accs: AHashMap<(GroupBy, String, usize), Acc> = AHashMap::new();
+        let base = runs.first();
+        let overflow = || QueryError::Overflow("a simulation aggregate".into());
+        for (row, account) in accounts.iter().enumerate() {
+            let account = account.as_ref();
+            let mut keys: Vec<(GroupBy, String)> = vec![(GroupBy::Account, account.to_string())];
+            if let Ok((_, def)) = self.account(account) {
+                let info = self.account_info(def);
+                keys.push((GroupBy::Root, info.root.to_string()));
+                keys.extend(
+                    info.segments
+                        .iter()
+                        .map(|s| (GroupBy::Segment, s.to_string())),
+                );
+            }
+            let product = base.and_then(|b| b.detail.product.get(row).copied().flatten());
+            if let Some(product) = product {
+                let catalog = &self.index.catalog;
+                for &c in catalog.category_closure.get(product).into_iter().flatten() {
+                    if let Some(def) = catalog.categories.get(c as usize) {
+                        keys.push((GroupBy::Category, def.id.to_string()));
+                    }
+                }
+                let brand = catalog.brand.get(product).copied().unwrap_or(NONE);
+                if let Some(name) = catalog.brands.get(brand as usize) {
+                    keys.push((GroupBy::Brand, name.to_string()));
+                }
+            }
+            keys.sort();
+            keys.dedup();
+            for (scenario, run) in runs.iter().enumerate() {
+                let priced = run.result.status.get(row) == Some(&Status::Ok);
+                let total = run.result.line_total.get(row).copied().unwrap_or_default();
+                let margin = run.margin.get(row).copied().flatten();
+                let affected = run.affected.get(row).copied().unwrap_or(false);
+                let rule = run
+                    .detail
+                    .rule
+                    .get(row)
+                    .copied()
+                    .flatten()
+                    .map(|r| (GroupBy::Rule, r.to_string()));
+                for (by, key) in keys.iter().cloned().chain(rule) {
+                    let acc = accs.entry((by, key, scenario)).or_default();
+                    acc.lines += 1;
+                    acc.affected += u64::from(affected);
+                    if priced {
+                        acc.priced += 1;
+                        acc.revenue = acc.revenue.checked_add(total).ok_or_else(overflow)?;
+                    }
+                    if let Some(m) = margin {
+                        acc.margin = acc.margin.checked_add(m).ok_or_else(overflow)?;
+                    }
+                }
+            }
+        }
+        let mut groups: Vec<Group> = accs
+            .into_iter()
+            .map(|((by, key, scenario), acc)| Group {
+                by,
+                key,
+                scenario,
+                lines: acc.lines,
+                priced: acc.priced,
+                revenue: acc.revenue,
+                margin: acc.margin,
+                affected: acc.affected,
+            })
+            .collect();
+        groups.sort_by(|a, b| (a.by, &a.key, a.scenario).cmp(&(b.by, &b.key, b.scenario)));
+        Ok(groups)
+    }
+}
+
+fn margin(
+    result: &BatchResult,
+    detail: &BatchDetail<'_>,
+    qtys: &[Decimal],
+    row: usize,
+) -> Result<Option<Decimal>, QueryError> {
+    if result.status.get(row) != Some(&Status::Ok) {
+        return Ok(None);
+    }
+    let (Some(cost), Some(total), Some(qty)) = (
+        detail.cost.get(row).copied().flatten(),
+        result.line_total.get(row),
+        qtys.get(row),
+    ) else {
+        return Ok(None);
+    };
+    cost.checked_mul(*qty)
+        .and_then(|c| total.checked_sub(c))
+        .map(Some)
+        .ok_or_else(|| QueryError::Overflow(format!("the margin of line {row}")))
+}
+
+fn change(
+    base: &BatchResult,
+    run: &BatchResult,
+    row: usize,
+) -> Result<Option<Decimal>, QueryError> {
+    let ok = |r: &BatchResult| r.status.get(row) == Some(&Status::Ok);
+    if !(ok(base) && ok(run)) {
+        return Ok(None);
+    }
+    match (run.line_total.get(row), base.line_total.get(row)) {
+        (Some(after), Some(before)) => after
+            .checked_sub(*before)
+            .map(Some)
+            .ok_or_else(|| QueryError::Overflow(format!("the change of line {row}"))),
+        _ => Ok(None),
+    }
+}
