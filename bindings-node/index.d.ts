@@ -44,6 +44,21 @@ export declare class Engine {
    */
   static importTables(manifestPath: string): Promise<Engine>
   /**
+   * Opens a snapshot written by `save` (in any binding) on the libuv pool, without
+   * compiling. Rejects with `SNAPSHOT_CORRUPT` (damaged, truncated or not a snapshot),
+   * `SNAPSHOT_VERSION` (another format version) or `IO_ERROR`.
+   */
+  static open(path: string): Promise<Engine>
+  /** Opens a snapshot, blocking; prefer `Engine.open` in a service. */
+  static openSync(path: string): Engine
+  /**
+   * Writes the compiled engine to `path` as a snapshot on the libuv pool, atomically: a
+   * failed save (rejected with `IO_ERROR`) leaves whatever was at `path` untouched.
+   */
+  save(path: string): Promise<void>
+  /** Writes the snapshot, blocking; prefer `save` in a service. */
+  saveSync(path: string): void
+  /**
    * Compiles a `tarif/1` JSON document. Throws `COMPILE_ERROR` (or `STRICT_WARNINGS`) with
    * every diagnostic in `err.details`.
    */

@@ -5,7 +5,7 @@ use napi::bindgen_prelude::{JsObjectValue, JsValue};
 use napi::Env;
 use napi_derive::napi;
 use tarif::wire::{InputCode, UnknownName};
-use tarif::{CompileError, Diagnostic, QueryError};
+use tarif::{CompileError, Diagnostic, QueryError, SnapshotError};
 
 /// Why a call of the binding failed.
 #[derive(Debug)]
@@ -21,6 +21,9 @@ pub enum Failure {
     Cursor(tarif::InvalidCursor),
     /// A rules file that could not be read.
     Io { path: String, error: std::io::Error },
+    /// A snapshot that could not be written or read (`SNAPSHOT_CORRUPT`, `SNAPSHOT_VERSION`,
+    /// `IO_ERROR`).
+    Snapshot(SnapshotError),
     /// The caller's `AbortSignal` fired.
     Aborted,
     /// A panic in native code, caught before it could take the process down.
@@ -36,6 +39,12 @@ impl From<QueryError> for Failure {
 impl From<UnknownName> for Failure {
     fn from(error: UnknownName) -> Self {
         Failure::Input(error.code, error.to_string())
+    }
+}
+
+impl From<SnapshotError> for Failure {
+    fn from(error: SnapshotError) -> Self {
+        Failure::Snapshot(error)
     }
 }
 
@@ -81,6 +90,7 @@ impl Failure {
             Failure::Input(code, _) => code.code(),
             Failure::Cursor(_) => InputCode::InvalidCursor.code(),
             Failure::Io { .. } => "IO_ERROR",
+            Failure::Snapshot(e) => e.code(),
             // Node's own code for an aborted operation.
             Failure::Aborted => "ABORT_ERR",
             Failure::Panic(_) => "INTERNAL_ERROR",
@@ -94,6 +104,7 @@ impl Failure {
             Failure::Input(_, m) => m.clone(),
             Failure::Cursor(e) => format!("{e}: pass the `next` of a page"),
             Failure::Io { path, error } => format!("cannot read `{path}`: {error}"),
+            Failure::Snapshot(e) => e.to_string(),
             Failure::Aborted => "the operation was aborted".to_string(),
             Failure::Panic(m) => format!("internal error (a bug in tarif): {m}"),
         }

@@ -60,6 +60,9 @@ pub struct Engine {
     inner: Arc<Core>,
 }
 
+// After `Engine`: napi-derive expands an `impl` only once it has seen its struct.
+mod snapshot;
+
 #[napi]
 impl Engine {
     /// Compiles a `tarif/1` JSON document. Throws `COMPILE_ERROR` (or `STRICT_WARNINGS`) with

@@ -1,5 +1,6 @@
 //! `tarif.Engine`: a compiled rules document, shared by every Python thread.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -107,6 +108,20 @@ impl Engine {
             })?
             .extract()?;
         Engine::compile(py, wire::document_text(bytes)?, strict)
+    }
+
+    /// Opens a snapshot written by `save` (here or in any binding), without compiling: a
+    /// corrupt file raises `tarif.SnapshotError` (`SNAPSHOT_CORRUPT`, or `SNAPSHOT_VERSION` for
+    /// another format version), an unreadable one `OSError` with `code` `IO_ERROR`.
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathBuf) -> Result<Engine> {
+        crate::snapshot::open(py, &path).map(Engine::wrap)
+    }
+
+    /// Writes the compiled engine to `path` as a snapshot, atomically: a failed save leaves
+    /// whatever was at `path` untouched. `Engine.open` reads it back without compiling.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> Result<()> {
+        crate::snapshot::save(py, &self.inner, &path)
     }
 
     /// Compiles a document given as Python data (what `json.loads` returns; a `Decimal` is

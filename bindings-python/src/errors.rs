@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
 use tarif::wire::{InputCode, UnknownName};
-use tarif::{CompileError, QueryError};
+use tarif::{CompileError, QueryError, SnapshotError};
 
 use crate::convert::to_decimal;
 
@@ -19,6 +19,8 @@ pub(crate) enum Failure {
     Query(QueryError),
     /// A Python value the binding cannot turn into what the core takes.
     Input { code: InputCode, message: String },
+    /// A snapshot could not be written or read.
+    Snapshot(SnapshotError),
     /// A Rust panic: a bug, reported instead of unwinding into Python.
     Internal(String),
     /// An exception raised by Python code the binding called (pyarrow, json, pathlib).
@@ -64,6 +66,12 @@ impl From<QueryError> for Failure {
 impl From<CompileError> for Failure {
     fn from(err: CompileError) -> Self {
         Failure::Compile(err)
+    }
+}
+
+impl From<SnapshotError> for Failure {
+    fn from(err: SnapshotError) -> Self {
+        Failure::Snapshot(err)
     }
 }
 
@@ -125,6 +133,18 @@ fn exception(py: Python<'_>, failure: Failure) -> PyResult<PyErr> {
                 details.into_any(),
             )
         }
+        // A file that cannot be read or written is an `OSError`, as for `Engine.from_path`.
+        Failure::Snapshot(err @ SnapshotError::Io { .. }) => {
+            let err = pyo3::exceptions::PyOSError::new_err(err.to_string());
+            err.value(py).setattr("code", "IO_ERROR")?;
+            return Ok(err);
+        }
+        Failure::Snapshot(err) => (
+            "SnapshotError",
+            err.to_string(),
+            err.code(),
+            details.into_any(),
+        ),
         Failure::Input { code, message } => {
             ("InputError", message, code.code(), details.into_any())
         }

@@ -16,6 +16,7 @@ mod orders;
 mod pages;
 mod search;
 mod simulate;
+mod snapshot;
 
 use pyo3::prelude::*;
 

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Every command compiles RULES first (a spinner shows it on a terminal). Amounts are printed
 /// exactly, as decimal strings. Exit codes: 0 success, 1 document rejected, 2 usage error,
 /// 3 the query has no answer (its code is printed), 4 a file could not be read or written.
+/// RULES may also be a snapshot written by `tarif snapshot`: it is opened, not compiled.
 #[derive(Debug, Parser)]
 #[command(
     name = "tarif",
@@ -69,17 +70,32 @@ pub(crate) enum Command {
     /// document compiles, 1 when the tables or the document are rejected.
     #[command(after_help = "Example: tarif import erp/manifest.json --out rules.json")]
     Import(ImportArgs),
+    /// Compile a rules document and save the engine as a snapshot file, which every command
+    /// (and `Engine.open` in the bindings) opens without compiling.
+    #[command(
+        after_help = "Example: tarif snapshot rules.json rules.snap && tarif quote rules.snap …"
+    )]
+    Snapshot(SnapshotArgs),
 }
 
 /// The rules document every command starts from.
 #[derive(Debug, Args)]
 pub(crate) struct Rules {
-    /// The `tarif/1` JSON rules document.
+    /// The `tarif/1` JSON rules document, or a snapshot of it (`tarif snapshot`).
     #[arg(value_name = "RULES")]
     pub path: PathBuf,
     /// Reject the document on warnings too.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SnapshotArgs {
+    #[command(flatten)]
+    pub rules: Rules,
+    /// The snapshot file to write (replaced atomically if it exists).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

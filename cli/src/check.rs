@@ -15,14 +15,26 @@ pub(crate) struct Loaded {
     pub engine: Engine,
     pub warnings: Vec<Diagnostic>,
     pub elapsed: Duration,
+    /// Opened from a snapshot rather than compiled.
+    pub snapshot: bool,
 }
 
-/// Reads and compiles the rules document under a spinner.
+/// Reads and compiles the rules document under a spinner, or opens it if it is a snapshot.
 fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileError>, Failure> {
-    let text = std::fs::read_to_string(&rules.path).map_err(|error| Failure::File {
+    let file_error = |error| Failure::File {
         path: rules.path.clone(),
         action: "read",
         error,
+    };
+    let bytes = std::fs::read(&rules.path).map_err(file_error)?;
+    if tarif::snapshot::is_snapshot(&bytes) {
+        return open(rules, &bytes);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        file_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
     })?;
     let spinner = progress.spinner(format!("compiling {}", rules.path.display()));
     let started = Instant::now();
@@ -39,6 +51,27 @@ fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileE
         engine: c.engine,
         warnings: c.warnings,
         elapsed,
+        snapshot: false,
+    }))
+}
+
+/// The engine of a snapshot; under `--strict` its warnings reject it as they rejected the
+/// document.
+fn open(rules: &Rules, bytes: &[u8]) -> Result<Result<Loaded, CompileError>, Failure> {
+    let started = Instant::now();
+    let engine = Engine::from_snapshot_bytes(bytes)
+        .map_err(|e| Failure::Snapshot(e.at_path(&rules.path.display().to_string())))?;
+    let warnings = engine.diagnostics().to_vec();
+    if rules.strict && !warnings.is_empty() {
+        return Ok(Err(CompileError {
+            diagnostics: warnings,
+        }));
+    }
+    Ok(Ok(Loaded {
+        engine,
+        warnings,
+        elapsed: started.elapsed(),
+        snapshot: true,
     }))
 }
 
@@ -78,6 +111,7 @@ pub(crate) fn check(
                     "currencies": engine.currencies().collect::<Vec<_>>(),
                     "engine_version": engine.engine_version(),
                     "compile_ms": loaded.elapsed.as_millis(),
+                    "snapshot": loaded.snapshot,
                 });
                 writeln!(out, "{report}")?;
             } else {
@@ -87,12 +121,17 @@ pub(crate) fn check(
                 writeln!(
                     out,
                     "ok: `{path}` compiles: {} products, {} accounts, {}; 0 errors, {} \
-                     warning(s); engine version {}; compiled in {:.2} s",
+                     warning(s); engine version {}; {} in {:.2} s",
                     engine.skus().len(),
                     engine.accounts().len(),
                     currencies_text(engine),
                     loaded.warnings.len(),
                     engine.engine_version(),
+                    if loaded.snapshot {
+                        "opened from a snapshot"
+                    } else {
+                        "compiled"
+                    },
                     loaded.elapsed.as_secs_f64(),
                 )?;
             }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use tarif::{CompileError, QueryError};
+use tarif::{CompileError, QueryError, SnapshotError};
 
 /// The exit codes of `tarif`, stable across versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub(crate) enum Failure {
         action: &'static str,
         error: std::io::Error,
     },
+    /// A snapshot that could not be read or written (its message names the file).
+    Snapshot(SnapshotError),
     /// The CSV input or output failed.
     Csv(String),
     /// Writing to stdout failed (a closed pipe).
@@ -71,7 +73,9 @@ impl Failure {
             Failure::Rejected(_) => Exit::Rejected,
             Failure::Query(_) => Exit::QueryFailed,
             Failure::Usage(_) => Exit::Usage,
-            Failure::File { .. } | Failure::Csv(_) | Failure::Stdout(_) => Exit::Io,
+            Failure::File { .. } | Failure::Snapshot(_) | Failure::Csv(_) | Failure::Stdout(_) => {
+                Exit::Io
+            }
         }
     }
 }
@@ -87,6 +91,7 @@ impl fmt::Display for Failure {
                 action,
                 error,
             } => write!(f, "error: cannot {action} `{}`: {error}", path.display()),
+            Failure::Snapshot(e) => write!(f, "error[{}]: {e}", e.code()),
             Failure::Csv(message) => write!(f, "error: {message}"),
             Failure::Stdout(error) => write!(f, "error: cannot write the output: {error}"),
         }

@@ -20,6 +20,7 @@ mod progress;
 mod query;
 mod render;
 mod reprice;
+mod snapshot;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -75,5 +76,6 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<Exit, Failure> {
         Command::Search(args) => query::search(&args, json, &progress, out),
         Command::Reprice(args) => reprice::reprice(&args, json, &progress, out),
         Command::Import(args) => import::import(&args, json, &progress, out),
+        Command::Snapshot(args) => snapshot::snapshot(&args, json, &progress, out),
     }
 }

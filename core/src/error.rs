@@ -3,6 +3,7 @@
 use std::fmt;
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 /// How serious a compile diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,8 +14,9 @@ pub enum Severity {
     Error,
 }
 
-/// Stable codes of compile diagnostics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Stable codes of compile diagnostics; serde writes each as its stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum DiagnosticCode {
     ParseError,
@@ -121,7 +123,7 @@ impl DiagnosticCode {
 }
 
 /// One problem found while compiling a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// Stable code.
     pub code: DiagnosticCode,
@@ -344,6 +346,89 @@ impl Status {
             Status::InvalidBatch => "INVALID_BATCH",
             Status::NotBuyable => "NOT_BUYABLE",
             Status::InvalidOrderText => "INVALID_ORDER_TEXT",
+        }
+    }
+}
+
+/// Why a snapshot could not be written or read. Stable codes via [`SnapshotError::code`].
+///
+/// The checksum of a snapshot detects corruption, not forgery: a snapshot is trusted like a
+/// compiled library, and only files written by [`crate::Engine::save`] should be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// Not a whole, intact snapshot: truncated, altered, or not a snapshot at all.
+    #[error("corrupt snapshot{}: {reason}", path_text(.path))]
+    Corrupt {
+        /// The file, when read from one.
+        path: Option<String>,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A snapshot of a format version this build does not read.
+    #[error(
+        "snapshot{} has format version `{found}`; this build reads version `{supported}` only (recompile the rules document)",
+        path_text(.path)
+    )]
+    Version {
+        /// The file, when read from one.
+        path: Option<String>,
+        /// The version the file has.
+        found: u32,
+        /// The one version this build reads.
+        supported: u32,
+    },
+    /// The file could not be read or written.
+    #[error("cannot {action} `{path}`: {message}")]
+    Io {
+        /// `read`, `write`, …
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// The system's reason.
+        message: String,
+    },
+}
+
+fn path_text(path: &Option<String>) -> String {
+    path.as_ref().map(|p| format!(" `{p}`")).unwrap_or_default()
+}
+
+impl SnapshotError {
+    /// The stable code, as written in docs/spec.md.
+    ///
+    /// ```
+    /// let err = tarif::Engine::from_snapshot_bytes(b"not a snapshot").unwrap_err();
+    /// assert_eq!(err.code(), "SNAPSHOT_CORRUPT");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            SnapshotError::Corrupt { .. } => "SNAPSHOT_CORRUPT",
+            SnapshotError::Version { .. } => "SNAPSHOT_VERSION",
+            SnapshotError::Io { .. } => "IO_ERROR",
+        }
+    }
+
+    /// The same error, naming the file it was read from (what [`crate::Engine::open`] does
+    /// for the file it reads).
+    ///
+    /// ```
+    /// let err = tarif::Engine::from_snapshot_bytes(b"").unwrap_err().at_path("rules.snap");
+    /// assert!(err.to_string().starts_with("corrupt snapshot `rules.snap`: "));
+    /// ```
+    pub fn at_path(self, file: &str) -> SnapshotError {
+        match self {
+            SnapshotError::Corrupt { reason, .. } => SnapshotError::Corrupt {
+                path: Some(file.to_string()),
+                reason,
+            },
+            SnapshotError::Version {
+                found, supported, ..
+            } => SnapshotError::Version {
+                path: Some(file.to_string()),
+                found,
+                supported,
+            },
+            io @ SnapshotError::Io { .. } => io,
         }
     }
 }

@@ -12,6 +12,7 @@ mod model;
 
 pub mod import;
 pub mod money;
+pub mod snapshot;
 pub mod wire;
 
 /// The typed form of a `tarif/1` rules document, as it arrives: serde types with no
@@ -56,7 +57,9 @@ pub use engine::search::{
 pub use engine::simulate::{Group, GroupBy, ScenarioRun, Simulation};
 pub use engine::visibility::Capabilities;
 pub use engine::{AccountInfo, Engine};
-pub use error::{CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, Status};
+pub use error::{
+    CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, SnapshotError, Status,
+};
 pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};
 pub use load::Compiled;

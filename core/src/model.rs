@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, Deserializer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The format tag every document must carry.
@@ -236,7 +236,7 @@ pub struct StepDef {
 }
 
 /// Selection strategy of a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Select {
     /// One rule: most specific audience, then selector, priority, lowest price, smallest id.
@@ -266,7 +266,7 @@ pub struct Rounding {
 }
 
 /// How a value is rounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundingMode {
     /// Half away from zero.
@@ -282,7 +282,7 @@ pub enum RoundingMode {
 }
 
 /// Where the currency rounding happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundingStage {
     /// The unit price is rounded; the line is unit × quantity exactly.
@@ -392,7 +392,7 @@ pub struct Validity {
 }
 
 /// How tiers price a quantity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TierMode {
     /// The reached tier prices every unit.
@@ -698,7 +698,7 @@ fn selector_from_value(value: Value) -> Result<Selector, String> {
 }
 
 /// `price_mode` of a `price` rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PriceMode {
     /// The price replaces the running price.
@@ -708,7 +708,7 @@ pub enum PriceMode {
 }
 
 /// What a `percent` is taken of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PercentOf {
     /// The running price (default).

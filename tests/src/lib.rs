@@ -429,6 +429,67 @@ impl Evaluator for Reference {
 /// The compiled engine, as the fixtures see it.
 pub struct EngineEvaluator(tarif::Engine);
 
+/// The engine saved as a snapshot and opened again: it must answer every fixture as the
+/// compiled one does.
+pub struct ReopenedEvaluator(EngineEvaluator);
+
+/// The engine of snapshot bytes of `engine`, as `Engine::open` would give it.
+pub fn reopen(engine: &tarif::Engine) -> Result<tarif::Engine, String> {
+    let bytes = engine.to_snapshot_bytes().map_err(|e| e.to_string())?;
+    tarif::Engine::from_snapshot_bytes(&bytes).map_err(|e| e.to_string())
+}
+
+impl Evaluator for ReopenedEvaluator {
+    fn load(document: &Value) -> Result<Self, String> {
+        let EngineEvaluator(engine) = EngineEvaluator::load(document)?;
+        Ok(ReopenedEvaluator(EngineEvaluator(reopen(&engine)?)))
+    }
+
+    /// The warnings as the reopened engine reports them; a rejected document has no engine to
+    /// save, so its errors are the compiler's.
+    fn diagnostics(document: &Value) -> Option<Vec<(String, String)>> {
+        let options = tarif::CompileOptions::default();
+        match tarif::Engine::compile(&document.to_string(), &options) {
+            Ok(compiled) => Some(match reopen(&compiled.engine) {
+                Ok(engine) => engine
+                    .diagnostics()
+                    .iter()
+                    .map(|d| (d.code.code().to_string(), d.path.clone()))
+                    .collect(),
+                Err(e) => vec![("SNAPSHOT".to_string(), e)],
+            }),
+            Err(_) => EngineEvaluator::diagnostics(document),
+        }
+    }
+
+    fn quote(
+        &self,
+        account: &str,
+        reference: &str,
+        qty: &str,
+        at: &str,
+        currency: Option<&str>,
+    ) -> Value {
+        self.0.quote(account, reference, qty, at, currency)
+    }
+
+    fn visibility(&self, account: &str, reference: &str, at: &str) -> Value {
+        self.0.visibility(account, reference, at)
+    }
+
+    fn lookup(&self, account: &str, reference: &str, at: &str) -> Value {
+        self.0.lookup(account, reference, at)
+    }
+
+    fn search(&self, account: &str, query: &Value, at: &str, walk: Option<usize>) -> Value {
+        self.0.search(account, query, at, walk)
+    }
+
+    fn related(&self, account: &str, reference: &str, kind: &str, at: &str) -> Value {
+        self.0.related(account, reference, kind, at)
+    }
+}
+
 impl EngineEvaluator {
     /// The account is checked before the instant is parsed (spec §9 precedence).
     fn account_then_instant(&self, account: &str, at: &str) -> Result<tarif::Instant, Value> {

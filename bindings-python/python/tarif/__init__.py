@@ -17,7 +17,7 @@ facets=[...])`` pages through a customer's own catalog; ``engine.related(account
 from importlib import resources
 
 from tarif import _optional
-from tarif._errors import CompileError, InputError, QuoteError, TarifError
+from tarif._errors import CompileError, InputError, QuoteError, SnapshotError, TarifError
 from tarif._handle import EngineHandle
 from tarif._simulate import Simulation, simulate
 from tarif._tarif import (
@@ -81,6 +81,7 @@ __all__ = [
     "SearchPage",
     "SearchRow",
     "Simulation",
+    "SnapshotError",
     "Step",
     "StepReport",
     "Stock",

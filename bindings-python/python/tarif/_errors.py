@@ -35,6 +35,11 @@ class QuoteError(TarifError):
     """A query has no answer: unknown account or product, hidden or missing price…"""
 
 
+class SnapshotError(TarifError):
+    """A snapshot file is damaged or not one (``SNAPSHOT_CORRUPT``), or was written in a
+    format version this build does not read (``SNAPSHOT_VERSION``)."""
+
+
 class InputError(TarifError, TypeError, ValueError):
     """A Python value tarif cannot use (a float quantity, a naive datetime…).
 

@@ -1,11 +1,12 @@
 //! Accounts and segments: each account's precomputed chain of audience keys.
 
 use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use super::ids::{AccountId, AudKey, CurrencyId, Id, IdVec, ListId};
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Audiences {
     pub segment_ids: Vec<Box<str>>,
     pub accounts: IdVec<AccountId, AccountDef>,
@@ -13,7 +14,7 @@ pub(crate) struct Audiences {
 }
 
 /// Everything a query needs about an account, precomputed.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct AccountDef {
     pub id: Box<str>,
     pub currency: Option<CurrencyId>,

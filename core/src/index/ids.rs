@@ -10,6 +10,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
 /// A dense id: a row number of the table that issued it.
 pub(crate) trait Id: Copy + Eq + fmt::Debug {
     /// The id of row `index`, if the id type can hold it.
@@ -21,7 +23,7 @@ pub(crate) trait Id: Copy + Eq + fmt::Debug {
 macro_rules! dense_id {
     ($(#[$doc:meta])* $name:ident($raw:ty)) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub(crate) struct $name($raw);
 
         impl Id for $name {
@@ -138,6 +140,19 @@ impl<I, T> Default for IdVec<I, T> {
 impl<I, T: fmt::Debug> fmt::Debug for IdVec<I, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.rows.fmt(f)
+    }
+}
+
+impl<I, T: Serialize> Serialize for IdVec<I, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.rows.serialize(s)
+    }
+}
+
+/// A snapshot's table is checked as the compiler's is: no more rows than the id type numbers.
+impl<'de, I: Id, T: Deserialize<'de>> Deserialize<'de> for IdVec<I, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        IdVec::from_vec(Vec::deserialize(d)?).ok_or_else(|| de::Error::custom("table too long"))
     }
 }
 

@@ -36,12 +36,14 @@
 //! # Layers
 //!
 //! `model`, `instant`, `money`, `error` → `index` → `compile` (writes an [`Index`]) and
-//! `engine` (reads one) → `load` (`Engine::from_json`, `Engine::compile`) and `lib`. A module
+//! `engine` (reads one) → `load` (`Engine::from_json`, `Engine::compile`) and `snapshot`
+//! (`Engine::save`, `Engine::open`: the index written out and read back) and `lib`. A module
 //! imports only from its own layer or those to its left: `compile` and `engine` never import
 //! each other, and nothing below imports `load`.
 
 pub(crate) mod audiences;
 pub(crate) mod catalog;
+mod compact;
 pub(crate) mod ids;
 pub(crate) mod pricing;
 mod refmap;
@@ -68,10 +70,12 @@ pub(crate) use settings::{CurrencyDef, Policy, Settings, StepDef};
 pub(crate) use stock::{StockDef, StockIndex};
 pub(crate) use visibility::{CapDecision, FlatTail, VisLevel, VisRuleDef, VisibilityIndex};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::QueryError;
 
 /// A compiled rules document: written once by the compiler, then only read.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Index {
     /// The stable content hash of the document.
     pub version: String,

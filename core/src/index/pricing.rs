@@ -3,16 +3,18 @@
 use ahash::AHashMap;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use super::catalog::Spec;
+use super::compact;
 use super::ids::{
     AudKey, ContractId, CurrencyId, EntryId, IdVec, ListId, PolicyId, ProductId, RuleId, SelectorId,
 };
 use crate::instant::Interval;
 use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Pricing {
     pub lists: IdVec<ListId, ListDef>,
     pub list_index: AHashMap<Box<str>, ListId>,
@@ -31,7 +33,7 @@ pub(crate) struct Pricing {
 }
 
 /// The pricing rules of one audience key.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct AudienceRules {
     /// Which index kinds hold rules for it (bit per [`IndexKind`]).
     pub kinds: u8,
@@ -61,29 +63,33 @@ impl IndexKind {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ContractDef {
     pub id: Box<str>,
     pub rounding: Option<PolicyId>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ListDef {
     pub id: Box<str>,
     pub net: bool,
     pub currency: CurrencyId,
     pub priority: i64,
+    #[serde(with = "compact")]
     pub validity: Interval,
     pub rounding: Option<PolicyId>,
+    #[serde(with = "compact")]
     pub derived: Option<(ListId, Decimal)>,
 }
 
 /// Quantity-dependent values: the own value below the first tier, then tiers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Tiered {
+    #[serde(with = "compact")]
     pub own: Option<Decimal>,
     /// Boxed rather than inline: most of the millions of price entries have no tiers, and an
     /// empty box costs 16 bytes where inline room for two tiers cost 72.
+    #[serde(with = "compact")]
     pub tiers: Box<[(Decimal, Decimal)]>,
     pub mode: TierMode,
 }
@@ -135,19 +141,22 @@ fn band_start(min_qty: Decimal) -> Decimal {
     (min_qty.ceil() - Decimal::ONE).max(Decimal::ZERO)
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct EntryDef {
     pub list: ListId,
     pub product: ProductId,
     pub values: Tiered,
     pub priority: i64,
+    #[serde(with = "compact")]
     pub validity: Interval,
+    #[serde(with = "compact")]
     pub min_qty: Option<Decimal>,
+    #[serde(with = "compact")]
     pub max_qty: Option<Decimal>,
     pub exclusive: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RuleDef {
     pub id: Box<str>,
     pub contract: ContractId,
@@ -155,8 +164,11 @@ pub(crate) struct RuleDef {
     pub selector: SelectorId,
     pub spec: Spec,
     pub priority: i64,
+    #[serde(with = "compact")]
     pub validity: Interval,
+    #[serde(with = "compact")]
     pub min_qty: Option<Decimal>,
+    #[serde(with = "compact")]
     pub max_qty: Option<Decimal>,
     /// Set when the rule carries an absolute amount: it is a candidate only in this currency.
     pub currency: Option<CurrencyId>,
@@ -167,7 +179,7 @@ pub(crate) struct RuleDef {
     pub audience: SmallVec<[AudKey; 2]>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Action {
     Price {
         values: Tiered,
@@ -182,6 +194,7 @@ pub(crate) enum Action {
     },
     FromList {
         list: ListId,
+        #[serde(with = "compact")]
         percent: Option<Decimal>,
     },
     Bounds(Bounds),
@@ -197,20 +210,26 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Bounds {
+    #[serde(with = "compact")]
     pub min_price: Option<Decimal>,
+    #[serde(with = "compact")]
     pub max_price: Option<Decimal>,
+    #[serde(with = "compact")]
     pub min_margin_pct: Option<Decimal>,
+    #[serde(with = "compact")]
     pub max_discount_pct: Option<Decimal>,
+    #[serde(with = "compact")]
     pub min_over_base: Option<Decimal>,
+    #[serde(with = "compact")]
     pub max_over_base: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) enum RoundTarget {
-    Multiple(Decimal),
-    Ending(Decimal),
+    Multiple(#[serde(with = "compact")] Decimal),
+    Ending(#[serde(with = "compact")] Decimal),
 }
 
 /// The key of a product's entries in a list ([`Pricing::entry_index`]).

@@ -5,6 +5,7 @@
 //! sit back to back in one string and the table holds entry numbers, about 30 bytes per key.
 
 use super::ids::ProductId;
+use serde::{Deserialize, Serialize};
 
 /// Fixed seeds: the table layout, like everything else compiled, is the same on every run.
 const SEEDS: [u64; 4] = [
@@ -15,7 +16,7 @@ const SEEDS: [u64; 4] = [
 ];
 
 /// References to products; a key is inserted once, the first value wins.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct RefMap {
     /// Every key, back to back.
     text: String,

@@ -1,12 +1,13 @@
 //! The reference index: SKUs, EANs/GTINs, manufacturer refs, other refs and account aliases.
 
 use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use super::ids::{AccountId, ProductId};
 use super::refmap::RefMap;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct RefIndex {
     pub sku: RefMap,
     pub gtin: RefMap,
@@ -24,7 +25,7 @@ pub(crate) struct RefIndex {
 pub(crate) type SharedMap = AHashMap<Box<str>, SmallVec<[ProductId; 2]>>;
 
 /// The shared keys of each reference map; empty in most documents.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct SharedRefs {
     pub sku: SharedMap,
     pub gtin: SharedMap,

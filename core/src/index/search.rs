@@ -5,11 +5,13 @@
 use ahash::AHashMap;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
+use super::compact;
 use super::ids::{ProductId, NONE};
 
 /// The compiled navigation index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct SearchIndex {
     /// Position → product.
     pub order: Vec<ProductId>,
@@ -41,7 +43,7 @@ const READS_PER_CONTAINER_OP: u64 = 128;
 pub(crate) type Axes = Vec<(Box<str>, Box<str>)>;
 
 /// Names with their product sets, in name order for counting.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Named {
     pub names: Vec<Box<str>>,
     pub sets: Vec<RoaringBitmap>,
@@ -53,7 +55,7 @@ pub(crate) struct Named {
 /// The transpose of a [`Named`]'s sets: each position's value ids, ascending. Counting a facet
 /// over a few thousand matching products reads their ids, where intersecting every value's set
 /// would cost one container operation per value and chunk of the catalog.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) enum ValueColumn {
     /// Not built (ids would not fit in `u32`): facets are counted with the sets alone.
     #[default]
@@ -203,20 +205,23 @@ impl Named {
 }
 
 /// One filterable attribute: a set per value, and for numeric ones the sort/range column.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct AttrIndex {
     /// Values in value order (numbers ascending, texts, booleans), keyed by their text.
     pub values: Named,
     pub numeric: Option<NumericIndex>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct NumericIndex {
     /// Distinct numbers ascending, with the products having that number (any list element).
+    #[serde(with = "compact")]
     pub values: Vec<(Decimal, RoaringBitmap)>,
     /// (smallest number, position) sorted: the sort order of products with a number.
+    #[serde(with = "compact")]
     pub column: Vec<(Decimal, u32)>,
     /// Ranges of `column` sharing one number, ascending.
+    #[serde(with = "compact")]
     pub groups: Vec<(Decimal, u32, u32)>,
     /// Position → index in `groups` (`NONE` without a number).
     pub group_at: Vec<u32>,
@@ -224,7 +229,7 @@ pub(crate) struct NumericIndex {
     pub present: RoaringBitmap,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct RelationsDef {
     pub requires: Vec<ProductId>,
     pub accessories: Vec<ProductId>,

@@ -1,13 +1,16 @@
 //! Document-wide settings: the pricing procedure, rounding policies, currencies.
 
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
+use super::compact;
 use super::ids::{CurrencyId, IdVec, PolicyId};
 use crate::model::{RoundingMode, RoundingStage, Select};
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Settings {
     pub default_open: bool,
+    #[serde(with = "compact")]
     pub timezone: Tz,
     pub steps: Vec<StepDef>,
     pub rounding: Option<PolicyId>,
@@ -17,7 +20,7 @@ pub(crate) struct Settings {
     pub policies: IdVec<PolicyId, Policy>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StepDef {
     pub name: Box<str>,
     pub select: Select,
@@ -26,7 +29,7 @@ pub(crate) struct StepDef {
 }
 
 /// A rounding policy with its defaults filled in, except the scale (currency-dependent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Policy {
     pub mode: RoundingMode,
     pub stage: RoundingStage,
@@ -34,7 +37,7 @@ pub(crate) struct Policy {
     pub unit_scale: u32,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CurrencyDef {
     pub code: Box<str>,
     pub scale: u32,

@@ -7,11 +7,14 @@ use ahash::AHashMap;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::compact;
 use super::ids::ProductId;
 
 /// The stock column. Sparse: most catalogs track a part of their products, and a product
 /// without a record is "not tracked", which is not the same as out of stock.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct StockIndex {
     pub products: AHashMap<ProductId, StockDef>,
     /// Positions (search order) of the products whose total available is positive.
@@ -19,9 +22,10 @@ pub(crate) struct StockIndex {
 }
 
 /// One product's stock.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StockDef {
     /// Sum over the warehouses (or the product's own quantity).
+    #[serde(with = "compact")]
     pub available: Decimal,
     /// The smallest lead time among the warehouses that give one, else the product's own.
     pub lead_time_days: Option<u32>,
@@ -43,12 +47,24 @@ pub(crate) struct StockDef {
 /// let lyon = &q.stock.unwrap().warehouses[0];
 /// assert_eq!((&*lyon.id, lyon.available.to_string(), lyon.lead_time_days), ("LYON", "4".into(), Some(2)));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarehouseAvailability {
     /// Warehouse id (shared by every product stocked there).
+    #[serde(serialize_with = "write_id", deserialize_with = "read_id")]
     pub id: Arc<str>,
     /// Quantity on hand there.
+    #[serde(with = "compact")]
     pub available: Decimal,
     /// Days to restock from there, when known.
     pub lead_time_days: Option<u32>,
+}
+
+fn write_id<S: Serializer>(id: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(id)
+}
+
+/// A warehouse id read from a snapshot: one allocation per product that names it, where the
+/// compiler shares one (a snapshot stores no sharing; warehouses are few next to products).
+fn read_id<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+    String::deserialize(d).map(Arc::from)
 }
