@@ -1,6 +1,7 @@
 //! `make demo`: compiles the sample distributor document, then shows what five customers see,
 //! what they pay for the same six products and why, how references resolve, and the explanation
-//! of one surprising price, and one customer's own catalog, filtered and counted. Everything is priced at a fixed instant, so the output is the same on
+//! of one surprising price, one customer's own catalog, filtered and counted, and an ERP delta
+//! applied, diffed and snapshotted. Everything is priced at a fixed instant, so the output is the same on
 //! every run.
 
 use std::error::Error;
@@ -210,6 +211,28 @@ fn erp_sync(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
         ]);
     }
     table.print();
+
+    // A service restarts from the compiled engine, not from the document.
+    let path = std::env::temp_dir().join(format!("tarif-demo-{}.snap", std::process::id()));
+    let started = std::time::Instant::now();
+    next.save(&path)?;
+    let saved = started.elapsed();
+    let started = std::time::Instant::now();
+    let reopened = Engine::open(&path)?;
+    let opened = started.elapsed();
+    let size = std::fs::metadata(&path)?.len();
+    std::fs::remove_file(&path)?;
+    let drill = QuoteRequest::new(showcase::RESELLER, showcase::DRILL, Decimal::ONE).at(at);
+    println!(
+        "\nsnapshot of {}: {:.1} MB, saved in {:.1} ms, reopened in {:.1} ms without compiling; \
+         the reopened engine quotes the drill at {} for {}",
+        reopened.engine_version(),
+        size as f64 / 1e6,
+        saved.as_secs_f64() * 1e3,
+        opened.as_secs_f64() * 1e3,
+        reopened.quote(&drill)?.unit_price,
+        showcase::RESELLER
+    );
     Ok(())
 }
 
