@@ -63,9 +63,12 @@ export declare class Engine {
    * every diagnostic in `err.details`.
    */
   static fromJson(text: string, options?: LoadOptions | undefined | null): Engine
-  /** Reads and compiles a rules file, blocking; prefer `Engine.load` in a service. */
+  /**
+   * Reads and compiles a rules file (or opens a snapshot), blocking; prefer `Engine.load`
+   * in a service.
+   */
   static fromFile(path: string, options?: LoadOptions | undefined | null): Engine
-  /** Reads and compiles a rules file on the libuv pool. */
+  /** Reads and compiles a rules file (or opens a snapshot) on the libuv pool. */
   static load(path: string, options?: LoadOptions | undefined | null, signal?: AbortSignal): Promise<Engine>
   /**
    * Applies a `tarif/1-changes` document (JSON text or a plain object) on the libuv pool:

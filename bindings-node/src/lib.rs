@@ -85,7 +85,8 @@ impl Engine {
         })
     }
 
-    /// Reads and compiles a rules file, blocking; prefer `Engine.load` in a service.
+    /// Reads and compiles a rules file (or opens a snapshot), blocking; prefer `Engine.load`
+    /// in a service.
     #[napi(factory, catch_unwind)]
     pub fn from_file(
         env: &Env,
@@ -97,7 +98,7 @@ impl Engine {
         js(env, engine).map(|e| Engine { inner: Arc::new(e) })
     }
 
-    /// Reads and compiles a rules file on the libuv pool.
+    /// Reads and compiles a rules file (or opens a snapshot) on the libuv pool.
     #[napi(ts_return_type = "Promise<Engine>")]
     pub fn load(
         env: &Env,

@@ -95,7 +95,8 @@ pub fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failur
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| Err(panic_failure(p)))
 }
 
-/// Reads and compiles a rules file on the pool; with a target, swaps it in once compiled.
+/// Reads and compiles a rules file (or opens a snapshot) on the pool; with a target, swaps it in
+/// once loaded.
 pub struct Load {
     pub path: String,
     pub strict: bool,
@@ -108,6 +109,10 @@ pub fn compile_file(path: &str, strict: bool) -> Result<Core, Failure> {
         path: path.to_string(),
         error,
     })?;
+    // A snapshot opens without compiling, so a service reloads from either.
+    if tarif::snapshot::is_snapshot(&bytes) {
+        return Ok(Core::from_snapshot_bytes(&bytes)?);
+    }
     let text = tarif::wire::document_text(bytes)?;
     Ok(Core::compile(
         &text,

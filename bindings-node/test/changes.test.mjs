@@ -111,3 +111,17 @@ test('a change during which the engine was swapped is rejected, not stored over 
     assert.ok([other.engineVersion, otherChanged.engineVersion].includes(handle.engineVersion));
   }
 });
+
+test('a handle reloads from a snapshot as from a document', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const path = join(mkdtempSync(join(tmpdir(), 'tarif-snap-')), 'rules.snap');
+  const changed = await base.apply(raise('139.00'));
+  await changed.save(path);
+  assert.equal(Engine.fromFile(path).engineVersion, changed.engineVersion);
+  const handle = new EngineHandle(base);
+  await handle.reload(path);
+  assert.equal(handle.engineVersion, changed.engineVersion);
+  assert.equal(handle.quote(line).unitPrice, '139.00');
+});

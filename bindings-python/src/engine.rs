@@ -89,7 +89,8 @@ impl Engine {
         Engine::compile(py, convert::text(text, "text")?, strict)
     }
 
-    /// Compiles the `tarif/1` JSON document in a UTF-8 file.
+    /// Compiles the `tarif/1` JSON document in a UTF-8 file, or opens the snapshot in it
+    /// (`Engine.open`).
     #[staticmethod]
     #[pyo3(signature = (path, *, strict = false))]
     fn from_path(py: Python<'_>, path: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
@@ -107,6 +108,11 @@ impl Engine {
                 }
             })?
             .extract()?;
+        // A snapshot opens without compiling: a worker or a reload takes either file.
+        if tarif::snapshot::is_snapshot(&bytes) {
+            let engine = py.detach(|| guarded(|| tarif::Engine::from_snapshot_bytes(&bytes)))??;
+            return Ok(Engine::wrap(engine));
+        }
         Engine::compile(py, wire::document_text(bytes)?, strict)
     }
 

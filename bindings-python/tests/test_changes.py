@@ -165,6 +165,18 @@ def test_handle_reload_from_a_file(small, tmp_path):
     assert handle.quote("ACME", "DR-1", 1, at=AT).unit_price == Decimal("89.10")
 
 
+def test_handle_reload_from_a_snapshot(small, tmp_path):
+    changed = small.apply(RAISE_DRILL)
+    changed.save(tmp_path / "rules.snap")
+    assert tarif.Engine.from_path(tmp_path / "rules.snap").engine_version == changed.engine_version
+    handle = tarif.EngineHandle(small)
+    handle.reload(tmp_path / "rules.snap")
+    assert handle.engine_version == changed.engine_version
+    # The reopened engine keeps its document: changes apply to it as to the original.
+    again = handle.apply({"format": "tarif/1-changes", "upsert": {"products": [{"sku": "NEW-1"}]}})
+    assert again.engine_version == changed.apply({"format": "tarif/1-changes", "upsert": {"products": [{"sku": "NEW-1"}]}}).engine_version
+
+
 def test_pickling_keeps_working_without_a_second_copy_of_the_document(small):
     import pickle
 

@@ -50,7 +50,8 @@ class EngineHandle:
         return engine
 
     def reload(self, path: str | os.PathLike[str], *, strict: bool = False) -> Engine:
-        """Compiles a rules file and serves it once compiled."""
+        """Compiles a rules file, or opens a snapshot (``Engine.save``), and serves it once
+        loaded."""
         engine = Engine.from_path(path, strict=strict)
         with self._lock:
             self._engine = engine

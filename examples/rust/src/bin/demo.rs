@@ -1,8 +1,8 @@
 //! `make demo`: compiles the sample distributor document, then shows what five customers see,
 //! what they pay for the same six products and why, how references resolve, and the explanation
 //! of one surprising price, one customer's own catalog, filtered and counted, and an ERP delta
-//! applied, diffed and snapshotted. Everything is priced at a fixed instant, so the output is the same on
-//! every run.
+//! applied, diffed and snapshotted. Everything is priced at a fixed instant, so only the timings
+//! differ from run to run.
 
 use std::error::Error;
 
