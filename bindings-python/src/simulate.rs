@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
-use arrow_array::types::Int8Type;
+use arrow_array::types::{Int32Type, Int8Type};
 use arrow_array::{
-    Array, ArrayRef, DictionaryArray, Int8Array, ListArray, RecordBatch, StringArray, UInt64Array,
+    Array, ArrayRef, DictionaryArray, Int32Array, Int8Array, ListArray, RecordBatch, StringArray,
+    UInt64Array,
 };
 use arrow_pyarrow::{IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
@@ -124,11 +125,26 @@ fn line_batch(
         .flat_map(|run| run.result.status.iter().map(|s| s.code()))
         .map(Some)
         .collect();
-    let rule: StringArray = sim
+    // Rules repeat over millions of lines: each is written once, in a dictionary.
+    let mut rule_ids: ahash::AHashMap<tarif::RuleRef<'_>, i32> = ahash::AHashMap::new();
+    let mut rule_names: Vec<String> = Vec::new();
+    let rule_keys: Int32Array = sim
         .runs
         .iter()
-        .flat_map(|run| run.detail.rule.iter().map(|r| r.map(|r| r.to_string())))
+        .flat_map(|run| run.detail.rule.iter())
+        .map(|rule| {
+            rule.map(|r| {
+                *rule_ids.entry(r).or_insert_with(|| {
+                    rule_names.push(r.to_string());
+                    i32::try_from(rule_names.len() - 1).unwrap_or(i32::MAX)
+                })
+            })
+        })
         .collect();
+    let rule = DictionaryArray::<Int32Type>::try_new(
+        rule_keys,
+        Arc::new(StringArray::from_iter_values(rule_names)),
+    )?;
     let unit = amounts(&|run, r| {
         ok(run, r)
             .then(|| run.result.unit_price.get(r).copied())

@@ -617,6 +617,26 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
+        between: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Option<(BatchResult, BatchDetail<'_>)>, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        self.detailed_in_steps(accounts, refs, qtys, at, currency, true, between)
+    }
+
+    /// The detailed batch, with list prices or without (they cost a second run of the
+    /// procedure for rows that an account-level rule speaks to).
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    pub(crate) fn detailed_in_steps<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        with_list: bool,
         mut between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Option<(BatchResult, BatchDetail<'_>)>, QueryError>
     where
@@ -636,6 +656,7 @@ impl Engine {
                 qtys.get(start..end).unwrap_or_default(),
                 at.rows(start..end),
                 currency,
+                with_list,
             );
             out.append(step);
             detail.append(more);
@@ -653,6 +674,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
+        with_list: bool,
     ) -> (BatchResult, BatchDetail<'_>)
     where
         A: AsRef<str> + Sync,
@@ -678,7 +700,7 @@ impl Engine {
         let priced: Vec<_> = jobs
             .par_iter()
             .with_min_len(CHUNK)
-            .map(|job| self.price_job_detailed(job))
+            .map(|job| self.price_job_detailed(job, with_list))
             .collect();
         for (job, result) in jobs.iter().zip(priced) {
             let row = job.row as usize;
@@ -724,6 +746,7 @@ impl Engine {
     fn price_job_detailed(
         &self,
         job: &Job,
+        with_list: bool,
     ) -> Result<((Decimal, Decimal, bool), RowDetail<'_>), Status> {
         let ctx = self.admit_job(job)?;
         let matched = self.matched(&ctx);
@@ -737,7 +760,9 @@ impl Engine {
         let detail = RowDetail {
             rule: recorder.steps.last().map(|s| s.rule),
             base,
-            list: self.list_price_after(&ctx, &matched, unit),
+            list: with_list
+                .then(|| self.list_price_after(&ctx, &matched, unit))
+                .flatten(),
         };
         Ok(((unit, line, job.caps.buy), detail))
     }

@@ -2,15 +2,17 @@
 //! with changes applied), with margins, the change against the base, and aggregates by
 //! account, root account, segment, category, brand and deciding rule.
 
+use std::fmt;
 use std::ops::ControlFlow;
 
 use ahash::AHashMap;
 use rust_decimal::Decimal;
 
 use super::batch::{BatchAt, BatchDetail, BatchResult};
+use super::quote::RuleRef;
 use super::Engine;
 use crate::error::{QueryError, Status};
-use crate::index::NONE;
+use crate::index::{ProductId, NONE};
 
 /// What lines are grouped by in [`Simulation::groups`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,7 +86,8 @@ pub struct ScenarioRun<'e> {
     pub name: String,
     /// Statuses and amounts.
     pub result: BatchResult,
-    /// Product, deciding rule, base and list price, cost.
+    /// Product, deciding rule, base price, cost (no list price: a simulation does not
+    /// compute it, which saves a second run of the procedure on many rows).
     pub detail: BatchDetail<'e>,
     /// Line total − cost × quantity, for priced lines whose product has a cost.
     pub margin: Vec<Option<Decimal>>,
@@ -161,8 +164,10 @@ impl Engine {
         let mut runs: Vec<ScenarioRun<'e>> = Vec::new();
         for (done_runs, (name, engine)) in engines.enumerate() {
             let step = |done: usize| between(done_runs * rows + done);
+            // A simulation reports no list price: skipping it saves a second run of the
+            // procedure on rows an account-level rule speaks to.
             let Some((result, detail)) =
-                engine.quote_many_detailed_in_steps(accounts, refs, qtys, at, currency, step)?
+                engine.detailed_in_steps(accounts, refs, qtys, at, currency, false, step)?
             else {
                 return Ok(None);
             };
@@ -200,42 +205,58 @@ impl Engine {
         Ok(Some(Simulation { runs, groups }))
     }
 
-    /// The aggregates of [`Simulation::groups`].
+    /// The aggregates of [`Simulation::groups`]. Every group key is numbered once (an
+    /// account's groups once per distinct account, a product's once per distinct product), so
+    /// that each line adds into dense accumulators without building a string.
     fn group<A: AsRef<str>>(
         &self,
         runs: &[ScenarioRun<'_>],
         accounts: &[A],
     ) -> Result<Vec<Group>, QueryError> {
-        let mut accs: AHashMap<(GroupBy, String, usize), Acc> = AHashMap::new();
-        let base = runs.first();
+        let scenarios = runs.len();
+        let mut keys = Keys::default();
+        let mut of_account: AHashMap<&str, Vec<u32>> = AHashMap::new();
+        let mut of_product: AHashMap<ProductId, Vec<u32>> = AHashMap::new();
+        let mut accs: Vec<Acc> = Vec::new();
         let overflow = || QueryError::Overflow("a simulation aggregate".into());
+        let base = runs.first();
+        let mut row_keys: Vec<u32> = Vec::new();
         for (row, account) in accounts.iter().enumerate() {
             let account = account.as_ref();
-            let mut keys: Vec<(GroupBy, String)> = vec![(GroupBy::Account, account.to_string())];
-            if let Ok((_, def)) = self.account(account) {
-                let info = self.account_info(def);
-                keys.push((GroupBy::Root, info.root.to_string()));
-                keys.extend(
-                    info.segments
-                        .iter()
-                        .map(|s| (GroupBy::Segment, s.to_string())),
-                );
-            }
-            let product = base.and_then(|b| b.detail.product.get(row).copied().flatten());
-            if let Some(product) = product {
-                let catalog = &self.index.catalog;
-                for &c in catalog.category_closure.get(product).into_iter().flatten() {
-                    if let Some(def) = catalog.categories.get(c as usize) {
-                        keys.push((GroupBy::Category, def.id.to_string()));
+            row_keys.clear();
+            let account_keys = of_account.entry(account).or_insert_with(|| {
+                let mut ids = vec![keys.id(GroupBy::Account, Key::Text(account))];
+                if let Ok((_, def)) = self.account(account) {
+                    let info = self.account_info(def);
+                    ids.push(keys.id(GroupBy::Root, Key::Text(info.root)));
+                    for segment in info.segments {
+                        ids.push(keys.id(GroupBy::Segment, Key::Text(segment)));
                     }
                 }
-                let brand = catalog.brand.get(product).copied().unwrap_or(NONE);
-                if let Some(name) = catalog.brands.get(brand as usize) {
-                    keys.push((GroupBy::Brand, name.to_string()));
-                }
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            });
+            row_keys.extend_from_slice(account_keys);
+            if let Some(product) = base.and_then(|b| b.detail.product.get(row).copied().flatten()) {
+                let product_keys = of_product.entry(product).or_insert_with(|| {
+                    let catalog = &self.index.catalog;
+                    let mut ids = Vec::new();
+                    for &c in catalog.category_closure.get(product).into_iter().flatten() {
+                        if let Some(def) = catalog.categories.get(c as usize) {
+                            ids.push(keys.id(GroupBy::Category, Key::Text(&def.id)));
+                        }
+                    }
+                    let brand = catalog.brand.get(product).copied().unwrap_or(NONE);
+                    if let Some(name) = catalog.brands.get(brand as usize) {
+                        ids.push(keys.id(GroupBy::Brand, Key::Text(name)));
+                    }
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids
+                });
+                row_keys.extend_from_slice(product_keys);
             }
-            keys.sort();
-            keys.dedup();
             for (scenario, run) in runs.iter().enumerate() {
                 let priced = run.result.status.get(row) == Some(&Status::Ok);
                 let total = run.result.line_total.get(row).copied().unwrap_or_default();
@@ -247,9 +268,15 @@ impl Engine {
                     .get(row)
                     .copied()
                     .flatten()
-                    .map(|r| (GroupBy::Rule, r.to_string()));
-                for (by, key) in keys.iter().cloned().chain(rule) {
-                    let acc = accs.entry((by, key, scenario)).or_default();
+                    .map(|r| keys.id(GroupBy::Rule, Key::Rule(r)));
+                for &key in row_keys.iter().chain(rule.as_ref()) {
+                    let slot = key as usize * scenarios + scenario;
+                    if accs.len() <= slot {
+                        accs.resize(keys.len() * scenarios, Acc::default());
+                    }
+                    let Some(acc) = accs.get_mut(slot) else {
+                        continue;
+                    };
                     acc.lines += 1;
                     acc.affected += u64::from(affected);
                     if priced {
@@ -262,21 +289,62 @@ impl Engine {
                 }
             }
         }
-        let mut groups: Vec<Group> = accs
-            .into_iter()
-            .map(|((by, key, scenario), acc)| Group {
-                by,
-                key,
-                scenario,
-                lines: acc.lines,
-                priced: acc.priced,
-                revenue: acc.revenue,
-                margin: acc.margin,
-                affected: acc.affected,
-            })
-            .collect();
+        let mut groups: Vec<Group> = Vec::new();
+        for (id, (by, key)) in keys.names.iter().enumerate() {
+            for scenario in 0..scenarios {
+                if let Some(acc) = accs.get(id * scenarios + scenario).filter(|a| a.lines > 0) {
+                    groups.push(Group {
+                        by: *by,
+                        key: key.to_string(),
+                        scenario,
+                        lines: acc.lines,
+                        priced: acc.priced,
+                        revenue: acc.revenue,
+                        margin: acc.margin,
+                        affected: acc.affected,
+                    });
+                }
+            }
+        }
         groups.sort_by(|a, b| (a.by, &a.key, a.scenario).cmp(&(b.by, &b.key, b.scenario)));
         Ok(groups)
+    }
+}
+
+/// A group's key as the engine holds it: an id, or a rule (written out only once per group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Text(&'a str),
+    Rule(RuleRef<'a>),
+}
+
+impl fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Text(text) => f.write_str(text),
+            Key::Rule(rule) => rule.fmt(f),
+        }
+    }
+}
+
+/// Numbers the group keys of a simulation.
+#[derive(Default)]
+struct Keys<'a> {
+    ids: AHashMap<(GroupBy, Key<'a>), u32>,
+    names: Vec<(GroupBy, Key<'a>)>,
+}
+
+impl<'a> Keys<'a> {
+    fn id(&mut self, by: GroupBy, key: Key<'a>) -> u32 {
+        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        *self.ids.entry((by, key)).or_insert_with(|| {
+            self.names.push((by, key));
+            next
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
     }
 }
 

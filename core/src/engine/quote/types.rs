@@ -138,7 +138,7 @@ pub struct AppliedStep<'e> {
 }
 
 /// A rule or price-list entry, by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RuleRef<'e> {
     /// A contract rule: `contract-id/rule-id`.
     Rule(&'e str),
