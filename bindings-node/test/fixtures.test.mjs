@@ -2,25 +2,13 @@
 // binding exactly as the Rust runner answers them: same codes, same decimal strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Engine } from './helpers.mjs';
+import { Engine, FIXTURES as root, fixtureFiles } from './helpers.mjs';
 
-const root = fileURLToPath(new URL('../../tests/fixtures/', import.meta.url));
 // Fewer checks than this means fixtures went missing, not that they pass.
 const MIN_CHECKS = 70;
 
-function fixtureFiles(dir) {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const path = join(dir, name);
-      // import/ holds tables and manifests for the importer (import.test.mjs), not cases.
-      if (statSync(path).isDirectory()) return name === 'import' && dir === root ? [] : fixtureFiles(path);
-      return name.endsWith('.json') ? [path] : [];
-    });
-}
 
 function error(err) {
   if (typeof err?.code !== 'string') throw err;

@@ -1,5 +1,8 @@
 // Shared by the node:test suites: the binding, and a small document that exercises every error.
+import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 export const tarif = require('../tarif.cjs');
@@ -64,4 +67,21 @@ export function thrown(fn) {
     return err;
   }
   throw new Error('expected an error');
+}
+
+/** The shared fixtures directory (tests/fixtures/). */
+export const FIXTURES = fileURLToPath(new URL('../../tests/fixtures/', import.meta.url));
+
+/**
+ * Every fixture file of cases under `dir`, sorted; import/ holds tables and manifests for the
+ * importer (import.test.mjs), not cases.
+ */
+export function fixtureFiles(dir = FIXTURES) {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return name === 'import' && dir === FIXTURES ? [] : fixtureFiles(path);
+      return name.endsWith('.json') ? [path] : [];
+    });
 }

@@ -3,23 +3,12 @@
 // unreadable file rejects with a stable `err.code`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Engine, sampleDocument, smallEngine, thrown, AT } from './helpers.mjs';
+import { Engine, FIXTURES as fixtures, fixtureFiles, sampleDocument, smallEngine, thrown, AT } from './helpers.mjs';
 
-const fixtures = fileURLToPath(new URL('../../tests/fixtures/', import.meta.url));
 
-function fixtureFiles(dir) {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) return fixtureFiles(path);
-      return name.endsWith('.json') ? [path] : [];
-    });
-}
 
 function scratch() {
   return mkdtempSync(join(tmpdir(), 'tarif-snapshot-'));

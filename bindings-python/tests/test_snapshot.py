@@ -9,9 +9,8 @@ import pytest
 
 import tarif
 from conftest import FIXTURES
-from test_fixtures import answer, load
+from test_fixtures import FILES, answer, load
 
-FILES = sorted(FIXTURES.rglob("*.json"))
 
 
 def same_engine(a: tarif.Engine, b: tarif.Engine) -> None:
