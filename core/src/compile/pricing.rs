@@ -178,6 +178,7 @@ pub(crate) fn build(
         as_of,
         diags,
     );
+    pricing.resolve_dense(&catalog.catalog);
     pricing
 }
 

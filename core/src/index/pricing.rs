@@ -6,10 +6,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
-use super::catalog::Spec;
+use rayon::prelude::*;
+
+use super::catalog::{Catalog, Spec};
 use super::compact;
 use super::ids::{
-    AudKey, ContractId, CurrencyId, EntryId, IdVec, ListId, PolicyId, ProductId, RuleId, SelectorId,
+    AudKey, ContractId, CurrencyId, EntryId, Id, IdVec, ListId, PolicyId, ProductId, RuleId,
+    SelectorId, NONE,
 };
 use crate::instant::Interval;
 use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
@@ -41,6 +44,46 @@ pub(crate) struct AudienceRules {
     pub products: RoaringBitmap,
     /// Rules whose selector must be checked against the product.
     pub scan: Vec<RuleId>,
+    /// Each product's matching rules, resolved at compile time, when the rules cover a large
+    /// share of the catalog ([`Pricing::resolve_dense`]).
+    pub dense: Option<DenseRules>,
+}
+
+/// The rules of one audience that match each product, in the order
+/// [`Pricing::matching_rules`] finds them. A segment's discounts usually cover most of the
+/// catalog through a handful of categories: resolving them once turns the probes of every key a
+/// product carries (SKU, family, each ancestor category, brand, scanned selectors), each a
+/// likely cache miss in a large catalog, into one read of `set_of`. Products share few distinct
+/// sets, so `sets` and `rules` stay small and warm.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct DenseRules {
+    /// Per product, 1 + the position of its set in `sets`, or 0 when no rule matches it.
+    set_of: Box<[u32]>,
+    /// Each distinct set of rules, as a range of `rules`.
+    sets: Box<[(u32, u32)]>,
+    rules: Box<[RuleId]>,
+}
+
+/// An audience's rules are resolved per product when they cover at least one product in this
+/// many: below that, the per-product table (4 bytes a product) costs more than it saves.
+const DENSE_SHARE: u64 = 32;
+
+impl DenseRules {
+    /// The rules matching `product`, without repeats.
+    pub fn rules_of(&self, product: ProductId) -> &[RuleId] {
+        let range = self
+            .set_of
+            .get(product.index())
+            .and_then(|set| set.checked_sub(1))
+            .and_then(|set| self.sets.get(set as usize));
+        match range {
+            Some(&(start, len)) => self
+                .rules
+                .get(start as usize..start as usize + len as usize)
+                .unwrap_or_default(),
+            None => &[],
+        }
+    }
 }
 
 /// Kinds of product keys in the rule index.
@@ -254,14 +297,151 @@ impl Pricing {
     pub(crate) fn has_entry(&self, list: ListId, product: ProductId) -> bool {
         self.entry_index.contains_key(&entry_key(list, product))
     }
+
+    /// Calls `emit` with each rule of audience `aud` whose selector matches `product` (a rule
+    /// may come more than once), probing the keys the product carries: SKU, family, each
+    /// category with its ancestors, brand, then the rules whose selector must be scanned.
+    pub(crate) fn matching_rules(
+        &self,
+        catalog: &Catalog,
+        aud: AudKey,
+        rules: &AudienceRules,
+        product: ProductId,
+        emit: &mut impl FnMut(RuleId),
+    ) {
+        let kinds = rules.kinds;
+        let mut by_key = |kind: IndexKind, value: u32| {
+            if kinds & kind.bit() != 0 && value != NONE {
+                if let Some(found) = self.rule_index.get(&kind.key(aud, value)) {
+                    found.iter().for_each(|&r| emit(r));
+                }
+            }
+        };
+        by_key(IndexKind::Sku, product.raw());
+        by_key(IndexKind::Family, *catalog.family.row(product));
+        if kinds & IndexKind::Category.bit() != 0 {
+            for &c in catalog.category_closure.row(product) {
+                by_key(IndexKind::Category, c);
+            }
+        }
+        by_key(IndexKind::Brand, *catalog.brand.row(product));
+        if kinds & IndexKind::Scan.bit() != 0 {
+            for &r in &rules.scan {
+                let selector = self.rules.row(r).selector;
+                if catalog
+                    .selectors
+                    .row(selector)
+                    .products
+                    .contains(product.raw())
+                {
+                    emit(r);
+                }
+            }
+        }
+    }
+
+    /// Resolves per product the rules of every audience that covers at least one product in
+    /// [`DENSE_SHARE`] ([`DenseRules`]), one audience per task.
+    pub(crate) fn resolve_dense(&mut self, catalog: &Catalog) {
+        let products = catalog.skus.len() as u64;
+        let mut wide: Vec<AudKey> = self
+            .audience_rules
+            .iter()
+            .filter(|(_, rules)| rules.products.len().saturating_mul(DENSE_SHARE) >= products)
+            .map(|(&aud, _)| aud)
+            .collect();
+        wide.sort_unstable();
+        let resolved: Vec<(AudKey, Option<DenseRules>)> = wide
+            .par_iter()
+            .map(|&aud| (aud, self.dense_rules(catalog, aud)))
+            .collect();
+        for (aud, dense) in resolved {
+            if let Some(rules) = self.audience_rules.get_mut(&aud) {
+                rules.dense = dense;
+            }
+        }
+    }
+
+    /// The [`DenseRules`] of one audience; `None` when the catalog is too large to number.
+    fn dense_rules(&self, catalog: &Catalog, aud: AudKey) -> Option<DenseRules> {
+        let rules = self.audience_rules.get(&aud)?;
+        let mut set_of = vec![0u32; catalog.skus.len()];
+        let mut interned: AHashMap<SmallVec<[RuleId; 4]>, u32> = AHashMap::new();
+        let mut sets: Vec<(u32, u32)> = Vec::new();
+        let mut all: Vec<RuleId> = Vec::new();
+        let mut found: SmallVec<[RuleId; 4]> = SmallVec::new();
+        for raw in &rules.products {
+            let Some(product) = ProductId::from_index(raw as usize) else {
+                continue;
+            };
+            found.clear();
+            self.matching_rules(catalog, aud, rules, product, &mut |r| {
+                if !found.contains(&r) {
+                    found.push(r);
+                }
+            });
+            if found.is_empty() {
+                continue;
+            }
+            let set = match interned.get(&found) {
+                Some(&set) => set,
+                None => {
+                    let start = u32::try_from(all.len()).ok()?;
+                    let len = u32::try_from(found.len()).ok()?;
+                    all.extend_from_slice(&found);
+                    sets.push((start, len));
+                    let set = u32::try_from(sets.len()).ok()?;
+                    interned.insert(found.clone(), set);
+                    set
+                }
+            };
+            *set_of.get_mut(product.index())? = set;
+        }
+        Some(DenseRules {
+            set_of: set_of.into_boxed_slice(),
+            sets: sets.into_boxed_slice(),
+            rules: all.into_boxed_slice(),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::{compile, CompileOptions};
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap_or_default()
+    }
+
+    /// Every audience of the sample resolved per product (whatever its share of the catalog)
+    /// gives, product by product, the rules the probes find.
+    #[test]
+    fn dense_rules_are_the_probed_rules() {
+        let (index, _) = compile(
+            &tarif_sample::distributor_json(),
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let pricing = &index.pricing;
+        assert!(pricing.audience_rules.values().any(|r| r.dense.is_some()));
+        for (&aud, rules) in &pricing.audience_rules {
+            let dense = pricing.dense_rules(&index.catalog, aud).unwrap();
+            for product in index.catalog.skus.ids() {
+                let mut probed = Vec::new();
+                if rules.products.contains(product.raw()) {
+                    pricing.matching_rules(&index.catalog, aud, rules, product, &mut |r| {
+                        if !probed.contains(&r) {
+                            probed.push(r);
+                        }
+                    });
+                }
+                assert_eq!(dense.rules_of(product), probed.as_slice(), "{aud} {product:?}");
+                if let Some(kept) = &rules.dense {
+                    assert_eq!(kept.rules_of(product), probed.as_slice());
+                }
+            }
+        }
     }
 
     #[test]

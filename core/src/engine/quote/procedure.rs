@@ -10,8 +10,7 @@ use super::apply::in_range;
 use super::types::*;
 use crate::engine::Engine;
 use crate::index::{
-    AccountDef, AudKey, CurrencyId, EntryDef, EntryId, IndexKind, ListId, Policy, ProductId,
-    RuleId, Spec, NONE,
+    AccountDef, AudKey, CurrencyId, EntryDef, EntryId, ListId, Policy, ProductId, RuleId, Spec,
 };
 use crate::instant::Instant;
 use crate::model::Select;
@@ -348,7 +347,6 @@ impl Engine {
                 });
             });
         }
-        let catalog = &self.index.catalog;
         for &(aud, level) in &ctx.account.chain {
             if ctx.everyone_only && aud != 0 {
                 continue;
@@ -356,11 +354,7 @@ impl Engine {
             let Some(rules) = self.index.pricing.audience_rules.get(&aud) else {
                 continue;
             };
-            if !rules.products.contains(product.raw()) {
-                continue;
-            }
-            let kinds = rules.kinds;
-            let push = |rule: RuleId, out: &mut Matched| {
+            let mut push = |rule: RuleId| {
                 if out.iter().any(|c| c.kind == CandidateKind::Rule(rule)) {
                     return;
                 }
@@ -374,35 +368,13 @@ impl Engine {
                     exclusive: def.exclusive,
                 });
             };
-            let by_key = |kind: IndexKind, value: u32, out: &mut Matched| {
-                if kinds & kind.bit() != 0 && value != NONE {
-                    if let Some(rules) = self.index.pricing.rule_index.get(&kind.key(aud, value)) {
-                        for &r in rules {
-                            push(r, out);
-                        }
-                    }
-                }
-            };
-            by_key(IndexKind::Sku, product.raw(), &mut out);
-            by_key(IndexKind::Family, *catalog.family.row(product), &mut out);
-            if kinds & IndexKind::Category.bit() != 0 {
-                for &c in catalog.category_closure.row(product) {
-                    by_key(IndexKind::Category, c, &mut out);
-                }
-            }
-            by_key(IndexKind::Brand, *catalog.brand.row(product), &mut out);
-            if kinds & IndexKind::Scan.bit() != 0 {
-                for &r in &rules.scan {
-                    let selector = self.index.pricing.rules.row(r).selector;
-                    if catalog
-                        .selectors
-                        .row(selector)
-                        .products
-                        .contains(product.raw())
-                    {
-                        push(r, &mut out);
-                    }
-                }
+            match &rules.dense {
+                Some(dense) => dense.rules_of(product).iter().for_each(|&r| push(r)),
+                None if rules.products.contains(product.raw()) => self
+                    .index
+                    .pricing
+                    .matching_rules(&self.index.catalog, aud, rules, product, &mut push),
+                None => {}
             }
         }
         out
