@@ -9,7 +9,7 @@ use super::catalog::CatalogBuild;
 use super::values::{self, Currencies, Policies};
 use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
-use crate::index::pricing::entry_key;
+use crate::index::pricing::{entry_key, EntrySlots, SLOTS_SHARE};
 use crate::index::{
     Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index, IndexKind,
     ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey,
@@ -165,7 +165,7 @@ pub(crate) fn build(
         diags,
     );
     resolve_derived(&mut pricing, &read.derived, &read.paths, diags);
-    index_entries(&mut pricing, read.entries);
+    index_entries(&mut pricing, read.entries, catalog.catalog.skus.len());
     attach_lists(&mut pricing, doc, audiences, diags);
     contracts(
         doc,
@@ -269,8 +269,10 @@ fn read_lists(
     read
 }
 
-/// Sorts the entries by (list, product) and indexes each run of one product in one list.
-fn index_entries(pricing: &mut Pricing, mut entries: Vec<EntryDef>) {
+/// Sorts the entries by (list, product) and indexes each run of one product in one list: by
+/// product in [`EntrySlots`] for a list that prices at least one product in [`SLOTS_SHARE`] of
+/// the `products` of the catalog, in the hash map for the others.
+fn index_entries(pricing: &mut Pricing, mut entries: Vec<EntryDef>, products: usize) {
     // Lists usually give their entries in catalog order: no sort (and its copy) then.
     if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
         entries.sort_by_key(|e| (e.list, e.product));
@@ -278,25 +280,38 @@ fn index_entries(pricing: &mut Pricing, mut entries: Vec<EntryDef>) {
     let Some(table) = IdVec::from_vec(entries) else {
         return;
     };
-    let mut index = AHashMap::new();
-    let mut run: Option<(u64, EntryId, u32)> = None;
+    let mut runs: Vec<(ListId, ProductId, EntryId, u32)> = Vec::new();
     for (id, e) in table.iter_enumerated() {
-        let key = entry_key(e.list, e.product);
-        match &mut run {
-            Some((current, _, len)) if *current == key => *len += 1,
-            _ => {
-                if let Some((key, first, len)) = run.take() {
-                    index.insert(key, (first, len));
-                }
-                run = Some((key, id, 1));
+        match runs.last_mut() {
+            Some((list, product, _, len)) if (*list, *product) == (e.list, e.product) => *len += 1,
+            _ => runs.push((e.list, e.product, id, 1)),
+        }
+    }
+    let mut slots: IdVec<ListId, Option<EntrySlots>> = IdVec::new();
+    let mut index = AHashMap::new();
+    for (list, list_runs) in runs
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter_map(|r| Some((r.first()?.0, r)))
+    {
+        while slots.len() < list.index() {
+            slots.push(None);
+        }
+        if list_runs.len().saturating_mul(SLOTS_SHARE) >= products {
+            let filled = list_runs
+                .iter()
+                .map(|&(_, product, first, len)| (product, first, len));
+            slots.push(Some(EntrySlots::new(products, filled)));
+        } else {
+            slots.push(None);
+            index.reserve(list_runs.len());
+            for &(list, product, first, len) in list_runs {
+                index.insert(entry_key(list, product), (first, len));
             }
         }
     }
-    if let Some((key, first, len)) = run {
-        index.insert(key, (first, len));
-    }
     pricing.entries = table;
     pricing.entry_index = index;
+    pricing.entry_slots = slots;
 }
 
 /// Reads the entries of one price list into `entries`, reporting unknown products, missing or
