@@ -52,6 +52,52 @@ impl BatchResult {
         }
     }
 
+    /// Columns for the rows of `status`, none priced yet.
+    fn unpriced(status: Vec<Status>) -> Self {
+        let rows = status.len();
+        BatchResult {
+            status,
+            unit_price: vec![Decimal::ZERO; rows],
+            line_total: vec![Decimal::ZERO; rows],
+            currency: vec![0; rows],
+            buyable: vec![false; rows],
+        }
+    }
+
+    /// Writes a priced row's answer (unit price, line total, buyable), or the status that
+    /// stopped it.
+    fn record(
+        &mut self,
+        row: usize,
+        currency: CurrencyId,
+        answer: Result<(Decimal, Decimal, bool), Status>,
+    ) {
+        match answer {
+            Ok((unit, line, buyable)) => {
+                if let (Some(u), Some(l), Some(c), Some(b)) = (
+                    self.unit_price.get_mut(row),
+                    self.line_total.get_mut(row),
+                    self.currency.get_mut(row),
+                    self.buyable.get_mut(row),
+                ) {
+                    (*u, *l, *c, *b) = (unit, line, currency.raw(), buyable);
+                }
+            }
+            Err(failed) => {
+                if let Some(s) = self.status.get_mut(row) {
+                    *s = failed;
+                }
+            }
+        }
+    }
+}
+
+/// A batch answer that is built a step of rows at a time.
+trait Steps: Default {
+    fn append(&mut self, rows: Self);
+}
+
+impl Steps for BatchResult {
     fn append(&mut self, mut rows: BatchResult) {
         self.status.append(&mut rows.status);
         self.unit_price.append(&mut rows.unit_price);
@@ -59,7 +105,16 @@ impl BatchResult {
         self.currency.append(&mut rows.currency);
         self.buyable.append(&mut rows.buyable);
     }
+}
 
+impl<A: Steps, B: Steps> Steps for (A, B) {
+    fn append(&mut self, rows: Self) {
+        self.0.append(rows.0);
+        self.1.append(rows.1);
+    }
+}
+
+impl BatchResult {
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.status.len()
@@ -119,7 +174,7 @@ pub struct BatchDetail<'e> {
     pub(crate) product: Vec<Option<ProductId>>,
 }
 
-impl BatchDetail<'_> {
+impl Steps for BatchDetail<'_> {
     fn append(&mut self, mut rows: Self) {
         self.sku.append(&mut rows.sku);
         self.rule.append(&mut rows.rule);
@@ -234,6 +289,24 @@ fn number<'a>(
     })
 }
 
+/// Builds a batch answer [`BATCH_STEP`] rows at a time with `price` (given the rows of a step),
+/// calling `between` with the number of rows done after each step; `None` when it breaks.
+fn in_steps<T: Steps>(
+    rows: usize,
+    mut between: impl FnMut(usize) -> ControlFlow<()>,
+    mut price: impl FnMut(std::ops::Range<usize>) -> T,
+) -> Option<T> {
+    let mut out = T::default();
+    for start in (0..rows).step_by(BATCH_STEP) {
+        let end = (start + BATCH_STEP).min(rows);
+        out.append(price(start..end));
+        if between(end).is_break() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 4096;
 
@@ -317,31 +390,23 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-        mut between: impl FnMut(usize) -> ControlFlow<()>,
+        between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Option<BatchResult>, QueryError>
     where
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        let rows = accounts.len();
-        check_lengths(rows, refs.len(), qtys.len(), at)?;
+        check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
         let at = at.fixed();
-        let mut out = BatchResult::with_capacity(rows);
-        for start in (0..rows).step_by(BATCH_STEP) {
-            let end = (start + BATCH_STEP).min(rows);
-            let step = self.price_rows(
-                accounts.get(start..end).unwrap_or_default(),
-                refs.get(start..end).unwrap_or_default(),
-                qtys.get(start..end).unwrap_or_default(),
-                at.rows(start..end),
+        Ok(in_steps(accounts.len(), between, |rows| {
+            self.price_rows(
+                accounts.get(rows.clone()).unwrap_or_default(),
+                refs.get(rows.clone()).unwrap_or_default(),
+                qtys.get(rows.clone()).unwrap_or_default(),
+                at.rows(rows),
                 currency,
-            );
-            out.append(step);
-            if between(end).is_break() {
-                return Ok(None);
-            }
-        }
-        Ok(Some(out))
+            )
+        }))
     }
 
     /// Prices the lines under this engine and under `new` at the same instant and returns only
@@ -530,39 +595,15 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        let rows = accounts.len();
         let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency);
-        let mut out = BatchResult {
-            status,
-            unit_price: vec![Decimal::ZERO; rows],
-            line_total: vec![Decimal::ZERO; rows],
-            currency: vec![0; rows],
-            buyable: vec![false; rows],
-        };
+        let mut out = BatchResult::unpriced(status);
         let priced: Vec<Result<(Decimal, Decimal, bool), Status>> = jobs
             .par_iter()
             .with_min_len(CHUNK)
             .map(|job| self.price_job(job))
             .collect();
-        for (job, result) in jobs.iter().zip(priced) {
-            let row = job.row as usize;
-            match result {
-                Ok((unit, line, buyable)) => {
-                    if let (Some(u), Some(l), Some(c), Some(b)) = (
-                        out.unit_price.get_mut(row),
-                        out.line_total.get_mut(row),
-                        out.currency.get_mut(row),
-                        out.buyable.get_mut(row),
-                    ) {
-                        (*u, *l, *c, *b) = (unit, line, job.currency.raw(), buyable);
-                    }
-                }
-                Err(failed) => {
-                    if let Some(s) = out.status.get_mut(row) {
-                        *s = failed;
-                    }
-                }
-            }
+        for (job, answer) in jobs.iter().zip(priced) {
+            out.record(job.row as usize, job.currency, answer);
         }
         out
     }
@@ -637,34 +678,24 @@ impl Engine {
         at: BatchAt<'_>,
         currency: Option<&str>,
         with_list: bool,
-        mut between: impl FnMut(usize) -> ControlFlow<()>,
+        between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Option<(BatchResult, BatchDetail<'_>)>, QueryError>
     where
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        let rows = accounts.len();
-        check_lengths(rows, refs.len(), qtys.len(), at)?;
+        check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
         let at = at.fixed();
-        let mut out = BatchResult::with_capacity(rows);
-        let mut detail = BatchDetail::default();
-        for start in (0..rows).step_by(BATCH_STEP) {
-            let end = (start + BATCH_STEP).min(rows);
-            let (step, more) = self.price_rows_detailed(
-                accounts.get(start..end).unwrap_or_default(),
-                refs.get(start..end).unwrap_or_default(),
-                qtys.get(start..end).unwrap_or_default(),
-                at.rows(start..end),
+        Ok(in_steps(accounts.len(), between, |rows| {
+            self.price_rows_detailed(
+                accounts.get(rows.clone()).unwrap_or_default(),
+                refs.get(rows.clone()).unwrap_or_default(),
+                qtys.get(rows.clone()).unwrap_or_default(),
+                at.rows(rows),
                 currency,
                 with_list,
-            );
-            out.append(step);
-            detail.append(more);
-            if between(end).is_break() {
-                return Ok(None);
-            }
-        }
-        Ok(Some((out, detail)))
+            )
+        }))
     }
 
     fn price_rows_detailed<A, R>(
@@ -682,13 +713,7 @@ impl Engine {
     {
         let rows = accounts.len();
         let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency);
-        let mut out = BatchResult {
-            status,
-            unit_price: vec![Decimal::ZERO; rows],
-            line_total: vec![Decimal::ZERO; rows],
-            currency: vec![0; rows],
-            buyable: vec![false; rows],
-        };
+        let mut out = BatchResult::unpriced(status);
         let mut detail = BatchDetail {
             sku: vec![None; rows],
             rule: vec![None; rows],
@@ -713,29 +738,18 @@ impl Engine {
                 *cost = self.index.catalog.cost.get(job.product).copied().flatten();
                 *product = Some(job.product);
             }
-            match result {
-                Ok(((unit, line, buyable), more)) => {
-                    if let (Some(u), Some(l), Some(c), Some(b)) = (
-                        out.unit_price.get_mut(row),
-                        out.line_total.get_mut(row),
-                        out.currency.get_mut(row),
-                        out.buyable.get_mut(row),
-                    ) {
-                        (*u, *l, *c, *b) = (unit, line, job.currency.raw(), buyable);
-                    }
-                    if let (Some(r), Some(base), Some(list)) = (
-                        detail.rule.get_mut(row),
-                        detail.base_price.get_mut(row),
-                        detail.list_price.get_mut(row),
-                    ) {
-                        (*r, *base, *list) = (more.rule, Some(more.base), more.list);
-                    }
-                }
-                Err(failed) => {
-                    if let Some(s) = out.status.get_mut(row) {
-                        *s = failed;
-                    }
-                }
+            let (answer, more) = match result {
+                Ok((answer, more)) => (Ok(answer), Some(more)),
+                Err(failed) => (Err(failed), None),
+            };
+            out.record(row, job.currency, answer);
+            if let (Some(more), Some(r), Some(base), Some(list)) = (
+                more,
+                detail.rule.get_mut(row),
+                detail.base_price.get_mut(row),
+                detail.list_price.get_mut(row),
+            ) {
+                (*r, *base, *list) = (more.rule, Some(more.base), more.list);
             }
         }
         (out, detail)

@@ -509,8 +509,10 @@ mod tests {
         assert!(!pricing.entry_index.is_empty());
         for list in pricing.lists.ids() {
             for product in index.catalog.skus.ids() {
-                let found: Vec<EntryId> =
-                    pricing.entries_of(list, product).map(|(id, _)| id).collect();
+                let found: Vec<EntryId> = pricing
+                    .entries_of(list, product)
+                    .map(|(id, _)| id)
+                    .collect();
                 let scanned: Vec<EntryId> = pricing
                     .entries
                     .iter_enumerated()
