@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
-use super::quote::{Ctx, RuleRef, Silent, StepsRecorder};
+use super::quote::{Candidate, Ctx, Recorder, RuleRef, Silent};
 use super::visibility::Capabilities;
 use super::Engine;
 use crate::error::{QueryError, Status};
@@ -182,6 +182,19 @@ impl Steps for BatchDetail<'_> {
         self.list_price.append(&mut rows.list_price);
         self.cost.append(&mut rows.cost);
         self.product.append(&mut rows.product);
+    }
+}
+
+/// Keeps the last candidate that applied: the rule a quote's steps end with, without building
+/// the steps.
+#[derive(Default)]
+struct LastApplied(Option<Candidate>);
+
+impl Recorder<'_> for LastApplied {
+    const STEPS: bool = false;
+    const CHOICES: bool = true;
+    fn chose(&mut self, candidate: &Candidate) {
+        self.0 = Some(*candidate);
     }
 }
 
@@ -755,7 +768,7 @@ impl Engine {
         (out, detail)
     }
 
-    /// [`Engine::price_job`] recording the steps, as a quote does.
+    /// [`Engine::price_job`] with the rule that set the price (the last step of the quote).
     #[allow(clippy::type_complexity)]
     fn price_job_detailed(
         &self,
@@ -764,15 +777,15 @@ impl Engine {
     ) -> Result<((Decimal, Decimal, bool), RowDetail<'_>), Status> {
         let ctx = self.admit_job(job)?;
         let matched = self.matched(&ctx);
-        let mut recorder = StepsRecorder::default();
+        let mut last = LastApplied::default();
         let priced = self
-            .run_matched(&ctx, &matched, &mut recorder)
+            .run_matched(&ctx, &matched, &mut last)
             .map_err(|f| self.fail_status(f))?;
         let (unit, line, base) = self
             .finish(&priced, ctx.qty)
             .map_err(|f| self.fail_status(f))?;
         let detail = RowDetail {
-            rule: recorder.steps.last().map(|s| s.rule),
+            rule: last.0.map(|c| self.cand_id(&c)),
             base,
             list: with_list
                 .then(|| self.list_price_after(&ctx, &matched, unit))

@@ -20,11 +20,33 @@
 //! | [`settings`] | steps of the pricing procedure, rounding policies, currencies | quote |
 //! | [`catalog`] | product columns (SKU, name, closure of categories, family, brand, cost, order rules), the category/family/brand dictionaries, compiled selectors (a bitmap of products each, with their specificity) | quote, visibility, search |
 //! | [`audiences`] | accounts with their precomputed chains: audience keys, price lists and visibility levels reached, ancestors | every query |
-//! | [`pricing`] | price lists, entries sorted by (list, product) with [`pricing::entry_key`] → range, rules with their per-(audience, product key) index and per-audience coverage bitmaps, contracts | quote |
+//! | [`pricing`] | price lists; entries sorted by (list, product), found by product in a column per list for the lists that price a large share of the catalog ([`pricing::EntrySlots`]), else by [`pricing::entry_key`] → range; rules with their per-(audience, product key) index and per-audience coverage bitmaps, resolved per product for the audiences that cover a large share of the catalog ([`pricing::DenseRules`]); contracts | quote |
 //! | [`visibility`] | per audience level the decisions of each capability over epochs ([`visibility::epoch_at`]), and the shared tails flattened to one byte per product | visibility, search |
 //! | [`refs`] | SKU/GTIN/MPN/ref/alias → product maps, and the text folding they share ([`fold`], [`gtin`]) | lookup, search |
 //! | [`search`] | the navigation index in position space (SKU order): per-value sets, their transpose, numeric sort columns, the prefix table, relations | search |
 //! | [`stock`] | tracked products' stock (total, lead time, warehouses) by product id, and the positions of those in stock | quote, search |
+//!
+//! # What a quote reads
+//!
+//! A quote's cost in a large catalog is its cache misses, so the layout is judged by what one
+//! quote touches, in order (docs/performance.md, "Layout", has the measured counts):
+//!
+//! 1. the account: one probe of the account map, then its [`AccountDef`] row, where the chain
+//!    (audience keys with their levels), the lists it reaches and its visibility levels were
+//!    resolved at compile time;
+//! 2. the reference: one probe of the SKU map (then GTIN, MPN, ref, alias maps only if the SKU
+//!    misses), then the product's visibility: the account's own levels, then the shared tail
+//!    flattened to one byte per product;
+//! 3. the candidates: per list the account reaches, one slot of its [`pricing::EntrySlots`]
+//!    (or one probe of the entry map for a small list) and the entries' rows; per audience
+//!    level with rules, one slot of its [`pricing::DenseRules`] (or, for an audience whose
+//!    rules cover few products, a bitmap test and then a probe per key the product carries);
+//! 4. the run: the rules' and entries' rows (validity, quantity range, action), the policy,
+//!    and the arithmetic, in `Decimal`.
+//!
+//! Resolving per product costs memory (4 bytes a product for each wide audience, 8 for each
+//! wide list) and is paid only where an audience or a list covers enough of the catalog; an
+//! account's own lists and contracts, which cover a few products, stay in the maps.
 //!
 //! The small operations on the layout that several readers need live next to the data they
 //! read (which epoch applies at an instant, where a product's entries in a list are, how a

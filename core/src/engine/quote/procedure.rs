@@ -144,6 +144,10 @@ pub(crate) trait Recorder<'e> {
     /// Whether `applied` should be called (building steps costs time).
     const STEPS: bool;
     fn applied(&mut self, _step: AppliedStep<'e>) {}
+    /// Whether `chose` should be called.
+    const CHOICES: bool = false;
+    /// A candidate that applied, in order; cheaper than `applied` for what needs only which.
+    fn chose(&mut self, _candidate: &Candidate) {}
     fn step_report(
         &mut self,
         _step: u16,
@@ -234,6 +238,9 @@ impl Engine {
                 let Some(after) = result else { continue };
                 if R::STEPS {
                     recorder.applied(self.applied_step(&step.name, &cand, ctx, running, after));
+                }
+                if R::CHOICES {
+                    recorder.chose(&cand);
                 }
                 running = Some(after);
                 applied_rules.push(cand.kind);
