@@ -13,7 +13,9 @@
 //! | 54 + n | payload length | the payload: the index, the compile warnings and the source, in postcard |
 //!
 //! A build reads only its own format version: the payload is the index's own types, so any
-//! change to them bumps [`FORMAT_VERSION`]. The hash detects corruption, not forgery: a
+//! change to them bumps [`FORMAT_VERSION`] (a committed snapshot in the conformance tests,
+//! `tests/golden/snapshot-format.tarif`, stops opening when one is forgotten, and is rewritten
+//! with `TARIF_BLESS=1` after the bump). The hash detects corruption, not forgery: a
 //! snapshot is trusted like a compiled library.
 //!
 //! The search caches are not stored: they are runtime state, empty on open as after a compile.

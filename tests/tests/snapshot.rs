@@ -335,3 +335,68 @@ proptest! {
         prop_assert!(Engine::from_snapshot_bytes(&forged).is_err());
     }
 }
+
+/// A document small enough to commit its snapshot, with each kind of index: a list and a
+/// segment's rules wide enough to be resolved per product, an account's own net list and rule,
+/// visibility, stock.
+const FORMAT_DOCUMENT: &str = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+  "settings": {"default_price_lists": ["list"]},
+  "categories": [{"id": "tools"}, {"id": "drills", "parent": "tools"}, {"id": "paint"}],
+  "products": [
+    {"sku": "D1", "categories": ["drills"], "brand": "acme", "cost": "40"},
+    {"sku": "D2", "categories": ["drills"], "brand": "bolt", "family": "d"},
+    {"sku": "P1", "categories": ["paint"], "ean": "4006381333931"},
+    {"sku": "P2", "categories": ["paint"], "brand": "acme"}],
+  "price_lists": [
+    {"id": "list", "prices": [{"sku": "D1", "price": "100"}, {"sku": "D2", "price": "80",
+      "tiers": [{"min_qty": 10, "price": "70"}]}, {"sku": "P1", "price": "12.50"},
+      {"sku": "P2", "price": "9.99"}]},
+    {"id": "net-C1", "net": true, "prices": [{"sku": "P2", "price": "7.10"}]}],
+  "segments": [{"id": "trade"}],
+  "accounts": [{"id": "C1", "segments": ["trade"], "price_lists": ["net-C1"]},
+    {"id": "C2", "segments": ["trade"]}, {"id": "C3"}],
+  "contracts": [
+    {"id": "trade", "audience": {"segments": ["trade"]}, "rules": [
+      {"id": "tools", "step": "discount", "products": {"category": "tools"}, "percent": "-10"},
+      {"id": "acme", "step": "discount", "products": {"brand": "acme"}, "percent": "-5"}]},
+    {"id": "c3", "audience": {"accounts": ["C3"]},
+      "visibility": [{"effect": "deny", "products": {"category": "paint"}}],
+      "rules": [{"id": "d2", "step": "discount", "products": {"sku": "D2"}, "percent": "-3"}]}],
+  "stock": [{"sku": "D1", "available": "4"}]}"#;
+
+/// The committed snapshot of [`FORMAT_DOCUMENT`] (`tests/golden/snapshot-format.tarif`) opens
+/// with this build and answers as a fresh compile does. Its bytes are the index's own types, so
+/// a change to them that keeps `FORMAT_VERSION` breaks this test: bump `FORMAT_VERSION` in
+/// core/src/snapshot.rs, then rewrite the file with `TARIF_BLESS=1`.
+#[test]
+fn the_committed_snapshot_opens_with_this_format() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/snapshot-format.tarif");
+    let compiled = Engine::from_json(FORMAT_DOCUMENT).unwrap();
+    if std::env::var_os("TARIF_BLESS").is_some() {
+        compiled.save(&path).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    assert_eq!(
+        version,
+        tarif::snapshot::FORMAT_VERSION,
+        "FORMAT_VERSION changed: rewrite {} with TARIF_BLESS=1",
+        path.display()
+    );
+    let opened = Engine::from_snapshot_bytes(&bytes).unwrap_or_else(|e| {
+        panic!("the index layout changed without a new FORMAT_VERSION (bump it, then bless): {e}")
+    });
+    assert_eq!(opened.engine_version(), compiled.engine_version());
+    let mut quotes = 0;
+    for account in ["C1", "C2", "C3"] {
+        for sku in ["D1", "D2", "P1", "P2", "4006381333931"] {
+            for qty in [1, 12] {
+                let request = QuoteRequest::new(account, sku, Decimal::from(qty));
+                let (a, b) = (opened.quote(&request), compiled.quote(&request));
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{account} {sku} {qty}");
+                quotes += usize::from(a.is_ok());
+            }
+        }
+    }
+    assert!(quotes >= 20, "{quotes} quotes priced");
+}
