@@ -71,7 +71,11 @@ fn a_snapshot_answers_as_its_document() {
 fn a_corrupt_snapshot_exits_4_with_its_code() {
     let ws = Workspace::with_sample();
     let dir = ws.dir.path();
-    ws.write("bad.snap", "TARIFSNP\u{1}\0\0\0 and then nothing useful");
+    // This build's header, then no payload: corrupt, not from another format version.
+    let mut bad = b"TARIFSNP".to_vec();
+    bad.extend(tarif::snapshot::FORMAT_VERSION.to_le_bytes());
+    bad.extend(b" and then nothing useful");
+    std::fs::write(ws.path("bad.snap"), bad).unwrap();
     let run = tarif(dir, &["quote", "bad.snap", INSTALLER_BRANCH, CABLE, "1"]).expect_code(4);
     assert!(
         run.stderr()
