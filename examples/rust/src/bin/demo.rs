@@ -1,6 +1,7 @@
 //! `make demo`: compiles the sample distributor document, then shows what five customers see,
 //! what they pay for the same six products and why, how references resolve, and the explanation
-//! of one surprising price, one customer's own catalog, filtered and counted, and an ERP delta
+//! of one surprising price, a quick order pasted from a spreadsheet, one customer's own catalog,
+//! filtered and counted, and an ERP delta
 //! applied, diffed and snapshotted. Everything is priced at a fixed instant, so only the timings
 //! differ from run to run.
 
@@ -8,8 +9,8 @@ use std::error::Error;
 
 use serde_json::Value;
 use tarif::{
-    Capability, Decimal, Engine, Facet, Filter, Instant, Quote, QuoteRequest, RelationKind,
-    SearchQuery, Source, Status,
+    Capability, Decimal, Engine, Facet, Filter, Instant, Order, Quote, QuoteRequest, RelationKind,
+    SearchQuery, Source, Status, TextOptions,
 };
 use tarif_sample::{self as sample, showcase};
 
@@ -129,6 +130,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         ]);
     }
     table.print();
+
+    quick_order(&engine, products, at)?;
 
     catalog(&engine, at)?;
 
@@ -310,6 +313,58 @@ fn catalog(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
         showcase::DRILL,
         skus.join(", ")
     );
+    Ok(())
+}
+
+/// An installer's buyer pastes a list from a spreadsheet (French header, `;`, decimal commas, an
+/// EAN, a duplicate, a typo, a quantity off the box size): each line is resolved as `lookup`
+/// does, then what resolved is priced as one order.
+fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), Box<dyn Error>> {
+    section(&format!(
+        "Quick order: {} pastes a list, it is read, resolved and priced as one order",
+        showcase::INSTALLER_BRANCH
+    ));
+    let cable_ean = field(products, showcase::CABLE, "ean");
+    let pasted = format!(
+        "Référence;Quantité\n{drill};1\n{cable_ean};12,5\n{screw};250\nDRL-NOPE-1;3\n{drill};1\n",
+        drill = showcase::DRILL,
+        screw = showcase::SCREW,
+    );
+    println!("{pasted}");
+    let options = TextOptions {
+        at: Some(at),
+        ..TextOptions::default()
+    };
+    let text = engine.parse_order_lines(showcase::INSTALLER_BRANCH, &pasted, options)?;
+    let mut table = Table::new(&["line", "reference", "qty", "product", "reading"]);
+    for line in &text.lines {
+        let merged = line.merged.iter().map(|l| format!(" + line {l}"));
+        table.row([
+            format!("{}{}", line.line, merged.collect::<String>()),
+            line.reference.clone(),
+            line.qty.map(|q| q.to_string()).unwrap_or_default(),
+            line.sku.unwrap_or("").to_string(),
+            match &line.error {
+                Some(e) => format!("{}: {e}", e.code()),
+                None => "ok".to_string(),
+            },
+        ]);
+    }
+    table.print();
+    let mut order = Order::new(showcase::INSTALLER_BRANCH, text.order_lines());
+    order.at = Some(at);
+    let priced = engine.price_order(&order)?;
+    let mut table = Table::new(&["product", "qty", "unit", "line total"]);
+    for quote in priced.lines.iter().flatten() {
+        table.row([
+            quote.sku.to_string(),
+            quote.qty.to_string(),
+            quote.unit_price.to_string(),
+            quote.line_total.to_string(),
+        ]);
+    }
+    table.print();
+    println!("order total: {} {}", priced.total, priced.currency);
     Ok(())
 }
 
