@@ -316,17 +316,18 @@ fn catalog(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// An installer's buyer pastes a list from a spreadsheet (French header, `;`, decimal commas, an
-/// EAN, a duplicate, a typo, a quantity off the box size): each line is resolved as `lookup`
-/// does, then what resolved is priced as one order.
+/// A key account's site pastes a list from a spreadsheet (French header, `;`, decimal commas,
+/// an EAN, a duplicate, a typo, a quantity off the box size, a product it may see but not buy):
+/// each line is resolved as `lookup` does, then what resolved is priced as one order.
 fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), Box<dyn Error>> {
     section(&format!(
         "Quick order: {} pastes a list, it is read, resolved and priced as one order",
-        showcase::INSTALLER_BRANCH
+        showcase::KEY_ACCOUNT_SITE
     ));
     let cable_ean = field(products, showcase::CABLE, "ean");
     let pasted = format!(
-        "Référence;Quantité\n{drill};1\n{cable_ean};12,5\n{screw};250\nDRL-NOPE-1;3\n{drill};1\n",
+        "Référence;Quantité\n{breaker};4\n{cable_ean};12,5\n{screw};250\nDRL-NOPE-1;3\n{breaker};6\n{drill};1\n",
+        breaker = showcase::BREAKER,
         drill = showcase::DRILL,
         screw = showcase::SCREW,
     );
@@ -335,7 +336,7 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
         at: Some(at),
         ..TextOptions::default()
     };
-    let text = engine.parse_order_lines(showcase::INSTALLER_BRANCH, &pasted, options)?;
+    let text = engine.parse_order_lines(showcase::KEY_ACCOUNT_SITE, &pasted, options)?;
     let mut table = Table::new(&["line", "reference", "qty", "product", "reading"]);
     for line in &text.lines {
         let merged = line.merged.iter().map(|l| format!(" + line {l}"));
@@ -351,17 +352,25 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
         ]);
     }
     table.print();
-    let mut order = Order::new(showcase::INSTALLER_BRANCH, text.order_lines());
+    let mut order = Order::new(showcase::KEY_ACCOUNT_SITE, text.order_lines());
     order.at = Some(at);
     let priced = engine.price_order(&order)?;
     let mut table = Table::new(&["product", "qty", "unit", "line total"]);
-    for quote in priced.lines.iter().flatten() {
-        table.row([
-            quote.sku.to_string(),
-            quote.qty.to_string(),
-            quote.unit_price.to_string(),
-            quote.line_total.to_string(),
-        ]);
+    for (line, outcome) in order.lines.iter().zip(&priced.lines) {
+        table.row(match outcome {
+            Ok(quote) => [
+                quote.sku.to_string(),
+                quote.qty.to_string(),
+                quote.unit_price.to_string(),
+                quote.line_total.to_string(),
+            ],
+            Err(e) => [
+                line.reference.to_string(),
+                line.qty.to_string(),
+                e.code().to_string(),
+                String::new(),
+            ],
+        });
     }
     table.print();
     println!("order total: {} {}", priced.total, priced.currency);
