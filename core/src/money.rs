@@ -97,15 +97,16 @@ pub fn round_to_ending(value: Decimal, ending: Decimal, mode: RoundingMode) -> O
 /// assert_eq!(mul(d("1.01"), d("1234567890123456789012345.678")), None);
 /// ```
 pub fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
-    let product = a.checked_mul(b)?;
-    let (am, bm) = (a.mantissa(), b.mantissa());
-    let fast = am
-        .checked_mul(bm)
-        .filter(|m| m.unsigned_abs() < MANTISSA_LIMIT);
-    if fast.is_some() && a.scale() + b.scale() <= MAX_SCALE {
-        // The whole product fits: rust_decimal computed it without rounding.
-        return Some(product);
+    let scale = a.scale() + b.scale();
+    if let Some(m) = a.mantissa().checked_mul(b.mantissa()) {
+        // The whole product fits: it is the exact product, with the mantissa and scale
+        // rust_decimal gives it, without its general 96-bit multiplication. A zero product
+        // takes rust_decimal's path, which sets its scale its own way.
+        if m != 0 && m.unsigned_abs() < MANTISSA_LIMIT && scale <= MAX_SCALE {
+            return Decimal::try_from_i128_with_scale(m, scale).ok();
+        }
     }
+    let product = a.checked_mul(b)?;
     (exact_product(a, b)? == product.normalize()).then_some(product)
 }
 
@@ -335,6 +336,13 @@ mod tests {
             let got = mul(a, b);
             let want = exact(a, b);
             proptest::prop_assert_eq!(got.map(|v| v.normalize()), want.map(|v| v.normalize()));
+            // Digit for digit what rust_decimal writes (the scale shows in explanations).
+            if let Some(got) = got {
+                proptest::prop_assert_eq!(
+                    Some(got.to_string()),
+                    a.checked_mul(b).map(|p| p.to_string())
+                );
+            }
         }
     }
 }
