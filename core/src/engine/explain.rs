@@ -120,7 +120,7 @@ impl Engine {
         &self,
         request: &super::quote::QuoteRequest<'_>,
     ) -> Result<Explanation, QueryError> {
-        let ctx = self.resolve_request(request, Resolve::AnyMatch)?;
+        let (ctx, _) = self.resolve_request(request, Resolve::AnyMatch)?;
         let Ctx {
             account,
             product,

@@ -25,6 +25,7 @@ use rust_decimal::Decimal;
 use apply::exact_product;
 use procedure::{ok, Calc};
 
+use crate::engine::visibility::Capabilities;
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::index::{AccountDef, CurrencyId, Policy, ProductId};
@@ -145,16 +146,21 @@ impl Engine {
         &'e self,
         request: &QuoteRequest<'_>,
     ) -> Result<(Ctx<'e>, bool), QueryError> {
-        let ctx = self.resolve_request(request, Resolve::Visible)?;
-        let buyable = self.admit(&ctx, request.product)?;
+        let (ctx, seen) = self.resolve_request(request, Resolve::Visible)?;
+        let caps = seen.unwrap_or_else(|| self.capabilities(ctx.account, ctx.product, ctx.at));
+        let buyable = self.admit(&ctx, caps, request.product)?;
         Ok((ctx, buyable))
     }
 
     /// The checks of a resolved request that come after its resolution (docs/spec.md §9):
-    /// visibility, quantity, price visibility. Returns the `buy` capability; `reference` is the
-    /// product as the caller wrote it, for the error.
-    pub(crate) fn admit(&self, ctx: &Ctx<'_>, reference: &str) -> Result<bool, QueryError> {
-        let caps = self.capabilities(ctx.account, ctx.product, ctx.at);
+    /// visibility, quantity, price visibility, given the product's capabilities. Returns the
+    /// `buy` capability; `reference` is the product as the caller wrote it, for the error.
+    pub(crate) fn admit(
+        &self,
+        ctx: &Ctx<'_>,
+        caps: Capabilities,
+        reference: &str,
+    ) -> Result<bool, QueryError> {
         if !caps.see {
             return Err(QueryError::UnknownProduct(reference.to_string()));
         }
@@ -166,12 +172,13 @@ impl Engine {
     }
 
     /// Account, instant, currency and product of a request, without visibility or quantity
-    /// checks (which `explain` reports rather than fails on).
+    /// checks (which `explain` reports rather than fails on), with the product's capabilities
+    /// when it was resolved among the visible products.
     pub(crate) fn resolve_request<'e>(
         &'e self,
         request: &QuoteRequest<'_>,
         resolve: Resolve,
-    ) -> Result<Ctx<'e>, QueryError> {
+    ) -> Result<(Ctx<'e>, Option<Capabilities>), QueryError> {
         let at = request.at.unwrap_or_else(Instant::now);
         let ids = |visible_at| {
             self.resolve_ids(
@@ -187,20 +194,22 @@ impl Engine {
             (Resolve::AnyMatch, Err(QueryError::UnknownProduct(_))) => ids(None)?,
             (_, visible) => visible?,
         };
-        Ok(Ctx {
+        let ctx = Ctx {
             account: resolved.def,
             product: resolved.product,
             qty: request.qty,
             at,
             currency: resolved.currency,
             everyone_only: false,
-        })
+        };
+        Ok((ctx, resolved.caps))
     }
 
     /// The dense ids of a request's account, product and currency, in the precedence of
     /// docs/spec.md §9. With `visible_at`, the reference resolves among the products the
-    /// account may see then (a hidden product never shadows a visible one); without, to the
-    /// first match (the trusted `explain`, which reports a hidden product).
+    /// account may see then (a hidden product never shadows a visible one), and the product's
+    /// capabilities come with it; without, to the first match (the trusted `explain`, which
+    /// reports a hidden product).
     pub(crate) fn resolve_ids<'e>(
         &'e self,
         account: &str,
@@ -210,15 +219,20 @@ impl Engine {
     ) -> Result<Resolved<'e>, QueryError> {
         let (_, def) = self.account(account)?;
         let currency = self.request_currency(def, currency)?;
-        let product = match visible_at {
-            Some(at) => self.resolve_visible(def, reference, at),
-            None => self.resolve_ref(def, reference, |_| true),
+        let (product, caps) = match visible_at {
+            Some(at) => self
+                .resolve_seen(def, reference, at)
+                .map(|(p, caps)| (p, Some(caps))),
+            None => self
+                .resolve_ref(def, reference, |_| true)
+                .map(|p| (p, None)),
         }
         .ok_or_else(|| QueryError::UnknownProduct(reference.to_string()))?;
         Ok(Resolved {
             def,
             product,
             currency,
+            caps,
         })
     }
 

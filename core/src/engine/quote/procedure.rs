@@ -8,6 +8,7 @@ use smallvec::SmallVec;
 
 use super::apply::in_range;
 use super::types::*;
+use crate::engine::visibility::Capabilities;
 use crate::engine::Engine;
 use crate::index::{
     AccountDef, AudKey, CurrencyId, EntryDef, EntryId, ListId, Policy, ProductId, RuleId, Spec,
@@ -115,6 +116,8 @@ pub(crate) struct Resolved<'e> {
     pub def: &'e AccountDef,
     pub product: ProductId,
     pub currency: CurrencyId,
+    /// The product's capabilities, when it was resolved among those the account may see.
+    pub caps: Option<Capabilities>,
 }
 
 /// Why a pricing run produced no price.
