@@ -320,6 +320,20 @@ fn in_steps<T: Steps>(
     Some(out)
 }
 
+/// Rows `rows` of a batch's columns (empty where out of range).
+fn step_rows<'c, A, R>(
+    accounts: &'c [A],
+    refs: &'c [R],
+    qtys: &'c [Decimal],
+    rows: std::ops::Range<usize>,
+) -> (&'c [A], &'c [R], &'c [Decimal]) {
+    (
+        accounts.get(rows.clone()).unwrap_or_default(),
+        refs.get(rows.clone()).unwrap_or_default(),
+        qtys.get(rows).unwrap_or_default(),
+    )
+}
+
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
 const CHUNK: usize = 4096;
 
@@ -412,13 +426,8 @@ impl Engine {
         check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
         let at = at.fixed();
         Ok(in_steps(accounts.len(), between, |rows| {
-            self.price_rows(
-                accounts.get(rows.clone()).unwrap_or_default(),
-                refs.get(rows.clone()).unwrap_or_default(),
-                qtys.get(rows.clone()).unwrap_or_default(),
-                at.rows(rows),
-                currency,
-            )
+            let (accounts, refs, qtys) = step_rows(accounts, refs, qtys, rows.clone());
+            self.price_rows(accounts, refs, qtys, at.rows(rows), currency)
         }))
     }
 
@@ -700,14 +709,8 @@ impl Engine {
         check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
         let at = at.fixed();
         Ok(in_steps(accounts.len(), between, |rows| {
-            self.price_rows_detailed(
-                accounts.get(rows.clone()).unwrap_or_default(),
-                refs.get(rows.clone()).unwrap_or_default(),
-                qtys.get(rows.clone()).unwrap_or_default(),
-                at.rows(rows),
-                currency,
-                with_list,
-            )
+            let (accounts, refs, qtys) = step_rows(accounts, refs, qtys, rows.clone());
+            self.price_rows_detailed(accounts, refs, qtys, at.rows(rows), currency, with_list)
         }))
     }
 

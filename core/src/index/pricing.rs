@@ -461,15 +461,20 @@ mod tests {
         s.parse().unwrap_or_default()
     }
 
+    fn sample_index() -> crate::index::Index {
+        compile(
+            &tarif_sample::distributor_json(),
+            &CompileOptions::default(),
+        )
+        .unwrap()
+        .0
+    }
+
     /// Every audience of the sample resolved per product (whatever its share of the catalog)
     /// gives, product by product, the rules the probes find.
     #[test]
     fn dense_rules_are_the_probed_rules() {
-        let (index, _) = compile(
-            &tarif_sample::distributor_json(),
-            &CompileOptions::default(),
-        )
-        .unwrap();
+        let index = sample_index();
         let pricing = &index.pricing;
         assert!(pricing.audience_rules.values().any(|r| r.dense.is_some()));
         for (&aud, rules) in &pricing.audience_rules {
@@ -499,11 +504,7 @@ mod tests {
     /// those a scan of every entry finds.
     #[test]
     fn entries_of_a_list_are_the_scanned_entries() {
-        let (index, _) = compile(
-            &tarif_sample::distributor_json(),
-            &CompileOptions::default(),
-        )
-        .unwrap();
+        let index = sample_index();
         let pricing = &index.pricing;
         assert!(pricing.entry_slots.iter().any(Option::is_some));
         assert!(!pricing.entry_index.is_empty());
