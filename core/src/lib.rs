@@ -9,6 +9,7 @@ mod instant;
 
 mod load;
 mod model;
+mod scenario;
 
 pub mod import;
 pub mod money;
@@ -65,3 +66,4 @@ pub use instant::{Instant, Interval};
 pub use load::Compiled;
 pub use model::{Capability, RoundingStage};
 pub use rust_decimal::Decimal;
+pub use scenario::{Edit, Shift};
