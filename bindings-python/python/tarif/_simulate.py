@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tarif._scenario import Scenario
 from tarif._tarif import Engine, simulate_tables
 
 GROUPINGS = ("account", "root", "segment", "category", "brand", "rule")
@@ -62,7 +63,7 @@ class Simulation:
 
 def simulate(
     base: Engine,
-    scenarios: Mapping[str, Engine | str | dict[str, Any]],
+    scenarios: Mapping[str, Engine | Scenario | str | dict[str, Any]],
     lines: Any,
     *,
     at: Any = None,
@@ -72,8 +73,9 @@ def simulate(
 ) -> Simulation:
     """Prices ``lines`` under ``base`` and under each named scenario, in one call.
 
-    A scenario is an :class:`Engine`, or a ``tarif/1-changes`` document (dict or JSON text)
-    applied to ``base`` (``base.apply``; the base is never modified). ``lines`` is a table
+    A scenario is an :class:`Engine`, a :class:`Scenario` of ``base`` (its engine), or a
+    ``tarif/1-changes`` document (dict or JSON text) applied to ``base`` (``base.apply``; the
+    base is never modified). ``lines`` is a table
     with columns ``account``, ``sku``, ``qty`` and optionally ``at`` (a pyarrow Table, a pandas
     or Polars DataFrame); any other column is kept in ``Simulation.lines``. Every line is
     priced at its own ``at`` (else ``at``, else now, read once). Amounts are exact
@@ -85,13 +87,21 @@ def simulate(
     if "base" in scenarios:
         raise ValueError("`base` names the base engine; give the scenario another name")
     names = list(scenarios)
-    engines = [s if isinstance(s, Engine) else base.apply(s) for s in scenarios.values()]
+    engines = [_engine(base, s) for s in scenarios.values()]
     if not hasattr(lines, "__arrow_c_stream__") and hasattr(lines, "to_arrow"):
         lines = lines.to_arrow()
     table, groups = simulate_tables(base, names, engines, lines, at, currency, progress)
     if floats:
         table, groups = _as_floats(table), _as_floats(groups)
     return Simulation(lines=table, groups=groups, scenarios=("base", *names))
+
+
+def _engine(base: Engine, scenario: Engine | Scenario | str | dict[str, Any]) -> Engine:
+    if isinstance(scenario, Engine):
+        return scenario
+    if isinstance(scenario, Scenario):
+        return scenario.engine()
+    return base.apply(scenario)
 
 
 def _as_floats(table: Any) -> Any:

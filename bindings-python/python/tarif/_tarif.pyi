@@ -33,6 +33,8 @@ __all__ = [
     "VisibilityReport",
     "__version__",
     "run_cli",
+    "scenario_changes",
+    "scenario_engine",
     "simulate_tables",
 ]
 __version__: str
@@ -84,6 +86,8 @@ _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
 def run_cli(args: list[str]) -> int: ...
+def scenario_changes(base: Engine, edits: list[dict[str, Any]]) -> str: ...
+def scenario_engine(base: Engine, edits: list[dict[str, Any]], *, strict: bool = False) -> Engine: ...
 def simulate_tables(
     base: Engine,
     names: list[str],
