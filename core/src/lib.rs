@@ -55,7 +55,7 @@ pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,
     RowPrice, SearchPage, SearchQuery, SearchRow, Sort, Variant,
 };
-pub use engine::simulate::{Group, GroupBy, ScenarioRun, Simulation};
+pub use engine::simulate::{Group, GroupBy, PivotRow, ScenarioRun, Simulation};
 pub use engine::visibility::Capabilities;
 pub use engine::{AccountInfo, Engine};
 pub use error::{

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use tarif::{BatchAt, CompileOptions, Engine, GroupBy, QuoteRequest, Status};
+use tarif::{BatchAt, CompileOptions, Engine, Group, GroupBy, QuoteRequest, Status};
 
 type Lines = (Vec<String>, Vec<String>, Vec<Decimal>, tarif::Instant);
 
@@ -139,6 +139,47 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
                     row,
                     rule
                 );
+            }
+        }
+    }
+    // Two halves simulated apart and added up are the whole (what `tarif.dask` relies on).
+    let half = accounts.len() / 2;
+    let part = |range: std::ops::Range<usize>| {
+        base.simulate(
+            &scenarios,
+            &accounts[range.clone()],
+            &refs[range.clone()],
+            &qtys[range],
+            BatchAt::One(at),
+            None,
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap()
+        .unwrap()
+        .groups
+    };
+    let parts = part(0..half).into_iter().chain(part(half..accounts.len()));
+    prop_assert_eq!(&Group::add_up(parts).unwrap(), &sim.groups);
+    // The pivot of a grouping has each group in its scenario's place, and the changes.
+    for by in GroupBy::ALL {
+        let rows = Group::pivot(&sim.groups, by, sim.runs.len()).unwrap();
+        let placed: usize = rows.iter().map(|r| r.groups.iter().flatten().count()).sum();
+        prop_assert_eq!(placed, sim.groups.iter().filter(|g| g.by == by).count());
+        for row in &rows {
+            for (s, group) in row.groups.iter().enumerate() {
+                if let Some(g) = group {
+                    prop_assert_eq!(
+                        (g.by, g.key.as_str(), g.scenario),
+                        (by, row.key.as_str(), s)
+                    );
+                }
+            }
+            for (s, change) in row.revenue_change.iter().enumerate() {
+                let expected = match (&row.groups[0], &row.groups[s + 1]) {
+                    (Some(b), Some(g)) => Some(g.revenue - b.revenue),
+                    _ => None,
+                };
+                prop_assert_eq!(*change, expected);
             }
         }
     }

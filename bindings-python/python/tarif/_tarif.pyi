@@ -32,6 +32,8 @@ __all__ = [
     "Variant",
     "VisibilityReport",
     "__version__",
+    "add_up_groups",
+    "pivot_groups",
     "run_cli",
     "scenario_changes",
     "scenario_engine",
@@ -86,6 +88,8 @@ _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
 def run_cli(args: list[str]) -> int: ...
+def pivot_groups(groups: pyarrow.Table, grouping: str, scenarios: list[str]) -> pyarrow.Table: ...
+def add_up_groups(groups: pyarrow.Table, scenarios: list[str]) -> pyarrow.Table: ...
 def scenario_changes(base: Engine, edits: list[dict[str, Any]]) -> str: ...
 def scenario_engine(base: Engine, edits: list[dict[str, Any]], *, strict: bool = False) -> Engine: ...
 def simulate_tables(
