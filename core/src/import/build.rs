@@ -904,38 +904,59 @@ impl Builder<'_> {
         self.out.raw(":[");
     }
 
-    fn categories(&mut self) {
-        if !self.has("categories") {
+    /// Reads a table whose rows each name one element by `key` (an id, a SKU): `each` gets
+    /// every valid row and its key, a second row with a key already seen is `IMPORT_DUPLICATE`.
+    fn read_keyed(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        each: &mut dyn FnMut(&mut Self, &Row<'_>, &str),
+    ) {
+        let mut seen = HashMap::new();
+        self.read(table, &mut |b, row| {
+            let Some(id) = row.text(key) else { return };
+            if unique(&mut seen, id, row, key, &mut b.problems) {
+                each(b, row, id);
+            }
+        });
+    }
+
+    /// Writes the document section of the same name as `table`, one object per keyed row
+    /// (`write` writes its fields after the key), and remembers each element's row.
+    fn write_section(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        write: &mut dyn FnMut(&mut Out, &mut bool, &Row<'_>),
+    ) {
+        if !self.has(table) {
             return;
         }
-        self.section("categories");
-        let mut seen = HashMap::new();
+        self.section(table);
         let mut rows = Vec::new();
-        self.read("categories", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
+        self.read_keyed(table, key, &mut |b, row, id| {
             if !rows.is_empty() {
                 b.out.raw(",");
             }
             rows.push(row.line);
             let mut first = true;
             b.out.raw("{");
-            b.out.text(&mut first, "id", Some(id));
-            b.out.text(&mut first, "parent", row.text("parent"));
-            b.out.text(&mut first, "name", row.text("name"));
+            b.out.text(&mut first, key, Some(id));
+            write(&mut b.out, &mut first, row);
             b.out.raw("}");
         });
-        self.sources.rows.insert("categories", rows);
+        self.sources.rows.insert(table, rows);
         self.out.raw("]");
     }
 
+    fn categories(&mut self) {
+        self.write_section("categories", "id", &mut |out, first, row| {
+            out.text(first, "parent", row.text("parent"));
+            out.text(first, "name", row.text("name"));
+        });
+    }
+
     fn products(&mut self) {
-        if !self.has("products") {
-            return;
-        }
-        self.section("products");
         let spec = self.manifest.tables.get("products");
         let attr_kinds: Vec<(String, AttrKind)> = spec
             .map(|s| s.attrs.iter().map(|(k, a)| (k.clone(), a.kind())).collect())
@@ -947,33 +968,15 @@ impl Builder<'_> {
             .and_then(|s| s.separator.clone())
             .unwrap_or_else(|| "|".into());
         let comma = spec.is_some_and(|s| s.csv.decimal_comma);
-        let mut seen = HashMap::new();
-        let mut rows = Vec::new();
-        self.read("products", &mut |b, row| {
-            let Some(sku) = row.text("sku") else { return };
-            if !unique(&mut seen, sku, row, "sku", &mut b.problems) {
-                return;
-            }
-            if !rows.is_empty() {
-                b.out.raw(",");
-            }
-            rows.push(row.line);
-            let out = &mut b.out;
-            let mut first = true;
-            out.raw("{");
-            out.text(&mut first, "sku", Some(sku));
+        self.write_section("products", "sku", &mut |out, first, row| {
             for key in ["name", "ean", "mpn"] {
-                out.text(&mut first, key, row.text(key));
+                out.text(first, key, row.text(key));
             }
-            out.list(
-                &mut first,
-                "refs",
-                row.multi("refs").iter().map(String::as_str),
-            );
-            out.text(&mut first, "family", row.text("family"));
+            out.list(first, "refs", row.multi("refs").iter().map(String::as_str));
+            out.text(first, "family", row.text("family"));
             let axis_cells = row.extra.get(attr_kinds.len()..).unwrap_or_default();
             if axis_cells.iter().any(Option::is_some) {
-                out.key(&mut first, "axes");
+                out.key(first, "axes");
                 let mut inner = true;
                 out.raw("{");
                 for (name, cell) in axes.iter().zip(axis_cells) {
@@ -982,14 +985,14 @@ impl Builder<'_> {
                 out.raw("}");
             }
             out.list(
-                &mut first,
+                first,
                 "categories",
                 row.multi("categories").iter().map(String::as_str),
             );
-            out.text(&mut first, "brand", row.text("brand"));
-            out.text(&mut first, "cost", row.text("cost"));
+            out.text(first, "brand", row.text("brand"));
+            out.text(first, "cost", row.text("cost"));
             if row.extra.iter().take(attr_kinds.len()).any(Option::is_some) {
-                out.key(&mut first, "attrs");
+                out.key(first, "attrs");
                 let mut inner = true;
                 out.raw("{");
                 for ((name, kind), cell) in attr_kinds.iter().zip(row.extra) {
@@ -1024,29 +1027,21 @@ impl Builder<'_> {
             }
             let (min, multiple) = (row.text("order_min"), row.text("order_multiple"));
             if min.is_some() || multiple.is_some() {
-                out.key(&mut first, "order");
+                out.key(first, "order");
                 let mut inner = true;
                 out.raw("{");
                 out.text(&mut inner, "min", min);
                 out.text(&mut inner, "multiple", multiple);
                 out.raw("}");
             }
-            out.raw("}");
         });
-        self.sources.rows.insert("products", rows);
-        self.out.raw("]");
     }
 
     fn price_lists(&mut self) {
         if !self.has("price_lists") {
             return;
         }
-        let mut seen = HashMap::new();
-        self.read("price_lists", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
+        self.read_keyed("price_lists", "id", &mut |b, row, id| {
             let mut head = Out { buf: Vec::new() };
             let mut first = true;
             head.text(&mut first, "id", Some(id));
@@ -1086,46 +1081,18 @@ impl Builder<'_> {
     }
 
     fn segments(&mut self) {
-        if !self.has("segments") {
-            return;
-        }
-        self.section("segments");
-        let mut seen = HashMap::new();
-        let mut rows = Vec::new();
-        self.read("segments", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
-            if !rows.is_empty() {
-                b.out.raw(",");
-            }
-            rows.push(row.line);
-            let mut first = true;
-            b.out.raw("{");
-            b.out.text(&mut first, "id", Some(id));
-            b.out.text(&mut first, "name", row.text("name"));
-            b.out.list(
-                &mut first,
-                "price_lists",
-                row.multi("price_lists").iter().map(String::as_str),
-            );
-            b.out.raw("}");
+        self.write_section("segments", "id", &mut |out, first, row| {
+            out.text(first, "name", row.text("name"));
+            let lists = row.multi("price_lists");
+            out.list(first, "price_lists", lists.iter().map(String::as_str));
         });
-        self.sources.rows.insert("segments", rows);
-        self.out.raw("]");
     }
 
     fn accounts_table(&mut self) {
         if !self.has("accounts") {
             return;
         }
-        let mut seen = HashMap::new();
-        self.read("accounts", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
+        self.read_keyed("accounts", "id", &mut |b, row, id| {
             let mut head = Out { buf: Vec::new() };
             let mut first = true;
             head.text(&mut first, "id", Some(id));
