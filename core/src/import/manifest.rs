@@ -182,7 +182,7 @@ impl Manifest {
     ///     ".",
     /// ).unwrap();
     /// assert_eq!(m.tables().collect::<Vec<_>>(), ["products"]);
-    /// let err = Manifest::from_json(r#"{"format": "tarif-import/1", "tables": {"stock": {}}}"#, "m", ".")
+    /// let err = Manifest::from_json(r#"{"format": "tarif-import/1", "tables": {"orders": {}}}"#, "m", ".")
     ///     .unwrap_err();
     /// assert_eq!(err.diagnostics[0].code.code(), "IMPORT_MANIFEST");
     /// ```
