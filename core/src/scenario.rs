@@ -400,8 +400,9 @@ struct ContractWork {
 struct RuleWork {
     id: String,
     value: Map<String, Value>,
-    /// The last edit that wrote it; `None`: as the document has it.
-    edit: Option<usize>,
+    /// Where the last edit that wrote it is (`edits[i]`, or `edits[i].rule` for the rule an
+    /// edit added whole); `None`: as the document has it.
+    edit: Option<String>,
 }
 
 struct ListWork {
@@ -750,7 +751,7 @@ impl ContractWork {
                 }
                 work.value
                     .insert(field.into(), Value::String(percent.to_string()));
-                work.edit = Some(i);
+                work.edit = Some(path.to_string());
             }
             Edit::ShiftRule { rule, shift, .. } => {
                 let Some(work) =
@@ -759,7 +760,7 @@ impl ContractWork {
                     return;
                 };
                 if shift_validity(&mut work.value, shift, path, zone, problems) {
-                    work.edit = Some(i);
+                    work.edit = Some(path.to_string());
                 }
             }
             Edit::ShiftContract { shift, .. } => {
@@ -825,7 +826,7 @@ impl ContractWork {
                 self.rules.push(RuleWork {
                     id,
                     value: value.clone(),
-                    edit: Some(i),
+                    edit: Some(rule_path),
                 });
             }
             Edit::ScaleList { .. } => {}
@@ -1026,10 +1027,7 @@ fn write_changes(
             let Some(edit) = rule.edit else {
                 continue;
             };
-            origins.push((
-                format!("upsert.rules[{}]", upsert_rules.len()),
-                format!("edits[{edit}]"),
-            ));
+            origins.push((format!("upsert.rules[{}]", upsert_rules.len()), edit));
             let mut value = Map::new();
             value.insert("contract".into(), Value::String(contract.id.clone()));
             value.extend(rule.value);
@@ -1384,7 +1382,7 @@ mod tests {
             .iter()
             .map(|d| (d.code.code(), d.path.as_str()))
             .collect();
-        assert_eq!(found, [("INVALID_PERCENT", "edits[1].percent")]);
+        assert_eq!(found, [("INVALID_PERCENT", "edits[1].rule.percent")]);
     }
 
     #[test]
