@@ -14,6 +14,7 @@ mod import;
 mod objects;
 mod orders;
 mod pages;
+mod scenario;
 mod search;
 mod simulate;
 mod snapshot;
@@ -46,6 +47,10 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pages::RelatedProduct>()?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::simulate_tables, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::pivot_groups, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate::add_up_groups, m)?)?;
+    m.add_function(wrap_pyfunction!(scenario::scenario_changes, m)?)?;
+    m.add_function(wrap_pyfunction!(scenario::scenario_engine, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -4,21 +4,23 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
-use arrow_array::types::{Int32Type, Int8Type};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, Int32Type, Int8Type, UInt64Type};
 use arrow_array::{
-    Array, ArrayRef, DictionaryArray, Int32Array, Int8Array, ListArray, RecordBatch, StringArray,
-    UInt64Array,
+    Array, ArrayRef, Decimal128Array, DictionaryArray, Int32Array, Int8Array, ListArray,
+    RecordBatch, StringArray, UInt64Array,
 };
-use arrow_pyarrow::{IntoPyArrow, Table};
+use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
-use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use tarif::Simulation;
 
 use crate::batch::{amount_column, between_steps, TableLines};
 use crate::convert::optional_text;
 use crate::engine::Engine;
-use crate::errors::{guarded, Result};
+use crate::errors::{guarded, input, Result};
+use tarif::wire::InputCode;
 
 /// Prices `lines` under `base` and each scenario; returns (lines, groups) as pyarrow Tables.
 #[pyfunction]
@@ -83,6 +85,199 @@ pub(crate) fn simulate_tables<'py>(
         Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
     };
     Ok((table(lines)?, table(groups)?))
+}
+
+/// `Simulation.by`: the groups of one grouping pivoted by the core ([`tarif::Group::pivot`]),
+/// one row per key: the grouping's name, then per scenario `lines_<s>`, `revenue_<s>`,
+/// `margin_<s>`, `affected_<s>`, then per scenario after the base `revenue_change_<s>` and
+/// `margin_change_<s>`; amounts at the type of the groups' own.
+#[pyfunction]
+pub(crate) fn pivot_groups<'py>(
+    py: Python<'py>,
+    groups: &Bound<'py, PyAny>,
+    grouping: &str,
+    scenarios: Vec<String>,
+) -> Result<Bound<'py, PyAny>> {
+    let Some(by) = tarif::GroupBy::parse(grouping) else {
+        let names: Vec<&str> = tarif::GroupBy::ALL.iter().map(|b| b.as_str()).collect();
+        return Err(PyValueError::new_err(format!(
+            "unknown grouping `{grouping}`, expected one of {}",
+            names.join(", ")
+        ))
+        .into());
+    };
+    let read = read_groups(groups, &scenarios)?;
+    let rows = tarif::Group::pivot(&read.groups, by, scenarios.len())?;
+    let mut fields = vec![Field::new(grouping, DataType::Utf8, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(
+        rows.iter()
+            .map(|r| Some(r.key.as_str()))
+            .collect::<StringArray>(),
+    )];
+    let mut push = |name: String, column: ArrayRef| {
+        fields.push(Field::new(name, column.data_type().clone(), true));
+        columns.push(column);
+    };
+    for (s, name) in scenarios.iter().enumerate() {
+        let group = |row: &tarif::PivotRow| row.groups.get(s).cloned().flatten();
+        let count = |f: fn(&tarif::Group) -> u64| -> ArrayRef {
+            Arc::new(
+                rows.iter()
+                    .map(|r| group(r).map(|g| f(&g)))
+                    .collect::<UInt64Array>(),
+            )
+        };
+        push(format!("lines_{name}"), count(|g| g.lines));
+        push(
+            format!("revenue_{name}"),
+            read.amounts(rows.iter().map(|r| group(r).map(|g| g.revenue)))?,
+        );
+        push(
+            format!("margin_{name}"),
+            read.amounts(rows.iter().map(|r| group(r).map(|g| g.margin)))?,
+        );
+        push(format!("affected_{name}"), count(|g| g.affected));
+    }
+    for (s, name) in scenarios.iter().enumerate().skip(1) {
+        let change = |pick: fn(&tarif::PivotRow) -> &Vec<Option<tarif::Decimal>>| {
+            read.amounts(rows.iter().map(|r| pick(r).get(s - 1).copied().flatten()))
+        };
+        push(
+            format!("revenue_change_{name}"),
+            change(|r| &r.revenue_change)?,
+        );
+        push(
+            format!("margin_change_{name}"),
+            change(|r| &r.margin_change)?,
+        );
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    let schema = batch.schema();
+    Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
+}
+
+/// `tarif.dask.simulate`: the groups of every partition added up by the core
+/// ([`tarif::Group::add_up`]), as one groups table of the same columns and types.
+#[pyfunction]
+pub(crate) fn add_up_groups<'py>(
+    py: Python<'py>,
+    groups: &Bound<'py, PyAny>,
+    scenarios: Vec<String>,
+) -> Result<Bound<'py, PyAny>> {
+    let read = read_groups(groups, &scenarios)?;
+    let groups = tarif::Group::add_up(read.groups.iter().cloned())?;
+    let names: Vec<&str> = scenarios.iter().map(String::as_str).collect();
+    let batch = groups_batch(&groups, &names, |values| read.amounts(values.into_iter()))?;
+    let schema = batch.schema();
+    Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
+}
+
+/// A groups table read back into the core's groups.
+struct ReadGroups {
+    groups: Vec<tarif::Group>,
+    /// The scale of its amount columns, which the tables made from it keep.
+    scale: u32,
+}
+
+impl ReadGroups {
+    fn amounts(
+        &self,
+        values: impl Iterator<Item = Option<tarif::Decimal>>,
+    ) -> std::result::Result<ArrayRef, ArrowError> {
+        let values: Vec<Option<tarif::Decimal>> = values
+            .map(|v| {
+                v.map(|mut d| {
+                    // Sums and differences of values at one scale never need more of it.
+                    if d.scale() < self.scale {
+                        d.rescale(self.scale);
+                    }
+                    d
+                })
+            })
+            .collect();
+        amount_column(&values, self.scale)
+    }
+}
+
+/// Reads `by`, `key`, `scenario` (a name among `scenarios`), `lines`, `priced`, `revenue`,
+/// `margin` and `affected` from a pyarrow groups table.
+fn read_groups(groups: &Bound<'_, PyAny>, scenarios: &[String]) -> Result<ReadGroups> {
+    let (batches, _) = Table::from_pyarrow_bound(groups)?.into_inner();
+    let mut out = Vec::new();
+    let mut scale = 0;
+    for batch in batches {
+        let column = |name: &str, to: &DataType| -> Result<ArrayRef> {
+            let column = batch.column_by_name(name).ok_or_else(|| {
+                input(
+                    InputCode::InvalidBatch,
+                    format!("a groups table has a `{name}` column"),
+                )
+            })?;
+            Ok(arrow_cast::cast(column, to)?)
+        };
+        let text = |name: &str| -> Result<StringArray> {
+            let column = column(name, &DataType::Utf8)?;
+            Ok(column.as_string::<i32>().clone())
+        };
+        let count = |name: &str| -> Result<UInt64Array> {
+            Ok(column(name, &DataType::UInt64)?
+                .as_primitive::<UInt64Type>()
+                .clone())
+        };
+        let amount = |name: &str| -> Result<(Decimal128Array, u32)> {
+            let column = batch.column_by_name(name).ok_or_else(|| {
+                input(
+                    InputCode::InvalidBatch,
+                    format!("a groups table has a `{name}` column"),
+                )
+            })?;
+            match column.data_type() {
+                DataType::Decimal128(_, s) => Ok((
+                    column.as_primitive::<Decimal128Type>().clone(),
+                    u32::try_from(*s).unwrap_or(0),
+                )),
+                other => Err(input(
+                    InputCode::InvalidBatch,
+                    format!("`{name}` is a `{other}` column, not exact amounts"),
+                )),
+            }
+        };
+        let (by, key, scenario) = (text("by")?, text("key")?, text("scenario")?);
+        let (lines, priced, affected) = (count("lines")?, count("priced")?, count("affected")?);
+        let ((revenue, revenue_scale), (margin, margin_scale)) =
+            (amount("revenue")?, amount("margin")?);
+        scale = scale.max(revenue_scale).max(margin_scale);
+        let decimal = |m: i128, s: u32| {
+            tarif::Decimal::try_from_i128_with_scale(m, s)
+                .map_err(|_| tarif::QueryError::Overflow(format!("the amount {m}e-{s}")))
+        };
+        for row in 0..batch.num_rows() {
+            let name = scenario.value(row);
+            let Some(index) = scenarios.iter().position(|s| s == name) else {
+                return Err(input(
+                    InputCode::InvalidBatch,
+                    format!("scenario `{name}` is not one of the simulation's"),
+                ));
+            };
+            let Some(group_by) = tarif::GroupBy::parse(by.value(row)) else {
+                return Err(input(
+                    InputCode::InvalidBatch,
+                    format!("`{}` is not a grouping", by.value(row)),
+                ));
+            };
+            out.push(tarif::Group {
+                by: group_by,
+                key: key.value(row).to_string(),
+                scenario: index,
+                lines: lines.value(row),
+                priced: priced.value(row),
+                revenue: decimal(revenue.value(row), revenue_scale)?,
+                margin: decimal(margin.value(row), margin_scale)?,
+                affected: affected.value(row),
+            });
+        }
+    }
+    Ok(ReadGroups { groups: out, scale })
 }
 
 /// A column of scenario names, by index into `names`.
@@ -209,12 +404,20 @@ fn line_batch(
 
 /// `by`, `key`, `scenario`, `lines`, `priced`, `revenue`, `margin`, `affected`.
 fn group_batch(sim: &Simulation<'_>, scale: u32) -> std::result::Result<RecordBatch, ArrowError> {
-    let groups = &sim.groups;
     let names: Vec<&str> = sim.runs.iter().map(|r| r.name.as_str()).collect();
+    groups_batch(&sim.groups, &names, |values| amount_column(&values, scale))
+}
+
+/// The groups table of `groups`, their amounts written by `amounts`.
+fn groups_batch(
+    groups: &[tarif::Group],
+    names: &[&str],
+    amounts: impl Fn(Vec<Option<tarif::Decimal>>) -> std::result::Result<ArrayRef, ArrowError>,
+) -> std::result::Result<RecordBatch, ArrowError> {
     let by: StringArray = groups.iter().map(|g| Some(g.by.as_str())).collect();
     let key: StringArray = groups.iter().map(|g| Some(g.key.as_str())).collect();
     let scenario = names_column(
-        &names,
+        names,
         groups
             .iter()
             .map(|g| i8::try_from(g.scenario).unwrap_or(i8::MAX))
@@ -223,14 +426,8 @@ fn group_batch(sim: &Simulation<'_>, scale: u32) -> std::result::Result<RecordBa
     let count = |f: fn(&tarif::Group) -> u64| -> ArrayRef {
         Arc::new(groups.iter().map(|g| Some(f(g))).collect::<UInt64Array>())
     };
-    let revenue = amount_column(
-        &groups.iter().map(|g| Some(g.revenue)).collect::<Vec<_>>(),
-        scale,
-    )?;
-    let margin = amount_column(
-        &groups.iter().map(|g| Some(g.margin)).collect::<Vec<_>>(),
-        scale,
-    )?;
+    let revenue = amounts(groups.iter().map(|g| Some(g.revenue)).collect())?;
+    let margin = amounts(groups.iter().map(|g| Some(g.margin)).collect())?;
     let schema = Schema::new(vec![
         Field::new("by", DataType::Utf8, false),
         Field::new("key", DataType::Utf8, false),

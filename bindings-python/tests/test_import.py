@@ -94,6 +94,7 @@ def test_compile_diagnostics_come_back_to_their_rows():
     assert {(d["file"], d["row"], d["column"]) for d in unknown} == {
         ("products.csv", 3, "categories"),
         ("prices.csv", 4, "sku"),
+        ("stock.csv", 2, "sku"),
     }
 
 

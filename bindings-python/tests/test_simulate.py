@@ -115,3 +115,50 @@ def test_readme_block(sample):
     sim = scope["sim"]
     changes = {r["segment"]: r["margin_change_wiring-25"] for r in sim.by("segment").to_pylist()}
     assert changes["installers"] < 0 and changes["resellers"] == 0
+
+
+def _reference_by(sim, grouping):
+    """`Simulation.by` as it was written in Python before the core pivoted the groups: the
+    pivot must give the same table."""
+    import pyarrow.compute as pc
+
+    rows = sim.groups.filter(pc.equal(sim.groups["by"], grouping))
+    keys = sorted(set(rows["key"].to_pylist()))
+    out = {grouping: pa.array(keys, pa.string())}
+    position = {key: i for i, key in enumerate(keys)}
+    values = {}
+    for name in sim.scenarios:
+        mine = rows.filter(pc.equal(rows["scenario"].cast(pa.string()), name))
+        for column in ("lines", "revenue", "margin", "affected"):
+            column_values = [None] * len(keys)
+            for key, value in zip(mine["key"].to_pylist(), mine[column].to_pylist()):
+                column_values[position[key]] = value
+            values[f"{column}_{name}"] = column_values
+            out[f"{column}_{name}"] = pa.array(column_values, rows.schema.field(column).type)
+    base = sim.scenarios[0]
+    for name in sim.scenarios[1:]:
+        for column in ("revenue", "margin"):
+            after, before = values[f"{column}_{name}"], values[f"{column}_{base}"]
+            change = [None if a is None or b is None else a - b for a, b in zip(after, before)]
+            out[f"{column}_change_{name}"] = pa.array(change, rows.schema.field(column).type)
+    return pa.table(out)
+
+
+@pytest.mark.parametrize("grouping", ["account", "root", "segment", "category", "brand", "rule"])
+def test_by_equals_the_python_pivot(small, grouping):
+    sim = tarif.simulate(small, {"deeper": DEEPER, "same": small}, LINES, at=AT)
+    got, want = sim.by(grouping), _reference_by(sim, grouping)
+    assert got.schema.names == want.schema.names
+    assert got.to_pylist() == want.to_pylist()
+    assert [f.type for f in got.schema] == [f.type for f in want.schema]
+    # With floats, the exact pivot cast by Arrow (which may land an ulp off Python's float()).
+    floats = tarif.simulate(small, {"deeper": DEEPER, "same": small}, LINES, at=AT, floats=True).by(grouping)
+    exact = [{k: float(v) if isinstance(v, Decimal) else v for k, v in row.items()} for row in got.to_pylist()]
+    assert floats.to_pylist() == [{k: pytest.approx(v) if isinstance(v, float) else v for k, v in row.items()} for row in exact]
+    assert all(pa.types.is_floating(f.type) for f in floats.schema if f.name.startswith(("revenue", "margin")))
+
+
+def test_by_names_the_groupings(small):
+    sim = tarif.simulate(small, {"deeper": DEEPER}, LINES, at=AT)
+    with pytest.raises(ValueError, match="unknown grouping `colour`, expected one of account, root"):
+        sim.by("colour")

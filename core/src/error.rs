@@ -144,12 +144,8 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(document)"
-        } else {
-            &self.path
-        };
-        write!(f, "{} at {}: {}", self.code.code(), path, self.message)
+        let path = (!self.path.is_empty()).then_some(&self.path as &dyn fmt::Display);
+        write_diagnostic(f, self.code.code(), path, &self.message)
     }
 }
 
@@ -164,34 +160,60 @@ impl CompileError {
     /// The stable code of the error as a whole: `COMPILE_ERROR`, or `STRICT_WARNINGS` when only
     /// warnings rejected it in strict mode.
     pub fn code(&self) -> &'static str {
-        if self
-            .diagnostics
-            .iter()
-            .any(|d| d.severity() == Severity::Error)
-        {
-            "COMPILE_ERROR"
-        } else {
-            "STRICT_WARNINGS"
-        }
+        rejection_code(self.diagnostics.iter().map(Diagnostic::severity))
+    }
+}
+
+/// The code of a rejection by the compiler (of a document, or of the document imported tables
+/// make): `COMPILE_ERROR` when any diagnostic is an error, else `STRICT_WARNINGS`.
+pub(crate) fn rejection_code(mut severities: impl Iterator<Item = Severity>) -> &'static str {
+    if severities.any(|s| s == Severity::Error) {
+        "COMPILE_ERROR"
+    } else {
+        "STRICT_WARNINGS"
+    }
+}
+
+/// `<what> rejected: n error(s), m warning(s)`, then one diagnostic a line: how every rejection
+/// that lists diagnostics (a document, an import) is written.
+pub(crate) fn write_rejection<D: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    diagnostics: &[D],
+    severity: impl Fn(&D) -> Severity,
+) -> fmt::Result {
+    let errors = diagnostics
+        .iter()
+        .filter(|d| severity(d) == Severity::Error)
+        .count();
+    write!(
+        f,
+        "{what} rejected: {errors} error(s), {} warning(s)",
+        diagnostics.len() - errors
+    )?;
+    for d in diagnostics {
+        write!(f, "\n  {d}")?;
+    }
+    Ok(())
+}
+
+/// `CODE at place: message`, the place `(document)` when there is none: how every diagnostic
+/// (of a document, a change, an import) is written.
+pub(crate) fn write_diagnostic(
+    f: &mut fmt::Formatter<'_>,
+    code: &str,
+    place: Option<&dyn fmt::Display>,
+    message: &str,
+) -> fmt::Result {
+    match place {
+        Some(place) => write!(f, "{code} at {place}: {message}"),
+        None => write!(f, "{code} at (document): {message}"),
     }
 }
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let errors = self
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .count();
-        write!(
-            f,
-            "document rejected: {errors} error(s), {} warning(s)",
-            self.diagnostics.len() - errors
-        )?;
-        for d in &self.diagnostics {
-            write!(f, "\n  {d}")?;
-        }
-        Ok(())
+        write_rejection(f, "document", &self.diagnostics, Diagnostic::severity)
     }
 }
 

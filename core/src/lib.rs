@@ -9,6 +9,7 @@ mod instant;
 
 mod load;
 mod model;
+mod scenario;
 
 pub mod import;
 pub mod money;
@@ -54,7 +55,7 @@ pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,
     RowPrice, SearchPage, SearchQuery, SearchRow, Sort, Variant,
 };
-pub use engine::simulate::{Group, GroupBy, ScenarioRun, Simulation};
+pub use engine::simulate::{Group, GroupBy, PivotRow, ScenarioRun, Simulation};
 pub use engine::visibility::Capabilities;
 pub use engine::{AccountInfo, Engine};
 pub use error::{
@@ -65,3 +66,4 @@ pub use instant::{Instant, Interval};
 pub use load::Compiled;
 pub use model::{Capability, RoundingStage};
 pub use rust_decimal::Decimal;
+pub use scenario::{Edit, Shift};

@@ -1,8 +1,11 @@
-"""What if we gave installers or resellers two more points on tools? A data team's notebook.
+"""What if we gave installers or resellers two more points on tools, or raised the list 3 %? A
+data team's notebook.
 
 1. The sample distributor's rules, and a year of its order history (generated, deterministic).
-2. Two scenarios, each a `tarif/1-changes` delta of one rule: the base rules are never edited.
-3. One `tarif.simulate` call prices every line under the base and both scenarios, each line
+2. Three scenarios: two `tarif/1-changes` deltas of one rule each (its volume tiers too), and a
+   `tarif.Scenario` edit addressed by id (the EUR list scaled by 1.03, each price rounded as the
+   list rounds): the base rules are never edited.
+3. One `tarif.simulate` call prices every line under the base and every scenario, each line
    at its own order date, and aggregates by account, segment, category, brand and rule.
 4. The accounts whose margin moves most, and a chart of the margin change per segment.
 
@@ -41,6 +44,7 @@ def two_more_points(contract_id: str, rule_id: str) -> dict:
 scenarios = {
     "installers+2": two_more_points("CTR-INSTALLERS-2027", "tools"),
     "resellers+2": two_more_points("CTR-RESELLERS-2027", "tools-volume"),
+    "list+3%": tarif.Scenario(base).scale_list("list-eur", "1.03"),
 }
 
 # A year of order lines: valid quantities for each product's order rules, dated through 2027.
@@ -85,15 +89,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 segments = [row["segment"] for row in by_segment]
 figure, axes = plt.subplots(figsize=(8, 4))
-width = 0.38
+width = 0.8 / len(scenarios)
 for i, name in enumerate(scenarios):
     # Floats for the picture only; every figure printed above is exact.
     values = [float(row[f"margin_change_{name}"]) for row in by_segment]
-    axes.bar([x + (i - 0.5) * width for x in range(len(segments))], values, width, label=name)
+    offset = (i - (len(scenarios) - 1) / 2) * width
+    axes.bar([x + offset for x in range(len(segments))], values, width, label=name)
 axes.set_xticks(range(len(segments)), segments)
 axes.axhline(0, color="black", linewidth=0.8)
 axes.set_ylabel("margin change, EUR")
-axes.set_title("Two more points on tools: margin change per segment, 2027 history")
+axes.set_title("Two more points on tools, or the list +3 %: margin change per segment, 2027")
 axes.legend()
 figure.tight_layout()
 figure.savefig(args.chart, dpi=100)

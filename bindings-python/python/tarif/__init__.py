@@ -19,6 +19,7 @@ from importlib import resources
 from tarif import _optional
 from tarif._errors import CompileError, InputError, QuoteError, SnapshotError, TarifError
 from tarif._handle import EngineHandle
+from tarif._scenario import Scenario
 from tarif._simulate import Simulation, simulate
 from tarif._tarif import (
     CandidateReport,
@@ -79,6 +80,7 @@ __all__ = [
     "RelatedProduct",
     "RowPrice",
     "SearchPage",
+    "Scenario",
     "SearchRow",
     "Simulation",
     "SnapshotError",

@@ -4,10 +4,11 @@ scenarios, side by side, with margins and ready aggregates."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from tarif._tarif import Engine, simulate_tables
+from tarif._scenario import Scenario
+from tarif._tarif import Engine, pivot_groups, simulate_tables
 
 GROUPINGS = ("account", "root", "segment", "category", "brand", "rule")
 
@@ -28,41 +29,23 @@ class Simulation:
     lines: Any
     groups: Any
     scenarios: tuple[str, ...]
+    # The groups at exact decimals, which ``by`` pivots whatever ``floats`` asked.
+    exact_groups: Any = field(default=None, repr=False, compare=False)
+    floats: bool = False
 
     def by(self, grouping: str) -> Any:
-        """The groups of one grouping, one row per key with a ``revenue``, ``margin`` and
-        ``affected`` column per scenario (``revenue_base``, ``revenue_<scenario>``, …) and the
-        change of revenue and margin against the base."""
-        if grouping not in GROUPINGS:
-            raise ValueError(f"unknown grouping `{grouping}`, expected one of {', '.join(GROUPINGS)}")
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.compute as pc  # type: ignore[import-untyped]
-
-        rows = self.groups.filter(pc.equal(self.groups["by"], grouping))
-        keys = sorted(set(rows["key"].to_pylist()))
-        out: dict[str, Any] = {grouping: pa.array(keys, pa.string())}
-        position = {key: i for i, key in enumerate(keys)}
-        values: dict[str, list[Any]] = {}
-        for name in self.scenarios:
-            mine = rows.filter(pc.equal(rows["scenario"].cast(pa.string()), name))
-            for column in ("lines", "revenue", "margin", "affected"):
-                column_values: list[Any] = [None] * len(keys)
-                for key, value in zip(mine["key"].to_pylist(), mine[column].to_pylist()):
-                    column_values[position[key]] = value
-                values[f"{column}_{name}"] = column_values
-                out[f"{column}_{name}"] = pa.array(column_values, rows.schema.field(column).type)
-        base = self.scenarios[0]
-        for name in self.scenarios[1:]:
-            for column in ("revenue", "margin"):
-                after, before = values[f"{column}_{name}"], values[f"{column}_{base}"]
-                change = [None if a is None or b is None else a - b for a, b in zip(after, before)]
-                out[f"{column}_change_{name}"] = pa.array(change, rows.schema.field(column).type)
-        return pa.table(out)
+        """The groups of one grouping, one row per key with a ``lines``, ``revenue``,
+        ``margin`` and ``affected`` column per scenario (``revenue_base``,
+        ``revenue_<scenario>``, …) and the change of revenue and margin against the base; the
+        core pivots them."""
+        groups = self.groups if self.exact_groups is None else self.exact_groups
+        table = pivot_groups(groups, grouping, list(self.scenarios))
+        return _as_floats(table) if self.floats else table
 
 
 def simulate(
     base: Engine,
-    scenarios: Mapping[str, Engine | str | dict[str, Any]],
+    scenarios: Mapping[str, Engine | Scenario | str | dict[str, Any]],
     lines: Any,
     *,
     at: Any = None,
@@ -72,8 +55,9 @@ def simulate(
 ) -> Simulation:
     """Prices ``lines`` under ``base`` and under each named scenario, in one call.
 
-    A scenario is an :class:`Engine`, or a ``tarif/1-changes`` document (dict or JSON text)
-    applied to ``base`` (``base.apply``; the base is never modified). ``lines`` is a table
+    A scenario is an :class:`Engine`, a :class:`Scenario` of ``base`` (its engine), or a
+    ``tarif/1-changes`` document (dict or JSON text) applied to ``base`` (``base.apply``; the
+    base is never modified). ``lines`` is a table
     with columns ``account``, ``sku``, ``qty`` and optionally ``at`` (a pyarrow Table, a pandas
     or Polars DataFrame); any other column is kept in ``Simulation.lines``. Every line is
     priced at its own ``at`` (else ``at``, else now, read once). Amounts are exact
@@ -85,13 +69,22 @@ def simulate(
     if "base" in scenarios:
         raise ValueError("`base` names the base engine; give the scenario another name")
     names = list(scenarios)
-    engines = [s if isinstance(s, Engine) else base.apply(s) for s in scenarios.values()]
+    engines = [_engine(base, s) for s in scenarios.values()]
     if not hasattr(lines, "__arrow_c_stream__") and hasattr(lines, "to_arrow"):
         lines = lines.to_arrow()
     table, groups = simulate_tables(base, names, engines, lines, at, currency, progress)
+    scenario_names = ("base", *names)
     if floats:
-        table, groups = _as_floats(table), _as_floats(groups)
-    return Simulation(lines=table, groups=groups, scenarios=("base", *names))
+        return Simulation(_as_floats(table), _as_floats(groups), scenario_names, groups, floats=True)
+    return Simulation(lines=table, groups=groups, scenarios=scenario_names)
+
+
+def _engine(base: Engine, scenario: Engine | Scenario | str | dict[str, Any]) -> Engine:
+    if isinstance(scenario, Engine):
+        return scenario
+    if isinstance(scenario, Scenario):
+        return scenario.engine()
+    return base.apply(scenario)
 
 
 def _as_floats(table: Any) -> Any:

@@ -32,7 +32,11 @@ __all__ = [
     "Variant",
     "VisibilityReport",
     "__version__",
+    "add_up_groups",
+    "pivot_groups",
     "run_cli",
+    "scenario_changes",
+    "scenario_engine",
     "simulate_tables",
 ]
 __version__: str
@@ -84,6 +88,10 @@ _Capability = Literal["see", "price", "buy"]
 _RelationKind = Literal["requires", "accessories", "compatible", "excludes", "replacement"]
 
 def run_cli(args: list[str]) -> int: ...
+def pivot_groups(groups: pyarrow.Table, grouping: str, scenarios: list[str]) -> pyarrow.Table: ...
+def add_up_groups(groups: pyarrow.Table, scenarios: list[str]) -> pyarrow.Table: ...
+def scenario_changes(base: Engine, edits: list[dict[str, Any]]) -> str: ...
+def scenario_engine(base: Engine, edits: list[dict[str, Any]], *, strict: bool = False) -> Engine: ...
 def simulate_tables(
     base: Engine,
     names: list[str],

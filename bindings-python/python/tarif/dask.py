@@ -30,9 +30,8 @@ import dask.dataframe as dd  # type: ignore[import-untyped]
 import pandas as pd  # type: ignore[import-untyped]
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from tarif._simulate import GROUPINGS
 from tarif._simulate import simulate as _simulate
-from tarif._tarif import Engine
+from tarif._tarif import Engine, add_up_groups
 
 _CACHE: dict[tuple[Any, ...], Engine] = {}
 _LOCK = threading.RLock()
@@ -134,19 +133,8 @@ def simulate(
     group_meta = _simulate_partition(lines._meta, *args, "groups")
     priced = lines.map_partitions(_simulate_partition, *args, "lines", meta=line_meta)
     partial = lines.map_partitions(_simulate_partition, *args, "groups", meta=group_meta)
-    keys = ["by", "key", "scenario"]
-    order = {name: i for i, name in enumerate(["base", *scenarios])}
-    groups = (
-        # One tree reduction: a partition's groups are few next to its lines, so adding them up
-        # needs no shuffle (nor the disk a shuffle spills to).
-        partial.groupby(keys, sort=False)[["lines", "priced", "revenue", "margin", "affected"]]
-        .sum(split_out=1)
-        .compute()
-        .reset_index()
-    )
-    # The order tarif.simulate gives: grouping, key, then scenario as given.
-    groups["_by"] = groups["by"].map({name: i for i, name in enumerate(GROUPINGS)})
-    groups["_scenario"] = groups["scenario"].map(order)
-    groups = groups.sort_values(["_by", "key", "_scenario"]).drop(columns=["_by", "_scenario"])
-    return DaskSimulation(lines=priced, groups=groups.reset_index(drop=True))
+    # A partition's groups are few next to its lines: they are gathered, and the core adds
+    # them up and orders them as tarif.simulate does.
+    parts = _arrow(partial.compute())
+    groups = _pandas(add_up_groups(parts, ["base", *scenarios]))
     return DaskSimulation(lines=priced, groups=groups)

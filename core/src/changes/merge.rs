@@ -91,7 +91,7 @@ struct Probe {
     code: Option<String>,
 }
 
-pub(super) fn key_of(raw: &RawValue, field: &str) -> String {
+pub(crate) fn key_of(raw: &RawValue, field: &str) -> String {
     let probe: Option<Probe> = serde_json::from_str(raw.get()).ok();
     probe
         .and_then(|p| match field {
@@ -107,10 +107,13 @@ pub(super) fn raw_list<'a>(raw: Option<&&'a RawValue>) -> Vec<&'a RawValue> {
         .unwrap_or_default()
 }
 
-/// Merges `changes` into `source`, or reports why it cannot be merged (ids that are not there).
-pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> Option<Merged> {
-    let top: BTreeMap<String, &RawValue> = match serde_json::from_str(source) {
-        Ok(top) => top,
+/// The top-level sections of an engine's document, each as its text.
+pub(crate) fn sections_of<'a>(
+    source: &'a str,
+    problems: &mut Problems,
+) -> Option<BTreeMap<String, &'a RawValue>> {
+    match serde_json::from_str(source) {
+        Ok(top) => Some(top),
         Err(e) => {
             problems.push(
                 Code::ParseError,
@@ -118,9 +121,14 @@ pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> 
                 format!("the engine's document does not parse: {e}"),
                 &[],
             );
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Merges `changes` into `source`, or reports why it cannot be merged (ids that are not there).
+pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> Option<Merged> {
+    let top = sections_of(source, problems)?;
     let mut origins = BTreeMap::new();
     let mut written: BTreeMap<String, String> = BTreeMap::new();
     let Changes {

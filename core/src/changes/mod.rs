@@ -16,7 +16,7 @@ use crate::error::{Diagnostic, DiagnosticCode as Code};
 
 pub(crate) use diff::diff;
 pub use diff::{ChangeKind, Diff, EntityChange};
-pub(crate) use merge::merge;
+pub(crate) use merge::{key_of, merge, sections_of};
 
 /// The format tag every changes document must carry.
 pub const CHANGES_FORMAT: &str = "tarif/1-changes";
@@ -118,9 +118,9 @@ impl Changes {
     /// Reads a changes document, reporting every problem of shape it has.
     pub(crate) fn parse(text: &str, problems: &mut Problems) -> Changes {
         let mut changes = Changes::default();
-        let root = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(root)) => root,
-            Ok(_) => {
+        let root = match parse_json(text, problems) {
+            Some(Value::Object(root)) => root,
+            Some(_) => {
                 problems.push(
                     Code::InvalidType,
                     "",
@@ -129,19 +129,7 @@ impl Changes {
                 );
                 return changes;
             }
-            Err(e) => {
-                problems.push(
-                    Code::ParseError,
-                    "",
-                    format!(
-                        "invalid json at line {} column {}: {e}",
-                        e.line(),
-                        e.column()
-                    ),
-                    &[],
-                );
-                return changes;
-            }
+            None => return changes,
         };
         match root.get("format") {
             Some(Value::String(f)) if f == CHANGES_FORMAT => {}
@@ -385,6 +373,17 @@ impl Changes {
     }
 }
 
+/// Parses JSON text handed over by a caller, or notes the `PARSE_ERROR` compile gives too.
+pub(crate) fn parse_json(text: &str, problems: &mut Problems) -> Option<Value> {
+    match serde_json::from_str(text) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            problems.push(Code::ParseError, "", crate::compile::invalid_json(&e), &[]);
+            None
+        }
+    }
+}
+
 fn sections(
     path: &str,
     value: Value,
@@ -529,5 +528,29 @@ fn take_key(
             );
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CompileOptions, Engine};
+
+    #[test]
+    fn text_that_is_not_json_is_reported_as_compile_reports_it() {
+        let engine = Engine::from_json(r#"{"format": "tarif/1"}"#).unwrap();
+        let text = "{\"format\": \n  oops}";
+        let compile = Engine::from_json(text).unwrap_err().diagnostics;
+        let apply = engine
+            .apply(text, &CompileOptions::default())
+            .unwrap_err()
+            .diagnostics;
+        assert_eq!(compile[0].code.code(), "PARSE_ERROR");
+        assert!(compile[0]
+            .message
+            .starts_with("invalid json at line 2 column 3"));
+        assert_eq!(
+            (apply[0].code, &apply[0].message),
+            (compile[0].code, &compile[0].message)
+        );
     }
 }

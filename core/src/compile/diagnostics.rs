@@ -59,6 +59,16 @@ impl Diags {
     }
 }
 
+/// The `PARSE_ERROR` message of text that is not JSON, said the same way for every document a
+/// caller hands over (rules, changes, edits).
+pub(crate) fn invalid_json(e: &serde_json::Error) -> String {
+    format!(
+        "invalid json at line {} column {}: {e}",
+        e.line(),
+        e.column()
+    )
+}
+
 /// Joins a path prefix and serde's relative path (`rules[1].percent`).
 pub(crate) fn join(outer: &str, inner: &str) -> String {
     match (outer.is_empty(), inner.is_empty() || inner == ".") {

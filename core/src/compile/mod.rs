@@ -20,7 +20,7 @@ use crate::index::Index;
 use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
 
-pub(crate) use diagnostics::Diags;
+pub(crate) use diagnostics::{invalid_json, Diags};
 pub(crate) use version::canonical;
 
 /// How to compile.
@@ -94,16 +94,7 @@ pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, Co
     let value: Value = match serde_json::from_str(json) {
         Ok(v) => v,
         Err(e) => {
-            diags.error(
-                Code::ParseError,
-                "",
-                format!(
-                    "invalid json at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-                &[],
-            );
+            diags.error(Code::ParseError, "", diagnostics::invalid_json(&e), &[]);
             return Err(diags.into_error());
         }
     };

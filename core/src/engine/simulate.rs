@@ -44,6 +44,17 @@ impl GroupBy {
         GroupBy::Rule,
     ];
 
+    /// The grouping named `account`, `root`, `segment`, `category`, `brand` or `rule`.
+    ///
+    /// ```
+    /// use tarif::GroupBy;
+    /// assert_eq!(GroupBy::parse("segment"), Some(GroupBy::Segment));
+    /// assert_eq!(GroupBy::parse("colour"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<GroupBy> {
+        GroupBy::ALL.into_iter().find(|by| by.as_str() == name)
+    }
+
     /// `account`, `root`, `segment`, `category`, `brand` or `rule`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +88,114 @@ pub struct Group {
     pub margin: Decimal,
     /// Lines whose status or line total differs from the base's (0 for the base).
     pub affected: u64,
+}
+
+/// One key of a grouping with every scenario side by side ([`Group::pivot`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PivotRow {
+    /// The group's key.
+    pub key: String,
+    /// Per scenario (the base first): its group, or `None` when none of its lines falls in it
+    /// (a rule that decides lines in one scenario only).
+    pub groups: Vec<Option<Group>>,
+    /// Per scenario after the base: its revenue − the base's, when both have the group.
+    pub revenue_change: Vec<Option<Decimal>>,
+    /// Per scenario after the base: its margin − the base's, when both have the group.
+    pub margin_change: Vec<Option<Decimal>>,
+}
+
+impl Group {
+    /// Adds up the groups of the same grouping, key and scenario: the groups of a
+    /// simulation's partitions (lines priced apart, as `tarif.dask` does) become the groups of
+    /// the whole, ordered as [`Simulation::groups`].
+    ///
+    /// ```
+    /// use tarif::{Group, GroupBy};
+    /// let part = |lines: u64, revenue: &str| Group { by: GroupBy::Brand, key: "Acme".into(),
+    ///     scenario: 0, lines, priced: lines, revenue: revenue.parse().unwrap(),
+    ///     margin: Default::default(), affected: 0 };
+    /// let whole = Group::add_up([part(2, "10.50"), part(3, "4.25")]).unwrap();
+    /// assert_eq!((whole.len(), whole[0].lines, whole[0].revenue.to_string()), (1, 5, "14.75".into()));
+    /// ```
+    pub fn add_up(groups: impl IntoIterator<Item = Group>) -> Result<Vec<Group>, QueryError> {
+        let mut sums: std::collections::BTreeMap<(GroupBy, String, usize), Group> =
+            std::collections::BTreeMap::new();
+        for group in groups {
+            match sums.entry((group.by, group.key.clone(), group.scenario)) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(group);
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    let sum = slot.get_mut();
+                    let overflow = || QueryError::Overflow(format!("the group `{}`", group.key));
+                    sum.lines += group.lines;
+                    sum.priced += group.priced;
+                    sum.affected += group.affected;
+                    sum.revenue = sum
+                        .revenue
+                        .checked_add(group.revenue)
+                        .ok_or_else(overflow)?;
+                    sum.margin = sum.margin.checked_add(group.margin).ok_or_else(overflow)?;
+                }
+            }
+        }
+        Ok(sums.into_values().collect())
+    }
+
+    /// The groups of one grouping as one row per key (in key order), each scenario's group
+    /// side by side with the change of revenue and margin against the base (scenario 0).
+    /// `scenarios` counts the base.
+    ///
+    /// ```
+    /// use tarif::{Group, GroupBy};
+    /// let group = |scenario: usize, revenue: &str| Group { by: GroupBy::Segment, key: "s1".into(),
+    ///     scenario, lines: 1, priced: 1, revenue: revenue.parse().unwrap(),
+    ///     margin: Default::default(), affected: 0 };
+    /// let rows = Group::pivot(&[group(0, "10.00"), group(1, "12.50")], GroupBy::Segment, 3).unwrap();
+    /// assert_eq!(rows[0].revenue_change[0].map(|c| c.to_string()).as_deref(), Some("2.50"));
+    /// assert_eq!((rows[0].groups.len(), rows[0].revenue_change[1]), (3, None));
+    /// ```
+    pub fn pivot(
+        groups: &[Group],
+        by: GroupBy,
+        scenarios: usize,
+    ) -> Result<Vec<PivotRow>, QueryError> {
+        let mut rows: std::collections::BTreeMap<&str, Vec<Option<Group>>> =
+            std::collections::BTreeMap::new();
+        for group in groups.iter().filter(|g| g.by == by) {
+            let row = rows
+                .entry(group.key.as_str())
+                .or_insert_with(|| vec![None; scenarios]);
+            if let Some(slot) = row.get_mut(group.scenario) {
+                *slot = Some(group.clone());
+            }
+        }
+        rows.into_iter()
+            .map(|(key, groups)| {
+                let change = |pick: fn(&Group) -> Decimal| {
+                    let base = groups.first().cloned().flatten();
+                    groups
+                        .iter()
+                        .skip(1)
+                        .map(|g| match (g, &base) {
+                            (Some(g), Some(base)) => {
+                                pick(g).checked_sub(pick(base)).map(Some).ok_or_else(|| {
+                                    QueryError::Overflow(format!("the change of `{key}`"))
+                                })
+                            }
+                            _ => Ok(None),
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                };
+                Ok(PivotRow {
+                    key: key.to_string(),
+                    revenue_change: change(|g| g.revenue)?,
+                    margin_change: change(|g| g.margin)?,
+                    groups,
+                })
+            })
+            .collect()
+    }
 }
 
 /// One scenario's answer for every line.

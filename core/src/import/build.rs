@@ -110,6 +110,13 @@ const ACCOUNT_PRICES: &[Field] = &[
     f("exclusive", Bool),
 ];
 
+const STOCK: &[Field] = &[
+    req("sku"),
+    f("warehouse", Text),
+    f("available", Qty),
+    f("lead_time_days", Int),
+];
+
 fn fields_of(table: &str) -> &'static [Field] {
     match table {
         "categories" => CATEGORIES,
@@ -119,6 +126,7 @@ fn fields_of(table: &str) -> &'static [Field] {
         "segments" => SEGMENTS,
         "accounts" => ACCOUNTS,
         "account_prices" => ACCOUNT_PRICES,
+        "stock" => STOCK,
         _ => &[],
     }
 }
@@ -152,6 +160,9 @@ pub(crate) struct SourceMap {
     tables: HashMap<&'static str, TableInfo>,
     rows: HashMap<&'static str, Vec<u64>>,
     lists: Vec<ListSrc>,
+    /// Per stock record: the row of its own fields (else its first warehouse's), and the row
+    /// of each warehouse.
+    stock: Vec<(u64, Vec<u64>)>,
 }
 
 fn split_path(path: &str) -> Vec<(&str, Option<usize>)> {
@@ -194,6 +205,15 @@ impl SourceMap {
                 let table = TABLES.iter().find(|t| **t == section)?;
                 (*table, *self.rows.get(table)?.get(index)?, rest, false)
             }
+            "stock" => {
+                let (row, warehouses) = self.stock.get(index)?;
+                match rest.split_first() {
+                    Some((&("warehouses", Some(j)), rest)) => {
+                        ("stock", *warehouses.get(j)?, rest, false)
+                    }
+                    _ => ("stock", *row, rest, false),
+                }
+            }
             _ => return None,
         };
         let info = self.tables.get(table)?;
@@ -211,6 +231,7 @@ impl SourceMap {
             [("order", _), (what, _), ..] => Some(format!("order_{what}")),
             [(map @ ("attrs" | "axes"), _), (name, _), ..] => Some(format!("{map}.{name}")),
             [(name @ ("min_qty" | "max_qty"), _), ..] if in_entry => Some(format!("entry_{name}")),
+            [("id", _)] if table == "stock" => Some("warehouse".to_string()),
             [(name, _), ..] => Some((*name).to_string()),
         };
         Some(Location {
@@ -440,6 +461,20 @@ struct Builder<'m> {
     account_ids: HashMap<String, usize>,
 }
 
+/// A product's stock record gathered from its rows: one without a warehouse for the record's
+/// own fields, one per warehouse.
+struct StockRecord {
+    sku: String,
+    own: Option<StockRow>,
+    warehouses: Vec<(String, StockRow)>,
+}
+
+struct StockRow {
+    available: Option<String>,
+    lead_time_days: Option<i64>,
+    line: u64,
+}
+
 pub(crate) fn build(
     manifest: &Manifest,
     batches: &Batches,
@@ -484,6 +519,7 @@ pub(crate) fn build(
     b.prices("account_prices");
     b.write_lists();
     b.write_accounts();
+    b.stock();
     b.out.raw("}");
     if !b.problems.is_empty() {
         return Err(b.problems);
@@ -904,38 +940,59 @@ impl Builder<'_> {
         self.out.raw(":[");
     }
 
-    fn categories(&mut self) {
-        if !self.has("categories") {
+    /// Reads a table whose rows each name one element by `key` (an id, a SKU): `each` gets
+    /// every valid row and its key, a second row with a key already seen is `IMPORT_DUPLICATE`.
+    fn read_keyed(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        each: &mut dyn FnMut(&mut Self, &Row<'_>, &str),
+    ) {
+        let mut seen = HashMap::new();
+        self.read(table, &mut |b, row| {
+            let Some(id) = row.text(key) else { return };
+            if unique(&mut seen, id, row, key, &mut b.problems) {
+                each(b, row, id);
+            }
+        });
+    }
+
+    /// Writes the document section of the same name as `table`, one object per keyed row
+    /// (`write` writes its fields after the key), and remembers each element's row.
+    fn write_section(
+        &mut self,
+        table: &'static str,
+        key: &str,
+        write: &mut dyn FnMut(&mut Out, &mut bool, &Row<'_>),
+    ) {
+        if !self.has(table) {
             return;
         }
-        self.section("categories");
-        let mut seen = HashMap::new();
+        self.section(table);
         let mut rows = Vec::new();
-        self.read("categories", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
+        self.read_keyed(table, key, &mut |b, row, id| {
             if !rows.is_empty() {
                 b.out.raw(",");
             }
             rows.push(row.line);
             let mut first = true;
             b.out.raw("{");
-            b.out.text(&mut first, "id", Some(id));
-            b.out.text(&mut first, "parent", row.text("parent"));
-            b.out.text(&mut first, "name", row.text("name"));
+            b.out.text(&mut first, key, Some(id));
+            write(&mut b.out, &mut first, row);
             b.out.raw("}");
         });
-        self.sources.rows.insert("categories", rows);
+        self.sources.rows.insert(table, rows);
         self.out.raw("]");
     }
 
+    fn categories(&mut self) {
+        self.write_section("categories", "id", &mut |out, first, row| {
+            out.text(first, "parent", row.text("parent"));
+            out.text(first, "name", row.text("name"));
+        });
+    }
+
     fn products(&mut self) {
-        if !self.has("products") {
-            return;
-        }
-        self.section("products");
         let spec = self.manifest.tables.get("products");
         let attr_kinds: Vec<(String, AttrKind)> = spec
             .map(|s| s.attrs.iter().map(|(k, a)| (k.clone(), a.kind())).collect())
@@ -947,33 +1004,15 @@ impl Builder<'_> {
             .and_then(|s| s.separator.clone())
             .unwrap_or_else(|| "|".into());
         let comma = spec.is_some_and(|s| s.csv.decimal_comma);
-        let mut seen = HashMap::new();
-        let mut rows = Vec::new();
-        self.read("products", &mut |b, row| {
-            let Some(sku) = row.text("sku") else { return };
-            if !unique(&mut seen, sku, row, "sku", &mut b.problems) {
-                return;
-            }
-            if !rows.is_empty() {
-                b.out.raw(",");
-            }
-            rows.push(row.line);
-            let out = &mut b.out;
-            let mut first = true;
-            out.raw("{");
-            out.text(&mut first, "sku", Some(sku));
+        self.write_section("products", "sku", &mut |out, first, row| {
             for key in ["name", "ean", "mpn"] {
-                out.text(&mut first, key, row.text(key));
+                out.text(first, key, row.text(key));
             }
-            out.list(
-                &mut first,
-                "refs",
-                row.multi("refs").iter().map(String::as_str),
-            );
-            out.text(&mut first, "family", row.text("family"));
+            out.list(first, "refs", row.multi("refs").iter().map(String::as_str));
+            out.text(first, "family", row.text("family"));
             let axis_cells = row.extra.get(attr_kinds.len()..).unwrap_or_default();
             if axis_cells.iter().any(Option::is_some) {
-                out.key(&mut first, "axes");
+                out.key(first, "axes");
                 let mut inner = true;
                 out.raw("{");
                 for (name, cell) in axes.iter().zip(axis_cells) {
@@ -982,14 +1021,14 @@ impl Builder<'_> {
                 out.raw("}");
             }
             out.list(
-                &mut first,
+                first,
                 "categories",
                 row.multi("categories").iter().map(String::as_str),
             );
-            out.text(&mut first, "brand", row.text("brand"));
-            out.text(&mut first, "cost", row.text("cost"));
+            out.text(first, "brand", row.text("brand"));
+            out.text(first, "cost", row.text("cost"));
             if row.extra.iter().take(attr_kinds.len()).any(Option::is_some) {
-                out.key(&mut first, "attrs");
+                out.key(first, "attrs");
                 let mut inner = true;
                 out.raw("{");
                 for ((name, kind), cell) in attr_kinds.iter().zip(row.extra) {
@@ -1024,29 +1063,21 @@ impl Builder<'_> {
             }
             let (min, multiple) = (row.text("order_min"), row.text("order_multiple"));
             if min.is_some() || multiple.is_some() {
-                out.key(&mut first, "order");
+                out.key(first, "order");
                 let mut inner = true;
                 out.raw("{");
                 out.text(&mut inner, "min", min);
                 out.text(&mut inner, "multiple", multiple);
                 out.raw("}");
             }
-            out.raw("}");
         });
-        self.sources.rows.insert("products", rows);
-        self.out.raw("]");
     }
 
     fn price_lists(&mut self) {
         if !self.has("price_lists") {
             return;
         }
-        let mut seen = HashMap::new();
-        self.read("price_lists", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
+        self.read_keyed("price_lists", "id", &mut |b, row, id| {
             let mut head = Out { buf: Vec::new() };
             let mut first = true;
             head.text(&mut first, "id", Some(id));
@@ -1086,46 +1117,18 @@ impl Builder<'_> {
     }
 
     fn segments(&mut self) {
-        if !self.has("segments") {
-            return;
-        }
-        self.section("segments");
-        let mut seen = HashMap::new();
-        let mut rows = Vec::new();
-        self.read("segments", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
-            if !rows.is_empty() {
-                b.out.raw(",");
-            }
-            rows.push(row.line);
-            let mut first = true;
-            b.out.raw("{");
-            b.out.text(&mut first, "id", Some(id));
-            b.out.text(&mut first, "name", row.text("name"));
-            b.out.list(
-                &mut first,
-                "price_lists",
-                row.multi("price_lists").iter().map(String::as_str),
-            );
-            b.out.raw("}");
+        self.write_section("segments", "id", &mut |out, first, row| {
+            out.text(first, "name", row.text("name"));
+            let lists = row.multi("price_lists");
+            out.list(first, "price_lists", lists.iter().map(String::as_str));
         });
-        self.sources.rows.insert("segments", rows);
-        self.out.raw("]");
     }
 
     fn accounts_table(&mut self) {
         if !self.has("accounts") {
             return;
         }
-        let mut seen = HashMap::new();
-        self.read("accounts", &mut |b, row| {
-            let Some(id) = row.text("id") else { return };
-            if !unique(&mut seen, id, row, "id", &mut b.problems) {
-                return;
-            }
+        self.read_keyed("accounts", "id", &mut |b, row, id| {
             let mut head = Out { buf: Vec::new() };
             let mut first = true;
             head.text(&mut first, "id", Some(id));
@@ -1340,6 +1343,147 @@ impl Builder<'_> {
             let _ = account.id;
         }
         self.sources.rows.insert("accounts", rows);
+        self.out.raw("]");
+    }
+}
+
+impl Builder<'_> {
+    /// Gathers the rows of `stock` into one record per SKU (docs/spec.md §15) and writes the
+    /// `stock` section.
+    fn stock(&mut self) {
+        if !self.has("stock") {
+            return;
+        }
+        let mut records: Vec<StockRecord> = Vec::new();
+        let mut by_sku: HashMap<String, usize> = HashMap::new();
+        self.read("stock", &mut |b, row| {
+            let Some(sku) = row.text("sku") else { return };
+            let at = *by_sku.entry(sku.to_string()).or_insert_with(|| {
+                records.push(StockRecord {
+                    sku: sku.to_string(),
+                    own: None,
+                    warehouses: Vec::new(),
+                });
+                records.len() - 1
+            });
+            let Some(record) = records.get_mut(at) else {
+                return;
+            };
+            let this = StockRow {
+                available: row.text("available").map(str::to_string),
+                lead_time_days: row.int("lead_time_days"),
+                line: row.line,
+            };
+            let first = match row.text("warehouse") {
+                Some(id) => match record.warehouses.iter().find(|(w, _)| w == id) {
+                    Some((_, first)) => Some((first.line, format!("warehouse `{id}` of `{sku}`"))),
+                    None => {
+                        record.warehouses.push((id.to_string(), this));
+                        None
+                    }
+                },
+                None => match &record.own {
+                    Some(first) => Some((first.line, format!("stock of `{sku}`"))),
+                    None => {
+                        record.own = Some(this);
+                        None
+                    }
+                },
+            };
+            if let Some((line, what)) = first {
+                let field = if row.text("warehouse").is_some() {
+                    "warehouse"
+                } else {
+                    "sku"
+                };
+                b.problems.push(ImportDiagnostic::at(
+                    ImportCode::Duplicate,
+                    row.at(field),
+                    format!("a second row for the {what} (first at row {line})"),
+                ));
+            }
+        });
+        let Some(info) = self.sources.tables.get("stock").cloned() else {
+            return;
+        };
+        let at = |line: u64, field: &str| Location {
+            file: info.file.clone(),
+            row: Some(line),
+            column: info
+                .columns
+                .get(field)
+                .cloned()
+                .or_else(|| Some(field.to_string())),
+        };
+        self.section("stock");
+        for (i, record) in records.iter().enumerate() {
+            let sku = &record.sku;
+            let own_available = record.own.as_ref().and_then(|o| o.available.as_deref());
+            match (&record.own, record.warehouses.is_empty(), own_available) {
+                (Some(own), true, None) => self.problems.push(ImportDiagnostic::at(
+                    ImportCode::MissingValue,
+                    at(own.line, "available"),
+                    format!("`available` is empty: the stock of `{sku}` needs a quantity on hand (or warehouse rows)"),
+                )),
+                (Some(own), false, Some(_)) => self.problems.push(ImportDiagnostic::at(
+                    ImportCode::Conflict,
+                    at(own.line, "available"),
+                    format!("`{sku}` has warehouse rows: its row without a warehouse may give only `lead_time_days`, its quantity is theirs"),
+                )),
+                _ => {}
+            }
+            for (id, w) in &record.warehouses {
+                if w.available.is_none() {
+                    self.problems.push(ImportDiagnostic::at(
+                        ImportCode::MissingValue,
+                        at(w.line, "available"),
+                        format!("`available` is empty for warehouse `{id}` of `{sku}`"),
+                    ));
+                }
+            }
+            if i > 0 {
+                self.out.raw(",");
+            }
+            let mut first = true;
+            self.out.raw("{");
+            self.out.text(&mut first, "sku", Some(sku));
+            let lead = |out: &mut Out, first: &mut bool, days: Option<i64>| {
+                if let Some(days) = days {
+                    out.key(first, "lead_time_days");
+                    out.raw(&days.to_string());
+                }
+            };
+            if let Some(own) = &record.own {
+                self.out
+                    .text(&mut first, "available", own.available.as_deref());
+                lead(&mut self.out, &mut first, own.lead_time_days);
+            }
+            if !record.warehouses.is_empty() {
+                self.out.key(&mut first, "warehouses");
+                self.out.raw("[");
+                for (j, (id, w)) in record.warehouses.iter().enumerate() {
+                    if j > 0 {
+                        self.out.raw(",");
+                    }
+                    let mut inner = true;
+                    self.out.raw("{");
+                    self.out.text(&mut inner, "id", Some(id));
+                    self.out
+                        .text(&mut inner, "available", w.available.as_deref());
+                    lead(&mut self.out, &mut inner, w.lead_time_days);
+                    self.out.raw("}");
+                }
+                self.out.raw("]");
+            }
+            self.out.raw("}");
+            let row = record
+                .own
+                .as_ref()
+                .or_else(|| record.warehouses.first().map(|(_, w)| w))
+                .map_or(0, |r| r.line);
+            let warehouses = record.warehouses.iter().map(|(_, w)| w.line).collect();
+            self.sources.stock.push((row, warehouses));
+        }
         self.out.raw("]");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::{DiagnosticCode, Severity};
+use crate::error::{rejection_code, write_diagnostic, write_rejection, DiagnosticCode, Severity};
 
 /// Stable codes of import diagnostics; a compile diagnostic of the built document keeps its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -128,13 +128,12 @@ impl ImportDiagnostic {
 
 impl fmt::Display for ImportDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at ", self.code.code())?;
-        match (&self.location, &self.path) {
-            (Some(location), _) => write!(f, "{location}")?,
-            (None, Some(path)) if !path.is_empty() => f.write_str(path)?,
-            (None, _) => f.write_str("(document)")?,
-        }
-        write!(f, ": {}", self.message)
+        let place: Option<&dyn fmt::Display> = match (&self.location, &self.path) {
+            (Some(location), _) => Some(location),
+            (None, Some(path)) if !path.is_empty() => Some(path),
+            (None, _) => None,
+        };
+        write_diagnostic(f, self.code.code(), place, &self.message)
     }
 }
 
@@ -157,16 +156,10 @@ impl ImportError {
     /// ```
     pub fn code(&self) -> &'static str {
         let compiled = |d: &ImportDiagnostic| matches!(d.code, ImportCode::Compile(_));
-        if !self.diagnostics.iter().all(compiled) {
-            "IMPORT_ERROR"
-        } else if self
-            .diagnostics
-            .iter()
-            .any(|d| d.severity() == Severity::Error)
-        {
-            "COMPILE_ERROR"
+        if self.diagnostics.iter().all(compiled) {
+            rejection_code(self.diagnostics.iter().map(ImportDiagnostic::severity))
         } else {
-            "STRICT_WARNINGS"
+            "IMPORT_ERROR"
         }
     }
 
@@ -179,21 +172,76 @@ impl ImportError {
 
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let errors = self
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity() == Severity::Error)
-            .count();
-        write!(
-            f,
-            "import rejected: {errors} error(s), {} warning(s)",
-            self.diagnostics.len() - errors
-        )?;
-        for d in &self.diagnostics {
-            write!(f, "\n  {d}")?;
-        }
-        Ok(())
+        write_rejection(f, "import", &self.diagnostics, ImportDiagnostic::severity)
     }
 }
 
 impl std::error::Error for ImportError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{CompileError, Diagnostic};
+
+    #[test]
+    fn an_import_and_a_document_are_rejected_in_the_same_words() {
+        let compile = CompileError {
+            diagnostics: vec![
+                Diagnostic {
+                    code: DiagnosticCode::InvalidDecimal,
+                    path: "products[0].cost".into(),
+                    message: "`x` is not a decimal".into(),
+                    ids: Vec::new(),
+                },
+                Diagnostic {
+                    code: DiagnosticCode::Expired,
+                    path: String::new(),
+                    message: "expired".into(),
+                    ids: Vec::new(),
+                },
+            ],
+        };
+        assert_eq!(
+            compile.to_string(),
+            "document rejected: 1 error(s), 1 warning(s)\n  INVALID_DECIMAL at products[0].cost: `x` is not a decimal\n  EXPIRED at (document): expired"
+        );
+        let located = Location {
+            file: "products.csv".into(),
+            row: Some(3),
+            column: Some("COST".into()),
+        };
+        let import = ImportError::new(vec![
+            ImportDiagnostic {
+                code: ImportCode::Compile(DiagnosticCode::Expired),
+                location: None,
+                path: None,
+                message: "expired".into(),
+            },
+            ImportDiagnostic {
+                code: ImportCode::Compile(DiagnosticCode::InvalidDecimal),
+                location: Some(located),
+                path: Some("products[0].cost".into()),
+                message: "`x` is not a decimal".into(),
+            },
+        ]);
+        assert_eq!(
+            import.to_string(),
+            "import rejected: 1 error(s), 1 warning(s)\n  INVALID_DECIMAL at products.csv:3:COST: `x` is not a decimal\n  EXPIRED at (document): expired"
+        );
+        assert_eq!(
+            (compile.code(), import.code()),
+            ("COMPILE_ERROR", "COMPILE_ERROR")
+        );
+        let warnings = ImportError::new(vec![ImportDiagnostic {
+            code: ImportCode::Compile(DiagnosticCode::Expired),
+            location: None,
+            path: Some("contracts[0]".into()),
+            message: "expired".into(),
+        }]);
+        assert_eq!(warnings.code(), "STRICT_WARNINGS");
+        assert_eq!(
+            warnings.diagnostics[0].to_string(),
+            "EXPIRED at contracts[0]: expired"
+        );
+    }
+}

@@ -13,7 +13,7 @@ use super::error::{ImportCode, ImportDiagnostic, Location};
 pub const MANIFEST_FORMAT: &str = "tarif-import/1";
 
 /// The tables a manifest may name, in the order they are read.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 8] = [
     "categories",
     "products",
     "price_lists",
@@ -21,6 +21,7 @@ pub const TABLES: [&str; 7] = [
     "segments",
     "accounts",
     "account_prices",
+    "stock",
 ];
 
 /// A parsed import manifest, its relative paths resolved against `base`.
@@ -181,7 +182,7 @@ impl Manifest {
     ///     ".",
     /// ).unwrap();
     /// assert_eq!(m.tables().collect::<Vec<_>>(), ["products"]);
-    /// let err = Manifest::from_json(r#"{"format": "tarif-import/1", "tables": {"stock": {}}}"#, "m", ".")
+    /// let err = Manifest::from_json(r#"{"format": "tarif-import/1", "tables": {"orders": {}}}"#, "m", ".")
     ///     .unwrap_err();
     /// assert_eq!(err.diagnostics[0].code.code(), "IMPORT_MANIFEST");
     /// ```
