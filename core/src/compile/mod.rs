@@ -343,6 +343,24 @@ mod tests {
     }
 
     #[test]
+    fn a_contract_that_does_not_parse_is_reported_once() {
+        let found = problems(
+            r#"{"format": "tarif/1",
+              "contracts": [{"id": "k"}, {"id": "m", "audience": "all", "colour": "red"}]}"#,
+        );
+        assert_eq!(
+            found,
+            [
+                ("MISSING_FIELD".to_string(), "contracts[0]".to_string()),
+                (
+                    "UNKNOWN_FIELD".to_string(),
+                    "contracts[1].colour".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn invalid_json_and_wrong_format_are_reported() {
         assert_eq!(problems("{\"format\": ")[0].0, "PARSE_ERROR");
         assert!(problems(r#"{"format": "tarif/9", "products": 3}"#)
