@@ -8,7 +8,7 @@ use tarif::{CompileError, CompileOptions, Diagnostic, Engine, Severity};
 
 use crate::args::{CheckArgs, Rules};
 use crate::failure::{Exit, Failure};
-use crate::progress::Progress;
+use crate::progress::{compile_progress, Progress};
 
 /// A compiled document and what compiling it said.
 pub(crate) struct Loaded {
@@ -19,7 +19,7 @@ pub(crate) struct Loaded {
     pub snapshot: bool,
 }
 
-/// Reads and compiles the rules document under a spinner, or opens it if it is a snapshot.
+/// Reads and compiles the rules document under a bar of its phases, or opens it if it is a snapshot.
 fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileError>, Failure> {
     let file_error = |error| Failure::File {
         path: rules.path.clone(),
@@ -36,17 +36,18 @@ fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileE
             "stream did not contain valid UTF-8",
         ))
     })?;
-    let spinner = progress.spinner(format!("compiling {}", rules.path.display()));
+    let bar = progress.phases(format!("compiling {}", rules.path.display()));
     let started = Instant::now();
     let compiled = Engine::compile(
         &text,
         &CompileOptions {
             strict: rules.strict,
+            progress: Some(compile_progress(&bar)),
             ..CompileOptions::default()
         },
     );
     let elapsed = started.elapsed();
-    spinner.finish_and_clear();
+    bar.finish_and_clear();
     Ok(compiled.map(|c| Loaded {
         engine: c.engine,
         warnings: c.warnings,

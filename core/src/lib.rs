@@ -41,7 +41,7 @@ pub mod document {
 }
 
 pub use changes::{ChangeKind, Diff, EntityChange, CHANGES_FORMAT};
-pub use compile::CompileOptions;
+pub use compile::{CompileOptions, CompileProgress};
 pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
