@@ -375,6 +375,12 @@ export interface EntityChange {
 }
 
 /**
+ * Every `err.code` the package's errors can carry: the core's, and the binding's own for an
+ * abort and a caught panic (tarif.cjs adds the one of a missing addon).
+ */
+export declare function errorCodes(): Array<string>
+
+/**
  * The values a query error names, as `err.details` (and a failed order line's `details`)
  * carry them; the same keys as Python's `.details` (`pricedIn` for `priced_in`). A key the
  * error does not name is absent.

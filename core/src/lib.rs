@@ -59,6 +59,7 @@ pub use engine::visibility::Capabilities;
 pub use engine::{AccountInfo, Engine};
 pub use error::{
     CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, SnapshotError, Status,
+    ERROR_CODES,
 };
 pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};
