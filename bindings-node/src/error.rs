@@ -159,17 +159,6 @@ pub fn create_error<'env>(env: &'env Env, message: &str) -> napi::Result<Object<
     }
 }
 
-/// Every `err.code` the package's errors can carry: the core's, and the binding's own for an
-/// abort and a caught panic (tarif.cjs adds the one of a missing addon).
-#[napi]
-pub fn error_codes() -> Vec<&'static str> {
-    let own = [
-        Failure::Aborted.code(),
-        Failure::Panic(String::new()).code(),
-    ];
-    tarif::ERROR_CODES.iter().copied().chain(own).collect()
-}
-
 /// The values a query error names, as `err.details` (and a failed order line's `details`)
 /// carry them; the same keys as Python's `.details` (`pricedIn` for `priced_in`). A key the
 /// error does not name is absent.

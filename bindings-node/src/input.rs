@@ -97,8 +97,11 @@ pub struct LoadOptions<'a> {
     /// `fromFile` call it during the compile, and rethrow what it throws once the compile is
     /// over.
     #[napi(ts_type = "(phase: string, done: number, total: number) => void")]
-    pub on_progress: Option<Function<'a, FnArgs<(String, u32, u32)>, ()>>,
+    pub on_progress: Option<OnCompileProgress<'a>>,
 }
+
+/// `onProgress(phase, done, total)` of a compile.
+pub type OnCompileProgress<'a> = Function<'a, FnArgs<(String, u32, u32)>, ()>;
 
 /// Options of `quoteMany`.
 #[napi(object, object_to_js = false)]

@@ -66,6 +66,17 @@ fn apply(
     })
 }
 
+/// Every `err.code` the package's errors can carry: the core's, and the binding's own for an
+/// abort and a caught panic (tarif.cjs adds the one of a missing addon).
+#[napi]
+pub fn error_codes() -> Vec<&'static str> {
+    let own = [
+        Failure::Aborted.code(),
+        Failure::Panic(String::new()).code(),
+    ];
+    tarif::ERROR_CODES.iter().copied().chain(own).collect()
+}
+
 /// A compiled rules document: immutable, safe to share, answers synchronously in well under a
 /// microsecond (except `quoteMany` and `load`, which run on the libuv pool).
 #[napi]

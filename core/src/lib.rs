@@ -9,6 +9,8 @@ mod instant;
 
 mod load;
 mod model;
+#[cfg(feature = "serde")]
+mod serialize;
 
 pub mod import;
 pub mod money;
@@ -48,7 +50,7 @@ pub use engine::order::{
     LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
 };
 pub use engine::quote::{
-    AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, StockInfo,
+    AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,
 };
 pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,

@@ -78,7 +78,10 @@ pub struct CompileOptions {
 /// assert_eq!(seen.last().unwrap(), &("done".to_string(), CompileProgress::PHASES, CompileProgress::PHASES));
 /// ```
 #[derive(Clone)]
-pub struct CompileProgress(Arc<dyn Fn(&str, usize, usize) + Send + Sync>);
+pub struct CompileProgress(Arc<ProgressFn>);
+
+/// The callback behind a [`CompileProgress`].
+type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
 
 impl CompileProgress {
     /// How many phases a compile reports.
