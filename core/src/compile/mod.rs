@@ -117,31 +117,75 @@ const PHASES: [&str; 9] = [
     "checks",
 ];
 
-/// Where a compile is: reports each phase to the caller's callback, if any.
+/// Where a compile is: reports each phase to the caller's callback, if any, and to `tracing`
+/// (a `compile_phase` span around each phase, a debug event with its duration as it ends, and
+/// an info event once the compile is over).
 struct Phases<'a> {
     progress: Option<&'a CompileProgress>,
     done: usize,
+    /// The running phase's span and when it began.
+    running: Option<(tracing::span::EnteredSpan, std::time::Instant)>,
+    started: std::time::Instant,
 }
 
 impl<'a> Phases<'a> {
     fn new(progress: Option<&'a CompileProgress>) -> Self {
-        Phases { progress, done: 0 }
+        Phases {
+            progress,
+            done: 0,
+            running: None,
+            started: std::time::Instant::now(),
+        }
     }
 
     /// Marks the beginning of the next phase of [`PHASES`].
     fn next(&mut self) {
-        if let (Some(progress), Some(phase)) = (self.progress, PHASES.get(self.done)) {
-            (progress.0)(phase, self.done, PHASES.len());
+        self.end_phase();
+        if let Some(phase) = PHASES.get(self.done) {
+            if let Some(progress) = self.progress {
+                (progress.0)(phase, self.done, PHASES.len());
+            }
+            let span = tracing::debug_span!(target: "tarif::compile", "compile_phase", phase);
+            self.running = Some((span.entered(), std::time::Instant::now()));
         }
         self.done += 1;
     }
 
-    fn finish(&mut self) {
+    fn end_phase(&mut self) {
+        if let Some((span, began)) = self.running.take() {
+            let phase = PHASES
+                .get(self.done.saturating_sub(1))
+                .copied()
+                .unwrap_or("");
+            tracing::debug!(target: "tarif::compile", phase, ms = millis(began), "compile phase done");
+            drop(span);
+        }
+    }
+
+    fn finish(&mut self, diagnostics: &[Diagnostic]) {
+        self.end_phase();
         if let Some(progress) = self.progress {
             (progress.0)("done", PHASES.len(), PHASES.len());
         }
         self.done = PHASES.len();
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .count();
+        tracing::info!(
+            target: "tarif::compile",
+            errors,
+            warnings = diagnostics.len() - errors,
+            ms = millis(self.started),
+            "compiled: {errors} error(s), {} warning(s) in {} ms",
+            diagnostics.len() - errors,
+            millis(self.started),
+        );
     }
+}
+
+fn millis(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A compiled index and the warnings its document raised (never errors: a document with
@@ -200,7 +244,7 @@ pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, Co
                 ),
                 &[],
             );
-            phases.finish();
+            phases.finish(&diags.list);
             return Err(diags.into_error());
         }
     };
@@ -223,7 +267,7 @@ fn compile_value(
             "the document must be a json object".into(),
             &[],
         );
-        phases.finish();
+        phases.finish(&diags.list);
         return Err(diags.into_error());
     };
     let unknown: Vec<String> = object
@@ -262,7 +306,7 @@ fn compile_value(
             let path = e.path().to_string();
             let message = e.into_inner().to_string();
             diags.item_error(&path, "", &message);
-            phases.finish();
+            phases.finish(&diags.list);
             return Err(diags.into_error());
         }
     };
@@ -385,7 +429,7 @@ impl Diags {
         strict: bool,
         phases: &mut Phases<'_>,
     ) -> Result<Output, CompileError> {
-        phases.finish();
+        phases.finish(&self.list);
         let rejected = self.has_errors() || (strict && !self.list.is_empty());
         match index {
             Some(index) if !rejected => Ok((index, self.list)),
