@@ -77,7 +77,7 @@ function rowsOf(input) {
   return rows
 }
 
-async function sliced(BatchJob, engine, input, signal) {
+async function sliced(BatchJob, engine, input, signal, options) {
   const job = new BatchJob(engine)
   while (!job.read(input, SLICE_ROWS, signal)) {
     await nextTurn()
@@ -91,7 +91,7 @@ async function sliced(BatchJob, engine, input, signal) {
     await nextTurn()
     out[column] = new Array(rows)
   }
-  await job.price(signal)
+  await job.price(signal, options)
   const names = job.names()
   const amounts = []
   for (let row = 0; row < rows; ) {
@@ -121,17 +121,19 @@ function install(binding) {
   const whole = Engine.prototype.quoteMany
   // `engine` is taken when the call is made: on a handle, the engine current then prices every
   // row, even if a swap happens meanwhile.
-  const quoteMany = (engine, input, signal) => {
+  const quoteMany = (engine, input, signal, options) => {
     const rows = rowsOf(input)
     return gate.run(rows, () =>
-      rows <= SLICE_ROWS ? whole.call(engine, input, signal) : sliced(BatchJob, engine, input, signal),
+      rows <= SLICE_ROWS
+        ? whole.call(engine, input, signal, options)
+        : sliced(BatchJob, engine, input, signal, options),
     )
   }
-  Engine.prototype.quoteMany = function (input, signal) {
-    return quoteMany(this, input, signal)
+  Engine.prototype.quoteMany = function (input, signal, options) {
+    return quoteMany(this, input, signal, options)
   }
-  EngineHandle.prototype.quoteMany = function (input, signal) {
-    return quoteMany(this.current(), input, signal)
+  EngineHandle.prototype.quoteMany = function (input, signal, options) {
+    return quoteMany(this.current(), input, signal, options)
   }
 }
 

@@ -23,8 +23,11 @@ export declare class BatchJob {
    * read. Throws what `quoteMany` rejects with for malformed input, or `AbortError`.
    */
   read(input: BatchInput, rows: number, signal?: AbortSignal): boolean
-  /** Prices the batch read on the libuv pool; the promise settles when it is priced. */
-  price(signal?: AbortSignal): Promise<void>
+  /**
+   * Prices the batch read on the libuv pool; the promise settles when it is priced.
+   * `options.onProgress` is as for `quoteMany`.
+   */
+  price(signal?: AbortSignal, options?: QuoteManyOptions | undefined | null): Promise<void>
   /** The answer's name tables; call once, after `price`. */
   names(): BatchNames
   /** The next `rows` rows of the answer; empty once every row was taken. */
@@ -136,9 +139,9 @@ export declare class Engine {
    * between, so no other callback waits more than a few milliseconds on it; leave the input
    * arrays unchanged until the promise settles. Batches wait their turn once 2M rows are in
    * flight. Rows fail one by one (`status`); the promise rejects only for malformed input or
-   * an abort (`AbortError`).
+   * an abort (`AbortError`). `options.onProgress(done, total)` follows the pricing.
    */
-  quoteMany(input: BatchInput, signal?: AbortSignal): Promise<BatchOutput>
+  quoteMany(input: BatchInput, signal?: AbortSignal, options?: QuoteManyOptions | undefined | null): Promise<BatchOutput>
 }
 
 /**
@@ -189,7 +192,7 @@ export declare class EngineHandle {
   /** `related` on the current engine. */
   related(account: string, reference: string, kind: 'requires' | 'accessories' | 'compatible' | 'excludes' | 'replacement', at?: Date | string): Array<RelatedProduct>
   /** `quoteMany` on the engine current when it is called, even if a swap happens meanwhile. */
-  quoteMany(input: BatchInput, signal?: AbortSignal): Promise<BatchOutput>
+  quoteMany(input: BatchInput, signal?: AbortSignal, options?: QuoteManyOptions | undefined | null): Promise<BatchOutput>
 }
 
 /** Count the values of an attribute declared filterable. */
@@ -372,6 +375,12 @@ export interface EntityChange {
 }
 
 /**
+ * Every `err.code` the package's errors can carry: the core's, and the binding's own for an
+ * abort and a caught panic (tarif.cjs adds the one of a missing addon).
+ */
+export declare function errorCodes(): Array<string>
+
+/**
  * The values a query error names, as `err.details` (and a failed order line's `details`)
  * carry them; the same keys as Python's `.details` (`pricedIn` for `priced_in`). A key the
  * error does not name is absent.
@@ -507,6 +516,14 @@ export interface LineError {
 export interface LoadOptions {
   /** Reject the document on warnings too (`STRICT_WARNINGS`). */
   strict?: boolean
+  /**
+   * Called as each phase of the compile begins (`done` phases of `total` finished) and once
+   * at the end with `'done'`. A compile that runs on the pool (`load`, `apply`, `reload`)
+   * calls it on the event loop, possibly after its promise settled; `fromJson` and
+   * `fromFile` call it during the compile, and rethrow what it throws once the compile is
+   * over.
+   */
+  onProgress?: (phase: string, done: number, total: number) => void
 }
 
 /** What `lookup` takes. */
@@ -603,6 +620,16 @@ export interface QuoteInput {
   at?: Date | string
   /** Currency code. Default: the account's, else the document's default. */
   currency?: string
+}
+
+/** Options of `quoteMany`. */
+export interface QuoteManyOptions {
+  /**
+   * Called with the rows priced so far and the batch's rows as the pool prices them, a few
+   * tens of thousands of rows at a time (`done === total` last). The calls are queued to the
+   * event loop: the last may come just after the promise settled.
+   */
+  onProgress?: (done: number, total: number) => void
 }
 
 /**

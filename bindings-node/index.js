@@ -838,4 +838,5 @@ module.exports = nativeBinding
 module.exports.BatchJob = nativeBinding.BatchJob
 module.exports.Engine = nativeBinding.Engine
 module.exports.EngineHandle = nativeBinding.EngineHandle
+module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.runCli = nativeBinding.runCli

@@ -28,10 +28,26 @@ function missingAddon(cause) {
     : `\`${pkg.name}\` ${pkg.version} has no native addon for this platform (it has ` +
       `${published.length ? published.map((p) => `\`${p}\``).join(', ') : 'none outside a source checkout'}); ` +
       'in a source checkout, build it with `npm run build`'
-  const error = new Error(`cannot load the native addon of \`${pkg.name}\` for \`${platform}\`: ${advice}`)
+  const error = new TarifError(`cannot load the native addon of \`${pkg.name}\` for \`${platform}\`: ${advice}`)
   error.code = 'NATIVE_ADDON_MISSING'
   error.cause = cause
   return error
+}
+
+// The native code builds its errors with the class it finds under this global symbol (see
+// src/error.rs); a second copy of the package in the process shares the first one's class.
+const errorClass = Symbol.for('tarif.TarifError')
+
+/**
+ * The class of every error the package throws or rejects with: `err.code` is one of
+ * `TarifError.codes`, `err.details` what the code names (the diagnostics of a rejected
+ * document, the values a query error names).
+ */
+class TarifError extends Error {}
+// A data property, so that an error may still name itself (`AbortError`).
+TarifError.prototype.name = 'TarifError'
+if (globalThis[errorClass] === undefined) {
+  Object.defineProperty(globalThis, errorClass, { value: TarifError })
 }
 
 let binding
@@ -40,6 +56,9 @@ try {
 } catch (cause) {
   throw missingAddon(cause)
 }
+
+TarifError.codes = Object.freeze([...binding.errorCodes(), 'NATIVE_ADDON_MISSING'])
+binding.TarifError = globalThis[errorClass]
 
 require('./batch.cjs').install(binding)
 

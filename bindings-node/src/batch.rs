@@ -19,7 +19,8 @@ use napi_derive::napi;
 use tarif::{Decimal, Engine as Core, Status};
 
 use crate::error::Failure;
-use crate::input::{self, At, BatchInput};
+use crate::input::{self, At, BatchInput, QuoteManyOptions};
+use crate::progress;
 use crate::queries::{batch_instant, watch};
 use crate::tasks::{guarded, Batch, Instants, Texts};
 use crate::{js, Engine};
@@ -168,22 +169,28 @@ impl BatchJob {
     }
 
     /// Prices the batch read on the libuv pool; the promise settles when it is priced.
+    /// `options.onProgress` is as for `quoteMany`.
     #[napi(ts_return_type = "Promise<void>", catch_unwind)]
     pub fn price(
         &mut self,
         env: &Env,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
+        options: Option<QuoteManyOptions<'_>>,
     ) -> napi::Result<AsyncTask<PriceJob>> {
         let batch = if self.stage == Stage::Read {
             self.stage = Stage::Priced;
-            watch(env, signal).map(|watch| Batch {
-                engine: self.engine.clone(),
-                accounts: mem::take(&mut self.accounts),
-                refs: mem::take(&mut self.refs),
-                qtys: mem::take(&mut self.qtys),
-                at: self.at.take().unwrap_or(Instants::PerRow(Vec::new())),
-                currency: self.currency.take(),
-                watch,
+            let progress = progress::rows(options.as_ref());
+            watch(env, signal).and_then(|watch| {
+                Ok(Batch {
+                    engine: self.engine.clone(),
+                    accounts: mem::take(&mut self.accounts),
+                    refs: mem::take(&mut self.refs),
+                    qtys: mem::take(&mut self.qtys),
+                    at: self.at.take().unwrap_or(Instants::PerRow(Vec::new())),
+                    currency: self.currency.take(),
+                    watch,
+                    progress: progress?,
+                })
             })
         } else {
             Err(input::type_error(

@@ -45,8 +45,8 @@ pub enum Base {
 /// Applies a change on the pool.
 pub struct Apply {
     pub base: Base,
-    pub changes: Result<String, Option<Failure>>,
-    pub strict: bool,
+    /// The changes and the options to compile them with, or why they cannot be applied.
+    pub changes: Result<(String, tarif::CompileOptions), Option<Failure>>,
 }
 
 impl Task for Apply {
@@ -54,15 +54,11 @@ impl Task for Apply {
     type JsValue = Engine;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        let changes = match &mut self.changes {
-            Ok(text) => std::mem::take(text),
+        let (changes, options) = match &mut self.changes {
+            Ok((text, options)) => (std::mem::take(text), options.clone()),
             Err(failure) => {
                 return Ok(Err(failure.take().unwrap_or(Failure::Aborted)));
             }
-        };
-        let options = tarif::CompileOptions {
-            strict: self.strict,
-            ..tarif::CompileOptions::default()
         };
         Ok(guarded(|| match &self.base {
             Base::Engine(engine) => Ok(Arc::new(engine.apply(&changes, &options)?.engine)),

@@ -1,7 +1,7 @@
 //! The one place where failures become JavaScript errors: every thrown error and every rejected
 //! promise of the binding is built here, so `err.code` and `err.details` mean the same everywhere.
 
-use napi::bindgen_prelude::{JsObjectValue, JsValue};
+use napi::bindgen_prelude::{FromNapiValue, Function, JsObjectValue, JsValue, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use tarif::wire::{InputCode, UnknownName};
@@ -124,8 +124,7 @@ impl Failure {
     }
 
     fn build(&self, env: &Env, code: &str, message: &str) -> napi::Result<napi::Error> {
-        let mut error =
-            env.create_error(napi::Error::new(napi::Status::GenericFailure, message))?;
+        let mut error = create_error(env, message)?;
         error.set_named_property("code", code)?;
         match self {
             Failure::Compile(e) => {
@@ -138,6 +137,25 @@ impl Failure {
             _ => {}
         }
         Ok(napi::Error::from(error.to_unknown()))
+    }
+}
+
+/// The global symbol under which tarif.cjs leaves its `TarifError` class for the native code.
+const ERROR_CLASS: &str = "tarif.TarifError";
+
+/// A new `TarifError` with this message: the class of every error the package throws. Without
+/// it (index.js loaded on its own, not through the package's entry points) a plain `Error`.
+pub fn create_error<'env>(env: &'env Env, message: &str) -> napi::Result<Object<'env>> {
+    let global = env.get_global()?;
+    let symbol = global
+        .get_named_property::<Unknown<'_>>("Symbol")?
+        .coerce_to_object()?;
+    let symbol_for: Function<'_, &str, Unknown<'_>> = symbol.get_named_property("for")?;
+    let key = symbol_for.call(ERROR_CLASS)?;
+    let class: Option<Function<'_, &str, Unknown<'_>>> = global.get_property(key).ok().flatten();
+    match class {
+        Some(class) => Object::from_unknown(class.new_instance(message)?),
+        None => env.create_error(napi::Error::new(napi::Status::GenericFailure, message)),
     }
 }
 

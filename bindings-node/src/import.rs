@@ -58,10 +58,7 @@ impl Task for ImportTables {
 
 fn rejection(env: &Env, err: &ImportError) -> napi::Error {
     let build = || -> napi::Result<napi::Error> {
-        let mut error = env.create_error(napi::Error::new(
-            napi::Status::GenericFailure,
-            err.to_string(),
-        ))?;
+        let mut error = crate::error::create_error(env, &err.to_string())?;
         error.set_named_property("code", err.code())?;
         let details: Vec<ImportDiagnosticInfo> = err
             .diagnostics

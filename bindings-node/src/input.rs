@@ -3,7 +3,9 @@
 //! code of what is wrong with it (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`…) and a
 //! message naming the field, instead of N-API's generic conversion error.
 
-use napi::bindgen_prelude::{Array, BigInt, FromNapiValue, JsValue, Object, Unknown, Utf16String};
+use napi::bindgen_prelude::{
+    Array, BigInt, FnArgs, FromNapiValue, Function, JsValue, Object, Unknown, Utf16String,
+};
 use napi::{JsDate, ValueType};
 use napi_derive::napi;
 use tarif::wire::{self, AtInput, InputCode, QtyInput};
@@ -85,10 +87,30 @@ pub struct BatchInput<'a> {
 }
 
 /// Compile options.
-#[napi(object)]
-pub struct LoadOptions {
+#[napi(object, object_to_js = false)]
+pub struct LoadOptions<'a> {
     /// Reject the document on warnings too (`STRICT_WARNINGS`).
     pub strict: Option<bool>,
+    /// Called as each phase of the compile begins (`done` phases of `total` finished) and once
+    /// at the end with `'done'`. A compile that runs on the pool (`load`, `apply`, `reload`)
+    /// calls it on the event loop, possibly after its promise settled; `fromJson` and
+    /// `fromFile` call it during the compile, and rethrow what it throws once the compile is
+    /// over.
+    #[napi(ts_type = "(phase: string, done: number, total: number) => void")]
+    pub on_progress: Option<OnCompileProgress<'a>>,
+}
+
+/// `onProgress(phase, done, total)` of a compile.
+pub type OnCompileProgress<'a> = Function<'a, FnArgs<(String, u32, u32)>, ()>;
+
+/// Options of `quoteMany`.
+#[napi(object, object_to_js = false)]
+pub struct QuoteManyOptions<'a> {
+    /// Called with the rows priced so far and the batch's rows as the pool prices them, a few
+    /// tens of thousands of rows at a time (`done === total` last). The calls are queued to the
+    /// event loop: the last may come just after the promise settled.
+    #[napi(ts_type = "(done: number, total: number) => void")]
+    pub on_progress: Option<Function<'a, FnArgs<(u32, u32)>, ()>>,
 }
 
 /// An instant as given.

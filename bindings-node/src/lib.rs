@@ -10,6 +10,7 @@ mod import;
 mod input;
 mod orders;
 mod output;
+mod progress;
 mod queries;
 mod tasks;
 
@@ -23,14 +24,10 @@ use tarif::Engine as Core;
 
 use crate::changes::{Apply, Base, Diff};
 use crate::error::{DiagnosticInfo, Failure};
-use crate::input::LoadOptions;
+use crate::input::{LoadOptions, QuoteManyOptions};
 use crate::orders::{OrderTextResult, PricedOrderResult};
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
 use crate::tasks::{Load, QuoteMany};
-
-fn strict(options: Option<LoadOptions>) -> bool {
-    options.and_then(|o| o.strict).unwrap_or(false)
-}
 
 /// A failure as the JavaScript error it throws.
 fn js<T>(env: &Env, result: Result<T, Failure>) -> napi::Result<T> {
@@ -41,16 +38,43 @@ fn js<T>(env: &Env, result: Result<T, Failure>) -> napi::Result<T> {
 fn load(
     env: &Env,
     path: Unknown<'_>,
-    options: Option<LoadOptions>,
+    options: Option<LoadOptions<'_>>,
     signal: Option<Object<'_>>,
     target: Option<Arc<ArcSwap<Core>>>,
 ) -> Result<AsyncTask<Load>, Failure> {
     Ok(AsyncTask::new(Load {
         path: input::text(path, "path")?,
-        strict: strict(options),
+        options: progress::pooled(options.as_ref())?,
         watch: queries::watch(env, signal)?,
         target,
     }))
+}
+
+/// A task that applies `changes` to `base` on the libuv pool (`Engine.apply`,
+/// `EngineHandle.apply`).
+fn apply(
+    env: &Env,
+    base: Base,
+    changes: Unknown<'_>,
+    options: Option<LoadOptions<'_>>,
+) -> AsyncTask<Apply> {
+    let changes = progress::pooled(options.as_ref())
+        .and_then(|options| Ok((changes::changes_text(env, changes)?, options)));
+    AsyncTask::new(Apply {
+        base,
+        changes: changes.map_err(Some),
+    })
+}
+
+/// Every `err.code` the package's errors can carry: the core's, and the binding's own for an
+/// abort and a caught panic (tarif.cjs adds the one of a missing addon).
+#[napi]
+pub fn error_codes() -> Vec<&'static str> {
+    let own = [
+        Failure::Aborted.code(),
+        Failure::Panic(String::new()).code(),
+    ];
+    tarif::ERROR_CODES.iter().copied().chain(own).collect()
 }
 
 /// A compiled rules document: immutable, safe to share, answers synchronously in well under a
@@ -71,15 +95,12 @@ impl Engine {
     pub fn from_json(
         env: &Env,
         #[napi(ts_arg_type = "string")] text: Unknown<'_>,
-        options: Option<LoadOptions>,
+        options: Option<LoadOptions<'_>>,
     ) -> napi::Result<Self> {
-        let compiled = input::text(text, "text").and_then(|text| {
-            let options = tarif::CompileOptions {
-                strict: strict(options),
-                ..tarif::CompileOptions::default()
-            };
-            Ok(Core::compile(&text, &options)?)
-        });
+        let text = js(env, input::text(text, "text"))?;
+        let compiled = progress::blocking(options.as_ref(), |options| {
+            Ok(Core::compile(&text, options)?)
+        })?;
         js(env, compiled).map(|c| Engine {
             inner: Arc::new(c.engine),
         })
@@ -91,10 +112,12 @@ impl Engine {
     pub fn from_file(
         env: &Env,
         #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        options: Option<LoadOptions>,
+        options: Option<LoadOptions<'_>>,
     ) -> napi::Result<Self> {
-        let engine =
-            input::text(path, "path").and_then(|path| tasks::compile_file(&path, strict(options)));
+        let path = js(env, input::text(path, "path"))?;
+        let engine = progress::blocking(options.as_ref(), |options| {
+            tasks::compile_file(&path, options)
+        })?;
         js(env, engine).map(|e| Engine { inner: Arc::new(e) })
     }
 
@@ -103,7 +126,7 @@ impl Engine {
     pub fn load(
         env: &Env,
         #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        options: Option<LoadOptions>,
+        options: Option<LoadOptions<'_>>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
     ) -> napi::Result<AsyncTask<Load>> {
         js(env, load(env, path, options, signal, None))
@@ -117,13 +140,9 @@ impl Engine {
         &self,
         env: &Env,
         #[napi(ts_arg_type = "string | object")] changes: Unknown<'_>,
-        options: Option<LoadOptions>,
+        options: Option<LoadOptions<'_>>,
     ) -> AsyncTask<Apply> {
-        AsyncTask::new(Apply {
-            base: Base::Engine(self.inner.clone()),
-            changes: changes::changes_text(env, changes).map_err(Some),
-            strict: strict(options),
-        })
+        apply(env, Base::Engine(self.inner.clone()), changes, options)
     }
 
     /// The entities added, removed or modified in `other`'s document, computed on the libuv
@@ -263,15 +282,16 @@ impl Engine {
     /// between, so no other callback waits more than a few milliseconds on it; leave the input
     /// arrays unchanged until the promise settles. Batches wait their turn once 2M rows are in
     /// flight. Rows fail one by one (`status`); the promise rejects only for malformed input or
-    /// an abort (`AbortError`).
+    /// an abort (`AbortError`). `options.onProgress(done, total)` follows the pricing.
     #[napi(ts_return_type = "Promise<BatchOutput>", catch_unwind)]
     pub fn quote_many(
         &self,
         env: &Env,
         #[napi(ts_arg_type = "BatchInput")] input: Unknown<'_>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
+        options: Option<QuoteManyOptions<'_>>,
     ) -> napi::Result<AsyncTask<QuoteMany>> {
-        let batch = queries::batch(&self.inner, env, input, signal);
+        let batch = queries::batch(&self.inner, env, input, signal, options);
         Ok(AsyncTask::new(QuoteMany(batch.map_err(Some))))
     }
 }
@@ -320,7 +340,7 @@ impl EngineHandle {
         &self,
         env: &Env,
         #[napi(ts_arg_type = "string")] path: Unknown<'_>,
-        options: Option<LoadOptions>,
+        options: Option<LoadOptions<'_>>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
     ) -> napi::Result<AsyncTask<Load>> {
         js(
@@ -338,16 +358,13 @@ impl EngineHandle {
         &self,
         env: &Env,
         #[napi(ts_arg_type = "string | object")] changes: Unknown<'_>,
-        options: Option<LoadOptions>,
+        options: Option<LoadOptions<'_>>,
     ) -> AsyncTask<Apply> {
-        AsyncTask::new(Apply {
-            base: Base::Handle {
-                current: self.current.clone(),
-                writer: self.writer.clone(),
-            },
-            changes: changes::changes_text(env, changes).map_err(Some),
-            strict: strict(options),
-        })
+        let base = Base::Handle {
+            current: self.current.clone(),
+            writer: self.writer.clone(),
+        };
+        apply(env, base, changes, options)
     }
 
     /// `engineVersion` of the current engine.
@@ -467,8 +484,9 @@ impl EngineHandle {
         env: &Env,
         #[napi(ts_arg_type = "BatchInput")] input: Unknown<'_>,
         #[napi(ts_arg_type = "AbortSignal")] signal: Option<Object<'_>>,
+        options: Option<QuoteManyOptions<'_>>,
     ) -> napi::Result<AsyncTask<QuoteMany>> {
-        let batch = queries::batch(&self.current.load_full(), env, input, signal);
+        let batch = queries::batch(&self.current.load_full(), env, input, signal, options);
         Ok(AsyncTask::new(QuoteMany(batch.map_err(Some))))
     }
 }

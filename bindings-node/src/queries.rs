@@ -10,8 +10,11 @@ use tarif::wire::{AtInput, ProductInput};
 use tarif::Engine as Core;
 
 use crate::error::{DiagnosticInfo, Failure};
-use crate::input::{self, BatchAtInput, BatchInput, LookupInput, VisibilityInput};
+use crate::input::{
+    self, BatchAtInput, BatchInput, LookupInput, QuoteManyOptions, VisibilityInput,
+};
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
+use crate::progress;
 use crate::tasks::{Batch, Instants, Watch};
 
 /// Listens to the caller's `signal`; anything but an `AbortSignal` is `INVALID_TYPE`.
@@ -103,6 +106,7 @@ pub fn batch(
     env: &Env,
     input: Unknown<'_>,
     signal: Option<Object<'_>>,
+    options: Option<QuoteManyOptions<'_>>,
 ) -> Result<Batch, Failure> {
     let input: BatchInput<'_> = input::object(input, "input")?;
     let accounts = input::texts(input.accounts, "accounts")?
@@ -126,6 +130,7 @@ pub fn batch(
         at,
         currency: input::optional_text(input.currency, "currency")?,
         watch: watch(env, signal)?,
+        progress: progress::rows(options.as_ref())?,
     })
 }
 

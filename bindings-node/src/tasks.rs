@@ -16,6 +16,7 @@ use tarif::{BatchAt, CompileOptions, Decimal, Engine as Core, Instant, Status};
 
 use crate::error::{panic_failure, Failure};
 use crate::output::BatchOutput;
+use crate::progress::RowProgress;
 use crate::Engine;
 
 /// Set from the JS thread when the caller's signal aborts; read by the pool thread.
@@ -99,12 +100,12 @@ pub fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failur
 /// once loaded.
 pub struct Load {
     pub path: String,
-    pub strict: bool,
+    pub options: CompileOptions,
     pub watch: Watch,
     pub target: Option<Arc<ArcSwap<Core>>>,
 }
 
-pub fn compile_file(path: &str, strict: bool) -> Result<Core, Failure> {
+pub fn compile_file(path: &str, options: &CompileOptions) -> Result<Core, Failure> {
     let bytes = std::fs::read(path).map_err(|error| Failure::Io {
         path: path.to_string(),
         error,
@@ -114,14 +115,7 @@ pub fn compile_file(path: &str, strict: bool) -> Result<Core, Failure> {
         return Ok(Core::from_snapshot_bytes(&bytes)?);
     }
     let text = tarif::wire::document_text(bytes)?;
-    Ok(Core::compile(
-        &text,
-        &CompileOptions {
-            strict,
-            ..CompileOptions::default()
-        },
-    )?
-    .engine)
+    Ok(Core::compile(&text, options)?.engine)
 }
 
 impl Task for Load {
@@ -131,7 +125,7 @@ impl Task for Load {
     fn compute(&mut self) -> napi::Result<Self::Output> {
         Ok(guarded(|| {
             self.watch.check()?;
-            Ok(Arc::new(compile_file(&self.path, self.strict)?))
+            Ok(Arc::new(compile_file(&self.path, &self.options)?))
         }))
     }
 
@@ -174,6 +168,7 @@ pub struct Batch {
     pub at: Instants,
     pub currency: Option<String>,
     pub watch: Watch,
+    pub progress: Option<RowProgress>,
 }
 
 /// A column of strings packed in one buffer: a million rows are two allocations, not a million.
@@ -235,9 +230,15 @@ impl Batch {
             Instants::PerRow(list) => BatchAt::PerRow(list),
             Instants::One(i) => BatchAt::One(*i),
         };
-        let aborted = || match self.watch.check() {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(_) => ControlFlow::Break(()),
+        let rows = self.accounts.len();
+        let between = |done| {
+            if let Some(progress) = &self.progress {
+                progress(done, rows);
+            }
+            match self.watch.check() {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
         };
         self.engine
             .quote_many_in_steps(
@@ -246,7 +247,7 @@ impl Batch {
                 &self.qtys,
                 at,
                 self.currency.as_deref(),
-                |_| aborted(),
+                between,
             )?
             .ok_or(Failure::Aborted)
     }

@@ -21,8 +21,8 @@ test('the ES module entry exports every name of the CommonJS entry', async () =>
 test('package.json points require and import at the entry points', () => {
   const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
   assert.equal(manifest.main, 'tarif.cjs');
-  assert.deepEqual(manifest.exports['.'], { types: './index.d.ts', import: './tarif.mjs', require: './tarif.cjs' });
-  for (const file of ['tarif.cjs', 'tarif.mjs', 'cli.cjs', 'index.js', 'index.d.ts']) assert.ok(manifest.files.includes(file), file);
+  assert.deepEqual(manifest.exports['.'], { types: './tarif.d.ts', import: './tarif.mjs', require: './tarif.cjs' });
+  for (const file of ['tarif.cjs', 'tarif.mjs', 'cli.cjs', 'index.js', 'index.d.ts', 'tarif.d.ts']) assert.ok(manifest.files.includes(file), file);
 });
 
 // The entry point and the generated loader alone in a folder: no addon beside them, no

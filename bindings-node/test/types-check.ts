@@ -13,6 +13,7 @@ import {
   type SearchPage,
   type SearchQuery,
 } from '../index.js';
+import { TarifError, type TarifErrorCode } from '../tarif.js';
 import { sampleDocument } from '../sample.js';
 
 async function service(): Promise<void> {
@@ -90,6 +91,19 @@ async function service(): Promise<void> {
   engine.quote({ sku: 'DR-18V-01', qty: 1 });
   // @ts-expect-error: money comes back as a string, not a number
   const wrong: number = quote.lineTotal;
+
+  try {
+    Engine.fromJson('{}', { onProgress: (phase: string, done: number, total: number) => console.log(phase, done, total) });
+    await engine.quoteMany({ accounts: [], skus: [], qtys: [] }, undefined, { onProgress: (done, total) => console.log(done / total) });
+  } catch (err) {
+    if (err instanceof TarifError) {
+      const code: TarifErrorCode = err.code;
+      const known: readonly TarifErrorCode[] = TarifError.codes;
+      // @ts-expect-error: a code is one of the union's
+      const unknown: TarifErrorCode = 'NO_SUCH_CODE';
+      void [code, known, unknown, err.details];
+    }
+  }
 
   void [loaded, unit, list, rules, stage, text, decided, caps, sku, warnings, version, skus, statuses, next, previous, current, viaHandle, batchViaHandle, wrong,
     firstPage, total, more, rowSkus, axes, price, counts, related, replacement];

@@ -1,12 +1,12 @@
 //! `tarif.Engine`: a compiled rules document, shared by every Python thread.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple};
 use tarif::wire::{self, InputCode, ProductInput, QtyInput, QuoteInput};
-use tarif::{CompileOptions, RelationKind};
+use tarif::{CompileOptions, CompileProgress, RelationKind};
 
 use crate::convert::{self, quantity, type_name, At};
 use crate::errors::{guarded, input, Result};
@@ -27,13 +27,35 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    fn compile(py: Python<'_>, source: String, strict: bool) -> Result<Engine> {
+    /// Compiles without the GIL; `progress(phase, done, total)` is called with it between
+    /// the compile's phases. An exception from `progress` stops the reports and is raised once
+    /// the compile is over (a compile cannot be stopped half-way).
+    fn compile(
+        py: Python<'_>,
+        source: String,
+        strict: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> Result<Engine> {
+        let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
         let options = CompileOptions {
             strict,
+            progress: progress.map(|callback| {
+                let raised = Arc::clone(&raised);
+                CompileProgress::new(move |phase, done, total| {
+                    let mut raised = raised.lock().unwrap_or_else(PoisonError::into_inner);
+                    if raised.is_none() {
+                        *raised =
+                            Python::attach(|py| callback.call1(py, (phase, done, total)).err());
+                    }
+                })
+            }),
             ..CompileOptions::default()
         };
-        let compiled = py.detach(|| guarded(|| tarif::Engine::compile(&source, &options)))??;
-        Ok(Engine::wrap(compiled.engine))
+        let compiled = py.detach(|| guarded(|| tarif::Engine::compile(&source, &options)));
+        if let Some(err) = raised.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return Err(err.into());
+        }
+        Ok(Engine::wrap(compiled??.engine))
     }
 
     pub(crate) fn wrap(engine: tarif::Engine) -> Engine {
@@ -83,17 +105,31 @@ fn decimal_as_text(
 #[pymethods]
 impl Engine {
     /// Compiles a `tarif/1` JSON document. With `strict=True`, warnings reject it too.
+    ///
+    /// `progress(phase, done, total)`, if given, is called as each phase of the compile
+    /// begins (`done` phases of `total` finished) and once at the end with `"done"`; a tqdm
+    /// bar fits: `lambda phase, done, total: bar.update(done - bar.n)`.
     #[staticmethod]
-    #[pyo3(signature = (text, *, strict = false))]
-    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
-        Engine::compile(py, convert::text(text, "text")?, strict)
+    #[pyo3(signature = (text, *, strict = false, progress = None))]
+    fn from_json(
+        py: Python<'_>,
+        text: &Bound<'_, PyAny>,
+        strict: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> Result<Engine> {
+        Engine::compile(py, convert::text(text, "text")?, strict, progress)
     }
 
     /// Compiles the `tarif/1` JSON document in a UTF-8 file, or opens the snapshot in it
-    /// (`Engine.open`).
+    /// (`Engine.open`). `progress` is as for `from_json` (a snapshot reports nothing).
     #[staticmethod]
-    #[pyo3(signature = (path, *, strict = false))]
-    fn from_path(py: Python<'_>, path: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
+    #[pyo3(signature = (path, *, strict = false, progress = None))]
+    fn from_path(
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        strict: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> Result<Engine> {
         // Read through pathlib so that a missing file raises the usual OSError naming the path;
         // it carries `code` = `IO_ERROR` too, as the same failure does in Node.
         let bytes: Vec<u8> = py
@@ -113,7 +149,7 @@ impl Engine {
             let engine = py.detach(|| guarded(|| tarif::Engine::from_snapshot_bytes(&bytes)))??;
             return Ok(Engine::wrap(engine));
         }
-        Engine::compile(py, wire::document_text(bytes)?, strict)
+        Engine::compile(py, wire::document_text(bytes)?, strict, progress)
     }
 
     /// Opens a snapshot written by `save` (here or in any binding), without compiling: a
@@ -131,11 +167,16 @@ impl Engine {
     }
 
     /// Compiles a document given as Python data (what `json.loads` returns; a `Decimal` is
-    /// written as its decimal string).
+    /// written as its decimal string). `progress` is as for `from_json`.
     #[staticmethod]
-    #[pyo3(signature = (document, *, strict = false))]
-    fn from_dict(py: Python<'_>, document: &Bound<'_, PyAny>, strict: bool) -> Result<Engine> {
-        Engine::compile(py, json_text(document, "the document")?, strict)
+    #[pyo3(signature = (document, *, strict = false, progress = None))]
+    fn from_dict(
+        py: Python<'_>,
+        document: &Bound<'_, PyAny>,
+        strict: bool,
+        progress: Option<Py<PyAny>>,
+    ) -> Result<Engine> {
+        Engine::compile(py, json_text(document, "the document")?, strict, progress)
     }
 
     /// Applies a `tarif/1-changes` document (JSON text or Python data): a new engine, this one

@@ -23,6 +23,11 @@ use pyo3::prelude::*;
 
 #[pymodule]
 fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Levels are read from `logging` at each record (only loggers are cached), so that a level
+    // set after import, as pytest's caplog does, holds. A logger already installed in this
+    // process (the module imported twice) keeps serving; logging is never worth failing
+    // the import for.
+    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Loggers)?.install();
     m.add_class::<engine::Engine>()?;
     m.add_class::<changes::EntityChange>()?;
     m.add_class::<objects::Quote>()?;

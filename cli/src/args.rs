@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Tarif: check a B2B pricing rules document (`tarif/1` JSON), price and explain order lines,
 /// look up and search a customer's catalog, reprice whole files of order lines.
 ///
-/// Every command compiles RULES first (a spinner shows it on a terminal). Amounts are printed
+/// Every command compiles RULES first (a bar of its phases shows on a terminal). Amounts are printed
 /// exactly, as decimal strings. Exit codes: 0 success, 1 document rejected, 2 usage error,
 /// 3 the query has no answer (its code is printed), 4 a file could not be read or written.
 /// RULES may also be a snapshot written by `tarif snapshot`: it is opened, not compiled.

@@ -8,7 +8,7 @@ use tarif::{CompileError, CompileOptions, Diagnostic, Engine, Severity};
 
 use crate::args::{CheckArgs, Rules};
 use crate::failure::{Exit, Failure};
-use crate::progress::Progress;
+use crate::progress::{compile_progress, Progress};
 
 /// A compiled document and what compiling it said.
 pub(crate) struct Loaded {
@@ -19,7 +19,7 @@ pub(crate) struct Loaded {
     pub snapshot: bool,
 }
 
-/// Reads and compiles the rules document under a spinner, or opens it if it is a snapshot.
+/// Reads and compiles the rules document under a bar of its phases, or opens it if it is a snapshot.
 fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileError>, Failure> {
     let file_error = |error| Failure::File {
         path: rules.path.clone(),
@@ -36,17 +36,18 @@ fn compile(rules: &Rules, progress: &Progress) -> Result<Result<Loaded, CompileE
             "stream did not contain valid UTF-8",
         ))
     })?;
-    let spinner = progress.spinner(format!("compiling {}", rules.path.display()));
+    let bar = progress.phases(format!("compiling {}", rules.path.display()));
     let started = Instant::now();
     let compiled = Engine::compile(
         &text,
         &CompileOptions {
             strict: rules.strict,
+            progress: Some(compile_progress(&bar)),
             ..CompileOptions::default()
         },
     );
     let elapsed = started.elapsed();
-    spinner.finish_and_clear();
+    bar.finish_and_clear();
     Ok(compiled.map(|c| Loaded {
         engine: c.engine,
         warnings: c.warnings,
@@ -137,37 +138,72 @@ pub(crate) fn check(
             }
             Ok(Exit::Ok)
         }
-        Err(rejected) => {
-            let errors = rejected
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity() == Severity::Error)
-                .count();
-            let warnings = rejected.diagnostics.len() - errors;
-            if json {
-                let report = json!({
-                    "ok": false,
-                    "rules": path,
-                    "code": rejected.code(),
-                    "errors": errors,
-                    "warnings": warnings,
-                    "diagnostics": rejected.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
-                });
-                writeln!(out, "{report}")?;
-            } else {
-                for d in &rejected.diagnostics {
-                    writeln!(out, "{}: {d}", severity_name(d.severity()))?;
-                }
-                writeln!(
-                    out,
-                    "rejected[{}]: `{path}` does not compile: {errors} error(s), {warnings} \
-                     warning(s)",
-                    rejected.code()
-                )?;
-            }
-            Ok(Exit::Rejected)
-        }
+        Err(rejected) => report_rejection(
+            out,
+            json,
+            ("rules", &path),
+            "does not compile",
+            rejected.code(),
+            &rejected.diagnostics,
+        ),
     }
+}
+
+/// A diagnostic as a rejection lists it: its severity, its line of text (`Display`) and its
+/// JSON object.
+pub(crate) trait Reported: std::fmt::Display {
+    fn severity(&self) -> Severity;
+    fn json(&self) -> serde_json::Value;
+}
+
+impl Reported for Diagnostic {
+    fn severity(&self) -> Severity {
+        Diagnostic::severity(self)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        diagnostic_json(self)
+    }
+}
+
+/// Reports a rejected input (`subject`: the argument's name and value, `rules` or `manifest`)
+/// with every diagnostic and a summary line, or as one JSON object; the exit code says so.
+pub(crate) fn report_rejection<D: Reported>(
+    out: &mut dyn Write,
+    json: bool,
+    subject: (&str, &str),
+    verdict: &str,
+    code: &str,
+    diagnostics: &[D],
+) -> Result<Exit, Failure> {
+    let (key, path) = subject;
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity() == Severity::Error)
+        .count();
+    let warnings = diagnostics.len() - errors;
+    if json {
+        let mut report = serde_json::Map::new();
+        report.insert("ok".into(), false.into());
+        report.insert(key.into(), path.into());
+        report.insert("code".into(), code.into());
+        report.insert("errors".into(), errors.into());
+        report.insert("warnings".into(), warnings.into());
+        report.insert(
+            "diagnostics".into(),
+            diagnostics.iter().map(Reported::json).collect(),
+        );
+        writeln!(out, "{}", serde_json::Value::Object(report))?;
+    } else {
+        for d in diagnostics {
+            writeln!(out, "{}: {d}", severity_name(d.severity()))?;
+        }
+        writeln!(
+            out,
+            "rejected[{code}]: `{path}` {verdict}: {errors} error(s), {warnings} warning(s)"
+        )?;
+    }
+    Ok(Exit::Rejected)
 }
 
 fn currencies_text(engine: &Engine) -> String {
@@ -179,7 +215,7 @@ fn currencies_text(engine: &Engine) -> String {
     }
 }
 
-fn severity_name(severity: Severity) -> &'static str {
+pub(crate) fn severity_name(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",

@@ -9,6 +9,7 @@ use tarif::import::{ImportDiagnostic, Importer, Manifest};
 use tarif::{CompileOptions, Severity};
 
 use crate::args::ImportArgs;
+use crate::check::{report_rejection, severity_name, Reported};
 use crate::failure::{Exit, Failure};
 use crate::progress::Progress;
 
@@ -33,34 +34,14 @@ pub(crate) fn import(
     let (doc, compiled) = match outcome {
         Ok(done) => done,
         Err(rejected) => {
-            let errors = rejected
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity() == Severity::Error)
-                .count();
-            let warnings = rejected.diagnostics.len() - errors;
-            if json {
-                let report = json!({
-                    "ok": false,
-                    "manifest": path,
-                    "code": rejected.code(),
-                    "errors": errors,
-                    "warnings": warnings,
-                    "diagnostics": rejected.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
-                });
-                writeln!(out, "{report}")?;
-            } else {
-                for d in &rejected.diagnostics {
-                    writeln!(out, "{}: {d}", severity_name(d.severity()))?;
-                }
-                writeln!(
-                    out,
-                    "rejected[{}]: `{path}` does not import: {errors} error(s), {warnings} \
-                     warning(s)",
-                    rejected.code()
-                )?;
-            }
-            return Ok(Exit::Rejected);
+            return report_rejection(
+                out,
+                json,
+                ("manifest", &path),
+                "does not import",
+                rejected.code(),
+                &rejected.diagnostics,
+            );
         }
     };
     if let Some(target) = &args.out {
@@ -122,19 +103,18 @@ pub(crate) fn import(
     Ok(Exit::Ok)
 }
 
-fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
+impl Reported for ImportDiagnostic {
+    fn severity(&self) -> Severity {
+        ImportDiagnostic::severity(self)
     }
-}
 
-fn diagnostic_json(d: &ImportDiagnostic) -> serde_json::Value {
-    json!({
-        "code": d.code.code(),
-        "severity": severity_name(d.severity()),
-        "location": d.location.as_ref().map(ToString::to_string),
-        "path": d.path,
-        "message": d.message,
-    })
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "code": self.code.code(),
+            "severity": severity_name(self.severity()),
+            "location": self.location.as_ref().map(ToString::to_string),
+            "path": self.path,
+            "message": self.message,
+        })
+    }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tarif::CompileProgress;
 
 /// Whether to draw, decided once from `--quiet`.
 pub(crate) struct Progress {
@@ -23,7 +24,7 @@ impl Progress {
         }
     }
 
-    /// A spinner with the elapsed time, for work of unknown length (compiling a document).
+    /// A spinner with the elapsed time, for work of unknown length (importing, saving).
     pub fn spinner(&self, message: String) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(None, self.target())
             .with_style(
@@ -31,6 +32,22 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             )
             .with_message(message);
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    }
+
+    /// A bar over the phases of a compile, the running phase as its message.
+    pub fn phases(&self, prefix: String) -> ProgressBar {
+        let total = u64::try_from(CompileProgress::PHASES).unwrap_or(u64::MAX);
+        let bar = ProgressBar::with_draw_target(Some(total), self.target())
+            .with_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix} [{bar:20}] {pos}/{len} {msg} {elapsed}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            )
+            .with_prefix(prefix);
         bar.enable_steady_tick(Duration::from_millis(100));
         bar
     }
@@ -46,5 +63,32 @@ impl Progress {
                 .progress_chars("=> "),
             )
             .with_message(message)
+    }
+}
+
+/// The compile callback that moves `bar` along [`Progress::phases`].
+pub(crate) fn compile_progress(bar: &ProgressBar) -> CompileProgress {
+    let bar = bar.clone();
+    CompileProgress::new(move |phase, done, _| {
+        bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+        bar.set_message(phase.to_string());
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compile_moves_the_bar_through_every_phase() {
+        let bar = Progress::new(true).phases("compiling".into());
+        let options = tarif::CompileOptions {
+            progress: Some(compile_progress(&bar)),
+            ..tarif::CompileOptions::default()
+        };
+        assert_eq!(bar.position(), 0);
+        tarif::Engine::compile(&tarif_sample::distributor_json(), &options).unwrap();
+        assert_eq!(bar.position(), bar.length().unwrap());
+        assert_eq!(bar.message(), "done");
     }
 }

@@ -1,8 +1,10 @@
-//! Text and JSON forms of the engine's answers. Amounts are always decimal strings.
+//! Text and JSON forms of the engine's answers. Amounts are always decimal strings. The JSON is
+//! the core's `serde` form of each answer; writing it to a `Value` cannot fail (every map key
+//! is a string), so a failure would print `null` rather than stop the command.
 
 use std::io::{self, Write};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tarif::{Capabilities, Explanation, Facet, Quote, QuoteRequest, RowPrice, SearchPage, Status};
 
 pub(crate) fn quote_text(
@@ -42,74 +44,18 @@ pub(crate) fn quote_text(
     writeln!(out, "engine version  {}", quote.engine_version)
 }
 
+/// The quote as the core serialises it, with the request's account and reference.
 pub(crate) fn quote_json(request: &QuoteRequest<'_>, quote: &Quote<'_>) -> Value {
-    json!({
-        "account": request.account,
-        "reference": request.product,
-        "sku": quote.sku,
-        "qty": quote.qty.to_string(),
-        "currency": quote.currency,
-        "unit_price": quote.unit_price.to_string(),
-        "line_total": quote.line_total.to_string(),
-        "base_price": quote.base_price.to_string(),
-        "list_price": quote.list_price.map(|p| p.to_string()),
-        "buyable": quote.buyable,
-        "steps": quote.steps.iter().map(|s| json!({
-            "step": s.step,
-            "rule": s.rule.to_string(),
-            "source": s.source.to_string(),
-            "level": s.level.to_string(),
-            "before": s.before.map(|b| b.to_string()),
-            "after": s.after.to_string(),
-            "notes": s.notes.names().collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "engine_version": quote.engine_version,
-    })
+    let mut json = serde_json::to_value(quote).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut json {
+        fields.insert("account".into(), request.account.into());
+        fields.insert("reference".into(), request.product.into());
+    }
+    json
 }
 
 pub(crate) fn explanation_json(e: &Explanation) -> Value {
-    let visibility: serde_json::Map<String, Value> = ["see", "price", "buy"]
-        .iter()
-        .zip(e.visibility.allowed.iter().zip(&e.visibility.decided_by))
-        .map(|(name, (allowed, by))| {
-            (
-                (*name).to_string(),
-                json!({"allowed": allowed, "decided_by": by}),
-            )
-        })
-        .collect();
-    let outcome = match &e.outcome {
-        Ok((unit, line)) => json!({
-            "ok": true,
-            "unit_price": unit.to_string(),
-            "line_total": line.to_string(),
-        }),
-        Err((code, message)) => json!({"ok": false, "code": code, "message": message}),
-    };
-    json!({
-        "account": e.account,
-        "sku": e.sku,
-        "qty": e.qty.to_string(),
-        "at": e.at.to_string(),
-        "currency": e.currency,
-        "visibility": visibility,
-        "steps": e.steps.iter().map(|s| json!({
-            "step": s.step,
-            "select": s.select,
-            "skipped": s.skipped,
-            "candidates": s.candidates.iter().map(|c| json!({
-                "rule": c.rule,
-                "source": c.source,
-                "level": c.level,
-                "priority": c.priority,
-                "specificity": c.specificity,
-                "result": c.result.map(|r| r.to_string()),
-                "applied": c.applied,
-                "reason": c.reason,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "outcome": outcome,
-    })
+    serde_json::to_value(e).unwrap_or(Value::Null)
 }
 
 pub(crate) fn page_text(out: &mut dyn Write, page: &SearchPage) -> io::Result<()> {
@@ -160,31 +106,7 @@ pub(crate) fn page_text(out: &mut dyn Write, page: &SearchPage) -> io::Result<()
 }
 
 pub(crate) fn page_json(page: &SearchPage) -> Value {
-    json!({
-        "total": page.total,
-        "next": page.next.as_ref().map(ToString::to_string),
-        "rows": page.rows.iter().map(|row| json!({
-            "sku": row.sku,
-            "name": row.name,
-            "brand": row.brand,
-            "family": row.family,
-            "capabilities": capabilities_json(row.capabilities),
-            "price": row.price.as_ref().map(price_json),
-            "variants": row.variants.iter().map(|v| json!({
-                "sku": v.sku,
-                "axes": v.axes.iter()
-                    .map(|(axis, value)| (axis.clone(), Value::from(value.as_str())))
-                    .collect::<serde_json::Map<_, _>>(),
-                "capabilities": capabilities_json(v.capabilities),
-                "price": v.price.as_ref().map(price_json),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "facets": page.facets.iter().map(|f| json!({
-            "facet": facet_name(&f.facet),
-            "values": f.values.iter().map(|v| json!({"value": v.value, "count": v.count}))
-                .collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(page).unwrap_or(Value::Null)
 }
 
 fn facet_name(facet: &Facet) -> &str {
@@ -204,28 +126,10 @@ fn capabilities_text(c: Capabilities) -> String {
         .collect()
 }
 
-fn capabilities_json(c: Capabilities) -> Value {
-    json!({"see": c.see, "price": c.price, "buy": c.buy})
-}
-
 fn price_text(price: &RowPrice) -> String {
     if price.status == Status::Ok {
         format!("{} {}", price.unit_price, price.currency)
     } else {
         price.status.code().to_string()
-    }
-}
-
-fn price_json(price: &RowPrice) -> Value {
-    if price.status == Status::Ok {
-        json!({
-            "status": "OK",
-            "unit_price": price.unit_price.to_string(),
-            "line_total": price.line_total.to_string(),
-            "currency": price.currency,
-        })
-    } else {
-        json!({"status": price.status.code(), "unit_price": null, "line_total": null,
-               "currency": null})
     }
 }

@@ -454,3 +454,165 @@ impl SnapshotError {
         }
     }
 }
+
+/// Every code an error of the library can carry as a whole (what the bindings raise as
+/// `err.code`): the codes of [`QueryError`], [`CompileError`], [`SnapshotError`],
+/// [`crate::wire::InputCode`] and [`crate::import::ImportError`]. The codes of single compile
+/// or import diagnostics (`UNKNOWN_FIELD`, `IMPORT_DUPLICATE`, …) are not among them: an error
+/// lists those in its diagnostics.
+///
+/// ```
+/// let err = tarif::Engine::from_json("{").unwrap_err();
+/// assert!(tarif::ERROR_CODES.contains(&err.code()));
+/// ```
+pub const ERROR_CODES: &[&str] = &[
+    "UNKNOWN_ACCOUNT",
+    "UNKNOWN_PRODUCT",
+    "PRICE_HIDDEN",
+    "NO_PRICE",
+    "QUANTITY_RULE",
+    "INVALID_QUANTITY",
+    "UNKNOWN_CURRENCY",
+    "INVALID_INSTANT",
+    "OVERFLOW",
+    "INVALID_BATCH",
+    "NOT_BUYABLE",
+    "INVALID_ORDER_TEXT",
+    "COMPILE_ERROR",
+    "STRICT_WARNINGS",
+    "IMPORT_ERROR",
+    "SNAPSHOT_CORRUPT",
+    "SNAPSHOT_VERSION",
+    "IO_ERROR",
+    "INVALID_TYPE",
+    "FLOAT_REJECTED",
+    "INVALID_TEXT",
+    "INVALID_QUERY",
+    "INVALID_RELATION_KIND",
+    "INVALID_CURSOR",
+    "NAIVE_DATETIME",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::InputCode;
+
+    /// One error of every kind. The `match`es list every variant, so that a new variant does
+    /// not compile until it is added here, and so checked against [`ERROR_CODES`].
+    fn one_of_each() -> Vec<&'static str> {
+        let text = String::new;
+        let queries = [
+            QueryError::UnknownAccount(text()),
+            QueryError::UnknownProduct(text()),
+            QueryError::PriceHidden(text()),
+            QueryError::NoPrice {
+                sku: text(),
+                currency: text(),
+                priced_in: Vec::new(),
+            },
+            QueryError::QuantityRule {
+                sku: text(),
+                qty: Decimal::ONE,
+                nearest: Decimal::TWO,
+            },
+            QueryError::NotBuyable(text()),
+            QueryError::InvalidOrderText(text()),
+            QueryError::InvalidQuantity(text()),
+            QueryError::UnknownCurrency(text()),
+            QueryError::InvalidInstant(text()),
+            QueryError::Overflow(text()),
+            QueryError::InvalidBatch(text()),
+        ];
+        let snapshots = [
+            SnapshotError::Corrupt {
+                path: None,
+                reason: text(),
+            },
+            SnapshotError::Version {
+                path: None,
+                found: 0,
+                supported: 1,
+            },
+            SnapshotError::Io {
+                action: "read",
+                path: text(),
+                message: text(),
+            },
+        ];
+        let inputs = [
+            InputCode::InvalidType,
+            InputCode::FloatRejected,
+            InputCode::InvalidText,
+            InputCode::InvalidQuery,
+            InputCode::InvalidRelationKind,
+            InputCode::InvalidCursor,
+            InputCode::InvalidBatch,
+            InputCode::NaiveDatetime,
+        ];
+        let mut codes = Vec::new();
+        for e in &queries {
+            match e {
+                QueryError::UnknownAccount(_)
+                | QueryError::UnknownProduct(_)
+                | QueryError::PriceHidden(_)
+                | QueryError::NoPrice { .. }
+                | QueryError::QuantityRule { .. }
+                | QueryError::NotBuyable(_)
+                | QueryError::InvalidOrderText(_)
+                | QueryError::InvalidQuantity(_)
+                | QueryError::UnknownCurrency(_)
+                | QueryError::InvalidInstant(_)
+                | QueryError::Overflow(_)
+                | QueryError::InvalidBatch(_) => codes.push(e.code()),
+            }
+        }
+        for e in &snapshots {
+            match e {
+                SnapshotError::Corrupt { .. }
+                | SnapshotError::Version { .. }
+                | SnapshotError::Io { .. } => codes.push(e.code()),
+            }
+        }
+        for code in inputs {
+            match code {
+                InputCode::InvalidType
+                | InputCode::FloatRejected
+                | InputCode::InvalidText
+                | InputCode::InvalidQuery
+                | InputCode::InvalidRelationKind
+                | InputCode::InvalidCursor
+                | InputCode::InvalidBatch
+                | InputCode::NaiveDatetime => codes.push(code.code()),
+            }
+        }
+        let rejected = |diagnostics: &[DiagnosticCode]| CompileError {
+            diagnostics: diagnostics
+                .iter()
+                .map(|&code| Diagnostic {
+                    code,
+                    path: text(),
+                    message: text(),
+                    ids: Vec::new(),
+                })
+                .collect(),
+        };
+        codes.push(rejected(&[DiagnosticCode::ParseError]).code());
+        codes.push(rejected(&[DiagnosticCode::Expired]).code());
+        if let Err(e) = crate::Engine::import("no/such/manifest.json") {
+            codes.push(e.code());
+        }
+        codes
+    }
+
+    #[test]
+    fn error_codes_are_every_code_an_error_can_carry() {
+        let mut found = one_of_each();
+        found.sort_unstable();
+        found.dedup();
+        let mut listed = ERROR_CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed.len(), ERROR_CODES.len(), "a code is listed twice");
+        assert_eq!(found, listed);
+    }
+}

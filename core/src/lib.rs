@@ -10,6 +10,8 @@ mod instant;
 mod load;
 mod model;
 mod scenario;
+#[cfg(feature = "serde")]
+mod serialize;
 
 pub mod import;
 pub mod money;
@@ -42,14 +44,14 @@ pub mod document {
 }
 
 pub use changes::{ChangeKind, Diff, EntityChange, CHANGES_FORMAT};
-pub use compile::CompileOptions;
+pub use compile::{CompileOptions, CompileProgress};
 pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
     LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
 };
 pub use engine::quote::{
-    AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, StockInfo,
+    AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,
 };
 pub use engine::search::{
     Cursor, Facet, FacetCounts, FacetValue, Filter, InvalidCursor, RelatedProduct, RelationKind,
@@ -60,6 +62,7 @@ pub use engine::visibility::Capabilities;
 pub use engine::{AccountInfo, Engine};
 pub use error::{
     CompileError, Diagnostic, DiagnosticCode, QueryError, Severity, SnapshotError, Status,
+    ERROR_CODES,
 };
 pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};

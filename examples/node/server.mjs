@@ -1,31 +1,32 @@
-// A pricing service over the Tarif Node binding: plain node:http, no framework.
+// A pricing service on Fastify over the `tarif` package.
 //
 //   node examples/node/server.mjs [--port 8080] [--rules rules.json]
 //
-//   GET  /quote?account=…&ref=…&qty=…[&at=…][&currency=…]   one line, with the rules that applied
+//   GET  /health                                              the engine serving and its version
+//   GET  /quote?account=…&ref=…&qty=…[&at=…][&currency=…]     one line, with the rules that applied
+//   GET  /explain?account=…&ref=…&qty=…[&at=…][&currency=…]   every rule that spoke to the line
 //   POST /cart   {"account", "lines": [{"ref", "qty"}], "at"?, "currency"?}   several lines at once
 //   POST /orders/price?account=…[&at=…][&currency=…][&merge=0]   body: the order as a buyer
 //        pastes or uploads it (`ref qty` lines or CSV, French or English headers); answers how
 //        each input line was read and the priced order, line by line, with its subtotal
-//   GET  /catalog?account=…[&q=…][&brand=…][&category=…][&family=…][&attr.<name>=…]
+//   GET  /search?account=…[&q=…][&brand=…][&category=…][&family=…][&attr.<name>=…]
 //                [&min.<name>=…][&max.<name>=…][&facets=brand,category,<attr>,…]
 //                [&sort=sku|<attr>|-<attr>][&capability=see|price|buy][&variants=1]
 //                [&qty=…][&currency=…][&at=…][&offset=0][&limit=50][&cursor=…]
-//        one page of the account's own catalog (the engine's `search`): repeated values of one
-//        filter are any-of, filters all-of; facets count what each value would give; `next`
-//        is the cursor of the following page; `qty` prices every row.
+//        one page of the account's own catalog: repeated values of one filter are any-of,
+//        filters all-of; facets count what each value would give; `next` is the cursor of the
+//        following page; `qty` prices every row.
 //
-// Without --rules it serves the generated sample distributor. With --rules, `kill -HUP` reloads
-// the file in the background and swaps it in atomically; a file that does not compile is
-// reported and the running rules stay.
-import http from 'node:http';
-import { createRequire } from 'node:module';
+// Every request is logged (Fastify's logger, one JSON line each on stdout). Errors answer with
+// `{"error": {code, message, details?}}` and the HTTP status of their stable code. Without
+// --rules it serves the generated sample distributor. With --rules, `kill -HUP` reloads the file
+// in the background and swaps it in atomically; a file that does not compile is reported and
+// the running rules stay.
+import Fastify from 'fastify';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-const require = createRequire(import.meta.url);
-const { Engine, EngineHandle } = require('../../bindings-node/tarif.cjs');
-const { sampleDocument } = require('../../bindings-node/sample.js');
+import { Engine, EngineHandle } from 'tarif';
+import { sampleDocument } from 'tarif/sample';
 
 const MAX_BODY = 1 << 20;
 const MAX_CART_LINES = 10_000;
@@ -55,50 +56,18 @@ const STATUS = {
   NO_PRICE: 422,
 };
 
+// Fastify's own errors, by their code, as the service's.
+const FASTIFY_CODES = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'INVALID_INPUT',
+};
+
 class HttpError extends Error {
   constructor(code, message) {
     super(message);
     this.code = code;
-  }
-}
-
-function send(res, status, body) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res, err) {
-  const status = STATUS[err.code];
-  if (status === undefined) {
-    console.error(err);
-    send(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
-    return;
-  }
-  // The rest of an oversized body is never read: the connection cannot be reused.
-  if (err.code === 'BODY_TOO_LARGE') res.setHeader('connection', 'close');
-  const error = { code: err.code, message: err.message };
-  if (err.details !== undefined) error.details = err.details;
-  send(res, status, { error });
-}
-
-async function readText(req) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new HttpError('BODY_TOO_LARGE', `the body exceeds ${MAX_BODY} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function readJson(req) {
-  const text = await readText(req);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new HttpError('INVALID_JSON', `the body is not JSON: ${err.message}`);
   }
 }
 
@@ -132,18 +101,18 @@ function sumDecimals(values) {
   return negative ? `-${text}` : text;
 }
 
-function quote(handle, params) {
-  return handle.quote({
+// The query string as a line to price: `ref` is the reference the buyer typed.
+function line(params) {
+  return {
     account: optional(params, 'account'),
     sku: optional(params, 'ref'),
     qty: optional(params, 'qty'),
     at: optional(params, 'at'),
     currency: optional(params, 'currency'),
-  });
+  };
 }
 
-async function cart(handle, req) {
-  const body = await readJson(req);
+async function cart(handle, body) {
   if (typeof body !== 'object' || body === null || !Array.isArray(body.lines) || body.lines.length === 0) {
     throw new HttpError('INVALID_INPUT', 'the body must be {"account", "lines": [{"ref", "qty"}, …]}');
   }
@@ -179,15 +148,14 @@ async function cart(handle, req) {
 
 // A pasted or uploaded order: each input line read and resolved for the account, then the lines
 // that resolved priced together as one order, on one engine even if a reload swaps meanwhile.
-async function priceOrderText(handle, req, params) {
-  const text = await readText(req);
+function priceOrderText(handle, text, params) {
   const engine = handle.current();
   const account = optional(params, 'account');
   const at = optional(params, 'at');
   const read = engine.parseOrderLines({ account, text, at, mergeDuplicates: params.get('merge') !== '0' });
   const lines = read.lines
-    .filter((line) => !line.error)
-    .map((line) => ({ sku: line.sku, qty: line.qty, costCentre: line.costCentre ?? undefined, shipTo: line.shipTo ?? undefined }));
+    .filter((l) => !l.error)
+    .map((l) => ({ sku: l.sku, qty: l.qty, costCentre: l.costCentre ?? undefined, shipTo: l.shipTo ?? undefined }));
   const order = engine.priceOrder({ account, at, currency: optional(params, 'currency'), lines });
   return { format: read.format, read: read.lines, order };
 }
@@ -237,7 +205,7 @@ function searchQuery(params) {
   return query;
 }
 
-function catalog(handle, params) {
+function search(handle, params) {
   const account = optional(params, 'account');
   const query = searchQuery(params);
   // One engine for the page and the version it reports, even if a reload swaps meanwhile.
@@ -246,54 +214,70 @@ function catalog(handle, params) {
   return { account, offset: query.offset, limit: query.limit, ...page, engineVersion: engine.engineVersion };
 }
 
-export function createServer(handle) {
-  return http.createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url, 'http://localhost');
-      const route = `${req.method} ${url.pathname}`;
-      switch (route) {
-        case 'GET /quote':
-          send(res, 200, quote(handle, url.searchParams));
-          break;
-        case 'POST /cart':
-          send(res, 200, await cart(handle, req));
-          break;
-        case 'POST /orders/price':
-          send(res, 200, await priceOrderText(handle, req, url.searchParams));
-          break;
-        case 'GET /catalog':
-          send(res, 200, catalog(handle, url.searchParams));
-          break;
-        default:
-          if (['/quote', '/cart', '/catalog', '/orders/price'].includes(url.pathname)) {
-            throw new HttpError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}`);
-          }
-          throw new HttpError('NOT_FOUND', `no route ${url.pathname}`);
-      }
-    } catch (err) {
-      sendError(res, err);
+// The raw query string, as `URLSearchParams`: repeated keys and dotted names stay as written.
+const paramsOf = (request) => new URL(request.url, 'http://localhost').searchParams;
+
+/** The service over `handle`, not yet listening; `logger` is Fastify's logger option. */
+export function createServer(handle, { logger = true } = {}) {
+  const app = Fastify({ logger, bodyLimit: MAX_BODY });
+
+  app.setErrorHandler((err, request, reply) => {
+    const code = FASTIFY_CODES[err.code] ?? err.code;
+    const status = STATUS[code];
+    if (status === undefined) {
+      request.log.error(err);
+      return reply.code(500).send({ error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
     }
+    // The rest of an oversized body is never read: the connection cannot be reused.
+    if (code === 'BODY_TOO_LARGE') reply.header('connection', 'close');
+    const error = { code, message: err.message };
+    if (err.details !== undefined) error.details = err.details;
+    return reply.code(status).send({ error });
   });
+
+  const routes = new Map([
+    ['/health', ['GET', () => ({ status: 'ok', engineVersion: handle.engineVersion, warnings: handle.diagnostics().length })]],
+    ['/quote', ['GET', (request) => handle.quote(line(paramsOf(request)))]],
+    ['/explain', ['GET', (request) => handle.explain(line(paramsOf(request)))]],
+    ['/search', ['GET', (request) => search(handle, paramsOf(request))]],
+    ['/cart', ['POST', (request) => cart(handle, request.body)]],
+  ]);
+  for (const [url, [method, handler]] of routes) {
+    app.route({ method, url, handler: async (request) => handler(request) });
+  }
+  // A pasted order is text whatever its declared type (text/plain, text/csv, a browser's
+  // upload, a client that says JSON): its own scope reads every body as a string.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    scope.post('/orders/price', async (request) => priceOrderText(handle, request.body ?? '', paramsOf(request)));
+  });
+  app.setNotFoundHandler((request) => {
+    const { pathname } = new URL(request.url, 'http://localhost');
+    if (routes.has(pathname) || pathname === '/orders/price') {
+      throw new HttpError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${pathname}`);
+    }
+    throw new HttpError('NOT_FOUND', `no route ${pathname}`);
+  });
+  return app;
 }
 
 async function main() {
   const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, rules: { type: 'string' } } });
   const engine = values.rules ? await Engine.load(values.rules) : Engine.fromJson(sampleDocument());
   const handle = new EngineHandle(engine);
+  const app = createServer(handle);
   if (values.rules) {
     process.on('SIGHUP', () => {
       handle.reload(values.rules).then(
-        (next) => console.log(`reloaded ${values.rules}: ${next.engineVersion}`),
-        (err) => console.error(`reload failed, keeping ${handle.engineVersion}: ${err.code}: ${err.message}`),
+        (next) => app.log.info(`reloaded ${values.rules}: ${next.engineVersion}`),
+        (err) => app.log.error(`reload failed, keeping ${handle.engineVersion}: ${err.code}: ${err.message}`),
       );
     });
   }
-  const server = createServer(handle);
-  server.listen(Number(values.port), '127.0.0.1', () => {
-    const { port } = server.address();
-    console.log(`tarif listening on http://127.0.0.1:${port} (rules ${handle.engineVersion})`);
-  });
-  const stop = () => server.close(() => process.exit(0));
+  const address = await app.listen({ port: Number(values.port), host: '127.0.0.1' });
+  console.log(`tarif listening on ${address} (rules ${handle.engineVersion})`);
+  const stop = () => app.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

@@ -1,21 +1,21 @@
 // Starts the example service as its own process on a loopback ephemeral port and checks real
-// HTTP answers against the binding called directly.
+// HTTP answers against the package called directly, and the service's request log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const { Engine } = require('../../bindings-node/index.js');
-const { sampleDocument } = require('../../bindings-node/sample.js');
+import { Engine } from 'tarif';
+import { sampleDocument } from 'tarif/sample';
 
 const sampleText = sampleDocument();
 const engine = Engine.fromJson(sampleText);
 const accounts = JSON.parse(sampleText).accounts.map((a) => a.id);
 let server;
 let base;
+// Everything the server wrote on stdout: its request log.
+let log = '';
 
 // An account and two products it can buy, found through the binding itself.
 function buyable() {
@@ -37,16 +37,15 @@ before(async () => {
   server = spawn(process.execPath, [fileURLToPath(new URL('./server.mjs', import.meta.url)), '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let out = '';
   server.stdout.setEncoding('utf8');
-  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
-    const [chunk] = await Promise.race([
+  server.stdout.on('data', (chunk) => { log += chunk; });
+  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(log)) {
+    await Promise.race([
       once(server.stdout, 'data'),
-      once(server, 'exit').then(() => { throw new Error(`the server exited: ${out}`); }),
+      once(server, 'exit').then(() => { throw new Error(`the server exited: ${log}`); }),
     ]);
-    out += chunk;
   }
-  base = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)[1];
+  base = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)[1];
 });
 
 after(async () => {
@@ -158,25 +157,25 @@ test('POST /orders/price reads a pasted CSV and prices it as the binding does', 
   assert.equal(nobody.body.error.code, 'UNKNOWN_ACCOUNT');
 });
 
-test('GET /catalog pages through exactly the SKUs the account may see', async () => {
+test('GET /search pages through exactly the SKUs the account may see', async () => {
   const visible = engine.skus().filter((sku) => engine.visibility({ account, sku }).see).sort();
   const skusOf = (body) => body.rows.map((r) => r.sku);
-  const first = await get(`/catalog?account=${account}&limit=10`);
+  const first = await get(`/search?account=${account}&limit=10`);
   assert.equal(first.status, 200);
   assert.equal(first.body.total, visible.length);
   assert.deepEqual(skusOf(first.body), visible.slice(0, 10));
   assert.equal(first.body.engineVersion, engine.engineVersion);
-  const byCursor = await get(`/catalog?account=${account}&limit=10&cursor=${encodeURIComponent(first.body.next)}`);
+  const byCursor = await get(`/search?account=${account}&limit=10&cursor=${encodeURIComponent(first.body.next)}`);
   assert.deepEqual(skusOf(byCursor.body), visible.slice(10, 20));
-  const byOffset = await get(`/catalog?account=${account}&offset=10&limit=10`);
+  const byOffset = await get(`/search?account=${account}&offset=10&limit=10`);
   assert.deepEqual(skusOf(byOffset.body), visible.slice(10, 20));
-  assert.equal((await get('/catalog?account=NOBODY')).body.error.code, 'UNKNOWN_ACCOUNT');
+  assert.equal((await get('/search?account=NOBODY')).body.error.code, 'UNKNOWN_ACCOUNT');
   for (const [path, code] of [
-    [`/catalog?account=${account}&limit=-3`, 'INVALID_INPUT'],
-    [`/catalog?account=${account}&cursor=bogus`, 'INVALID_CURSOR'],
-    [`/catalog?account=${account}&capability=order`, 'INVALID_QUERY'],
-    [`/catalog?account=${account}&min.voltage=twelve`, 'INVALID_QUERY'],
-    ['/catalog', 'INVALID_TYPE'],
+    [`/search?account=${account}&limit=-3`, 'INVALID_INPUT'],
+    [`/search?account=${account}&cursor=bogus`, 'INVALID_CURSOR'],
+    [`/search?account=${account}&capability=order`, 'INVALID_QUERY'],
+    [`/search?account=${account}&min.voltage=twelve`, 'INVALID_QUERY'],
+    ['/search', 'INVALID_TYPE'],
   ]) {
     const bad = await get(path);
     assert.equal(bad.status, 400, path);
@@ -184,11 +183,11 @@ test('GET /catalog pages through exactly the SKUs the account may see', async ()
   }
 });
 
-test('GET /catalog filters, counts facets and prices as the binding does', async () => {
+test('GET /search filters, counts facets and prices as the binding does', async () => {
   const { facets } = engine.search(account, { facets: ['brand', 'category'] });
   const [brand] = facets[0].values;
   const [category] = facets[1].values;
-  const path = `/catalog?account=${account}&brand=${encodeURIComponent(brand.value)}&facets=brand,category&qty=2&limit=5`;
+  const path = `/search?account=${account}&brand=${encodeURIComponent(brand.value)}&facets=brand,category&qty=2&limit=5`;
   const { status, body } = await get(path);
   assert.equal(status, 200);
   assert.equal(body.total, brand.count);
@@ -198,9 +197,42 @@ test('GET /catalog filters, counts facets and prices as the binding does', async
   for (const row of body.rows) assert.ok(row.price.status !== 'OK' || typeof row.price.unitPrice === 'string');
   // The brand facet leaves out its own filter: it still counts every brand.
   assert.deepEqual(body.facets[0], facets[0]);
-  const both = await get(`/catalog?account=${account}&brand=${encodeURIComponent(brand.value)}&category=${encodeURIComponent(category.value)}`);
+  const both = await get(`/search?account=${account}&brand=${encodeURIComponent(brand.value)}&category=${encodeURIComponent(category.value)}`);
   const want = engine.search(account, { filters: [{ brand: [brand.value] }, { category: [category.value] }] });
   assert.equal(both.body.total, want.total);
+});
+
+test('GET /health names the engine serving', async () => {
+  const { status, body } = await get('/health');
+  assert.equal(status, 200);
+  assert.deepEqual(body, { status: 'ok', engineVersion: engine.engineVersion, warnings: engine.diagnostics().length });
+});
+
+test('GET /explain explains a line as the package does', async () => {
+  const params = { account, ref: skus[0], qty: '3', at: '2026-06-01T00:00:00Z' };
+  const { status, body } = await get(`/explain?${new URLSearchParams(params)}`);
+  assert.equal(status, 200);
+  const direct = engine.explain({ account, sku: skus[0], qty: '3', at: params.at });
+  assert.deepEqual(body, JSON.parse(JSON.stringify(direct)));
+  const nobody = await get(`/explain?${new URLSearchParams({ ...params, account: 'NOBODY' })}`);
+  assert.equal(nobody.status, 404);
+  assert.equal(nobody.body.error.code, 'UNKNOWN_ACCOUNT');
+});
+
+test('every request is logged with its route and status', async () => {
+  const marker = `log-${Date.now()}`;
+  await get(`/health?${marker}`);
+  await get(`/quote?account=NOBODY&ref=x&qty=1&${marker}`);
+  // The log line of a request may follow its answer by a moment.
+  for (let i = 0; i < 50 && log.split(marker).length < 3; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const entries = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const incoming = entries.filter((e) => e.req?.url?.includes(marker));
+  assert.deepEqual(incoming.map((e) => [e.req.method, e.req.url.split('?')[0]]), [['GET', '/health'], ['GET', '/quote']]);
+  const completed = entries.filter((e) => e.res && incoming.some((i) => i.reqId === e.reqId));
+  assert.deepEqual(completed.map((e) => e.res.statusCode), [200, 404]);
+  assert.ok(completed.every((e) => typeof e.responseTime === 'number'));
 });
 
 test('unknown routes and methods are JSON errors too', async () => {

@@ -14,6 +14,8 @@ const quote = engine.quote({
 })
 assert.equal(quote.unitPrice, '1.46')
 assert.equal(quote.lineTotal, '146.00')
+assert.throws(() => engine.quote({ account: 'NOBODY', sku: quote.sku, qty: '1' }),
+  (err) => err instanceof tarif.TarifError && err.code === 'UNKNOWN_ACCOUNT')
 // The rules for the `npx tarif` runs that follow in the same folder.
 require('node:fs').writeFileSync('rules.json', sampleDocument())
 console.log(`require('tarif') from ${resolved}: 100 × ${quote.sku} = ${quote.lineTotal} ${quote.currency}`)

@@ -1,6 +1,6 @@
 // The ES module side of smoke.cjs: named and default imports of the installed package.
 import assert from 'node:assert/strict'
-import tarif, { Engine } from 'tarif'
+import tarif, { Engine, TarifError } from 'tarif'
 import sample from 'tarif/sample'
 
 const { sampleDocument } = sample
@@ -12,4 +12,5 @@ const quote = engine.quote({
 })
 assert.equal(quote.unitPrice, '1.46')
 assert.equal(quote.lineTotal, '146.00')
+assert.throws(() => Engine.fromJson('{'), (err) => err instanceof TarifError && err.code === 'COMPILE_ERROR')
 console.log(`import 'tarif' from ${import.meta.resolve('tarif')}: 100 × ${quote.sku} = ${quote.lineTotal} ${quote.currency}`)

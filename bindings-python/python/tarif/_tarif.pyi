@@ -104,11 +104,26 @@ def simulate_tables(
 @final
 class Engine:
     @staticmethod
-    def from_json(text: str, *, strict: bool = False) -> Engine: ...
+    def from_json(
+        text: str,
+        *,
+        strict: bool = False,
+        progress: Callable[[str, int, int], object] | None = None,
+    ) -> Engine: ...
     @staticmethod
-    def from_path(path: str | PathLike[str], *, strict: bool = False) -> Engine: ...
+    def from_path(
+        path: str | PathLike[str],
+        *,
+        strict: bool = False,
+        progress: Callable[[str, int, int], object] | None = None,
+    ) -> Engine: ...
     @staticmethod
-    def from_dict(document: dict[str, Any], *, strict: bool = False) -> Engine: ...
+    def from_dict(
+        document: dict[str, Any],
+        *,
+        strict: bool = False,
+        progress: Callable[[str, int, int], object] | None = None,
+    ) -> Engine: ...
     @staticmethod
     def open(path: str | PathLike[str]) -> Engine: ...
     def save(self, path: str | PathLike[str]) -> None: ...

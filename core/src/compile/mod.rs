@@ -13,6 +13,9 @@ mod values;
 mod version;
 mod visibility;
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::error::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
@@ -48,6 +51,141 @@ pub struct CompileOptions {
     /// entities; a service that never applies changes can save that memory (as large as the
     /// document), and `apply` then fails with `NO_SOURCE`.
     pub discard_source: bool,
+    /// Called as each phase of the compile begins, and once more when it is done (see
+    /// [`CompileProgress`]). Without it a compile reports nothing and pays nothing.
+    pub progress: Option<CompileProgress>,
+}
+
+/// A compile's progress callback: `(phase, done, total)`, where `phase` names the phase that
+/// begins (`"parse"`, `"catalog"`, `"pricing"`, ...), `done` counts the phases finished before
+/// it and `total` is [`CompileProgress::PHASES`]. The last call is `("done", total, total)`.
+/// It is called on the thread that called the compile, between phases, never concurrently.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tarif::{CompileOptions, CompileProgress, Engine};
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&seen);
+/// let options = CompileOptions {
+///     progress: Some(CompileProgress::new(move |phase, done, total| {
+///         log.lock().unwrap().push((phase.to_string(), done, total));
+///     })),
+///     ..Default::default()
+/// };
+/// Engine::compile(r#"{"format": "tarif/1", "products": [{"sku": "A"}]}"#, &options).unwrap();
+/// let seen = seen.lock().unwrap();
+/// assert_eq!(seen.first().unwrap(), &("parse".to_string(), 0, CompileProgress::PHASES));
+/// assert_eq!(seen.last().unwrap(), &("done".to_string(), CompileProgress::PHASES, CompileProgress::PHASES));
+/// ```
+#[derive(Clone)]
+pub struct CompileProgress(Arc<ProgressFn>);
+
+/// The callback behind a [`CompileProgress`].
+type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
+
+impl CompileProgress {
+    /// How many phases a compile reports.
+    pub const PHASES: usize = PHASES.len();
+
+    /// A progress callback from a closure.
+    ///
+    /// ```
+    /// let progress = tarif::CompileProgress::new(|phase, done, total| eprintln!("{phase} {done}/{total}"));
+    /// assert_eq!(format!("{progress:?}"), "CompileProgress");
+    /// ```
+    pub fn new(callback: impl Fn(&str, usize, usize) + Send + Sync + 'static) -> CompileProgress {
+        CompileProgress(Arc::new(callback))
+    }
+}
+
+impl fmt::Debug for CompileProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CompileProgress")
+    }
+}
+
+/// The phases of a compile, in order.
+const PHASES: [&str; 9] = [
+    "parse",
+    "settings",
+    "catalog",
+    "audiences",
+    "pricing",
+    "visibility",
+    "references and search",
+    "stock",
+    "checks",
+];
+
+/// Where a compile is: reports each phase to the caller's callback, if any, and to `tracing`
+/// (a `compile_phase` span around each phase, a debug event with its duration as it ends, and
+/// an info event once the compile is over).
+struct Phases<'a> {
+    progress: Option<&'a CompileProgress>,
+    done: usize,
+    /// The running phase's span and when it began.
+    running: Option<(tracing::span::EnteredSpan, std::time::Instant)>,
+    started: std::time::Instant,
+}
+
+impl<'a> Phases<'a> {
+    fn new(progress: Option<&'a CompileProgress>) -> Self {
+        Phases {
+            progress,
+            done: 0,
+            running: None,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Marks the beginning of the next phase of [`PHASES`].
+    fn next(&mut self) {
+        self.end_phase();
+        if let Some(phase) = PHASES.get(self.done) {
+            if let Some(progress) = self.progress {
+                (progress.0)(phase, self.done, PHASES.len());
+            }
+            let span = tracing::debug_span!(target: "tarif::compile", "compile_phase", phase);
+            self.running = Some((span.entered(), std::time::Instant::now()));
+        }
+        self.done += 1;
+    }
+
+    fn end_phase(&mut self) {
+        if let Some((span, began)) = self.running.take() {
+            let phase = PHASES
+                .get(self.done.saturating_sub(1))
+                .copied()
+                .unwrap_or("");
+            tracing::debug!(target: "tarif::compile", phase, ms = millis(began), "compile phase done");
+            drop(span);
+        }
+    }
+
+    fn finish(&mut self, diagnostics: &[Diagnostic]) {
+        self.end_phase();
+        if let Some(progress) = self.progress {
+            (progress.0)("done", PHASES.len(), PHASES.len());
+        }
+        self.done = PHASES.len();
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .count();
+        tracing::info!(
+            target: "tarif::compile",
+            errors,
+            warnings = diagnostics.len() - errors,
+            ms = millis(self.started),
+            "compiled: {errors} error(s), {} warning(s) in {} ms",
+            diagnostics.len() - errors,
+            millis(self.started),
+        );
+    }
+}
+
+fn millis(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A compiled index and the warnings its document raised (never errors: a document with
@@ -79,6 +217,8 @@ const SECTIONS: [&str; 10] = [
 /// ```
 pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, CompileError> {
     let as_of = options.as_of.unwrap_or_else(Instant::now);
+    let mut phases = Phases::new(options.progress.as_ref());
+    phases.next();
     // A valid document is parsed in one direct pass while its version is hashed from the text;
     // any problem at all sends it down the `Value` path below, which reports every problem.
     if let (Some(doc), Some(version)) =
@@ -86,8 +226,8 @@ pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, Co
     {
         if doc.format == FORMAT {
             let mut diags = Diags::default();
-            let index = build(doc, version, as_of, &mut diags);
-            return diags.finish(index, options.strict);
+            let index = build(doc, version, as_of, &mut diags, &mut phases);
+            return diags.finish(index, options.strict, &mut phases);
         }
     }
     let mut diags = Diags::default();
@@ -95,10 +235,11 @@ pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, Co
         Ok(v) => v,
         Err(e) => {
             diags.error(Code::ParseError, "", diagnostics::invalid_json(&e), &[]);
+            phases.finish(&diags.list);
             return Err(diags.into_error());
         }
     };
-    compile_value(value, options.strict, as_of, diags)
+    compile_value(value, options.strict, as_of, diags, &mut phases)
 }
 
 /// Compiles an already-parsed JSON document.
@@ -107,6 +248,7 @@ fn compile_value(
     strict: bool,
     as_of: Instant,
     mut diags: Diags,
+    phases: &mut Phases<'_>,
 ) -> Result<Output, CompileError> {
     let version = engine_version(&value);
     let Some(object) = value.as_object_mut() else {
@@ -116,6 +258,7 @@ fn compile_value(
             "the document must be a json object".into(),
             &[],
         );
+        phases.finish(&diags.list);
         return Err(diags.into_error());
     };
     let unknown: Vec<String> = object
@@ -154,11 +297,12 @@ fn compile_value(
             let path = e.path().to_string();
             let message = e.into_inner().to_string();
             diags.item_error(&path, "", &message);
+            phases.finish(&diags.list);
             return Err(diags.into_error());
         }
     };
-    let index = build(doc, version, as_of, &mut diags);
-    diags.finish(index, strict)
+    let index = build(doc, version, as_of, &mut diags, phases);
+    diags.finish(index, strict, phases)
 }
 
 /// Reports the elements of a list that did not parse, and yields the others with their index.
@@ -184,7 +328,14 @@ pub(crate) fn items<'a, T>(
 
 /// Takes the document by value so that each section can be freed once the last phase that
 /// reads it is done, which lowers the peak on large documents.
-fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) -> Option<Index> {
+fn build(
+    mut doc: Document,
+    version: String,
+    as_of: Instant,
+    diags: &mut Diags,
+    phases: &mut Phases<'_>,
+) -> Option<Index> {
+    phases.next();
     let settings_model = match &doc.settings {
         Some(Item::Ok(s)) => Some(s.clone()),
         Some(Item::Err { path, message }) => {
@@ -197,8 +348,11 @@ fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) 
     let mut policies = values::Policies::default();
     let currencies = values::currencies(&doc, &settings_model, &mut policies, diags);
     let mut settings = values::settings(&settings_model, &currencies, &mut policies, diags);
+    phases.next();
     let mut catalog = catalog::build(&doc, diags);
+    phases.next();
     let mut audiences = audience::build(&doc, &currencies, diags);
+    phases.next();
     let pricing = pricing::build(
         &doc,
         &settings,
@@ -211,8 +365,10 @@ fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) 
     );
     // Only pricing reads the price lists, and they hold most of the entries of a large document.
     drop(std::mem::take(&mut doc.price_lists));
+    phases.next();
     let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, diags);
     drop(std::mem::take(&mut doc.contracts));
+    phases.next();
     // The reference and search indexes only read what is built so far: they are built side by
     // side, each with its own diagnostics, appended in the order a sequential build gives.
     let ((refs, refs_diags), (search, search_diags)) = rayon::join(
@@ -228,6 +384,7 @@ fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) 
     );
     diags.list.extend(refs_diags.list);
     diags.list.extend(search_diags.list);
+    phases.next();
     let stock = stock::build(&doc, &catalog, &search, diags);
     drop(doc);
     if diags.has_errors() {
@@ -246,6 +403,7 @@ fn build(mut doc: Document, version: String, as_of: Instant, diags: &mut Diags) 
         search,
         stock,
     };
+    phases.next();
     pricing::warn(&index, as_of, diags);
     Some(index)
 }
@@ -256,7 +414,13 @@ fn engine_version(value: &Value) -> String {
 }
 
 impl Diags {
-    fn finish(self, index: Option<Index>, strict: bool) -> Result<Output, CompileError> {
+    fn finish(
+        self,
+        index: Option<Index>,
+        strict: bool,
+        phases: &mut Phases<'_>,
+    ) -> Result<Output, CompileError> {
+        phases.finish(&self.list);
         let rejected = self.has_errors() || (strict && !self.list.is_empty());
         match index {
             Some(index) if !rejected => Ok((index, self.list)),
@@ -330,6 +494,68 @@ mod tests {
                 found.iter().any(|(c, p)| c == code && p == path),
                 "missing {code} at {path}; found {found:#?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_contract_that_does_not_parse_is_reported_once() {
+        let found = problems(
+            r#"{"format": "tarif/1",
+              "contracts": [{"id": "k"}, {"id": "m", "audience": "all", "colour": "red"}]}"#,
+        );
+        assert_eq!(
+            found,
+            [
+                ("MISSING_FIELD".to_string(), "contracts[0]".to_string()),
+                (
+                    "UNKNOWN_FIELD".to_string(),
+                    "contracts[1].colour".to_string()
+                ),
+            ]
+        );
+    }
+
+    fn phases_of(json: &str) -> Vec<(String, usize, usize)> {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let options = CompileOptions {
+            progress: Some(CompileProgress::new(move |phase, done, total| {
+                log.lock().unwrap().push((phase.to_string(), done, total));
+            })),
+            ..CompileOptions::default()
+        };
+        let _ = compile(json, &options);
+        let seen = seen.lock().unwrap().clone();
+        seen
+    }
+
+    #[test]
+    fn progress_reports_every_phase_in_order_then_done() {
+        let seen = phases_of(&tarif_sample::distributor_json());
+        let mut expected: Vec<_> = PHASES
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_string(), i, PHASES.len()))
+            .collect();
+        expected.push(("done".into(), PHASES.len(), PHASES.len()));
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn a_rejected_compile_still_reports_done() {
+        for doc in [
+            "{\"format\": ",
+            "[]",
+            r#"{"format": "tarif/1", "products": [{"sku": ""}]}"#,
+        ] {
+            let seen = phases_of(doc);
+            assert_eq!(seen.first().map(|s| s.0.as_str()), Some("parse"), "{doc}");
+            assert_eq!(
+                seen.last(),
+                Some(&("done".to_string(), PHASES.len(), PHASES.len())),
+                "{doc}"
+            );
+            assert!(seen.windows(2).all(|w| w[0].1 < w[1].1), "{doc}: {seen:?}");
         }
     }
 

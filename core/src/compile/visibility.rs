@@ -84,7 +84,8 @@ fn read_rules(
 ) -> Vec<VisRuleDef> {
     let tz = settings.timezone;
     let mut rules = Vec::new();
-    for (i, c) in items(&doc.contracts, "contracts", diags) {
+    // Pricing reads the contracts first and reports those that do not parse.
+    for (i, c) in items(&doc.contracts, "contracts", &mut Diags::default()) {
         let path = format!("contracts[{i}]");
         let contract_validity = values::validity(
             c.valid.as_ref(),

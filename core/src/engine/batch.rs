@@ -220,8 +220,10 @@ pub struct LineChanges {
 /// tens of milliseconds of work on one core.
 pub const BATCH_STEP: usize = 32_768;
 
-/// `INVALID_BATCH` unless every column has a row for each account.
+/// `INVALID_BATCH` unless every column has a row for each account. Every batch begins here, so
+/// it is also where its size is traced.
 fn check_lengths(rows: usize, refs: usize, qtys: usize, at: BatchAt<'_>) -> Result<(), QueryError> {
+    tracing::debug!(target: "tarif::batch", rows, "batch of {rows} rows");
     let instants = match at {
         BatchAt::PerRow(list) => Some(list.len()),
         _ => None,

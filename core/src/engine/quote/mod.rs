@@ -18,7 +18,9 @@ pub(crate) use procedure::{
     Silent, StepsRecorder,
 };
 pub(crate) use rounding::nearest_quantity;
-pub use types::{AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, StockInfo};
+pub use types::{
+    AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,
+};
 
 use rust_decimal::Decimal;
 
@@ -71,7 +73,7 @@ impl Engine {
             } else {
                 priced.policy.stage
             },
-            steps: recorder.steps,
+            steps: Steps(recorder.steps),
             engine_version: &self.index.version,
             stock: self.stock_info(ctx.product, ctx.qty),
         })

@@ -78,12 +78,53 @@ pub struct Quote<'e> {
     /// The rounding stage used (a graduated quote is always at stage `line`).
     pub stage: RoundingStage,
     /// The rules that applied, in order.
-    pub steps: SmallVec<[AppliedStep<'e>; 4]>,
+    pub steps: Steps<'e>,
     /// The engine that produced the quote.
     pub engine_version: &'e str,
     /// What can ship now and what is backordered; `None` when the document has no stock
     /// record for the product (not tracked). Stock never changes the price nor `buyable`.
     pub stock: Option<StockInfo<'e>>,
+}
+
+/// The rules that applied to a quote, in order: read it as a slice (`quote.steps[0]`,
+/// `quote.steps.iter()`, `quote.steps.len()`). Its storage is the engine's own business (a quote
+/// of up to four steps allocates nothing).
+///
+/// ```
+/// use tarif::{AppliedStep, Engine, QuoteRequest};
+/// let engine = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}],
+///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2"}]}],
+///   "accounts": [{"id": "C"}]}"#).unwrap();
+/// let quote = engine.quote(&QuoteRequest::new("C", "A", 1.into())).unwrap();
+/// let steps: &[AppliedStep] = &quote.steps;
+/// assert_eq!(steps.len(), 1);
+/// assert_eq!((&quote.steps).into_iter().count(), 1);
+/// ```
+#[derive(Clone, PartialEq, Default)]
+pub struct Steps<'e>(pub(crate) SmallVec<[AppliedStep<'e>; 4]>);
+
+impl<'e> std::ops::Deref for Steps<'e> {
+    type Target = [AppliedStep<'e>];
+
+    fn deref(&self) -> &[AppliedStep<'e>] {
+        &self.0
+    }
+}
+
+impl<'a, 'e> IntoIterator for &'a Steps<'e> {
+    type Item = &'a AppliedStep<'e>;
+    type IntoIter = std::slice::Iter<'a, AppliedStep<'e>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Debug for Steps<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// The stock side of a quote: the quantity is split into what can ship now and the rest.
