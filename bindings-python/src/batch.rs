@@ -7,29 +7,19 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int16Type, Int64Type, Int8Type, UInt64Type};
-use arrow_array::{
-    make_array, new_empty_array, Array, ArrayRef, BooleanArray, Decimal128Array, Decimal256Array,
-    DictionaryArray, Int16Array, Int8Array, RecordBatch, StringArray,
-};
-use arrow_buffer::i256;
+use arrow_array::{make_array, new_empty_array, Array, ArrayRef, RecordBatch, StringArray};
 use arrow_data::ArrayData;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyString};
-use tarif::money::parse_decimal;
+use tarif::wire::arrow::{self, AmountScale};
 use tarif::wire::InputCode;
-use tarif::{BatchAt, BatchResult, Decimal, Instant, Status};
+use tarif::{BatchAt, Decimal, Instant};
 
 use crate::convert::{optional_text, quantity, text, type_name, At};
 use crate::errors::{guarded, input, Failure, Result};
-
-/// The most digits a `decimal128` / `decimal256` column holds.
-const DECIMAL128_DIGITS: u8 = 38;
-const DECIMAL256_DIGITS: u8 = 76;
 
 /// The arguments of `Engine.quote_many`, as Python gave them.
 pub(crate) struct Columns<'a, 'py> {
@@ -194,52 +184,14 @@ fn row_instants(engine: &tarif::Engine, column: &Bound<'_, PyAny>) -> Result<Vec
     Ok(out)
 }
 
+/// Per-row instants of an Arrow column, as the core reads them; a text that names no instant
+/// fails the batch with the error a quote gives it.
 fn arrow_instants(engine: &tarif::Engine, array: &ArrayRef, now: Instant) -> Result<Vec<Instant>> {
-    use arrow_array::types::{
-        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-        TimestampSecondType,
-    };
-    use arrow_schema::TimeUnit;
-    let text = |_row: usize, value: Option<&str>| -> Result<Instant> {
-        match value {
-            None => Ok(now),
-            Some(text) => Ok(engine.parse_instant(text)?),
-        }
-    };
-    match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().enumerate().map(|(row, v)| text(row, v)).collect(),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().enumerate().map(|(row, v)| text(row, v)).collect(),
-        DataType::Date32 => array
-            .as_primitive::<arrow_array::types::Date32Type>()
-            .iter()
-            .enumerate()
-            .map(|(row, days)| {
-                let date = days.and_then(|d| {
-                    arrow_array::temporal_conversions::date32_to_datetime(d)
-                        .map(|date| date.format("%Y-%m-%d").to_string())
-                });
-                text(row, date.as_deref())
-            })
-            .collect(),
-        DataType::Timestamp(unit, Some(_)) => {
-            let micros: Vec<Option<i64>> = match unit {
-                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().iter().map(|v| v.and_then(|s| s.checked_mul(1_000_000))).collect(),
-                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().iter().map(|v| v.and_then(|s| s.checked_mul(1_000))).collect(),
-                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().iter().collect(),
-                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().iter().map(|v| v.map(|n| n.div_euclid(1_000))).collect(),
-            };
-            Ok(micros.into_iter().map(|m| m.map_or(now, Instant::from_unix_micros)).collect())
-        }
-        DataType::Timestamp(_, None) => Err(input(
-            InputCode::NaiveDatetime,
-            "the `at` column holds timestamps without a timezone, which name no instant: give the \
-             column a timezone (pyarrow.timestamp(\"us\", tz=\"UTC\"))",
-        )),
-        other => Err(input(
-            InputCode::InvalidType,
-            format!("the `at` column must hold strings, dates or timestamps with a timezone, not Arrow {other}"),
-        )),
+    let column = arrow::instant_column(engine, array, "at", now)?;
+    if let Some((_, error)) = column.unreadable.into_iter().next() {
+        return Err(error.into());
     }
+    Ok(column.instants)
 }
 
 pub(crate) fn quote_many<'py>(
@@ -298,11 +250,6 @@ pub(crate) fn quote_many<'py>(
         let accounts = accounts.view();
         let refs = refs.view();
         let between = |done: usize| between_steps(&progress, done, total, &mut raised);
-        // A batch that prices no row has no scale to take: it takes its currency's.
-        let empty_scale = engine
-            .currency_scale(currency)
-            .or_else(|| engine.currency_scale(None))
-            .unwrap_or(0);
         let batch = if args.detail {
             let out = guarded(|| {
                 engine.quote_many_detailed_in_steps(&accounts, &refs, &qtys, at, currency, between)
@@ -310,8 +257,7 @@ pub(crate) fn quote_many<'py>(
             let Some((out, detail)) = out else {
                 return Ok(None);
             };
-            let plain = result_batch(engine, &out, empty_scale)?;
-            with_detail(plain, &detail, empty_scale)?
+            arrow::result_batch(engine, &out, Some(&detail), currency, AmountScale::Finest)?
         } else {
             let out = guarded(|| {
                 engine.quote_many_in_steps(&accounts, &refs, &qtys, at, currency, between)
@@ -319,7 +265,7 @@ pub(crate) fn quote_many<'py>(
             let Some(out) = out else {
                 return Ok(None);
             };
-            result_batch(engine, &out, empty_scale)?
+            arrow::result_batch(engine, &out, None, currency, AmountScale::Finest)?
         };
         Ok(Some(match (&table, args.keep) {
             (Some((batches, schema)), true) => kept(batches, schema, batch)?,
@@ -337,7 +283,7 @@ pub(crate) fn quote_many<'py>(
 
 /// A column of strings: Arrow `utf8` read in place, or copied out of Python objects.
 pub(crate) enum Strings {
-    Arrow(ArrayRef),
+    Arrow(StringArray),
     Owned(Vec<String>),
 }
 
@@ -345,21 +291,9 @@ impl Strings {
     /// The rows; a null is the empty string, which no account or product has.
     pub(crate) fn view(&self) -> Vec<&str> {
         match self {
-            Strings::Arrow(array) => array
-                .as_string::<i32>()
-                .iter()
-                .map(|s| s.unwrap_or(""))
-                .collect(),
+            Strings::Arrow(array) => array.iter().map(|s| s.unwrap_or("")).collect(),
             Strings::Owned(values) => values.iter().map(String::as_str).collect(),
         }
-    }
-}
-
-fn is_string(data_type: &DataType) -> bool {
-    match data_type {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, values) => is_string(values),
-        _ => false,
     }
 }
 
@@ -416,7 +350,7 @@ fn iterate<'py>(column: &Bound<'py, PyAny>, name: &str) -> Result<Bound<'py, PyI
 fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
     not_a_column(column, name)?;
     if let Some(array) = arrow_column(column)? {
-        return string_array(array, name);
+        return string_array(&array, name);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
     for (row, item) in iterate(column, name)?.enumerate() {
@@ -432,14 +366,8 @@ fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
     Ok(Strings::Owned(values))
 }
 
-fn string_array(array: ArrayRef, name: &str) -> Result<Strings> {
-    if !is_string(array.data_type()) {
-        return Err(input(
-            InputCode::InvalidType,
-            format!("{name} must be strings, not Arrow {}", array.data_type()),
-        ));
-    }
-    Ok(Strings::Arrow(arrow_cast::cast(&array, &DataType::Utf8)?))
+fn string_array(array: &ArrayRef, name: &str) -> Result<Strings> {
+    Ok(Strings::Arrow(arrow::text_column(array, name)?))
 }
 
 /// Quantities; a null or unreadable value becomes zero, so that its row (only) gets
@@ -447,7 +375,7 @@ fn string_array(array: ArrayRef, name: &str) -> Result<Strings> {
 fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
     not_a_column(column, "qtys")?;
     if let Some(array) = arrow_column(column)? {
-        return quantity_array(&array);
+        return Ok(arrow::quantity_column(&array, "qtys")?);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
     for item in iterate(column, "qtys")? {
@@ -459,59 +387,6 @@ fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
         });
     }
     Ok(values)
-}
-
-fn quantity_array(array: &ArrayRef) -> Result<Vec<Decimal>> {
-    let data_type = array.data_type();
-    if data_type == &DataType::UInt64 {
-        // Beyond i64 but well within a decimal: priced, as `quote()` prices the same int.
-        return Ok(array
-            .as_primitive::<UInt64Type>()
-            .iter()
-            .map(|v| v.map_or(Decimal::ZERO, Decimal::from))
-            .collect());
-    }
-    if data_type.is_integer() {
-        let ints = arrow_cast::cast(array, &DataType::Int64)?;
-        return Ok(ints
-            .as_primitive::<Int64Type>()
-            .iter()
-            .map(|v| v.map_or(Decimal::ZERO, Decimal::from))
-            .collect());
-    }
-    if let DataType::Decimal128(_, scale) = data_type {
-        let scale = u32::try_from(*scale).ok();
-        return Ok(array
-            .as_primitive::<Decimal128Type>()
-            .iter()
-            .map(|v| {
-                v.zip(scale)
-                    .and_then(|(v, s)| Decimal::try_from_i128_with_scale(v, s).ok())
-                    .unwrap_or(Decimal::ZERO)
-            })
-            .collect());
-    }
-    if is_string(data_type) {
-        let texts = arrow_cast::cast(array, &DataType::Utf8)?;
-        return Ok(texts
-            .as_string::<i32>()
-            .iter()
-            .map(|t| t.and_then(parse_decimal).unwrap_or(Decimal::ZERO))
-            .collect());
-    }
-    if data_type.is_floating() {
-        return Err(input(
-            InputCode::FloatRejected,
-            format!(
-                "qtys is Arrow {data_type}: binary floating point holds most decimal amounts \
-                 only approximately; pass integers, decimal128 or strings"
-            ),
-        ));
-    }
-    Err(input(
-        InputCode::InvalidType,
-        format!("qtys must be integers, decimal128 or strings, not Arrow {data_type}"),
-    ))
 }
 
 /// A table's column `index`, its chunks concatenated.
@@ -577,40 +452,6 @@ fn kept(
     )?)
 }
 
-/// The result with the columns of a detailed batch after it: `product` (the SKU of the product the row
-/// priced), `rule` (the one that set the price), `base_price`, `list_price`, `cost`.
-fn with_detail(
-    plain: RecordBatch,
-    detail: &tarif::BatchDetail<'_>,
-    empty_scale: u32,
-) -> std::result::Result<RecordBatch, ArrowError> {
-    let sku: StringArray = detail.sku.iter().copied().collect();
-    let rule: StringArray = detail
-        .rule
-        .iter()
-        .map(|r| r.map(|r| r.to_string()))
-        .collect();
-    let base = amount_column(&detail.base_price, empty_scale)?;
-    let list = amount_column(&detail.list_price, empty_scale)?;
-    let cost = amount_column(&detail.cost, empty_scale)?;
-    let mut fields: Vec<Field> = plain
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.extend([
-        Field::new("product", DataType::Utf8, true),
-        Field::new("rule", DataType::Utf8, true),
-        Field::new("base_price", base.data_type().clone(), true),
-        Field::new("list_price", list.data_type().clone(), true),
-        Field::new("cost", cost.data_type().clone(), true),
-    ]);
-    let mut columns: Vec<ArrayRef> = plain.columns().to_vec();
-    columns.extend([Arc::new(sku) as ArrayRef, Arc::new(rule), base, list, cost]);
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-}
-
 /// The `account`, `sku` and `qty` columns of a table.
 fn table_columns(
     batches: &[RecordBatch],
@@ -625,143 +466,10 @@ fn table_columns(
         })
     };
     Ok((
-        string_array(column("account")?, "account")?,
-        string_array(column("sku")?, "sku")?,
-        quantity_array(&column("qty")?)?,
+        string_array(&column("account")?, "account")?,
+        string_array(&column("sku")?, "sku")?,
+        arrow::quantity_column(&column("qty")?, "qty")?,
     ))
-}
-
-/// `status`, `unit_price`, `line_total`, `currency`; the amounts as [`amount_column`] writes
-/// them.
-fn result_batch(
-    engine: &tarif::Engine,
-    out: &BatchResult,
-    empty_scale: u32,
-) -> std::result::Result<RecordBatch, ArrowError> {
-    let ok = |row: usize| out.status.get(row) == Some(&Status::Ok);
-
-    let mut codes: Vec<Status> = Vec::new();
-    let status_keys = out
-        .status
-        .iter()
-        .map(|status| {
-            let key = codes.iter().position(|c| c == status).unwrap_or_else(|| {
-                codes.push(*status);
-                codes.len() - 1
-            });
-            i8::try_from(key).map_err(|_| ArrowError::ComputeError("too many statuses".into()))
-        })
-        .collect::<std::result::Result<Vec<i8>, _>>()?;
-    let status = DictionaryArray::<Int8Type>::try_new(
-        Int8Array::from(status_keys),
-        Arc::new(StringArray::from_iter_values(
-            codes.iter().map(|c| c.code()),
-        )),
-    )?;
-
-    let amounts = |values: &[Decimal]| {
-        let priced = values
-            .iter()
-            .enumerate()
-            .map(|(row, v)| ok(row).then_some(*v))
-            .collect::<Vec<_>>();
-        amount_column(&priced, empty_scale)
-    };
-    let unit_price = amounts(&out.unit_price)?;
-    let line_total = amounts(&out.line_total)?;
-
-    let currency_keys = out
-        .currency
-        .iter()
-        .enumerate()
-        .map(|(row, &c)| if ok(row) { i16::try_from(c).ok() } else { None })
-        .collect::<Int16Array>();
-    let currency = DictionaryArray::<Int16Type>::try_new(
-        currency_keys,
-        Arc::new(StringArray::from_iter_values(engine.currencies())),
-    )?;
-
-    let buyable = out
-        .buyable
-        .iter()
-        .enumerate()
-        .map(|(row, &b)| ok(row).then_some(b))
-        .collect::<BooleanArray>();
-
-    let dictionary = |key: DataType| DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8));
-    let schema = Schema::new(vec![
-        Field::new("status", dictionary(DataType::Int8), false),
-        Field::new("unit_price", unit_price.data_type().clone(), true),
-        Field::new("line_total", line_total.data_type().clone(), true),
-        Field::new("currency", dictionary(DataType::Int16), true),
-        Field::new("buyable", DataType::Boolean, true),
-    ]);
-    RecordBatch::try_new(
-        Arc::new(schema),
-        vec![
-            Arc::new(status),
-            Arc::new(unit_price),
-            Arc::new(line_total),
-            Arc::new(currency),
-            Arc::new(buyable),
-        ],
-    )
-}
-
-/// An amount column in which every value is exact. The column takes the largest scale among
-/// its values (at least the currency scale: the core rounds to it), so that no digit is lost:
-/// quantities sold by length make line totals finer than the currency. Every value is written
-/// at that scale with integer arithmetic; a mantissa is never reinterpreted at another scale.
-/// `decimal128(38, s)` holds the column unless a wide value meets a fine one (a 29-digit amount
-/// next to a 10-decimal one); then the column is `decimal256(76, s)`, which holds any pair of
-/// `Decimal`s (29 integer digits + 28 decimals) exactly.
-pub(crate) fn amount_column(
-    values: &[Option<Decimal>],
-    empty_scale: u32,
-) -> std::result::Result<ArrayRef, ArrowError> {
-    let scale = values
-        .iter()
-        .flatten()
-        .map(Decimal::scale)
-        .max()
-        .unwrap_or(empty_scale);
-    let at_scale = |v: &Decimal| -> Option<i128> {
-        let shift = scale.checked_sub(v.scale())?;
-        v.mantissa().checked_mul(10_i128.checked_pow(shift)?)
-    };
-    let column_scale = i8::try_from(scale)
-        .map_err(|_| ArrowError::ComputeError(format!("decimal scale {scale}")))?;
-    let limit = 10_i128.pow(u32::from(DECIMAL128_DIGITS));
-    let narrow = values
-        .iter()
-        .map(|v| match v {
-            None => Some(None),
-            Some(v) => at_scale(v).filter(|m| m.abs() < limit).map(Some),
-        })
-        .collect::<Option<Vec<Option<i128>>>>();
-    if let Some(mantissas) = narrow {
-        let column = mantissas
-            .into_iter()
-            .collect::<Decimal128Array>()
-            .with_precision_and_scale(DECIMAL128_DIGITS, column_scale)?;
-        return Ok(Arc::new(column));
-    }
-    let ten = i256::from_i128(10);
-    let wide = values
-        .iter()
-        .map(|v| match v {
-            None => Some(None),
-            Some(v) => (v.scale()..scale)
-                .try_fold(i256::from_i128(v.mantissa()), |m, _| m.checked_mul(ten))
-                .map(Some),
-        })
-        .collect::<Option<Vec<Option<i256>>>>()
-        .ok_or_else(|| ArrowError::ComputeError("an amount exceeds decimal256".into()))?;
-    let column = wide
-        .into_iter()
-        .collect::<Decimal256Array>()
-        .with_precision_and_scale(DECIMAL256_DIGITS, column_scale)?;
-    Ok(Arc::new(column))
 }
 
 /// `old.diff(new, lines)`: the lines of a table (account, sku, qty) whose answer differs
@@ -797,14 +505,20 @@ pub(crate) fn changed_lines<'py>(
         let refs = refs.view();
         let changed =
             guarded(|| old.changed_lines(new, &accounts, &refs, &qtys, at, currency.as_deref()))??;
-        let scale = |engine: &tarif::Engine| {
-            engine
-                .currency_scale(currency.as_deref())
-                .or_else(|| engine.currency_scale(None))
-                .unwrap_or(0)
-        };
-        let before = result_batch(old, &changed.before, scale(old))?;
-        let after = result_batch(new, &changed.after, scale(new))?;
+        let before = arrow::result_batch(
+            old,
+            &changed.before,
+            None,
+            currency.as_deref(),
+            AmountScale::Finest,
+        )?;
+        let after = arrow::result_batch(
+            new,
+            &changed.after,
+            None,
+            currency.as_deref(),
+            AmountScale::Finest,
+        )?;
         let pick = |column: &[&str]| -> StringArray {
             changed
                 .rows

@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList};
+use tarif::wire::arrow::ColumnError;
 use tarif::wire::{InputCode, UnknownName};
 use tarif::{CompileError, QueryError, SnapshotError};
 
@@ -78,6 +79,12 @@ impl From<SnapshotError> for Failure {
 impl From<arrow_schema::ArrowError> for Failure {
     fn from(err: arrow_schema::ArrowError) -> Self {
         input(InputCode::InvalidBatch, err.to_string())
+    }
+}
+
+impl From<ColumnError> for Failure {
+    fn from(err: ColumnError) -> Self {
+        input(err.code, err.message)
     }
 }
 

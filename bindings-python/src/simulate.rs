@@ -14,9 +14,10 @@ use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
+use tarif::wire::arrow::amount_column;
 use tarif::Simulation;
 
-use crate::batch::{amount_column, between_steps, TableLines};
+use crate::batch::{between_steps, TableLines};
 use crate::convert::optional_text;
 use crate::engine::Engine;
 use crate::errors::{guarded, input, Result};

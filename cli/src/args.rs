@@ -53,8 +53,9 @@ pub(crate) enum Command {
                             --facet category --price-qty 1"
     )]
     Search(SearchArgs),
-    /// Price every line of a CSV file (columns `account`, `sku`, `qty`, optionally `at`) and
-    /// write them with `status`, `unit_price`, `line_total` and `currency`.
+    /// Price every line of a CSV or Parquet file (columns `account`, `sku`, `qty`, optionally
+    /// `at`) and write them, as CSV or Parquet, with `status`, `unit_price`, `line_total` and
+    /// `currency`.
     ///
     /// A line that cannot be priced gets its error code as status and empty amounts; it does
     /// not stop the run. Progress is shown per chunk of lines on a terminal.
@@ -218,12 +219,14 @@ pub(crate) enum CapabilityArg {
 pub(crate) struct RepriceArgs {
     #[command(flatten)]
     pub rules: Rules,
-    /// CSV of order lines with a header row: `account`, `sku`, `qty` and optionally `at`
-    /// (see `--at-column`); other columns are carried through.
-    #[arg(value_name = "LINES.csv")]
+    /// The order lines: CSV with a header row, or Parquet (a `.parquet` or `.pq` file), with
+    /// columns `account`, `sku`, `qty` and optionally `at` (see `--at-column`); other columns
+    /// are carried through.
+    #[arg(value_name = "LINES")]
     pub input: PathBuf,
-    /// Where to write the priced lines (default stdout).
-    #[arg(long, short, value_name = "OUT.csv")]
+    /// Where to write the priced lines: Parquet for a `.parquet` or `.pq` file, else CSV
+    /// (default: CSV on stdout).
+    #[arg(long, short, value_name = "OUT")]
     pub output: Option<PathBuf>,
     /// The instant of every line without its own `at` (default now, read once).
     #[arg(long, value_name = "INSTANT")]
@@ -234,6 +237,11 @@ pub(crate) struct RepriceArgs {
     /// The request currency of every line.
     #[arg(long)]
     pub currency: Option<String>,
+    /// The scale of the amount columns of a Parquet output, `decimal128(38, SCALE)` (default:
+    /// the finest of the first chunk, at least the currency's). A finer amount fails the run
+    /// rather than being rounded.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=28))]
+    pub scale: Option<u32>,
     /// Lines priced per batch (progress advances once per chunk).
     #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk: u32,

@@ -16,7 +16,7 @@ pub enum Exit {
     Usage,
     /// The query has no answer: unknown account or product, hidden price, invalid quantity…
     QueryFailed,
-    /// A file could not be read or written, or the CSV input is malformed.
+    /// A file could not be read or written, or the lines' input is malformed.
     Io,
 }
 
@@ -55,8 +55,8 @@ pub(crate) enum Failure {
     },
     /// A snapshot that could not be read or written (its message names the file).
     Snapshot(SnapshotError),
-    /// The CSV input or output failed.
-    Csv(String),
+    /// The lines' input or output (CSV or Parquet) failed.
+    Lines(String),
     /// Writing to stdout failed (a closed pipe).
     Stdout(std::io::Error),
 }
@@ -73,9 +73,10 @@ impl Failure {
             Failure::Rejected(_) => Exit::Rejected,
             Failure::Query(_) => Exit::QueryFailed,
             Failure::Usage(_) => Exit::Usage,
-            Failure::File { .. } | Failure::Snapshot(_) | Failure::Csv(_) | Failure::Stdout(_) => {
-                Exit::Io
-            }
+            Failure::File { .. }
+            | Failure::Snapshot(_)
+            | Failure::Lines(_)
+            | Failure::Stdout(_) => Exit::Io,
         }
     }
 }
@@ -92,7 +93,7 @@ impl fmt::Display for Failure {
                 error,
             } => write!(f, "error: cannot {action} `{}`: {error}", path.display()),
             Failure::Snapshot(e) => write!(f, "error[{}]: {e}", e.code()),
-            Failure::Csv(message) => write!(f, "error: {message}"),
+            Failure::Lines(message) => write!(f, "error: {message}"),
             Failure::Stdout(error) => write!(f, "error: cannot write the output: {error}"),
         }
     }

@@ -1,5 +1,5 @@
 //! The `tarif` command: checks a `tarif/1` rules document, prices and explains lines, looks up
-//! and searches products, and reprices CSV files of order lines.
+//! and searches products, and reprices files of order lines (CSV or Parquet).
 //!
 //! [`run`] is the whole command, arguments in and exit code out, so that other front ends (the
 //! binary, a language binding) run exactly the same program. The exit codes are [`Exit`]'s and

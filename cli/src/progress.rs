@@ -64,6 +64,19 @@ impl Progress {
             )
             .with_message(message)
     }
+
+    /// A bar over `total` rows of input; the caller writes the lines done so far in its prefix.
+    pub fn rows(&self, total: u64, message: &'static str) -> ProgressBar {
+        ProgressBar::with_draw_target(Some(total), self.target())
+            .with_style(
+                ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {human_pos}/{human_len} rows {elapsed} (eta {eta}) {prefix}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            )
+            .with_message(message)
+    }
 }
 
 /// The compile callback that moves `bar` along [`Progress::phases`].

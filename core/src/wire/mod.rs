@@ -7,6 +7,8 @@
 //! a decimal, text that is not one, an instant, text that may be one — and the core decides
 //! which error wins.
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod names;
 mod order;
 mod request;
