@@ -272,6 +272,9 @@ pub enum QueryError {
     /// A batch whose columns do not line up.
     #[error("invalid batch: {0}")]
     InvalidBatch(String),
+    /// The user placing an order is not declared on its account or an ancestor.
+    #[error("unknown user `{0}`")]
+    UnknownUser(String),
 }
 
 fn priced_in_text(currencies: &[String]) -> String {
@@ -315,6 +318,7 @@ impl QueryError {
             QueryError::InvalidBatch(_) => Status::InvalidBatch,
             QueryError::NotBuyable(_) => Status::NotBuyable,
             QueryError::InvalidOrderText(_) => Status::InvalidOrderText,
+            QueryError::UnknownUser(_) => Status::UnknownUser,
         }
     }
 }
@@ -349,6 +353,8 @@ pub enum Status {
     NotBuyable = 11,
     /// See [`QueryError::InvalidOrderText`].
     InvalidOrderText = 12,
+    /// See [`QueryError::UnknownUser`].
+    UnknownUser = 13,
 }
 
 impl Status {
@@ -368,6 +374,7 @@ impl Status {
             Status::InvalidBatch => "INVALID_BATCH",
             Status::NotBuyable => "NOT_BUYABLE",
             Status::InvalidOrderText => "INVALID_ORDER_TEXT",
+            Status::UnknownUser => "UNKNOWN_USER",
         }
     }
 }
@@ -478,6 +485,7 @@ pub const ERROR_CODES: &[&str] = &[
     "INVALID_BATCH",
     "NOT_BUYABLE",
     "INVALID_ORDER_TEXT",
+    "UNKNOWN_USER",
     "COMPILE_ERROR",
     "STRICT_WARNINGS",
     "IMPORT_ERROR",
@@ -523,6 +531,7 @@ mod tests {
             QueryError::InvalidInstant(text()),
             QueryError::Overflow(text()),
             QueryError::InvalidBatch(text()),
+            QueryError::UnknownUser(text()),
         ];
         let snapshots = [
             SnapshotError::Corrupt {
@@ -564,7 +573,8 @@ mod tests {
                 | QueryError::UnknownCurrency(_)
                 | QueryError::InvalidInstant(_)
                 | QueryError::Overflow(_)
-                | QueryError::InvalidBatch(_) => codes.push(e.code()),
+                | QueryError::InvalidBatch(_)
+                | QueryError::UnknownUser(_) => codes.push(e.code()),
             }
         }
         for e in &snapshots {

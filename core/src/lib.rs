@@ -35,11 +35,11 @@ pub mod wire;
 /// ```
 pub mod document {
     pub use crate::model::{
-        Account, AttrCondition, Audience, Category, Contract, Currency, DefaultVisibility,
+        Account, ApprovalRule, AttrCondition, Audience, Category, Contract, Currency, DefaultVisibility,
         Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf, PriceEntry,
         PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode, Rule, Segment,
-        Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, Validity, VisibilityRule,
-        WarehouseStock, FORMAT,
+        Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, User, Validity,
+        VisibilityRule, WarehouseStock, FORMAT,
     };
 }
 
@@ -48,7 +48,8 @@ pub use compile::{CompileOptions, CompileProgress};
 pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
-    LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
+    Approval, ApprovalReason, Approvers, Decision, LineFormat, Order, OrderLine, OrderText,
+    PricedOrder, TextLine, TextOptions,
 };
 pub use engine::quote::{
     AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,

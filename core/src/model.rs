@@ -504,6 +504,12 @@ pub struct Account {
     /// The customer's own part numbers: alias → SKU.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
+    /// The account's users (docs/spec.md §12.9); they belong to its subsidiaries too.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Approval rules of the account's orders and its subsidiaries' (docs/spec.md §12.9).
+    #[serde(default)]
+    pub approvals: Vec<ApprovalRule>,
 }
 
 /// Who a contract speaks to.
@@ -829,4 +835,45 @@ impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A user of an account (docs/spec.md §12.9).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// User id, unique in the document.
+    pub id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Roles: `buyer`, `approver`, `viewer`, `admin` or custom names.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The order total the user may place without approval.
+    pub limit: Option<String>,
+}
+
+/// An approval rule of an account's orders (docs/spec.md §12.9).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRule {
+    /// Rule id, unique in its account; a subsidiary's rule of the same id overrides it.
+    pub id: String,
+    /// `total_above`, `products` or `cost_centre_budget`.
+    pub kind: String,
+    /// `total_above`: the total an order may reach without approval.
+    pub threshold: Option<String>,
+    /// `products`: SKUs that need approval.
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// `products`: categories (with their subcategories) that need approval.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// `cost_centre_budget`: cost centre → budget.
+    #[serde(default)]
+    pub budgets: BTreeMap<String, String>,
+    /// Who approves: the users holding this role.
+    pub role: Option<String>,
+    /// Who approves: these users.
+    #[serde(default)]
+    pub users: Vec<String>,
 }

@@ -9,6 +9,7 @@ mod hierarchy;
 mod pricing;
 mod refs;
 mod stock;
+mod users;
 mod values;
 mod version;
 mod visibility;
@@ -352,6 +353,7 @@ fn build(
     let mut catalog = catalog::build(&doc, diags);
     phases.next();
     let mut audiences = audience::build(&doc, &currencies, diags);
+    let approvals = users::build(&doc, &catalog, &audiences, diags);
     phases.next();
     let pricing = pricing::build(
         &doc,
@@ -402,6 +404,7 @@ fn build(
         refs,
         search,
         stock,
+        approvals,
     };
     phases.next();
     pricing::warn(&index, as_of, diags);

@@ -63,6 +63,7 @@
 //! imports only from its own layer or those to its left: `compile` and `engine` never import
 //! each other, and nothing below imports `load`.
 
+pub(crate) mod approvals;
 pub(crate) mod audiences;
 pub(crate) mod catalog;
 mod compact;
@@ -110,6 +111,7 @@ pub(crate) struct Index {
     pub refs: RefIndex,
     pub search: SearchIndex,
     pub stock: StockIndex,
+    pub approvals: approvals::ApprovalIndex,
 }
 
 impl Index {

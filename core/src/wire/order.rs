@@ -1,6 +1,8 @@
 //! Orders as a binding receives them: the order's account, instant and currency checked in the
 //! precedence of docs/spec.md §9, each line's unreadable quantity failing only its line.
 
+use rust_decimal::Decimal;
+
 use crate::engine::order::{Order, OrderLine, OrderText, PricedOrder, TextOptions};
 use crate::engine::Engine;
 use crate::error::QueryError;
@@ -31,7 +33,7 @@ pub struct OrderLineInput<'a> {
 /// let line = |qty: &str| OrderLineInput { reference: "A", qty: QtyInput::from_text(qty),
 ///                                         cost_centre: None, ship_to: None };
 /// let order = OrderInput { account: "C", lines: vec![line("2"), line("two")], at: AtInput::Now,
-///                          currency: None };
+///                          currency: None, user: None, spent: Vec::new() };
 /// let priced = order.price(&engine).unwrap();
 /// assert_eq!(priced.subtotal.to_string(), "5.00");
 /// assert_eq!(priced.lines[1].as_ref().unwrap_err().to_string(),
@@ -47,6 +49,10 @@ pub struct OrderInput<'a> {
     pub at: AtInput<'a>,
     /// Currency; `None` for the account's.
     pub currency: Option<&'a str>,
+    /// The user placing the order; `None` for the account.
+    pub user: Option<&'a str>,
+    /// Spent to date per cost centre.
+    pub spent: Vec<(&'a str, Decimal)>,
 }
 
 impl OrderInput<'_> {
@@ -67,6 +73,8 @@ impl OrderInput<'_> {
                 .collect(),
             at,
             currency: self.currency,
+            user: self.user,
+            spent: self.spent.clone(),
         };
         let mut priced = engine.price_order(&order)?;
         for (line, input) in priced.lines.iter_mut().zip(&self.lines) {

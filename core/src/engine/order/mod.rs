@@ -2,10 +2,13 @@
 //! text buyers paste or upload read into order lines.
 //!
 //! * [`text`]: reading pasted `ref qty` lines and CSV into raw lines;
+//! * [`approval`]: whether the order may be placed as it is (§12.9);
 //! * this file: the public types, resolving raw lines for an account, pricing an order.
 
+mod approval;
 mod text;
 
+pub use approval::{Approval, ApprovalReason, Approvers, Decision};
 pub use text::LineFormat;
 
 use rust_decimal::Decimal;
@@ -58,6 +61,10 @@ pub struct Order<'a> {
     pub at: Option<Instant>,
     /// Currency (default: the account's, else the document's default).
     pub currency: Option<&'a str>,
+    /// The user placing the order (§12.9); `None` decides for the account, without user limits.
+    pub user: Option<&'a str>,
+    /// Spent to date per cost centre, read by `cost_centre_budget` rules (absent: nothing).
+    pub spent: Vec<(&'a str, Decimal)>,
 }
 
 impl<'a> Order<'a> {
@@ -68,6 +75,8 @@ impl<'a> Order<'a> {
             lines,
             at: None,
             currency: None,
+            user: None,
+            spent: Vec::new(),
         }
     }
 
@@ -80,6 +89,18 @@ impl<'a> Order<'a> {
     /// In a given currency.
     pub fn currency(mut self, currency: &'a str) -> Self {
         self.currency = Some(currency);
+        self
+    }
+
+    /// Placed by a given user.
+    pub fn user(mut self, user: &'a str) -> Self {
+        self.user = Some(user);
+        self
+    }
+
+    /// With what each cost centre has spent to date.
+    pub fn spent(mut self, spent: Vec<(&'a str, Decimal)>) -> Self {
+        self.spent = spent;
         self
     }
 }
@@ -99,6 +120,8 @@ pub struct PricedOrder<'e> {
     pub subtotal: Decimal,
     /// What the order costs: the subtotal (order-level conditions come on top of it).
     pub total: Decimal,
+    /// Whether the order may be placed as it is, by its user (§12.9).
+    pub approval: Approval,
 }
 
 impl PricedOrder<'_> {
@@ -225,13 +248,22 @@ impl Engine {
             .filter_map(|l| l.as_ref().ok())
             .try_fold(Decimal::ZERO, |sum, q| sum.checked_add(q.line_total))
             .ok_or_else(|| QueryError::Overflow(format!("order of `{}`", order.account)))?;
+        let total = subtotal;
+        let priced: Vec<(Option<&str>, &Quote<'_>)> = order
+            .lines
+            .iter()
+            .zip(&lines)
+            .filter_map(|(line, quote)| Some((line.cost_centre, quote.as_ref().ok()?)))
+            .collect();
+        let approval = self.approval(account, order.user, &priced, total, &order.spent)?;
         Ok(PricedOrder {
             engine_version: self.engine_version(),
             currency: self.currency_code(currency),
             at,
             lines,
             subtotal,
-            total: subtotal,
+            total,
+            approval,
         })
     }
 
