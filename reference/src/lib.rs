@@ -23,9 +23,11 @@ use tarif::document::{
 use tarif::money::{self, ExactMul};
 use tarif::{Capability, Instant, Interval, RoundingStage};
 
+mod approval;
 mod order;
 pub mod search;
 
+pub use approval::{RefApproval, RefReason};
 pub use order::RefOrder;
 
 const UNKNOWN_ACCOUNT: &str = "UNKNOWN_ACCOUNT";

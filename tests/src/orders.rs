@@ -4,8 +4,10 @@
 
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
-use tarif::{Engine, Instant, LineFormat, Order, OrderLine, QueryError, Quote, TextOptions};
-use tarif_reference::{RefQuote, Reference};
+use tarif::{
+    Approval, Engine, Instant, LineFormat, Order, OrderLine, QueryError, Quote, TextOptions,
+};
+use tarif_reference::{RefApproval, RefQuote, Reference};
 
 fn text<'a>(case: &'a Value, key: &str) -> Option<&'a str> {
     case.get(key).and_then(Value::as_str)
@@ -35,6 +37,56 @@ fn lines(case: &Value) -> Vec<(String, Option<Decimal>)> {
         .collect()
 }
 
+/// The cost centre of each line of a `price_order` case.
+fn cost_centres(case: &Value) -> Vec<Option<&str>> {
+    case.get("lines")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|l| text(l, "cost_centre"))
+        .collect()
+}
+
+/// The `spent` of a `price_order` case: cost centre → amount spent to date.
+fn spent(case: &Value) -> Vec<(&str, Decimal)> {
+    case.get("spent")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(cc, v)| Some((cc.as_str(), v.as_str()?.parse().ok()?)))
+        .collect()
+}
+
+fn engine_approval(approval: &Approval) -> Value {
+    let reasons: Vec<Value> = approval
+        .reasons
+        .iter()
+        .map(|r| {
+            json!({
+                "rule": r.rule,
+                "kind": r.kind,
+                "approvers": {"role": r.approvers.role, "users": r.approvers.users},
+            })
+        })
+        .collect();
+    json!({ "decision": approval.decision.as_str(), "reasons": reasons })
+}
+
+fn reference_approval(approval: &RefApproval) -> Value {
+    let reasons: Vec<Value> = approval
+        .reasons
+        .iter()
+        .map(|r| {
+            json!({
+                "rule": r.rule,
+                "kind": r.kind,
+                "approvers": {"role": r.role, "users": r.users},
+            })
+        })
+        .collect();
+    json!({ "decision": approval.decision, "reasons": reasons })
+}
+
 fn engine_line(line: &Result<Quote<'_>, QueryError>) -> Value {
     match line {
         Ok(q) => json!({
@@ -57,16 +109,24 @@ pub fn engine_order(engine: &Engine, case: &Value) -> Result<Value, String> {
     // here it stands for the zero the core refuses with the same code.
     let order_lines = lines
         .iter()
-        .map(|(r, q)| OrderLine::new(r, q.unwrap_or(Decimal::ZERO)))
+        .zip(cost_centres(case))
+        .map(|((r, q), cost_centre)| OrderLine {
+            cost_centre,
+            ..OrderLine::new(r, q.unwrap_or(Decimal::ZERO))
+        })
         .collect();
-    let mut order = Order::new(text(case, "account").unwrap_or_default(), order_lines).at(at);
+    let mut order = Order::new(text(case, "account").unwrap_or_default(), order_lines)
+        .at(at)
+        .spent(spent(case));
     order.currency = text(case, "currency");
+    order.user = text(case, "user");
     Ok(match engine.price_order(&order) {
         Ok(priced) => json!({
             "currency": priced.currency,
             "subtotal": priced.subtotal.to_string(),
             "total": priced.total.to_string(),
             "lines": priced.lines.iter().map(engine_line).collect::<Vec<_>>(),
+            "approval": engine_approval(&priced.approval),
         }),
         Err(e) => error_json(e.code()),
     })
@@ -100,9 +160,26 @@ pub fn reference_order(reference: &Reference, case: &Value) -> Result<Value, Str
         .map(|(r, q)| (r, q.unwrap_or(Decimal::ZERO)))
         .collect();
     let account = text(case, "account").unwrap_or_default();
+    let priced = reference.price_order(account, &lines, at, text(case, "currency"));
+    let approval = priced.as_ref().map_err(|e| *e).and_then(|priced| {
+        let done: Vec<(Option<String>, String, Decimal)> = priced
+            .lines
+            .iter()
+            .zip(cost_centres(case))
+            .filter_map(|(l, cc)| {
+                let q = l.as_ref().ok()?;
+                Some((cc.map(str::to_string), q.sku.clone(), q.line_total))
+            })
+            .collect();
+        let spent: Vec<(String, Decimal)> = spent(case)
+            .into_iter()
+            .map(|(cc, s)| (cc.to_string(), s))
+            .collect();
+        reference.approval(account, text(case, "user"), &done, priced.subtotal, &spent)
+    });
     Ok(
-        match reference.price_order(account, &lines, at, text(case, "currency")) {
-            Ok(priced) => json!({
+        match priced.and_then(|priced| Ok((priced, approval?))) {
+            Ok((priced, approval)) => json!({
                 "currency": priced.currency,
                 "subtotal": priced.subtotal.to_string(),
                 "total": priced.subtotal.to_string(),
@@ -112,6 +189,7 @@ pub fn reference_order(reference: &Reference, case: &Value) -> Result<Value, Str
                         reference.nearest_quantity(&sku, *qty)
                     }))
                     .collect::<Vec<_>>(),
+                "approval": reference_approval(&approval),
             }),
             Err(code) => error_json(code),
         },

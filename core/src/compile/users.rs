@@ -62,12 +62,13 @@ pub(crate) fn build(
             lineage,
         };
         let mut rules: Vec<RuleDef> = Vec::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
         for (k, rule) in account.approvals.iter().enumerate() {
             let path = format!("accounts[{i}].approvals[{k}]");
             if !values::id_ok(&rule.id, &format!("{path}.id"), diags) {
                 continue;
             }
-            if rules.iter().any(|r| *r.id == *rule.id) {
+            if !seen.insert(&rule.id) {
                 diags.error(
                     Code::DuplicateId,
                     &format!("{path}.id"),
