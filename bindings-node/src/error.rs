@@ -181,6 +181,8 @@ pub struct ErrorDetails {
     pub priced_in: Option<Vec<String>>,
     /// The instant as given (`INVALID_INSTANT`).
     pub at: Option<String>,
+    /// The user id no user of the account has (`UNKNOWN_USER`).
+    pub user: Option<String>,
 }
 
 impl From<&QueryError> for ErrorDetails {
@@ -194,6 +196,7 @@ impl From<&QueryError> for ErrorDetails {
             currency: None,
             priced_in: None,
             at: None,
+            user: None,
         };
         match error {
             QueryError::UnknownAccount(account) => details.account = Some(account.clone()),
@@ -218,6 +221,7 @@ impl From<&QueryError> for ErrorDetails {
             QueryError::InvalidQuantity(qty) => details.qty = Some(qty.clone()),
             QueryError::UnknownCurrency(currency) => details.currency = Some(currency.clone()),
             QueryError::InvalidInstant(at) => details.at = Some(at.clone()),
+            QueryError::UnknownUser(user) => details.user = Some(user.clone()),
             QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => {}
         }
         details

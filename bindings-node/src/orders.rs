@@ -2,10 +2,13 @@
 //! line is `{error: {code, message, details}}` in the result, never a throw: one bad line never
 //! fails the order.
 
+use std::collections::HashMap;
+
 use napi::bindgen_prelude::{Either, Unknown};
 use napi_derive::napi;
-use tarif::wire::{self, OrderTextInput, QtyInput};
-use tarif::{Engine as Core, LineFormat, QueryError};
+use tarif::money::parse_decimal;
+use tarif::wire::{self, InputCode, OrderTextInput, QtyInput};
+use tarif::{Approval, Decimal, Engine as Core, LineFormat, QueryError};
 
 use crate::error::{ErrorDetails, Failure};
 use crate::input::{self, At};
@@ -26,6 +29,12 @@ pub struct OrderInput<'a> {
     /// Currency. Default: the account's.
     #[napi(ts_type = "string")]
     pub currency: Option<Unknown<'a>>,
+    /// The user placing the order. Default: the account, without user limits.
+    #[napi(ts_type = "string")]
+    pub user: Option<Unknown<'a>>,
+    /// What each cost centre spent to date: cost centre → decimal string.
+    #[napi(ts_type = "Record<string, string>")]
+    pub spent: Option<Unknown<'a>>,
 }
 
 /// One order line: a reference as the buyer wrote it (`ref`, or `sku`) and a quantity.
@@ -111,6 +120,62 @@ pub struct PricedOrderResult {
     pub failed_lines: u32,
     /// Version of the engine that priced the order.
     pub engine_version: String,
+    /// Whether the order may be placed as it is.
+    pub approval: ApprovalResult,
+}
+
+/// The approval decision of an order.
+#[napi(object, object_from_js = false)]
+pub struct ApprovalResult {
+    /// What may happen to the order.
+    #[napi(ts_type = "'allowed' | 'needs_approval' | 'refused'")]
+    pub decision: String,
+    /// Why: the user's role when refused, else the user's limit then each rule by id.
+    pub reasons: Vec<ApprovalReasonResult>,
+}
+
+/// One reason an order needs approval or is refused.
+#[napi(object, object_from_js = false)]
+pub struct ApprovalReasonResult {
+    /// The rule id, or the user's for `role` and `user_limit`.
+    pub rule: String,
+    /// The kind of reason.
+    #[napi(ts_type = "'total_above' | 'products' | 'cost_centre_budget' | 'user_limit' | 'role'")]
+    pub kind: String,
+    /// Who may approve.
+    pub approvers: ApproversResult,
+    /// What the rule saw, in words.
+    pub detail: String,
+}
+
+/// Who may approve: the role a rule names, and the users who may act on it.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct ApproversResult {
+    /// The role, when the rule names approvers by role.
+    pub role: Option<String>,
+    /// The users, sorted, never the ordering user.
+    pub users: Vec<String>,
+}
+
+impl From<Approval> for ApprovalResult {
+    fn from(approval: Approval) -> Self {
+        ApprovalResult {
+            decision: approval.decision.as_str().to_string(),
+            reasons: approval
+                .reasons
+                .into_iter()
+                .map(|r| ApprovalReasonResult {
+                    rule: r.rule,
+                    kind: r.kind.to_string(),
+                    approvers: ApproversResult {
+                        role: r.approvers.role,
+                        users: r.approvers.users,
+                    },
+                    detail: r.detail,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One line of read order text.
@@ -168,6 +233,31 @@ fn read_line(value: Unknown<'_>, index: usize) -> Result<Line, Failure> {
     })
 }
 
+/// `spent`: an object of cost centre → decimal string (money is never a number).
+fn read_spent(value: Option<Unknown<'_>>) -> Result<Vec<(String, Decimal)>, Failure> {
+    let Some(value) = value.filter(|v| {
+        !matches!(
+            v.get_type(),
+            Ok(napi::ValueType::Undefined | napi::ValueType::Null)
+        )
+    }) else {
+        return Ok(Vec::new());
+    };
+    let map: HashMap<String, String> = input::object(value, "spent")?;
+    let mut spent = map
+        .into_iter()
+        .map(|(cost_centre, amount)| match parse_decimal(&amount) {
+            Some(d) => Ok((cost_centre, d)),
+            None => Err(Failure::Input(
+                InputCode::InvalidType,
+                format!("`spent.{cost_centre}` must be a decimal string, got `{amount}`"),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    spent.sort();
+    Ok(spent)
+}
+
 pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResult, Failure> {
     let order: OrderInput<'_> = input::object(value, "input")?;
     let account = input::text(order.account, "account")?;
@@ -178,6 +268,8 @@ pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResul
         .collect::<Result<Vec<_>, _>>()?;
     let at: At = input::at(order.at, "at")?;
     let currency = input::optional_text(order.currency, "currency")?;
+    let user = input::optional_text(order.user, "user")?;
+    let spent = read_spent(order.spent)?;
     let priced = wire::OrderInput {
         account: &account,
         lines: lines
@@ -191,6 +283,8 @@ pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResul
             .collect(),
         at: at.wire(),
         currency: currency.as_deref(),
+        user: user.as_deref(),
+        spent: spent.iter().map(|(cc, d)| (cc.as_str(), *d)).collect(),
     }
     .price(engine)?;
     let failed_lines = u32::try_from(priced.failed_lines()).unwrap_or(u32::MAX);
@@ -201,6 +295,7 @@ pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResul
         at: priced.at.to_string(),
         failed_lines,
         engine_version: priced.engine_version.to_string(),
+        approval: priced.approval.into(),
         lines: priced
             .lines
             .into_iter()

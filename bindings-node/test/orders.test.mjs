@@ -34,9 +34,14 @@ function answer(engine, c) {
     if (c.op === 'price_order') {
       const order = engine.priceOrder({
         account: c.account, at: c.at, currency: c.currency ?? undefined,
-        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty })),
+        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty, costCentre: l.cost_centre })),
+        user: c.user, spent: c.spent,
       });
-      return { currency: order.currency, subtotal: order.subtotal, total: order.total, lines: order.lines.map(lineJson) };
+      const approval = {
+        decision: order.approval.decision,
+        reasons: order.approval.reasons.map(({ rule, kind, approvers }) => ({ rule, kind, approvers })),
+      };
+      return { currency: order.currency, subtotal: order.subtotal, total: order.total, lines: order.lines.map(lineJson), approval };
     }
     const parsed = engine.parseOrderLines({
       account: c.account, text: c.text, at: c.at, mergeDuplicates: c.merge_duplicates ?? true,
@@ -76,7 +81,7 @@ for (const fixture of fixtures) {
 
 test('the order fixtures ran', () => assert.ok(ran >= 14, `only ${ran} cases`));
 
-const engine = Engine.fromJson(JSON.stringify(fixtures[0].document));
+const engine = Engine.fromJson(JSON.stringify(fixtures.find((f) => f.file === 'orders.json').document));
 const AT = '2026-03-01T00:00:00Z';
 
 test('a failed line carries code, message and details', () => {
@@ -111,4 +116,16 @@ test('parsed text prices as an order, also through an EngineHandle', () => {
   const lines = parsed.lines.filter((l) => !l.error).map((l) => ({ ref: l.sku, qty: l.qty, costCentre: l.costCentre ?? undefined }));
   const order = handle.priceOrder({ account: 'SITE', at: AT, lines });
   assert.equal(order.total, '295.50');
+});
+
+test('approvals: the user and spent-to-date reach the decision; an unknown user throws', () => {
+  const approvals = Engine.fromJson(JSON.stringify(fixtures.find((f) => f.file === 'approvals.json').document));
+  const order = approvals.priceOrder({
+    account: 'SITE', at: AT, user: 'bob', spent: { 'CC-1': '950' },
+    lines: [{ ref: 'CAB', qty: 40, costCentre: 'CC-1' }],
+  });
+  assert.equal(order.approval.decision, 'needs_approval');
+  assert.deepEqual(order.approval.reasons[0].approvers, { role: 'controller', users: ['carl'] });
+  assert.throws(() => approvals.priceOrder({ account: 'SITE', user: 'zoe', lines: [] }), { code: 'UNKNOWN_USER', details: { user: 'zoe' } });
+  assert.throws(() => approvals.priceOrder({ account: 'SITE', spent: { 'CC-1': 9.5 }, lines: [] }), { code: 'INVALID_TYPE' });
 });

@@ -263,8 +263,11 @@ impl Engine {
     /// (default the account's). `lines` is an iterable of `(ref, qty)` tuples or of mappings
     /// with `ref` (or `sku`), `qty` and optionally `cost_centre`, `ship_to`. A bad line is a
     /// `LineError` in `lines` and does not fail the order; an unknown account, an unreadable
-    /// instant or an unknown currency raise `QuoteError`.
-    #[pyo3(signature = (account, lines, at = None, currency = None))]
+    /// instant or an unknown currency raise `QuoteError`. `user` is who places the order
+    /// (`UNKNOWN_USER` when not declared on the account or an ancestor) and `spent` maps cost
+    /// centres to what they spent to date: the result's `approval` reads them.
+    #[pyo3(signature = (account, lines, at = None, currency = None, user = None, spent = None))]
+    #[allow(clippy::too_many_arguments)]
     fn price_order(
         &self,
         py: Python<'_>,
@@ -272,14 +275,28 @@ impl Engine {
         lines: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
         currency: Option<&Bound<'_, PyAny>>,
+        user: Option<&Bound<'_, PyAny>>,
+        spent: Option<&Bound<'_, PyAny>>,
     ) -> Result<orders::PricedOrder> {
         let account = convert::text(account, "account")?;
         let lines = orders::read_lines(lines)?;
         let at = At::read(at)?;
         let currency = convert::optional_text(currency, "currency")?;
+        let placing = orders::Placing {
+            user: convert::optional_text(user, "user")?,
+            spent: orders::read_spent(spent)?,
+        };
         py.detach(|| {
             guarded(|| {
-                orders::price_order(&self.inner, &self.version, account, &lines, &at, currency)
+                orders::price_order(
+                    &self.inner,
+                    &self.version,
+                    account,
+                    &lines,
+                    &at,
+                    currency,
+                    &placing,
+                )
             })
         })?
     }

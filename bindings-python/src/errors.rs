@@ -194,6 +194,7 @@ pub(crate) fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> Py
         QueryError::InvalidQuantity(qty) => details.set_item("qty", qty),
         QueryError::UnknownCurrency(currency) => details.set_item("currency", currency),
         QueryError::InvalidInstant(at) => details.set_item("at", at),
+        QueryError::UnknownUser(user) => details.set_item("user", user),
         QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => Ok(()),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyTuple};
 use tarif::wire::{InputCode, OrderInput, OrderLineInput, OrderTextInput, QtyInput};
-use tarif::{Decimal, LineFormat, QueryError};
+use tarif::{Approval, Decimal, LineFormat, QueryError};
 
 use crate::convert::{self, to_datetime, to_decimal, to_optional_decimal, type_name, At};
 use crate::errors::{input, query_details, Result};
@@ -101,6 +101,44 @@ pub(crate) fn read_lines(lines: &Bound<'_, PyAny>) -> Result<Vec<Line>> {
         .collect()
 }
 
+/// Reads `spent`: a mapping of cost centre to an exact amount spent to date.
+pub(crate) fn read_spent(spent: Option<&Bound<'_, PyAny>>) -> Result<Vec<(String, Decimal)>> {
+    let Some(spent) = spent.filter(|s| !s.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let mapping = spent.cast::<PyMapping>().map_err(|_| {
+        input(
+            InputCode::InvalidType,
+            format!(
+                "`spent` must be a mapping of cost centre to amount, not {}",
+                type_name(spent)
+            ),
+        )
+    })?;
+    let mut out = Vec::new();
+    for item in mapping.items()?.iter() {
+        let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        let cost_centre = convert::text(&key, "a cost centre of `spent`")?;
+        let what = format!("`spent[{cost_centre:?}]`");
+        match convert::exact_number(&value, &what)? {
+            QtyInput::Decimal(amount) => out.push((cost_centre, amount)),
+            QtyInput::Unreadable(text) => {
+                return Err(input(
+                    InputCode::InvalidType,
+                    format!("{what} must be a decimal amount, not `{text}`"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Who orders and what the cost centres spent, for the approval decision.
+pub(crate) struct Placing {
+    pub(crate) user: Option<String>,
+    pub(crate) spent: Vec<(String, Decimal)>,
+}
+
 /// Prices the lines for the account at `at` in `currency`.
 pub(crate) fn price_order(
     engine: &tarif::Engine,
@@ -109,12 +147,19 @@ pub(crate) fn price_order(
     lines: &[Line],
     at: &At,
     currency: Option<String>,
+    placing: &Placing,
 ) -> Result<PricedOrder> {
     let order = OrderInput {
         account: &account,
         lines: lines.iter().map(Line::wire).collect(),
         at: at.wire(),
         currency: currency.as_deref(),
+        user: placing.user.as_deref(),
+        spent: placing
+            .spent
+            .iter()
+            .map(|(cc, amount)| (cc.as_str(), *amount))
+            .collect(),
     };
     let priced = order.price(engine)?;
     Ok(PricedOrder {
@@ -123,6 +168,7 @@ pub(crate) fn price_order(
         at: priced.at,
         subtotal: priced.subtotal,
         total: priced.total,
+        approval: priced.approval.clone(),
         lines: priced
             .lines
             .iter()
@@ -219,10 +265,32 @@ pub(crate) struct PricedOrder {
     lines: Vec<Outcome>,
     subtotal: Decimal,
     total: Decimal,
+    approval: Approval,
 }
 
 #[pymethods]
 impl PricedOrder {
+    /// Whether the order may be placed as it is: `{"decision": "allowed" | "needs_approval" |
+    /// "refused", "reasons": [{"rule", "kind", "approvers": {"role", "users"}, "detail"}]}`.
+    #[getter]
+    fn approval<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let reasons = PyList::empty(py);
+        for reason in &self.approval.reasons {
+            let approvers = PyDict::new(py);
+            approvers.set_item("role", &reason.approvers.role)?;
+            approvers.set_item("users", &reason.approvers.users)?;
+            let item = PyDict::new(py);
+            item.set_item("rule", &reason.rule)?;
+            item.set_item("kind", reason.kind)?;
+            item.set_item("approvers", approvers)?;
+            item.set_item("detail", &reason.detail)?;
+            reasons.append(item)?;
+        }
+        let approval = PyDict::new(py);
+        approval.set_item("decision", self.approval.decision.as_str())?;
+        approval.set_item("reasons", reasons)?;
+        Ok(approval)
+    }
     /// One entry per order line, in order: a `Quote`, or a `LineError`.
     #[getter]
     fn lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {

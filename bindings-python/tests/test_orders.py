@@ -59,15 +59,28 @@ def answer(engine, case):
         if case["op"] == "price_order":
             order = engine.price_order(
                 case["account"],
-                [(line["ref"], line["qty"]) for line in case["lines"]],
+                [
+                    {"ref": line["ref"], "qty": line["qty"], "cost_centre": line.get("cost_centre")}
+                    for line in case["lines"]
+                ],
                 at=case["at"],
                 currency=case.get("currency"),
+                user=case.get("user"),
+                spent=case.get("spent"),
             )
+            approval = order.approval
             return {
                 "currency": order.currency,
                 "subtotal": str(order.subtotal),
                 "total": str(order.total),
                 "lines": [line_json(line) for line in order.lines],
+                "approval": {
+                    "decision": approval["decision"],
+                    "reasons": [
+                        {k: reason[k] for k in ("rule", "kind", "approvers")}
+                        for reason in approval["reasons"]
+                    ],
+                },
             }
         parsed = engine.parse_order_lines(
             case["account"], case["text"], at=case["at"],
@@ -193,3 +206,17 @@ def test_unreadable_text_is_a_quote_error(orders):
         orders.parse_order_lines("SITE", "Qté;Désignation\n1;x\n", at=AT)
     assert err.value.code == "INVALID_ORDER_TEXT"
     assert "`Qté, Désignation`" in str(err.value)
+
+
+def test_spent_rejects_a_float():
+    engine = engine_for(json.loads((FIXTURES / "orders" / "approvals.json").read_text())["document"])
+    with pytest.raises(tarif.TarifError) as err:
+        engine.price_order("SITE", [("CAB", 1)], user="bob", spent={"CC-1": 9.5})
+    assert err.value.code == "FLOAT_REJECTED"
+
+
+def test_an_unknown_user_names_the_user():
+    engine = engine_for(json.loads((FIXTURES / "orders" / "approvals.json").read_text())["document"])
+    with pytest.raises(tarif.QuoteError) as err:
+        engine.price_order("SITE", [("CAB", 1)], user="zoe")
+    assert (err.value.code, err.value.details) == ("UNKNOWN_USER", {"user": "zoe"})

@@ -35,11 +35,11 @@ pub mod wire;
 /// ```
 pub mod document {
     pub use crate::model::{
-        Account, ApprovalRule, AttrCondition, Audience, Category, Contract, Currency, DefaultVisibility,
-        Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf, PriceEntry,
-        PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode, Rule, Segment,
-        Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, User, Validity,
-        VisibilityRule, WarehouseStock, FORMAT,
+        Account, ApprovalRule, AttrCondition, Audience, Category, Contract, Currency,
+        DefaultVisibility, Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf,
+        PriceEntry, PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode,
+        Rule, Segment, Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, User,
+        Validity, VisibilityRule, WarehouseStock, FORMAT,
     };
 }
 

@@ -89,7 +89,10 @@ impl Reference {
         let mut rules = Vec::new();
         for a in &chain {
             for rule in &a.approvals {
-                if !rules.iter().any(|r: &&tarif::document::ApprovalRule| r.id == rule.id) {
+                if !rules
+                    .iter()
+                    .any(|r: &&tarif::document::ApprovalRule| r.id == rule.id)
+                {
                     rules.push(rule);
                 }
             }
@@ -110,11 +113,8 @@ impl Reference {
                     .any(|(cc, budget)| {
                         let mine = lines.iter().filter(|(c, _, _)| c.as_deref() == Some(cc));
                         let ordered: Decimal = mine.map(|(_, _, t)| *t).sum();
-                        let before: Decimal = spent
-                            .iter()
-                            .filter(|(c, _)| c == cc)
-                            .map(|(_, s)| *s)
-                            .sum();
+                        let before: Decimal =
+                            spent.iter().filter(|(c, _)| c == cc).map(|(_, s)| *s).sum();
                         ordered > Decimal::ZERO
                             && dec(Some(budget)).is_some_and(|b| before + ordered > b)
                     })
@@ -155,9 +155,11 @@ impl Reference {
     fn in_rule(&self, sku: &str, products: &[String], categories: &[String]) -> bool {
         products.iter().any(|p| p == sku)
             || self.products().filter(|p| p.sku == sku).any(|p| {
-                p.categories
-                    .iter()
-                    .any(|pc| self.category_line(pc).iter().any(|a| categories.contains(a)))
+                p.categories.iter().any(|pc| {
+                    self.category_line(pc)
+                        .iter()
+                        .any(|a| categories.contains(a))
+                })
             })
     }
 }

@@ -51,6 +51,10 @@ pub mod showcase {
     pub const KEY_ACCOUNT_SITE: &str = "K-BATIMAX-PARIS";
     /// The key account's own part number for [`CABLE`], usable by all its sites.
     pub const KEY_ACCOUNT_ALIAS: &str = "BMX-100001";
+    /// A buyer at [`KEY_ACCOUNT_SITE`], with an order limit.
+    pub const KEY_ACCOUNT_BUYER: &str = "julien.petit";
+    /// The key account group's approver, who approves its sites' large orders.
+    pub const KEY_ACCOUNT_APPROVER: &str = "claire.martin";
 }
 
 const SEED: u64 = 0x7A21_F0C5_D15C_0001;
@@ -1724,7 +1728,10 @@ fn segments() -> Value {
 }
 
 fn accounts() -> Value {
-    use showcase::{BATTERY, BREAKER, CABLE, DRILL, KEY_ACCOUNT_ALIAS, SCREW, STREET_LIGHT};
+    use showcase::{
+        BATTERY, BREAKER, CABLE, DRILL, KEY_ACCOUNT_ALIAS, KEY_ACCOUNT_APPROVER, KEY_ACCOUNT_BUYER,
+        KEY_ACCOUNT_SITE, SCREW, STREET_LIGHT,
+    };
     // (id, name, parent, segments); branches inherit their parent's segments and terms.
     const ACCOUNTS: [(&str, &str, Option<&str>, &[&str]); 40] = [
         ("R-ELECDIS", "Elecdis Distribution", None, &["resellers"]),
@@ -1867,6 +1874,24 @@ fn accounts() -> Value {
         }
         if id == "K-BATIMAX" {
             account.insert("price_lists".into(), json!(["batimax-net"]));
+            // The group approves its sites' large orders centrally.
+            account.insert(
+                "users".into(),
+                json!([{"id": KEY_ACCOUNT_APPROVER, "name": "Claire Martin",
+                        "roles": ["approver"]}]),
+            );
+            account.insert(
+                "approvals".into(),
+                json!([{"id": "large-orders", "kind": "total_above", "threshold": "150.00",
+                        "role": "approver"}]),
+            );
+        }
+        if id == KEY_ACCOUNT_SITE {
+            account.insert(
+                "users".into(),
+                json!([{"id": KEY_ACCOUNT_BUYER, "name": "Julien Petit", "roles": ["buyer"],
+                        "limit": "2000.00"}]),
+            );
         }
         Value::Object(account)
     });

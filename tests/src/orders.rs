@@ -177,23 +177,21 @@ pub fn reference_order(reference: &Reference, case: &Value) -> Result<Value, Str
             .collect();
         reference.approval(account, text(case, "user"), &done, priced.subtotal, &spent)
     });
-    Ok(
-        match priced.and_then(|priced| Ok((priced, approval?))) {
-            Ok((priced, approval)) => json!({
-                "currency": priced.currency,
-                "subtotal": priced.subtotal.to_string(),
-                "total": priced.subtotal.to_string(),
-                "lines": priced.lines.iter().zip(&lines)
-                    .map(|(l, (r, qty))| reference_line(l, || {
-                        let sku = reference.lookup(account, r, at).ok()?;
-                        reference.nearest_quantity(&sku, *qty)
-                    }))
-                    .collect::<Vec<_>>(),
-                "approval": reference_approval(&approval),
-            }),
-            Err(code) => error_json(code),
-        },
-    )
+    Ok(match priced.and_then(|priced| Ok((priced, approval?))) {
+        Ok((priced, approval)) => json!({
+            "currency": priced.currency,
+            "subtotal": priced.subtotal.to_string(),
+            "total": priced.subtotal.to_string(),
+            "lines": priced.lines.iter().zip(&lines)
+                .map(|(l, (r, qty))| reference_line(l, || {
+                    let sku = reference.lookup(account, r, at).ok()?;
+                    reference.nearest_quantity(&sku, *qty)
+                }))
+                .collect::<Vec<_>>(),
+            "approval": reference_approval(&approval),
+        }),
+        Err(code) => error_json(code),
+    })
 }
 
 fn format_name(format: LineFormat) -> String {

@@ -53,6 +53,20 @@ class _OrderLine(TypedDict, total=False):
     ship_to: str | None
 
 # Search filters, sorts and facets: plain dicts in the shape of the shared fixtures.
+class _Approvers(TypedDict):
+    role: str | None
+    users: list[str]
+
+class _ApprovalReason(TypedDict):
+    rule: str
+    kind: Literal["total_above", "products", "cost_centre_budget", "user_limit", "role"]
+    approvers: _Approvers
+    detail: str
+
+class _Approval(TypedDict):
+    decision: Literal["allowed", "needs_approval", "refused"]
+    reasons: list[_ApprovalReason]
+
 class _AttrValues(TypedDict):
     attr: str
     any_of: str | Iterable[str | int | bool | Decimal]
@@ -166,6 +180,8 @@ class Engine:
         lines: Iterable[tuple[str, _Qty] | _OrderLine],
         at: _At | None = None,
         currency: str | None = None,
+        user: str | None = None,
+        spent: dict[str, Decimal | int | str] | None = None,
     ) -> PricedOrder: ...
     def parse_order_lines(
         self,
@@ -289,6 +305,8 @@ class PricedOrder:
     def failed_lines(self) -> int: ...
     @property
     def engine_version(self) -> str: ...
+    @property
+    def approval(self) -> _Approval: ...
 
 @final
 class OrderText:

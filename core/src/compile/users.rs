@@ -8,9 +8,7 @@ use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{values, Diags};
 use crate::error::DiagnosticCode as Code;
-use crate::index::approvals::{
-    ApprovalIndex, ApproverDef, Budget, RuleDef, RuleKind, UserDef,
-};
+use crate::index::approvals::{ApprovalIndex, ApproverDef, Budget, RuleDef, RuleKind, UserDef};
 use crate::index::ids::AccountId;
 use crate::model::{self, Document, Item};
 
@@ -72,7 +70,10 @@ pub(crate) fn build(
                 diags.error(
                     Code::DuplicateId,
                     &format!("{path}.id"),
-                    format!("duplicate approval rule `{}` in account `{}`", rule.id, account.id),
+                    format!(
+                        "duplicate approval rule `{}` in account `{}`",
+                        rule.id, account.id
+                    ),
                     &[&rule.id],
                 );
                 continue;
@@ -264,13 +265,18 @@ impl RuleCheck<'_> {
                         ok = false;
                     }
                 }
-                ok.then(|| ApproverDef::Users(rule.users.iter().map(|u| u.as_str().into()).collect()))
+                ok.then(|| {
+                    ApproverDef::Users(rule.users.iter().map(|u| u.as_str().into()).collect())
+                })
             }
             (Some(_), false) => {
                 diags.error(
                     Code::InvalidType,
                     &format!("{path}.users"),
-                    format!("rule `{}` names its approvers by `role` or by `users`, not both", rule.id),
+                    format!(
+                        "rule `{}` names its approvers by `role` or by `users`, not both",
+                        rule.id
+                    ),
                     &[&rule.id],
                 );
                 None
@@ -279,7 +285,10 @@ impl RuleCheck<'_> {
                 diags.error(
                     Code::MissingField,
                     &format!("{path}.role"),
-                    format!("rule `{}` names no approver: give a `role` or `users`", rule.id),
+                    format!(
+                        "rule `{}` names no approver: give a `role` or `users`",
+                        rule.id
+                    ),
                     &[&rule.id],
                 );
                 None

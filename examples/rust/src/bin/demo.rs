@@ -352,8 +352,9 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
         ]);
     }
     table.print();
-    let mut order = Order::new(showcase::KEY_ACCOUNT_SITE, text.order_lines());
-    order.at = Some(at);
+    let order = Order::new(showcase::KEY_ACCOUNT_SITE, text.order_lines())
+        .at(at)
+        .user(showcase::KEY_ACCOUNT_BUYER);
     let priced = engine.price_order(&order)?;
     let mut table = Table::new(&["product", "qty", "unit", "line total"]);
     for (line, outcome) in order.lines.iter().zip(&priced.lines) {
@@ -374,6 +375,26 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
     }
     table.print();
     println!("order total: {} {}", priced.total, priced.currency);
+    let approval = &priced.approval;
+    println!(
+        "placed by {}: {}",
+        showcase::KEY_ACCOUNT_BUYER,
+        approval.decision
+    );
+    for reason in &approval.reasons {
+        let role = reason
+            .approvers
+            .role
+            .as_deref()
+            .map(|r| format!("the {r} role: "))
+            .unwrap_or_default();
+        println!(
+            "  approval required from {role}{} (rule `{}`: {})",
+            reason.approvers.users.join(", "),
+            reason.rule,
+            reason.detail
+        );
+    }
     Ok(())
 }
 
