@@ -57,34 +57,41 @@ fn spent(case: &Value) -> Vec<(&str, Decimal)> {
         .collect()
 }
 
-fn engine_approval(approval: &Approval) -> Value {
-    let reasons: Vec<Value> = approval
-        .reasons
-        .iter()
-        .map(|r| {
-            json!({
-                "rule": r.rule,
-                "kind": r.kind,
-                "approvers": {"role": r.approvers.role, "users": r.approvers.users},
-            })
+/// An approval decision as the fixtures write it: the reasons without their words.
+fn approval_json<'a>(
+    decision: &str,
+    reasons: impl Iterator<Item = (&'a str, &'a str, &'a Option<String>, &'a [String])>,
+) -> Value {
+    let reasons: Vec<Value> = reasons
+        .map(|(rule, kind, role, users)| {
+            json!({"rule": rule, "kind": kind, "approvers": {"role": role, "users": users}})
         })
         .collect();
-    json!({ "decision": approval.decision.as_str(), "reasons": reasons })
+    json!({ "decision": decision, "reasons": reasons })
+}
+
+fn engine_approval(approval: &Approval) -> Value {
+    approval_json(
+        approval.decision.as_str(),
+        approval.reasons.iter().map(|r| {
+            (
+                r.rule.as_str(),
+                r.kind,
+                &r.approvers.role,
+                r.approvers.users.as_slice(),
+            )
+        }),
+    )
 }
 
 fn reference_approval(approval: &RefApproval) -> Value {
-    let reasons: Vec<Value> = approval
-        .reasons
-        .iter()
-        .map(|r| {
-            json!({
-                "rule": r.rule,
-                "kind": r.kind,
-                "approvers": {"role": r.role, "users": r.users},
-            })
-        })
-        .collect();
-    json!({ "decision": approval.decision, "reasons": reasons })
+    approval_json(
+        approval.decision,
+        approval
+            .reasons
+            .iter()
+            .map(|r| (r.rule.as_str(), r.kind, &r.role, r.users.as_slice())),
+    )
 }
 
 fn engine_line(line: &Result<Quote<'_>, QueryError>) -> Value {

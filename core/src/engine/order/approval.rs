@@ -274,3 +274,72 @@ fn triggered(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Decision, Engine, Instant, Order, OrderLine};
+
+    const DOC: &str = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+      "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}],
+      "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "10.00"}]}],
+      "accounts": [
+        {"id": "G", "users": [{"id": "ann", "roles": ["approver"]}],
+         "approvals": [{"id": "big", "kind": "total_above", "threshold": "100", "role": "approver"}]},
+        {"id": "S", "parent": "G", "users": [{"id": "bo", "roles": ["buyer"], "limit": "50"}],
+         "approvals": [{"id": "budget", "kind": "cost_centre_budget", "budgets": {"CC": "30"},
+                        "users": ["ann"]}]}]}"#;
+
+    fn order(qty: u32) -> Order<'static> {
+        let line = OrderLine {
+            cost_centre: Some("CC"),
+            ..OrderLine::new("A", qty.into())
+        };
+        Order::new("S", vec![line]).at(Instant::from_unix_seconds(0))
+    }
+
+    #[test]
+    fn a_site_order_collects_its_own_and_its_groups_reasons_in_order() {
+        let engine = Engine::from_json(DOC).unwrap();
+        let priced = engine.price_order(&order(11).user("bo")).unwrap();
+        let approval = priced.approval;
+        assert_eq!(approval.decision, Decision::NeedsApproval);
+        let reasons: Vec<_> = approval
+            .reasons
+            .iter()
+            .map(|r| (r.rule.as_str(), r.kind, r.approvers.users.clone()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("bo", "user_limit", vec!["ann".to_string()]),
+                ("big", "total_above", vec!["ann".to_string()]),
+                ("budget", "cost_centre_budget", vec!["ann".to_string()]),
+            ]
+        );
+        assert_eq!(
+            approval.reasons[0].detail,
+            "order total `110.00` is above the limit `50` of user `bo`"
+        );
+    }
+
+    #[test]
+    fn spent_to_date_counts_and_the_account_alone_has_no_limit() {
+        let engine = Engine::from_json(DOC).unwrap();
+        let within = engine.price_order(&order(3)).unwrap().approval;
+        assert_eq!(within.decision, Decision::Allowed);
+        let over = order(3).spent(vec![("CC", 1.into())]);
+        let approval = engine.price_order(&over).unwrap().approval;
+        assert_eq!(approval.decision, Decision::NeedsApproval);
+        assert_eq!(approval.reasons[0].kind, "cost_centre_budget");
+    }
+
+    #[test]
+    fn a_user_of_another_branch_is_unknown() {
+        let engine = Engine::from_json(DOC).unwrap();
+        let order = Order::new("G", Vec::new()).user("bo");
+        assert_eq!(
+            engine.price_order(&order).unwrap_err().code(),
+            "UNKNOWN_USER"
+        );
+    }
+}
