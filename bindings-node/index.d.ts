@@ -90,6 +90,16 @@ export declare class Engine {
   diagnostics(): Array<DiagnosticInfo>
   /** Every SKU of the catalog, in document order. */
   skus(): Array<string>
+  /** Every account id, in document order. */
+  accounts(): Array<string>
+  /**
+   * Every account with its parent, the root of its hierarchy and its segments (its
+   * ancestors' included, most specific first), in document order: the account metadata
+   * an aggregation of priced lines groups by.
+   */
+  accountInfos(): Array<AccountInfo>
+  /** The declared currency codes, in document order. */
+  currencies(): Array<string>
   /**
    * Prices one line. Throws with the core's stable `code` (`UNKNOWN_PRODUCT`, `NO_PRICE`,
    * `QUANTITY_RULE` with `details.nearest`, …) or the code of a malformed argument
@@ -193,6 +203,18 @@ export declare class EngineHandle {
   related(account: string, reference: string, kind: 'requires' | 'accessories' | 'compatible' | 'excludes' | 'replacement', at?: Date | string): Array<RelatedProduct>
   /** `quoteMany` on the engine current when it is called, even if a swap happens meanwhile. */
   quoteMany(input: BatchInput, signal?: AbortSignal, options?: QuoteManyOptions | undefined | null): Promise<BatchOutput>
+}
+
+/** One account with what aggregations group it by. */
+export interface AccountInfo {
+  /** The account's id. */
+  id: string
+  /** Its parent account. */
+  parent?: string
+  /** The top of its hierarchy (itself without a parent). */
+  root: string
+  /** The segments it belongs to, its ancestors' included, most specific first. */
+  segments: Array<string>
 }
 
 /** Count the values of an attribute declared filterable. */

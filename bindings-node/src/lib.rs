@@ -173,6 +173,26 @@ impl Engine {
         queries::skus(&self.inner)
     }
 
+    /// Every account id, in document order.
+    #[napi]
+    pub fn accounts(&self) -> Vec<String> {
+        queries::accounts(&self.inner)
+    }
+
+    /// Every account with its parent, the root of its hierarchy and its segments (its
+    /// ancestors' included, most specific first), in document order: the account metadata
+    /// an aggregation of priced lines groups by.
+    #[napi]
+    pub fn account_infos(&self) -> Vec<queries::AccountInfo> {
+        queries::account_infos(&self.inner)
+    }
+
+    /// The declared currency codes, in document order.
+    #[napi]
+    pub fn currencies(&self) -> Vec<String> {
+        queries::currencies(&self.inner)
+    }
+
     /// Prices one line. Throws with the core's stable `code` (`UNKNOWN_PRODUCT`, `NO_PRICE`,
     /// `QUANTITY_RULE` with `details.nearest`, …) or the code of a malformed argument
     /// (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`).
