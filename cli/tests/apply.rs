@@ -1,6 +1,9 @@
 //! `tarif apply`: a change applied to the sample, the entities it changed, the result written
 //! as a document and as a snapshot that answer alike; a rejected change writes nothing.
 
+// Helpers of tests fail loudly, as the tests themselves may (clippy.toml).
+#![allow(clippy::unwrap_used)]
+
 #[allow(dead_code, unused_imports)]
 mod common;
 
