@@ -2,7 +2,7 @@
 //! as a document and as a snapshot that answer alike; a rejected change writes nothing.
 
 // Helpers of tests fail loudly, as the tests themselves may (clippy.toml).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 #[allow(dead_code, unused_imports)]
 mod common;
