@@ -48,7 +48,8 @@ pub use compile::{CompileOptions, CompileProgress};
 pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
-    LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
+    Adjustment, ConditionReport, LineFormat, Order, OrderExplanation, OrderLine, OrderText,
+    PricedOrder, TextLine, TextOptions,
 };
 pub use engine::quote::{
     AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,
@@ -67,6 +68,6 @@ pub use error::{
 pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};
 pub use load::Compiled;
-pub use model::{Capability, RoundingStage};
+pub use model::{Capability, Leftover, OrderKind, RoundingStage};
 pub use rust_decimal::Decimal;
 pub use scenario::{Edit, Shift};

@@ -1,0 +1,209 @@
+//! The contracts' order conditions (docs/spec.md §12.3), checked into a plain list: orders are a
+//! rare path, and nothing here touches what a quote reads.
+
+use rust_decimal::Decimal;
+use smallvec::SmallVec;
+
+use super::values;
+use super::Diags;
+use crate::error::DiagnosticCode as Code;
+use crate::index::{AudKey, CurrencyId, OrderAction, OrderCondDef};
+use crate::instant::Interval;
+use crate::model::{OrderCondition, OrderKind};
+
+/// What a condition inherits from its contract.
+pub(super) struct ContractContext<'a> {
+    pub id: &'a str,
+    pub audience: &'a [AudKey],
+    pub validity: Interval,
+    pub priority: Option<i64>,
+    pub currency: CurrencyId,
+}
+
+/// The fields each kind may carry besides the common ones.
+fn fields(c: &OrderCondition) -> [(&'static str, bool); 7] {
+    [
+        ("min_subtotal", c.min_subtotal.is_some()),
+        ("percent", c.percent.is_some()),
+        ("amount", c.amount.is_some()),
+        ("leftover", c.leftover.is_some()),
+        ("surcharge", c.surcharge.is_some()),
+        ("charge", c.charge.is_some()),
+        ("free_from", c.free_from.is_some()),
+    ]
+}
+
+fn allowed(kind: OrderKind) -> &'static [&'static str] {
+    match kind {
+        OrderKind::OrderDiscount => &["min_subtotal", "percent", "amount", "leftover"],
+        OrderKind::MinimumOrder => &["min_subtotal", "surcharge"],
+        OrderKind::Shipping => &["charge", "free_from"],
+    }
+}
+
+/// A decimal that must be positive (or, with `zero`, not negative).
+fn amount(text: &str, zero: bool, path: &str, diags: &mut Diags) -> Option<Decimal> {
+    let value = values::non_negative(text, path, diags)?;
+    if value.is_zero() && !zero {
+        diags.error(
+            Code::InvalidDecimal,
+            path,
+            format!("`{text}` must be positive"),
+            &[],
+        );
+        return None;
+    }
+    Some(value)
+}
+
+fn required<'a>(
+    value: &'a Option<String>,
+    name: &str,
+    kind: OrderKind,
+    path: &str,
+    diags: &mut Diags,
+) -> Option<&'a str> {
+    if value.is_none() {
+        diags.error(
+            Code::MissingField,
+            &format!("{path}.{name}"),
+            format!("missing field `{name}`: an `{}` needs it", kind.as_str()),
+            &[],
+        );
+    }
+    value.as_deref()
+}
+
+/// Checks one condition at `path` (`contracts[i].order_conditions[k]`); `None` when it has an
+/// error, every problem reported.
+pub(super) fn condition(
+    c: &OrderCondition,
+    contract: &ContractContext<'_>,
+    currency: Option<CurrencyId>,
+    tz: chrono_tz::Tz,
+    path: &str,
+    diags: &mut Diags,
+) -> Option<OrderCondDef> {
+    let full = format!("{}/{}", contract.id, c.id);
+    let before = diags.list.len();
+    for (name, present) in fields(c) {
+        if present && !allowed(c.kind).contains(&name) {
+            diags.error(
+                Code::UnknownField,
+                &format!("{path}.{name}"),
+                format!("unknown field `{name}` for an `{}`", c.kind.as_str()),
+                &[&full],
+            );
+        }
+    }
+    let min_subtotal = |diags: &mut Diags, zero: bool| {
+        c.min_subtotal
+            .as_deref()
+            .map(|t| amount(t, zero, &format!("{path}.min_subtotal"), diags))
+    };
+    let action = match c.kind {
+        OrderKind::OrderDiscount => {
+            let min = min_subtotal(diags, true).unwrap_or(Some(Decimal::ZERO));
+            let value = match (&c.percent, &c.amount) {
+                (Some(p), None) => percent(p, &format!("{path}.percent"), diags).map(|v| (true, v)),
+                (None, Some(a)) => {
+                    amount(a, false, &format!("{path}.amount"), diags).map(|v| (false, v))
+                }
+                _ => {
+                    diags.error(
+                        Code::RuleActions,
+                        path,
+                        format!(
+                            "order discount `{full}` needs exactly one of `percent` and `amount`"
+                        ),
+                        &[&full],
+                    );
+                    None
+                }
+            };
+            match (min, value) {
+                (Some(min_subtotal), Some((percent, value))) => Some(OrderAction::Discount {
+                    min_subtotal,
+                    percent,
+                    value,
+                    leftover: c.leftover.unwrap_or_default(),
+                }),
+                _ => None,
+            }
+        }
+        OrderKind::MinimumOrder => {
+            let min = required(&c.min_subtotal, "min_subtotal", c.kind, path, diags)
+                .and_then(|t| amount(t, false, &format!("{path}.min_subtotal"), diags));
+            let surcharge = c
+                .surcharge
+                .as_deref()
+                .map(|t| amount(t, false, &format!("{path}.surcharge"), diags));
+            match (min, surcharge) {
+                (Some(min_subtotal), None) => Some(OrderAction::Minimum {
+                    min_subtotal,
+                    surcharge: None,
+                }),
+                (Some(min_subtotal), Some(Some(s))) => Some(OrderAction::Minimum {
+                    min_subtotal,
+                    surcharge: Some(s),
+                }),
+                _ => None,
+            }
+        }
+        OrderKind::Shipping => {
+            let charge = required(&c.charge, "charge", c.kind, path, diags)
+                .and_then(|t| amount(t, true, &format!("{path}.charge"), diags));
+            let free_from = c
+                .free_from
+                .as_deref()
+                .map(|t| amount(t, false, &format!("{path}.free_from"), diags));
+            match (charge, free_from) {
+                (Some(charge), None) => Some(OrderAction::Shipping {
+                    charge,
+                    free_from: None,
+                }),
+                (Some(charge), Some(Some(f))) => Some(OrderAction::Shipping {
+                    charge,
+                    free_from: Some(f),
+                }),
+                _ => None,
+            }
+        }
+    };
+    let validity = contract.validity.intersect(&values::validity(
+        c.valid.as_ref(),
+        tz,
+        &format!("{path}.valid"),
+        diags,
+    ));
+    super::pricing::never_valid(validity, path, &full, diags);
+    if diags.list[before..]
+        .iter()
+        .any(|d| d.severity() == crate::error::Severity::Error)
+    {
+        return None;
+    }
+    Some(OrderCondDef {
+        id: full.into(),
+        audience: SmallVec::from_slice(contract.audience),
+        validity,
+        priority: c.priority.or(contract.priority).unwrap_or(0),
+        currency: currency.unwrap_or(contract.currency),
+        action: action?,
+    })
+}
+
+/// A share of the subtotal: above 0, at most 100.
+fn percent(text: &str, path: &str, diags: &mut Diags) -> Option<Decimal> {
+    let value = values::decimal(text, path, diags)?;
+    if value <= Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+        diags.error(
+            Code::InvalidPercent,
+            path,
+            format!("order discount percentage `{text}` must be above `0` and at most `100`"),
+            &[],
+        );
+        return None;
+    }
+    Some(value)
+}
