@@ -36,10 +36,10 @@ pub mod wire;
 pub mod document {
     pub use crate::model::{
         Account, AttrCondition, Audience, Category, Contract, Currency, DefaultVisibility,
-        Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf, PriceEntry,
-        PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode, Rule, Segment,
-        Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, Validity, VisibilityRule,
-        WarehouseStock, FORMAT,
+        Document, Effect, FacetSettings, Item, Leftover, NumText, OrderCondition, OrderKind,
+        OrderRule, PercentOf, PriceEntry, PriceList, PriceMode, Product, Relations, RoundTo,
+        Rounding, RoundingMode, Rule, Segment, Select, Selector, Settings, StepDef, StockRecord,
+        Tier, TierMode, Validity, VisibilityRule, WarehouseStock, FORMAT,
     };
 }
 

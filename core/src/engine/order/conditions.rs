@@ -107,7 +107,7 @@ impl Engine {
         let code = self.currency_code(currency);
         let scale = self.index.currencies.get(currency).map_or(2, |c| c.scale);
         let mut settled = Settled {
-            allocated: vec![Decimal::ZERO; lines.len()],
+            allocated: vec![Decimal::new(0, scale); lines.len()],
             ..Settled::default()
         };
         let mut by_kind: [Vec<Candidate<'e>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
@@ -352,7 +352,7 @@ fn allocate(
         .iter()
         .try_fold(Decimal::ZERO, |sum, t| sum.checked_add(*t))
         .ok_or_else(overflow)?;
-    let mut shares = vec![Decimal::ZERO; totals.len()];
+    let mut shares = vec![Decimal::new(0, scale); totals.len()];
     if discount <= Decimal::ZERO || subtotal <= Decimal::ZERO {
         return Ok(shares);
     }
