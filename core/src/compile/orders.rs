@@ -207,3 +207,50 @@ fn percent(text: &str, path: &str, diags: &mut Diags) -> Option<Decimal> {
     }
     Some(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::compile::{compile, CompileOptions};
+
+    #[test]
+    fn every_problem_of_an_order_condition_has_its_code_and_path() {
+        let err = compile(
+            r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+              "contracts": [{"id": "k", "audience": "all", "order_conditions": [
+                {"id": "d", "kind": "order_discount", "percent": "120", "charge": "1"},
+                {"id": "e", "kind": "order_discount", "percent": "5", "amount": "3"},
+                {"id": "m", "kind": "minimum_order", "surcharge": "-1"},
+                {"id": "s", "kind": "shipping", "free_from": "x"},
+                {"id": "s", "kind": "shipping", "charge": "0"},
+                {"id": "z", "kind": "rebate"},
+                {"id": "c", "kind": "shipping", "charge": "1", "currency": "USD"}]}]}"#,
+            &CompileOptions::default(),
+        )
+        .unwrap_err();
+        let found: Vec<(&str, &str)> = err
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.code(), d.path.as_str()))
+            .collect();
+        let at = "contracts[0].order_conditions";
+        let expect = [
+            ("UNKNOWN_FIELD", format!("{at}[0].charge")),
+            ("INVALID_PERCENT", format!("{at}[0].percent")),
+            ("RULE_ACTIONS", format!("{at}[1]")),
+            ("MISSING_FIELD", format!("{at}[2].min_subtotal")),
+            ("INVALID_DECIMAL", format!("{at}[2].surcharge")),
+            ("MISSING_FIELD", format!("{at}[3].charge")),
+            ("INVALID_DECIMAL", format!("{at}[3].free_from")),
+            ("DUPLICATE_ID", format!("{at}[4].id")),
+            ("INVALID_TYPE", format!("{at}[5].kind")),
+            ("UNKNOWN_CURRENCY", format!("{at}[6].currency")),
+        ];
+        for (code, path) in &expect {
+            assert!(
+                found.contains(&(*code, path.as_str())),
+                "missing {code} at {path} in {found:?}"
+            );
+        }
+        assert_eq!(found.len(), expect.len(), "{found:?}");
+    }
+}
