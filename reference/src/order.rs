@@ -282,22 +282,29 @@ fn share_out(
         *share = s;
     }
     let mut left = discount - shares.iter().copied().sum::<Decimal>();
-    let mut order: Vec<usize> = (0..totals.len()).collect();
+    // (position, line total, share), walked in the leftover order.
+    let mut slots: Vec<(usize, Decimal, Decimal)> = totals
+        .iter()
+        .zip(shares)
+        .enumerate()
+        .map(|(i, (t, s))| (i, *t, s))
+        .collect();
     match leftover {
         Leftover::First => {}
-        Leftover::Last => order.reverse(),
-        Leftover::Largest => order.sort_by(|a, b| totals[*b].cmp(&totals[*a]).then(a.cmp(b))),
+        Leftover::Last => slots.reverse(),
+        Leftover::Largest => slots.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0))),
     }
     loop {
         let before = left;
-        for &i in &order {
-            if left >= unit && totals[i] - shares[i] >= unit {
-                shares[i] += unit;
+        for (_, total, share) in &mut slots {
+            if left >= unit && *total - *share >= unit {
+                *share += unit;
                 left -= unit;
             }
         }
         if left < unit || left == before {
-            return Ok(shares);
+            slots.sort_by_key(|slot| slot.0);
+            return Ok(slots.into_iter().map(|(_, _, share)| share).collect());
         }
     }
 }

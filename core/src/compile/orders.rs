@@ -177,8 +177,10 @@ pub(super) fn condition(
         diags,
     ));
     super::pricing::never_valid(validity, path, &full, diags);
-    if diags.list[before..]
+    if diags
+        .list
         .iter()
+        .skip(before)
         .any(|d| d.severity() == crate::error::Severity::Error)
     {
         return None;
