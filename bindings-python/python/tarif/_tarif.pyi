@@ -9,8 +9,10 @@ from typing import Any, Literal, Required, TypedDict, final, overload
 import pyarrow  # type: ignore[import-untyped]
 
 __all__ = [
+    "Adjustment",
     "CandidateReport",
     "Capabilities",
+    "ConditionReport",
     "Diagnostic",
     "Engine",
     "EntityChange",
@@ -18,6 +20,7 @@ __all__ = [
     "FacetCounts",
     "FacetValue",
     "LineError",
+    "OrderExplanation",
     "OrderText",
     "PricedOrder",
     "Quote",
