@@ -101,6 +101,20 @@ pub(crate) fn read_lines(lines: &Bound<'_, PyAny>) -> Result<Vec<Line>> {
         .collect()
 }
 
+fn wire_order<'a>(
+    account: &'a str,
+    lines: &'a [Line],
+    at: &'a At,
+    currency: Option<&'a str>,
+) -> OrderInput<'a> {
+    OrderInput {
+        account,
+        lines: lines.iter().map(Line::wire).collect(),
+        at: at.wire(),
+        currency,
+    }
+}
+
 /// Prices the lines for the account at `at` in `currency`.
 pub(crate) fn price_order(
     engine: &tarif::Engine,
@@ -110,13 +124,7 @@ pub(crate) fn price_order(
     at: &At,
     currency: Option<String>,
 ) -> Result<PricedOrder> {
-    let order = OrderInput {
-        account: &account,
-        lines: lines.iter().map(Line::wire).collect(),
-        at: at.wire(),
-        currency: currency.as_deref(),
-    };
-    let priced = order.price(engine)?;
+    let priced = wire_order(&account, lines, at, currency.as_deref()).price(engine)?;
     Ok(PricedOrder {
         engine_version: Arc::clone(version),
         currency: priced.currency.to_string(),
@@ -144,13 +152,7 @@ pub(crate) fn explain_order(
     at: &At,
     currency: Option<String>,
 ) -> Result<OrderExplanation> {
-    let order = OrderInput {
-        account: &account,
-        lines: lines.iter().map(Line::wire).collect(),
-        at: at.wire(),
-        currency: currency.as_deref(),
-    };
-    let explained = order.explain(engine)?;
+    let explained = wire_order(&account, lines, at, currency.as_deref()).explain(engine)?;
     Ok(OrderExplanation {
         lines: explained
             .lines

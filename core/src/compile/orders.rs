@@ -56,6 +56,19 @@ fn amount(text: &str, zero: bool, path: &str, diags: &mut Diags) -> Option<Decim
     Some(value)
 }
 
+/// An optional amount: `Some(None)` when absent, `None` when present and invalid.
+fn optional(
+    text: &Option<String>,
+    zero: bool,
+    path: &str,
+    diags: &mut Diags,
+) -> Option<Option<Decimal>> {
+    match text.as_deref() {
+        None => Some(None),
+        Some(t) => amount(t, zero, path, diags).map(Some),
+    }
+}
+
 fn required<'a>(
     value: &'a Option<String>,
     name: &str,
@@ -134,40 +147,20 @@ pub(super) fn condition(
         OrderKind::MinimumOrder => {
             let min = required(&c.min_subtotal, "min_subtotal", c.kind, path, diags)
                 .and_then(|t| amount(t, false, &format!("{path}.min_subtotal"), diags));
-            let surcharge = c
-                .surcharge
-                .as_deref()
-                .map(|t| amount(t, false, &format!("{path}.surcharge"), diags));
-            match (min, surcharge) {
-                (Some(min_subtotal), None) => Some(OrderAction::Minimum {
+            let surcharge = optional(&c.surcharge, false, &format!("{path}.surcharge"), diags);
+            min.zip(surcharge)
+                .map(|(min_subtotal, surcharge)| OrderAction::Minimum {
                     min_subtotal,
-                    surcharge: None,
-                }),
-                (Some(min_subtotal), Some(Some(s))) => Some(OrderAction::Minimum {
-                    min_subtotal,
-                    surcharge: Some(s),
-                }),
-                _ => None,
-            }
+                    surcharge,
+                })
         }
         OrderKind::Shipping => {
             let charge = required(&c.charge, "charge", c.kind, path, diags)
                 .and_then(|t| amount(t, true, &format!("{path}.charge"), diags));
-            let free_from = c
-                .free_from
-                .as_deref()
-                .map(|t| amount(t, false, &format!("{path}.free_from"), diags));
-            match (charge, free_from) {
-                (Some(charge), None) => Some(OrderAction::Shipping {
-                    charge,
-                    free_from: None,
-                }),
-                (Some(charge), Some(Some(f))) => Some(OrderAction::Shipping {
-                    charge,
-                    free_from: Some(f),
-                }),
-                _ => None,
-            }
+            let free_from = optional(&c.free_from, false, &format!("{path}.free_from"), diags);
+            charge
+                .zip(free_from)
+                .map(|(charge, free_from)| OrderAction::Shipping { charge, free_from })
         }
     };
     let validity = contract.validity.intersect(&values::validity(
