@@ -113,6 +113,13 @@ export declare class Engine {
    */
   priceOrder(input: OrderInput): PricedOrderResult
   /**
+   * Explains an order: each line's explanation (or `{error}`), every order condition that
+   * speaks to the account — applied or why not — the adjustments and the allocation of the
+   * order discount. An order `priceOrder` refuses (`MINIMUM_ORDER`) is explained too, with
+   * `refused` set.
+   */
+  explainOrder(input: OrderInput): OrderExplainResult
+  /**
    * Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
    * with or without an English or French header, decimal commas, quoted fields, a BOM) and
    * resolves each reference as `lookup` does for the account.
@@ -189,6 +196,8 @@ export declare class EngineHandle {
   quote(input: QuoteInput): QuoteResult
   /** `priceOrder` on the current engine. */
   priceOrder(input: OrderInput): PricedOrderResult
+  /** `explainOrder` on the current engine. */
+  explainOrder(input: OrderInput): OrderExplainResult
   /** `parseOrderLines` on the current engine. */
   parseOrderLines(input: OrderTextArgs): OrderTextResult
   /** `explain` on the current engine. */
@@ -215,6 +224,20 @@ export interface AccountInfo {
   root: string
   /** The segments it belongs to, its ancestors' included, most specific first. */
   segments: Array<string>
+}
+
+/** An order-level amount. */
+export interface AdjustmentResult {
+  /** Full id of the condition, `contract-id/id`. */
+  id: string
+  /** `order_discount`, `minimum_order` or `shipping`. */
+  kind: string
+  /** Signed amount added to the subtotal (decimal string). */
+  amount: string
+  /** The delivery address charged (shipping only). */
+  shipTo: string | null
+  /** Why, naming the threshold and the subtotal read. */
+  why: string
 }
 
 /** Count the values of an attribute declared filterable. */
@@ -357,6 +380,18 @@ export interface CategoryFilter {
   category: string[]
 }
 
+/** What one order condition did for an order. */
+export interface ConditionReportResult {
+  /** Full id of the condition. */
+  id: string
+  /** `order_discount`, `minimum_order` or `shipping`. */
+  kind: string
+  /** Whether it applied. */
+  applied: boolean
+  /** Why it applied or did not. */
+  reason: string
+}
+
 /** Which rule decided each capability (null: the document's default). */
 export interface DecidedBy {
   /** Rule behind `see`. */
@@ -424,6 +459,10 @@ export interface ErrorDetails {
   pricedIn?: Array<string>
   /** The instant as given (`INVALID_INSTANT`). */
   at?: string
+  /** The minimum order value (`MINIMUM_ORDER`). */
+  minimum?: string
+  /** What the order lacks to reach it (`MINIMUM_ORDER`). */
+  missing?: string
 }
 
 /** The outcome of an explained quote: the prices, or the error the quote gives. */
@@ -484,6 +523,12 @@ export interface FacetValue {
   value: string
   /** Visible matching products with it. */
   count: number
+}
+
+/** A line of an explained order that has no explanation of its own. */
+export interface FailedExplanation {
+  /** Why the line cannot be explained. */
+  error: LineError
 }
 
 /** A failed order line. */
@@ -558,6 +603,24 @@ export interface LookupInput {
   at?: Date | string
 }
 
+/** Why an order costs what it does. */
+export interface OrderExplainResult {
+  /** Each line's explanation, or `{error}`. */
+  lines: Array<ExplainResult | FailedExplanation>
+  /** Sum of the line totals of the lines that priced (decimal string). */
+  subtotal: string
+  /** Every order condition whose contract speaks to the account: applied, or why not. */
+  conditions: Array<ConditionReportResult>
+  /** The order-level amounts, as `priceOrder` gives them. */
+  adjustments: Array<AdjustmentResult>
+  /** Per line, its share of the order discount (decimal strings). */
+  allocated: Array<string>
+  /** The subtotal plus the adjustments (decimal string). */
+  total: string
+  /** The `MINIMUM_ORDER` error when `priceOrder` refuses the order, else null. */
+  refused: LineError | null
+}
+
 /** An order to price: one account, one instant, one currency for every line. */
 export interface OrderInput {
   /** Account id. */
@@ -612,7 +675,14 @@ export interface PricedOrderResult {
   lines: Array<QuoteResult | FailedLine>
   /** Sum of the line totals of the lines that priced (decimal string). */
   subtotal: string
-  /** What the order costs (decimal string). */
+  /**
+   * Order-level amounts: the order discount (negative), a minimum-order surcharge, the
+   * shipping charges per delivery address.
+   */
+  adjustments: Array<AdjustmentResult>
+  /** Per line, its share of the order discount (decimal strings; zero for a failed line). */
+  allocated: Array<string>
+  /** What the order costs: the subtotal plus the adjustments (decimal string). */
   total: string
   /** Currency code of every amount. */
   currency: string

@@ -181,6 +181,10 @@ pub struct ErrorDetails {
     pub priced_in: Option<Vec<String>>,
     /// The instant as given (`INVALID_INSTANT`).
     pub at: Option<String>,
+    /// The minimum order value (`MINIMUM_ORDER`).
+    pub minimum: Option<String>,
+    /// What the order lacks to reach it (`MINIMUM_ORDER`).
+    pub missing: Option<String>,
 }
 
 impl From<&QueryError> for ErrorDetails {
@@ -194,6 +198,8 @@ impl From<&QueryError> for ErrorDetails {
             currency: None,
             priced_in: None,
             at: None,
+            minimum: None,
+            missing: None,
         };
         match error {
             QueryError::UnknownAccount(account) => details.account = Some(account.clone()),
@@ -219,6 +225,10 @@ impl From<&QueryError> for ErrorDetails {
             QueryError::UnknownCurrency(currency) => details.currency = Some(currency.clone()),
             QueryError::InvalidInstant(at) => details.at = Some(at.clone()),
             QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => {}
+            QueryError::MinimumOrder { minimum, missing } => {
+                details.minimum = Some(minimum.to_string());
+                details.missing = Some(missing.to_string());
+            }
         }
         details
     }

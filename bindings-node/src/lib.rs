@@ -25,7 +25,7 @@ use tarif::Engine as Core;
 use crate::changes::{Apply, Base, Diff};
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::{LoadOptions, QuoteManyOptions};
-use crate::orders::{OrderTextResult, PricedOrderResult};
+use crate::orders::{OrderExplainResult, OrderTextResult, PricedOrderResult};
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
 use crate::tasks::{Load, QuoteMany};
 
@@ -215,6 +215,19 @@ impl Engine {
         #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
     ) -> napi::Result<PricedOrderResult> {
         js(env, orders::price_order(&self.inner, input))
+    }
+
+    /// Explains an order: each line's explanation (or `{error}`), every order condition that
+    /// speaks to the account — applied or why not — the adjustments and the allocation of the
+    /// order discount. An order `priceOrder` refuses (`MINIMUM_ORDER`) is explained too, with
+    /// `refused` set.
+    #[napi(catch_unwind)]
+    pub fn explain_order(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
+    ) -> napi::Result<OrderExplainResult> {
+        js(env, orders::explain_order(&self.inner, input))
     }
 
     /// Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
@@ -423,6 +436,16 @@ impl EngineHandle {
         #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
     ) -> napi::Result<PricedOrderResult> {
         js(env, orders::price_order(&self.current.load(), input))
+    }
+
+    /// `explainOrder` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn explain_order(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
+    ) -> napi::Result<OrderExplainResult> {
+        js(env, orders::explain_order(&self.current.load(), input))
     }
 
     /// `parseOrderLines` on the current engine.

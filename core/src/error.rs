@@ -272,6 +272,14 @@ pub enum QueryError {
     /// A batch whose columns do not line up.
     #[error("invalid batch: {0}")]
     InvalidBatch(String),
+    /// An order below a minimum order value that has no surcharge (docs/spec.md §12.3).
+    #[error("the order is `{missing}` short of the minimum order value `{minimum}`")]
+    MinimumOrder {
+        /// The minimum order value.
+        minimum: Decimal,
+        /// What the subtotal lacks to reach it.
+        missing: Decimal,
+    },
 }
 
 fn priced_in_text(currencies: &[String]) -> String {
@@ -315,6 +323,7 @@ impl QueryError {
             QueryError::InvalidBatch(_) => Status::InvalidBatch,
             QueryError::NotBuyable(_) => Status::NotBuyable,
             QueryError::InvalidOrderText(_) => Status::InvalidOrderText,
+            QueryError::MinimumOrder { .. } => Status::MinimumOrder,
         }
     }
 }
@@ -349,6 +358,8 @@ pub enum Status {
     NotBuyable = 11,
     /// See [`QueryError::InvalidOrderText`].
     InvalidOrderText = 12,
+    /// See [`QueryError::MinimumOrder`].
+    MinimumOrder = 13,
 }
 
 impl Status {
@@ -368,6 +379,7 @@ impl Status {
             Status::InvalidBatch => "INVALID_BATCH",
             Status::NotBuyable => "NOT_BUYABLE",
             Status::InvalidOrderText => "INVALID_ORDER_TEXT",
+            Status::MinimumOrder => "MINIMUM_ORDER",
         }
     }
 }
@@ -478,6 +490,7 @@ pub const ERROR_CODES: &[&str] = &[
     "INVALID_BATCH",
     "NOT_BUYABLE",
     "INVALID_ORDER_TEXT",
+    "MINIMUM_ORDER",
     "COMPILE_ERROR",
     "STRICT_WARNINGS",
     "IMPORT_ERROR",
@@ -523,6 +536,10 @@ mod tests {
             QueryError::InvalidInstant(text()),
             QueryError::Overflow(text()),
             QueryError::InvalidBatch(text()),
+            QueryError::MinimumOrder {
+                minimum: Decimal::TWO,
+                missing: Decimal::ONE,
+            },
         ];
         let snapshots = [
             SnapshotError::Corrupt {
@@ -564,7 +581,8 @@ mod tests {
                 | QueryError::UnknownCurrency(_)
                 | QueryError::InvalidInstant(_)
                 | QueryError::Overflow(_)
-                | QueryError::InvalidBatch(_) => codes.push(e.code()),
+                | QueryError::InvalidBatch(_)
+                | QueryError::MinimumOrder { .. } => codes.push(e.code()),
             }
         }
         for e in &snapshots {

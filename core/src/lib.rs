@@ -36,10 +36,10 @@ pub mod wire;
 pub mod document {
     pub use crate::model::{
         Account, AttrCondition, Audience, Category, Contract, Currency, DefaultVisibility,
-        Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf, PriceEntry,
-        PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode, Rule, Segment,
-        Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, Validity, VisibilityRule,
-        WarehouseStock, FORMAT,
+        Document, Effect, FacetSettings, Item, Leftover, NumText, OrderCondition, OrderKind,
+        OrderRule, PercentOf, PriceEntry, PriceList, PriceMode, Product, Relations, RoundTo,
+        Rounding, RoundingMode, Rule, Segment, Select, Selector, Settings, StepDef, StockRecord,
+        Tier, TierMode, Validity, VisibilityRule, WarehouseStock, FORMAT,
     };
 }
 
@@ -48,7 +48,8 @@ pub use compile::{CompileOptions, CompileProgress};
 pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
-    LineFormat, Order, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
+    Adjustment, ConditionReport, LineFormat, Order, OrderExplanation, OrderLine, OrderText,
+    PricedOrder, TextLine, TextOptions,
 };
 pub use engine::quote::{
     AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,
@@ -67,6 +68,6 @@ pub use error::{
 pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};
 pub use load::Compiled;
-pub use model::{Capability, RoundingStage};
+pub use model::{Capability, Leftover, OrderKind, RoundingStage};
 pub use rust_decimal::Decimal;
 pub use scenario::{Edit, Shift};

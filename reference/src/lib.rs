@@ -26,7 +26,7 @@ use tarif::{Capability, Instant, Interval, RoundingStage};
 mod order;
 pub mod search;
 
-pub use order::RefOrder;
+pub use order::{RefAdjustment, RefOrder, RefOrderLine};
 
 const UNKNOWN_ACCOUNT: &str = "UNKNOWN_ACCOUNT";
 const UNKNOWN_PRODUCT: &str = "UNKNOWN_PRODUCT";
