@@ -90,6 +90,16 @@ export declare class Engine {
   diagnostics(): Array<DiagnosticInfo>
   /** Every SKU of the catalog, in document order. */
   skus(): Array<string>
+  /** Every account id, in document order. */
+  accounts(): Array<string>
+  /**
+   * Every account with its parent, the root of its hierarchy and its segments (its
+   * ancestors' included, most specific first), in document order: the account metadata
+   * an aggregation of priced lines groups by.
+   */
+  accountInfos(): Array<AccountInfo>
+  /** The declared currency codes, in document order. */
+  currencies(): Array<string>
   /**
    * Prices one line. Throws with the core's stable `code` (`UNKNOWN_PRODUCT`, `NO_PRICE`,
    * `QUANTITY_RULE` with `details.nearest`, …) or the code of a malformed argument
@@ -102,6 +112,13 @@ export declare class Engine {
    * account, an unreadable instant or an unknown currency throw.
    */
   priceOrder(input: OrderInput): PricedOrderResult
+  /**
+   * Explains an order: each line's explanation (or `{error}`), every order condition that
+   * speaks to the account — applied or why not — the adjustments and the allocation of the
+   * order discount. An order `priceOrder` refuses (`MINIMUM_ORDER`) is explained too, with
+   * `refused` set.
+   */
+  explainOrder(input: OrderInput): OrderExplainResult
   /**
    * Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
    * with or without an English or French header, decimal commas, quoted fields, a BOM) and
@@ -179,6 +196,8 @@ export declare class EngineHandle {
   quote(input: QuoteInput): QuoteResult
   /** `priceOrder` on the current engine. */
   priceOrder(input: OrderInput): PricedOrderResult
+  /** `explainOrder` on the current engine. */
+  explainOrder(input: OrderInput): OrderExplainResult
   /** `parseOrderLines` on the current engine. */
   parseOrderLines(input: OrderTextArgs): OrderTextResult
   /** `explain` on the current engine. */
@@ -195,32 +214,30 @@ export declare class EngineHandle {
   quoteMany(input: BatchInput, signal?: AbortSignal, options?: QuoteManyOptions | undefined | null): Promise<BatchOutput>
 }
 
-/** One reason an order needs approval or is refused. */
-export interface ApprovalReasonResult {
-  /** The rule id, or the user's for `role` and `user_limit`. */
-  rule: string
-  /** The kind of reason. */
-  kind: 'total_above' | 'products' | 'cost_centre_budget' | 'user_limit' | 'role'
-  /** Who may approve. */
-  approvers: ApproversResult
-  /** What the rule saw, in words. */
-  detail: string
+/** One account with what aggregations group it by. */
+export interface AccountInfo {
+  /** The account's id. */
+  id: string
+  /** Its parent account. */
+  parent?: string
+  /** The top of its hierarchy (itself without a parent). */
+  root: string
+  /** The segments it belongs to, its ancestors' included, most specific first. */
+  segments: Array<string>
 }
 
-/** The approval decision of an order. */
-export interface ApprovalResult {
-  /** What may happen to the order. */
-  decision: 'allowed' | 'needs_approval' | 'refused'
-  /** Why: the user's role when refused, else the user's limit then each rule by id. */
-  reasons: Array<ApprovalReasonResult>
-}
-
-/** Who may approve: the role a rule names, and the users who may act on it. */
-export interface ApproversResult {
-  /** The role, when the rule names approvers by role. */
-  role: string | null
-  /** The users, sorted, never the ordering user. */
-  users: Array<string>
+/** An order-level amount. */
+export interface AdjustmentResult {
+  /** Full id of the condition, `contract-id/id`. */
+  id: string
+  /** `order_discount`, `minimum_order` or `shipping`. */
+  kind: string
+  /** Signed amount added to the subtotal (decimal string). */
+  amount: string
+  /** The delivery address charged (shipping only). */
+  shipTo: string | null
+  /** Why, naming the threshold and the subtotal read. */
+  why: string
 }
 
 /** Count the values of an attribute declared filterable. */
@@ -363,6 +380,18 @@ export interface CategoryFilter {
   category: string[]
 }
 
+/** What one order condition did for an order. */
+export interface ConditionReportResult {
+  /** Full id of the condition. */
+  id: string
+  /** `order_discount`, `minimum_order` or `shipping`. */
+  kind: string
+  /** Whether it applied. */
+  applied: boolean
+  /** Why it applied or did not. */
+  reason: string
+}
+
 /** Which rule decided each capability (null: the document's default). */
 export interface DecidedBy {
   /** Rule behind `see`. */
@@ -430,8 +459,10 @@ export interface ErrorDetails {
   pricedIn?: Array<string>
   /** The instant as given (`INVALID_INSTANT`). */
   at?: string
-  /** The user id no user of the account has (`UNKNOWN_USER`). */
-  user?: string
+  /** The minimum order value (`MINIMUM_ORDER`). */
+  minimum?: string
+  /** What the order lacks to reach it (`MINIMUM_ORDER`). */
+  missing?: string
 }
 
 /** The outcome of an explained quote: the prices, or the error the quote gives. */
@@ -492,6 +523,12 @@ export interface FacetValue {
   value: string
   /** Visible matching products with it. */
   count: number
+}
+
+/** A line of an explained order that has no explanation of its own. */
+export interface FailedExplanation {
+  /** Why the line cannot be explained. */
+  error: LineError
 }
 
 /** A failed order line. */
@@ -566,6 +603,24 @@ export interface LookupInput {
   at?: Date | string
 }
 
+/** Why an order costs what it does. */
+export interface OrderExplainResult {
+  /** Each line's explanation, or `{error}`. */
+  lines: Array<ExplainResult | FailedExplanation>
+  /** Sum of the line totals of the lines that priced (decimal string). */
+  subtotal: string
+  /** Every order condition whose contract speaks to the account: applied, or why not. */
+  conditions: Array<ConditionReportResult>
+  /** The order-level amounts, as `priceOrder` gives them. */
+  adjustments: Array<AdjustmentResult>
+  /** Per line, its share of the order discount (decimal strings). */
+  allocated: Array<string>
+  /** The subtotal plus the adjustments (decimal string). */
+  total: string
+  /** The `MINIMUM_ORDER` error when `priceOrder` refuses the order, else null. */
+  refused: LineError | null
+}
+
 /** An order to price: one account, one instant, one currency for every line. */
 export interface OrderInput {
   /** Account id. */
@@ -576,10 +631,6 @@ export interface OrderInput {
   at?: Date | string
   /** Currency. Default: the account's. */
   currency?: string
-  /** The user placing the order. Default: the account, without user limits. */
-  user?: string
-  /** What each cost centre spent to date: cost centre → decimal string. */
-  spent?: Record<string, string>
 }
 
 /** One order line: a reference as the buyer wrote it (`ref`, or `sku`) and a quantity. */
@@ -624,7 +675,14 @@ export interface PricedOrderResult {
   lines: Array<QuoteResult | FailedLine>
   /** Sum of the line totals of the lines that priced (decimal string). */
   subtotal: string
-  /** What the order costs (decimal string). */
+  /**
+   * Order-level amounts: the order discount (negative), a minimum-order surcharge, the
+   * shipping charges per delivery address.
+   */
+  adjustments: Array<AdjustmentResult>
+  /** Per line, its share of the order discount (decimal strings; zero for a failed line). */
+  allocated: Array<string>
+  /** What the order costs: the subtotal plus the adjustments (decimal string). */
   total: string
   /** Currency code of every amount. */
   currency: string
@@ -634,8 +692,6 @@ export interface PricedOrderResult {
   failedLines: number
   /** Version of the engine that priced the order. */
   engineVersion: string
-  /** Whether the order may be placed as it is. */
-  approval: ApprovalResult
 }
 
 /** One line to price (also what `explain` takes). */

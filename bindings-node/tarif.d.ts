@@ -19,6 +19,7 @@ export type TarifErrorCode =
   | 'INVALID_BATCH'
   | 'NOT_BUYABLE'
   | 'INVALID_ORDER_TEXT'
+  | 'MINIMUM_ORDER'
   | 'UNKNOWN_USER'
   | 'COMPILE_ERROR'
   | 'STRICT_WARNINGS'

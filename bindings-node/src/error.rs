@@ -183,6 +183,10 @@ pub struct ErrorDetails {
     pub at: Option<String>,
     /// The user id no user of the account has (`UNKNOWN_USER`).
     pub user: Option<String>,
+    /// The minimum order value (`MINIMUM_ORDER`).
+    pub minimum: Option<String>,
+    /// What the order lacks to reach it (`MINIMUM_ORDER`).
+    pub missing: Option<String>,
 }
 
 impl From<&QueryError> for ErrorDetails {
@@ -197,6 +201,8 @@ impl From<&QueryError> for ErrorDetails {
             priced_in: None,
             at: None,
             user: None,
+            minimum: None,
+            missing: None,
         };
         match error {
             QueryError::UnknownAccount(account) => details.account = Some(account.clone()),
@@ -223,6 +229,10 @@ impl From<&QueryError> for ErrorDetails {
             QueryError::InvalidInstant(at) => details.at = Some(at.clone()),
             QueryError::UnknownUser(user) => details.user = Some(user.clone()),
             QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => {}
+            QueryError::MinimumOrder { minimum, missing } => {
+                details.minimum = Some(minimum.to_string());
+                details.missing = Some(missing.to_string());
+            }
         }
         details
     }

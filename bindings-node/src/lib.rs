@@ -25,7 +25,7 @@ use tarif::Engine as Core;
 use crate::changes::{Apply, Base, Diff};
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::{LoadOptions, QuoteManyOptions};
-use crate::orders::{OrderTextResult, PricedOrderResult};
+use crate::orders::{OrderExplainResult, OrderTextResult, PricedOrderResult};
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
 use crate::tasks::{Load, QuoteMany};
 
@@ -173,6 +173,26 @@ impl Engine {
         queries::skus(&self.inner)
     }
 
+    /// Every account id, in document order.
+    #[napi]
+    pub fn accounts(&self) -> Vec<String> {
+        queries::accounts(&self.inner)
+    }
+
+    /// Every account with its parent, the root of its hierarchy and its segments (its
+    /// ancestors' included, most specific first), in document order: the account metadata
+    /// an aggregation of priced lines groups by.
+    #[napi]
+    pub fn account_infos(&self) -> Vec<queries::AccountInfo> {
+        queries::account_infos(&self.inner)
+    }
+
+    /// The declared currency codes, in document order.
+    #[napi]
+    pub fn currencies(&self) -> Vec<String> {
+        queries::currencies(&self.inner)
+    }
+
     /// Prices one line. Throws with the core's stable `code` (`UNKNOWN_PRODUCT`, `NO_PRICE`,
     /// `QUANTITY_RULE` with `details.nearest`, …) or the code of a malformed argument
     /// (`INVALID_TYPE`, `FLOAT_REJECTED`, `INVALID_TEXT`).
@@ -195,6 +215,19 @@ impl Engine {
         #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
     ) -> napi::Result<PricedOrderResult> {
         js(env, orders::price_order(&self.inner, input))
+    }
+
+    /// Explains an order: each line's explanation (or `{error}`), every order condition that
+    /// speaks to the account — applied or why not — the adjustments and the allocation of the
+    /// order discount. An order `priceOrder` refuses (`MINIMUM_ORDER`) is explained too, with
+    /// `refused` set.
+    #[napi(catch_unwind)]
+    pub fn explain_order(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
+    ) -> napi::Result<OrderExplainResult> {
+        js(env, orders::explain_order(&self.inner, input))
     }
 
     /// Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
@@ -403,6 +436,16 @@ impl EngineHandle {
         #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
     ) -> napi::Result<PricedOrderResult> {
         js(env, orders::price_order(&self.current.load(), input))
+    }
+
+    /// `explainOrder` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn explain_order(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
+    ) -> napi::Result<OrderExplainResult> {
+        js(env, orders::explain_order(&self.current.load(), input))
     }
 
     /// `parseOrderLines` on the current engine.

@@ -1,4 +1,4 @@
-//! `priceOrder` and `parseOrderLines`: JavaScript lines in, the core's order out. A failed
+//! `priceOrder`, `explainOrder` and `parseOrderLines`: JavaScript lines in, the core's order out. A failed
 //! line is `{error: {code, message, details}}` in the result, never a throw: one bad line never
 //! fails the order.
 
@@ -12,7 +12,7 @@ use tarif::{Approval, Decimal, Engine as Core, LineFormat, QueryError};
 
 use crate::error::{ErrorDetails, Failure};
 use crate::input::{self, At};
-use crate::output::QuoteResult;
+use crate::output::{ExplainResult, QuoteResult};
 
 /// An order to price: one account, one instant, one currency for every line.
 #[napi(object, object_to_js = false)]
@@ -110,7 +110,12 @@ pub struct PricedOrderResult {
     pub lines: Vec<Either<QuoteResult, FailedLine>>,
     /// Sum of the line totals of the lines that priced (decimal string).
     pub subtotal: String,
-    /// What the order costs (decimal string).
+    /// Order-level amounts: the order discount (negative), a minimum-order surcharge, the
+    /// shipping charges per delivery address.
+    pub adjustments: Vec<AdjustmentResult>,
+    /// Per line, its share of the order discount (decimal strings; zero for a failed line).
+    pub allocated: Vec<String>,
+    /// What the order costs: the subtotal plus the adjustments (decimal string).
     pub total: String,
     /// Currency code of every amount.
     pub currency: String,
@@ -176,6 +181,73 @@ impl From<Approval> for ApprovalResult {
                 .collect(),
         }
     }
+}
+
+/// An order-level amount.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct AdjustmentResult {
+    /// Full id of the condition, `contract-id/id`.
+    pub id: String,
+    /// `order_discount`, `minimum_order` or `shipping`.
+    pub kind: String,
+    /// Signed amount added to the subtotal (decimal string).
+    pub amount: String,
+    /// The delivery address charged (shipping only).
+    pub ship_to: Option<String>,
+    /// Why, naming the threshold and the subtotal read.
+    pub why: String,
+}
+
+impl From<&tarif::Adjustment<'_>> for AdjustmentResult {
+    fn from(a: &tarif::Adjustment<'_>) -> Self {
+        AdjustmentResult {
+            id: a.id.to_string(),
+            kind: a.kind.as_str().to_string(),
+            amount: a.amount.to_string(),
+            ship_to: a.ship_to.clone(),
+            why: a.why.clone(),
+        }
+    }
+}
+
+/// What one order condition did for an order.
+#[napi(object, object_from_js = false)]
+pub struct ConditionReportResult {
+    /// Full id of the condition.
+    pub id: String,
+    /// `order_discount`, `minimum_order` or `shipping`.
+    pub kind: String,
+    /// Whether it applied.
+    pub applied: bool,
+    /// Why it applied or did not.
+    pub reason: String,
+}
+
+/// A line of an explained order that has no explanation of its own.
+#[napi(object, object_from_js = false)]
+pub struct FailedExplanation {
+    /// Why the line cannot be explained.
+    pub error: LineError,
+}
+
+/// Why an order costs what it does.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct OrderExplainResult {
+    /// Each line's explanation, or `{error}`.
+    #[napi(ts_type = "Array<ExplainResult | FailedExplanation>")]
+    pub lines: Vec<Either<ExplainResult, FailedExplanation>>,
+    /// Sum of the line totals of the lines that priced (decimal string).
+    pub subtotal: String,
+    /// Every order condition whose contract speaks to the account: applied, or why not.
+    pub conditions: Vec<ConditionReportResult>,
+    /// The order-level amounts, as `priceOrder` gives them.
+    pub adjustments: Vec<AdjustmentResult>,
+    /// Per line, its share of the order discount (decimal strings).
+    pub allocated: Vec<String>,
+    /// The subtotal plus the adjustments (decimal string).
+    pub total: String,
+    /// The `MINIMUM_ORDER` error when `priceOrder` refuses the order, else null.
+    pub refused: Option<LineError>,
 }
 
 /// One line of read order text.
@@ -258,38 +330,72 @@ fn read_spent(value: Option<Unknown<'_>>) -> Result<Vec<(String, Decimal)>, Fail
     Ok(spent)
 }
 
-pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResult, Failure> {
-    let order: OrderInput<'_> = input::object(value, "input")?;
-    let account = input::text(order.account, "account")?;
-    let lines = input::elements(order.lines, "lines")?
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| read_line(v, i))
-        .collect::<Result<Vec<_>, _>>()?;
-    let at: At = input::at(order.at, "at")?;
-    let currency = input::optional_text(order.currency, "currency")?;
-    let user = input::optional_text(order.user, "user")?;
-    let spent = read_spent(order.spent)?;
-    let priced = wire::OrderInput {
-        account: &account,
-        lines: lines
-            .iter()
-            .map(|l| wire::OrderLineInput {
-                reference: &l.reference,
-                qty: l.qty.clone(),
-                cost_centre: l.cost_centre.as_deref(),
-                ship_to: l.ship_to.as_deref(),
-            })
-            .collect(),
-        at: at.wire(),
-        currency: currency.as_deref(),
-        user: user.as_deref(),
-        spent: spent.iter().map(|(cc, d)| (cc.as_str(), *d)).collect(),
+/// The order as received: account, lines, instant, currency, and who places it.
+struct ReadOrder {
+    account: String,
+    lines: Vec<Line>,
+    at: At,
+    currency: Option<String>,
+    user: Option<String>,
+    spent: Vec<(String, Decimal)>,
+}
+
+impl ReadOrder {
+    fn read(value: Unknown<'_>) -> Result<Self, Failure> {
+        let order: OrderInput<'_> = input::object(value, "input")?;
+        let account = input::text(order.account, "account")?;
+        let lines = input::elements(order.lines, "lines")?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| read_line(v, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let at: At = input::at(order.at, "at")?;
+        let currency = input::optional_text(order.currency, "currency")?;
+        let user = input::optional_text(order.user, "user")?;
+        let spent = read_spent(order.spent)?;
+        Ok(ReadOrder {
+            account,
+            lines,
+            at,
+            currency,
+            user,
+            spent,
+        })
     }
-    .price(engine)?;
+
+    fn wire(&self) -> wire::OrderInput<'_> {
+        wire::OrderInput {
+            account: &self.account,
+            lines: self
+                .lines
+                .iter()
+                .map(|l| wire::OrderLineInput {
+                    reference: &l.reference,
+                    qty: l.qty.clone(),
+                    cost_centre: l.cost_centre.as_deref(),
+                    ship_to: l.ship_to.as_deref(),
+                })
+                .collect(),
+            at: self.at.wire(),
+            currency: self.currency.as_deref(),
+            user: self.user.as_deref(),
+            spent: self.spent.iter().map(|(cc, d)| (cc.as_str(), *d)).collect(),
+        }
+    }
+}
+
+fn strings(values: &[tarif::Decimal]) -> Vec<String> {
+    values.iter().map(ToString::to_string).collect()
+}
+
+pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResult, Failure> {
+    let order = ReadOrder::read(value)?;
+    let priced = order.wire().price(engine)?;
     let failed_lines = u32::try_from(priced.failed_lines()).unwrap_or(u32::MAX);
     Ok(PricedOrderResult {
         subtotal: priced.subtotal.to_string(),
+        adjustments: priced.adjustments.iter().map(Into::into).collect(),
+        allocated: strings(&priced.allocated),
         total: priced.total.to_string(),
         currency: priced.currency.to_string(),
         at: priced.at.to_string(),
@@ -304,6 +410,36 @@ pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResul
                 Err(e) => Either::B(FailedLine { error: (&e).into() }),
             })
             .collect(),
+    })
+}
+
+pub fn explain_order(engine: &Core, value: Unknown<'_>) -> Result<OrderExplainResult, Failure> {
+    let order = ReadOrder::read(value)?;
+    let explained = order.wire().explain(engine)?;
+    Ok(OrderExplainResult {
+        lines: explained
+            .lines
+            .into_iter()
+            .map(|line| match line {
+                Ok(e) => Either::A(e.into()),
+                Err(e) => Either::B(FailedExplanation { error: (&e).into() }),
+            })
+            .collect(),
+        subtotal: explained.subtotal.to_string(),
+        conditions: explained
+            .conditions
+            .iter()
+            .map(|c| ConditionReportResult {
+                id: c.id.to_string(),
+                kind: c.kind.as_str().to_string(),
+                applied: c.applied,
+                reason: c.reason.clone(),
+            })
+            .collect(),
+        adjustments: explained.adjustments.iter().map(Into::into).collect(),
+        allocated: strings(&explained.allocated),
+        total: explained.total.to_string(),
+        refused: explained.refused.as_ref().map(LineError::from),
     })
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::{Object, Unknown};
 use napi::Env;
+use napi_derive::napi;
 use tarif::wire::{AtInput, ProductInput};
 use tarif::Engine as Core;
 
@@ -146,4 +147,37 @@ pub fn diagnostics(engine: &Core) -> Vec<DiagnosticInfo> {
 /// Every SKU of the catalog, in document order.
 pub fn skus(engine: &Core) -> Vec<String> {
     engine.skus().map(str::to_string).collect()
+}
+
+pub fn accounts(engine: &Core) -> Vec<String> {
+    engine.accounts().map(str::to_string).collect()
+}
+
+pub fn currencies(engine: &Core) -> Vec<String> {
+    engine.currencies().map(str::to_string).collect()
+}
+
+/// One account with what aggregations group it by.
+#[napi(object, object_from_js = false)]
+pub struct AccountInfo {
+    /// The account's id.
+    pub id: String,
+    /// Its parent account.
+    pub parent: Option<String>,
+    /// The top of its hierarchy (itself without a parent).
+    pub root: String,
+    /// The segments it belongs to, its ancestors' included, most specific first.
+    pub segments: Vec<String>,
+}
+
+pub fn account_infos(engine: &Core) -> Vec<AccountInfo> {
+    engine
+        .account_infos()
+        .map(|info| AccountInfo {
+            id: info.id.to_string(),
+            parent: info.parent.map(str::to_string),
+            root: info.root.to_string(),
+            segments: info.segments.iter().map(|s| s.to_string()).collect(),
+        })
+        .collect()
 }

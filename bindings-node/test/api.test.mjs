@@ -108,6 +108,19 @@ test('diagnostics, skus, engineVersion', () => {
   assert.notEqual(Engine.fromJson(JSON.stringify(smallDocument({ drillPrice: '1.00' }))).engineVersion, engine.engineVersion);
 });
 
+test('accounts, accountInfos and currencies, in document order', () => {
+  assert.deepEqual(engine.accounts(), ['ACME', 'ACME-LYON', 'RETAIL']);
+  assert.deepEqual(engine.currencies(), ['EUR', 'USD']);
+  const infos = engine.accountInfos();
+  assert.deepEqual(infos.map((a) => a.id), engine.accounts());
+  const lyon = infos.find((a) => a.id === 'ACME-LYON');
+  assert.equal(lyon.parent, 'ACME');
+  assert.equal(lyon.root, 'ACME');
+  assert.deepEqual(lyon.segments, []);
+  assert.equal(infos.find((a) => a.id === 'ACME').parent ?? null, null);
+  assert.equal(infos.find((a) => a.id === 'RETAIL').root, 'RETAIL');
+});
+
 test('fromFile and load give the same engine as fromJson', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tarif-'));
   const path = join(dir, 'rules.json');

@@ -42,6 +42,13 @@ function answer(engine, c) {
         reasons: order.approval.reasons.map(({ rule, kind, approvers }) => ({ rule, kind, approvers })),
       };
       return { currency: order.currency, subtotal: order.subtotal, total: order.total, lines: order.lines.map(lineJson), approval };
+        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty, shipTo: l.ship_to })),
+      });
+      return {
+        currency: order.currency, subtotal: order.subtotal,
+        adjustments: order.adjustments.map((a) => ({ id: a.id, kind: a.kind, amount: a.amount, ship_to: a.shipTo ?? null })),
+        total: order.total, lines: order.lines.map(lineJson), allocated: order.allocated,
+      };
     }
     const parsed = engine.parseOrderLines({
       account: c.account, text: c.text, at: c.at, mergeDuplicates: c.merge_duplicates ?? true,
@@ -79,7 +86,7 @@ for (const fixture of fixtures) {
   });
 }
 
-test('the order fixtures ran', () => assert.ok(ran >= 14, `only ${ran} cases`));
+test('the order fixtures ran', () => assert.ok(ran >= 24, `only ${ran} cases`));
 
 const engine = Engine.fromJson(JSON.stringify(fixtures.find((f) => f.file === 'orders.json').document));
 const AT = '2026-03-01T00:00:00Z';
@@ -128,4 +135,18 @@ test('approvals: the user and spent-to-date reach the decision; an unknown user 
   assert.deepEqual(order.approval.reasons[0].approvers, { role: 'controller', users: ['carl'] });
   assert.throws(() => approvals.priceOrder({ account: 'SITE', user: 'zoe', lines: [] }), { code: 'UNKNOWN_USER', details: { user: 'zoe' } });
   assert.throws(() => approvals.priceOrder({ account: 'SITE', spent: { 'CC-1': 9.5 }, lines: [] }), { code: 'INVALID_TYPE' });
+test('order conditions are explained and a refusal says what is missing', () => {
+  const conditions = Engine.fromJson(JSON.stringify(fixtures.find((f) => f.file === 'conditions.json').document));
+  const lines = [{ ref: 'A', qty: 10 }, { ref: 'B', qty: 5 }, { ref: 'C', qty: 6 }];
+  const why = conditions.explainOrder({ account: 'SITE', at: AT, lines });
+  assert.equal(why.total, '480.20');
+  assert.deepEqual(why.allocated, ['2.00', '3.00', '4.80']);
+  assert.deepEqual(why.adjustments.map((a) => a.id), ['key/d2']);
+  const d5 = why.conditions.find((c) => c.id === 'key/d5');
+  assert.ok(!d5.applied && d5.reason.includes('below its threshold `500.00`'));
+  assert.equal(why.refused, null);
+  assert.equal(why.lines[0].sku, 'A');
+  assert.throws(() => conditions.priceOrder({ account: 'STRICT', at: AT, lines: [{ ref: 'A', qty: 9 }] }),
+    (err) => err.code === 'MINIMUM_ORDER' && err.details.missing === '10.00' && err.details.minimum === '100.00');
+  assert.equal(conditions.explainOrder({ account: 'STRICT', at: AT, lines: [{ ref: 'A', qty: 9 }] }).refused.code, 'MINIMUM_ORDER');
 });

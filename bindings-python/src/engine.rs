@@ -301,6 +301,28 @@ impl Engine {
         })?
     }
 
+    /// Why an order costs what it does: each line's `Explanation` (or `LineError`), every order
+    /// condition that speaks to the account — applied or why not — the adjustments and the
+    /// allocation of the order discount. An order `price_order` refuses (`MINIMUM_ORDER`) is
+    /// explained too, with `refused` set. Arguments as `price_order`.
+    #[pyo3(signature = (account, lines, at = None, currency = None))]
+    fn explain_order(
+        &self,
+        py: Python<'_>,
+        account: &Bound<'_, PyAny>,
+        lines: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+        currency: Option<&Bound<'_, PyAny>>,
+    ) -> Result<orders::OrderExplanation> {
+        let account = convert::text(account, "account")?;
+        let lines = orders::read_lines(lines)?;
+        let at = At::read(at)?;
+        let currency = convert::optional_text(currency, "currency")?;
+        py.detach(|| {
+            guarded(|| orders::explain_order(&self.inner, account, &lines, &at, currency))
+        })?
+    }
+
     /// Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,
     /// with or without an English or French header, decimal commas, quoted fields, a BOM) and
     /// resolves each reference as `lookup` does for the account. Lines of the same product,

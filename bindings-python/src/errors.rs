@@ -196,5 +196,9 @@ pub(crate) fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> Py
         QueryError::InvalidInstant(at) => details.set_item("at", at),
         QueryError::UnknownUser(user) => details.set_item("user", user),
         QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => Ok(()),
+        QueryError::MinimumOrder { minimum, missing } => {
+            details.set_item("minimum", to_decimal(py, *minimum)?)?;
+            details.set_item("missing", to_decimal(py, *missing)?)
+        }
     }
 }

@@ -41,6 +41,9 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<objects::CandidateReport>()?;
     m.add_class::<orders::PricedOrder>()?;
     m.add_class::<orders::LineError>()?;
+    m.add_class::<orders::Adjustment>()?;
+    m.add_class::<orders::ConditionReport>()?;
+    m.add_class::<orders::OrderExplanation>()?;
     m.add_class::<orders::OrderText>()?;
     m.add_class::<orders::TextLine>()?;
     m.add_class::<pages::SearchPage>()?;

@@ -11,7 +11,7 @@ use tarif::{Approval, Decimal, LineFormat, QueryError};
 
 use crate::convert::{self, to_datetime, to_decimal, to_optional_decimal, type_name, At};
 use crate::errors::{input, query_details, Result};
-use crate::objects::Quote;
+use crate::objects::{Explanation, Quote};
 
 /// One order line as given: `(ref, qty)` or a mapping with `ref` (or `sku`), `qty`, and
 /// optionally `cost_centre` and `ship_to`.
@@ -134,9 +134,31 @@ pub(crate) fn read_spent(spent: Option<&Bound<'_, PyAny>>) -> Result<Vec<(String
 }
 
 /// Who orders and what the cost centres spent, for the approval decision.
+#[derive(Default)]
 pub(crate) struct Placing {
     pub(crate) user: Option<String>,
     pub(crate) spent: Vec<(String, Decimal)>,
+}
+
+fn wire_order<'a>(
+    account: &'a str,
+    lines: &'a [Line],
+    at: &'a At,
+    currency: Option<&'a str>,
+    placing: &'a Placing,
+) -> OrderInput<'a> {
+    OrderInput {
+        account,
+        lines: lines.iter().map(Line::wire).collect(),
+        at: at.wire(),
+        currency,
+        user: placing.user.as_deref(),
+        spent: placing
+            .spent
+            .iter()
+            .map(|(cc, amount)| (cc.as_str(), *amount))
+            .collect(),
+    }
 }
 
 /// Prices the lines for the account at `at` in `currency`.
@@ -149,24 +171,14 @@ pub(crate) fn price_order(
     currency: Option<String>,
     placing: &Placing,
 ) -> Result<PricedOrder> {
-    let order = OrderInput {
-        account: &account,
-        lines: lines.iter().map(Line::wire).collect(),
-        at: at.wire(),
-        currency: currency.as_deref(),
-        user: placing.user.as_deref(),
-        spent: placing
-            .spent
-            .iter()
-            .map(|(cc, amount)| (cc.as_str(), *amount))
-            .collect(),
-    };
-    let priced = order.price(engine)?;
+    let priced = wire_order(&account, lines, at, currency.as_deref(), placing).price(engine)?;
     Ok(PricedOrder {
         engine_version: Arc::clone(version),
         currency: priced.currency.to_string(),
         at: priced.at,
         subtotal: priced.subtotal,
+        adjustments: priced.adjustments.iter().map(Adjustment::new).collect(),
+        allocated: priced.allocated,
         total: priced.total,
         approval: priced.approval.clone(),
         lines: priced
@@ -177,6 +189,44 @@ pub(crate) fn price_order(
                 Err(e) => Outcome::Failed(LineError(e.clone())),
             })
             .collect(),
+    })
+}
+
+/// Explains the order of the lines for the account at `at` in `currency`.
+pub(crate) fn explain_order(
+    engine: &tarif::Engine,
+    account: String,
+    lines: &[Line],
+    at: &At,
+    currency: Option<String>,
+) -> Result<OrderExplanation> {
+    let nobody = Placing::default();
+    let explained =
+        wire_order(&account, lines, at, currency.as_deref(), &nobody).explain(engine)?;
+    Ok(OrderExplanation {
+        lines: explained
+            .lines
+            .into_iter()
+            .map(|line| match line {
+                Ok(e) => Ok(Explanation(e)),
+                Err(e) => Err(LineError(e)),
+            })
+            .collect(),
+        subtotal: explained.subtotal,
+        conditions: explained
+            .conditions
+            .iter()
+            .map(|c| ConditionReport {
+                id: c.id.to_string(),
+                kind: c.kind.as_str(),
+                applied: c.applied,
+                reason: c.reason.clone(),
+            })
+            .collect(),
+        adjustments: explained.adjustments.iter().map(Adjustment::new).collect(),
+        allocated: explained.allocated,
+        total: explained.total,
+        refused: explained.refused.map(LineError),
     })
 }
 
@@ -264,6 +314,8 @@ pub(crate) struct PricedOrder {
     at: tarif::Instant,
     lines: Vec<Outcome>,
     subtotal: Decimal,
+    adjustments: Vec<Adjustment>,
+    allocated: Vec<Decimal>,
     total: Decimal,
     approval: Approval,
 }
@@ -308,7 +360,18 @@ impl PricedOrder {
     fn subtotal<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_decimal(py, self.subtotal)
     }
-    /// What the order costs.
+    /// Order-level amounts: the order discount (negative), a minimum-order surcharge, the
+    /// shipping charges per delivery address, as `Adjustment`s.
+    #[getter]
+    fn adjustments(&self) -> Vec<Adjustment> {
+        self.adjustments.clone()
+    }
+    /// Per line, its share of the order discount (a `Decimal`, zero for a failed line).
+    #[getter]
+    fn allocated<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.allocated.iter().map(|a| to_decimal(py, *a)).collect()
+    }
+    /// What the order costs: the subtotal plus the adjustments.
     #[getter]
     fn total<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_decimal(py, self.total)
@@ -343,6 +406,174 @@ impl PricedOrder {
             self.failed_lines(),
             self.total,
             self.currency
+        )
+    }
+}
+
+/// An order-level amount: its condition's full id, `kind` (`order_discount`, `minimum_order`,
+/// `shipping`), signed `amount`, `ship_to` (shipping) and `why`.
+#[pyclass(frozen, eq, skip_from_py_object, module = "tarif")]
+#[derive(Clone, PartialEq)]
+pub(crate) struct Adjustment {
+    id: String,
+    kind: &'static str,
+    amount: Decimal,
+    ship_to: Option<String>,
+    why: String,
+}
+
+impl Adjustment {
+    fn new(a: &tarif::Adjustment<'_>) -> Self {
+        Adjustment {
+            id: a.id.to_string(),
+            kind: a.kind.as_str(),
+            amount: a.amount,
+            ship_to: a.ship_to.clone(),
+            why: a.why.clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl Adjustment {
+    /// Full id of the condition, `contract-id/id`.
+    #[getter]
+    fn id(&self) -> &str {
+        &self.id
+    }
+    /// `order_discount`, `minimum_order` or `shipping`.
+    #[getter]
+    fn kind(&self) -> &str {
+        self.kind
+    }
+    /// Signed amount added to the subtotal.
+    #[getter]
+    fn amount<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.amount)
+    }
+    /// The delivery address charged (shipping only).
+    #[getter]
+    fn ship_to(&self) -> Option<&str> {
+        self.ship_to.as_deref()
+    }
+    /// Why, naming the threshold and the subtotal read.
+    #[getter]
+    fn why(&self) -> &str {
+        &self.why
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Adjustment(id={:?}, kind={:?}, amount=Decimal('{}'))",
+            self.id, self.kind, self.amount
+        )
+    }
+}
+
+/// What one order condition did: `id`, `kind`, `applied`, and the `reason`.
+#[pyclass(frozen, eq, skip_from_py_object, module = "tarif")]
+#[derive(Clone, PartialEq)]
+pub(crate) struct ConditionReport {
+    id: String,
+    kind: &'static str,
+    applied: bool,
+    reason: String,
+}
+
+#[pymethods]
+impl ConditionReport {
+    /// Full id of the condition.
+    #[getter]
+    fn id(&self) -> &str {
+        &self.id
+    }
+    /// `order_discount`, `minimum_order` or `shipping`.
+    #[getter]
+    fn kind(&self) -> &str {
+        self.kind
+    }
+    /// Whether it applied.
+    #[getter]
+    fn applied(&self) -> bool {
+        self.applied
+    }
+    /// Why it applied or did not.
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ConditionReport(id={:?}, applied={}, reason={:?})",
+            self.id,
+            if self.applied { "True" } else { "False" },
+            self.reason
+        )
+    }
+}
+
+/// Why an order costs what it does: each line's `Explanation` (or `LineError`), every order
+/// condition that speaks to the account, the adjustments and the allocation.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct OrderExplanation {
+    lines: Vec<std::result::Result<Explanation, LineError>>,
+    subtotal: Decimal,
+    conditions: Vec<ConditionReport>,
+    adjustments: Vec<Adjustment>,
+    allocated: Vec<Decimal>,
+    total: Decimal,
+    refused: Option<LineError>,
+}
+
+#[pymethods]
+impl OrderExplanation {
+    /// One entry per order line: an `Explanation`, or the line's `LineError`.
+    #[getter]
+    fn lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for line in &self.lines {
+            match line {
+                Ok(e) => list.append(Bound::new(py, Explanation(e.0.clone()))?)?,
+                Err(e) => list.append(Bound::new(py, e.clone())?)?,
+            }
+        }
+        Ok(list)
+    }
+    /// Sum of the line totals of the lines that priced.
+    #[getter]
+    fn subtotal<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.subtotal)
+    }
+    /// Every order condition whose contract speaks to the account, as `ConditionReport`s.
+    #[getter]
+    fn conditions(&self) -> Vec<ConditionReport> {
+        self.conditions.clone()
+    }
+    /// The order-level amounts, as `PricedOrder.adjustments`.
+    #[getter]
+    fn adjustments(&self) -> Vec<Adjustment> {
+        self.adjustments.clone()
+    }
+    /// Per line, its share of the order discount.
+    #[getter]
+    fn allocated<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.allocated.iter().map(|a| to_decimal(py, *a)).collect()
+    }
+    /// The subtotal plus the adjustments.
+    #[getter]
+    fn total<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_decimal(py, self.total)
+    }
+    /// The `MINIMUM_ORDER` error when `price_order` refuses the order, else `None`.
+    #[getter]
+    fn refused(&self) -> Option<LineError> {
+        self.refused.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "OrderExplanation(lines={}, conditions={}, total=Decimal('{}'))",
+            self.lines.len(),
+            self.conditions.len(),
+            self.total
         )
     }
 }

@@ -14,7 +14,7 @@ use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
-use tarif::wire::arrow::amount_column;
+use tarif::wire::arrow::{amount_column, empty_scale};
 use tarif::Simulation;
 
 use crate::batch::{between_steps, TableLines};
@@ -67,10 +67,7 @@ pub(crate) fn simulate_tables<'py>(
         let Some(sim) = sim else {
             return Ok(None);
         };
-        let scale = base
-            .currency_scale(currency.as_deref())
-            .or_else(|| base.currency_scale(None))
-            .unwrap_or(0);
+        let scale = empty_scale(&base, currency.as_deref());
         Ok(Some((
             line_batch(&sim, &table, scale)?,
             group_batch(&sim, scale)?,

@@ -63,6 +63,8 @@ def answer(engine, case):
                     {"ref": line["ref"], "qty": line["qty"], "cost_centre": line.get("cost_centre")}
                     for line in case["lines"]
                 ],
+                [{"ref": line["ref"], "qty": line["qty"], "ship_to": line.get("ship_to")}
+                 for line in case["lines"]],
                 at=case["at"],
                 currency=case.get("currency"),
                 user=case.get("user"),
@@ -72,6 +74,10 @@ def answer(engine, case):
             return {
                 "currency": order.currency,
                 "subtotal": str(order.subtotal),
+                "adjustments": [
+                    {"id": a.id, "kind": a.kind, "amount": str(a.amount), "ship_to": a.ship_to}
+                    for a in order.adjustments
+                ],
                 "total": str(order.total),
                 "lines": [line_json(line) for line in order.lines],
                 "approval": {
@@ -81,6 +87,7 @@ def answer(engine, case):
                         for reason in approval["reasons"]
                     ],
                 },
+                "allocated": [str(a) for a in order.allocated],
             }
         parsed = engine.parse_order_lines(
             case["account"], case["text"], at=case["at"],
@@ -115,7 +122,7 @@ def check(expect, got, path="answer"):
 
 
 def test_order_fixtures_are_there():
-    assert len(list(cases())) >= 14
+    assert len(list(cases())) >= 24
 
 
 @pytest.mark.parametrize(("document", "case"), list(cases()))
@@ -220,3 +227,19 @@ def test_an_unknown_user_names_the_user():
     with pytest.raises(tarif.QuoteError) as err:
         engine.price_order("SITE", [("CAB", 1)], user="zoe")
     assert (err.value.code, err.value.details) == ("UNKNOWN_USER", {"user": "zoe"})
+def test_order_conditions_explained_and_refusals_carry_what_is_missing():
+    path = FIXTURES / "orders" / "conditions.json"
+    engine = tarif.Engine.from_dict(json.loads(path.read_text(encoding="utf-8"))["document"])
+    why = engine.explain_order("SITE", [("A", 10), ("B", 5), ("C", 6)], at=AT)
+    assert why.total == Decimal("480.20") and why.allocated == [Decimal("2.00"), Decimal("3.00"), Decimal("4.80")]
+    assert [a.id for a in why.adjustments] == ["key/d2"]
+    reports = {c.id: c for c in why.conditions}
+    assert reports["key/d2"].applied and reports["key/d2"].kind == "order_discount"
+    assert "below its threshold `500.00`" in reports["key/d5"].reason
+    assert "not valid" in reports["key-winter/half"].reason
+    assert isinstance(why.lines[0], tarif.Explanation) and why.refused is None
+    with pytest.raises(tarif.QuoteError) as err:
+        engine.price_order("STRICT", [("A", 9)], at=AT)
+    assert err.value.code == "MINIMUM_ORDER"
+    assert err.value.details == {"minimum": Decimal("100.00"), "missing": Decimal("10.00")}
+    assert engine.explain_order("STRICT", [("A", 9)], at=AT).refused.code == "MINIMUM_ORDER"

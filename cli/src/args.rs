@@ -77,6 +77,14 @@ pub(crate) enum Command {
         after_help = "Example: tarif snapshot rules.json rules.snap && tarif quote rules.snap …"
     )]
     Snapshot(SnapshotArgs),
+    /// Apply a `tarif/1-changes` document (docs/spec.md §13) to a rules document or snapshot,
+    /// list the entities it changed, and write the result.
+    ///
+    /// The change is checked whole: a rejected change lists every problem with its path in the
+    /// changes document and exits 1, and nothing is written. `--out` writes the new document
+    /// (a `.json` file) or a snapshot (any other name), replacing the file only once complete.
+    #[command(after_help = "Example: tarif apply rules.snap erp/delta-0412.json -o rules.snap")]
+    Apply(ApplyArgs),
 }
 
 /// The rules document every command starts from.
@@ -88,6 +96,18 @@ pub(crate) struct Rules {
     /// Reject the document on warnings too.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub rules: Rules,
+    /// The `tarif/1-changes` JSON document.
+    #[arg(value_name = "CHANGES")]
+    pub changes: PathBuf,
+    /// Where to write the result: the new document for a `.json` file, else a snapshot.
+    #[arg(long, short, value_name = "OUT")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! The `tarif` command: checks a `tarif/1` rules document, prices and explains lines, looks up
-//! and searches products, and reprices files of order lines (CSV or Parquet).
+//! and searches products, reprices files of order lines (CSV or Parquet), imports ERP tables,
+//! applies changes and saves snapshots.
 //!
 //! [`run`] is the whole command, arguments in and exit code out, so that other front ends (the
 //! binary, a language binding) run exactly the same program. The exit codes are [`Exit`]'s and
@@ -12,6 +13,7 @@
 //! assert_eq!(tarif_cli::run(["tarif", "frobnicate"]), 2);
 //! ```
 
+mod apply;
 mod args;
 mod check;
 mod failure;
@@ -77,5 +79,6 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<Exit, Failure> {
         Command::Reprice(args) => reprice::reprice(&args, json, &progress, out),
         Command::Import(args) => import::import(&args, json, &progress, out),
         Command::Snapshot(args) => snapshot::snapshot(&args, json, &progress, out),
+        Command::Apply(args) => apply::apply(&args, json, &progress, out),
     }
 }

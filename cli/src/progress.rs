@@ -54,26 +54,23 @@ impl Progress {
 
     /// A bar over `total` bytes of input; the caller writes the lines done so far in its prefix.
     pub fn bytes(&self, total: u64, message: &'static str) -> ProgressBar {
-        ProgressBar::with_draw_target(Some(total), self.target())
-            .with_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {bytes}/{total_bytes} {elapsed} (eta {eta}) {prefix}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            )
-            .with_message(message)
+        self.input(total, message, "{bytes}/{total_bytes}")
     }
 
     /// A bar over `total` rows of input; the caller writes the lines done so far in its prefix.
     pub fn rows(&self, total: u64, message: &'static str) -> ProgressBar {
+        self.input(total, message, "{human_pos}/{human_len} rows")
+    }
+
+    /// A bar over the input, its position shown as `amount`.
+    fn input(&self, total: u64, message: &'static str, amount: &str) -> ProgressBar {
+        let template =
+            format!("{{msg}} [{{bar:30}}] {amount} {{elapsed}} (eta {{eta}}) {{prefix}}");
         ProgressBar::with_draw_target(Some(total), self.target())
             .with_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {human_pos}/{human_len} rows {elapsed} (eta {eta}) {prefix}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+                ProgressStyle::with_template(&template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
             )
             .with_message(message)
     }

@@ -127,13 +127,12 @@ impl Reader {
         }
     }
 
-    /// Moves the bar to where the reader is, `lines` read so far.
-    fn advance(&self, bar: &ProgressBar, lines: u64) {
+    /// Where the reader is on the bar's scale, `lines` read so far.
+    fn position(&self, lines: u64) -> u64 {
         match self {
-            Reader::Csv { reader, .. } => bar.set_position(reader.position().byte()),
-            Reader::Parquet { .. } => bar.set_position(lines),
+            Reader::Csv { reader, .. } => reader.position().byte(),
+            Reader::Parquet { .. } => lines,
         }
-        bar.set_prefix(format!("{lines} lines"));
     }
 
     /// The next chunk of at most `chunk` lines, `None` at the end.
@@ -593,7 +592,9 @@ fn write_file(
     Ok(tally)
 }
 
-/// Prices the input chunk by chunk into `writer`.
+/// Prices the input chunk by chunk into `writer`. The next chunk is read on a thread of its
+/// own while this one is priced (on every core) and written, so that reading the input costs
+/// no time of its own; at most two chunks wait in between.
 fn run(
     engine: &Engine,
     reader: &mut Reader,
@@ -606,15 +607,40 @@ fn run(
     let chunk = usize::try_from(args.chunk).unwrap_or(usize::MAX);
     let bar = reader.bar(progress);
     let mut tally = Tally::default();
-    while let Some(lines) = reader.next_chunk(&args.input, chunk)? {
-        let priced = price_chunk(engine, &lines, columns, default_at, args)?;
-        for status in &priced.status {
-            *tally.by_status.entry(status.code()).or_default() += 1;
+    std::thread::scope(|scope| {
+        let (chunks, received) = std::sync::mpsc::sync_channel(2);
+        scope.spawn(move || {
+            let mut lines_read = 0;
+            loop {
+                let next = reader.next_chunk(&args.input, chunk);
+                let next = match next {
+                    Ok(Some(lines)) => {
+                        lines_read += lines.num_rows() as u64;
+                        Ok((lines, reader.position(lines_read)))
+                    }
+                    Ok(None) => break,
+                    Err(failure) => Err(failure),
+                };
+                let failed = next.is_err();
+                // A closed channel means the pricing side stopped on a failure of its own.
+                if chunks.send(next).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for next in received {
+            let (lines, position) = next?;
+            let priced = price_chunk(engine, &lines, columns, default_at, args)?;
+            for status in &priced.status {
+                *tally.by_status.entry(status.code()).or_default() += 1;
+            }
+            writer.write(engine, &lines, &priced, args.currency.as_deref())?;
+            tally.lines += lines.num_rows() as u64;
+            bar.set_position(position);
+            bar.set_prefix(format!("{} lines", tally.lines));
         }
-        writer.write(engine, &lines, &priced, args.currency.as_deref())?;
-        tally.lines += lines.num_rows() as u64;
-        reader.advance(&bar, tally.lines);
-    }
+        Ok::<(), Failure>(())
+    })?;
     bar.finish_and_clear();
     Ok(tally)
 }

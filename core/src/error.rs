@@ -275,6 +275,14 @@ pub enum QueryError {
     /// The user placing an order is not declared on its account or an ancestor.
     #[error("unknown user `{0}`")]
     UnknownUser(String),
+    /// An order below a minimum order value that has no surcharge (docs/spec.md §12.3).
+    #[error("the order is `{missing}` short of the minimum order value `{minimum}`")]
+    MinimumOrder {
+        /// The minimum order value.
+        minimum: Decimal,
+        /// What the subtotal lacks to reach it.
+        missing: Decimal,
+    },
 }
 
 fn priced_in_text(currencies: &[String]) -> String {
@@ -319,6 +327,7 @@ impl QueryError {
             QueryError::NotBuyable(_) => Status::NotBuyable,
             QueryError::InvalidOrderText(_) => Status::InvalidOrderText,
             QueryError::UnknownUser(_) => Status::UnknownUser,
+            QueryError::MinimumOrder { .. } => Status::MinimumOrder,
         }
     }
 }
@@ -353,8 +362,10 @@ pub enum Status {
     NotBuyable = 11,
     /// See [`QueryError::InvalidOrderText`].
     InvalidOrderText = 12,
+    /// See [`QueryError::MinimumOrder`].
+    MinimumOrder = 13,
     /// See [`QueryError::UnknownUser`].
-    UnknownUser = 13,
+    UnknownUser = 14,
 }
 
 impl Status {
@@ -374,6 +385,7 @@ impl Status {
             Status::InvalidBatch => "INVALID_BATCH",
             Status::NotBuyable => "NOT_BUYABLE",
             Status::InvalidOrderText => "INVALID_ORDER_TEXT",
+            Status::MinimumOrder => "MINIMUM_ORDER",
             Status::UnknownUser => "UNKNOWN_USER",
         }
     }
@@ -485,6 +497,7 @@ pub const ERROR_CODES: &[&str] = &[
     "INVALID_BATCH",
     "NOT_BUYABLE",
     "INVALID_ORDER_TEXT",
+    "MINIMUM_ORDER",
     "UNKNOWN_USER",
     "COMPILE_ERROR",
     "STRICT_WARNINGS",
@@ -532,6 +545,10 @@ mod tests {
             QueryError::Overflow(text()),
             QueryError::InvalidBatch(text()),
             QueryError::UnknownUser(text()),
+            QueryError::MinimumOrder {
+                minimum: Decimal::TWO,
+                missing: Decimal::ONE,
+            },
         ];
         let snapshots = [
             SnapshotError::Corrupt {
@@ -574,6 +591,7 @@ mod tests {
                 | QueryError::InvalidInstant(_)
                 | QueryError::Overflow(_)
                 | QueryError::InvalidBatch(_)
+                | QueryError::MinimumOrder { .. }
                 | QueryError::UnknownUser(_) => codes.push(e.code()),
             }
         }

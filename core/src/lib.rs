@@ -36,10 +36,11 @@ pub mod wire;
 pub mod document {
     pub use crate::model::{
         Account, ApprovalRule, AttrCondition, Audience, Category, Contract, Currency,
-        DefaultVisibility, Document, Effect, FacetSettings, Item, NumText, OrderRule, PercentOf,
-        PriceEntry, PriceList, PriceMode, Product, Relations, RoundTo, Rounding, RoundingMode,
-        Rule, Segment, Select, Selector, Settings, StepDef, StockRecord, Tier, TierMode, User,
-        Validity, VisibilityRule, WarehouseStock, FORMAT,
+        DefaultVisibility, Document, Effect, FacetSettings, Item, Leftover, NumText,
+        OrderCondition, OrderKind, OrderRule, PercentOf, PriceEntry, PriceList, PriceMode, Product,
+        Relations, RoundTo, Rounding, RoundingMode, Rule, Segment, Select, Selector, Settings,
+        StepDef, StockRecord, Tier, TierMode, User, Validity, VisibilityRule, WarehouseStock,
+        FORMAT,
     };
 }
 
@@ -48,8 +49,8 @@ pub use compile::{CompileOptions, CompileProgress};
 pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_STEP};
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
-    Approval, ApprovalReason, Approvers, Decision, LineFormat, Order, OrderLine, OrderText,
-    PricedOrder, TextLine, TextOptions,
+    Adjustment, Approval, ApprovalReason, Approvers, ConditionReport, Decision, LineFormat, Order,
+    OrderExplanation, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
 };
 pub use engine::quote::{
     AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,
@@ -68,6 +69,6 @@ pub use error::{
 pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};
 pub use load::Compiled;
-pub use model::{Capability, RoundingStage};
+pub use model::{Capability, Leftover, OrderKind, RoundingStage};
 pub use rust_decimal::Decimal;
 pub use scenario::{Edit, Shift};

@@ -573,6 +573,75 @@ pub struct Contract {
     /// Pricing rules.
     #[serde(default)]
     pub rules: Vec<Item<Rule>>,
+    /// Conditions on the order as a whole (docs/spec.md §12.3).
+    #[serde(default)]
+    pub order_conditions: Vec<Item<OrderCondition>>,
+}
+
+/// What an order condition does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    /// A discount on the subtotal from a threshold on.
+    OrderDiscount,
+    /// A minimum order value: an error, or a surcharge below it.
+    MinimumOrder,
+    /// A shipping charge per delivery address, free from a threshold on.
+    Shipping,
+}
+
+impl OrderKind {
+    /// The name written in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::OrderDiscount => "order_discount",
+            OrderKind::MinimumOrder => "minimum_order",
+            OrderKind::Shipping => "shipping",
+        }
+    }
+}
+
+/// Which lines take the units an allocation leaves over (docs/spec.md §12.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leftover {
+    /// Lines in order order.
+    First,
+    /// From the last line back.
+    Last,
+    /// Largest line total first, ties by position.
+    #[default]
+    Largest,
+}
+
+/// A condition on an order as a whole, in a contract.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderCondition {
+    /// Id, unique among its contract's order conditions.
+    pub id: String,
+    /// What it does.
+    pub kind: OrderKind,
+    /// Priority (overrides the contract's).
+    pub priority: Option<i64>,
+    /// Validity (intersected with the contract's).
+    pub valid: Option<Validity>,
+    /// Currency of its amounts (overrides the contract's).
+    pub currency: Option<String>,
+    /// Threshold on the subtotal (inclusive).
+    pub min_subtotal: Option<String>,
+    /// Share of the subtotal taken off (`order_discount`).
+    pub percent: Option<String>,
+    /// Amount taken off (`order_discount`).
+    pub amount: Option<String>,
+    /// Which lines take the leftover units of the allocation (`order_discount`).
+    pub leftover: Option<Leftover>,
+    /// Charged below the minimum instead of failing (`minimum_order`).
+    pub surcharge: Option<String>,
+    /// Charge per delivery address (`shipping`).
+    pub charge: Option<String>,
+    /// Subtotal of an address from which it ships free (`shipping`).
+    pub free_from: Option<String>,
 }
 
 /// `allow` or `deny`.

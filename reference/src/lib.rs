@@ -28,7 +28,8 @@ mod order;
 pub mod search;
 
 pub use approval::{RefApproval, RefReason};
-pub use order::RefOrder;
+
+pub use order::{RefAdjustment, RefOrder, RefOrderLine};
 
 const UNKNOWN_ACCOUNT: &str = "UNKNOWN_ACCOUNT";
 const UNKNOWN_PRODUCT: &str = "UNKNOWN_PRODUCT";

@@ -1,12 +1,33 @@
-//! Orders (docs/spec.md §12.1), the plain way: every line quoted on its own at the order's
-//! instant and currency, a line the account may not buy refused, the line totals added up.
+//! Orders (docs/spec.md §12), the plain way: every line quoted on its own at the order's
+//! instant and currency, a line the account may not buy refused, the line totals added up;
+//! then the order conditions of §12.3 read off the contracts and the discount shared out as
+//! §12.4 says.
+
+use std::cmp::Reverse;
 
 use rust_decimal::Decimal;
 
-use crate::{RefQuote, Reference, OVERFLOW, UNKNOWN_ACCOUNT};
+use crate::{items, RefQuote, Reference, OVERFLOW, UNKNOWN_ACCOUNT};
+use tarif::document::RoundingMode;
+use tarif::document::{Contract, Leftover, OrderCondition, OrderKind};
+use tarif::money::{self, parse_decimal};
 use tarif::Instant;
 
 const NOT_BUYABLE: &str = "NOT_BUYABLE";
+const MINIMUM_ORDER: &str = "MINIMUM_ORDER";
+
+/// An order-level amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefAdjustment {
+    /// `contract-id/id`.
+    pub id: String,
+    /// `order_discount`, `minimum_order` or `shipping`.
+    pub kind: &'static str,
+    /// Signed amount.
+    pub amount: Decimal,
+    /// The address charged (shipping).
+    pub ship_to: Option<String>,
+}
 
 /// A priced order: one outcome per line, and the sum of the lines that priced.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,25 +36,83 @@ pub struct RefOrder {
     pub currency: String,
     /// One outcome per line, in order.
     pub lines: Vec<Result<RefQuote, &'static str>>,
+    /// Per line, its share of the order discount.
+    pub allocated: Vec<Decimal>,
     /// Sum of the line totals of the lines that priced.
     pub subtotal: Decimal,
+    /// Order discount, surcharge, shipping charges.
+    pub adjustments: Vec<RefAdjustment>,
+    /// Subtotal plus adjustments.
+    pub total: Decimal,
+}
+
+/// One line of an order as the reference takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefOrderLine {
+    /// The reference as written.
+    pub reference: String,
+    /// Quantity.
+    pub qty: Decimal,
+    /// Delivery address.
+    pub ship_to: Option<String>,
+}
+
+/// A condition that may apply: its contract, audience level and (discounts) amount.
+#[derive(Clone, Copy)]
+struct Cand<'a> {
+    contract: &'a Contract,
+    cond: &'a OrderCondition,
+    level: usize,
+    amount: Decimal,
+}
+
+impl Cand<'_> {
+    fn id(&self) -> String {
+        format!("{}/{}", self.contract.id, self.cond.id)
+    }
+}
+
+/// The one condition of a kind that applies: most specific level, highest priority, largest
+/// discount, smallest id.
+fn best<'a>(kind: OrderKind, cands: impl Iterator<Item = Cand<'a>>) -> Option<Cand<'a>> {
+    let prio = |x: &Cand<'_>| x.cond.priority.or(x.contract.priority).unwrap_or(0);
+    let key = |x: &Cand<'_>| {
+        (
+            x.level,
+            Reverse(prio(x)),
+            Reverse(x.amount),
+            x.id().into_bytes(),
+        )
+    };
+    let mut best: Option<Cand<'a>> = None;
+    for c in cands.filter(|c| c.cond.kind == kind) {
+        if best.as_ref().is_none_or(|b| key(&c) < key(b)) {
+            best = Some(c);
+        }
+    }
+    best
+}
+
+fn dec(text: Option<&String>) -> Option<Decimal> {
+    text.and_then(|t| parse_decimal(t))
 }
 
 impl Reference {
-    /// Prices the lines (reference, quantity) of an order for an account.
+    /// Prices the lines of an order for an account.
     pub fn price_order(
         &self,
         account: &str,
-        lines: &[(String, Decimal)],
+        lines: &[RefOrderLine],
         at: Instant,
         currency: Option<&str>,
     ) -> Result<RefOrder, &'static str> {
         let chain = self.chain(account).ok_or(UNKNOWN_ACCOUNT)?;
         let currency = self.request_currency(&chain, currency)?;
-        let lines: Vec<Result<RefQuote, &'static str>> = lines
+        let scale = self.currency_scale(&currency);
+        let priced: Vec<Result<RefQuote, &'static str>> = lines
             .iter()
-            .map(|(reference, qty)| {
-                let quote = self.quote(account, reference, *qty, at, Some(&currency))?;
+            .map(|line| {
+                let quote = self.quote(account, &line.reference, line.qty, at, Some(&currency))?;
                 if quote.buyable {
                     Ok(quote)
                 } else {
@@ -42,13 +121,190 @@ impl Reference {
             })
             .collect();
         let mut subtotal = Decimal::ZERO;
-        for quote in lines.iter().flatten() {
+        for quote in priced.iter().flatten() {
             subtotal = subtotal.checked_add(quote.line_total).ok_or(OVERFLOW)?;
+        }
+
+        // §12.3: every condition of a contract that speaks to the account, valid, in currency.
+        let mut cands: Vec<Cand<'_>> = Vec::new();
+        for contract in items(&self.doc.contracts) {
+            let Some(level) = self.audience_level(&contract.audience, &chain) else {
+                continue;
+            };
+            for cond in items(&contract.order_conditions) {
+                let own = cond.currency.as_deref().or(contract.currency.as_deref());
+                if own.unwrap_or(&self.default_currency) != currency
+                    || !self.valid_at(&[contract.valid.as_ref(), cond.valid.as_ref()], at)
+                {
+                    continue;
+                }
+                cands.push(Cand {
+                    contract,
+                    cond,
+                    level,
+                    amount: Decimal::ZERO,
+                });
+            }
+        }
+        let mut adjustments = Vec::new();
+        let mut allocated = vec![Decimal::new(0, scale); lines.len()];
+        // Discounts: only those whose threshold the subtotal reaches, with their amount.
+        let mut discounts = Vec::new();
+        for mut c in cands.iter().copied() {
+            if c.cond.kind != OrderKind::OrderDiscount {
+                continue;
+            }
+            let min = dec(c.cond.min_subtotal.as_ref()).unwrap_or(Decimal::ZERO);
+            if subtotal < min {
+                continue;
+            }
+            let amount = match (dec(c.cond.percent.as_ref()), dec(c.cond.amount.as_ref())) {
+                (Some(p), _) => money::round(
+                    subtotal.checked_mul(p).ok_or(OVERFLOW)? / Decimal::ONE_HUNDRED,
+                    scale,
+                    RoundingMode::HalfUp,
+                ),
+                (None, Some(a)) => a,
+                (None, None) => continue,
+            };
+            c.amount = amount.min(subtotal);
+            discounts.push(c);
+        }
+        if let Some(d) = best(OrderKind::OrderDiscount, discounts.into_iter()) {
+            let totals: Vec<Decimal> = priced
+                .iter()
+                .map(|q| q.as_ref().map_or(Decimal::ZERO, |q| q.line_total))
+                .collect();
+            allocated = share_out(
+                d.amount,
+                &totals,
+                scale,
+                d.cond.leftover.unwrap_or_default(),
+            )?;
+            let mut given = Decimal::ZERO;
+            for s in &allocated {
+                given += *s;
+            }
+            if !given.is_zero() {
+                adjustments.push(RefAdjustment {
+                    id: d.id(),
+                    kind: "order_discount",
+                    amount: -given,
+                    ship_to: None,
+                });
+            }
+        }
+        if let Some(m) = best(OrderKind::MinimumOrder, cands.iter().copied()) {
+            let min = dec(m.cond.min_subtotal.as_ref()).unwrap_or(Decimal::ZERO);
+            if subtotal < min {
+                match dec(m.cond.surcharge.as_ref()) {
+                    Some(s) => adjustments.push(RefAdjustment {
+                        id: m.id(),
+                        kind: "minimum_order",
+                        amount: s,
+                        ship_to: None,
+                    }),
+                    None => return Err(MINIMUM_ORDER),
+                }
+            }
+        }
+        if let Some(s) = best(OrderKind::Shipping, cands.iter().copied()) {
+            let charge = dec(s.cond.charge.as_ref()).unwrap_or(Decimal::ZERO);
+            let free_from = dec(s.cond.free_from.as_ref());
+            let mut addresses: Vec<Option<&str>> = Vec::new();
+            for (line, quote) in lines.iter().zip(&priced) {
+                if quote.is_ok() && !addresses.contains(&line.ship_to.as_deref()) {
+                    addresses.push(line.ship_to.as_deref());
+                }
+            }
+            for address in addresses {
+                let mut group = Decimal::ZERO;
+                for (line, quote) in lines.iter().zip(&priced) {
+                    if let (Ok(q), true) = (quote, line.ship_to.as_deref() == address) {
+                        group += q.line_total;
+                    }
+                }
+                let free = free_from.is_some_and(|f| group >= f);
+                if !free && !charge.is_zero() {
+                    adjustments.push(RefAdjustment {
+                        id: s.id(),
+                        kind: "shipping",
+                        amount: charge,
+                        ship_to: address.map(str::to_string),
+                    });
+                }
+            }
+        }
+        let mut total = subtotal;
+        for a in &adjustments {
+            total = total.checked_add(a.amount).ok_or(OVERFLOW)?;
         }
         Ok(RefOrder {
             currency,
-            lines,
+            lines: priced,
+            allocated,
             subtotal,
+            adjustments,
+            total,
         })
+    }
+}
+
+/// §12.4, unit by unit: each line the largest whole number of units not above its exact
+/// proportional share, then one unit at a time in the leftover order while a line has room.
+fn share_out(
+    discount: Decimal,
+    totals: &[Decimal],
+    scale: u32,
+    leftover: Leftover,
+) -> Result<Vec<Decimal>, &'static str> {
+    let mut subtotal = Decimal::ZERO;
+    for t in totals {
+        subtotal = subtotal.checked_add(*t).ok_or(OVERFLOW)?;
+    }
+    let unit = Decimal::new(1, scale);
+    let mut shares = vec![Decimal::new(0, scale); totals.len()];
+    if discount.is_zero() || subtotal.is_zero() {
+        return Ok(shares);
+    }
+    for (share, total) in shares.iter_mut().zip(totals) {
+        // k × unit × subtotal ≤ discount × total, k as large as possible.
+        let target = discount.checked_mul(*total).ok_or(OVERFLOW)?;
+        let mut k = (target / subtotal / unit).floor();
+        while (k + Decimal::ONE) * unit * subtotal <= target {
+            k += Decimal::ONE;
+        }
+        while k > Decimal::ZERO && k * unit * subtotal > target {
+            k -= Decimal::ONE;
+        }
+        let mut s = k * unit;
+        s.rescale(scale);
+        *share = s;
+    }
+    let mut left = discount - shares.iter().copied().sum::<Decimal>();
+    // (position, line total, share), walked in the leftover order.
+    let mut slots: Vec<(usize, Decimal, Decimal)> = totals
+        .iter()
+        .zip(shares)
+        .enumerate()
+        .map(|(i, (t, s))| (i, *t, s))
+        .collect();
+    match leftover {
+        Leftover::First => {}
+        Leftover::Last => slots.reverse(),
+        Leftover::Largest => slots.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0))),
+    }
+    loop {
+        let before = left;
+        for (_, total, share) in &mut slots {
+            if left >= unit && *total - *share >= unit {
+                *share += unit;
+                left -= unit;
+            }
+        }
+        if left < unit || left == before {
+            slots.sort_by_key(|slot| slot.0);
+            return Ok(slots.into_iter().map(|(_, _, share)| share).collect());
+        }
     }
 }

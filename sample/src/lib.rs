@@ -2014,6 +2014,12 @@ fn contracts() -> Value {
                 {"id": "fasteners", "step": "discount", "products": {"category": "fasteners"},
                  "percent": "-38"},
             ],
+            "order_conditions": [
+                {"id": "volume", "kind": "order_discount", "min_subtotal": "1000.00",
+                 "percent": "3"},
+                {"id": "carriage", "kind": "shipping", "charge": "25.00",
+                 "free_from": "500.00"},
+            ],
         },
         {
             "id": "CTR-BATIMAX-SITES",

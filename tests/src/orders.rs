@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use tarif::{
     Approval, Engine, Instant, LineFormat, Order, OrderLine, QueryError, Quote, TextOptions,
 };
-use tarif_reference::{RefApproval, RefQuote, Reference};
+use tarif_reference::{RefApproval, RefOrderLine, RefQuote, Reference};
 
 fn text<'a>(case: &'a Value, key: &str) -> Option<&'a str> {
     case.get(key).and_then(Value::as_str)
@@ -23,16 +23,20 @@ fn at(case: &Value, parse: impl Fn(&str) -> Option<Instant>) -> Result<Instant, 
         .ok_or_else(|| "case lacks a valid `at`".to_string())
 }
 
-/// The lines of a `price_order` case as (reference, quantity); an unreadable quantity is
-/// `None` (`INVALID_QUANTITY` for its line).
-fn lines(case: &Value) -> Vec<(String, Option<Decimal>)> {
+/// The lines of a `price_order` case as (reference, quantity, delivery address); an
+/// unreadable quantity is `None` (`INVALID_QUANTITY` for its line).
+fn lines(case: &Value) -> Vec<(String, Option<Decimal>, Option<String>)> {
     case.get("lines")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .map(|l| {
             let reference = text(l, "ref").unwrap_or_default().to_string();
-            (reference, text(l, "qty").and_then(|q| q.parse().ok()))
+            (
+                reference,
+                text(l, "qty").and_then(|q| q.parse().ok()),
+                text(l, "ship_to").map(str::to_string),
+            )
         })
         .collect()
 }
@@ -94,6 +98,14 @@ fn reference_approval(approval: &RefApproval) -> Value {
     )
 }
 
+fn adjustment_json(id: &str, kind: &str, amount: Decimal, ship_to: Option<&str>) -> Value {
+    json!({ "id": id, "kind": kind, "amount": amount.to_string(), "ship_to": ship_to })
+}
+
+fn strings(values: &[Decimal]) -> Vec<String> {
+    values.iter().map(Decimal::to_string).collect()
+}
+
 fn engine_line(line: &Result<Quote<'_>, QueryError>) -> Value {
     match line {
         Ok(q) => json!({
@@ -117,8 +129,9 @@ pub fn engine_order(engine: &Engine, case: &Value) -> Result<Value, String> {
     let order_lines = lines
         .iter()
         .zip(cost_centres(case))
-        .map(|((r, q), cost_centre)| OrderLine {
+        .map(|((r, q, ship_to), cost_centre)| OrderLine {
             cost_centre,
+            ship_to: ship_to.as_deref(),
             ..OrderLine::new(r, q.unwrap_or(Decimal::ZERO))
         })
         .collect();
@@ -131,8 +144,12 @@ pub fn engine_order(engine: &Engine, case: &Value) -> Result<Value, String> {
         Ok(priced) => json!({
             "currency": priced.currency,
             "subtotal": priced.subtotal.to_string(),
+            "adjustments": priced.adjustments.iter()
+                .map(|a| adjustment_json(a.id, a.kind.as_str(), a.amount, a.ship_to.as_deref()))
+                .collect::<Vec<_>>(),
             "total": priced.total.to_string(),
             "lines": priced.lines.iter().map(engine_line).collect::<Vec<_>>(),
+            "allocated": strings(&priced.allocated),
             "approval": engine_approval(&priced.approval),
         }),
         Err(e) => error_json(e.code()),
@@ -162,9 +179,13 @@ fn reference_line(
 /// The reference evaluator's answer to a `price_order` case.
 pub fn reference_order(reference: &Reference, case: &Value) -> Result<Value, String> {
     let at = at(case, |t| reference.parse_at(t))?;
-    let lines: Vec<(String, Decimal)> = lines(case)
+    let lines: Vec<RefOrderLine> = lines(case)
         .into_iter()
-        .map(|(r, q)| (r, q.unwrap_or(Decimal::ZERO)))
+        .map(|(reference, q, ship_to)| RefOrderLine {
+            reference,
+            qty: q.unwrap_or(Decimal::ZERO),
+            ship_to,
+        })
         .collect();
     let account = text(case, "account").unwrap_or_default();
     let priced = reference.price_order(account, &lines, at, text(case, "currency"));
@@ -182,19 +203,24 @@ pub fn reference_order(reference: &Reference, case: &Value) -> Result<Value, Str
             .into_iter()
             .map(|(cc, s)| (cc.to_string(), s))
             .collect();
-        reference.approval(account, text(case, "user"), &done, priced.subtotal, &spent)
+        // Approval reads the total after the order's adjustments.
+        reference.approval(account, text(case, "user"), &done, priced.total, &spent)
     });
     Ok(match priced.and_then(|priced| Ok((priced, approval?))) {
         Ok((priced, approval)) => json!({
             "currency": priced.currency,
             "subtotal": priced.subtotal.to_string(),
-            "total": priced.subtotal.to_string(),
+            "adjustments": priced.adjustments.iter()
+                .map(|a| adjustment_json(&a.id, a.kind, a.amount, a.ship_to.as_deref()))
+                .collect::<Vec<_>>(),
+            "total": priced.total.to_string(),
             "lines": priced.lines.iter().zip(&lines)
-                .map(|(l, (r, qty))| reference_line(l, || {
-                    let sku = reference.lookup(account, r, at).ok()?;
-                    reference.nearest_quantity(&sku, *qty)
+                .map(|(l, line)| reference_line(l, || {
+                    let sku = reference.lookup(account, &line.reference, at).ok()?;
+                    reference.nearest_quantity(&sku, line.qty)
                 }))
                 .collect::<Vec<_>>(),
+            "allocated": strings(&priced.allocated),
             "approval": reference_approval(&approval),
         }),
         Err(code) => error_json(code),

@@ -1,12 +1,14 @@
-//! Orders on random documents: an order's lines are the lines quoted one by one (no cross-line
-//! rule exists yet), and the engine's order, its approval decision included, equals the
-//! reference evaluator's.
+//! Orders on random documents, with and without order conditions, users and approval rules:
+//! an order's lines are the lines quoted one by one (no rule reads quantities across lines
+//! yet), the engine's order, its approval decision included, equals the reference evaluator's,
+//! and the adjustments and allocations add up.
 
 mod common;
 
 use proptest::prelude::*;
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use tarif::{Engine, Order, OrderLine, QueryError, QuoteRequest};
+use tarif::{Engine, Order, OrderKind, OrderLine, QueryError, QuoteRequest};
 use tarif_conformance::orders::{engine_order, reference_order};
 use tarif_reference::Reference;
 
@@ -56,9 +58,71 @@ fn add_approvals(doc: &mut Value, rng: &mut common::Rng) -> Vec<String> {
     all_users
 }
 
+/// A random amount in cents, as text.
+fn money(rng: &mut common::Rng, below: u64) -> String {
+    format!("{}.{:02}", rng.below(below), rng.below(100))
+}
+
+/// Order conditions of every kind for some of the document's contracts (none for about a
+/// third of the documents, so that plain orders are checked too).
+fn add_order_conditions(doc: &mut Value, rng: &mut common::Rng) {
+    if rng.chance(33) {
+        return;
+    }
+    let Some(contracts) = doc.get_mut("contracts").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for contract in contracts {
+        let mut conditions = Vec::new();
+        for k in 0..rng.below(4) {
+            let mut c = match rng.below(3) {
+                0 => {
+                    let mut c = json!({"kind": "order_discount", "min_subtotal": money(rng, 300)});
+                    if rng.chance(50) {
+                        c["percent"] = json!(format!("{}", rng.below(30) + 1));
+                    } else {
+                        c["amount"] = json!(format!("{}.{:02}", rng.below(80) + 1, rng.below(100)));
+                    }
+                    if rng.chance(70) {
+                        c["leftover"] = json!(*rng.pick(&["first", "last", "largest"]));
+                    }
+                    c
+                }
+                1 => {
+                    let mut c = json!({"kind": "minimum_order", "min_subtotal": format!("{}.00", rng.below(60) + 1)});
+                    if rng.chance(70) {
+                        c["surcharge"] = json!(format!("{}.50", rng.below(9) + 1));
+                    }
+                    c
+                }
+                _ => {
+                    let mut c = json!({"kind": "shipping", "charge": money(rng, 20)});
+                    if rng.chance(70) {
+                        c["free_from"] = json!(format!("{}.00", rng.below(200) + 1));
+                    }
+                    c
+                }
+            };
+            c["id"] = json!(format!("o{k}"));
+            if rng.chance(30) {
+                c["priority"] = json!(rng.below(3));
+            }
+            if rng.chance(15) {
+                c["currency"] = json!("JPY");
+            }
+            if rng.chance(15) {
+                c["valid"] = json!({"from": *rng.pick(&["2025-01-01", "2026-06-01"])});
+            }
+            conditions.push(c);
+        }
+        contract["order_conditions"] = json!(conditions);
+    }
+}
+
 fn check_orders(seed: u64) -> Result<(), TestCaseError> {
     let mut doc = common::document(seed);
     let users = add_approvals(&mut doc, &mut common::Rng::new(seed ^ 0x0a99_0a15));
+    add_order_conditions(&mut doc, &mut common::Rng::new(seed ^ 0x0c0d_1710));
     let text = doc.to_string();
     let engine = Engine::from_json(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let reference =
@@ -66,10 +130,11 @@ fn check_orders(seed: u64) -> Result<(), TestCaseError> {
     let mut rng = common::Rng::new(seed ^ 0x5eed_0bde);
     for _ in 0..4 {
         let (account, _, _, at, currency) = common::request(&mut rng);
-        let lines: Vec<(String, String)> = (0..rng.below(12))
+        let lines: Vec<(String, String, Option<&str>)> = (0..rng.below(12))
             .map(|_| {
                 let (_, reference, qty, _, _) = common::request(&mut rng);
-                (reference, qty)
+                let ship_to = [None, Some("north"), Some("south")][rng.below(3) as usize];
+                (reference, qty, ship_to)
             })
             .collect();
         let user = (!users.is_empty() && rng.chance(70)).then(|| rng.pick(&users).clone());
@@ -81,9 +146,9 @@ fn check_orders(seed: u64) -> Result<(), TestCaseError> {
         }
         let case = json!({
             "account": account, "at": at, "currency": currency, "user": user, "spent": spent,
-            "lines": lines.iter().map(|(r, q)| {
+            "lines": lines.iter().map(|(r, q, s)| {
                 let cost_centre = rng.chance(60).then(|| *rng.pick(&COST_CENTRES));
-                json!({"ref": r, "qty": q, "cost_centre": cost_centre})
+                json!({"ref": r, "qty": q, "ship_to": s, "cost_centre": cost_centre})
             }).collect::<Vec<Value>>(),
         });
         let context = || format!("seed {seed}: {case}\n{text}");
@@ -96,19 +161,43 @@ fn check_orders(seed: u64) -> Result<(), TestCaseError> {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let quantities: Vec<_> = lines
             .iter()
-            .map(|(_, q)| q.parse().unwrap_or_default())
+            .map(|(_, q, _)| q.parse().unwrap_or_default())
             .collect();
         let order_lines = lines
             .iter()
             .zip(&quantities)
-            .map(|((r, _), q)| OrderLine::new(r, *q))
+            .map(|((r, _, ship_to), q)| OrderLine {
+                ship_to: *ship_to,
+                ..OrderLine::new(r, *q)
+            })
             .collect();
         let mut order = Order::new(&account, order_lines).at(at);
         order.currency = currency.as_deref();
         let Ok(priced) = engine.price_order(&order) else {
             continue;
         };
-        for ((reference_text, _), (qty, line)) in
+        let adjusted = priced
+            .adjustments
+            .iter()
+            .fold(priced.subtotal, |sum, a| sum + a.amount);
+        prop_assert_eq!(adjusted, priced.total, "{}", context());
+        let discount: Decimal = priced
+            .adjustments
+            .iter()
+            .filter(|a| a.kind == OrderKind::OrderDiscount)
+            .map(|a| -a.amount)
+            .sum();
+        prop_assert_eq!(
+            priced.allocated.iter().copied().sum::<Decimal>(),
+            discount,
+            "{}",
+            context()
+        );
+        for (share, line) in priced.allocated.iter().zip(&priced.lines) {
+            let total = line.as_ref().map_or(Decimal::ZERO, |q| q.line_total);
+            prop_assert!(*share >= Decimal::ZERO && *share <= total, "{}", context());
+        }
+        for ((reference_text, _, _), (qty, line)) in
             lines.iter().zip(quantities.iter().zip(&priced.lines))
         {
             let mut request = QuoteRequest::new(&account, reference_text, *qty).at(at);

@@ -22,8 +22,10 @@ from tarif._handle import EngineHandle
 from tarif._scenario import Scenario
 from tarif._simulate import Simulation, simulate
 from tarif._tarif import (
+    Adjustment,
     CandidateReport,
     Capabilities,
+    ConditionReport,
     Diagnostic,
     Engine,
     EntityChange,
@@ -31,6 +33,7 @@ from tarif._tarif import (
     FacetCounts,
     FacetValue,
     LineError,
+    OrderExplanation,
     OrderText,
     PricedOrder,
     Quote,
@@ -61,9 +64,11 @@ def sample_document() -> str:
 _optional.install()
 
 __all__ = [
+    "Adjustment",
     "CandidateReport",
     "Capabilities",
     "CompileError",
+    "ConditionReport",
     "Diagnostic",
     "Engine",
     "EngineHandle",
@@ -73,6 +78,7 @@ __all__ = [
     "FacetValue",
     "InputError",
     "LineError",
+    "OrderExplanation",
     "OrderText",
     "PricedOrder",
     "Quote",

@@ -9,8 +9,10 @@ from typing import Any, Literal, Required, TypedDict, final, overload
 import pyarrow  # type: ignore[import-untyped]
 
 __all__ = [
+    "Adjustment",
     "CandidateReport",
     "Capabilities",
+    "ConditionReport",
     "Diagnostic",
     "Engine",
     "EntityChange",
@@ -18,6 +20,7 @@ __all__ = [
     "FacetCounts",
     "FacetValue",
     "LineError",
+    "OrderExplanation",
     "OrderText",
     "PricedOrder",
     "Quote",
@@ -183,6 +186,13 @@ class Engine:
         user: str | None = None,
         spent: dict[str, Decimal | int | str] | None = None,
     ) -> PricedOrder: ...
+    def explain_order(
+        self,
+        account: str,
+        lines: Iterable[tuple[str, _Qty] | _OrderLine],
+        at: _At | None = None,
+        currency: str | None = None,
+    ) -> OrderExplanation: ...
     def parse_order_lines(
         self,
         account: str,
@@ -296,6 +306,10 @@ class PricedOrder:
     @property
     def subtotal(self) -> Decimal: ...
     @property
+    def adjustments(self) -> list[Adjustment]: ...
+    @property
+    def allocated(self) -> list[Decimal]: ...
+    @property
     def total(self) -> Decimal: ...
     @property
     def currency(self) -> str: ...
@@ -307,6 +321,47 @@ class PricedOrder:
     def engine_version(self) -> str: ...
     @property
     def approval(self) -> _Approval: ...
+
+@final
+class Adjustment:
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def ship_to(self) -> str | None: ...
+    @property
+    def why(self) -> str: ...
+
+@final
+class ConditionReport:
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def applied(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+
+@final
+class OrderExplanation:
+    @property
+    def lines(self) -> list[Explanation | LineError]: ...
+    @property
+    def subtotal(self) -> Decimal: ...
+    @property
+    def conditions(self) -> list[ConditionReport]: ...
+    @property
+    def adjustments(self) -> list[Adjustment]: ...
+    @property
+    def allocated(self) -> list[Decimal]: ...
+    @property
+    def total(self) -> Decimal: ...
+    @property
+    def refused(self) -> LineError | None: ...
 
 @final
 class OrderText:

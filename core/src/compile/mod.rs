@@ -6,6 +6,7 @@ mod catalog;
 mod diagnostics;
 mod facets;
 mod hierarchy;
+mod orders;
 mod pricing;
 mod refs;
 mod stock;

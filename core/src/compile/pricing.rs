@@ -6,6 +6,7 @@ use smallvec::SmallVec;
 
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
+use super::orders;
 use super::values::{self, Currencies, Policies};
 use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
@@ -132,7 +133,7 @@ fn qty_range(
     (lo, hi)
 }
 
-fn never_valid(validity: Interval, path: &str, id: &str, diags: &mut Diags) {
+pub(super) fn never_valid(validity: Interval, path: &str, id: &str, diags: &mut Diags) {
     if validity.is_empty() && !diags.has_error_at(path) {
         diags.warning(
             Code::NeverValid,
@@ -731,6 +732,43 @@ fn contracts(
                 continue;
             };
             index_rule(pricing, catalog, rule_id, selector, &audience);
+        }
+        let context = orders::ContractContext {
+            id: &c.id,
+            audience: &audience,
+            validity,
+            priority: c.priority,
+            currency: contract_currency.unwrap_or(currencies.default),
+        };
+        let mut condition_ids: AHashSet<&str> = AHashSet::new();
+        for (k, o) in items(
+            &c.order_conditions,
+            &format!("{path}.order_conditions"),
+            diags,
+        ) {
+            let opath = format!("{path}.order_conditions[{k}]");
+            if !values::id_ok(&o.id, &format!("{opath}.id"), diags) {
+                continue;
+            }
+            if !condition_ids.insert(o.id.as_str()) {
+                diags.error(
+                    Code::DuplicateId,
+                    &format!("{opath}.id"),
+                    format!(
+                        "duplicate order condition `{}` in contract `{}`",
+                        o.id, c.id
+                    ),
+                    &[&c.id, &o.id],
+                );
+                continue;
+            }
+            let currency = o
+                .currency
+                .as_deref()
+                .and_then(|cur| currencies.resolve(cur, &format!("{opath}.currency"), diags));
+            if let Some(def) = orders::condition(o, &context, currency, tz, &opath, diags) {
+                pricing.order_conditions.push(def);
+            }
         }
     }
 }

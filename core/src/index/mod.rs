@@ -18,6 +18,7 @@
 //! |---|---|---|
 //! | [`ids`] | the id types (`ProductId`, `AccountId`, `ListId`, `EntryId`, `RuleId`, `SelectorId`, `ContractId`, `CurrencyId`, `PolicyId`) and [`IdVec`], the table that issues them and is read by them | everything |
 //! | [`settings`] | steps of the pricing procedure, rounding policies, currencies | quote |
+//! | [`orders`] | the contracts' order conditions, a plain list | price_order |
 //! | [`catalog`] | product columns (SKU, name, closure of categories, family, brand, cost, order rules), the category/family/brand dictionaries, compiled selectors (a bitmap of products each, with their specificity) | quote, visibility, search |
 //! | [`audiences`] | accounts with their precomputed chains: audience keys, price lists and visibility levels reached, ancestors | every query |
 //! | [`pricing`] | price lists; entries sorted by (list, product), found by product in a column per list for the lists that price a large share of the catalog ([`pricing::EntrySlots`]), else by [`pricing::entry_key`] → range; rules with their per-(audience, product key) index and per-audience coverage bitmaps, resolved per product for the audiences that cover a large share of the catalog ([`pricing::DenseRules`]); contracts | quote |
@@ -68,6 +69,7 @@ pub(crate) mod audiences;
 pub(crate) mod catalog;
 mod compact;
 pub(crate) mod ids;
+pub(crate) mod orders;
 pub(crate) mod pricing;
 mod refmap;
 pub(crate) mod refs;
@@ -82,6 +84,7 @@ pub(crate) use ids::{
     AccountId, AudKey, CurrencyId, EntryId, Id, IdVec, ListId, PolicyId, ProductId, RuleId,
     SelectorId, NONE,
 };
+pub(crate) use orders::{OrderAction, OrderCondDef};
 pub(crate) use pricing::{
     Action, Bounds, ContractDef, EntryDef, IndexKind, ListDef, Pricing, RoundTarget, RuleDef,
     Tiered,

@@ -35,6 +35,8 @@ pub(crate) struct Pricing {
     pub contracts: IdVec<ContractId, ContractDef>,
     /// Everyone-level lists (for `list_price`).
     pub everyone_lists: SmallVec<[ListId; 2]>,
+    /// The contracts' order conditions, in document order.
+    pub order_conditions: Vec<super::OrderCondDef>,
 }
 
 /// The pricing rules of one audience key.

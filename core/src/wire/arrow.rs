@@ -16,6 +16,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use ahash::AHashMap;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Int16Type, Int64Type, Int8Type, TimestampMicrosecondType,
@@ -172,12 +173,24 @@ pub fn instant_column(
     default: Instant,
 ) -> Result<InstantColumn, ColumnError> {
     let mut unreadable = Vec::new();
-    let mut from_text = |row: usize, value: Option<&str>| match value {
-        None => default,
-        Some(text) => engine.parse_instant(text).unwrap_or_else(|error| {
-            unreadable.push((row, error));
+    // A history names few distinct days: each text is read once.
+    let mut read: AHashMap<String, Option<Instant>> = AHashMap::new();
+    let mut from_text = |row: usize, value: Option<&str>| {
+        let Some(text) = value else {
+            return default;
+        };
+        let instant = match read.get(text) {
+            Some(instant) => *instant,
+            None => {
+                let instant = engine.parse_instant(text).ok();
+                read.insert(text.to_string(), instant);
+                instant
+            }
+        };
+        instant.unwrap_or_else(|| {
+            unreadable.push((row, QueryError::InvalidInstant(text.to_string())));
             default
-        }),
+        })
     };
     let data_type = array.data_type();
     let instants = match data_type {

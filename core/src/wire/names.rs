@@ -119,6 +119,7 @@ vocabulary!(Status, "status", InputCode::InvalidQuery, {
     Status::InvalidBatch => "INVALID_BATCH",
     Status::NotBuyable => "NOT_BUYABLE",
     Status::InvalidOrderText => "INVALID_ORDER_TEXT",
+    Status::MinimumOrder => "MINIMUM_ORDER",
     Status::UnknownUser => "UNKNOWN_USER",
 });
 

@@ -3,7 +3,9 @@
 
 use rust_decimal::Decimal;
 
-use crate::engine::order::{Order, OrderLine, OrderText, PricedOrder, TextOptions};
+use crate::engine::order::{
+    Order, OrderExplanation, OrderLine, OrderText, PricedOrder, TextOptions,
+};
 use crate::engine::Engine;
 use crate::error::QueryError;
 
@@ -56,10 +58,11 @@ pub struct OrderInput<'a> {
 }
 
 impl OrderInput<'_> {
-    /// The priced order, or the error of the order as a whole (account, instant, currency).
-    pub fn price<'e>(&self, engine: &'e Engine) -> Result<PricedOrder<'e>, QueryError> {
+    /// The order as the core takes it: the instant resolved, unreadable quantities as zero
+    /// (restored to their own error afterwards).
+    fn order<'a>(&'a self, engine: &Engine) -> Result<Order<'a>, QueryError> {
         let at = self.at.resolve_for(engine, self.account)?;
-        let order = Order {
+        Ok(Order {
             account: self.account,
             lines: self
                 .lines
@@ -75,14 +78,30 @@ impl OrderInput<'_> {
             currency: self.currency,
             user: self.user,
             spent: self.spent.clone(),
-        };
-        let mut priced = engine.price_order(&order)?;
+        })
+    }
+
+    /// The priced order, or the error of the order as a whole (account, instant, currency,
+    /// a minimum order value, an unknown user).
+    pub fn price<'e>(&self, engine: &'e Engine) -> Result<PricedOrder<'e>, QueryError> {
+        let mut priced = engine.price_order(&self.order(engine)?)?;
         for (line, input) in priced.lines.iter_mut().zip(&self.lines) {
             if let Err(error) = line {
                 *error = input.qty.restore(error.clone());
             }
         }
         Ok(priced)
+    }
+
+    /// Why the order costs what it does ([`Engine::explain_order`]).
+    pub fn explain<'e>(&self, engine: &'e Engine) -> Result<OrderExplanation<'e>, QueryError> {
+        let mut explained = engine.explain_order(&self.order(engine)?)?;
+        for (line, input) in explained.lines.iter_mut().zip(&self.lines) {
+            if let Err(error) = line {
+                *error = input.qty.restore(error.clone());
+            }
+        }
+        Ok(explained)
     }
 }
 

@@ -2,17 +2,23 @@
 //! text buyers paste or upload read into order lines.
 //!
 //! * [`text`]: reading pasted `ref qty` lines and CSV into raw lines;
+//! * [`conditions`]: the order conditions of contracts and the allocation of a discount;
 //! * [`approval`]: whether the order may be placed as it is (§12.9);
 //! * this file: the public types, resolving raw lines for an account, pricing an order.
 
 mod approval;
+mod conditions;
 mod text;
 
 pub use approval::{Approval, ApprovalReason, Approvers, Decision};
+pub use conditions::{Adjustment, ConditionReport};
 pub use text::LineFormat;
+
+use conditions::LineView;
 
 use rust_decimal::Decimal;
 
+use super::explain::Explanation;
 use super::quote::{Quote, QuoteRequest};
 use super::Engine;
 use crate::error::QueryError;
@@ -116,9 +122,15 @@ pub struct PricedOrder<'e> {
     pub at: Instant,
     /// One outcome per order line, in the order's order.
     pub lines: Vec<Result<Quote<'e>, QueryError>>,
+    /// Per order line, its share of the order discount (positive; zero for a failed line and
+    /// without discount): the line's net amount on an invoice is its total minus this.
+    pub allocated: Vec<Decimal>,
     /// Sum of the line totals of the lines that priced.
     pub subtotal: Decimal,
-    /// What the order costs: the subtotal (order-level conditions come on top of it).
+    /// Order-level amounts: the order discount (negative), a minimum-order surcharge, the
+    /// shipping charges per delivery address (docs/spec.md §12.3).
+    pub adjustments: Vec<Adjustment<'e>>,
+    /// What the order costs: the subtotal plus the adjustments.
     pub total: Decimal,
     /// Whether the order may be placed as it is, by its user (§12.9).
     pub approval: Approval,
@@ -129,6 +141,25 @@ impl PricedOrder<'_> {
     pub fn failed_lines(&self) -> usize {
         self.lines.iter().filter(|l| l.is_err()).count()
     }
+}
+
+/// Why an order costs what it does (see [`Engine::explain_order`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderExplanation<'e> {
+    /// Each line's explanation, or the error that line has on its own.
+    pub lines: Vec<Result<Explanation, QueryError>>,
+    /// Sum of the line totals of the lines that priced.
+    pub subtotal: Decimal,
+    /// Every order condition that speaks to the account: applied, or why not.
+    pub conditions: Vec<ConditionReport<'e>>,
+    /// The order-level amounts, as [`PricedOrder::adjustments`].
+    pub adjustments: Vec<Adjustment<'e>>,
+    /// Per line, its share of the order discount.
+    pub allocated: Vec<Decimal>,
+    /// The subtotal plus the adjustments.
+    pub total: Decimal,
+    /// `MINIMUM_ORDER` when `price_order` refuses the order.
+    pub refused: Option<QueryError>,
 }
 
 /// Text read into order lines for an account (see [`Engine::parse_order_lines`]).
@@ -221,6 +252,59 @@ impl Engine {
     /// assert_eq!(priced.failed_lines(), 1);
     /// ```
     pub fn price_order(&self, order: &Order<'_>) -> Result<PricedOrder<'_>, QueryError> {
+        let (priced, settled) = self.settled_order(order)?;
+        match settled.refused {
+            Some(refused) => Err(refused),
+            None => Ok(priced),
+        }
+    }
+
+    /// Why an order costs what it does: each line's [`Engine::explain`], then every order
+    /// condition that speaks to the account — applied or why not — and the adjustments. An
+    /// order `price_order` refuses with `MINIMUM_ORDER` is explained too, with `refused` set.
+    ///
+    /// ```
+    /// use tarif::{Engine, Instant, Order, OrderLine};
+    /// let engine = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "20"}]}],
+    ///   "accounts": [{"id": "C"}],
+    ///   "contracts": [{"id": "k", "audience": "all", "order_conditions": [
+    ///     {"id": "ship", "kind": "shipping", "charge": "9.90", "free_from": "100"}]}]}"#).unwrap();
+    /// let order = Order::new("C", vec![OrderLine::new("A", 2.into())]).at(Instant::from_unix_seconds(0));
+    /// let why = engine.explain_order(&order).unwrap();
+    /// assert_eq!(why.total.to_string(), "49.90");
+    /// assert!(why.conditions[0].applied);
+    /// assert!(why.conditions[0].reason.contains("below the free-shipping threshold `100`"));
+    /// ```
+    pub fn explain_order(&self, order: &Order<'_>) -> Result<OrderExplanation<'_>, QueryError> {
+        let (priced, settled) = self.settled_order(order)?;
+        let lines = order
+            .lines
+            .iter()
+            .map(|line| {
+                let mut request =
+                    QuoteRequest::new(order.account, line.reference, line.qty).at(priced.at);
+                request.currency = order.currency;
+                self.explain(&request)
+            })
+            .collect();
+        Ok(OrderExplanation {
+            lines,
+            subtotal: priced.subtotal,
+            conditions: settled.reports,
+            adjustments: priced.adjustments,
+            allocated: priced.allocated,
+            total: priced.total,
+            refused: settled.refused,
+        })
+    }
+
+    /// The order priced with its conditions, whatever a minimum order says.
+    fn settled_order(
+        &self,
+        order: &Order<'_>,
+    ) -> Result<(PricedOrder<'_>, conditions::Settled<'_>), QueryError> {
         let (_, account) = self.account(order.account)?;
         let at = order.at.unwrap_or_else(Instant::now);
         let currency = self.request_currency(account, order.currency)?;
@@ -243,28 +327,56 @@ impl Engine {
                 }
             })
             .collect();
+        let overflow = || QueryError::Overflow(format!("order of `{}`", order.account));
         let subtotal = lines
             .iter()
             .filter_map(|l| l.as_ref().ok())
             .try_fold(Decimal::ZERO, |sum, q| sum.checked_add(q.line_total))
-            .ok_or_else(|| QueryError::Overflow(format!("order of `{}`", order.account)))?;
-        let total = subtotal;
-        let priced: Vec<(Option<&str>, &Quote<'_>)> = order
+            .ok_or_else(overflow)?;
+        let views: Vec<LineView<'_>> = lines
+            .iter()
+            .zip(&order.lines)
+            .map(|(quote, line)| LineView {
+                total: quote.as_ref().ok().map(|q| q.line_total),
+                ship_to: line.ship_to,
+            })
+            .collect();
+        let mut settled = self.settle(account, at, currency, &views, subtotal)?;
+        let total = settled
+            .adjustments
+            .iter()
+            .try_fold(subtotal, |sum, a| sum.checked_add(a.amount))
+            .ok_or_else(overflow)?;
+        // Approval reads the total after the order's adjustments (§12.9).
+        let priced_lines: Vec<(Option<&str>, &Quote<'_>)> = order
             .lines
             .iter()
             .zip(&lines)
             .filter_map(|(line, quote)| Some((line.cost_centre, quote.as_ref().ok()?)))
             .collect();
-        let approval = self.approval(account, order.user, &priced, total, &order.spent)?;
-        Ok(PricedOrder {
+        let approval = match self.approval(account, order.user, &priced_lines, total, &order.spent)
+        {
+            Ok(approval) => approval,
+            // An order the minimum order value refuses fails with `MINIMUM_ORDER` whoever
+            // places it (§12.9): no decision is made on it.
+            Err(_) if settled.refused.is_some() => Approval {
+                decision: Decision::Refused,
+                reasons: Vec::new(),
+            },
+            Err(error) => return Err(error),
+        };
+        let priced = PricedOrder {
             engine_version: self.engine_version(),
             currency: self.currency_code(currency),
             at,
             lines,
+            allocated: std::mem::take(&mut settled.allocated),
             subtotal,
+            adjustments: std::mem::take(&mut settled.adjustments),
             total,
             approval,
-        })
+        };
+        Ok((priced, settled))
     }
 
     /// Reads what a buyer pasted or uploaded — `ref qty` lines, or CSV delimited by `;`, `,`

@@ -9,8 +9,8 @@ use std::error::Error;
 
 use serde_json::Value;
 use tarif::{
-    Capability, Decimal, Engine, Facet, Filter, Instant, Order, Quote, QuoteRequest, RelationKind,
-    SearchQuery, Source, Status, TextOptions,
+    Capability, Decimal, Engine, Facet, Filter, Instant, Order, OrderLine, PricedOrder, Quote,
+    QuoteRequest, RelationKind, SearchQuery, Source, Status, TextOptions,
 };
 use tarif_sample::{self as sample, showcase};
 
@@ -374,7 +374,25 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
         });
     }
     table.print();
+    print_totals(&priced);
+    print_approval(&priced);
+    delivered_to_two_sites(engine, at)
+}
+
+/// The subtotal, each order-level adjustment with its reason, and the total.
+fn print_totals(priced: &PricedOrder<'_>) {
+    println!("subtotal: {} {}", priced.subtotal, priced.currency);
+    for adjustment in &priced.adjustments {
+        println!(
+            "  {:>8}  {} ({})",
+            adjustment.amount, adjustment.id, adjustment.why
+        );
+    }
     println!("order total: {} {}", priced.total, priced.currency);
+}
+
+/// Whether the buyer may place the order as it is, and whose approval it needs if not.
+fn print_approval(priced: &PricedOrder<'_>) {
     let approval = &priced.approval;
     println!(
         "placed by {}: {}",
@@ -395,6 +413,42 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
             reason.detail
         );
     }
+}
+
+/// The group contract's order conditions: free carriage from 500.00 per delivery address and
+/// 3 % off from 1,000.00, the discount shared out over the lines in exact cents for the invoice.
+fn delivered_to_two_sites(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
+    section(&format!(
+        "Order conditions: {} orders for its depot and a building site",
+        showcase::KEY_ACCOUNT_SITE
+    ));
+    let line = |reference, qty: u32, ship_to| OrderLine {
+        ship_to: Some(ship_to),
+        ..OrderLine::new(reference, qty.into())
+    };
+    let mut order = Order::new(
+        showcase::KEY_ACCOUNT_SITE,
+        vec![
+            line(showcase::BREAKER, 70, "DEPOT-IVRY"),
+            line(showcase::CABLE, 15, "SITE-BERCY"),
+        ],
+    );
+    order.at = Some(at);
+    let priced = engine.price_order(&order)?;
+    let mut table = Table::new(&["product", "qty", "ship to", "line total", "discount share"]);
+    for ((line, outcome), share) in order.lines.iter().zip(&priced.lines).zip(&priced.allocated) {
+        table.row([
+            line.reference.to_string(),
+            line.qty.to_string(),
+            line.ship_to.unwrap_or("").to_string(),
+            outcome
+                .as_ref()
+                .map_or_else(|e| e.code().to_string(), |q| q.line_total.to_string()),
+            share.to_string(),
+        ]);
+    }
+    table.print();
+    print_totals(&priced);
     Ok(())
 }
 
