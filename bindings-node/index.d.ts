@@ -240,6 +240,34 @@ export interface AdjustmentResult {
   why: string
 }
 
+/** One reason an order needs approval or is refused. */
+export interface ApprovalReasonResult {
+  /** The rule id, or the user's for `role` and `user_limit`. */
+  rule: string
+  /** The kind of reason. */
+  kind: 'total_above' | 'products' | 'cost_centre_budget' | 'user_limit' | 'role'
+  /** Who may approve. */
+  approvers: ApproversResult
+  /** What the rule saw, in words. */
+  detail: string
+}
+
+/** The approval decision of an order. */
+export interface ApprovalResult {
+  /** What may happen to the order. */
+  decision: 'allowed' | 'needs_approval' | 'refused'
+  /** Why: the user's role when refused, else the user's limit then each rule by id. */
+  reasons: Array<ApprovalReasonResult>
+}
+
+/** Who may approve: the role a rule names, and the users who may act on it. */
+export interface ApproversResult {
+  /** The role, when the rule names approvers by role. */
+  role: string | null
+  /** The users, sorted, never the ordering user. */
+  users: Array<string>
+}
+
 /** Count the values of an attribute declared filterable. */
 export interface AttrFacet {
   /** Attribute name. */
@@ -459,6 +487,8 @@ export interface ErrorDetails {
   pricedIn?: Array<string>
   /** The instant as given (`INVALID_INSTANT`). */
   at?: string
+  /** The user id no user of the account has (`UNKNOWN_USER`). */
+  user?: string
   /** The minimum order value (`MINIMUM_ORDER`). */
   minimum?: string
   /** What the order lacks to reach it (`MINIMUM_ORDER`). */
@@ -631,6 +661,10 @@ export interface OrderInput {
   at?: Date | string
   /** Currency. Default: the account's. */
   currency?: string
+  /** The user placing the order. Default: the account, without user limits. */
+  user?: string
+  /** What each cost centre spent to date: cost centre → decimal string. */
+  spent?: Record<string, string>
 }
 
 /** One order line: a reference as the buyer wrote it (`ref`, or `sku`) and a quantity. */
@@ -692,6 +726,8 @@ export interface PricedOrderResult {
   failedLines: number
   /** Version of the engine that priced the order. */
   engineVersion: string
+  /** Whether the order may be placed as it is. */
+  approval: ApprovalResult
 }
 
 /** One line to price (also what `explain` takes). */
