@@ -34,20 +34,17 @@ function answer(engine, c) {
     if (c.op === 'price_order') {
       const order = engine.priceOrder({
         account: c.account, at: c.at, currency: c.currency ?? undefined,
-        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty, costCentre: l.cost_centre })),
+        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty, costCentre: l.cost_centre, shipTo: l.ship_to })),
         user: c.user, spent: c.spent,
       });
       const approval = {
         decision: order.approval.decision,
         reasons: order.approval.reasons.map(({ rule, kind, approvers }) => ({ rule, kind, approvers })),
       };
-      return { currency: order.currency, subtotal: order.subtotal, total: order.total, lines: order.lines.map(lineJson), approval };
-        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty, shipTo: l.ship_to })),
-      });
       return {
         currency: order.currency, subtotal: order.subtotal,
         adjustments: order.adjustments.map((a) => ({ id: a.id, kind: a.kind, amount: a.amount, ship_to: a.shipTo ?? null })),
-        total: order.total, lines: order.lines.map(lineJson), allocated: order.allocated,
+        total: order.total, lines: order.lines.map(lineJson), allocated: order.allocated, approval,
       };
     }
     const parsed = engine.parseOrderLines({
@@ -135,6 +132,8 @@ test('approvals: the user and spent-to-date reach the decision; an unknown user 
   assert.deepEqual(order.approval.reasons[0].approvers, { role: 'controller', users: ['carl'] });
   assert.throws(() => approvals.priceOrder({ account: 'SITE', user: 'zoe', lines: [] }), { code: 'UNKNOWN_USER', details: { user: 'zoe' } });
   assert.throws(() => approvals.priceOrder({ account: 'SITE', spent: { 'CC-1': 9.5 }, lines: [] }), { code: 'INVALID_TYPE' });
+});
+
 test('order conditions are explained and a refusal says what is missing', () => {
   const conditions = Engine.fromJson(JSON.stringify(fixtures.find((f) => f.file === 'conditions.json').document));
   const lines = [{ ref: 'A', qty: 10 }, { ref: 'B', qty: 5 }, { ref: 'C', qty: 6 }];

@@ -60,11 +60,14 @@ def answer(engine, case):
             order = engine.price_order(
                 case["account"],
                 [
-                    {"ref": line["ref"], "qty": line["qty"], "cost_centre": line.get("cost_centre")}
+                    {
+                        "ref": line["ref"],
+                        "qty": line["qty"],
+                        "cost_centre": line.get("cost_centre"),
+                        "ship_to": line.get("ship_to"),
+                    }
                     for line in case["lines"]
                 ],
-                [{"ref": line["ref"], "qty": line["qty"], "ship_to": line.get("ship_to")}
-                 for line in case["lines"]],
                 at=case["at"],
                 currency=case.get("currency"),
                 user=case.get("user"),
@@ -227,6 +230,8 @@ def test_an_unknown_user_names_the_user():
     with pytest.raises(tarif.QuoteError) as err:
         engine.price_order("SITE", [("CAB", 1)], user="zoe")
     assert (err.value.code, err.value.details) == ("UNKNOWN_USER", {"user": "zoe"})
+
+
 def test_order_conditions_explained_and_refusals_carry_what_is_missing():
     path = FIXTURES / "orders" / "conditions.json"
     engine = tarif.Engine.from_dict(json.loads(path.read_text(encoding="utf-8"))["document"])
