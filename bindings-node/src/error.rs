@@ -187,6 +187,18 @@ pub struct ErrorDetails {
     pub minimum: Option<String>,
     /// What the order lacks to reach it (`MINIMUM_ORDER`).
     pub missing: Option<String>,
+    /// The manual unit price refused (`PRICE_BOUND`).
+    pub price: Option<String>,
+    /// The rule's field that sets the limit, or `non_negative` (`PRICE_BOUND`).
+    pub bound: Option<String>,
+    /// The limit, as a unit price (`PRICE_BOUND`).
+    pub limit: Option<String>,
+    /// The rule that sets the limit (`PRICE_BOUND`).
+    pub rule: Option<String>,
+    /// The quote's validity end (`QUOTE_EXPIRED`).
+    pub valid_until: Option<String>,
+    /// The length of the signing key given (`QUOTE_KEY`).
+    pub key_len: Option<u32>,
 }
 
 impl From<&QueryError> for ErrorDetails {
@@ -203,6 +215,12 @@ impl From<&QueryError> for ErrorDetails {
             user: None,
             minimum: None,
             missing: None,
+            price: None,
+            bound: None,
+            limit: None,
+            rule: None,
+            valid_until: None,
+            key_len: None,
         };
         match error {
             QueryError::UnknownAccount(account) => details.account = Some(account.clone()),
@@ -228,11 +246,32 @@ impl From<&QueryError> for ErrorDetails {
             QueryError::UnknownCurrency(currency) => details.currency = Some(currency.clone()),
             QueryError::InvalidInstant(at) => details.at = Some(at.clone()),
             QueryError::UnknownUser(user) => details.user = Some(user.clone()),
-            QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => {}
+            QueryError::InvalidBatch(_)
+            | QueryError::InvalidOrderText(_)
+            | QueryError::QuoteInvalid(_)
+            | QueryError::QuoteTampered => {}
             QueryError::MinimumOrder { minimum, missing } => {
                 details.minimum = Some(minimum.to_string());
                 details.missing = Some(missing.to_string());
             }
+            QueryError::PriceBound {
+                sku,
+                price,
+                bound,
+                limit,
+                rule,
+            } => {
+                details.sku = Some(sku.clone());
+                details.price = Some(price.to_string());
+                details.bound = Some(bound.clone());
+                details.limit = Some(limit.to_string());
+                details.rule = rule.clone();
+            }
+            QueryError::QuoteExpired { valid_until, at } => {
+                details.valid_until = Some(valid_until.clone());
+                details.at = Some(at.clone());
+            }
+            QueryError::QuoteKey(len) => details.key_len = u32::try_from(*len).ok(),
         }
         details
     }

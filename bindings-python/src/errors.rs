@@ -195,10 +195,31 @@ pub(crate) fn query_details(details: &Bound<'_, PyDict>, err: &QueryError) -> Py
         QueryError::UnknownCurrency(currency) => details.set_item("currency", currency),
         QueryError::InvalidInstant(at) => details.set_item("at", at),
         QueryError::UnknownUser(user) => details.set_item("user", user),
-        QueryError::InvalidBatch(_) | QueryError::InvalidOrderText(_) => Ok(()),
+        QueryError::InvalidBatch(_)
+        | QueryError::InvalidOrderText(_)
+        | QueryError::QuoteInvalid(_)
+        | QueryError::QuoteTampered => Ok(()),
         QueryError::MinimumOrder { minimum, missing } => {
             details.set_item("minimum", to_decimal(py, *minimum)?)?;
             details.set_item("missing", to_decimal(py, *missing)?)
         }
+        QueryError::PriceBound {
+            sku,
+            price,
+            bound,
+            limit,
+            rule,
+        } => {
+            details.set_item("sku", sku)?;
+            details.set_item("price", to_decimal(py, *price)?)?;
+            details.set_item("bound", bound)?;
+            details.set_item("limit", to_decimal(py, *limit)?)?;
+            details.set_item("rule", rule)
+        }
+        QueryError::QuoteExpired { valid_until, at } => {
+            details.set_item("valid_until", valid_until)?;
+            details.set_item("at", at)
+        }
+        QueryError::QuoteKey(len) => details.set_item("key_len", len),
     }
 }

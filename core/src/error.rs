@@ -283,6 +283,54 @@ pub enum QueryError {
         /// What the subtotal lacks to reach it.
         missing: Decimal,
     },
+    /// A manual unit price outside the bounds the rules set for the line (docs/spec.md §12.6).
+    #[error("{}", price_bound_text(.sku, .price, .bound, .limit, .rule.as_deref()))]
+    PriceBound {
+        /// The product.
+        sku: String,
+        /// The manual unit price.
+        price: Decimal,
+        /// The rule's field that sets the limit (`min_price`, `max_discount_pct`, …), or
+        /// `non_negative` for a price below zero.
+        bound: String,
+        /// The limit, as a unit price.
+        limit: Decimal,
+        /// The rule that sets it (`contract-id/rule-id`).
+        rule: Option<String>,
+    },
+    /// A sales-quote document that cannot be read, or a draft that cannot become one.
+    #[error("invalid quote: {0}")]
+    QuoteInvalid(String),
+    /// A sales-quote document whose signature does not match its content.
+    #[error("the quote does not match its signature: it was altered, or signed with another key")]
+    QuoteTampered,
+    /// A sales quote placed after its validity end.
+    #[error("the quote expired at `{valid_until}`; it was placed at `{at}`")]
+    QuoteExpired {
+        /// The quote's validity end.
+        valid_until: String,
+        /// The instant it was placed at.
+        at: String,
+    },
+    /// A signing key too short to protect a quote.
+    #[error("the quote signing key has `{0}` bytes; at least 16 are needed")]
+    QuoteKey(usize),
+}
+
+fn price_bound_text(
+    sku: &str,
+    price: &Decimal,
+    bound: &str,
+    limit: &Decimal,
+    rule: Option<&str>,
+) -> String {
+    let side = if price < limit { "below" } else { "above" };
+    match rule {
+        Some(rule) => format!(
+            "manual unit price `{price}` of `{sku}` is {side} `{limit}`, the `{bound}` of rule `{rule}`"
+        ),
+        None => format!("manual unit price `{price}` of `{sku}` is {side} `{limit}` (`{bound}`)"),
+    }
 }
 
 fn priced_in_text(currencies: &[String]) -> String {
@@ -328,6 +376,11 @@ impl QueryError {
             QueryError::InvalidOrderText(_) => Status::InvalidOrderText,
             QueryError::UnknownUser(_) => Status::UnknownUser,
             QueryError::MinimumOrder { .. } => Status::MinimumOrder,
+            QueryError::PriceBound { .. } => Status::PriceBound,
+            QueryError::QuoteInvalid(_) => Status::QuoteInvalid,
+            QueryError::QuoteTampered => Status::QuoteTampered,
+            QueryError::QuoteExpired { .. } => Status::QuoteExpired,
+            QueryError::QuoteKey(_) => Status::QuoteKey,
         }
     }
 }
@@ -366,6 +419,16 @@ pub enum Status {
     MinimumOrder = 13,
     /// See [`QueryError::UnknownUser`].
     UnknownUser = 14,
+    /// See [`QueryError::PriceBound`].
+    PriceBound = 15,
+    /// See [`QueryError::QuoteInvalid`].
+    QuoteInvalid = 16,
+    /// See [`QueryError::QuoteTampered`].
+    QuoteTampered = 17,
+    /// See [`QueryError::QuoteExpired`].
+    QuoteExpired = 18,
+    /// See [`QueryError::QuoteKey`].
+    QuoteKey = 19,
 }
 
 impl Status {
@@ -387,6 +450,11 @@ impl Status {
             Status::InvalidOrderText => "INVALID_ORDER_TEXT",
             Status::MinimumOrder => "MINIMUM_ORDER",
             Status::UnknownUser => "UNKNOWN_USER",
+            Status::PriceBound => "PRICE_BOUND",
+            Status::QuoteInvalid => "QUOTE_INVALID",
+            Status::QuoteTampered => "QUOTE_TAMPERED",
+            Status::QuoteExpired => "QUOTE_EXPIRED",
+            Status::QuoteKey => "QUOTE_KEY",
         }
     }
 }
@@ -499,6 +567,11 @@ pub const ERROR_CODES: &[&str] = &[
     "INVALID_ORDER_TEXT",
     "MINIMUM_ORDER",
     "UNKNOWN_USER",
+    "PRICE_BOUND",
+    "QUOTE_INVALID",
+    "QUOTE_TAMPERED",
+    "QUOTE_EXPIRED",
+    "QUOTE_KEY",
     "COMPILE_ERROR",
     "STRICT_WARNINGS",
     "IMPORT_ERROR",
@@ -549,6 +622,20 @@ mod tests {
                 minimum: Decimal::TWO,
                 missing: Decimal::ONE,
             },
+            QueryError::PriceBound {
+                sku: text(),
+                price: Decimal::ONE,
+                bound: text(),
+                limit: Decimal::TWO,
+                rule: None,
+            },
+            QueryError::QuoteInvalid(text()),
+            QueryError::QuoteTampered,
+            QueryError::QuoteExpired {
+                valid_until: text(),
+                at: text(),
+            },
+            QueryError::QuoteKey(0),
         ];
         let snapshots = [
             SnapshotError::Corrupt {
@@ -592,7 +679,12 @@ mod tests {
                 | QueryError::Overflow(_)
                 | QueryError::InvalidBatch(_)
                 | QueryError::MinimumOrder { .. }
-                | QueryError::UnknownUser(_) => codes.push(e.code()),
+                | QueryError::UnknownUser(_)
+                | QueryError::PriceBound { .. }
+                | QueryError::QuoteInvalid(_)
+                | QueryError::QuoteTampered
+                | QueryError::QuoteExpired { .. }
+                | QueryError::QuoteKey(_) => codes.push(e.code()),
             }
         }
         for e in &snapshots {

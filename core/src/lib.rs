@@ -50,7 +50,9 @@ pub use engine::batch::{BatchAt, BatchDetail, BatchResult, LineChanges, BATCH_ST
 pub use engine::explain::{CandidateReport, Explanation, StepReport, VisibilityReport};
 pub use engine::order::{
     Adjustment, Approval, ApprovalReason, Approvers, ConditionReport, Decision, LineFormat, Order,
-    OrderExplanation, OrderLine, OrderText, PricedOrder, TextLine, TextOptions,
+    OrderExplanation, OrderLine, OrderText, PlacedQuote, Placing, PreparedQuote, PriceOrigin,
+    PriceOverride, PricedOrder, QuoteDraft, QuotedAdjustment, QuotedLine, SalesQuote, TextLine,
+    TextOptions, QUOTE_FORMAT,
 };
 pub use engine::quote::{
     AppliedStep, Level, Notes, Quote, QuoteRequest, RuleRef, Source, Steps, StockInfo,
@@ -69,6 +71,6 @@ pub use error::{
 pub use index::stock::WarehouseAvailability;
 pub use instant::{Instant, Interval};
 pub use load::Compiled;
-pub use model::{Capability, Leftover, OrderKind, RoundingStage};
+pub use model::{BoundKind, Capability, Leftover, OrderKind, RoundingStage};
 pub use rust_decimal::Decimal;
 pub use scenario::{Edit, Shift};

@@ -601,6 +601,48 @@ impl OrderKind {
     }
 }
 
+/// One limit of a bounds rule (docs/spec.md §6.5), named after its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BoundKind {
+    /// `min_price`.
+    MinPrice,
+    /// `min_margin_pct`: the cost marked up.
+    MinMarginPct,
+    /// `max_discount_pct`: the base price less the largest discount.
+    MaxDiscountPct,
+    /// `min_over_base`.
+    MinOverBase,
+    /// `max_price`.
+    MaxPrice,
+    /// `max_over_base`.
+    MaxOverBase,
+}
+
+impl BoundKind {
+    /// The field of the rule that sets it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoundKind::MinPrice => "min_price",
+            BoundKind::MinMarginPct => "min_margin_pct",
+            BoundKind::MaxDiscountPct => "max_discount_pct",
+            BoundKind::MinOverBase => "min_over_base",
+            BoundKind::MaxPrice => "max_price",
+            BoundKind::MaxOverBase => "max_over_base",
+        }
+    }
+
+    /// Whether it is a lower bound (a floor) rather than a ceiling.
+    pub fn is_floor(self) -> bool {
+        matches!(
+            self,
+            BoundKind::MinPrice
+                | BoundKind::MinMarginPct
+                | BoundKind::MaxDiscountPct
+                | BoundKind::MinOverBase
+        )
+    }
+}
+
 /// Which lines take the units an allocation leaves over (docs/spec.md §12.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]

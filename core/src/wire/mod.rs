@@ -14,7 +14,7 @@ mod order;
 mod request;
 
 pub use names::{facet, sort, UnknownName, FACET_NAMES};
-pub use order::{OrderInput, OrderLineInput, OrderTextInput};
+pub use order::{OrderInput, OrderLineInput, OrderTextInput, PlacingInput, QuoteDraftInput};
 pub use request::{document_text, AtInput, ProductInput, QtyInput, QuoteInput};
 
 use std::fmt;

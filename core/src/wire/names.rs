@@ -121,6 +121,11 @@ vocabulary!(Status, "status", InputCode::InvalidQuery, {
     Status::InvalidOrderText => "INVALID_ORDER_TEXT",
     Status::MinimumOrder => "MINIMUM_ORDER",
     Status::UnknownUser => "UNKNOWN_USER",
+    Status::PriceBound => "PRICE_BOUND",
+    Status::QuoteInvalid => "QUOTE_INVALID",
+    Status::QuoteTampered => "QUOTE_TAMPERED",
+    Status::QuoteExpired => "QUOTE_EXPIRED",
+    Status::QuoteKey => "QUOTE_KEY",
 });
 
 /// The names of the built-in facets; an attribute facet is named by its attribute.

@@ -4,7 +4,8 @@
 use rust_decimal::Decimal;
 
 use crate::engine::order::{
-    Order, OrderExplanation, OrderLine, OrderText, PricedOrder, TextOptions,
+    Order, OrderExplanation, OrderLine, OrderText, Placing, PreparedQuote, PricedOrder, QuoteDraft,
+    SalesQuote, TextOptions,
 };
 use crate::engine::Engine;
 use crate::error::QueryError;
@@ -102,6 +103,74 @@ impl OrderInput<'_> {
             }
         }
         Ok(explained)
+    }
+}
+
+/// A sales-quote draft as received (see [`Engine::prepare_quote`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteDraftInput<'a> {
+    /// The order to quote.
+    pub order: OrderInput<'a>,
+    /// Per line, the manual unit price, if any.
+    pub manual_prices: Vec<Option<Decimal>>,
+    /// The quote's validity end (exclusive); `Now` is not a validity end.
+    pub valid_until: AtInput<'a>,
+    /// The caller's quote number.
+    pub number: Option<&'a str>,
+}
+
+impl QuoteDraftInput<'_> {
+    /// The priced quote and its signed document, or the error of the draft as a whole.
+    pub fn prepare<'e>(
+        &self,
+        engine: &'e Engine,
+        key: &[u8],
+    ) -> Result<PreparedQuote<'e>, QueryError> {
+        let order = self.order.order(engine)?;
+        let valid_until = self
+            .valid_until
+            .resolve_for(engine, self.order.account)?
+            .ok_or_else(|| QueryError::QuoteInvalid("`valid_until` is required".to_string()))?;
+        let draft = QuoteDraft {
+            order,
+            manual_prices: self.manual_prices.clone(),
+            valid_until,
+            number: self.number,
+        };
+        let mut prepared = engine.prepare_quote(&draft, key)?;
+        for (line, input) in prepared.order.lines.iter_mut().zip(&self.order.lines) {
+            if let Err(error) = line {
+                *error = input.qty.restore(error.clone());
+            }
+        }
+        Ok(prepared)
+    }
+}
+
+/// How an order is placed against a sales quote, as received (see [`Engine::place_quote`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacingInput<'a> {
+    /// Instant of placing.
+    pub at: AtInput<'a>,
+    /// The user placing the order.
+    pub user: Option<&'a str>,
+    /// Spent to date per cost centre.
+    pub spent: Vec<(&'a str, Decimal)>,
+}
+
+impl PlacingInput<'_> {
+    /// The order placed at the prices of `quote` (verified with [`SalesQuote::verify`]).
+    pub fn place<'e>(
+        &self,
+        engine: &'e Engine,
+        quote: &'e SalesQuote,
+    ) -> Result<PricedOrder<'e>, QueryError> {
+        let placing = Placing {
+            at: self.at.resolve_for(engine, &quote.account)?,
+            user: self.user,
+            spent: self.spent.clone(),
+        };
+        engine.place_quote(quote, &placing)
     }
 }
 

@@ -4,14 +4,20 @@
 //! * [`text`]: reading pasted `ref qty` lines and CSV into raw lines;
 //! * [`conditions`]: the order conditions of contracts and the allocation of a discount;
 //! * [`approval`]: whether the order may be placed as it is (§12.9);
+//! * [`sales_quote`]: sales quotes with manual prices, signed, and orders placed against them;
 //! * this file: the public types, resolving raw lines for an account, pricing an order.
 
 mod approval;
 mod conditions;
+mod sales_quote;
 mod text;
 
 pub use approval::{Approval, ApprovalReason, Approvers, Decision};
 pub use conditions::{Adjustment, ConditionReport};
+pub use sales_quote::{
+    PlacedQuote, Placing, PreparedQuote, PriceOrigin, PriceOverride, QuoteDraft, QuotedAdjustment,
+    QuotedLine, SalesQuote, QUOTE_FORMAT,
+};
 pub use text::LineFormat;
 
 use conditions::LineView;
@@ -22,7 +28,7 @@ use super::explain::Explanation;
 use super::quote::{Quote, QuoteRequest};
 use super::Engine;
 use crate::error::QueryError;
-use crate::index::{AccountDef, ProductId};
+use crate::index::{AccountDef, CurrencyId, ProductId};
 use crate::instant::Instant;
 
 /// One line of an order: a reference as the buyer wrote it and a quantity.
@@ -134,6 +140,12 @@ pub struct PricedOrder<'e> {
     pub total: Decimal,
     /// Whether the order may be placed as it is, by its user (§12.9).
     pub approval: Approval,
+    /// Per order line, where its price comes from when not from the rules: a manual price of
+    /// a sales quote, or the price locked by the quote the order was placed against
+    /// (docs/spec.md §12.6); `None` for a line priced by the rules and for a failed line.
+    pub overrides: Vec<Option<PriceOverride>>,
+    /// The sales quote the order was placed against ([`Engine::place_quote`]).
+    pub placed_quote: Option<PlacedQuote<'e>>,
 }
 
 impl PricedOrder<'_> {
@@ -308,7 +320,14 @@ impl Engine {
         let (_, account) = self.account(order.account)?;
         let at = order.at.unwrap_or_else(Instant::now);
         let currency = self.request_currency(account, order.currency)?;
-        let lines: Vec<Result<Quote<'_>, QueryError>> = order
+        let lines = self.price_lines(order, at);
+        self.settle_lines(order, account, at, currency, lines)
+    }
+
+    /// Each line of an order quoted alone at `at`; a line the account may not buy is
+    /// `NOT_BUYABLE`.
+    fn price_lines(&self, order: &Order<'_>, at: Instant) -> Vec<Result<Quote<'_>, QueryError>> {
+        order
             .lines
             .iter()
             .map(|line| {
@@ -326,7 +345,19 @@ impl Engine {
                     Err(QueryError::NotBuyable(quote.sku.to_string()))
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Priced lines made an order: the subtotal, the order conditions, the total and the
+    /// approval.
+    fn settle_lines<'e>(
+        &'e self,
+        order: &Order<'_>,
+        account: &AccountDef,
+        at: Instant,
+        currency: CurrencyId,
+        lines: Vec<Result<Quote<'e>, QueryError>>,
+    ) -> Result<(PricedOrder<'e>, conditions::Settled<'e>), QueryError> {
         let overflow = || QueryError::Overflow(format!("order of `{}`", order.account));
         let subtotal = lines
             .iter()
@@ -348,14 +379,7 @@ impl Engine {
             .try_fold(subtotal, |sum, a| sum.checked_add(a.amount))
             .ok_or_else(overflow)?;
         // Approval reads the total after the order's adjustments (§12.9).
-        let priced_lines: Vec<(Option<&str>, &Quote<'_>)> = order
-            .lines
-            .iter()
-            .zip(&lines)
-            .filter_map(|(line, quote)| Some((line.cost_centre, quote.as_ref().ok()?)))
-            .collect();
-        let approval = match self.approval(account, order.user, &priced_lines, total, &order.spent)
-        {
+        let approval = match self.decide(account, order, &lines, total) {
             Ok(approval) => approval,
             // An order the minimum order value refuses fails with `MINIMUM_ORDER` whoever
             // places it (§12.9): no decision is made on it.
@@ -369,14 +393,33 @@ impl Engine {
             engine_version: self.engine_version(),
             currency: self.currency_code(currency),
             at,
+            overrides: vec![None; lines.len()],
             lines,
             allocated: std::mem::take(&mut settled.allocated),
             subtotal,
             adjustments: std::mem::take(&mut settled.adjustments),
             total,
             approval,
+            placed_quote: None,
         };
         Ok((priced, settled))
+    }
+
+    /// The approval of an order whose lines priced as `lines`, for its user.
+    fn decide(
+        &self,
+        account: &AccountDef,
+        order: &Order<'_>,
+        lines: &[Result<Quote<'_>, QueryError>],
+        total: Decimal,
+    ) -> Result<Approval, QueryError> {
+        let priced_lines: Vec<(Option<&str>, &Quote<'_>)> = order
+            .lines
+            .iter()
+            .zip(lines)
+            .filter_map(|(line, quote)| Some((line.cost_centre, quote.as_ref().ok()?)))
+            .collect();
+        self.approval(account, order.user, &priced_lines, total, &order.spent)
     }
 
     /// Reads what a buyer pasted or uploaded — `ref qty` lines, or CSV delimited by `;`, `,`

@@ -6,6 +6,7 @@ use smallvec::SmallVec;
 use super::procedure::*;
 use crate::engine::Engine;
 use crate::index::{Action, Bounds, ListId, RoundTarget, RuleDef, Tiered};
+use crate::model::BoundKind;
 use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
 use crate::money::{self, non_negative, ExactMul};
 
@@ -128,39 +129,66 @@ impl Engine {
         } else {
             (ok(b.as_unit(qty))?, Decimal::ONE)
         };
-        let scaled = |v: Decimal| ok(v.exact_mul(k));
-        let cost = self.index.catalog.cost.get(ctx.product).copied().flatten();
-        let mut floors: SmallVec<[Decimal; 4]> = SmallVec::new();
-        if let Some(v) = bounds.min_price {
-            floors.push(scaled(v)?);
-        }
-        if let (Some(m), Some(c)) = (bounds.min_margin_pct, cost) {
-            if ctx.currency == self.index.settings.default_currency {
-                floors.push(scaled(ok(money::apply_percent(c, m))?)?);
-            }
-        }
-        if let Some(d) = bounds.max_discount_pct {
-            floors.push(ok(money::apply_percent(base_value, -d))?);
-        }
-        if let Some(v) = bounds.min_over_base {
-            floors.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
-        }
-        let mut ceilings: SmallVec<[Decimal; 2]> = SmallVec::new();
-        if let Some(v) = bounds.max_price {
-            ceilings.push(scaled(v)?);
-        }
-        if let Some(v) = bounds.max_over_base {
-            ceilings.push(non_negative(ok(base_value.checked_add(scaled(v)?))?));
-        }
+        let limits = self.bound_limits(bounds, ctx, base_value, k)?;
+        let ceiling = limits.iter().filter(|l| !l.0.is_floor()).map(|l| l.1).min();
+        let floor = limits.iter().filter(|l| l.0.is_floor()).map(|l| l.1).max();
         let mut value = r.value;
-        if let Some(u) = ceilings.into_iter().min() {
+        if let Some(u) = ceiling {
             value = value.min(u);
         }
         // The floor wins over the ceiling: it is applied last.
-        if let Some(l) = floors.into_iter().max() {
+        if let Some(l) = floor {
             value = value.max(l);
         }
         Ok(Some(Running { value, ..r }))
+    }
+
+    /// The limits a bounds rule sets, each with the field it comes from, for a base value `b`
+    /// in the basis the limits are wanted in (`k` = 1 for unit amounts, the quantity for
+    /// line amounts). A margin is skipped without a cost or outside the default currency.
+    pub(crate) fn bound_limits(
+        &self,
+        bounds: &Bounds,
+        ctx: &Ctx<'_>,
+        base_value: Decimal,
+        k: Decimal,
+    ) -> Calc<SmallVec<[(BoundKind, Decimal); 6]>> {
+        let scaled = |v: Decimal| ok(v.exact_mul(k));
+        let cost = self.index.catalog.cost.get(ctx.product).copied().flatten();
+        let mut limits = SmallVec::new();
+        if let Some(v) = bounds.min_price {
+            limits.push((BoundKind::MinPrice, scaled(v)?));
+        }
+        if let (Some(m), Some(c)) = (bounds.min_margin_pct, cost) {
+            if ctx.currency == self.index.settings.default_currency {
+                limits.push((
+                    BoundKind::MinMarginPct,
+                    scaled(ok(money::apply_percent(c, m))?)?,
+                ));
+            }
+        }
+        if let Some(d) = bounds.max_discount_pct {
+            limits.push((
+                BoundKind::MaxDiscountPct,
+                ok(money::apply_percent(base_value, -d))?,
+            ));
+        }
+        if let Some(v) = bounds.min_over_base {
+            limits.push((
+                BoundKind::MinOverBase,
+                non_negative(ok(base_value.checked_add(scaled(v)?))?),
+            ));
+        }
+        if let Some(v) = bounds.max_price {
+            limits.push((BoundKind::MaxPrice, scaled(v)?));
+        }
+        if let Some(v) = bounds.max_over_base {
+            limits.push((
+                BoundKind::MaxOverBase,
+                non_negative(ok(base_value.checked_add(scaled(v)?))?),
+            ));
+        }
+        Ok(limits)
     }
 
     /// `round_to`: the unit value rounded to a multiple or an ending.

@@ -8,6 +8,7 @@
 //! * [`report`]: naming candidates in steps and explanations.
 
 mod apply;
+mod manual;
 mod procedure;
 mod report;
 mod rounding;
