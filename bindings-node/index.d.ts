@@ -113,6 +113,21 @@ export declare class Engine {
    */
   priceOrder(input: OrderInput): PricedOrderResult
   /**
+   * Prices an order as a sales quote: `manualPrices` gives per line a unit price set by hand
+   * (null for the rules' price), accepted only within the bounds the rules set for the line
+   * (else the line's `PRICE_BOUND` error); `validUntil` is the first instant the quote may
+   * no longer be placed; `key` (string or Buffer, at least 16 bytes) signs the document.
+   * Returns the priced `order` and the signed `document` to store (null when a line failed).
+   */
+  prepareQuote(input: OrderInput & QuoteDraftArgs): PreparedQuoteResult
+  /**
+   * Places the order of a signed quote document at its prices, whatever the rules say now:
+   * `placedQuote` and `overrides` say so, with what the rules give today. Throws
+   * `QUOTE_TAMPERED` for an altered document or another key, `QUOTE_EXPIRED` from its
+   * validity end on, `QUOTE_INVALID` for a document that does not read.
+   */
+  placeQuote(input: PlaceQuoteArgs): PricedOrderResult
+  /**
    * Explains an order: each line's explanation (or `{error}`), every order condition that
    * speaks to the account — applied or why not — the adjustments and the allocation of the
    * order discount. An order `priceOrder` refuses (`MINIMUM_ORDER`) is explained too, with
@@ -196,6 +211,10 @@ export declare class EngineHandle {
   quote(input: QuoteInput): QuoteResult
   /** `priceOrder` on the current engine. */
   priceOrder(input: OrderInput): PricedOrderResult
+  /** `prepareQuote` on the current engine. */
+  prepareQuote(input: OrderInput & QuoteDraftArgs): PreparedQuoteResult
+  /** `placeQuote` on the current engine. */
+  placeQuote(input: PlaceQuoteArgs): PricedOrderResult
   /** `explainOrder` on the current engine. */
   explainOrder(input: OrderInput): OrderExplainResult
   /** `parseOrderLines` on the current engine. */
@@ -493,6 +512,18 @@ export interface ErrorDetails {
   minimum?: string
   /** What the order lacks to reach it (`MINIMUM_ORDER`). */
   missing?: string
+  /** The manual unit price refused (`PRICE_BOUND`). */
+  price?: string
+  /** The rule's field that sets the limit, or `non_negative` (`PRICE_BOUND`). */
+  bound?: string
+  /** The limit, as a unit price (`PRICE_BOUND`). */
+  limit?: string
+  /** The rule that sets the limit (`PRICE_BOUND`). */
+  rule?: string
+  /** The quote's validity end (`QUOTE_EXPIRED`). */
+  validUntil?: string
+  /** The length of the signing key given (`QUOTE_KEY`). */
+  keyLen?: number
 }
 
 /** The outcome of an explained quote: the prices, or the error the quote gives. */
@@ -703,6 +734,45 @@ export interface OrderTextResult {
   lines: Array<TextLineResult>
 }
 
+/** The quote an order was placed against. */
+export interface PlacedQuoteResult {
+  /** The caller's quote number. */
+  number: string | null
+  /** The engine the quote was priced with. */
+  engineVersion: string
+  /** When it was priced (RFC 3339). */
+  pricedAt: string
+  /** Its validity end (RFC 3339). */
+  validUntil: string
+  /** Whether the rules changed since (another engine version places it). */
+  rulesChanged: boolean
+}
+
+/** An order placed against a signed quote document. */
+export interface PlaceQuoteArgs {
+  /** The document `prepareQuote` returned. */
+  document: string
+  /** The key it was signed with. */
+  key: string | Buffer
+  /** Instant of placing. Default: now. */
+  at?: Date | string
+  /** The user placing the order. */
+  user?: string
+  /** What each cost centre spent to date: cost centre → decimal string. */
+  spent?: Record<string, string>
+}
+
+/** A priced sales quote. */
+export interface PreparedQuoteResult {
+  /**
+   * The order as the buyer would pay it; a refused manual price is its line's
+   * `PRICE_BOUND` error.
+   */
+  order: PricedOrderResult
+  /** The signed `tarif/1-quote` document (JSON) to store; null when a line failed. */
+  document: string | null
+}
+
 /** A priced order. */
 export interface PricedOrderResult {
   /** One entry per order line: its quote, or `{error}`. */
@@ -728,6 +798,35 @@ export interface PricedOrderResult {
   engineVersion: string
   /** Whether the order may be placed as it is. */
   approval: ApprovalResult
+  /**
+   * Per line, where its price comes from when not from the rules (a manual price, a placed
+   * quote), else null.
+   */
+  overrides: Array<PriceOverrideResult | undefined | null>
+  /** The sales quote the order was placed against, else null. */
+  placedQuote: PlacedQuoteResult | null
+}
+
+/** A line priced otherwise than by the rules, and what the rules give it now. */
+export interface PriceOverrideResult {
+  /** Where the price comes from. */
+  origin: 'manual' | 'quote'
+  /** The unit price the rules give the line (decimal string), null when they give none. */
+  rulesUnitPrice: string | null
+  /** The line total the rules give it. */
+  rulesLineTotal: string | null
+}
+
+/** What a sales quote adds to an order (`prepareQuote` takes `OrderInput & QuoteDraftArgs`). */
+export interface QuoteDraftArgs {
+  /** The first instant the quote may no longer be placed at. */
+  validUntil: Date | string
+  /** The signing key: a string (its UTF-8 bytes) or a Buffer, at least 16 bytes. */
+  key: string | Buffer
+  /** Per line, a unit price set by hand (decimal string), or null for the rules' price. */
+  manualPrices?: Array<string | null>
+  /** The caller's quote number, carried in the document. */
+  number?: string
 }
 
 /** One line to price (also what `explain` takes). */

@@ -25,7 +25,7 @@ use tarif::Engine as Core;
 use crate::changes::{Apply, Base, Diff};
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::{LoadOptions, QuoteManyOptions};
-use crate::orders::{OrderExplainResult, OrderTextResult, PricedOrderResult};
+use crate::orders::{OrderExplainResult, OrderTextResult, PreparedQuoteResult, PricedOrderResult};
 use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
 use crate::tasks::{Load, QuoteMany};
 
@@ -215,6 +215,33 @@ impl Engine {
         #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
     ) -> napi::Result<PricedOrderResult> {
         js(env, orders::price_order(&self.inner, input))
+    }
+
+    /// Prices an order as a sales quote: `manualPrices` gives per line a unit price set by hand
+    /// (null for the rules' price), accepted only within the bounds the rules set for the line
+    /// (else the line's `PRICE_BOUND` error); `validUntil` is the first instant the quote may
+    /// no longer be placed; `key` (string or Buffer, at least 16 bytes) signs the document.
+    /// Returns the priced `order` and the signed `document` to store (null when a line failed).
+    #[napi(catch_unwind)]
+    pub fn prepare_quote(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput & QuoteDraftArgs")] input: Unknown<'_>,
+    ) -> napi::Result<PreparedQuoteResult> {
+        js(env, orders::prepare_quote(&self.inner, input))
+    }
+
+    /// Places the order of a signed quote document at its prices, whatever the rules say now:
+    /// `placedQuote` and `overrides` say so, with what the rules give today. Throws
+    /// `QUOTE_TAMPERED` for an altered document or another key, `QUOTE_EXPIRED` from its
+    /// validity end on, `QUOTE_INVALID` for a document that does not read.
+    #[napi(catch_unwind)]
+    pub fn place_quote(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "PlaceQuoteArgs")] input: Unknown<'_>,
+    ) -> napi::Result<PricedOrderResult> {
+        js(env, orders::place_quote(&self.inner, input))
     }
 
     /// Explains an order: each line's explanation (or `{error}`), every order condition that
@@ -436,6 +463,26 @@ impl EngineHandle {
         #[napi(ts_arg_type = "OrderInput")] input: Unknown<'_>,
     ) -> napi::Result<PricedOrderResult> {
         js(env, orders::price_order(&self.current.load(), input))
+    }
+
+    /// `prepareQuote` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn prepare_quote(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "OrderInput & QuoteDraftArgs")] input: Unknown<'_>,
+    ) -> napi::Result<PreparedQuoteResult> {
+        js(env, orders::prepare_quote(&self.current.load(), input))
+    }
+
+    /// `placeQuote` on the current engine.
+    #[napi(catch_unwind)]
+    pub fn place_quote(
+        &self,
+        env: &Env,
+        #[napi(ts_arg_type = "PlaceQuoteArgs")] input: Unknown<'_>,
+    ) -> napi::Result<PricedOrderResult> {
+        js(env, orders::place_quote(&self.current.load(), input))
     }
 
     /// `explainOrder` on the current engine.

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 
-use napi::bindgen_prelude::{Either, Unknown};
+use napi::bindgen_prelude::{Buffer, Either, FromNapiValue, Unknown};
+use napi::JsValue;
 use napi_derive::napi;
 use tarif::money::parse_decimal;
 use tarif::wire::{self, InputCode, OrderTextInput, QtyInput};
-use tarif::{Approval, Decimal, Engine as Core, LineFormat, QueryError};
+use tarif::{Approval, Decimal, Engine as Core, LineFormat, PricedOrder, QueryError, SalesQuote};
 
 use crate::error::{ErrorDetails, Failure};
 use crate::input::{self, At};
@@ -74,6 +75,43 @@ pub struct OrderTextArgs<'a> {
     pub merge_duplicates: Option<Unknown<'a>>,
 }
 
+/// What a sales quote adds to an order (`prepareQuote` takes `OrderInput & QuoteDraftArgs`).
+#[napi(object, object_to_js = false)]
+pub struct QuoteDraftArgs<'a> {
+    /// The first instant the quote may no longer be placed at.
+    #[napi(ts_type = "Date | string")]
+    pub valid_until: Unknown<'a>,
+    /// The signing key: a string (its UTF-8 bytes) or a Buffer, at least 16 bytes.
+    #[napi(ts_type = "string | Buffer")]
+    pub key: Unknown<'a>,
+    /// Per line, a unit price set by hand (decimal string), or null for the rules' price.
+    #[napi(ts_type = "Array<string | null>")]
+    pub manual_prices: Option<Unknown<'a>>,
+    /// The caller's quote number, carried in the document.
+    #[napi(ts_type = "string")]
+    pub number: Option<Unknown<'a>>,
+}
+
+/// An order placed against a signed quote document.
+#[napi(object, object_to_js = false)]
+pub struct PlaceQuoteArgs<'a> {
+    /// The document `prepareQuote` returned.
+    #[napi(ts_type = "string")]
+    pub document: Unknown<'a>,
+    /// The key it was signed with.
+    #[napi(ts_type = "string | Buffer")]
+    pub key: Unknown<'a>,
+    /// Instant of placing. Default: now.
+    #[napi(ts_type = "Date | string")]
+    pub at: Option<Unknown<'a>>,
+    /// The user placing the order.
+    #[napi(ts_type = "string")]
+    pub user: Option<Unknown<'a>>,
+    /// What each cost centre spent to date: cost centre → decimal string.
+    #[napi(ts_type = "Record<string, string>")]
+    pub spent: Option<Unknown<'a>>,
+}
+
 /// Why one line failed: the `code` and `message` a thrown error would carry.
 #[napi(object, object_from_js = false)]
 pub struct LineError {
@@ -103,7 +141,7 @@ pub struct FailedLine {
 }
 
 /// A priced order.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, use_nullable = true)]
 pub struct PricedOrderResult {
     /// One entry per order line: its quote, or `{error}`.
     #[napi(ts_type = "Array<QuoteResult | FailedLine>")]
@@ -127,6 +165,48 @@ pub struct PricedOrderResult {
     pub engine_version: String,
     /// Whether the order may be placed as it is.
     pub approval: ApprovalResult,
+    /// Per line, where its price comes from when not from the rules (a manual price, a placed
+    /// quote), else null.
+    pub overrides: Vec<Option<PriceOverrideResult>>,
+    /// The sales quote the order was placed against, else null.
+    pub placed_quote: Option<PlacedQuoteResult>,
+}
+
+/// A line priced otherwise than by the rules, and what the rules give it now.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct PriceOverrideResult {
+    /// Where the price comes from.
+    #[napi(ts_type = "'manual' | 'quote'")]
+    pub origin: String,
+    /// The unit price the rules give the line (decimal string), null when they give none.
+    pub rules_unit_price: Option<String>,
+    /// The line total the rules give it.
+    pub rules_line_total: Option<String>,
+}
+
+/// The quote an order was placed against.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct PlacedQuoteResult {
+    /// The caller's quote number.
+    pub number: Option<String>,
+    /// The engine the quote was priced with.
+    pub engine_version: String,
+    /// When it was priced (RFC 3339).
+    pub priced_at: String,
+    /// Its validity end (RFC 3339).
+    pub valid_until: String,
+    /// Whether the rules changed since (another engine version places it).
+    pub rules_changed: bool,
+}
+
+/// A priced sales quote.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct PreparedQuoteResult {
+    /// The order as the buyer would pay it; a refused manual price is its line's
+    /// `PRICE_BOUND` error.
+    pub order: PricedOrderResult,
+    /// The signed `tarif/1-quote` document (JSON) to store; null when a line failed.
+    pub document: Option<String>,
 }
 
 /// The approval decision of an order.
@@ -390,9 +470,12 @@ fn strings(values: &[tarif::Decimal]) -> Vec<String> {
 
 pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResult, Failure> {
     let order = ReadOrder::read(value)?;
-    let priced = order.wire().price(engine)?;
+    Ok(order_result(order.wire().price(engine)?))
+}
+
+fn order_result(priced: PricedOrder<'_>) -> PricedOrderResult {
     let failed_lines = u32::try_from(priced.failed_lines()).unwrap_or(u32::MAX);
-    Ok(PricedOrderResult {
+    PricedOrderResult {
         subtotal: priced.subtotal.to_string(),
         adjustments: priced.adjustments.iter().map(Into::into).collect(),
         allocated: strings(&priced.allocated),
@@ -402,6 +485,24 @@ pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResul
         failed_lines,
         engine_version: priced.engine_version.to_string(),
         approval: priced.approval.into(),
+        overrides: priced
+            .overrides
+            .iter()
+            .map(|o| {
+                o.map(|o| PriceOverrideResult {
+                    origin: o.origin.as_str().to_string(),
+                    rules_unit_price: o.rules_unit_price.map(|p| p.to_string()),
+                    rules_line_total: o.rules_line_total.map(|p| p.to_string()),
+                })
+            })
+            .collect(),
+        placed_quote: priced.placed_quote.map(|q| PlacedQuoteResult {
+            number: q.number.map(str::to_string),
+            engine_version: q.engine_version.to_string(),
+            priced_at: q.priced_at.to_string(),
+            valid_until: q.valid_until.to_string(),
+            rules_changed: q.rules_changed,
+        }),
         lines: priced
             .lines
             .into_iter()
@@ -410,7 +511,92 @@ pub fn price_order(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResul
                 Err(e) => Either::B(FailedLine { error: (&e).into() }),
             })
             .collect(),
+    }
+}
+
+/// A signing key: a string (its UTF-8 bytes) or a Buffer.
+fn read_key(value: Unknown<'_>) -> Result<Vec<u8>, Failure> {
+    if value.get_type().ok() == Some(napi::ValueType::String) {
+        return Ok(input::text(value, "key")?.into_bytes());
+    }
+    if value.is_buffer().unwrap_or(false) {
+        return Buffer::from_unknown(value)
+            .map(|b| b.to_vec())
+            .map_err(|e| input::type_error(format!("`key`: {e}")));
+    }
+    Err(input::type_error(
+        "`key` must be a string or a Buffer".to_string(),
+    ))
+}
+
+/// `manualPrices`: per line a decimal string, or null / undefined for the rules' price.
+fn read_manual_prices(value: Option<Unknown<'_>>) -> Result<Vec<Option<Decimal>>, Failure> {
+    let Some(value) = value.filter(|v| {
+        !matches!(
+            v.get_type(),
+            Ok(napi::ValueType::Undefined | napi::ValueType::Null)
+        )
+    }) else {
+        return Ok(Vec::new());
+    };
+    input::elements(value, "manualPrices")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, price)| {
+            let field = format!("manualPrices[{i}]");
+            match price.get_type() {
+                Ok(napi::ValueType::Undefined | napi::ValueType::Null) => Ok(None),
+                Ok(napi::ValueType::Number) => Err(Failure::Input(
+                    InputCode::FloatRejected,
+                    format!("`{field}` is a number: money is a decimal string"),
+                )),
+                _ => {
+                    let text = input::text(price, &field)?;
+                    parse_decimal(&text).map(Some).ok_or_else(|| {
+                        input::type_error(format!(
+                            "`{field}` must be a decimal string, got `{text}`"
+                        ))
+                    })
+                }
+            }
+        })
+        .collect()
+}
+
+pub fn prepare_quote(engine: &Core, value: Unknown<'_>) -> Result<PreparedQuoteResult, Failure> {
+    let order = ReadOrder::read(value)?;
+    let args: QuoteDraftArgs<'_> = input::object(value, "input")?;
+    let valid_until = input::one_at(args.valid_until, "validUntil")?;
+    let key = read_key(args.key)?;
+    let number = input::optional_text(args.number, "number")?;
+    let draft = wire::QuoteDraftInput {
+        order: order.wire(),
+        manual_prices: read_manual_prices(args.manual_prices)?,
+        valid_until: valid_until.wire(),
+        number: number.as_deref(),
+    };
+    let prepared = draft.prepare(engine, &key)?;
+    Ok(PreparedQuoteResult {
+        order: order_result(prepared.order),
+        document: prepared.document,
     })
+}
+
+pub fn place_quote(engine: &Core, value: Unknown<'_>) -> Result<PricedOrderResult, Failure> {
+    let args: PlaceQuoteArgs<'_> = input::object(value, "input")?;
+    let document = input::text(args.document, "document")?;
+    let key = read_key(args.key)?;
+    let at = input::at(args.at, "at")?;
+    let user = input::optional_text(args.user, "user")?;
+    let spent = read_spent(args.spent)?;
+    let quote = SalesQuote::verify(&document, &key)?;
+    let placing = wire::PlacingInput {
+        at: at.wire(),
+        user: user.as_deref(),
+        spent: spent.iter().map(|(cc, d)| (cc.as_str(), *d)).collect(),
+    };
+    let placed = placing.place(engine, &quote)?;
+    Ok(order_result(placed))
 }
 
 pub fn explain_order(engine: &Core, value: Unknown<'_>) -> Result<OrderExplainResult, Failure> {

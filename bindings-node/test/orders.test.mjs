@@ -15,9 +15,65 @@ function lineJson(line) {
   if (line.error) {
     const out = { error: line.error.code };
     if (line.error.code === 'QUANTITY_RULE') out.nearest = line.error.details.nearest;
+    if (line.error.code === 'PRICE_BOUND') {
+      const { bound, limit, rule } = line.error.details;
+      Object.assign(out, { bound, limit, rule });
+    }
     return out;
   }
   return { sku: line.sku, unit_price: line.unitPrice, line_total: line.lineTotal };
+}
+
+const orderLines = (c) => c.lines.map((l) => ({ ref: l.ref, qty: l.qty, costCentre: l.cost_centre, shipTo: l.ship_to }));
+
+function orderJson(order) {
+  const approval = {
+    decision: order.approval.decision,
+    reasons: order.approval.reasons.map(({ rule, kind, approvers }) => ({ rule, kind, approvers })),
+  };
+  return {
+    currency: order.currency, subtotal: order.subtotal,
+    adjustments: order.adjustments.map((a) => ({ id: a.id, kind: a.kind, amount: a.amount, ship_to: a.shipTo ?? null })),
+    total: order.total, lines: order.lines.map(lineJson), allocated: order.allocated, approval,
+  };
+}
+
+function quotedJson(order) {
+  const out = orderJson(order);
+  out.overrides = order.overrides.map((o) => (o == null ? null : {
+    origin: o.origin, rules_unit_price: o.rulesUnitPrice, rules_line_total: o.rulesLineTotal,
+  }));
+  if (order.placedQuote) out.placed_quote = { number: order.placedQuote.number, rules_changed: order.placedQuote.rulesChanged };
+  return out;
+}
+
+const prepare = (engine, c, key) => engine.prepareQuote({
+  account: c.account, at: c.at, currency: c.currency ?? undefined, lines: orderLines(c),
+  validUntil: c.valid_until, key, manualPrices: c.manual_prices, number: c.number,
+});
+
+// `prepare_quote` and `place_quote` cases, as tests/fixtures/orders/sales_quotes.json describes them.
+function quoteAnswer(engine, c) {
+  if (c.op === 'prepare_quote') {
+    const prepared = prepare(engine, c, c.key);
+    const out = quotedJson(prepared.order);
+    out.signed = prepared.document != null;
+    if (prepared.document != null) {
+      const quote = JSON.parse(prepared.document);
+      out.quote = {
+        number: quote.number, total: quote.total,
+        lines: quote.lines.map(({ sku, unit_price, line_total, allocated, manual }) => ({ sku, unit_price, line_total, allocated, manual })),
+      };
+    }
+    return out;
+  }
+  let { document } = prepare(engine, c.prepare, c.key);
+  if (c.tamper) {
+    assert.ok(document.includes(c.tamper[0]));
+    document = document.replace(c.tamper[0], c.tamper[1]);
+  }
+  const today = c.rules ? Engine.fromJson(JSON.stringify(c.rules)) : engine;
+  return quotedJson(today.placeQuote({ document, key: c.place_key ?? c.key, at: c.at, user: c.user, spent: c.spent }));
 }
 
 function textLineJson(line) {
@@ -32,21 +88,12 @@ function textLineJson(line) {
 function answer(engine, c) {
   try {
     if (c.op === 'price_order') {
-      const order = engine.priceOrder({
-        account: c.account, at: c.at, currency: c.currency ?? undefined,
-        lines: c.lines.map((l) => ({ ref: l.ref, qty: l.qty, costCentre: l.cost_centre, shipTo: l.ship_to })),
+      return orderJson(engine.priceOrder({
+        account: c.account, at: c.at, currency: c.currency ?? undefined, lines: orderLines(c),
         user: c.user, spent: c.spent,
-      });
-      const approval = {
-        decision: order.approval.decision,
-        reasons: order.approval.reasons.map(({ rule, kind, approvers }) => ({ rule, kind, approvers })),
-      };
-      return {
-        currency: order.currency, subtotal: order.subtotal,
-        adjustments: order.adjustments.map((a) => ({ id: a.id, kind: a.kind, amount: a.amount, ship_to: a.shipTo ?? null })),
-        total: order.total, lines: order.lines.map(lineJson), allocated: order.allocated, approval,
-      };
+      }));
     }
+    if (c.op === 'prepare_quote' || c.op === 'place_quote') return quoteAnswer(engine, c);
     const parsed = engine.parseOrderLines({
       account: c.account, text: c.text, at: c.at, mergeDuplicates: c.merge_duplicates ?? true,
     });
@@ -56,6 +103,9 @@ function answer(engine, c) {
   }
 }
 
+// A decimal string without the zeros that do not change its value: exact, unlike Number().
+const decimal = (text) => (text.includes('.') ? text.replace(/\.?0+$/, '') : text);
+
 // Every key an expected object lists must match; arrays in length and order; `nearest` as a value.
 function check(expect, got, path = 'answer') {
   if (Array.isArray(expect)) {
@@ -64,7 +114,7 @@ function check(expect, got, path = 'answer') {
   } else if (expect !== null && typeof expect === 'object') {
     for (const [key, want] of Object.entries(expect)) {
       assert.ok(got && key in got, `${path}.${key}: missing in ${JSON.stringify(got)}`);
-      if (key === 'nearest') assert.equal(Number(got[key]), Number(want), `${path}.${key}`);
+      if (key === 'nearest' || key === 'limit') assert.equal(decimal(got[key]), decimal(want), `${path}.${key}`);
       else check(want, got[key], `${path}.${key}`);
     }
   } else {
@@ -148,4 +198,27 @@ test('order conditions are explained and a refusal says what is missing', () => 
   assert.throws(() => conditions.priceOrder({ account: 'STRICT', at: AT, lines: [{ ref: 'A', qty: 9 }] }),
     (err) => err.code === 'MINIMUM_ORDER' && err.details.missing === '10.00' && err.details.minimum === '100.00');
   assert.equal(conditions.explainOrder({ account: 'STRICT', at: AT, lines: [{ ref: 'A', qty: 9 }] }).refused.code, 'MINIMUM_ORDER');
+});
+
+test('a quote takes decimal-string manual prices and a string or Buffer key; a number is refused', () => {
+  const quotes = Engine.fromJson(JSON.stringify(fixtures.find((f) => f.file === 'sales_quotes.json').document));
+  const draft = { account: 'SITE', at: '2026-03-01', validUntil: '2026-04-01', lines: [{ ref: 'A', qty: 10 }] };
+  for (const key of ['sixteen bytes ok', Buffer.from('sixteen bytes ok')]) {
+    const prepared = quotes.prepareQuote({ ...draft, key, manualPrices: ['9.5'] });
+    assert.equal(prepared.order.lines[0].unitPrice, '9.50');
+    assert.equal(prepared.order.overrides[0].origin, 'manual');
+    const placed = quotes.placeQuote({ document: prepared.document, key: 'sixteen bytes ok', at: '2026-03-02' });
+    assert.equal(placed.total, prepared.order.total);
+    assert.equal(placed.placedQuote.rulesChanged, false);
+  }
+  assert.throws(() => quotes.prepareQuote({ ...draft, key: 'sixteen bytes ok', manualPrices: [9.5] }), { code: 'FLOAT_REJECTED' });
+  assert.throws(() => quotes.prepareQuote({ ...draft, key: 16 }), { code: 'INVALID_TYPE' });
+  assert.throws(() => quotes.prepareQuote({ ...draft, key: 'short' }), { code: 'QUOTE_KEY', details: { keyLen: 5 } });
+  const refused = quotes.prepareQuote({ ...draft, key: 'sixteen bytes ok', manualPrices: ['7'] });
+  assert.equal(refused.document, null);
+  assert.deepEqual(
+    (({ bound, limit, rule }) => ({ bound, limit, rule }))(refused.order.lines[0].error.details),
+    { bound: 'min_margin_pct', limit: '7.50', rule: 'limits/a-margin' },
+  );
+  assert.throws(() => quotes.placeQuote({ document: '{}', key: 'sixteen bytes ok' }), { code: 'QUOTE_INVALID' });
 });

@@ -301,6 +301,89 @@ impl Engine {
         })?
     }
 
+    /// Prices an order as a sales quote (arguments as `price_order`): `manual_prices` gives per
+    /// line a unit price set by hand (`None` for the rules' price), accepted only within the
+    /// bounds the rules set for the line (else the line's `LineError` `PRICE_BOUND`);
+    /// `valid_until` is the first instant the quote may no longer be placed; `key` (bytes or
+    /// str, at least 16 bytes) signs the document. Returns a `PreparedQuote`: the priced
+    /// `order` and the signed `document` to store (`None` when a line failed).
+    #[pyo3(signature = (account, lines, *, valid_until, key, manual_prices = None, at = None, currency = None, user = None, spent = None, number = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn prepare_quote(
+        &self,
+        py: Python<'_>,
+        account: &Bound<'_, PyAny>,
+        lines: &Bound<'_, PyAny>,
+        valid_until: &Bound<'_, PyAny>,
+        key: &Bound<'_, PyAny>,
+        manual_prices: Option<&Bound<'_, PyAny>>,
+        at: Option<&Bound<'_, PyAny>>,
+        currency: Option<&Bound<'_, PyAny>>,
+        user: Option<&Bound<'_, PyAny>>,
+        spent: Option<&Bound<'_, PyAny>>,
+        number: Option<&Bound<'_, PyAny>>,
+    ) -> Result<orders::PreparedQuote> {
+        let account = convert::text(account, "account")?;
+        let lines = orders::read_lines(lines)?;
+        let at = At::read(at)?;
+        let currency = convert::optional_text(currency, "currency")?;
+        let placing = orders::Placing {
+            user: convert::optional_text(user, "user")?,
+            spent: orders::read_spent(spent)?,
+        };
+        let draft = orders::Draft {
+            manual_prices: orders::read_manual_prices(manual_prices)?,
+            valid_until: At::read(Some(valid_until))?,
+            number: convert::optional_text(number, "number")?,
+            key: orders::read_key(key)?,
+        };
+        let (order, document) = py.detach(|| {
+            guarded(|| {
+                orders::prepare_quote(
+                    &self.inner,
+                    &self.version,
+                    account,
+                    &lines,
+                    &at,
+                    currency,
+                    &placing,
+                    &draft,
+                )
+            })
+        })??;
+        Ok(orders::PreparedQuote::new(py, order, document)?)
+    }
+
+    /// Places the order of a signed quote `document` (from `prepare_quote`) at its prices,
+    /// whatever the rules say now: `placed_quote` and `overrides` say so, with what the rules
+    /// give today. `QuoteError` with code `QUOTE_TAMPERED` for an altered document or another
+    /// key, `QUOTE_EXPIRED` from its validity end on, `QUOTE_INVALID` for a document that
+    /// does not read. A line whose product the account may no longer see, buy or order gets
+    /// its own `LineError`; the approval is decided under today's rules for `user`.
+    #[pyo3(signature = (document, *, key, at = None, user = None, spent = None))]
+    fn place_quote(
+        &self,
+        py: Python<'_>,
+        document: &Bound<'_, PyAny>,
+        key: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+        user: Option<&Bound<'_, PyAny>>,
+        spent: Option<&Bound<'_, PyAny>>,
+    ) -> Result<orders::PricedOrder> {
+        let document = convert::text(document, "document")?;
+        let key = orders::read_key(key)?;
+        let at = At::read(at)?;
+        let placing = orders::Placing {
+            user: convert::optional_text(user, "user")?,
+            spent: orders::read_spent(spent)?,
+        };
+        py.detach(|| {
+            guarded(|| {
+                orders::place_quote(&self.inner, &self.version, &document, &key, &at, &placing)
+            })
+        })?
+    }
+
     /// Why an order costs what it does: each line's `Explanation` (or `LineError`), every order
     /// condition that speaks to the account — applied or why not — the adjustments and the
     /// allocation of the order discount. An order `price_order` refuses (`MINIMUM_ORDER`) is

@@ -40,6 +40,7 @@ fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<objects::StepReport>()?;
     m.add_class::<objects::CandidateReport>()?;
     m.add_class::<orders::PricedOrder>()?;
+    m.add_class::<orders::PreparedQuote>()?;
     m.add_class::<orders::LineError>()?;
     m.add_class::<orders::Adjustment>()?;
     m.add_class::<orders::ConditionReport>()?;

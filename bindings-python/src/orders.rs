@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyTuple};
-use tarif::wire::{InputCode, OrderInput, OrderLineInput, OrderTextInput, QtyInput};
-use tarif::{Approval, Decimal, LineFormat, QueryError};
+use tarif::wire::{
+    InputCode, OrderInput, OrderLineInput, OrderTextInput, PlacingInput, QtyInput, QuoteDraftInput,
+};
+use tarif::{Approval, Decimal, LineFormat, PriceOverride, QueryError, SalesQuote};
 
 use crate::convert::{self, to_datetime, to_decimal, to_optional_decimal, type_name, At};
 use crate::errors::{input, query_details, Result};
@@ -172,24 +174,107 @@ pub(crate) fn price_order(
     placing: &Placing,
 ) -> Result<PricedOrder> {
     let priced = wire_order(&account, lines, at, currency.as_deref(), placing).price(engine)?;
-    Ok(PricedOrder {
-        engine_version: Arc::clone(version),
-        currency: priced.currency.to_string(),
-        at: priced.at,
-        subtotal: priced.subtotal,
-        adjustments: priced.adjustments.iter().map(Adjustment::new).collect(),
-        allocated: priced.allocated,
-        total: priced.total,
-        approval: priced.approval.clone(),
-        lines: priced
-            .lines
+    Ok(PricedOrder::new(&priced, version))
+}
+
+/// A sales rep's draft: the order, the manual unit prices and the quote's validity end.
+pub(crate) struct Draft {
+    pub(crate) manual_prices: Vec<Option<Decimal>>,
+    pub(crate) valid_until: At,
+    pub(crate) number: Option<String>,
+    pub(crate) key: Vec<u8>,
+}
+
+/// Reads `manual_prices`: per line an exact amount or `None`.
+pub(crate) fn read_manual_prices(
+    prices: Option<&Bound<'_, PyAny>>,
+) -> Result<Vec<Option<Decimal>>> {
+    let Some(prices) = prices.filter(|p| !p.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, price) in prices.try_iter()?.enumerate() {
+        let price = price?;
+        if price.is_none() {
+            out.push(None);
+            continue;
+        }
+        let what = format!("`manual_prices[{i}]`");
+        match convert::exact_number(&price, &what)? {
+            QtyInput::Decimal(amount) => out.push(Some(amount)),
+            QtyInput::Unreadable(text) => {
+                return Err(input(
+                    InputCode::InvalidType,
+                    format!("{what} must be a decimal amount, not `{text}`"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a signing key: `bytes`, or a `str` taken as its UTF-8 bytes.
+pub(crate) fn read_key(key: &Bound<'_, PyAny>) -> Result<Vec<u8>> {
+    if let Ok(bytes) = key.extract::<Vec<u8>>() {
+        if !key.is_instance_of::<pyo3::types::PyString>() {
+            return Ok(bytes);
+        }
+    }
+    if let Ok(text) = key.extract::<String>() {
+        return Ok(text.into_bytes());
+    }
+    Err(input(
+        InputCode::InvalidType,
+        format!("`key` must be bytes or a str, not {}", type_name(key)),
+    ))
+}
+
+/// Prices the lines as a sales quote and signs its document.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn prepare_quote(
+    engine: &tarif::Engine,
+    version: &Arc<str>,
+    account: String,
+    lines: &[Line],
+    at: &At,
+    currency: Option<String>,
+    placing: &Placing,
+    draft: &Draft,
+) -> Result<(PricedOrder, Option<String>)> {
+    let input = QuoteDraftInput {
+        order: wire_order(&account, lines, at, currency.as_deref(), placing),
+        manual_prices: draft.manual_prices.clone(),
+        valid_until: draft.valid_until.wire(),
+        number: draft.number.as_deref(),
+    };
+    let prepared = input.prepare(engine, &draft.key)?;
+    Ok((
+        PricedOrder::new(&prepared.order, version),
+        prepared.document,
+    ))
+}
+
+/// Places the order of a signed quote document at its prices.
+pub(crate) fn place_quote(
+    engine: &tarif::Engine,
+    version: &Arc<str>,
+    document: &str,
+    key: &[u8],
+    at: &At,
+    placing: &Placing,
+) -> Result<PricedOrder> {
+    let quote = SalesQuote::verify(document, key)?;
+    let input = PlacingInput {
+        at: at.wire(),
+        user: placing.user.as_deref(),
+        spent: placing
+            .spent
             .iter()
-            .map(|line| match line {
-                Ok(q) => Outcome::Priced(Quote::new(q, version)),
-                Err(e) => Outcome::Failed(LineError(e.clone())),
-            })
+            .map(|(cc, amount)| (cc.as_str(), *amount))
             .collect(),
-    })
+    };
+    let priced = input.place(engine, &quote)?;
+    Ok(PricedOrder::new(&priced, version))
 }
 
 /// Explains the order of the lines for the account at `at` in `currency`.
@@ -318,10 +403,93 @@ pub(crate) struct PricedOrder {
     allocated: Vec<Decimal>,
     total: Decimal,
     approval: Approval,
+    overrides: Vec<Option<PriceOverride>>,
+    placed_quote: Option<PlacedQuote>,
+}
+
+/// The quote an order was placed against, owned.
+struct PlacedQuote {
+    number: Option<String>,
+    engine_version: String,
+    priced_at: tarif::Instant,
+    valid_until: tarif::Instant,
+    rules_changed: bool,
+}
+
+impl PricedOrder {
+    fn new(priced: &tarif::PricedOrder<'_>, version: &Arc<str>) -> PricedOrder {
+        PricedOrder {
+            engine_version: Arc::clone(version),
+            currency: priced.currency.to_string(),
+            at: priced.at,
+            subtotal: priced.subtotal,
+            adjustments: priced.adjustments.iter().map(Adjustment::new).collect(),
+            allocated: priced.allocated.clone(),
+            total: priced.total,
+            approval: priced.approval.clone(),
+            lines: priced
+                .lines
+                .iter()
+                .map(|line| match line {
+                    Ok(q) => Outcome::Priced(Quote::new(q, version)),
+                    Err(e) => Outcome::Failed(LineError(e.clone())),
+                })
+                .collect(),
+            overrides: priced.overrides.clone(),
+            placed_quote: priced.placed_quote.as_ref().map(|q| PlacedQuote {
+                number: q.number.map(str::to_string),
+                engine_version: q.engine_version.to_string(),
+                priced_at: q.priced_at,
+                valid_until: q.valid_until,
+                rules_changed: q.rules_changed,
+            }),
+        }
+    }
 }
 
 #[pymethods]
 impl PricedOrder {
+    /// Per line, where its price comes from when not from the rules: `None`, or
+    /// `{"origin": "manual" | "quote", "rules_unit_price", "rules_line_total"}` with what the
+    /// rules give the line (`None` when they give no price now).
+    #[getter]
+    fn overrides<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for entry in &self.overrides {
+            match entry {
+                None => list.append(py.None())?,
+                Some(o) => {
+                    let item = PyDict::new(py);
+                    item.set_item("origin", o.origin.as_str())?;
+                    item.set_item(
+                        "rules_unit_price",
+                        to_optional_decimal(py, o.rules_unit_price)?,
+                    )?;
+                    item.set_item(
+                        "rules_line_total",
+                        to_optional_decimal(py, o.rules_line_total)?,
+                    )?;
+                    list.append(item)?;
+                }
+            }
+        }
+        Ok(list)
+    }
+    /// The sales quote the order was placed against (`place_quote`): `{"number",
+    /// "engine_version", "priced_at", "valid_until", "rules_changed"}`, else `None`.
+    #[getter]
+    fn placed_quote<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(q) = &self.placed_quote else {
+            return Ok(None);
+        };
+        let item = PyDict::new(py);
+        item.set_item("number", &q.number)?;
+        item.set_item("engine_version", &q.engine_version)?;
+        item.set_item("priced_at", to_datetime(py, q.priced_at)?)?;
+        item.set_item("valid_until", to_datetime(py, q.valid_until)?)?;
+        item.set_item("rules_changed", q.rules_changed)?;
+        Ok(Some(item))
+    }
     /// Whether the order may be placed as it is: `{"decision": "allowed" | "needs_approval" |
     /// "refused", "reasons": [{"rule", "kind", "approvers": {"role", "users"}, "detail"}]}`.
     #[getter]
@@ -406,6 +574,55 @@ impl PricedOrder {
             self.failed_lines(),
             self.total,
             self.currency
+        )
+    }
+}
+
+/// A sales quote as priced: the `order` the buyer would pay, and the signed `document` (a JSON
+/// `str` to store and pass to `place_quote`), `None` when a line failed.
+#[pyclass(frozen, module = "tarif")]
+pub(crate) struct PreparedQuote {
+    order: Py<PricedOrder>,
+    total: Decimal,
+    document: Option<String>,
+}
+
+impl PreparedQuote {
+    pub(crate) fn new(
+        py: Python<'_>,
+        order: PricedOrder,
+        document: Option<String>,
+    ) -> PyResult<Self> {
+        Ok(PreparedQuote {
+            total: order.total,
+            order: Py::new(py, order)?,
+            document,
+        })
+    }
+}
+
+#[pymethods]
+impl PreparedQuote {
+    /// The order priced with the manual prices; a refused price is its line's `LineError`
+    /// (`PRICE_BOUND`).
+    #[getter]
+    fn order(&self, py: Python<'_>) -> Py<PricedOrder> {
+        self.order.clone_ref(py)
+    }
+    /// The signed `tarif/1-quote` document, or `None` when a line failed.
+    #[getter]
+    fn document(&self) -> Option<&str> {
+        self.document.as_deref()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "PreparedQuote(total=Decimal('{}'), signed={})",
+            self.total,
+            if self.document.is_some() {
+                "True"
+            } else {
+                "False"
+            }
         )
     }
 }

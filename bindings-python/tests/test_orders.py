@@ -34,8 +34,110 @@ def line_json(line):
         out = {"error": line.code}
         if line.code == "QUANTITY_RULE":
             out["nearest"] = str(line.details["nearest"])
+        if line.code == "PRICE_BOUND":
+            out.update(
+                bound=line.details["bound"],
+                limit=str(line.details["limit"]),
+                rule=line.details["rule"],
+            )
         return out
     return {"sku": line.sku, "unit_price": str(line.unit_price), "line_total": str(line.line_total)}
+
+
+def order_lines(case):
+    return [
+        {
+            "ref": line["ref"],
+            "qty": line["qty"],
+            "cost_centre": line.get("cost_centre"),
+            "ship_to": line.get("ship_to"),
+        }
+        for line in case["lines"]
+    ]
+
+
+def order_json(order):
+    approval = order.approval
+    return {
+        "currency": order.currency,
+        "subtotal": str(order.subtotal),
+        "adjustments": [
+            {"id": a.id, "kind": a.kind, "amount": str(a.amount), "ship_to": a.ship_to}
+            for a in order.adjustments
+        ],
+        "total": str(order.total),
+        "lines": [line_json(line) for line in order.lines],
+        "approval": {
+            "decision": approval["decision"],
+            "reasons": [
+                {k: reason[k] for k in ("rule", "kind", "approvers")}
+                for reason in approval["reasons"]
+            ],
+        },
+        "allocated": [str(a) for a in order.allocated],
+    }
+
+
+def quoted_json(order):
+    out = order_json(order)
+    out["overrides"] = [
+        None if o is None else {
+            "origin": o["origin"],
+            "rules_unit_price": None if o["rules_unit_price"] is None else str(o["rules_unit_price"]),
+            "rules_line_total": None if o["rules_line_total"] is None else str(o["rules_line_total"]),
+        }
+        for o in order.overrides
+    ]
+    if order.placed_quote is not None:
+        out["placed_quote"] = {k: order.placed_quote[k] for k in ("number", "rules_changed")}
+    return out
+
+
+def prepare(engine, case, key):
+    return engine.prepare_quote(
+        case["account"],
+        order_lines(case),
+        valid_until=case["valid_until"],
+        key=key,
+        manual_prices=case.get("manual_prices"),
+        at=case["at"],
+        currency=case.get("currency"),
+        number=case.get("number"),
+    )
+
+
+def quote_answer(engine, case):
+    """`prepare_quote` and `place_quote` cases, as tests/fixtures/orders/sales_quotes.json
+    describes them."""
+    if case["op"] == "prepare_quote":
+        prepared = prepare(engine, case, case["key"])
+        out = quoted_json(prepared.order)
+        out["signed"] = prepared.document is not None
+        if prepared.document is not None:
+            quote = json.loads(prepared.document)
+            out["quote"] = {
+                "number": quote["number"],
+                "total": quote["total"],
+                "lines": [
+                    {k: line[k] for k in ("sku", "unit_price", "line_total", "allocated", "manual")}
+                    for line in quote["lines"]
+                ],
+            }
+        return out
+    document = prepare(engine, case["prepare"], case["key"]).document
+    if "tamper" in case:
+        before, after = case["tamper"]
+        assert before in document
+        document = document.replace(before, after)
+    today = engine_for(case["rules"]) if "rules" in case else engine
+    placed = today.place_quote(
+        document,
+        key=case.get("place_key", case["key"]),
+        at=case["at"],
+        user=case.get("user"),
+        spent=case.get("spent"),
+    )
+    return quoted_json(placed)
 
 
 def text_line_json(line):
@@ -57,41 +159,18 @@ def text_line_json(line):
 def answer(engine, case):
     try:
         if case["op"] == "price_order":
-            order = engine.price_order(
-                case["account"],
-                [
-                    {
-                        "ref": line["ref"],
-                        "qty": line["qty"],
-                        "cost_centre": line.get("cost_centre"),
-                        "ship_to": line.get("ship_to"),
-                    }
-                    for line in case["lines"]
-                ],
-                at=case["at"],
-                currency=case.get("currency"),
-                user=case.get("user"),
-                spent=case.get("spent"),
+            return order_json(
+                engine.price_order(
+                    case["account"],
+                    order_lines(case),
+                    at=case["at"],
+                    currency=case.get("currency"),
+                    user=case.get("user"),
+                    spent=case.get("spent"),
+                )
             )
-            approval = order.approval
-            return {
-                "currency": order.currency,
-                "subtotal": str(order.subtotal),
-                "adjustments": [
-                    {"id": a.id, "kind": a.kind, "amount": str(a.amount), "ship_to": a.ship_to}
-                    for a in order.adjustments
-                ],
-                "total": str(order.total),
-                "lines": [line_json(line) for line in order.lines],
-                "approval": {
-                    "decision": approval["decision"],
-                    "reasons": [
-                        {k: reason[k] for k in ("rule", "kind", "approvers")}
-                        for reason in approval["reasons"]
-                    ],
-                },
-                "allocated": [str(a) for a in order.allocated],
-            }
+        if case["op"] in ("prepare_quote", "place_quote"):
+            return quote_answer(engine, case)
         parsed = engine.parse_order_lines(
             case["account"], case["text"], at=case["at"],
             merge_duplicates=case.get("merge_duplicates", True),
@@ -112,7 +191,7 @@ def check(expect, got, path="answer"):
         assert isinstance(got, dict), f"{path}: expected {expect}, got {got}"
         for key, want in expect.items():
             assert key in got, f"{path}.{key}: missing in {got}"
-            if key == "nearest":
+            if key in ("nearest", "limit"):
                 assert Decimal(got[key]) == Decimal(want), f"{path}.{key}: {got[key]} != {want}"
             else:
                 check(want, got[key], f"{path}.{key}")
@@ -248,3 +327,50 @@ def test_order_conditions_explained_and_refusals_carry_what_is_missing():
     assert err.value.code == "MINIMUM_ORDER"
     assert err.value.details == {"minimum": Decimal("100.00"), "missing": Decimal("10.00")}
     assert engine.explain_order("STRICT", [("A", 9)], at=AT).refused.code == "MINIMUM_ORDER"
+
+
+def sales_quote_engine():
+    fixture = json.loads((FIXTURES / "orders" / "sales_quotes.json").read_text(encoding="utf-8"))
+    return engine_for(fixture["document"])
+
+
+def test_a_quote_takes_exact_manual_prices_and_bytes_or_str_keys():
+    engine = sales_quote_engine()
+    lines = [("A", 10), ("C", Decimal("4"))]
+    for key in (b"sixteen bytes ok", "sixteen bytes ok"):
+        prepared = engine.prepare_quote(
+            "SITE", lines, valid_until="2026-04-01", key=key, at="2026-03-01",
+            manual_prices=[Decimal("9.5")],
+        )
+        assert prepared.order.lines[0].unit_price == Decimal("9.50")
+        assert prepared.order.overrides[0]["origin"] == "manual"
+        placed = engine.place_quote(prepared.document, key=b"sixteen bytes ok", at="2026-03-02")
+        assert placed.total == prepared.order.total
+        assert placed.placed_quote["rules_changed"] is False
+    with pytest.raises(tarif.InputError) as err:
+        engine.prepare_quote("SITE", lines, valid_until="2026-04-01", key="sixteen bytes ok",
+                             manual_prices=[9.5])
+    assert err.value.code == "FLOAT_REJECTED"
+    with pytest.raises(tarif.InputError):
+        engine.prepare_quote("SITE", lines, valid_until="2026-04-01", key=16)
+
+
+def test_a_refused_quote_names_its_code_and_what_is_wrong():
+    engine = sales_quote_engine()
+    prepared = engine.prepare_quote(
+        "SITE", [("A", 1)], valid_until="2026-04-01", key="sixteen bytes ok", at="2026-03-01",
+        manual_prices=["7"],
+    )
+    error = prepared.order.lines[0]
+    assert error.code == "PRICE_BOUND"
+    assert error.details == {
+        "sku": "A", "price": Decimal("7"), "bound": "min_margin_pct",
+        "limit": Decimal("7.5"), "rule": "limits/a-margin",
+    }
+    assert prepared.document is None
+    with pytest.raises(tarif.QuoteError) as err:
+        engine.place_quote('{"format": "tarif/1-quote"}', key="sixteen bytes ok")
+    assert err.value.code == "QUOTE_INVALID"
+    with pytest.raises(tarif.QuoteError) as err:
+        engine.prepare_quote("SITE", [("A", 1)], valid_until="2026-04-01", key="short")
+    assert (err.value.code, err.value.details) == ("QUOTE_KEY", {"key_len": 5})

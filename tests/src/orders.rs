@@ -5,7 +5,8 @@
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 use tarif::{
-    Approval, Engine, Instant, LineFormat, Order, OrderLine, QueryError, Quote, TextOptions,
+    Approval, Engine, Instant, LineFormat, Order, OrderLine, Placing, PricedOrder, QueryError,
+    Quote, QuoteDraft, SalesQuote, TextOptions,
 };
 use tarif_reference::{RefApproval, RefOrderLine, RefQuote, Reference};
 
@@ -116,14 +117,22 @@ fn engine_line(line: &Result<Quote<'_>, QueryError>) -> Value {
         Err(QueryError::QuantityRule { nearest, .. }) => {
             json!({ "error": "QUANTITY_RULE", "nearest": nearest.to_string() })
         }
+        Err(QueryError::PriceBound {
+            bound, limit, rule, ..
+        }) => json!({
+            "error": "PRICE_BOUND", "bound": bound, "limit": limit.to_string(), "rule": rule,
+        }),
         Err(e) => error_json(e.code()),
     }
 }
 
-/// The engine's answer to a `price_order` case.
-pub fn engine_order(engine: &Engine, case: &Value) -> Result<Value, String> {
+/// The order of a `price_order` case; `at_key` names the field holding its instant.
+fn case_order<'a>(
+    engine: &Engine,
+    case: &'a Value,
+    lines: &'a [(String, Option<Decimal>, Option<String>)],
+) -> Result<Order<'a>, String> {
     let at = at(case, |t| engine.parse_instant(t).ok())?;
-    let lines = lines(case);
     // A quantity that is not a decimal never reaches the core: the bindings reject it, and
     // here it stands for the zero the core refuses with the same code.
     let order_lines = lines
@@ -140,18 +149,162 @@ pub fn engine_order(engine: &Engine, case: &Value) -> Result<Value, String> {
         .spent(spent(case));
     order.currency = text(case, "currency");
     order.user = text(case, "user");
+    Ok(order)
+}
+
+/// A priced order as the fixtures write it.
+fn priced_json(priced: &PricedOrder<'_>) -> Value {
+    json!({
+        "currency": priced.currency,
+        "subtotal": priced.subtotal.to_string(),
+        "adjustments": priced.adjustments.iter()
+            .map(|a| adjustment_json(a.id, a.kind.as_str(), a.amount, a.ship_to.as_deref()))
+            .collect::<Vec<_>>(),
+        "total": priced.total.to_string(),
+        "lines": priced.lines.iter().map(engine_line).collect::<Vec<_>>(),
+        "allocated": strings(&priced.allocated),
+        "approval": engine_approval(&priced.approval),
+    })
+}
+
+/// A priced order of a sales quote: the order, and where each line's price comes from.
+fn quoted_json(priced: &PricedOrder<'_>) -> Value {
+    let mut answer = priced_json(priced);
+    let overrides: Vec<Value> = priced
+        .overrides
+        .iter()
+        .map(|o| match o {
+            None => Value::Null,
+            Some(o) => json!({
+                "origin": o.origin.as_str(),
+                "rules_unit_price": o.rules_unit_price.map(|p| p.to_string()),
+                "rules_line_total": o.rules_line_total.map(|p| p.to_string()),
+            }),
+        })
+        .collect();
+    if let Some(object) = answer.as_object_mut() {
+        object.insert("overrides".into(), Value::Array(overrides));
+        if let Some(q) = &priced.placed_quote {
+            object.insert(
+                "placed_quote".into(),
+                json!({ "number": q.number, "rules_changed": q.rules_changed }),
+            );
+        }
+    }
+    answer
+}
+
+/// A sales-quote draft of a case: its order, manual prices, validity end and number.
+fn quote_draft<'a>(
+    engine: &Engine,
+    case: &'a Value,
+    lines: &'a [(String, Option<Decimal>, Option<String>)],
+) -> Result<QuoteDraft<'a>, String> {
+    let manual_prices = case
+        .get("manual_prices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| p.as_str().and_then(|p| p.parse().ok()))
+        .collect();
+    let valid_until = text(case, "valid_until")
+        .and_then(|t| engine.parse_instant(t).ok())
+        .ok_or_else(|| "case lacks a valid `valid_until`".to_string())?;
+    Ok(QuoteDraft {
+        order: case_order(engine, case, lines)?,
+        manual_prices,
+        valid_until,
+        number: text(case, "number"),
+    })
+}
+
+/// The engine's answer to a `prepare_quote` or `place_quote` case (docs/spec.md §12.6):
+/// `prepare_quote` prices the case's lines with its manual prices; `place_quote` prepares
+/// `prepare` with `key`, optionally replaces `tamper[0]` by `tamper[1]` in the document, and
+/// places it with `place_key` (default `key`) under `rules` (default `engine`) at `at`.
+pub fn engine_quote(engine: &Engine, case: &Value) -> Result<Value, String> {
+    let key = text(case, "key").unwrap_or_default().as_bytes();
+    if text(case, "op") == Some("prepare_quote") {
+        let lines = lines(case);
+        let draft = quote_draft(engine, case, &lines)?;
+        return Ok(match engine.prepare_quote(&draft, key) {
+            Ok(prepared) => {
+                let mut answer = quoted_json(&prepared.order);
+                let quote = prepared
+                    .document
+                    .as_deref()
+                    .map(|d| SalesQuote::verify(d, key).map_err(|e| e.to_string()))
+                    .transpose()?;
+                if let Some(object) = answer.as_object_mut() {
+                    object.insert("signed".into(), Value::Bool(quote.is_some()));
+                    if let Some(quote) = quote {
+                        object.insert("quote".into(), quote_json(&quote));
+                    }
+                }
+                answer
+            }
+            Err(e) => error_json(e.code()),
+        });
+    }
+    let draft_case = case.get("prepare").ok_or("case lacks `prepare`")?;
+    let lines = lines(draft_case);
+    let draft = quote_draft(engine, draft_case, &lines)?;
+    let mut document = engine
+        .prepare_quote(&draft, key)
+        .map_err(|e| e.to_string())?
+        .document
+        .ok_or("the prepared quote has no document")?;
+    if let Some([from, to]) = case
+        .get("tamper")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        let (from, to) = (
+            from.as_str().unwrap_or_default(),
+            to.as_str().unwrap_or_default(),
+        );
+        if !document.contains(from) {
+            return Err(format!("`{from}` is not in the document {document}"));
+        }
+        document = document.replace(from, to);
+    }
+    let today = match case.get("rules") {
+        Some(rules) => Some(Engine::from_json(&rules.to_string()).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let today = today.as_ref().unwrap_or(engine);
+    let place_key = text(case, "place_key").map_or(key, str::as_bytes);
+    let placed = SalesQuote::verify(&document, place_key).and_then(|quote| {
+        let placing = Placing {
+            at: Some(at(case, |t| today.parse_instant(t).ok()).map_err(QueryError::QuoteInvalid)?),
+            user: text(case, "user"),
+            spent: spent(case),
+        };
+        today.place_quote(&quote, &placing).map(|p| quoted_json(&p))
+    });
+    Ok(placed.unwrap_or_else(|e| error_json(e.code())))
+}
+
+fn quote_json(quote: &SalesQuote) -> Value {
+    json!({
+        "number": quote.number,
+        "total": quote.total.to_string(),
+        "lines": quote.lines.iter().map(|l| json!({
+            "sku": l.sku,
+            "unit_price": l.unit_price.to_string(),
+            "line_total": l.line_total.to_string(),
+            "allocated": l.allocated.to_string(),
+            "manual": l.manual,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The engine's answer to a `price_order` case.
+pub fn engine_order(engine: &Engine, case: &Value) -> Result<Value, String> {
+    let lines = lines(case);
+    let order = case_order(engine, case, &lines)?;
     Ok(match engine.price_order(&order) {
-        Ok(priced) => json!({
-            "currency": priced.currency,
-            "subtotal": priced.subtotal.to_string(),
-            "adjustments": priced.adjustments.iter()
-                .map(|a| adjustment_json(a.id, a.kind.as_str(), a.amount, a.ship_to.as_deref()))
-                .collect::<Vec<_>>(),
-            "total": priced.total.to_string(),
-            "lines": priced.lines.iter().map(engine_line).collect::<Vec<_>>(),
-            "allocated": strings(&priced.allocated),
-            "approval": engine_approval(&priced.approval),
-        }),
+        Ok(priced) => priced_json(&priced),
         Err(e) => error_json(e.code()),
     })
 }
@@ -293,7 +446,7 @@ pub fn mismatches(path: &str, expect: &Value, got: &Value, out: &mut Vec<String>
             for (key, w) in want {
                 let here = format!("{path}.{key}");
                 match have.get(key) {
-                    Some(h) if key == "nearest" => {
+                    Some(h) if key == "nearest" || key == "limit" => {
                         let value = |v: &Value| v.as_str().and_then(|s| s.parse::<Decimal>().ok());
                         if value(w) != value(h) {
                             out.push(format!("{here}: expected {w}, got {h}"));

@@ -2,7 +2,9 @@
 //! expects, the reference evaluator every `price_order` case, and the two agree in full.
 
 use serde_json::Value;
-use tarif_conformance::orders::{engine_order, engine_text, mismatches, reference_order};
+use tarif_conformance::orders::{
+    engine_order, engine_quote, engine_text, mismatches, reference_order,
+};
 use tarif_conformance::{fixture_files, fixtures_dir};
 use tarif_reference::Reference;
 
@@ -35,6 +37,10 @@ fn orders_match_their_fixtures_on_the_engine_and_the_reference() {
                             "engine {engine_answer} != reference {reference_answer}"
                         ));
                     }
+                }
+                "prepare_quote" | "place_quote" => {
+                    let answer = engine_quote(&engine, case).unwrap();
+                    mismatches("engine", &case["expect"], &answer, &mut found);
                 }
                 "parse_order_lines" => {
                     let answer = engine_text(&engine, case).unwrap();

@@ -66,6 +66,7 @@ fn every_fixture_document_survives_save_and_open() {
         for case in fixture["orders"].as_array().into_iter().flatten() {
             let answer = |e: &Engine| match case["op"].as_str() {
                 Some("price_order") => orders::engine_order(e, case),
+                Some("prepare_quote" | "place_quote") => orders::engine_quote(e, case),
                 _ => orders::engine_text(e, case),
             };
             if answer(&opened) != answer(&engine) {

@@ -22,6 +22,7 @@ __all__ = [
     "LineError",
     "OrderExplanation",
     "OrderText",
+    "PreparedQuote",
     "PricedOrder",
     "Quote",
     "RelatedProduct",
@@ -65,6 +66,18 @@ class _ApprovalReason(TypedDict):
     kind: Literal["total_above", "products", "cost_centre_budget", "user_limit", "role"]
     approvers: _Approvers
     detail: str
+
+class _PriceOverride(TypedDict):
+    origin: Literal["manual", "quote"]
+    rules_unit_price: Decimal | None
+    rules_line_total: Decimal | None
+
+class _PlacedQuote(TypedDict):
+    number: str | None
+    engine_version: str
+    priced_at: datetime
+    valid_until: datetime
+    rules_changed: bool
 
 class _Approval(TypedDict):
     decision: Literal["allowed", "needs_approval", "refused"]
@@ -183,6 +196,29 @@ class Engine:
         lines: Iterable[tuple[str, _Qty] | _OrderLine],
         at: _At | None = None,
         currency: str | None = None,
+        user: str | None = None,
+        spent: dict[str, Decimal | int | str] | None = None,
+    ) -> PricedOrder: ...
+    def prepare_quote(
+        self,
+        account: str,
+        lines: Iterable[tuple[str, _Qty] | _OrderLine],
+        *,
+        valid_until: _At,
+        key: bytes | str,
+        manual_prices: Iterable[Decimal | int | str | None] | None = None,
+        at: _At | None = None,
+        currency: str | None = None,
+        user: str | None = None,
+        spent: dict[str, Decimal | int | str] | None = None,
+        number: str | None = None,
+    ) -> PreparedQuote: ...
+    def place_quote(
+        self,
+        document: str,
+        *,
+        key: bytes | str,
+        at: _At | None = None,
         user: str | None = None,
         spent: dict[str, Decimal | int | str] | None = None,
     ) -> PricedOrder: ...
@@ -321,6 +357,17 @@ class PricedOrder:
     def engine_version(self) -> str: ...
     @property
     def approval(self) -> _Approval: ...
+    @property
+    def overrides(self) -> list[_PriceOverride | None]: ...
+    @property
+    def placed_quote(self) -> _PlacedQuote | None: ...
+
+@final
+class PreparedQuote:
+    @property
+    def order(self) -> PricedOrder: ...
+    @property
+    def document(self) -> str | None: ...
 
 @final
 class Adjustment:
