@@ -1467,18 +1467,16 @@ impl Reference {
         }
     }
 
-    /// §6.5 on a value `p` (a unit price, or a line with `k` = the quantity).
-    fn bound(
+    /// §6.5's lower bounds, for a base `base` in the basis of `k`.
+    fn lower_bounds(
         &self,
         b: &Bounds,
-        p: Decimal,
         base: Decimal,
         k: Decimal,
         ctx: &Ctx<'_>,
-    ) -> Result<Decimal, &'static str> {
+    ) -> Result<Vec<Decimal>, &'static str> {
         let scaled = |v: Decimal| overflow(v.exact_mul(k));
         let mut lower: Vec<Decimal> = Vec::new();
-        let mut upper: Vec<Decimal> = Vec::new();
         if let Some(v) = b.min_price {
             lower.push(scaled(v)?);
         }
@@ -1495,6 +1493,63 @@ impl Reference {
         if let Some(v) = b.min_over_base {
             lower.push(overflow(base.checked_add(scaled(v)?))?);
         }
+        Ok(lower)
+    }
+
+    /// §12.4: the lowest line total the floors of the bounds rules applied to a quoted line
+    /// allow — the highest unit floor from its base price, times the quantity, rounded up to
+    /// the currency's scale — `None` when none applied.
+    pub fn line_floor(
+        &self,
+        account: &str,
+        quote: &RefQuote,
+        qty: Decimal,
+        at: Instant,
+    ) -> Result<Option<Decimal>, &'static str> {
+        let chain = self.chain(account).ok_or(UNKNOWN_ACCOUNT)?;
+        let product = self.visible_product(&chain, &quote.sku, at)?;
+        let ctx = Ctx {
+            chain,
+            product,
+            qty,
+            at,
+            currency: quote.currency.clone(),
+        };
+        let mut floor: Option<Decimal> = None;
+        for c in items(&self.doc.contracts) {
+            for r in items(&c.rules) {
+                if !quote.applied.contains(&format!("{}/{}", c.id, r.id)) {
+                    continue;
+                }
+                if let Some(Action::Bounds(b)) = self.rule_action(r, c, &ctx)? {
+                    for l in self.lower_bounds(&b, quote.base_price, Decimal::ONE, &ctx)? {
+                        floor = Some(floor.map_or(l, |f| f.max(l)));
+                    }
+                }
+            }
+        }
+        let scale = self.currency_scale(&quote.currency);
+        Ok(match floor {
+            Some(f) => Some(
+                overflow(f.exact_mul(qty))?
+                    .round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::AwayFromZero),
+            ),
+            None => None,
+        })
+    }
+
+    /// §6.5 on a value `p` (a unit price, or a line with `k` = the quantity).
+    fn bound(
+        &self,
+        b: &Bounds,
+        p: Decimal,
+        base: Decimal,
+        k: Decimal,
+        ctx: &Ctx<'_>,
+    ) -> Result<Decimal, &'static str> {
+        let scaled = |v: Decimal| overflow(v.exact_mul(k));
+        let lower = self.lower_bounds(b, base, k, ctx)?;
+        let mut upper: Vec<Decimal> = Vec::new();
         if let Some(v) = b.max_price {
             upper.push(scaled(v)?);
         }

@@ -175,9 +175,20 @@ impl Reference {
                 .iter()
                 .map(|q| q.as_ref().map_or(Decimal::ZERO, |q| q.line_total))
                 .collect();
+            let mut rooms = Vec::new();
+            for (quote, line) in priced.iter().zip(lines) {
+                rooms.push(match quote {
+                    Ok(q) => match self.line_floor(account, q, line.qty, at)? {
+                        Some(floor) => (q.line_total - floor).max(Decimal::ZERO),
+                        None => q.line_total,
+                    },
+                    Err(_) => Decimal::ZERO,
+                });
+            }
             allocated = share_out(
                 d.amount,
                 &totals,
+                &rooms,
                 scale,
                 d.cond.leftover.unwrap_or_default(),
             )?;
@@ -250,11 +261,32 @@ impl Reference {
     }
 }
 
+/// The largest whole number of `unit`s not above `amount × total / pool`, searched unit by unit.
+fn units_of(
+    amount: Decimal,
+    total: Decimal,
+    pool: Decimal,
+    unit: Decimal,
+) -> Result<Decimal, &'static str> {
+    let target = amount.checked_mul(total).ok_or(OVERFLOW)?;
+    let mut k = (target / pool / unit).floor();
+    while (k + Decimal::ONE) * unit * pool <= target {
+        k += Decimal::ONE;
+    }
+    while k > Decimal::ZERO && k * unit * pool > target {
+        k -= Decimal::ONE;
+    }
+    Ok(k * unit)
+}
+
 /// §12.4, unit by unit: each line the largest whole number of units not above its exact
-/// proportional share, then one unit at a time in the leftover order while a line has room.
+/// proportional share and within its room (its total less its floor); while a round caps a
+/// line, the rest shared again among the lines with a unit of room left, in proportion to
+/// their totals; then one unit at a time in the leftover order while a line has room.
 fn share_out(
     discount: Decimal,
     totals: &[Decimal],
+    rooms: &[Decimal],
     scale: u32,
     leftover: Leftover,
 ) -> Result<Vec<Decimal>, &'static str> {
@@ -267,27 +299,50 @@ fn share_out(
     if discount.is_zero() || subtotal.is_zero() {
         return Ok(shares);
     }
-    for (share, total) in shares.iter_mut().zip(totals) {
-        // k × unit × subtotal ≤ discount × total, k as large as possible.
-        let target = discount.checked_mul(*total).ok_or(OVERFLOW)?;
-        let mut k = (target / subtotal / unit).floor();
-        while (k + Decimal::ONE) * unit * subtotal <= target {
-            k += Decimal::ONE;
+    // (total, whole units of room, share, still taking) per line.
+    let mut lines: Vec<(Decimal, Decimal, Decimal, bool)> = totals
+        .iter()
+        .zip(rooms)
+        .map(|(t, r)| (*t, (*r / unit).floor() * unit, Decimal::new(0, scale), true))
+        .collect();
+    let mut pool = subtotal;
+    loop {
+        let left = discount - lines.iter().map(|l| l.2).sum::<Decimal>();
+        let mut capped = false;
+        for (total, cap, share, taking) in &mut lines {
+            if !*taking {
+                continue;
+            }
+            let part = units_of(left, *total, pool, unit)?;
+            if part > *cap - *share {
+                capped = true;
+            }
+            *share += part.min(*cap - *share);
+            share.rescale(scale);
         }
-        while k > Decimal::ZERO && k * unit * subtotal > target {
-            k -= Decimal::ONE;
+        if !capped {
+            break;
         }
-        let mut s = k * unit;
-        s.rescale(scale);
-        *share = s;
+        pool = Decimal::ZERO;
+        for (total, cap, share, taking) in &mut lines {
+            *taking = *taking && *cap - *share >= unit;
+            if *taking {
+                pool += *total;
+            }
+        }
+        if pool.is_zero() {
+            break;
+        }
     }
+    shares = lines.into_iter().map(|l| l.2).collect();
     let mut left = discount - shares.iter().copied().sum::<Decimal>();
-    // (position, line total, share), walked in the leftover order.
-    let mut slots: Vec<(usize, Decimal, Decimal)> = totals
+    // (position, line total, share, room), walked in the leftover order.
+    let mut slots: Vec<(usize, Decimal, Decimal, Decimal)> = totals
         .iter()
         .zip(shares)
+        .zip(rooms)
         .enumerate()
-        .map(|(i, (t, s))| (i, *t, s))
+        .map(|(i, ((t, s), r))| (i, *t, s, *r))
         .collect();
     match leftover {
         Leftover::First => {}
@@ -296,15 +351,15 @@ fn share_out(
     }
     loop {
         let before = left;
-        for (_, total, share) in &mut slots {
-            if left >= unit && *total - *share >= unit {
+        for (_, _, share, room) in &mut slots {
+            if left >= unit && *room - *share >= unit {
                 *share += unit;
                 left -= unit;
             }
         }
         if left < unit || left == before {
             slots.sort_by_key(|slot| slot.0);
-            return Ok(slots.into_iter().map(|(_, _, share)| share).collect());
+            return Ok(slots.into_iter().map(|(_, _, share, _)| share).collect());
         }
     }
 }

@@ -51,6 +51,10 @@ pub(super) struct Settled<'e> {
     pub refused: Option<QueryError>,
 }
 
+/// Per order line, the lowest line total its floors allow (`None` without floor): computed
+/// only when an order discount is allocated.
+pub(super) type Floors<'a> = &'a dyn Fn() -> Result<Vec<Option<Decimal>>, QueryError>;
+
 /// A line as the conditions read it: its total when it priced, and its address.
 pub(super) struct LineView<'a> {
     pub total: Option<Decimal>,
@@ -103,6 +107,7 @@ impl Engine {
         currency: CurrencyId,
         lines: &[LineView<'_>],
         subtotal: Decimal,
+        floors: Floors<'_>,
     ) -> Result<Settled<'e>, QueryError> {
         let code = self.currency_code(currency);
         let scale = self.index.currencies.get(currency).map_or(2, |c| c.scale);
@@ -187,7 +192,7 @@ impl Engine {
                     ),
                 });
             }
-            self.apply_condition(winner, lines, subtotal, scale, &mut settled)?;
+            self.apply_condition(winner, lines, subtotal, scale, floors, &mut settled)?;
         }
         Ok(settled)
     }
@@ -198,6 +203,7 @@ impl Engine {
         lines: &[LineView<'_>],
         subtotal: Decimal,
         scale: u32,
+        floors: Floors<'_>,
         settled: &mut Settled<'e>,
     ) -> Result<(), QueryError> {
         let def = winner.def;
@@ -221,7 +227,20 @@ impl Engine {
                     .iter()
                     .map(|l| l.total.unwrap_or(Decimal::ZERO))
                     .collect();
-                let shares = allocate(winner.amount, &totals, scale, leftover)?;
+                // A line's room is what it may give before its net amount reaches the floor
+                // its bounds rules set (docs/spec.md §12.4).
+                let rooms = totals
+                    .iter()
+                    .zip(floors()?)
+                    .map(|(&total, floor)| match floor {
+                        Some(f) => Ok(total
+                            .checked_sub(f)
+                            .ok_or_else(overflow)?
+                            .max(Decimal::ZERO)),
+                        None => Ok(total),
+                    })
+                    .collect::<Result<Vec<_>, QueryError>>()?;
+                let shares = allocate(winner.amount, &totals, &rooms, scale, leftover)?;
                 let given = shares
                     .iter()
                     .try_fold(Decimal::ZERO, |sum, s| sum.checked_add(*s))
@@ -231,9 +250,16 @@ impl Engine {
                 } else {
                     format!("`{value}` off")
                 };
-                let why = format!(
-                    "subtotal `{subtotal}` reaches `{min_subtotal}`: {what}, `{given}` allocated to the lines"
-                );
+                let held = winner.amount.checked_sub(given).ok_or_else(overflow)?;
+                let why = if held > Decimal::ZERO {
+                    format!(
+                        "subtotal `{subtotal}` reaches `{min_subtotal}`: {what}, `{given}` allocated to the lines; `{held}` would take lines below their floors and is not given"
+                    )
+                } else {
+                    format!(
+                        "subtotal `{subtotal}` reaches `{min_subtotal}`: {what}, `{given}` allocated to the lines"
+                    )
+                };
                 applied(settled, why.clone());
                 settled.allocated = shares;
                 if !given.is_zero() {
@@ -339,42 +365,63 @@ fn groups<'a>(lines: &[LineView<'a>]) -> Result<Vec<(Option<&'a str>, Decimal)>,
     Ok(out)
 }
 
-/// Splits `discount` over lines of `totals` (zero for a failed line) in units of `scale`:
-/// proportional shares truncated, then the leftover units one by one in the `leftover` order,
-/// no share above its line total. What no line can take is left out.
+/// Splits `discount` over lines of `totals` (zero for a failed line) in units of `scale`, no
+/// line's share above its room (its total less its floor): proportional shares truncated and
+/// capped; while a round caps a line, what is left shared again in proportion among the lines
+/// with room; then the leftover units one by one in the `leftover` order. What no line can
+/// take is left out.
 fn allocate(
     discount: Decimal,
     totals: &[Decimal],
+    rooms: &[Decimal],
     scale: u32,
     leftover: Leftover,
 ) -> Result<Vec<Decimal>, QueryError> {
-    let subtotal = totals
-        .iter()
-        .try_fold(Decimal::ZERO, |sum, t| sum.checked_add(*t))
-        .ok_or_else(overflow)?;
+    let subtotal = checked_sum(totals.iter().copied())?;
     let mut shares = vec![Decimal::new(0, scale); totals.len()];
     if discount <= Decimal::ZERO || subtotal <= Decimal::ZERO {
         return Ok(shares);
     }
     let unit = Decimal::new(1, scale);
-    for (share, &total) in shares.iter_mut().zip(totals) {
-        let exact = discount.checked_mul(total).ok_or_else(overflow)?;
-        let mut s = exact
-            .checked_div(subtotal)
-            .ok_or_else(overflow)?
-            .round_dp_with_strategy(scale, RoundingStrategy::ToZero);
-        // The division rounds to 28 digits, which may carry a quotient just below a unit up
-        // to it: the truncation is checked exactly.
-        if s.checked_mul(subtotal).ok_or_else(overflow)? > exact {
-            s = s.checked_sub(unit).ok_or_else(overflow)?;
-        }
-        s.rescale(scale);
-        *share = s;
-    }
-    let given = shares
+    // What a share may reach: the room in whole units.
+    let caps: Vec<Decimal> = rooms
         .iter()
-        .try_fold(Decimal::ZERO, |sum, s| sum.checked_add(*s))
-        .ok_or_else(overflow)?;
+        .map(|r| r.round_dp_with_strategy(scale, RoundingStrategy::ToZero))
+        .collect();
+    let mut open: Vec<usize> = (0..totals.len()).collect();
+    let mut pool = subtotal;
+    loop {
+        let left = discount
+            .checked_sub(checked_sum(shares.iter().copied())?)
+            .ok_or_else(overflow)?;
+        let mut capped = false;
+        for &i in &open {
+            let (Some(share), Some(&total), Some(&cap)) =
+                (shares.get_mut(i), totals.get(i), caps.get(i))
+            else {
+                continue;
+            };
+            let part = truncated_share(left, total, pool, scale)?;
+            let room = cap.checked_sub(*share).ok_or_else(overflow)?;
+            if part > room {
+                capped = true;
+            }
+            *share = share.checked_add(part.min(room)).ok_or_else(overflow)?;
+            share.rescale(scale);
+        }
+        if !capped {
+            break;
+        }
+        open.retain(|&i| match (caps.get(i), shares.get(i)) {
+            (Some(&cap), Some(&share)) => cap - share >= unit,
+            _ => false,
+        });
+        pool = checked_sum(open.iter().filter_map(|&i| totals.get(i).copied()))?;
+        if pool <= Decimal::ZERO {
+            break;
+        }
+    }
+    let given = checked_sum(shares.iter().copied())?;
     let mut left = discount.checked_sub(given).ok_or_else(overflow)?;
     let mut order: Vec<usize> = (0..totals.len()).collect();
     match leftover {
@@ -391,11 +438,10 @@ fn allocate(
             if left < unit {
                 break;
             }
-            let (Some(share), Some(&total)) = (shares.get_mut(i), totals.get(i)) else {
+            let (Some(share), Some(&room)) = (shares.get_mut(i), rooms.get(i)) else {
                 continue;
             };
-            let room = total.checked_sub(*share).ok_or_else(overflow)?;
-            if room >= unit {
+            if room.checked_sub(*share).ok_or_else(overflow)? >= unit {
                 *share = share.checked_add(unit).ok_or_else(overflow)?;
                 left = left.checked_sub(unit).ok_or_else(overflow)?;
                 placed = true;
@@ -408,6 +454,35 @@ fn allocate(
     Ok(shares)
 }
 
+/// `amount × total / pool` truncated to whole units of `scale`, exactly.
+fn truncated_share(
+    amount: Decimal,
+    total: Decimal,
+    pool: Decimal,
+    scale: u32,
+) -> Result<Decimal, QueryError> {
+    let exact = amount.checked_mul(total).ok_or_else(overflow)?;
+    let mut s = exact
+        .checked_div(pool)
+        .ok_or_else(overflow)?
+        .round_dp_with_strategy(scale, RoundingStrategy::ToZero);
+    // The division rounds to 28 digits, which may carry a quotient just below a unit up to
+    // it: the truncation is checked exactly.
+    if s.checked_mul(pool).ok_or_else(overflow)? > exact {
+        s = s.checked_sub(Decimal::new(1, scale)).ok_or_else(overflow)?;
+    }
+    s.rescale(scale);
+    Ok(s)
+}
+
+fn checked_sum(values: impl Iterator<Item = Decimal>) -> Result<Decimal, QueryError> {
+    let mut sum = Decimal::ZERO;
+    for v in values {
+        sum = sum.checked_add(v).ok_or_else(overflow)?;
+    }
+    Ok(sum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,11 +493,58 @@ mod tests {
 
     fn shares(discount: &str, totals: &[&str], leftover: Leftover) -> Vec<String> {
         let totals: Vec<Decimal> = totals.iter().map(|t| d(t)).collect();
-        allocate(d(discount), &totals, 2, leftover)
+        allocate(d(discount), &totals, &totals, 2, leftover)
             .unwrap()
             .iter()
             .map(Decimal::to_string)
             .collect()
+    }
+
+    fn floored(discount: &str, totals: &[&str], rooms: &[&str]) -> Vec<String> {
+        let totals: Vec<Decimal> = totals.iter().map(|t| d(t)).collect();
+        let rooms: Vec<Decimal> = rooms.iter().map(|t| d(t)).collect();
+        allocate(d(discount), &totals, &rooms, 2, Leftover::Largest)
+            .unwrap()
+            .iter()
+            .map(Decimal::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_line_at_its_floor_passes_its_share_to_the_others_in_proportion() {
+        // 30.00 off 100.00 + 100.00 + 100.00: 10.00 each, but the first may give 4.00 only;
+        // the 6.00 left goes to the two others in proportion: 3.00 each.
+        assert_eq!(
+            floored(
+                "30.00",
+                &["100.00", "100.00", "100.00"],
+                &["4.00", "100.00", "100.00"]
+            ),
+            ["4.00", "13.00", "13.00"]
+        );
+        // Rounds repeat while they cap: the second line's room is reached in the second round.
+        assert_eq!(
+            floored(
+                "30.00",
+                &["100.00", "100.00", "100.00"],
+                &["4.00", "12.50", "100.00"]
+            ),
+            ["4.00", "12.50", "13.50"]
+        );
+        // Leftover units respect the rooms too.
+        assert_eq!(
+            floored(
+                "1.00",
+                &["10.00", "10.00", "10.00"],
+                &["0.33", "10.00", "10.00"]
+            ),
+            ["0.33", "0.34", "0.33"]
+        );
+        // Every line at its floor: nothing more is given.
+        assert_eq!(
+            floored("9.00", &["10.00", "10.00"], &["1.50", "2.00"]),
+            ["1.50", "2.00"]
+        );
     }
 
     #[test]

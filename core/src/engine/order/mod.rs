@@ -372,7 +372,27 @@ impl Engine {
                 ship_to: line.ship_to,
             })
             .collect();
-        let mut settled = self.settle(account, at, currency, &views, subtotal)?;
+        let floors = || {
+            order
+                .lines
+                .iter()
+                .zip(&lines)
+                .map(|(line, quote)| match quote {
+                    Ok(_) => {
+                        let request = QuoteRequest {
+                            account: order.account,
+                            product: line.reference,
+                            qty: line.qty,
+                            at: Some(at),
+                            currency: order.currency,
+                        };
+                        Ok(self.line_limits(&request)?.line_floor())
+                    }
+                    Err(_) => Ok(None),
+                })
+                .collect()
+        };
+        let mut settled = self.settle(account, at, currency, &views, subtotal, &floors)?;
         let total = settled
             .adjustments
             .iter()
