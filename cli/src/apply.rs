@@ -11,6 +11,7 @@ use tarif::{CompileOptions, Engine};
 use crate::args::ApplyArgs;
 use crate::check::{self, report_rejection};
 use crate::failure::{Exit, Failure};
+use crate::output_file::write_atomically;
 use crate::progress::{compile_progress, Progress};
 
 /// Whether `path` names a rules document (`.json`) rather than a snapshot.
@@ -108,20 +109,15 @@ pub(crate) fn apply(
 fn write(engine: &Engine, target: &Path, progress: &Progress) -> Result<(), Failure> {
     let spinner = progress.spinner(format!("writing {}", target.display()));
     let written = if is_document(target) {
-        let failure = |error| Failure::File {
-            path: target.to_path_buf(),
-            action: "write",
-            error,
-        };
         let text = engine.source().unwrap_or_default();
-        let mut partial = target.as_os_str().to_os_string();
-        partial.push(".partial");
-        std::fs::write(&partial, text)
-            .and_then(|()| std::fs::rename(&partial, target))
-            .map_err(|error| {
-                let _ = std::fs::remove_file(&partial);
-                failure(error)
-            })
+        write_atomically(target, |mut file| {
+            file.write_all(text.as_bytes())
+                .map_err(|error| Failure::File {
+                    path: target.to_path_buf(),
+                    action: "write",
+                    error,
+                })
+        })
     } else {
         engine.save(target).map_err(Failure::Snapshot)
     };

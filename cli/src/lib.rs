@@ -18,6 +18,7 @@ mod args;
 mod check;
 mod failure;
 mod import;
+mod output_file;
 mod progress;
 mod query;
 mod render;

@@ -54,26 +54,36 @@ impl Progress {
 
     /// A bar over `total` bytes of input; the caller writes the lines done so far in its prefix.
     pub fn bytes(&self, total: u64, message: &'static str) -> ProgressBar {
-        self.input(total, message, "{bytes}/{total_bytes}")
+        self.input(total, message, BYTES)
     }
 
     /// A bar over `total` rows of input; the caller writes the lines done so far in its prefix.
     pub fn rows(&self, total: u64, message: &'static str) -> ProgressBar {
-        self.input(total, message, "{human_pos}/{human_len} rows")
+        self.input(total, message, ROWS)
     }
 
     /// A bar over the input, its position shown as `amount`.
     fn input(&self, total: u64, message: &'static str, amount: &str) -> ProgressBar {
-        let template =
-            format!("{{msg}} [{{bar:30}}] {amount} {{elapsed}} (eta {{eta}}) {{prefix}}");
         ProgressBar::with_draw_target(Some(total), self.target())
             .with_style(
-                ProgressStyle::with_template(&template)
+                // The templates are constants, which a test parses: the fallback never shows.
+                input_style(amount)
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             )
             .with_message(message)
     }
+}
+
+/// How far a bar over bytes has come.
+const BYTES: &str = "{bytes}/{total_bytes}";
+/// How far a bar over rows has come.
+const ROWS: &str = "{human_pos}/{human_len} rows";
+
+fn input_style(amount: &str) -> Result<ProgressStyle, indicatif::style::TemplateError> {
+    ProgressStyle::with_template(&format!(
+        "{{msg}} [{{bar:30}}] {amount} {{elapsed}} (eta {{eta}}) {{prefix}}"
+    ))
 }
 
 /// The compile callback that moves `bar` along [`Progress::phases`].
@@ -88,6 +98,13 @@ pub(crate) fn compile_progress(bar: &ProgressBar) -> CompileProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_input_bar_templates_parse() {
+        for amount in [BYTES, ROWS] {
+            assert!(input_style(amount).is_ok(), "{amount}");
+        }
+    }
 
     #[test]
     fn a_compile_moves_the_bar_through_every_phase() {

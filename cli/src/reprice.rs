@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant as Clock;
 
@@ -29,6 +29,7 @@ use tarif::{BatchAt, BatchResult, Engine, Instant, Status};
 use crate::args::RepriceArgs;
 use crate::check::load;
 use crate::failure::{Exit, Failure};
+use crate::output_file::write_atomically;
 use crate::progress::Progress;
 
 /// The columns the output adds after the input's.
@@ -421,14 +422,6 @@ struct Tally {
     by_status: BTreeMap<&'static str, u64>,
 }
 
-/// The output file is written under a temporary name beside it and renamed when complete, so
-/// that a run that fails leaves no half-written file behind.
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    path.with_file_name(name)
-}
-
 pub(crate) fn reprice(
     args: &RepriceArgs,
     json: bool,
@@ -452,27 +445,21 @@ pub(crate) fn reprice(
     let columns = Columns::find(&schema, &args.input, &args.at_column)?;
 
     let started = Clock::now();
-    let partial = args.output.as_deref().map(partial_path);
-    let tally = match (&args.output, &partial) {
-        (Some(output), Some(partial)) => {
-            let run = write_file(
+    let tally = match &args.output {
+        Some(output) => write_atomically(output, |file| {
+            write_file(
                 &engine,
                 &mut reader,
                 &columns,
                 &schema,
                 output,
-                partial,
+                file,
                 default_at,
                 args,
                 progress,
-            );
-            if run.is_err() {
-                // Nothing to keep from a run that failed; the error says why.
-                let _ = std::fs::remove_file(partial);
-            }
-            run?
-        }
-        _ => {
+            )
+        })?,
+        None => {
             let mut writer = Writer::Csv(csv_writer(Box::new(&mut *stdout), &schema)?);
             let tally = run(
                 &engine,
@@ -546,7 +533,7 @@ fn csv_writer<'a>(
     Ok(writer)
 }
 
-/// Reprices into `output`, written as `partial` and renamed when complete.
+/// Reprices into `file`, the output file in the format its name `output` says.
 #[allow(clippy::too_many_arguments)]
 fn write_file(
     engine: &Engine,
@@ -554,16 +541,11 @@ fn write_file(
     columns: &Columns,
     schema: &SchemaRef,
     output: &Path,
-    partial: &Path,
+    file: File,
     default_at: Instant,
     args: &RepriceArgs,
     progress: &Progress,
 ) -> Result<Tally, Failure> {
-    let file = File::create(partial).map_err(|error| Failure::File {
-        path: output.to_path_buf(),
-        action: "create",
-        error,
-    })?;
     let file = BufWriter::new(file);
     let mut writer = match Format::of(output) {
         Format::Csv => Writer::Csv(csv_writer(Box::new(file), schema)?),
@@ -584,11 +566,6 @@ fn write_file(
         progress,
     )?;
     writer.finish(engine, args.currency.as_deref())?;
-    std::fs::rename(partial, output).map_err(|error| Failure::File {
-        path: output.to_path_buf(),
-        action: "write",
-        error,
-    })?;
     Ok(tally)
 }
 
