@@ -680,6 +680,8 @@ export interface OrderExplainResult {
   total: string
   /** The `MINIMUM_ORDER` error when `priceOrder` refuses the order, else null. */
   refused: LineError | null
+  /** Whether the order may be placed as it is, as `priceOrder` decides it. */
+  approval: ApprovalResult
 }
 
 /** An order to price: one account, one instant, one currency for every line. */

@@ -328,6 +328,8 @@ pub struct OrderExplainResult {
     pub total: String,
     /// The `MINIMUM_ORDER` error when `priceOrder` refuses the order, else null.
     pub refused: Option<LineError>,
+    /// Whether the order may be placed as it is, as `priceOrder` decides it.
+    pub approval: ApprovalResult,
 }
 
 /// One line of read order text.
@@ -626,6 +628,7 @@ pub fn explain_order(engine: &Core, value: Unknown<'_>) -> Result<OrderExplainRe
         allocated: strings(&explained.allocated),
         total: explained.total.to_string(),
         refused: explained.refused.as_ref().map(LineError::from),
+        approval: explained.approval.into(),
     })
 }
 

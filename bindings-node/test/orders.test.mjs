@@ -180,6 +180,11 @@ test('approvals: the user and spent-to-date reach the decision; an unknown user 
   });
   assert.equal(order.approval.decision, 'needs_approval');
   assert.deepEqual(order.approval.reasons[0].approvers, { role: 'controller', users: ['carl'] });
+  const explained = approvals.explainOrder({
+    account: 'SITE', at: AT, user: 'bob', spent: { 'CC-1': '950' },
+    lines: [{ ref: 'CAB', qty: 40, costCentre: 'CC-1' }],
+  });
+  assert.deepEqual(explained.approval, order.approval);
   assert.throws(() => approvals.priceOrder({ account: 'SITE', user: 'zoe', lines: [] }), { code: 'UNKNOWN_USER', details: { user: 'zoe' } });
   assert.throws(() => approvals.priceOrder({ account: 'SITE', spent: { 'CC-1': 9.5 }, lines: [] }), { code: 'INVALID_TYPE' });
 });

@@ -278,27 +278,8 @@ impl Engine {
         user: Option<&Bound<'_, PyAny>>,
         spent: Option<&Bound<'_, PyAny>>,
     ) -> Result<orders::PricedOrder> {
-        let account = convert::text(account, "account")?;
-        let lines = orders::read_lines(lines)?;
-        let at = At::read(at)?;
-        let currency = convert::optional_text(currency, "currency")?;
-        let placing = orders::Placing {
-            user: convert::optional_text(user, "user")?,
-            spent: orders::read_spent(spent)?,
-        };
-        py.detach(|| {
-            guarded(|| {
-                orders::price_order(
-                    &self.inner,
-                    &self.version,
-                    account,
-                    &lines,
-                    &at,
-                    currency,
-                    &placing,
-                )
-            })
-        })?
+        let order = orders::OrderArgs::read(account, lines, at, currency, user, spent)?;
+        py.detach(|| guarded(|| orders::price_order(&self.inner, &self.version, &order)))?
     }
 
     /// Prices an order as a sales quote (arguments as `price_order`): `manual_prices` gives per
@@ -323,14 +304,7 @@ impl Engine {
         spent: Option<&Bound<'_, PyAny>>,
         number: Option<&Bound<'_, PyAny>>,
     ) -> Result<orders::PreparedQuote> {
-        let account = convert::text(account, "account")?;
-        let lines = orders::read_lines(lines)?;
-        let at = At::read(at)?;
-        let currency = convert::optional_text(currency, "currency")?;
-        let placing = orders::Placing {
-            user: convert::optional_text(user, "user")?,
-            spent: orders::read_spent(spent)?,
-        };
+        let order = orders::OrderArgs::read(account, lines, at, currency, user, spent)?;
         let draft = orders::Draft {
             manual_prices: orders::read_manual_prices(manual_prices)?,
             valid_until: At::read(Some(valid_until))?,
@@ -338,18 +312,7 @@ impl Engine {
             key: orders::read_key(key)?,
         };
         let (order, document) = py.detach(|| {
-            guarded(|| {
-                orders::prepare_quote(
-                    &self.inner,
-                    &self.version,
-                    account,
-                    &lines,
-                    &at,
-                    currency,
-                    &placing,
-                    &draft,
-                )
-            })
+            guarded(|| orders::prepare_quote(&self.inner, &self.version, &order, &draft))
         })??;
         Ok(orders::PreparedQuote::new(py, order, document)?)
     }
@@ -373,10 +336,7 @@ impl Engine {
         let document = convert::text(document, "document")?;
         let key = orders::read_key(key)?;
         let at = At::read(at)?;
-        let placing = orders::Placing {
-            user: convert::optional_text(user, "user")?,
-            spent: orders::read_spent(spent)?,
-        };
+        let placing = orders::Placing::read(user, spent)?;
         py.detach(|| {
             guarded(|| {
                 orders::place_quote(&self.inner, &self.version, &document, &key, &at, &placing)
@@ -387,8 +347,10 @@ impl Engine {
     /// Why an order costs what it does: each line's `Explanation` (or `LineError`), every order
     /// condition that speaks to the account — applied or why not — the adjustments and the
     /// allocation of the order discount. An order `price_order` refuses (`MINIMUM_ORDER`) is
-    /// explained too, with `refused` set. Arguments as `price_order`.
-    #[pyo3(signature = (account, lines, at = None, currency = None))]
+    /// explained too, with `refused` set. Arguments as `price_order`; `approval` is the decision
+    /// for `user`.
+    #[pyo3(signature = (account, lines, at = None, currency = None, user = None, spent = None))]
+    #[allow(clippy::too_many_arguments)]
     fn explain_order(
         &self,
         py: Python<'_>,
@@ -396,14 +358,11 @@ impl Engine {
         lines: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
         currency: Option<&Bound<'_, PyAny>>,
+        user: Option<&Bound<'_, PyAny>>,
+        spent: Option<&Bound<'_, PyAny>>,
     ) -> Result<orders::OrderExplanation> {
-        let account = convert::text(account, "account")?;
-        let lines = orders::read_lines(lines)?;
-        let at = At::read(at)?;
-        let currency = convert::optional_text(currency, "currency")?;
-        py.detach(|| {
-            guarded(|| orders::explain_order(&self.inner, account, &lines, &at, currency))
-        })?
+        let order = orders::OrderArgs::read(account, lines, at, currency, user, spent)?;
+        py.detach(|| guarded(|| orders::explain_order(&self.inner, &order)))?
     }
 
     /// Reads what a buyer pasted or uploaded (`ref qty` lines, or CSV with `;`, `,` or tab,

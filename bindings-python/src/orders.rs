@@ -142,39 +142,71 @@ pub(crate) struct Placing {
     pub(crate) spent: Vec<(String, Decimal)>,
 }
 
-fn wire_order<'a>(
-    account: &'a str,
-    lines: &'a [Line],
-    at: &'a At,
-    currency: Option<&'a str>,
-    placing: &'a Placing,
-) -> OrderInput<'a> {
-    OrderInput {
-        account,
-        lines: lines.iter().map(Line::wire).collect(),
-        at: at.wire(),
-        currency,
-        user: placing.user.as_deref(),
-        spent: placing
-            .spent
+impl Placing {
+    pub(crate) fn read(
+        user: Option<&Bound<'_, PyAny>>,
+        spent: Option<&Bound<'_, PyAny>>,
+    ) -> Result<Placing> {
+        Ok(Placing {
+            user: convert::optional_text(user, "user")?,
+            spent: read_spent(spent)?,
+        })
+    }
+
+    fn spent(&self) -> Vec<(&str, Decimal)> {
+        self.spent
             .iter()
             .map(|(cc, amount)| (cc.as_str(), *amount))
-            .collect(),
+            .collect()
     }
 }
 
-/// Prices the lines for the account at `at` in `currency`.
+/// An order's arguments as `price_order`, `explain_order` and `prepare_quote` take them.
+pub(crate) struct OrderArgs {
+    account: String,
+    lines: Vec<Line>,
+    at: At,
+    currency: Option<String>,
+    placing: Placing,
+}
+
+impl OrderArgs {
+    pub(crate) fn read(
+        account: &Bound<'_, PyAny>,
+        lines: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+        currency: Option<&Bound<'_, PyAny>>,
+        user: Option<&Bound<'_, PyAny>>,
+        spent: Option<&Bound<'_, PyAny>>,
+    ) -> Result<OrderArgs> {
+        Ok(OrderArgs {
+            account: convert::text(account, "account")?,
+            lines: read_lines(lines)?,
+            at: At::read(at)?,
+            currency: convert::optional_text(currency, "currency")?,
+            placing: Placing::read(user, spent)?,
+        })
+    }
+
+    fn wire(&self) -> OrderInput<'_> {
+        OrderInput {
+            account: &self.account,
+            lines: self.lines.iter().map(Line::wire).collect(),
+            at: self.at.wire(),
+            currency: self.currency.as_deref(),
+            user: self.placing.user.as_deref(),
+            spent: self.placing.spent(),
+        }
+    }
+}
+
+/// Prices the order.
 pub(crate) fn price_order(
     engine: &tarif::Engine,
     version: &Arc<str>,
-    account: String,
-    lines: &[Line],
-    at: &At,
-    currency: Option<String>,
-    placing: &Placing,
+    order: &OrderArgs,
 ) -> Result<PricedOrder> {
-    let priced = wire_order(&account, lines, at, currency.as_deref(), placing).price(engine)?;
-    Ok(PricedOrder::new(&priced, version))
+    Ok(PricedOrder::new(&order.wire().price(engine)?, version))
 }
 
 /// A sales rep's draft: the order, the manual unit prices and the quote's validity end.
@@ -229,20 +261,15 @@ pub(crate) fn read_key(key: &Bound<'_, PyAny>) -> Result<Vec<u8>> {
     ))
 }
 
-/// Prices the lines as a sales quote and signs its document.
-#[allow(clippy::too_many_arguments)]
+/// Prices the order as a sales quote and signs its document.
 pub(crate) fn prepare_quote(
     engine: &tarif::Engine,
     version: &Arc<str>,
-    account: String,
-    lines: &[Line],
-    at: &At,
-    currency: Option<String>,
-    placing: &Placing,
+    order: &OrderArgs,
     draft: &Draft,
 ) -> Result<(PricedOrder, Option<String>)> {
     let input = QuoteDraftInput {
-        order: wire_order(&account, lines, at, currency.as_deref(), placing),
+        order: order.wire(),
         manual_prices: draft.manual_prices.clone(),
         valid_until: draft.valid_until.wire(),
         number: draft.number.as_deref(),
@@ -267,27 +294,15 @@ pub(crate) fn place_quote(
     let input = PlacingInput {
         at: at.wire(),
         user: placing.user.as_deref(),
-        spent: placing
-            .spent
-            .iter()
-            .map(|(cc, amount)| (cc.as_str(), *amount))
-            .collect(),
+        spent: placing.spent(),
     };
     let priced = input.place(engine, &quote)?;
     Ok(PricedOrder::new(&priced, version))
 }
 
-/// Explains the order of the lines for the account at `at` in `currency`.
-pub(crate) fn explain_order(
-    engine: &tarif::Engine,
-    account: String,
-    lines: &[Line],
-    at: &At,
-    currency: Option<String>,
-) -> Result<OrderExplanation> {
-    let nobody = Placing::default();
-    let explained =
-        wire_order(&account, lines, at, currency.as_deref(), &nobody).explain(engine)?;
+/// Explains the order.
+pub(crate) fn explain_order(engine: &tarif::Engine, order: &OrderArgs) -> Result<OrderExplanation> {
+    let explained = order.wire().explain(engine)?;
     Ok(OrderExplanation {
         lines: explained
             .lines
@@ -312,6 +327,7 @@ pub(crate) fn explain_order(
         allocated: explained.allocated,
         total: explained.total,
         refused: explained.refused.map(LineError),
+        approval: explained.approval,
     })
 }
 
@@ -407,6 +423,26 @@ pub(crate) struct PricedOrder {
     placed_quote: Option<PlacedQuote>,
 }
 
+/// An approval decision as a dict.
+fn approval_dict<'py>(py: Python<'py>, approval: &Approval) -> PyResult<Bound<'py, PyDict>> {
+    let reasons = PyList::empty(py);
+    for reason in &approval.reasons {
+        let approvers = PyDict::new(py);
+        approvers.set_item("role", &reason.approvers.role)?;
+        approvers.set_item("users", &reason.approvers.users)?;
+        let item = PyDict::new(py);
+        item.set_item("rule", &reason.rule)?;
+        item.set_item("kind", reason.kind)?;
+        item.set_item("approvers", approvers)?;
+        item.set_item("detail", &reason.detail)?;
+        reasons.append(item)?;
+    }
+    let out = PyDict::new(py);
+    out.set_item("decision", approval.decision.as_str())?;
+    out.set_item("reasons", reasons)?;
+    Ok(out)
+}
+
 /// The quote an order was placed against, owned.
 struct PlacedQuote {
     number: Option<String>,
@@ -494,22 +530,7 @@ impl PricedOrder {
     /// "refused", "reasons": [{"rule", "kind", "approvers": {"role", "users"}, "detail"}]}`.
     #[getter]
     fn approval<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let reasons = PyList::empty(py);
-        for reason in &self.approval.reasons {
-            let approvers = PyDict::new(py);
-            approvers.set_item("role", &reason.approvers.role)?;
-            approvers.set_item("users", &reason.approvers.users)?;
-            let item = PyDict::new(py);
-            item.set_item("rule", &reason.rule)?;
-            item.set_item("kind", reason.kind)?;
-            item.set_item("approvers", approvers)?;
-            item.set_item("detail", &reason.detail)?;
-            reasons.append(item)?;
-        }
-        let approval = PyDict::new(py);
-        approval.set_item("decision", self.approval.decision.as_str())?;
-        approval.set_item("reasons", reasons)?;
-        Ok(approval)
+        approval_dict(py, &self.approval)
     }
     /// One entry per order line, in order: a `Quote`, or a `LineError`.
     #[getter]
@@ -739,10 +760,16 @@ pub(crate) struct OrderExplanation {
     allocated: Vec<Decimal>,
     total: Decimal,
     refused: Option<LineError>,
+    approval: Approval,
 }
 
 #[pymethods]
 impl OrderExplanation {
+    /// Whether the order may be placed as it is, as `price_order` decides it (the same dict).
+    #[getter]
+    fn approval<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        approval_dict(py, &self.approval)
+    }
     /// One entry per order line: an `Explanation`, or the line's `LineError`.
     #[getter]
     fn lines<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {

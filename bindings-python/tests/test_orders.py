@@ -309,6 +309,22 @@ def test_an_unknown_user_names_the_user():
     with pytest.raises(tarif.QuoteError) as err:
         engine.price_order("SITE", [("CAB", 1)], user="zoe")
     assert (err.value.code, err.value.details) == ("UNKNOWN_USER", {"user": "zoe"})
+    with pytest.raises(tarif.QuoteError) as err:
+        engine.explain_order("SITE", [("CAB", 1)], user="zoe")
+    assert err.value.code == "UNKNOWN_USER"
+
+
+def test_explain_order_decides_the_approval_as_price_order_does():
+    fixture = json.loads((FIXTURES / "orders" / "approvals.json").read_text())
+    engine = engine_for(fixture["document"])
+    for case in fixture["orders"]:
+        if case["op"] != "price_order" or "error" in case["expect"]:
+            continue
+        args = dict(at=case["at"], currency=case.get("currency"), user=case.get("user"),
+                    spent=case.get("spent"))
+        priced = engine.price_order(case["account"], order_lines(case), **args)
+        explained = engine.explain_order(case["account"], order_lines(case), **args)
+        assert explained.approval == priced.approval, case["name"]
 
 
 def test_order_conditions_explained_and_refusals_carry_what_is_missing():

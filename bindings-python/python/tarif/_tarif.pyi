@@ -228,6 +228,8 @@ class Engine:
         lines: Iterable[tuple[str, _Qty] | _OrderLine],
         at: _At | None = None,
         currency: str | None = None,
+        user: str | None = None,
+        spent: dict[str, Decimal | int | str] | None = None,
     ) -> OrderExplanation: ...
     def parse_order_lines(
         self,
@@ -409,6 +411,8 @@ class OrderExplanation:
     def total(self) -> Decimal: ...
     @property
     def refused(self) -> LineError | None: ...
+    @property
+    def approval(self) -> _Approval: ...
 
 @final
 class OrderText:

@@ -172,6 +172,9 @@ pub struct OrderExplanation<'e> {
     pub total: Decimal,
     /// `MINIMUM_ORDER` when `price_order` refuses the order.
     pub refused: Option<QueryError>,
+    /// Whether the order may be placed as it is, by its user, as [`PricedOrder::approval`]
+    /// (`refused` without reasons for an order the minimum order value refuses).
+    pub approval: Approval,
 }
 
 /// Text read into order lines for an account (see [`Engine::parse_order_lines`]).
@@ -309,6 +312,7 @@ impl Engine {
             allocated: priced.allocated,
             total: priced.total,
             refused: settled.refused,
+            approval: priced.approval,
         })
     }
 
