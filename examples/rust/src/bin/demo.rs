@@ -1,16 +1,17 @@
 //! `make demo`: compiles the sample distributor document, then shows what five customers see,
 //! what they pay for the same six products and why, how references resolve, and the explanation
 //! of one surprising price, a quick order pasted from a spreadsheet, one customer's own catalog,
-//! filtered and counted, and an ERP delta
-//! applied, diffed and snapshotted. Everything is priced at a fixed instant, so only the timings
+//! filtered and counted, an ERP delta applied, diffed and snapshotted, and a sales quote with
+//! prices set by hand, placed after the price change. Everything is priced at a fixed instant, so only the timings
 //! differ from run to run.
 
 use std::error::Error;
 
 use serde_json::Value;
 use tarif::{
-    Capability, Decimal, Engine, Facet, Filter, Instant, Order, OrderLine, PricedOrder, Quote,
-    QuoteRequest, RelationKind, SearchQuery, Source, Status, TextOptions,
+    Capability, Decimal, Engine, Facet, Filter, Instant, Order, OrderLine, Placing, PricedOrder,
+    Quote, QuoteDraft, QuoteRequest, RelationKind, SalesQuote, SearchQuery, Source, Status,
+    TextOptions,
 };
 use tarif_sample::{self as sample, showcase};
 
@@ -140,6 +141,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("{}", engine.explain(&request)?);
 
     erp_sync(&engine, at)?;
+    sales_quote(&engine, at)?;
     Ok(())
 }
 
@@ -236,6 +238,96 @@ fn erp_sync(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
         reopened.quote(&drill)?.unit_price,
         showcase::RESELLER
     );
+    Ok(())
+}
+
+/// A sales rep quotes the key account's site with a price set by hand: under the floor of the
+/// key accounts' contract it is refused, within it the quote is signed; placed a week later,
+/// after the ERP raised the account's net price, the order keeps the quoted prices.
+fn sales_quote(engine: &Engine, at: Instant) -> Result<(), Box<dyn Error>> {
+    section(&format!(
+        "A sales quote for {}: prices set by hand within the floors, signed, placed after the price change",
+        showcase::KEY_ACCOUNT_SITE
+    ));
+    let key = b"the sales team's quote key, 32 B";
+    const DAY: i64 = 86_400_000_000;
+    let order = Order::new(
+        showcase::KEY_ACCOUNT_SITE,
+        vec![
+            OrderLine::new(showcase::BREAKER, 40.into()),
+            OrderLine::new(showcase::CABLE, 100.into()),
+        ],
+    )
+    .at(at);
+    let draft = |breaker: &str| -> Result<QuoteDraft<'_>, Box<dyn Error>> {
+        Ok(QuoteDraft {
+            order: order.clone(),
+            manual_prices: vec![Some(breaker.parse()?)],
+            valid_until: Instant(at.0 + 30 * DAY),
+            number: Some("DEV-2027-0042"),
+        })
+    };
+    let too_low = engine.prepare_quote(&draft("12.00")?, key)?;
+    if let Some(Err(error)) = too_low.order.lines.first() {
+        println!("breaker at 12.00: {error} ({})", error.code());
+    }
+    let prepared = engine.prepare_quote(&draft("13.90")?, key)?;
+    let document = prepared.document.ok_or("the quote was not issued")?;
+    let quote = SalesQuote::verify(&document, key)?;
+    println!(
+        "breaker at 13.90: quote {} signed ({} bytes of JSON), total {} EUR, valid until {}",
+        quote.number.as_deref().unwrap_or(""),
+        document.len(),
+        quote.total,
+        quote.valid_until
+    );
+    let raise = serde_json::json!({"format": "tarif/1-changes", "upsert": {"prices": [
+        {"list": "batimax-net", "sku": showcase::BREAKER, "price": "15.60"}]}});
+    let next = engine
+        .apply(&raise.to_string(), &tarif::CompileOptions::default())?
+        .engine;
+    println!("a week later the ERP raises Batimax's net price of the breaker to 15.60; the order placed against the quote:");
+    let placing = Placing {
+        at: Some(Instant(at.0 + 7 * DAY)),
+        ..Placing::default()
+    };
+    let placed = next.place_quote(&quote, &placing)?;
+    let mut table = Table::new(&["product", "qty", "rules today", "quoted", "line total"]);
+    for ((line, outcome), locked) in quote.lines.iter().zip(&placed.lines).zip(&placed.overrides) {
+        let today = locked
+            .and_then(|o| o.rules_unit_price)
+            .map_or(String::new(), |p| p.to_string());
+        table.row([
+            line.sku.clone(),
+            line.qty.to_string(),
+            today,
+            line.unit_price.to_string(),
+            outcome
+                .as_ref()
+                .map_or_else(|e| e.code().to_string(), |q| q.line_total.to_string()),
+        ]);
+    }
+    table.print();
+    print_totals(&placed);
+    if let Some(placed_quote) = &placed.placed_quote {
+        println!(
+            "placed against {} priced by engine {}: the rules have {}changed since",
+            placed_quote.number.unwrap_or(""),
+            placed_quote.engine_version,
+            if placed_quote.rules_changed {
+                ""
+            } else {
+                "not "
+            }
+        );
+    }
+    let forged = document.replacen("\"unit_price\": \"13.90\"", "\"unit_price\": \"3.90\"", 1);
+    if let Err(error) = SalesQuote::verify(&forged, key) {
+        println!(
+            "the same document with the breaker at 3.90: {error} ({})",
+            error.code()
+        );
+    }
     Ok(())
 }
 
