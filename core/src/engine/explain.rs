@@ -5,7 +5,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use super::quote::{Candidate, CandidateKind, Ctx, Recorder, Resolve, Running};
+use super::quote::{Candidate, CandidateKind, Ctx, OrderLines, Recorder, Resolve, Running};
 use super::Engine;
 use crate::error::QueryError;
 use crate::index::{AccountDef, Action, ProductId};
@@ -120,14 +120,25 @@ impl Engine {
         &self,
         request: &super::quote::QuoteRequest<'_>,
     ) -> Result<Explanation, QueryError> {
-        let (ctx, _) = self.resolve_request(request, Resolve::AnyMatch)?;
+        self.explain_in(request, None)
+    }
+
+    /// [`Engine::explain`] of a line of an order, whose tier bases read the order's lines
+    /// (docs/spec.md §12.5).
+    pub(crate) fn explain_in(
+        &self,
+        request: &super::quote::QuoteRequest<'_>,
+        order: Option<OrderLines>,
+    ) -> Result<Explanation, QueryError> {
+        let (mut ctx, _) = self.resolve_request(request, Resolve::AnyMatch)?;
+        ctx.order = order.clone();
         let Ctx {
             account,
             product,
             at,
             currency,
             ..
-        } = ctx;
+        } = ctx.clone();
         let visibility = self.visibility_report(account, product, at);
         let mut reports = Reports::default();
         if request.qty > Decimal::ZERO {
@@ -183,7 +194,14 @@ impl Engine {
                 candidates: out,
             });
         }
-        let outcome = match self.quote(request) {
+        let quoted = match order {
+            None => self.quote(request),
+            Some(order) => self.prepare(request).and_then(|(mut ctx, buyable)| {
+                ctx.order = Some(order);
+                self.quote_prepared(&ctx, buyable)
+            }),
+        };
+        let outcome = match quoted {
             Ok(q) => Ok((q.unit_price, q.line_total)),
             Err(e) => Err((e.code().to_string(), e.to_string())),
         };

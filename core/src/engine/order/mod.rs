@@ -16,14 +16,19 @@ pub use text::LineFormat;
 
 use conditions::LineView;
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 
 use super::explain::Explanation;
-use super::quote::{Quote, QuoteRequest};
+use super::quote::{OrderLines, Quote, QuoteRequest};
 use super::Engine;
 use crate::error::QueryError;
 use crate::index::{AccountDef, ProductId};
 use crate::instant::Instant;
+
+/// Per order line, its product and quantity when it counts in tier bases (docs/spec.md §12.5).
+type Counted = Arc<[Option<(ProductId, Decimal)>]>;
 
 /// One line of an order: a reference as the buyer wrote it and a quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,7 +257,7 @@ impl Engine {
     /// assert_eq!(priced.failed_lines(), 1);
     /// ```
     pub fn price_order(&self, order: &Order<'_>) -> Result<PricedOrder<'_>, QueryError> {
-        let (priced, settled) = self.settled_order(order)?;
+        let (priced, settled, _) = self.settled_order(order)?;
         match settled.refused {
             Some(refused) => Err(refused),
             None => Ok(priced),
@@ -278,15 +283,23 @@ impl Engine {
     /// assert!(why.conditions[0].reason.contains("below the free-shipping threshold `100`"));
     /// ```
     pub fn explain_order(&self, order: &Order<'_>) -> Result<OrderExplanation<'_>, QueryError> {
-        let (priced, settled) = self.settled_order(order)?;
+        let (priced, settled, counted) = self.settled_order(order)?;
         let lines = order
             .lines
             .iter()
-            .map(|line| {
+            .enumerate()
+            .map(|(k, line)| {
                 let mut request =
                     QuoteRequest::new(order.account, line.reference, line.qty).at(priced.at);
                 request.currency = order.currency;
-                self.explain(&request)
+                let in_order = counted
+                    .get(k)
+                    .is_some_and(Option::is_some)
+                    .then(|| OrderLines {
+                        lines: Arc::clone(&counted),
+                        line: k,
+                    });
+                self.explain_in(&request, in_order)
             })
             .collect();
         Ok(OrderExplanation {
@@ -300,15 +313,17 @@ impl Engine {
         })
     }
 
-    /// The order priced with its conditions, whatever a minimum order says.
+    /// The order priced with its conditions, whatever a minimum order says, and the lines
+    /// that count in tier bases.
     fn settled_order(
         &self,
         order: &Order<'_>,
-    ) -> Result<(PricedOrder<'_>, conditions::Settled<'_>), QueryError> {
+    ) -> Result<(PricedOrder<'_>, conditions::Settled<'_>, Counted), QueryError> {
         let (_, account) = self.account(order.account)?;
         let at = order.at.unwrap_or_else(Instant::now);
         let currency = self.request_currency(account, order.currency)?;
-        let lines: Vec<Result<Quote<'_>, QueryError>> = order
+        let overflow = || QueryError::Overflow(format!("order of `{}`", order.account));
+        let prepared: Vec<_> = order
             .lines
             .iter()
             .map(|line| {
@@ -319,7 +334,34 @@ impl Engine {
                     at: Some(at),
                     currency: order.currency,
                 };
-                let quote = self.quote(&request)?;
+                self.prepare(&request)
+            })
+            .collect();
+        // The lines the account may buy count in the tier bases of the others (§12.5).
+        let counted: Counted = prepared
+            .iter()
+            .map(|p| match p {
+                Ok((ctx, true)) => Some((ctx.product, ctx.qty)),
+                _ => None,
+            })
+            .collect();
+        counted
+            .iter()
+            .flatten()
+            .try_fold(Decimal::ZERO, |sum, &(_, q)| sum.checked_add(q))
+            .ok_or_else(overflow)?;
+        let lines: Vec<Result<Quote<'_>, QueryError>> = prepared
+            .into_iter()
+            .enumerate()
+            .map(|(line, prepared)| {
+                let (mut ctx, buyable) = prepared?;
+                if buyable {
+                    ctx.order = Some(OrderLines {
+                        lines: Arc::clone(&counted),
+                        line,
+                    });
+                }
+                let quote = self.quote_prepared(&ctx, buyable)?;
                 if quote.buyable {
                     Ok(quote)
                 } else {
@@ -327,7 +369,6 @@ impl Engine {
                 }
             })
             .collect();
-        let overflow = || QueryError::Overflow(format!("order of `{}`", order.account));
         let subtotal = lines
             .iter()
             .filter_map(|l| l.as_ref().ok())
@@ -376,7 +417,7 @@ impl Engine {
             total,
             approval,
         };
-        Ok((priced, settled))
+        Ok((priced, settled, counted))
     }
 
     /// Reads what a buyer pasted or uploaded — `ref qty` lines, or CSV delimited by `;`, `,`
