@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use super::quote::{Candidate, CandidateKind, Ctx, OrderLines, Recorder, Resolve, Running};
 use super::Engine;
 use crate::error::QueryError;
-use crate::index::{AccountDef, Action, ProductId};
+use crate::index::{AccountDef, Action, ProductId, NONE};
 use crate::instant::Instant;
 use crate::model::Select;
 use crate::money::ExactMul;
@@ -294,9 +294,10 @@ impl Engine {
                 if !rule.validity.contains(ctx.at) {
                     return format!("not valid at {}", ctx.at);
                 }
-                if rule.min_qty.is_some_and(|m| ctx.qty < m)
-                    || rule.max_qty.is_some_and(|m| ctx.qty > m)
-                {
+                let qty = self
+                    .tier_qty(ctx, rule.tier_basis, rule.basis_category)
+                    .total;
+                if rule.min_qty.is_some_and(|m| qty < m) || rule.max_qty.is_some_and(|m| qty > m) {
                     return "quantity outside the rule's range".into();
                 }
                 if rule.currency.is_some_and(|c| c != ctx.currency) {
@@ -318,6 +319,7 @@ impl Engine {
             CandidateKind::Entry { entry, list, .. } => {
                 let currency_ok = self.index.pricing.lists.row(list).currency == ctx.currency;
                 let e = self.index.pricing.entries.row(entry);
+                let qty = self.tier_qty(ctx, e.tier_basis, NONE).total;
                 if !currency_ok {
                     format!(
                         "list in another currency than {}",
@@ -325,9 +327,7 @@ impl Engine {
                     )
                 } else if !e.validity.contains(ctx.at) {
                     format!("not valid at {}", ctx.at)
-                } else if e.min_qty.is_some_and(|m| ctx.qty < m)
-                    || e.max_qty.is_some_and(|m| ctx.qty > m)
-                {
+                } else if e.min_qty.is_some_and(|m| qty < m) || e.max_qty.is_some_and(|m| qty > m) {
                     "quantity outside the entry's range".into()
                 } else {
                     "no price for this quantity (below the first tier, or a list of the chain is not valid)".into()

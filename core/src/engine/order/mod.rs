@@ -21,14 +21,11 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use super::explain::Explanation;
-use super::quote::{OrderLines, Quote, QuoteRequest};
+use super::quote::{Counted, OrderLines, Quote, QuoteRequest};
 use super::Engine;
 use crate::error::QueryError;
 use crate::index::{AccountDef, ProductId};
 use crate::instant::Instant;
-
-/// Per order line, its product and quantity when it counts in tier bases (docs/spec.md §12.5).
-type Counted = Arc<[Option<(ProductId, Decimal)>]>;
 
 /// One line of an order: a reference as the buyer wrote it and a quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -517,5 +514,55 @@ impl Engine {
             error,
         };
         (product, line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two colours of one family: "2.00, from 10 at 1.50" reading the family basis, and a
+    /// discount from 10 units reading the order.
+    fn engine() -> Engine {
+        Engine::from_json(
+            r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["l"]},
+            "products": [{"sku": "R", "family": "F"}, {"sku": "B", "family": "F"}],
+            "price_lists": [{"id": "l", "tier_basis": "family", "prices": [
+              {"sku": "R", "price": "2.00", "tiers": [{"min_qty": 10, "price": "1.50"}]},
+              {"sku": "B", "price": "2.00", "tiers": [{"min_qty": 10, "price": "1.50"}]}]}],
+            "accounts": [{"id": "C"}],
+            "contracts": [{"id": "k", "audience": "all", "rules": [
+              {"id": "big", "step": "discount", "products": "all", "percent": "-10",
+               "min_qty": 10, "tier_basis": "order"}]}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_order_prices_and_explains_its_lines_with_their_bases() {
+        let engine = engine();
+        let at = Instant::from_unix_seconds(0);
+        let lines = vec![OrderLine::new("R", 4.into()), OrderLine::new("B", 6.into())];
+        let order = Order::new("C", lines).at(at);
+        let priced = engine.price_order(&order).unwrap();
+        // 4 + 6 = 10: the family tier and the order discount, 1.50 x 0.90 = 1.35.
+        let units: Vec<String> = priced
+            .lines
+            .iter()
+            .map(|l| l.as_ref().unwrap().unit_price.to_string())
+            .collect();
+        assert_eq!(units, ["1.35", "1.35"]);
+        assert_eq!(priced.subtotal.to_string(), "13.50");
+        // Alone, 4 units are below both.
+        let alone = engine
+            .quote(&QuoteRequest::new("C", "R", 4.into()).at(at))
+            .unwrap();
+        assert_eq!(alone.unit_price.to_string(), "2.00");
+        let why = engine.explain_order(&order).unwrap();
+        let first = why.lines[0].as_ref().unwrap();
+        assert_eq!(first.outcome, Ok(("1.35".parse().unwrap(), "5.40".parse().unwrap())));
+        let discount = first.steps.iter().find(|s| s.step == "discount").unwrap();
+        assert!(discount.candidates.iter().any(|c| c.rule == "k/big" && c.applied));
     }
 }

@@ -14,8 +14,8 @@ mod rounding;
 mod types;
 
 pub(crate) use procedure::{
-    Candidate, CandidateKind, Ctx, Fail, Matched, OrderLines, Priced, Recorder, Resolve, Resolved,
-    Running, Silent, StepsRecorder,
+    Candidate, CandidateKind, Counted, Ctx, Fail, Matched, OrderLines, Priced, Recorder, Resolve,
+    Resolved, Running, Silent, StepsRecorder,
 };
 pub(crate) use rounding::nearest_quantity;
 pub use types::{

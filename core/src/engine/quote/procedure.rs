@@ -107,12 +107,13 @@ pub(crate) struct Ctx<'e> {
     pub order: Option<OrderLines>,
 }
 
-/// The lines of an order that count in tier bases (docs/spec.md §12.5), and which one is
-/// being priced.
+/// Per order line, its product and quantity when it counts in tier bases (docs/spec.md §12.5).
+pub(crate) type Counted = Arc<[Option<(ProductId, Decimal)>]>;
+
+/// The lines of an order that count in tier bases, and which one is being priced.
 #[derive(Debug, Clone)]
 pub(crate) struct OrderLines {
-    /// Per order line, its product and quantity when it counts in the bases.
-    pub lines: Arc<[Option<(ProductId, Decimal)>]>,
+    pub lines: Counted,
     /// The line being priced.
     pub line: usize,
 }
