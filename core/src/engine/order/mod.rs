@@ -561,8 +561,14 @@ mod tests {
         assert_eq!(alone.unit_price.to_string(), "2.00");
         let why = engine.explain_order(&order).unwrap();
         let first = why.lines[0].as_ref().unwrap();
-        assert_eq!(first.outcome, Ok(("1.35".parse().unwrap(), "5.40".parse().unwrap())));
+        assert_eq!(
+            first.outcome,
+            Ok(("1.35".parse().unwrap(), "5.40".parse().unwrap()))
+        );
         let discount = first.steps.iter().find(|s| s.step == "discount").unwrap();
-        assert!(discount.candidates.iter().any(|c| c.rule == "k/big" && c.applied));
+        assert!(discount
+            .candidates
+            .iter()
+            .any(|c| c.rule == "k/big" && c.applied));
     }
 }

@@ -352,11 +352,25 @@ impl Engine {
     /// own outside an order or for the `line` basis, else the order's lines sharing its
     /// family, its category (`category`, else the product's first) or all of them, the line
     /// taking its units after those of the lines before it.
+    #[inline]
     pub(crate) fn tier_qty(&self, ctx: &Ctx<'_>, basis: TierBasis, category: u32) -> TierQty {
-        let order = match (&ctx.order, basis) {
-            (None, _) | (_, TierBasis::Line) => return TierQty::line(ctx.qty),
-            (Some(order), _) => order,
-        };
+        // The quote path (no order, or the `line` basis) stays a branch: no work per candidate.
+        match &ctx.order {
+            Some(order) if basis != TierBasis::Line => {
+                self.order_tier_qty(ctx, order, basis, category)
+            }
+            _ => TierQty::line(ctx.qty),
+        }
+    }
+
+    /// [`Engine::tier_qty`] summed over the order's lines.
+    fn order_tier_qty(
+        &self,
+        ctx: &Ctx<'_>,
+        order: &OrderLines,
+        basis: TierBasis,
+        category: u32,
+    ) -> TierQty {
         let catalog = &self.index.catalog;
         let product = ctx.product;
         let closure = |p: ProductId| catalog.category_closure.get(p).map(|c| c.as_slice());
