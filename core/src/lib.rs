@@ -39,8 +39,8 @@ pub mod document {
         DefaultVisibility, Document, Effect, FacetSettings, Item, Leftover, NumText,
         OrderCondition, OrderKind, OrderRule, PercentOf, PriceEntry, PriceList, PriceMode, Product,
         Relations, RoundTo, Rounding, RoundingMode, Rule, Segment, Select, Selector, Settings,
-        StepDef, StockRecord, Tier, TierMode, User, Validity, VisibilityRule, WarehouseStock,
-        FORMAT,
+        StepDef, StockRecord, Tier, TierBasis, TierMode, User, Validity, VisibilityRule,
+        WarehouseStock, FORMAT,
     };
 }
 

@@ -401,6 +401,21 @@ pub enum TierMode {
     Graduated,
 }
 
+/// Which quantity a rule's or entry's tiers and quantity range read (docs/spec.md §12.5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierBasis {
+    /// The line's own quantity.
+    #[default]
+    Line,
+    /// The order's lines of the product's family.
+    Family,
+    /// The order's lines sharing the line's category.
+    Category,
+    /// Every line of the order.
+    Order,
+}
+
 /// A quantity tier: from `min_qty` on, this value.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -434,6 +449,8 @@ pub struct PriceList {
     pub valid: Option<Validity>,
     /// Default tier mode of its entries.
     pub tier_mode: Option<TierMode>,
+    /// Default tier basis of its entries.
+    pub tier_basis: Option<TierBasis>,
     /// Rounding policy of prices from this list.
     pub rounding: Option<Rounding>,
     /// Products without an entry here take their price from this list (followed in chains)...
@@ -458,6 +475,8 @@ pub struct PriceEntry {
     pub tiers: Vec<Tier>,
     /// Tier mode for this entry.
     pub tier_mode: Option<TierMode>,
+    /// The quantity its tiers and range read (overrides the list's).
+    pub tier_basis: Option<TierBasis>,
     /// Priority (overrides the list's).
     pub priority: Option<i64>,
     /// Validity (intersected with the list's).
@@ -938,6 +957,8 @@ pub struct Rule {
     pub tiers: Vec<Tier>,
     /// Tier mode.
     pub tier_mode: Option<TierMode>,
+    /// The quantity its tiers and range read.
+    pub tier_basis: Option<TierBasis>,
     /// Rounding policy of the price it produces.
     pub rounding: Option<Rounding>,
 }

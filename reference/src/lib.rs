@@ -18,7 +18,7 @@ use serde_json::Value;
 use tarif::document::{
     Account, Audience, Contract, DefaultVisibility, Document, Effect, Item, PercentOf, PriceEntry,
     PriceList, PriceMode, Product, RoundTo, Rounding, RoundingMode, Rule, Select, Selector, Tier,
-    TierMode, Validity,
+    TierBasis, TierMode, Validity,
 };
 use tarif::money::{self, ExactMul};
 use tarif::{Capability, Instant, Interval, RoundingStage};
@@ -155,6 +155,10 @@ struct Tiered {
     own: Option<Decimal>,
     tiers: Vec<(Decimal, Decimal)>,
     graduated: bool,
+    /// The units of its tier basis that come before this line (§12.5).
+    before: Decimal,
+    /// The basis quantity its tiers read; `None`: the line's own.
+    basis: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -227,7 +231,13 @@ struct Ctx<'a> {
     qty: Decimal,
     at: Instant,
     currency: String,
+    /// The order's lines that count in tier bases, and the index of this line (§12.5).
+    order: Option<InOrder<'a>>,
 }
+
+/// The lines of an order that count in tier bases (`None`: a line that does not), and the
+/// index of the line being priced (§12.5).
+type InOrder<'a> = (&'a [Option<(&'a Product, Decimal)>], usize);
 
 /// A rounding policy with its defaults, except the scale (currency-dependent).
 #[derive(Debug, Clone, Copy)]
@@ -358,6 +368,7 @@ fn percent_val(v: Val, percent: Decimal) -> Result<Val, &'static str> {
 impl Tiered {
     /// all_units: the tier with the largest threshold ≤ q, else the own value.
     fn value_at(&self, q: Decimal) -> Option<Decimal> {
+        let q = self.basis.unwrap_or(q);
         self.tiers
             .iter()
             .filter(|(t, _)| *t <= q)
@@ -377,6 +388,8 @@ impl Tiered {
     /// graduated: unit `n` (the quantity `(n − 1, n]`) is priced at the tier with the largest
     /// `min_qty` ≤ `n`, so tier `k` covers `(⌈t_k⌉ − 1, ⌈t_{k+1}⌉ − 1]` and the own value
     /// `(0, ⌈t_1⌉ − 1]`; (units, value) per band.
+    /// The line takes the units `(before, before + q]` of its basis (§12.5): each band's
+    /// share is its overlap with them.
     fn bands(&self, q: Decimal) -> Result<Vec<(Decimal, Decimal)>, &'static str> {
         let own = self.own.ok_or(NO_PRICE)?;
         let mut tiers = self.tiers.clone();
@@ -387,13 +400,14 @@ impl Tiered {
             let start = overflow(unit_index.checked_sub(Decimal::ONE))?.max(Decimal::ZERO);
             starts.push((start, value));
         }
+        let (from, to) = (self.before, overflow(self.before.checked_add(q))?);
         let mut out = Vec::new();
         for (i, (start, value)) in starts.iter().enumerate() {
-            if q <= *start {
-                break;
+            let end = starts.get(i + 1).map_or(to, |(next, _)| to.min(*next));
+            let (lo, hi) = ((*start).max(from), end);
+            if hi > lo {
+                out.push((overflow(hi.checked_sub(lo))?, *value));
             }
-            let end = starts.get(i + 1).map_or(q, |(next, _)| q.min(*next));
-            out.push((overflow(end.checked_sub(*start))?, *value));
         }
         Ok(out)
     }
@@ -500,6 +514,20 @@ impl Reference {
         at: Instant,
         currency: Option<&str>,
     ) -> Result<RefQuote, &'static str> {
+        self.quote_in(account, product_ref, qty, at, currency, None)
+    }
+
+    /// [`Reference::quote`] of a line of an order whose lines counting in tier bases are
+    /// `order.0`, the line being `order.1` (§12.5).
+    fn quote_in<'a>(
+        &'a self,
+        account: &str,
+        product_ref: &str,
+        qty: Decimal,
+        at: Instant,
+        currency: Option<&str>,
+        order: Option<InOrder<'a>>,
+    ) -> Result<RefQuote, &'static str> {
         let chain = self.chain(account).ok_or(UNKNOWN_ACCOUNT)?;
         let currency = self.request_currency(&chain, currency)?;
         let product = self.visible_product(&chain, product_ref, at)?;
@@ -519,6 +547,7 @@ impl Reference {
             qty,
             at,
             currency,
+            order,
         };
         let run = self.run(&ctx)?;
         let (unit_price, line_total, base_price) = self.finish(&ctx, &run)?;
@@ -532,6 +561,7 @@ impl Reference {
             qty,
             at,
             currency: ctx.currency.clone(),
+            order,
         };
         let list_price = match self.run(&everyone) {
             Ok(r) => self.finish(&everyone, &r).ok().map(|(unit, _, _)| unit),
@@ -755,6 +785,71 @@ impl Reference {
     }
 
     // ---- §4 selectors ----------------------------------------------------------------------
+
+    /// §12.5: the units of a line's tier basis before it and the basis quantity (`None`: the
+    /// line alone, as outside an order or for the `line` basis). `selector` is the rule's: the
+    /// deepest category it names is the `category` basis, else the product's first category.
+    fn basis(
+        &self,
+        ctx: &Ctx<'_>,
+        basis: Option<TierBasis>,
+        selector: Option<&Selector>,
+    ) -> (Decimal, Option<Decimal>) {
+        let basis = basis.unwrap_or(TierBasis::Line);
+        let Some((lines, at)) = ctx.order.filter(|_| basis != TierBasis::Line) else {
+            return (Decimal::ZERO, None);
+        };
+        let me = ctx.product;
+        let mut named = Vec::new();
+        if let Some(sel) = selector {
+            self.named_categories(sel, &mut named);
+        }
+        let mut deepest: Option<&String> = None;
+        for c in &named {
+            let depth = self.category_line(c).len();
+            if deepest.is_none_or(|d| depth > self.category_line(d).len()) {
+                deepest = Some(c);
+            }
+        }
+        let category = deepest.or(me.categories.first());
+        let shares = |p: &Product| match basis {
+            TierBasis::Line => p.sku == me.sku,
+            TierBasis::Family => match (&me.family, &p.family) {
+                (Some(a), Some(b)) => a == b,
+                (Some(_), None) => false,
+                (None, _) => p.sku == me.sku,
+            },
+            TierBasis::Category => match category {
+                Some(c) => p
+                    .categories
+                    .iter()
+                    .any(|own| self.category_line(own).contains(c)),
+                None => p.sku == me.sku,
+            },
+            TierBasis::Order => true,
+        };
+        let (mut before, mut total) = (Decimal::ZERO, Decimal::ZERO);
+        for (k, line) in lines.iter().enumerate() {
+            if let Some((p, q)) = line {
+                if shares(p) {
+                    total = total.checked_add(*q).unwrap_or(Decimal::MAX);
+                    if k < at {
+                        before = before.checked_add(*q).unwrap_or(Decimal::MAX);
+                    }
+                }
+            }
+        }
+        (before, Some(total))
+    }
+
+    /// The categories a selector names, in document order.
+    fn named_categories(&self, sel: &Selector, out: &mut Vec<String>) {
+        match sel {
+            Selector::Category(c) => out.push(c.clone()),
+            Selector::AllOf(members) => members.iter().for_each(|m| self.named_categories(m, out)),
+            _ => {}
+        }
+    }
 
     fn category_parent(&self, id: &str) -> Option<&str> {
         items(&self.doc.categories)
@@ -1004,7 +1099,12 @@ impl Reference {
                 }
                 let min_qty = r.min_qty.as_ref().and_then(|m| money::parse_decimal(&m.0));
                 let max_qty = r.max_qty.as_ref().and_then(|m| money::parse_decimal(&m.0));
-                if min_qty.is_some_and(|m| ctx.qty < m) || max_qty.is_some_and(|m| ctx.qty > m) {
+                let range_qty = self
+                    .basis(ctx, r.tier_basis, Some(&r.products))
+                    .1
+                    .unwrap_or(ctx.qty);
+                if min_qty.is_some_and(|m| range_qty < m) || max_qty.is_some_and(|m| range_qty > m)
+                {
                     continue;
                 }
                 let Some(action) = self.rule_action(r, c, ctx)? else {
@@ -1072,12 +1172,16 @@ impl Reference {
         if !self.valid_at(&[list.valid.as_ref(), e.valid.as_ref()], ctx.at) {
             return Ok(None);
         }
+        let (before, basis) = self.basis(ctx, e.tier_basis.or(list.tier_basis), None);
         let min_qty = e.min_qty.as_ref().and_then(|m| money::parse_decimal(&m.0));
         let max_qty = e.max_qty.as_ref().and_then(|m| money::parse_decimal(&m.0));
-        if min_qty.is_some_and(|m| ctx.qty < m) || max_qty.is_some_and(|m| ctx.qty > m) {
+        let range_qty = basis.unwrap_or(ctx.qty);
+        if min_qty.is_some_and(|m| range_qty < m) || max_qty.is_some_and(|m| range_qty > m) {
             return Ok(None);
         }
         let t = Tiered {
+            before,
+            basis,
             own: dec(e.price.as_ref()),
             tiers: e
                 .tiers
@@ -1142,7 +1246,10 @@ impl Reference {
             .unwrap_or(&self.default_currency);
         let in_currency = currency == ctx.currency;
         let graduated = r.tier_mode == Some(TierMode::Graduated);
+        let (before, basis) = self.basis(ctx, r.tier_basis, Some(&r.products));
         let tiered = |own: Option<&String>, pick: fn(&Tier) -> Option<&String>| Tiered {
+            before,
+            basis,
             own: dec(own),
             tiers: r
                 .tiers
@@ -1499,12 +1606,13 @@ impl Reference {
     /// §12.4: the lowest line total the floors of the bounds rules applied to a quoted line
     /// allow — the highest unit floor from its base price, times the quantity, rounded up to
     /// the currency's scale — `None` when none applied.
-    pub fn line_floor(
-        &self,
+    pub(crate) fn line_floor<'a>(
+        &'a self,
         account: &str,
         quote: &RefQuote,
         qty: Decimal,
         at: Instant,
+        order: Option<InOrder<'a>>,
     ) -> Result<Option<Decimal>, &'static str> {
         let chain = self.chain(account).ok_or(UNKNOWN_ACCOUNT)?;
         let product = self.visible_product(&chain, &quote.sku, at)?;
@@ -1514,6 +1622,7 @@ impl Reference {
             qty,
             at,
             currency: quote.currency.clone(),
+            order,
         };
         let mut floor: Option<Decimal> = None;
         for c in items(&self.doc.contracts) {
@@ -1713,6 +1822,8 @@ mod tests {
     #[test]
     fn graduated_bands() -> Result<(), &'static str> {
         let t = Tiered {
+            before: Decimal::ZERO,
+            basis: None,
             own: Some(d("10")),
             tiers: vec![(d("5"), d("8"))],
             graduated: true,

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 
 use crate::{items, RefQuote, Reference, OVERFLOW, UNKNOWN_ACCOUNT};
 use tarif::document::RoundingMode;
-use tarif::document::{Contract, Leftover, OrderCondition, OrderKind};
+use tarif::document::{Contract, Leftover, OrderCondition, OrderKind, Product};
 use tarif::money::{self, parse_decimal};
 use tarif::Instant;
 
@@ -109,10 +109,38 @@ impl Reference {
         let chain = self.chain(account).ok_or(UNKNOWN_ACCOUNT)?;
         let currency = self.request_currency(&chain, currency)?;
         let scale = self.currency_scale(&currency);
-        let priced: Vec<Result<RefQuote, &'static str>> = lines
+        // §12.5: the lines the account may buy count in the tier bases; a line's tiers read
+        // its own quantity unless its rule or entry names another basis.
+        let counted: Vec<Option<(&Product, Decimal)>> = lines
             .iter()
             .map(|line| {
-                let quote = self.quote(account, &line.reference, line.qty, at, Some(&currency))?;
+                let product = self.visible_product(&chain, &line.reference, at).ok()?;
+                let admitted = line.qty > Decimal::ZERO
+                    && matches!(self.nearest_valid(product, line.qty), Ok(None));
+                let caps = self.capabilities(&chain, product, at);
+                (admitted && caps.price && caps.buy).then_some((product, line.qty))
+            })
+            .collect();
+        let mut units = Decimal::ZERO;
+        for (_, q) in counted.iter().flatten() {
+            units = units.checked_add(*q).ok_or(OVERFLOW)?;
+        }
+        let priced: Vec<Result<RefQuote, &'static str>> = lines
+            .iter()
+            .enumerate()
+            .map(|(k, line)| {
+                let order = counted
+                    .get(k)
+                    .is_some_and(Option::is_some)
+                    .then_some((counted.as_slice(), k));
+                let quote = self.quote_in(
+                    account,
+                    &line.reference,
+                    line.qty,
+                    at,
+                    Some(&currency),
+                    order,
+                )?;
                 if quote.buyable {
                     Ok(quote)
                 } else {
@@ -176,9 +204,13 @@ impl Reference {
                 .map(|q| q.as_ref().map_or(Decimal::ZERO, |q| q.line_total))
                 .collect();
             let mut rooms = Vec::new();
-            for (quote, line) in priced.iter().zip(lines) {
+            for (k, (quote, line)) in priced.iter().zip(lines).enumerate() {
+                let order = counted
+                    .get(k)
+                    .is_some_and(Option::is_some)
+                    .then_some((counted.as_slice(), k));
                 rooms.push(match quote {
-                    Ok(q) => match self.line_floor(account, q, line.qty, at)? {
+                    Ok(q) => match self.line_floor(account, q, line.qty, at, order)? {
                         Some(floor) => (q.line_total - floor).max(Decimal::ZERO),
                         None => q.line_total,
                     },

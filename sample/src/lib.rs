@@ -31,6 +31,11 @@ pub mod showcase {
     pub const DRILL: &str = "DRL-MAK-DHP487-K5-L";
     /// Nexans R2V 3G2.5 copper cable, sold by the metre in multiples of 0.5 m.
     pub const CABLE: &str = "CAB-NEX-R2V3G-2.5";
+    /// The same Nexans cable in 3G1.5: one family with [`CABLE`], whose drum tier counts both.
+    pub const CABLE_THIN: &str = "CAB-NEX-R2V3G-1.5";
+    /// The key account's drum discount: its tier reads the metres of the whole cable family
+    /// in an order.
+    pub const CABLE_DRUMS: &str = "CTR-BATIMAX-2027/cable-drums";
     /// Schneider iC60N C16 1P+N breaker: on the installers' list and a key account's net list.
     pub const BREAKER: &str = "MCB-SCH-IC60NC1PN-16A";
     /// Bosch 18 V 5.0 Ah battery: a low-margin product where floors bite.
@@ -2013,6 +2018,11 @@ fn contracts() -> Value {
             "rules": [
                 {"id": "fasteners", "step": "discount", "products": {"category": "fasteners"},
                  "percent": "-38"},
+                // Cable comes off one drum whatever the section: from 100 m of the R2V 3G
+                // family in one order, all its sections counted together, 6 % off on top of
+                // the key-account discount (hence the promo step, after it).
+                {"id": "cable-drums", "step": "promo", "products": {"family": "NEX-R2V3G"},
+                 "tier_basis": "family", "tiers": [{"min_qty": 100, "percent": "-6"}]},
             ],
             "order_conditions": [
                 {"id": "volume", "kind": "order_discount", "min_subtotal": "1000.00",

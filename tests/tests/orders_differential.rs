@@ -1,7 +1,8 @@
-//! Orders on random documents, with and without order conditions, users and approval rules:
-//! an order's lines are the lines quoted one by one (no rule reads quantities across lines
-//! yet), the engine's order, its approval decision included, equals the reference evaluator's,
-//! and the adjustments and allocations add up.
+//! Orders on random documents, with and without order conditions, users, approval rules and
+//! tier bases: the engine's order, its approval decision included, equals the reference
+//! evaluator's; the adjustments and allocations add up; an order's lines are the lines quoted
+//! one by one whenever no rule or entry reads quantities across lines, and a one-line order is
+//! its line quoted alone whatever the tier bases.
 
 mod common;
 
@@ -119,8 +120,44 @@ fn add_order_conditions(doc: &mut Value, rng: &mut common::Rng) {
     }
 }
 
+const BASES: [&str; 4] = ["line", "family", "category", "order"];
+
+/// Random `tier_basis` on the lists, entries and rules of half the documents; whether any
+/// reads quantities across lines.
+fn add_tier_bases(doc: &mut Value, rng: &mut common::Rng) -> bool {
+    if rng.chance(50) {
+        return false;
+    }
+    let mut across = false;
+    let mut basis = |rng: &mut common::Rng, obj: &mut Value, share: u64| {
+        if rng.chance(share) {
+            let b = *rng.pick(&BASES);
+            across |= b != "line";
+            obj["tier_basis"] = json!(b);
+        }
+    };
+    for list in doc["price_lists"].as_array_mut().into_iter().flatten() {
+        basis(rng, list, 20);
+        for entry in list["prices"].as_array_mut().into_iter().flatten() {
+            basis(rng, entry, 30);
+        }
+    }
+    for contract in doc["contracts"].as_array_mut().into_iter().flatten() {
+        for rule in contract["rules"].as_array_mut().into_iter().flatten() {
+            basis(rng, rule, 30);
+            // A quantity range makes the basis matter to rules without tiers; at most 20, the
+            // least `max_qty` the generator writes, so that the range stays valid.
+            if rule.get("tier_basis").is_some() && rule.get("min_qty").is_none() && rng.chance(50) {
+                rule["min_qty"] = json!(rng.below(19) + 2);
+            }
+        }
+    }
+    across
+}
+
 fn check_orders(seed: u64) -> Result<(), TestCaseError> {
     let mut doc = common::document(seed);
+    let across = add_tier_bases(&mut doc, &mut common::Rng::new(seed ^ 0x7135_ba5e));
     let users = add_approvals(&mut doc, &mut common::Rng::new(seed ^ 0x0a99_0a15));
     add_order_conditions(&mut doc, &mut common::Rng::new(seed ^ 0x0c0d_1710));
     let text = doc.to_string();
@@ -209,7 +246,20 @@ fn check_orders(seed: u64) -> Result<(), TestCaseError> {
                     Err(QueryError::NotBuyable(q.sku.to_string()))
                 }
             });
-            prop_assert_eq!(line, &alone, "{}", context());
+            if !across {
+                prop_assert_eq!(line, &alone, "{}", context());
+            }
+            let mut single =
+                Order::new(&account, vec![OrderLine::new(reference_text, *qty)]).at(at);
+            single.currency = currency.as_deref();
+            if let Ok(one) = engine.price_order(&single) {
+                prop_assert_eq!(
+                    one.lines.first(),
+                    Some(&alone),
+                    "one-line order\n{}",
+                    context()
+                );
+            }
         }
     }
     Ok(())

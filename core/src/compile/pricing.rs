@@ -14,7 +14,7 @@ use crate::index::pricing::{entry_key, EntrySlots, SLOTS_SHARE};
 use crate::index::{
     Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index, IndexKind,
     ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey,
-    Settings, Tiered,
+    Settings, Tiered, NONE,
 };
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
@@ -406,6 +406,7 @@ fn read_entries(
             min_qty,
             max_qty,
             exclusive: e.exclusive.unwrap_or(l.net),
+            tier_basis: e.tier_basis.or(l.tier_basis).unwrap_or_default(),
         });
     }
 }
@@ -728,6 +729,8 @@ fn contracts(
                 action,
                 rounding,
                 audience: audience.clone(),
+                tier_basis: r.tier_basis.unwrap_or_default(),
+                basis_category: named_category(&r.products, catalog),
             }) else {
                 continue;
             };
@@ -770,6 +773,34 @@ fn contracts(
                 pricing.order_conditions.push(def);
             }
         }
+    }
+}
+
+/// The deepest category a selector names (`NONE` when it names none): the category a
+/// `category` tier basis reads (docs/spec.md §12.5).
+fn named_category(selector: &model::Selector, catalog: &CatalogBuild) -> u32 {
+    let depth = |c: u32| {
+        catalog
+            .catalog
+            .categories
+            .get(c as usize)
+            .map_or(0, |d| d.depth)
+    };
+    match selector {
+        model::Selector::Category(c) => catalog.category_index.get(c).copied().unwrap_or(NONE),
+        model::Selector::AllOf(members) => members
+            .iter()
+            .map(|m| named_category(m, catalog))
+            .filter(|&c| c != NONE)
+            // The first of the deepest, in document order.
+            .fold(NONE, |best, c| {
+                if best == NONE || depth(c) > depth(best) {
+                    c
+                } else {
+                    best
+                }
+            }),
+        _ => NONE,
     }
 }
 

@@ -810,6 +810,7 @@ impl Engine {
             at: job.at,
             currency: job.currency,
             everyone_only: false,
+            order: None,
         };
         self.check_quantity(ctx.product, ctx.qty)
             .map_err(|e| e.status())?;

@@ -5,10 +5,10 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use super::quote::{Candidate, CandidateKind, Ctx, Recorder, Resolve, Running};
+use super::quote::{Candidate, CandidateKind, Ctx, OrderLines, Recorder, Resolve, Running};
 use super::Engine;
 use crate::error::QueryError;
-use crate::index::{AccountDef, Action, ProductId};
+use crate::index::{AccountDef, Action, ProductId, NONE};
 use crate::instant::Instant;
 use crate::model::Select;
 use crate::money::ExactMul;
@@ -120,14 +120,25 @@ impl Engine {
         &self,
         request: &super::quote::QuoteRequest<'_>,
     ) -> Result<Explanation, QueryError> {
-        let (ctx, _) = self.resolve_request(request, Resolve::AnyMatch)?;
+        self.explain_in(request, None)
+    }
+
+    /// [`Engine::explain`] of a line of an order, whose tier bases read the order's lines
+    /// (docs/spec.md §12.5).
+    pub(crate) fn explain_in(
+        &self,
+        request: &super::quote::QuoteRequest<'_>,
+        order: Option<OrderLines>,
+    ) -> Result<Explanation, QueryError> {
+        let (mut ctx, _) = self.resolve_request(request, Resolve::AnyMatch)?;
+        ctx.order = order.clone();
         let Ctx {
             account,
             product,
             at,
             currency,
             ..
-        } = ctx;
+        } = ctx.clone();
         let visibility = self.visibility_report(account, product, at);
         let mut reports = Reports::default();
         if request.qty > Decimal::ZERO {
@@ -183,7 +194,14 @@ impl Engine {
                 candidates: out,
             });
         }
-        let outcome = match self.quote(request) {
+        let quoted = match order {
+            None => self.quote(request),
+            Some(order) => self.prepare(request).and_then(|(mut ctx, buyable)| {
+                ctx.order = Some(order);
+                self.quote_prepared(&ctx, buyable)
+            }),
+        };
+        let outcome = match quoted {
             Ok(q) => Ok((q.unit_price, q.line_total)),
             Err(e) => Err((e.code().to_string(), e.to_string())),
         };
@@ -276,9 +294,10 @@ impl Engine {
                 if !rule.validity.contains(ctx.at) {
                     return format!("not valid at {}", ctx.at);
                 }
-                if rule.min_qty.is_some_and(|m| ctx.qty < m)
-                    || rule.max_qty.is_some_and(|m| ctx.qty > m)
-                {
+                let qty = self
+                    .tier_qty(ctx, rule.tier_basis, rule.basis_category)
+                    .total;
+                if rule.min_qty.is_some_and(|m| qty < m) || rule.max_qty.is_some_and(|m| qty > m) {
                     return "quantity outside the rule's range".into();
                 }
                 if rule.currency.is_some_and(|c| c != ctx.currency) {
@@ -300,6 +319,7 @@ impl Engine {
             CandidateKind::Entry { entry, list, .. } => {
                 let currency_ok = self.index.pricing.lists.row(list).currency == ctx.currency;
                 let e = self.index.pricing.entries.row(entry);
+                let qty = self.tier_qty(ctx, e.tier_basis, NONE).total;
                 if !currency_ok {
                     format!(
                         "list in another currency than {}",
@@ -307,9 +327,7 @@ impl Engine {
                     )
                 } else if !e.validity.contains(ctx.at) {
                     format!("not valid at {}", ctx.at)
-                } else if e.min_qty.is_some_and(|m| ctx.qty < m)
-                    || e.max_qty.is_some_and(|m| ctx.qty > m)
-                {
+                } else if e.min_qty.is_some_and(|m| qty < m) || e.max_qty.is_some_and(|m| qty > m) {
                     "quantity outside the entry's range".into()
                 } else {
                     "no price for this quantity (below the first tier, or a list of the chain is not valid)".into()

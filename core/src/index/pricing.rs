@@ -15,7 +15,7 @@ use super::ids::{
     SelectorId, NONE,
 };
 use crate::instant::Interval;
-use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
+use crate::model::{PercentOf, PriceMode, RoundingMode, TierBasis, TierMode};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Pricing {
@@ -220,6 +220,30 @@ impl Tiered {
         }
         out
     }
+
+    /// The graduated bands of the units `(start, start + qty]` of a basis: the bands of
+    /// `start + qty` units with the first `start` cut off, so that lines sharing a basis take
+    /// its bands one after another (docs/spec.md §12.5).
+    pub fn bands_from(
+        &self,
+        start: Decimal,
+        qty: Decimal,
+    ) -> Option<SmallVec<[(Decimal, Decimal); 4]>> {
+        if start.is_zero() {
+            return Some(self.bands(qty));
+        }
+        let mut out = SmallVec::new();
+        let mut lower = Decimal::ZERO;
+        for (units, v) in self.bands(start.checked_add(qty)?) {
+            let upper = lower.checked_add(units)?;
+            let from = lower.max(start);
+            if upper > from {
+                out.push((upper - from, v));
+            }
+            lower = upper;
+        }
+        Some(out)
+    }
 }
 
 /// Where a graduated tier's band starts: after `⌈min_qty⌉ − 1` (never below zero).
@@ -240,6 +264,7 @@ pub(crate) struct EntryDef {
     #[serde(with = "compact")]
     pub max_qty: Option<Decimal>,
     pub exclusive: bool,
+    pub tier_basis: TierBasis,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -263,6 +288,10 @@ pub(crate) struct RuleDef {
     pub rounding: Option<PolicyId>,
     /// Audience keys the rule speaks to.
     pub audience: SmallVec<[AudKey; 2]>,
+    pub tier_basis: TierBasis,
+    /// For the `category` basis: the deepest category the selector names (`NONE`: the
+    /// product's first category).
+    pub basis_category: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -547,6 +576,33 @@ mod tests {
             &[(d("9"), d("10")), (d("1"), d("9"))]
         );
         assert_eq!(t.bands(d("9")).as_slice(), &[(d("9"), d("10"))]);
+    }
+
+    #[test]
+    fn lines_sharing_a_basis_take_its_bands_one_after_another() {
+        let t = Tiered {
+            own: Some(d("10")),
+            tiers: Box::new([(d("10"), d("9")), (d("50"), d("8"))]),
+            mode: TierMode::Graduated,
+        };
+        // 60 units as 20 + 25 + 15: units 1–20, 21–45, 46–60.
+        let cut = |start: &str, qty: &str| t.bands_from(d(start), d(qty)).unwrap_or_default();
+        assert_eq!(
+            cut("0", "20").as_slice(),
+            &[(d("9"), d("10")), (d("11"), d("9"))]
+        );
+        assert_eq!(cut("20", "25").as_slice(), &[(d("25"), d("9"))]);
+        assert_eq!(
+            cut("45", "15").as_slice(),
+            &[(d("4"), d("9")), (d("11"), d("8"))]
+        );
+        let lines: Decimal = [("0", "20"), ("20", "25"), ("45", "15")]
+            .iter()
+            .flat_map(|(s, q)| cut(s, q))
+            .map(|(u, v)| u * v)
+            .sum();
+        let whole: Decimal = t.bands(d("60")).iter().map(|(u, v)| u * v).sum();
+        assert_eq!(lines, whole);
     }
 
     #[test]

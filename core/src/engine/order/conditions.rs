@@ -475,7 +475,8 @@ fn truncated_share(
     Ok(s)
 }
 
-fn checked_sum(values: impl Iterator<Item = Decimal>) -> Result<Decimal, QueryError> {
+/// The exact sum, `OVERFLOW` when it does not fit.
+pub(super) fn checked_sum(values: impl Iterator<Item = Decimal>) -> Result<Decimal, QueryError> {
     let mut sum = Decimal::ZERO;
     for v in values {
         sum = sum.checked_add(v).ok_or_else(overflow)?;

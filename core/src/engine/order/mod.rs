@@ -22,10 +22,12 @@ pub use text::LineFormat;
 
 use conditions::LineView;
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 
 use super::explain::Explanation;
-use super::quote::{Quote, QuoteRequest};
+use super::quote::{Counted, OrderLines, Quote, QuoteRequest};
 use super::Engine;
 use crate::error::QueryError;
 use crate::index::{AccountDef, CurrencyId, ProductId};
@@ -267,7 +269,7 @@ impl Engine {
     /// assert_eq!(priced.failed_lines(), 1);
     /// ```
     pub fn price_order(&self, order: &Order<'_>) -> Result<PricedOrder<'_>, QueryError> {
-        let (priced, settled) = self.settled_order(order)?;
+        let (priced, settled, _) = self.settled_order(order)?;
         match settled.refused {
             Some(refused) => Err(refused),
             None => Ok(priced),
@@ -293,15 +295,16 @@ impl Engine {
     /// assert!(why.conditions[0].reason.contains("below the free-shipping threshold `100`"));
     /// ```
     pub fn explain_order(&self, order: &Order<'_>) -> Result<OrderExplanation<'_>, QueryError> {
-        let (priced, settled) = self.settled_order(order)?;
+        let (priced, settled, counted) = self.settled_order(order)?;
         let lines = order
             .lines
             .iter()
-            .map(|line| {
+            .enumerate()
+            .map(|(k, line)| {
                 let mut request =
                     QuoteRequest::new(order.account, line.reference, line.qty).at(priced.at);
                 request.currency = order.currency;
-                self.explain(&request)
+                self.explain_in(&request, in_order(&counted, k))
             })
             .collect();
         Ok(OrderExplanation {
@@ -316,40 +319,64 @@ impl Engine {
         })
     }
 
-    /// The order priced with its conditions, whatever a minimum order says.
+    /// The order priced with its conditions, whatever a minimum order says, and the lines
+    /// that count in tier bases.
     fn settled_order(
         &self,
         order: &Order<'_>,
-    ) -> Result<(PricedOrder<'_>, conditions::Settled<'_>), QueryError> {
+    ) -> Result<(PricedOrder<'_>, conditions::Settled<'_>, Counted), QueryError> {
         let (_, account) = self.account(order.account)?;
         let at = order.at.unwrap_or_else(Instant::now);
         let currency = self.request_currency(account, order.currency)?;
-        let lines = self.price_lines(order, at);
-        self.settle_lines(order, account, at, currency, lines)
+        let (lines, counted) = self.price_lines(order, at)?;
+        let (priced, settled) = self.settle_lines(order, account, at, currency, lines, &counted)?;
+        Ok((priced, settled, counted))
     }
 
-    /// Each line of an order quoted alone at `at`; a line the account may not buy is
-    /// `NOT_BUYABLE`.
-    fn price_lines(&self, order: &Order<'_>, at: Instant) -> Vec<Result<Quote<'_>, QueryError>> {
-        order
+    /// Each line of an order priced at `at` in the order, its tiers reading their bases over
+    /// the lines that count (§12.5); a line the account may not buy is `NOT_BUYABLE`. Also the
+    /// lines that count: those the account may buy.
+    fn price_lines(
+        &self,
+        order: &Order<'_>,
+        at: Instant,
+    ) -> Result<(Vec<Result<Quote<'_>, QueryError>>, Counted), QueryError> {
+        let overflow = || QueryError::Overflow(format!("order of `{}`", order.account));
+        let prepared: Vec<_> = order
             .lines
             .iter()
-            .map(|line| {
-                let request = QuoteRequest {
-                    account: order.account,
-                    product: line.reference,
-                    qty: line.qty,
-                    at: Some(at),
-                    currency: order.currency,
-                };
-                let quote = self.quote(&request)?;
+            .map(|line| self.prepare(&line_request(order, line, at)))
+            .collect();
+        // The lines the account may buy count in the tier bases of the others (§12.5).
+        let counted: Counted = prepared
+            .iter()
+            .map(|p| match p {
+                Ok((ctx, true)) => Some((ctx.product, ctx.qty)),
+                _ => None,
+            })
+            .collect();
+        counted
+            .iter()
+            .flatten()
+            .try_fold(Decimal::ZERO, |sum, &(_, q)| sum.checked_add(q))
+            .ok_or_else(overflow)?;
+        let lines = prepared
+            .into_iter()
+            .enumerate()
+            .map(|(line, prepared)| {
+                let (mut ctx, buyable) = prepared?;
+                if buyable {
+                    ctx.order = in_order(&counted, line);
+                }
+                let quote = self.quote_prepared(&ctx, buyable)?;
                 if quote.buyable {
                     Ok(quote)
                 } else {
                     Err(QueryError::NotBuyable(quote.sku.to_string()))
                 }
             })
-            .collect()
+            .collect();
+        Ok((lines, counted))
     }
 
     /// Priced lines made an order: the subtotal, the order conditions, the total and the
@@ -361,6 +388,7 @@ impl Engine {
         at: Instant,
         currency: CurrencyId,
         lines: Vec<Result<Quote<'e>, QueryError>>,
+        counted: &Counted,
     ) -> Result<(PricedOrder<'e>, conditions::Settled<'e>), QueryError> {
         let overflow = || QueryError::Overflow(format!("order of `{}`", order.account));
         let subtotal = lines
@@ -381,16 +409,13 @@ impl Engine {
                 .lines
                 .iter()
                 .zip(&lines)
-                .map(|(line, quote)| match quote {
+                .enumerate()
+                .map(|(k, (line, quote))| match quote {
                     Ok(_) => {
-                        let request = QuoteRequest {
-                            account: order.account,
-                            product: line.reference,
-                            qty: line.qty,
-                            at: Some(at),
-                            currency: order.currency,
-                        };
-                        Ok(self.line_limits(&request)?.line_floor())
+                        let request = line_request(order, line, at);
+                        Ok(self
+                            .line_limits(&request, in_order(counted, k))?
+                            .line_floor())
                     }
                     Err(_) => Ok(None),
                 })
@@ -543,5 +568,87 @@ impl Engine {
             error,
         };
         (product, line)
+    }
+}
+
+/// The quote request of one order line.
+pub(super) fn line_request<'a>(
+    order: &Order<'a>,
+    line: &OrderLine<'a>,
+    at: Instant,
+) -> QuoteRequest<'a> {
+    QuoteRequest {
+        account: order.account,
+        product: line.reference,
+        qty: line.qty,
+        at: Some(at),
+        currency: order.currency,
+    }
+}
+
+/// Line `line` of an order, priced among the lines that count, when it counts itself.
+pub(super) fn in_order(counted: &Counted, line: usize) -> Option<OrderLines> {
+    counted
+        .get(line)
+        .is_some_and(Option::is_some)
+        .then(|| OrderLines {
+            lines: Arc::clone(counted),
+            line,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two colours of one family: "2.00, from 10 at 1.50" reading the family basis, and a
+    /// discount from 10 units reading the order.
+    fn engine() -> Engine {
+        Engine::from_json(
+            r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["l"]},
+            "products": [{"sku": "R", "family": "F"}, {"sku": "B", "family": "F"}],
+            "price_lists": [{"id": "l", "tier_basis": "family", "prices": [
+              {"sku": "R", "price": "2.00", "tiers": [{"min_qty": 10, "price": "1.50"}]},
+              {"sku": "B", "price": "2.00", "tiers": [{"min_qty": 10, "price": "1.50"}]}]}],
+            "accounts": [{"id": "C"}],
+            "contracts": [{"id": "k", "audience": "all", "rules": [
+              {"id": "big", "step": "discount", "products": "all", "percent": "-10",
+               "min_qty": 10, "tier_basis": "order"}]}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_order_prices_and_explains_its_lines_with_their_bases() {
+        let engine = engine();
+        let at = Instant::from_unix_seconds(0);
+        let lines = vec![OrderLine::new("R", 4.into()), OrderLine::new("B", 6.into())];
+        let order = Order::new("C", lines).at(at);
+        let priced = engine.price_order(&order).unwrap();
+        // 4 + 6 = 10: the family tier and the order discount, 1.50 x 0.90 = 1.35.
+        let units: Vec<String> = priced
+            .lines
+            .iter()
+            .map(|l| l.as_ref().unwrap().unit_price.to_string())
+            .collect();
+        assert_eq!(units, ["1.35", "1.35"]);
+        assert_eq!(priced.subtotal.to_string(), "13.50");
+        // Alone, 4 units are below both.
+        let alone = engine
+            .quote(&QuoteRequest::new("C", "R", 4.into()).at(at))
+            .unwrap();
+        assert_eq!(alone.unit_price.to_string(), "2.00");
+        let why = engine.explain_order(&order).unwrap();
+        let first = why.lines[0].as_ref().unwrap();
+        assert_eq!(
+            first.outcome,
+            Ok(("1.35".parse().unwrap(), "5.40".parse().unwrap()))
+        );
+        let discount = first.steps.iter().find(|s| s.step == "discount").unwrap();
+        assert!(discount
+            .candidates
+            .iter()
+            .any(|c| c.rule == "k/big" && c.applied));
     }
 }

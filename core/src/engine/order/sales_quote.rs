@@ -6,9 +6,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{Order, OrderLine, PricedOrder};
-use crate::engine::order::conditions::Adjustment;
-use crate::engine::quote::{Quote, QuoteRequest, Resolve, Steps};
+use super::{in_order, line_request, Order, OrderLine, PricedOrder};
+use crate::engine::order::conditions::{checked_sum, Adjustment};
+use crate::engine::quote::{Quote, Resolve, Steps};
 use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::instant::Instant;
@@ -395,19 +395,20 @@ impl Engine {
                 draft.valid_until
             )));
         }
-        let mut lines = self.price_lines(order, at);
+        let (mut lines, counted) = self.price_lines(order, at)?;
         let mut overrides = vec![None; lines.len()];
-        for ((line, priced), (manual, slot)) in order
+        for (k, ((line, priced), (manual, slot))) in order
             .lines
             .iter()
             .zip(lines.iter_mut())
             .zip(draft.manual_prices.iter().zip(overrides.iter_mut()))
+            .enumerate()
         {
             let (Some(price), Ok(quote)) = (manual, priced.as_mut()) else {
                 continue;
             };
             let request = line_request(order, line, at);
-            match self.manual_line(&request, *price) {
+            match self.manual_line(&request, in_order(&counted, k), *price) {
                 Ok((unit, total)) => {
                     *slot = Some(PriceOverride {
                         origin: PriceOrigin::Manual,
@@ -420,7 +421,8 @@ impl Engine {
                 Err(error) => *priced = Err(error),
             }
         }
-        let (mut priced, settled) = self.settle_lines(order, account, at, currency, lines)?;
+        let (mut priced, settled) =
+            self.settle_lines(order, account, at, currency, lines, &counted)?;
         if let Some(refused) = settled.refused {
             return Err(refused);
         }
@@ -559,11 +561,12 @@ impl Engine {
             spent: placing.spent.clone(),
         };
         let scale = self.index.currencies.get(currency).map_or(2, |c| c.scale);
+        let (today, _) = self.price_lines(&order, at)?;
         let mut lines = Vec::with_capacity(quote.lines.len());
         let mut overrides = Vec::with_capacity(quote.lines.len());
         let mut allocated = Vec::with_capacity(quote.lines.len());
-        for (line, quoted) in order.lines.iter().zip(&quote.lines) {
-            match self.locked_line(&order, line, quoted, at) {
+        for ((line, quoted), today) in order.lines.iter().zip(&quote.lines).zip(today) {
+            match self.locked_line(&order, line, quoted, at, today) {
                 Ok((locked, rules)) => {
                     lines.push(Ok(locked));
                     overrides.push(Some(rules));
@@ -576,14 +579,12 @@ impl Engine {
                 }
             }
         }
-        let overflow = || QueryError::Overflow(format!("order of `{}`", quote.account));
         let subtotal = checked_sum(
             lines
                 .iter()
                 .filter_map(|l| l.as_ref().ok().map(|q| q.line_total)),
-        )
-        .ok_or_else(overflow)?;
-        let discount = checked_sum(allocated.iter().copied()).ok_or_else(overflow)?;
+        )?;
+        let discount = checked_sum(allocated.iter().copied())?;
         let shipped = |to: &Option<String>| {
             quote
                 .lines
@@ -610,8 +611,7 @@ impl Engine {
             })
             .collect();
         let total =
-            checked_sum(std::iter::once(subtotal).chain(adjustments.iter().map(|a| a.amount)))
-                .ok_or_else(overflow)?;
+            checked_sum(std::iter::once(subtotal).chain(adjustments.iter().map(|a| a.amount)))?;
         let approval = self.decide(account, &order, &lines, total)?;
         Ok(PricedOrder {
             engine_version: self.engine_version(),
@@ -634,16 +634,44 @@ impl Engine {
         })
     }
 
-    /// A quoted line as it is placed today: the product must still be one the account may see,
-    /// order in this quantity and buy; its price is the quoted one, next to what the rules
-    /// give now (nothing, when they give no price or hide it).
-    fn locked_line(
+    /// A quoted line as it is placed today, from what the rules give it in the order today:
+    /// the product must still be one the account may see, order in this quantity and buy; its
+    /// price is the quoted one, next to the rules' price (nothing, when they give no price or
+    /// hide it).
+    fn locked_line<'e>(
+        &'e self,
+        order: &Order<'_>,
+        line: &OrderLine<'_>,
+        quoted: &QuotedLine,
+        at: Instant,
+        today: Result<Quote<'e>, QueryError>,
+    ) -> Result<(Quote<'e>, PriceOverride), QueryError> {
+        let mut locked = match today {
+            Ok(quote) => quote,
+            Err(
+                QueryError::PriceHidden(_) | QueryError::NoPrice { .. } | QueryError::Overflow(_),
+            ) => self.unpriced_line(order, line, quoted, at)?,
+            Err(error) => return Err(error),
+        };
+        let rules = PriceOverride {
+            origin: PriceOrigin::Quote,
+            rules_unit_price: (!locked.steps.is_empty()).then_some(locked.unit_price),
+            rules_line_total: (!locked.steps.is_empty()).then_some(locked.line_total),
+        };
+        locked.unit_price = quoted.unit_price;
+        locked.line_total = quoted.line_total;
+        Ok((locked, rules))
+    }
+
+    /// A quoted line the rules give no price today: still placeable when the account may see
+    /// the product, order the quantity and buy it.
+    fn unpriced_line(
         &self,
         order: &Order<'_>,
         line: &OrderLine<'_>,
         quoted: &QuotedLine,
         at: Instant,
-    ) -> Result<(Quote<'_>, PriceOverride), QueryError> {
+    ) -> Result<Quote<'_>, QueryError> {
         let request = line_request(order, line, at);
         let (ctx, seen) = self.resolve_request(&request, Resolve::Visible)?;
         let caps = seen.unwrap_or_else(|| self.capabilities(ctx.account, ctx.product, ctx.at));
@@ -654,13 +682,7 @@ impl Engine {
         if !caps.buy {
             return Err(QueryError::NotBuyable(self.sku(ctx.product).to_string()));
         }
-        let today = self.quote(&request).ok();
-        let rules = PriceOverride {
-            origin: PriceOrigin::Quote,
-            rules_unit_price: today.as_ref().map(|q| q.unit_price),
-            rules_line_total: today.as_ref().map(|q| q.line_total),
-        };
-        let mut locked = today.unwrap_or_else(|| Quote {
+        Ok(Quote {
             sku: self.sku(ctx.product),
             qty: ctx.qty,
             currency: self.currency_code(ctx.currency),
@@ -673,25 +695,7 @@ impl Engine {
             steps: Steps::default(),
             engine_version: self.engine_version(),
             stock: self.stock_info(ctx.product, ctx.qty),
-        });
-        locked.unit_price = quoted.unit_price;
-        locked.line_total = quoted.line_total;
-        Ok((locked, rules))
-    }
-}
-
-fn checked_sum(mut values: impl Iterator<Item = Decimal>) -> Option<Decimal> {
-    values.try_fold(Decimal::ZERO, Decimal::checked_add)
-}
-
-/// The quote request of one order line.
-fn line_request<'a>(order: &Order<'a>, line: &OrderLine<'a>, at: Instant) -> QuoteRequest<'a> {
-    QuoteRequest {
-        account: order.account,
-        product: line.reference,
-        qty: line.qty,
-        at: Some(at),
-        currency: order.currency,
+        })
     }
 }
 

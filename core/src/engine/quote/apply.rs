@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 
 use super::procedure::*;
 use crate::engine::Engine;
-use crate::index::{Action, Bounds, ListId, RoundTarget, RuleDef, Tiered};
+use crate::index::{Action, Bounds, ListId, RoundTarget, RuleDef, Tiered, NONE};
 use crate::model::BoundKind;
 use crate::model::{PercentOf, PriceMode, RoundingMode, TierMode};
 use crate::money::{self, non_negative, ExactMul};
@@ -36,7 +36,6 @@ impl Engine {
         running: Option<Running>,
         base: Option<Running>,
     ) -> Calc<Option<Running>> {
-        let qty = ctx.qty;
         match cand.kind {
             CandidateKind::Entry {
                 entry,
@@ -50,7 +49,7 @@ impl Engine {
                     Decimal::ONE
                 };
                 let scaled = |v: Decimal| ok(v.exact_mul(factor));
-                set_price(&e.values, qty, scaled)
+                set_price(&e.values, self.tier_qty(ctx, e.tier_basis, NONE), scaled)
             }
             CandidateKind::Rule(r) => {
                 self.apply_rule(self.index.pricing.rules.row(r), ctx, running, base)
@@ -68,16 +67,16 @@ impl Engine {
         if rule.action.needs_running_price() && running.is_none() {
             return Ok(None);
         }
-        let qty = ctx.qty;
+        let tier_qty = || self.tier_qty(ctx, rule.tier_basis, rule.basis_category);
         match &rule.action {
-            Action::Price { values, mode } => price(values, *mode, qty, running),
+            Action::Price { values, mode } => price(values, *mode, tier_qty(), running),
             Action::Percent { values, of } => {
                 let Some(r) = running else { return Ok(None) };
-                percent(values, *of, qty, r, base)
+                percent(values, *of, tier_qty(), r, base)
             }
             Action::Amount { values } => {
                 let Some(r) = running else { return Ok(None) };
-                amount(values, qty, r)
+                amount(values, tier_qty(), r)
             }
             Action::FromList { list, percent } => self.offer_from_list(*list, *percent, ctx),
             Action::Bounds(bounds) => {
@@ -230,10 +229,11 @@ pub(super) fn exact_product(a: Decimal, b: Decimal) -> Calc<Decimal> {
 fn price(
     values: &Tiered,
     mode: PriceMode,
-    qty: Decimal,
+    tq: TierQty,
     running: Option<Running>,
 ) -> Calc<Option<Running>> {
-    let Some(new) = set_price(values, qty, Ok)? else {
+    let qty = tq.qty;
+    let Some(new) = set_price(values, tq, Ok)? else {
         return Ok(None);
     };
     match (mode, running) {
@@ -241,7 +241,7 @@ fn price(
             // Band by band: each band's units at the lower of its price and `p`.
             let unit = ok(r.as_unit(qty))?;
             let mut line = Decimal::ZERO;
-            for (units, v) in values.bands(qty) {
+            for (units, v) in ok(values.bands_from(tq.start, qty))? {
                 line = ok(line.checked_add(ok(units.exact_mul(v.min(unit)))?))?;
             }
             Ok(Some(Running::line(line)))
@@ -258,10 +258,11 @@ fn price(
 fn percent(
     values: &Tiered,
     of: PercentOf,
-    qty: Decimal,
+    tq: TierQty,
     r: Running,
     base: Option<Running>,
 ) -> Calc<Option<Running>> {
+    let qty = tq.qty;
     let b = base.unwrap_or(r);
     let (base_unit, base_line) = match of {
         PercentOf::Running => (Decimal::ZERO, Decimal::ZERO),
@@ -277,7 +278,7 @@ fn percent(
     };
     adjust(
         values,
-        qty,
+        tq,
         r,
         |unit, pct| with(unit, pct, base_unit),
         |line, pct| with(line, pct, base_line),
@@ -285,10 +286,11 @@ fn percent(
 }
 
 /// `amount`: added per unit (times the quantity on a line).
-fn amount(values: &Tiered, qty: Decimal, r: Running) -> Calc<Option<Running>> {
+fn amount(values: &Tiered, tq: TierQty, r: Running) -> Calc<Option<Running>> {
+    let qty = tq.qty;
     adjust(
         values,
-        qty,
+        tq,
         r,
         |unit, a| Ok(non_negative(ok(unit.checked_add(a))?)),
         |line, a| Ok(non_negative(ok(line.checked_add(ok(a.exact_mul(qty))?))?)),
@@ -302,17 +304,17 @@ pub(super) fn in_range(qty: Decimal, min: Option<Decimal>, max: Option<Decimal>)
 /// A price (entry or `price` rule): all-units value, or the graduated line.
 pub(super) fn set_price(
     values: &Tiered,
-    qty: Decimal,
+    tq: TierQty,
     map: impl Fn(Decimal) -> Calc<Decimal>,
 ) -> Calc<Option<Running>> {
     match values.mode {
-        TierMode::AllUnits => match values.value_at(qty) {
+        TierMode::AllUnits => match values.value_at(tq.total) {
             Some(v) => Ok(Some(Running::unit(map(v)?))),
             None => Ok(None),
         },
         TierMode::Graduated => {
             let mut line = Decimal::ZERO;
-            for (units, v) in values.bands(qty) {
+            for (units, v) in ok(values.bands_from(tq.start, tq.qty))? {
                 line = ok(line.checked_add(ok(units.exact_mul(map(v)?))?))?;
             }
             Ok(Some(Running::line(line)))
@@ -323,14 +325,14 @@ pub(super) fn set_price(
 /// An adjustment (percent, amount): all-units on the running value, or graduated bands.
 pub(super) fn adjust(
     values: &Tiered,
-    qty: Decimal,
+    tq: TierQty,
     running: Running,
     on_unit: impl Fn(Decimal, Decimal) -> Calc<Decimal>,
     on_line: impl Fn(Decimal, Decimal) -> Calc<Decimal>,
 ) -> Calc<Option<Running>> {
     match values.mode {
         TierMode::AllUnits => {
-            let Some(v) = values.value_at(qty) else {
+            let Some(v) = values.value_at(tq.total) else {
                 return Ok(None);
             };
             let value = if running.per_line {
@@ -341,9 +343,9 @@ pub(super) fn adjust(
             Ok(Some(Running { value, ..running }))
         }
         TierMode::Graduated => {
-            let unit = ok(running.as_unit(qty))?;
+            let unit = ok(running.as_unit(tq.qty))?;
             let mut line = Decimal::ZERO;
-            for (units, v) in values.bands(qty) {
+            for (units, v) in ok(values.bands_from(tq.start, tq.qty))? {
                 line = ok(line.checked_add(ok(units.exact_mul(on_unit(unit, v)?))?))?;
             }
             Ok(Some(Running::line(line)))

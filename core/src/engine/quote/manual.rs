@@ -53,12 +53,15 @@ impl LineLimits<'_> {
 
 impl Engine {
     /// The floors and ceilings of the bounds rules that apply to the line of `request` (the
-    /// rules its quote selects), read as unit prices from its base price (`base_price`).
+    /// rules its quote selects, in its order when it has one), read as unit prices from its
+    /// base price (`base_price`).
     pub(crate) fn line_limits(
         &self,
         request: &QuoteRequest<'_>,
+        order: Option<OrderLines>,
     ) -> Result<LineLimits<'_>, QueryError> {
-        let (ctx, _) = self.prepare(request)?;
+        let (mut ctx, _) = self.prepare(request)?;
+        ctx.order = order;
         let sku = self.sku(ctx.product);
         let mut chosen = Chosen::default();
         let priced = self
@@ -120,9 +123,10 @@ impl Engine {
     pub(crate) fn manual_line(
         &self,
         request: &QuoteRequest<'_>,
+        order: Option<OrderLines>,
         price: Decimal,
     ) -> Result<(Decimal, Decimal), QueryError> {
-        let limits = self.line_limits(request)?;
+        let limits = self.line_limits(request, order)?;
         let refuse = |kind: &str, limit: Decimal, rule: Option<String>| QueryError::PriceBound {
             sku: limits.sku.to_string(),
             price,

@@ -15,8 +15,8 @@ mod rounding;
 mod types;
 
 pub(crate) use procedure::{
-    Candidate, CandidateKind, Ctx, Fail, Matched, Priced, Recorder, Resolve, Resolved, Running,
-    Silent, StepsRecorder,
+    Candidate, CandidateKind, Counted, Ctx, Fail, Matched, OrderLines, Priced, Recorder, Resolve,
+    Resolved, Running, Silent, StepsRecorder,
 };
 pub(crate) use rounding::nearest_quantity;
 pub use types::{
@@ -51,15 +51,24 @@ impl Engine {
     /// ```
     pub fn quote(&self, request: &QuoteRequest<'_>) -> Result<Quote<'_>, QueryError> {
         let (ctx, buyable) = self.prepare(request)?;
+        self.quote_prepared(&ctx, buyable)
+    }
+
+    /// Prices a request [`Engine::prepare`] admitted.
+    pub(crate) fn quote_prepared<'e>(
+        &'e self,
+        ctx: &Ctx<'e>,
+        buyable: bool,
+    ) -> Result<Quote<'e>, QueryError> {
         let mut recorder = StepsRecorder::default();
-        let matched = self.matched(&ctx);
+        let matched = self.matched(ctx);
         let priced = self
-            .run_matched(&ctx, &matched, &mut recorder)
-            .map_err(|f| self.fail(f, &ctx))?;
+            .run_matched(ctx, &matched, &mut recorder)
+            .map_err(|f| self.fail(f, ctx))?;
         let (unit_price, line_total, base_price) = self
             .finish(&priced, ctx.qty)
-            .map_err(|f| self.fail(f, &ctx))?;
-        let list_price = self.list_price_after(&ctx, &matched, unit_price);
+            .map_err(|f| self.fail(f, ctx))?;
+        let list_price = self.list_price_after(ctx, &matched, unit_price);
         Ok(Quote {
             sku: self.sku(ctx.product),
             qty: ctx.qty,
@@ -120,7 +129,7 @@ impl Engine {
     pub(crate) fn list_price(&self, ctx: &Ctx<'_>, matched: &[Candidate]) -> Option<Decimal> {
         let everyone = Ctx {
             everyone_only: true,
-            ..*ctx
+            ..ctx.clone()
         };
         let level = self.index.audiences.everyone_level(ctx.account);
         let mut view = Matched::new();
@@ -204,6 +213,7 @@ impl Engine {
             at,
             currency: resolved.currency,
             everyone_only: false,
+            order: None,
         };
         Ok((ctx, resolved.caps))
     }
@@ -296,7 +306,7 @@ impl Engine {
                         self.run(
                             &Ctx {
                                 currency: c,
-                                ..*ctx
+                                ..ctx.clone()
                             },
                             &mut Silent,
                         )

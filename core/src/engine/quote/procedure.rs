@@ -2,6 +2,7 @@
 //! them each step selects (§6.2), and the run over the steps.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
@@ -12,9 +13,10 @@ use crate::engine::visibility::Capabilities;
 use crate::engine::Engine;
 use crate::index::{
     AccountDef, AudKey, CurrencyId, EntryDef, EntryId, ListId, Policy, ProductId, RuleId, Spec,
+    NONE,
 };
 use crate::instant::Instant;
-use crate::model::Select;
+use crate::model::{Select, TierBasis};
 use crate::money::{self, ExactMul};
 
 /// The running value: a unit price, or a line total once a graduated tier has applied.
@@ -91,7 +93,7 @@ pub(crate) enum CandidateKind {
 }
 
 /// The request, resolved to dense ids.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ctx<'e> {
     pub account: &'e AccountDef,
     pub product: ProductId,
@@ -100,6 +102,39 @@ pub(crate) struct Ctx<'e> {
     pub currency: CurrencyId,
     /// Only the everyone level of the chain (for `list_price`).
     pub everyone_only: bool,
+    /// The order the line is priced in, for tiers read across lines; `None` for a quote
+    /// alone, which reads its own line for every tier basis.
+    pub order: Option<OrderLines>,
+}
+
+/// Per order line, its product and quantity when it counts in tier bases (docs/spec.md §12.5).
+pub(crate) type Counted = Arc<[Option<(ProductId, Decimal)>]>;
+
+/// The lines of an order that count in tier bases, and which one is being priced.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderLines {
+    pub lines: Counted,
+    /// The line being priced.
+    pub line: usize,
+}
+
+/// The quantity a rule's or entry's tiers read: `qty` units after the first `start` of a
+/// basis of `total` units (the line alone: `start` 0, `total` = `qty`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TierQty {
+    pub start: Decimal,
+    pub total: Decimal,
+    pub qty: Decimal,
+}
+
+impl TierQty {
+    pub(crate) fn line(qty: Decimal) -> TierQty {
+        TierQty {
+            start: Decimal::ZERO,
+            total: qty,
+            qty,
+        }
+    }
 }
 
 /// How a reference resolves: among the products the account may see (every customer-facing
@@ -287,7 +322,12 @@ impl Engine {
             CandidateKind::Rule(r) => {
                 let rule = self.index.pricing.rules.row(r);
                 rule.validity.contains(ctx.at)
-                    && in_range(ctx.qty, rule.min_qty, rule.max_qty)
+                    && in_range(
+                        self.tier_qty(ctx, rule.tier_basis, rule.basis_category)
+                            .total,
+                        rule.min_qty,
+                        rule.max_qty,
+                    )
                     && rule.currency.is_none_or(|c| c == ctx.currency)
             }
             CandidateKind::Entry {
@@ -298,10 +338,75 @@ impl Engine {
                 let e = self.index.pricing.entries.row(entry);
                 self.index.pricing.lists.row(list).currency == ctx.currency
                     && e.validity.contains(ctx.at)
-                    && in_range(ctx.qty, e.min_qty, e.max_qty)
+                    && in_range(
+                        self.tier_qty(ctx, e.tier_basis, NONE).total,
+                        e.min_qty,
+                        e.max_qty,
+                    )
                     && (!derived || self.chain_valid(list, e.product, ctx.at))
             }
         }
+    }
+
+    /// The quantity a tier basis reads for the line of `ctx` (docs/spec.md §12.5): the line's
+    /// own outside an order or for the `line` basis, else the order's lines sharing its
+    /// family, its category (`category`, else the product's first) or all of them, the line
+    /// taking its units after those of the lines before it.
+    #[inline]
+    pub(crate) fn tier_qty(&self, ctx: &Ctx<'_>, basis: TierBasis, category: u32) -> TierQty {
+        // The quote path (no order, or the `line` basis) stays a branch: no work per candidate.
+        match &ctx.order {
+            Some(order) if basis != TierBasis::Line => {
+                self.order_tier_qty(ctx, order, basis, category)
+            }
+            _ => TierQty::line(ctx.qty),
+        }
+    }
+
+    /// [`Engine::tier_qty`] summed over the order's lines.
+    fn order_tier_qty(
+        &self,
+        ctx: &Ctx<'_>,
+        order: &OrderLines,
+        basis: TierBasis,
+        category: u32,
+    ) -> TierQty {
+        let catalog = &self.index.catalog;
+        let product = ctx.product;
+        let closure = |p: ProductId| catalog.category_closure.get(p).map(|c| c.as_slice());
+        let family = catalog.family.get(product).copied().unwrap_or(NONE);
+        let category = match category {
+            NONE => closure(product)
+                .and_then(|c| c.first().copied())
+                .unwrap_or(NONE),
+            named => named,
+        };
+        // A product without family (category) is its own.
+        let shares = |p: ProductId| match basis {
+            TierBasis::Line => p == product,
+            TierBasis::Family if family == NONE => p == product,
+            TierBasis::Family => catalog.family.get(p) == Some(&family),
+            TierBasis::Category if category == NONE => p == product,
+            TierBasis::Category => closure(p).is_some_and(|c| c.contains(&category)),
+            TierBasis::Order => true,
+        };
+        let mut out = TierQty {
+            start: Decimal::ZERO,
+            total: Decimal::ZERO,
+            qty: ctx.qty,
+        };
+        for (k, line) in order.lines.iter().enumerate() {
+            let Some((p, q)) = *line else { continue };
+            if !shares(p) {
+                continue;
+            }
+            // The order's quantities were summed once when it was read: no sum overflows.
+            out.total = out.total.checked_add(q).unwrap_or(Decimal::MAX);
+            if k < order.line {
+                out.start = out.start.checked_add(q).unwrap_or(Decimal::MAX);
+            }
+        }
+        out
     }
 
     /// Every list along the derived chain from `list` to the one holding the product's entry is

@@ -418,8 +418,9 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
     ));
     let cable_ean = field(products, showcase::CABLE, "ean");
     let pasted = format!(
-        "Référence;Quantité\n{breaker};4\n{cable_ean};12,5\n{screw};250\nDRL-NOPE-1;3\n{breaker};6\n{drill};1\n",
+        "Référence;Quantité\n{breaker};4\n{cable_ean};12,5\n{screw};250\nDRL-NOPE-1;3\n{breaker};6\n{drill};1\n{cable_thin};90\n",
         breaker = showcase::BREAKER,
+        cable_thin = showcase::CABLE_THIN,
         drill = showcase::DRILL,
         screw = showcase::SCREW,
     );
@@ -466,9 +467,39 @@ fn quick_order(engine: &Engine, products: &[Value], at: Instant) -> Result<(), B
         });
     }
     table.print();
+    print_drums(&priced);
     print_totals(&priced);
     print_approval(&priced);
     delivered_to_two_sites(engine, at)
+}
+
+/// The lines whose tier read the whole cable family of the order, not their own metres.
+fn print_drums(priced: &PricedOrder<'_>) {
+    let drums: Vec<&Quote<'_>> = priced
+        .lines
+        .iter()
+        .flatten()
+        .filter(|q| {
+            q.steps
+                .iter()
+                .any(|s| s.rule.to_string() == showcase::CABLE_DRUMS)
+        })
+        .collect();
+    if drums.is_empty() {
+        return;
+    }
+    let metres: Decimal = drums.iter().map(|q| q.qty).sum();
+    let each: Vec<String> = drums
+        .iter()
+        .map(|q| format!("{} m {}", q.qty, q.sku))
+        .collect();
+    println!(
+        "cable drums: {} = {metres} m of one family reach the 100 m tier of `{}` together \
+         (its tier_basis is the family), so the drum discount applies to each of them; alone, \
+         each line would be below it",
+        each.join(" + "),
+        showcase::CABLE_DRUMS
+    );
 }
 
 /// The subtotal, each order-level adjustment with its reason, and the total.
