@@ -223,14 +223,22 @@ test('every request is logged with its route and status', async () => {
   const marker = `log-${Date.now()}`;
   await get(`/health?${marker}`);
   await get(`/quote?account=NOBODY&ref=x&qty=1&${marker}`);
-  // The log line of a request may follow its answer by a moment.
-  for (let i = 0; i < 50 && log.split(marker).length < 3; i += 1) {
+  // A request's log lines (incoming, then completed) may follow its answer by a moment: wait
+  // for both of both requests, up to 5 s.
+  const logged = () => {
+    // The last line may still be half written.
+    const entries = log.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => {
+      try { return [JSON.parse(l)]; } catch { return []; }
+    });
+    const incoming = entries.filter((e) => e.req?.url?.includes(marker));
+    const completed = entries.filter((e) => e.res && incoming.some((i) => i.reqId === e.reqId));
+    return { incoming, completed };
+  };
+  for (let i = 0; i < 250 && logged().completed.length < 2; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const entries = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-  const incoming = entries.filter((e) => e.req?.url?.includes(marker));
+  const { incoming, completed } = logged();
   assert.deepEqual(incoming.map((e) => [e.req.method, e.req.url.split('?')[0]]), [['GET', '/health'], ['GET', '/quote']]);
-  const completed = entries.filter((e) => e.res && incoming.some((i) => i.reqId === e.reqId));
   assert.deepEqual(completed.map((e) => e.res.statusCode), [200, 404]);
   assert.ok(completed.every((e) => typeof e.responseTime === 'number'));
 });
