@@ -758,6 +758,16 @@ mod tests {
         }
     }
 
+    /// A quote of 3 A at a manual 11.00 to `north` and 4 C to `south`, signed and read back.
+    fn two_address_quote(engine: &Engine) -> SalesQuote {
+        let draft = draft(
+            vec![line("A", 3, Some("north")), line("C", 4, Some("south"))],
+            vec![Some(d("11"))],
+        );
+        let document = engine.prepare_quote(&draft, KEY).unwrap().document.unwrap();
+        SalesQuote::verify(&document, KEY).unwrap()
+    }
+
     fn bound_of(error: &QueryError) -> (&str, Decimal, Option<&str>) {
         match error {
             QueryError::PriceBound {
@@ -909,18 +919,7 @@ mod tests {
     #[test]
     fn placing_keeps_the_quoted_prices_and_conditions_after_the_rules_changed() {
         let quoted = engine("10", true);
-        let document = quoted
-            .prepare_quote(
-                &draft(
-                    vec![line("A", 3, Some("north")), line("C", 4, Some("south"))],
-                    vec![Some(d("11"))],
-                ),
-                KEY,
-            )
-            .unwrap()
-            .document
-            .unwrap();
-        let quote = SalesQuote::verify(&document, KEY).unwrap();
+        let quote = two_address_quote(&quoted);
         // 3 × 11 = 33.00 and 4 × 5.00 = 20.00: 53.00 ≥ 50 takes 10 % = 5.30 (3.30 + 2.00);
         // each address below 100 pays 5.00 shipping.
         assert_eq!(quote.total, d("57.70"));
@@ -960,18 +959,7 @@ mod tests {
 
     #[test]
     fn a_line_no_longer_orderable_leaves_with_its_discount_share_and_its_shipping() {
-        let document = engine("10", true)
-            .prepare_quote(
-                &draft(
-                    vec![line("A", 3, Some("north")), line("C", 4, Some("south"))],
-                    vec![Some(d("11"))],
-                ),
-                KEY,
-            )
-            .unwrap()
-            .document
-            .unwrap();
-        let quote = SalesQuote::verify(&document, KEY).unwrap();
+        let quote = two_address_quote(&engine("10", true));
         let without_c = Engine::from_json(
             r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
               "settings": {"default_price_lists": ["l"]},
