@@ -1565,7 +1565,8 @@ mod tests {
 
 /// `tier_basis` on price lists and on the entries of `prices` and `account_prices`, read as
 /// `tier_mode` is: agreed across an entry's rows, checked by the compiler at its cell.
-#[cfg(all(test, feature = "arrow"))]
+#[cfg(test)]
+#[cfg(feature = "arrow")]
 mod tier_basis {
     use std::sync::Arc;
 
