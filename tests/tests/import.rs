@@ -14,7 +14,7 @@ use arrow_array::{ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBat
 use parquet::arrow::ArrowWriter;
 use serde_json::Value;
 use tarif::import::{ImportError, Importer, Manifest};
-use tarif::{CompileOptions, Engine, QuoteRequest};
+use tarif::{CompileOptions, Engine, Order, OrderLine, QuoteRequest};
 
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -128,6 +128,56 @@ fn csv_tables_make_the_document_written_by_hand() {
     assert_eq!(price("SOLO", "DR-18V-01", 50), "99.00");
     assert_eq!(price("ACME", "DR-18V-02", 1), "170.10");
     assert_eq!(engine.lookup("SOLO", "OLD-2").unwrap(), "DR-18V-01");
+}
+
+#[test]
+fn an_imported_tier_basis_prices_an_order_across_its_lines() {
+    let engine = Engine::import(dir("good").join("manifest.json"))
+        .unwrap()
+        .engine;
+    // After the promo: `list-eur` reads the order's quantity (`tier_basis` of the list), its
+    // DR-18V-01 entry the family's (`tier_basis` of the entry, on two of its three rows).
+    let at = engine.parse_instant("2026-08-01").unwrap();
+    let lines = vec![
+        OrderLine::new("DR-18V-01", 4.into()),
+        OrderLine::new("DR-18V-02", 6.into()),
+        OrderLine::new("SCREW-4x40", 100.into()),
+        OrderLine::new("CABLE-3G15", 60.into()),
+    ];
+    let priced = engine
+        .price_order(&Order::new("SOLO", lines).at(at))
+        .unwrap();
+    let got: Vec<(String, String)> = priced
+        .lines
+        .iter()
+        .map(|l| {
+            let q = l.as_ref().unwrap();
+            (q.unit_price.to_string(), q.line_total.to_string())
+        })
+        .collect();
+    // DR-18V-01: family DR-18V is 4 + 6 = 10 units, the tier from 10: 119.00 x 4 = 476.00
+    // (the order's 4 + 6 + 100 + 60 = 170 would have reached the tier from 50, 109.00).
+    // DR-18V-02 and the screws have no tiers: 189.00 x 6 = 1134.00, 0.05 x 100 = 5.00.
+    // CABLE-3G15: the order's 170 units reach its tier from 100: 1.05 x 60 = 63.00.
+    let expected = [
+        ("119.00", "476.00"),
+        ("189.00", "1134.00"),
+        ("0.05", "5.00"),
+        ("1.05", "63.00"),
+    ];
+    assert_eq!(got, expected.map(|(u, t)| (u.to_string(), t.to_string())));
+    // 476.00 + 1134.00 + 5.00 + 63.00.
+    assert_eq!(priced.subtotal.to_string(), "1678.00");
+    // Alone, each line is its own basis: 4 drills and 60 metres are below every tier.
+    let alone = |sku: &str, qty: i64| {
+        engine
+            .quote(&QuoteRequest::new("SOLO", sku, qty.into()).at(at))
+            .unwrap()
+            .unit_price
+            .to_string()
+    };
+    assert_eq!(alone("DR-18V-01", 4), "129.00");
+    assert_eq!(alone("CABLE-3G15", 60), "1.20");
 }
 
 #[test]

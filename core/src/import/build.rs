@@ -71,6 +71,7 @@ const PRICE_LISTS: &[Field] = &[
     f("valid_from", Text),
     f("valid_until", Text),
     f("tier_mode", Text),
+    f("tier_basis", Text),
     f("from_list", Text),
     f("percent", Money),
 ];
@@ -83,6 +84,7 @@ const PRICES: &[Field] = &[
     f("valid_until", Text),
     f("priority", Int),
     f("tier_mode", Text),
+    f("tier_basis", Text),
     f("entry_min_qty", Qty),
     f("entry_max_qty", Qty),
     f("exclusive", Bool),
@@ -105,6 +107,7 @@ const ACCOUNT_PRICES: &[Field] = &[
     f("valid_until", Text),
     f("priority", Int),
     f("tier_mode", Text),
+    f("tier_basis", Text),
     f("entry_min_qty", Qty),
     f("entry_max_qty", Qty),
     f("exclusive", Bool),
@@ -414,6 +417,7 @@ struct Entry {
     price: Option<String>,
     priority: Option<i64>,
     tier_mode: Option<String>,
+    tier_basis: Option<String>,
     min: Option<String>,
     max: Option<String>,
     exclusive: Option<bool>,
@@ -1097,7 +1101,7 @@ impl Builder<'_> {
                 row.text("valid_from"),
                 row.text("valid_until"),
             );
-            for key in ["tier_mode", "from_list", "percent"] {
+            for key in ["tier_mode", "tier_basis", "from_list", "percent"] {
                 head.text(&mut first, key, row.text(key));
             }
             b.list_ids.insert(id.to_string(), b.lists.len());
@@ -1256,6 +1260,7 @@ impl Builder<'_> {
             }
             agree!(entry.priority, row.int("priority"), "priority");
             agree!(entry.tier_mode, row.text("tier_mode").map(str::to_string), "tier_mode");
+            agree!(entry.tier_basis, row.text("tier_basis").map(str::to_string), "tier_basis");
             agree!(entry.min, row.text("entry_min_qty").map(str::to_string), "entry_min_qty");
             agree!(entry.max, row.text("entry_max_qty").map(str::to_string), "entry_max_qty");
             agree!(entry.exclusive, row.boolean("exclusive"), "exclusive");
@@ -1520,6 +1525,7 @@ fn write_entry(out: &mut Out, entry: &Entry) {
         out.raw("]");
     }
     out.text(&mut first, "tier_mode", entry.tier_mode.as_deref());
+    out.text(&mut first, "tier_basis", entry.tier_basis.as_deref());
     if let Some(p) = entry.priority {
         out.key(&mut first, "priority");
         out.raw(&p.to_string());
@@ -1554,5 +1560,129 @@ mod tests {
         for bad in ["", "1.", ".", "1e5", "1_000", "1.2.3", "1,000.5", " 1"] {
             assert_eq!(decimal(bad, true), None, "{bad}");
         }
+    }
+}
+
+/// `tier_basis` on price lists and on the entries of `prices` and `account_prices`, read as
+/// `tier_mode` is: agreed across an entry's rows, checked by the compiler at its cell.
+#[cfg(test)]
+#[cfg(feature = "arrow")]
+mod tier_basis {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+
+    use crate::compile::CompileOptions;
+    use crate::import::{Importer, Manifest};
+
+    type Column<'a> = (&'a str, Vec<Option<&'a str>>);
+
+    fn table(columns: Vec<Column<'_>>) -> Vec<RecordBatch> {
+        let arrays = columns
+            .into_iter()
+            .map(|(name, cells)| (name, Arc::new(StringArray::from(cells)) as ArrayRef));
+        vec![RecordBatch::try_from_iter(arrays).unwrap()]
+    }
+
+    /// Lists `l` and `m` with these list-level bases, account `C`, and the `prices` rows of
+    /// product `A` in `l`, their basis in column `BASIS`.
+    fn importer(lists: [Option<&str>; 2], prices: Vec<Column<'_>>) -> Importer {
+        let manifest = Manifest::from_json(
+            r#"{"format": "tarif-import/1",
+                "tables": {"prices": {"columns": {"tier_basis": "BASIS"}}},
+                "document": {"currencies": [{"code": "EUR"}]}}"#,
+            "manifest.json",
+            ".",
+        )
+        .unwrap();
+        Importer::new(manifest)
+            .with_batches("products", table(vec![("sku", vec![Some("A")])]))
+            .with_batches(
+                "price_lists",
+                table(vec![
+                    ("id", vec![Some("l"), Some("m")]),
+                    ("tier_basis", lists.to_vec()),
+                ]),
+            )
+            .with_batches("prices", table(prices))
+            .with_batches("accounts", table(vec![("id", vec![Some("C")])]))
+            .with_batches(
+                "account_prices",
+                table(vec![
+                    ("account", vec![Some("C")]),
+                    ("sku", vec![Some("A")]),
+                    ("price", vec![Some("1.00")]),
+                    ("tier_basis", vec![Some("category")]),
+                ]),
+            )
+    }
+
+    fn entry_rows<'a>(basis: [Option<&'a str>; 2]) -> Vec<Column<'a>> {
+        vec![
+            ("list", vec![Some("l"), Some("l")]),
+            ("sku", vec![Some("A"), Some("A")]),
+            ("price", vec![Some("2.00"), Some("1.50")]),
+            ("min_qty", vec![None, Some("10")]),
+            ("BASIS", basis.to_vec()),
+        ]
+    }
+
+    fn reports(err: &crate::import::ImportError) -> Vec<String> {
+        err.diagnostics
+            .iter()
+            .map(|d| format!("{} {}", d.code.code(), d.location.as_ref().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn lists_and_entries_carry_their_basis_given_on_any_row_of_the_entry() {
+        let imported = importer([Some("order"), None], entry_rows([None, Some("family")]))
+            .document()
+            .unwrap();
+        let json = imported.json();
+        assert!(json.contains(
+            r#"{"id":"l","tier_basis":"order","prices":[{"sku":"A","price":"2.00","tiers":[{"min_qty":"10","price":"1.50"}],"tier_basis":"family"}]}"#
+        ), "{json}");
+        assert!(json.contains(r#"{"id":"m"}"#), "{json}");
+        assert!(
+            json.contains(r#"{"sku":"A","price":"1.00","tier_basis":"category"}"#),
+            "{json}"
+        );
+        imported.compile(&CompileOptions::default()).unwrap();
+    }
+
+    #[test]
+    fn rows_of_one_entry_that_disagree_on_the_basis_are_a_conflict() {
+        let err = importer([None, None], entry_rows([Some("family"), Some("order")]))
+            .document()
+            .unwrap_err();
+        assert_eq!(reports(&err), ["IMPORT_CONFLICT prices:3:BASIS"]);
+        assert_eq!(
+            err.diagnostics[0].message,
+            "`tier_basis` of `l`/`A` differs from row 2 of the same entry"
+        );
+    }
+
+    #[test]
+    fn a_basis_the_compiler_refuses_is_reported_at_its_cell() {
+        let err = importer([None, Some("brand")], entry_rows([Some("lines"), None]))
+            .compile(&CompileOptions::default())
+            .unwrap_err();
+        assert_eq!(err.code(), "COMPILE_ERROR");
+        assert_eq!(
+            reports(&err),
+            [
+                "INVALID_TYPE price_lists:3:tier_basis",
+                "INVALID_TYPE prices:2:BASIS"
+            ]
+        );
+        let paths: Vec<_> = err.diagnostics.iter().map(|d| d.path.as_deref()).collect();
+        assert_eq!(
+            paths,
+            [
+                Some("price_lists[1].tier_basis"),
+                Some("price_lists[0].prices[0].tier_basis")
+            ]
+        );
     }
 }
