@@ -390,3 +390,23 @@ def test_a_refused_quote_names_its_code_and_what_is_wrong():
     with pytest.raises(tarif.QuoteError) as err:
         engine.prepare_quote("SITE", [("A", 1)], valid_until="2026-04-01", key="short")
     assert (err.value.code, err.value.details) == ("QUOTE_KEY", {"key_len": 5})
+
+
+def test_readme_block():
+    """The "Orders, quick orders and sales quotes" block of bindings-python/README.md runs as
+    written."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Orders, quick orders and sales quotes", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    engine = tarif.Engine.from_json(tarif.sample_document())
+    scope = {"tarif": tarif, "engine": engine, "AT": "2027-03-18T10:00:00+01:00"}
+    exec(compile(code, "README.md", "exec"), scope)
+    parsed, order, placed = scope["parsed"], scope["order"], scope["placed"]
+    assert [line.error and line.error.code for line in parsed.lines] == [None, None, "UNKNOWN_PRODUCT"]
+    assert order.approval["decision"] == "needs_approval"
+    assert scope["quote"].order.lines[0].unit_price == Decimal("13.90")
+    assert placed.total == scope["quote"].order.total
+    assert placed.placed_quote["rules_changed"] is False
