@@ -5,6 +5,8 @@ import {
   EngineHandle,
   type BatchOutput,
   type CapabilitiesResult,
+  type PreparedQuoteResult,
+  type PricedOrderResult,
   type DiagnosticInfo,
   type ExplainResult,
   type QuoteInput,
@@ -85,6 +87,22 @@ async function service(): Promise<void> {
   // @ts-expect-error: a capability is see, price or buy
   engine.search('ACME', { capability: 'order' });
 
+  const order: PricedOrderResult = engine.priceOrder({
+    account: 'ACME', at: new Date(), user: 'paul', spent: { 'CC-1': '950.00' },
+    lines: [{ ref: 'DR-18V-01', qty: 2, costCentre: 'CC-1', shipTo: 'DEPOT' }],
+  });
+  const decision: 'allowed' | 'needs_approval' | 'refused' = order.approval.decision;
+  const prepared: PreparedQuoteResult = engine.prepareQuote({
+    account: 'ACME', lines: [{ ref: 'DR-18V-01', qty: '2' }], manualPrices: ['99.00', null],
+    validUntil: '2026-04-01', key: Buffer.from('the sales team key'), number: 'DEV-42',
+  });
+  const document: string | null = prepared.document;
+  const placed: PricedOrderResult = handle.placeQuote({ document: document ?? '', key: 'the sales team key', at: new Date() });
+  const origin: 'manual' | 'quote' | undefined = placed.overrides[0]?.origin;
+  const changed: boolean | undefined = placed.placedQuote?.rulesChanged;
+  // @ts-expect-error: money is a decimal string, never a number
+  engine.prepareQuote({ account: 'ACME', lines: [], manualPrices: [99], validUntil: '2026-04-01', key: 'k' });
+
   // @ts-expect-error: a quantity is a string or a number, never a boolean
   engine.quote({ account: 'ACME', sku: 'DR-18V-01', qty: true });
   // @ts-expect-error: the account is required
@@ -106,7 +124,7 @@ async function service(): Promise<void> {
   }
 
   void [loaded, unit, list, rules, stage, text, decided, caps, sku, warnings, version, skus, statuses, next, previous, current, viaHandle, batchViaHandle, wrong,
-    firstPage, total, more, rowSkus, axes, price, counts, related, replacement];
+    firstPage, total, more, rowSkus, axes, price, counts, related, replacement, decision, origin, changed];
 }
 
 void service;
