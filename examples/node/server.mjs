@@ -9,6 +9,12 @@
 //   POST /orders/price?account=…[&at=…][&currency=…][&merge=0]   body: the order as a buyer
 //        pastes or uploads it (`ref qty` lines or CSV, French or English headers); answers how
 //        each input line was read and the priced order, line by line, with its subtotal
+//   POST /quotes  {"account", "lines": [{"ref", "qty"}], "validUntil", "manualPrices"?, "at"?,
+//        "currency"?, "user"?, "number"?}   a sales rep's quote: prices set by hand only within
+//        the rules' floors, the order priced, and the document signed with TARIF_QUOTE_KEY for
+//        the caller to store
+//   POST /quotes/place  {"document", "at"?, "user"?, "spent"?}   the order placed at the quoted
+//        prices, whatever the rules say now (403 QUOTE_TAMPERED, 410 QUOTE_EXPIRED)
 //   GET  /search?account=…[&q=…][&brand=…][&category=…][&family=…][&attr.<name>=…]
 //                [&min.<name>=…][&max.<name>=…][&facets=brand,category,<attr>,…]
 //                [&sort=sku|<attr>|-<attr>][&capability=see|price|buy][&variants=1]
@@ -17,7 +23,8 @@
 //        filters all-of; facets count what each value would give; `next` is the cursor of the
 //        following page; `qty` prices every row.
 //
-// Every request is logged (Fastify's logger, one JSON line each on stdout). Errors answer with
+// The quote routes sign with the key in TARIF_QUOTE_KEY (at least 16 bytes; without it they
+// answer 503 QUOTES_DISABLED). Every request is logged (Fastify's logger, one JSON line each on stdout). Errors answer with
 // `{"error": {code, message, details?}}` and the HTTP status of their stable code. Without
 // --rules it serves the generated sample distributor. With --rules, `kill -HUP` reloads the file
 // in the background and swaps it in atomically; a file that does not compile is reported and
@@ -45,15 +52,21 @@ const STATUS = {
   INVALID_BATCH: 400,
   INVALID_CURSOR: 400,
   INVALID_JSON: 400,
+  QUOTE_INVALID: 400,
   PRICE_HIDDEN: 403,
+  QUOTE_TAMPERED: 403,
   UNKNOWN_ACCOUNT: 404,
   UNKNOWN_PRODUCT: 404,
+  UNKNOWN_USER: 404,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  QUOTE_EXPIRED: 410,
   BODY_TOO_LARGE: 413,
   QUANTITY_RULE: 422,
   INVALID_ORDER_TEXT: 422,
   NO_PRICE: 422,
+  MINIMUM_ORDER: 422,
+  QUOTES_DISABLED: 503,
 };
 
 // Fastify's own errors, by their code, as the service's.
@@ -160,6 +173,44 @@ function priceOrderText(handle, text, params) {
   return { format: read.format, read: read.lines, order };
 }
 
+function quoteKey(key) {
+  if (!key) throw new HttpError('QUOTES_DISABLED', 'quotes are disabled: start the service with TARIF_QUOTE_KEY set');
+  return key;
+}
+
+// A sales rep's quote: the engine checks each manual price against the rules' bounds (a price
+// outside is its line's PRICE_BOUND error and no document is issued) and signs the document.
+function prepareQuote(handle, body, key) {
+  if (typeof body !== 'object' || body === null || !Array.isArray(body.lines)) {
+    throw new HttpError('INVALID_INPUT', 'the body must be {"account", "lines": [{"ref", "qty"}], "validUntil", …}');
+  }
+  const { order, document } = handle.prepareQuote({
+    account: body.account,
+    lines: body.lines,
+    at: body.at ?? undefined,
+    currency: body.currency ?? undefined,
+    user: body.user ?? undefined,
+    manualPrices: body.manualPrices ?? undefined,
+    validUntil: body.validUntil,
+    number: body.number ?? undefined,
+    key: quoteKey(key),
+  });
+  return { order, document };
+}
+
+function placeQuote(handle, body, key) {
+  if (typeof body !== 'object' || body === null || typeof body.document !== 'string') {
+    throw new HttpError('INVALID_INPUT', 'the body must be {"document", "at"?, "user"?, "spent"?}');
+  }
+  return handle.placeQuote({
+    document: body.document,
+    key: quoteKey(key),
+    at: body.at ?? undefined,
+    user: body.user ?? undefined,
+    spent: body.spent ?? undefined,
+  });
+}
+
 const FACET_KINDS = new Set(['brand', 'category', 'family']);
 
 // The query string as a search query: `brand`, `category`, `family` and `attr.<name>` may repeat
@@ -217,8 +268,11 @@ function search(handle, params) {
 // The raw query string, as `URLSearchParams`: repeated keys and dotted names stay as written.
 const paramsOf = (request) => new URL(request.url, 'http://localhost').searchParams;
 
-/** The service over `handle`, not yet listening; `logger` is Fastify's logger option. */
-export function createServer(handle, { logger = true } = {}) {
+/**
+ * The service over `handle`, not yet listening; `logger` is Fastify's logger option, `quoteKey`
+ * the key that signs and checks sales quotes.
+ */
+export function createServer(handle, { logger = true, quoteKey: key = undefined } = {}) {
   const app = Fastify({ logger, bodyLimit: MAX_BODY });
 
   app.setErrorHandler((err, request, reply) => {
@@ -241,6 +295,8 @@ export function createServer(handle, { logger = true } = {}) {
     ['/explain', ['GET', (request) => handle.explain(line(paramsOf(request)))]],
     ['/search', ['GET', (request) => search(handle, paramsOf(request))]],
     ['/cart', ['POST', (request) => cart(handle, request.body)]],
+    ['/quotes', ['POST', (request) => prepareQuote(handle, request.body, key)]],
+    ['/quotes/place', ['POST', (request) => placeQuote(handle, request.body, key)]],
   ]);
   for (const [url, [method, handler]] of routes) {
     app.route({ method, url, handler: async (request) => handler(request) });
@@ -266,7 +322,12 @@ async function main() {
   const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, rules: { type: 'string' } } });
   const engine = values.rules ? await Engine.load(values.rules) : Engine.fromJson(sampleDocument());
   const handle = new EngineHandle(engine);
-  const app = createServer(handle);
+  const quoteKey = process.env.TARIF_QUOTE_KEY;
+  if (quoteKey !== undefined && Buffer.byteLength(quoteKey) < 16) {
+    console.error('TARIF_QUOTE_KEY must hold at least 16 bytes');
+    process.exit(2);
+  }
+  const app = createServer(handle, { quoteKey });
   if (values.rules) {
     process.on('SIGHUP', () => {
       handle.reload(values.rules).then(

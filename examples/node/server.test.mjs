@@ -32,10 +32,12 @@ function buyable() {
   throw new Error('the sample has no account with two buyable products');
 }
 const { account, skus } = buyable();
+const QUOTE_KEY = 'the example service quote key';
 
 before(async () => {
   server = spawn(process.execPath, [fileURLToPath(new URL('./server.mjs', import.meta.url)), '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TARIF_QUOTE_KEY: QUOTE_KEY },
   });
   server.stdout.setEncoding('utf8');
   server.stdout.on('data', (chunk) => { log += chunk; });
@@ -155,6 +157,29 @@ test('POST /orders/price reads a pasted CSV and prices it as the binding does', 
   const nobody = await post('/orders/price?account=NOBODY', `${skus[0]} 1`);
   assert.equal(nobody.status, 404);
   assert.equal(nobody.body.error.code, 'UNKNOWN_ACCOUNT');
+});
+
+test('POST /quotes signs what the binding signs, and /quotes/place keeps its prices or refuses', async () => {
+  const at = '2026-06-01T00:00:00Z';
+  const draft = { account, at, lines: [{ ref: skus[0], qty: '2' }, { ref: skus[1], qty: '1' }], validUntil: '2026-07-01T00:00:00Z', number: 'DEV-1' };
+  const { status, body } = await post('/quotes', draft);
+  assert.equal(status, 200, JSON.stringify(body));
+  const direct = engine.prepareQuote({ ...draft, key: QUOTE_KEY });
+  assert.equal(body.document, direct.document);
+  assert.equal(body.order.total, direct.order.total);
+  const placed = await post('/quotes/place', { document: body.document, at: '2026-06-30T23:59:59Z' });
+  assert.equal(placed.status, 200, JSON.stringify(placed.body));
+  assert.equal(placed.body.total, direct.order.total);
+  assert.equal(placed.body.placedQuote.number, 'DEV-1');
+  assert.equal(placed.body.placedQuote.rulesChanged, false);
+  const forged = body.document.replace(`"total": "${direct.order.total}"`, '"total": "0.01"');
+  assert.notEqual(forged, body.document);
+  const tampered = await post('/quotes/place', { document: forged });
+  assert.deepEqual([tampered.status, tampered.body.error.code], [403, 'QUOTE_TAMPERED']);
+  const late = await post('/quotes/place', { document: body.document, at: '2026-07-01T00:00:00Z' });
+  assert.deepEqual([late.status, late.body.error.code], [410, 'QUOTE_EXPIRED']);
+  const bad = await post('/quotes/place', { document: 42 });
+  assert.deepEqual([bad.status, bad.body.error.code], [400, 'INVALID_INPUT']);
 });
 
 test('GET /search pages through exactly the SKUs the account may see', async () => {
