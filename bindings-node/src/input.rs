@@ -220,6 +220,11 @@ fn is_absent(value: &Option<Unknown<'_>>) -> bool {
         .is_none_or(|v| matches!(kind(v), ValueType::Undefined | ValueType::Null))
 }
 
+/// An optional field's value, `None` when it is missing, `undefined` or `null`.
+pub fn present(value: Option<Unknown<'_>>) -> Option<Unknown<'_>> {
+    value.filter(|v| !is_absent(&Some(*v)))
+}
+
 pub fn text(value: Unknown<'_>, field: &str) -> Result<String, Failure> {
     if kind(&value) != ValueType::String {
         return Err(invalid(field, "a string", &value));
@@ -293,7 +298,7 @@ pub fn row_qty(value: Unknown<'_>, field: &str) -> Result<QtyInput, Failure> {
 }
 
 pub fn at(value: Option<Unknown<'_>>, field: &str) -> Result<At, Failure> {
-    let Some(value) = value.filter(|v| !is_absent(&Some(*v))) else {
+    let Some(value) = present(value) else {
         return Ok(At::Now);
     };
     one_at(value, field)

@@ -389,12 +389,7 @@ fn read_line(value: Unknown<'_>, index: usize) -> Result<Line, Failure> {
 
 /// `spent`: an object of cost centre → decimal string (money is never a number).
 fn read_spent(value: Option<Unknown<'_>>) -> Result<Vec<(String, Decimal)>, Failure> {
-    let Some(value) = value.filter(|v| {
-        !matches!(
-            v.get_type(),
-            Ok(napi::ValueType::Undefined | napi::ValueType::Null)
-        )
-    }) else {
+    let Some(value) = input::present(value) else {
         return Ok(Vec::new());
     };
     let map: HashMap<String, String> = input::object(value, "spent")?;
@@ -533,12 +528,7 @@ fn read_key(value: Unknown<'_>) -> Result<Vec<u8>, Failure> {
 
 /// `manualPrices`: per line a decimal string, or null / undefined for the rules' price.
 fn read_manual_prices(value: Option<Unknown<'_>>) -> Result<Vec<Option<Decimal>>, Failure> {
-    let Some(value) = value.filter(|v| {
-        !matches!(
-            v.get_type(),
-            Ok(napi::ValueType::Undefined | napi::ValueType::Null)
-        )
-    }) else {
+    let Some(value) = input::present(value) else {
         return Ok(Vec::new());
     };
     input::elements(value, "manualPrices")?

@@ -604,7 +604,6 @@ impl PricedOrder {
 #[pyclass(frozen, module = "tarif")]
 pub(crate) struct PreparedQuote {
     order: Py<PricedOrder>,
-    total: Decimal,
     document: Option<String>,
 }
 
@@ -615,7 +614,6 @@ impl PreparedQuote {
         document: Option<String>,
     ) -> PyResult<Self> {
         Ok(PreparedQuote {
-            total: order.total,
             order: Py::new(py, order)?,
             document,
         })
@@ -638,7 +636,7 @@ impl PreparedQuote {
     fn __repr__(&self) -> String {
         format!(
             "PreparedQuote(total=Decimal('{}'), signed={})",
-            self.total,
+            self.order.get().total,
             if self.document.is_some() {
                 "True"
             } else {

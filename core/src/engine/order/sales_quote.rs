@@ -675,10 +675,7 @@ impl Engine {
         let request = line_request(order, line, at);
         let (ctx, seen) = self.resolve_request(&request, Resolve::Visible)?;
         let caps = seen.unwrap_or_else(|| self.capabilities(ctx.account, ctx.product, ctx.at));
-        if !caps.see {
-            return Err(QueryError::UnknownProduct(line.reference.to_string()));
-        }
-        self.check_quantity(ctx.product, ctx.qty)?;
+        self.admit_orderable(&ctx, caps, line.reference)?;
         if !caps.buy {
             return Err(QueryError::NotBuyable(self.sku(ctx.product).to_string()));
         }

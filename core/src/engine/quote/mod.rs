@@ -173,14 +173,26 @@ impl Engine {
         caps: Capabilities,
         reference: &str,
     ) -> Result<bool, QueryError> {
-        if !caps.see {
-            return Err(QueryError::UnknownProduct(reference.to_string()));
-        }
-        self.check_quantity(ctx.product, ctx.qty)?;
+        self.admit_orderable(ctx, caps, reference)?;
         if !caps.price {
             return Err(QueryError::PriceHidden(self.sku(ctx.product).to_string()));
         }
         Ok(caps.buy)
+    }
+
+    /// The checks of [`Engine::admit`] before the price's: the product is one the account
+    /// may see, and the quantity one it may order.
+    #[inline]
+    pub(crate) fn admit_orderable(
+        &self,
+        ctx: &Ctx<'_>,
+        caps: Capabilities,
+        reference: &str,
+    ) -> Result<(), QueryError> {
+        if !caps.see {
+            return Err(QueryError::UnknownProduct(reference.to_string()));
+        }
+        self.check_quantity(ctx.product, ctx.qty)
     }
 
     /// Account, instant, currency and product of a request, without visibility or quantity
