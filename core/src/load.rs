@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::changes::{self, Changes, Diff, Problems};
+use crate::changes::{self, Changes, Derivation, Diff, Problems};
 use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode};
@@ -101,6 +101,7 @@ impl Engine {
                 diagnostics: problems.0,
             });
         };
+        let derivation = Derivation::new(self.engine_version(), &changes, self.derived.as_ref());
         let merged = if problems.0.is_empty() {
             changes::merge(source, changes, &mut problems)
         } else {
@@ -120,10 +121,13 @@ impl Engine {
         match Engine::compile(&merged.text, options) {
             // The engine keeps the diagnostics of its own document; the caller gets them
             // located in the change.
-            Ok(compiled) => Ok(Compiled {
-                warnings: locate(compiled.warnings),
-                engine: compiled.engine,
-            }),
+            Ok(mut compiled) => {
+                compiled.engine.derived = Some(Arc::new(derivation));
+                Ok(Compiled {
+                    warnings: locate(compiled.warnings),
+                    engine: compiled.engine,
+                })
+            }
             Err(e) => Err(CompileError {
                 diagnostics: locate(e.diagnostics),
             }),

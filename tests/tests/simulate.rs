@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::changes::random_changes;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use rust_decimal::Decimal;
@@ -87,6 +88,26 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
     if let Some((_, engine)) = &changed {
         scenarios.push(("changed", engine));
     }
+    // Random changes, one and two applies away from the base: a simulation reprices only the
+    // lines the changes can reach and takes the base's answer for the rest, so every kind of
+    // change must leave each line as its scenario engine quotes it.
+    let mut rng = common::Rng::new(seed ^ 0x5CE7);
+    let random = base
+        .apply(
+            &random_changes(&doc, &mut rng, seed.wrapping_add(1)).to_string(),
+            &options,
+        )
+        .ok()
+        .map(|c| c.engine);
+    let twice = random.as_ref().and_then(|once| {
+        let doc: Value = serde_json::from_str(once.source()?).ok()?;
+        let changes = random_changes(&doc, &mut rng, seed.wrapping_add(2));
+        once.apply(&changes.to_string(), &options)
+            .ok()
+            .map(|c| c.engine)
+    });
+    scenarios.extend(random.iter().map(|e| ("random", e)));
+    scenarios.extend(twice.iter().map(|e| ("twice", e)));
     let sim = base
         .simulate(
             &scenarios,
@@ -116,6 +137,14 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
                     prop_assert_eq!(run.result.status[row], Status::Ok);
                     prop_assert_eq!(run.result.line_total[row], q.line_total);
                     prop_assert_eq!(run.detail.rule[row], q.steps.last().map(|s| s.rule));
+                    prop_assert_eq!(run.detail.sku[row], Some(q.sku));
+                    prop_assert_eq!(run.detail.base_price[row], Some(q.base_price));
+                    prop_assert_eq!(
+                        engine
+                            .currencies()
+                            .nth(usize::from(run.result.currency[row])),
+                        Some(q.currency)
+                    );
                 }
                 Err(e) => prop_assert_eq!(run.result.status[row].code(), e.code()),
             }

@@ -554,3 +554,94 @@ mod tests {
         );
     }
 }
+
+/// One entity a change upserted or deleted: its section (a [`KEYED`] or [`NESTED`] name, or
+/// `settings`), its parent for nested sections, and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Touched {
+    pub section: &'static str,
+    pub parent: Option<String>,
+    pub key: String,
+}
+
+/// How far back an engine remembers the changes that made it: enough for the scenarios of a
+/// simulation (each one or a few changes away from its base) without an ERP feed applying
+/// changes all day keeping every one of them.
+const DERIVATION_DEPTH: usize = 8;
+
+/// What [`Engine::apply`](crate::Engine::apply) changed to make an engine: the entities the
+/// change named, the engine it was applied to, and how that one was made in turn. A
+/// simulation reads it to reprice only the lines the change can reach.
+#[derive(Debug)]
+pub(crate) struct Derivation {
+    parent: Box<str>,
+    touched: Vec<Touched>,
+    earlier: Option<std::sync::Arc<Derivation>>,
+    depth: usize,
+}
+
+impl Derivation {
+    /// The derivation of the engine `changes` make from the engine of version `parent`, itself
+    /// made as `earlier` says.
+    pub(crate) fn new(
+        parent: &str,
+        changes: &Changes,
+        earlier: Option<&std::sync::Arc<Derivation>>,
+    ) -> Derivation {
+        let mut touched = Vec::new();
+        if changes.settings.is_some() {
+            touched.push(Touched {
+                section: "settings",
+                parent: None,
+                key: String::new(),
+            });
+        }
+        for (i, (section, _)) in KEYED.iter().enumerate() {
+            let upserts = changes.upserts.get(i).into_iter().flatten();
+            let deletes = changes.deletes.get(i).into_iter().flatten();
+            for key in upserts.map(|u| &u.key).chain(deletes.map(|d| &d.key)) {
+                touched.push(Touched {
+                    section,
+                    parent: None,
+                    key: key.clone(),
+                });
+            }
+        }
+        for (i, nested) in NESTED.iter().enumerate() {
+            let upserts = changes.nested_upserts.get(i).into_iter().flatten();
+            let deletes = changes.nested_deletes.get(i).into_iter().flatten();
+            let keys = upserts
+                .map(|u| (Some(&u.parent), &u.element.key))
+                .chain(deletes.map(|d| (d.parent.as_ref(), &d.key)));
+            for (parent, key) in keys {
+                touched.push(Touched {
+                    section: nested.name,
+                    parent: parent.cloned(),
+                    key: key.clone(),
+                });
+            }
+        }
+        let earlier = earlier.filter(|e| e.depth < DERIVATION_DEPTH).cloned();
+        Derivation {
+            parent: parent.into(),
+            depth: earlier.as_ref().map_or(1, |e| e.depth + 1),
+            earlier,
+            touched,
+        }
+    }
+
+    /// Every entity touched since the engine of version `ancestor`, or `None` when that engine
+    /// is not one this one was made from (as far back as it remembers).
+    pub(crate) fn since(&self, ancestor: &str) -> Option<Vec<&Touched>> {
+        let mut touched = Vec::new();
+        let mut step = Some(self);
+        while let Some(derivation) = step {
+            touched.extend(derivation.touched.iter());
+            if &*derivation.parent == ancestor {
+                return Some(touched);
+            }
+            step = derivation.earlier.as_deref();
+        }
+        None
+    }
+}

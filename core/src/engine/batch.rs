@@ -125,6 +125,15 @@ impl BatchResult {
         self.status.is_empty()
     }
 
+    /// Writes row `from` of `other` over row `row` (either out of range: nothing).
+    pub(crate) fn put(&mut self, row: usize, other: &BatchResult, from: usize) {
+        copy_row(&mut self.status, row, &other.status, from);
+        copy_row(&mut self.unit_price, row, &other.unit_price, from);
+        copy_row(&mut self.line_total, row, &other.line_total, from);
+        copy_row(&mut self.currency, row, &other.currency, from);
+        copy_row(&mut self.buyable, row, &other.buyable, from);
+    }
+
     /// These rows of the result, in the order given (rows out of range are skipped).
     ///
     /// ```
@@ -182,6 +191,25 @@ impl Steps for BatchDetail<'_> {
         self.list_price.append(&mut rows.list_price);
         self.cost.append(&mut rows.cost);
         self.product.append(&mut rows.product);
+    }
+}
+
+impl<'e> BatchDetail<'e> {
+    /// Writes row `from` of `other` over row `row` (either out of range: nothing).
+    pub(crate) fn put(&mut self, row: usize, other: &BatchDetail<'e>, from: usize) {
+        copy_row(&mut self.sku, row, &other.sku, from);
+        copy_row(&mut self.rule, row, &other.rule, from);
+        copy_row(&mut self.base_price, row, &other.base_price, from);
+        copy_row(&mut self.list_price, row, &other.list_price, from);
+        copy_row(&mut self.cost, row, &other.cost, from);
+        copy_row(&mut self.product, row, &other.product, from);
+    }
+}
+
+/// Writes `from[i]` over `to[row]` (either out of range: nothing).
+fn copy_row<T: Copy>(to: &mut [T], row: usize, from: &[T], i: usize) {
+    if let (Some(slot), Some(value)) = (to.get_mut(row), from.get(i)) {
+        *slot = *value;
     }
 }
 

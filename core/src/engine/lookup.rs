@@ -121,6 +121,17 @@ impl Engine {
         Some(products)
     }
 
+    /// The products whose SKU is `sku` once folded (several only when SKUs differ in case
+    /// alone), in document order.
+    pub(crate) fn products_with_sku(&self, sku: &str) -> SmallVec<[ProductId; 2]> {
+        let refs = &self.index.refs;
+        let key = folded(sku);
+        match refs.shared.sku.get(&*key) {
+            Some(all) => all.clone(),
+            None => refs.sku.get(&*key).copied().into_iter().collect(),
+        }
+    }
+
     /// Hands `visit` the products the reference means as a SKU, then a GTIN, an MPN and another
     /// ref (each in document order), until `visit` returns a product.
     fn by_kind(

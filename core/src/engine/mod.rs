@@ -35,6 +35,9 @@ pub struct Engine {
     pub(crate) warnings: Vec<Diagnostic>,
     /// The document text compiled into `index`, unless the caller discarded it.
     pub(crate) source: Option<Arc<str>>,
+    /// The changes that made this engine from another ([`Engine::apply`]); `None` for an
+    /// engine compiled or opened whole.
+    pub(crate) derived: Option<Arc<crate::changes::Derivation>>,
 }
 
 /// An account's place in the hierarchy and its segments ([`Engine::account_infos`]).
@@ -78,6 +81,7 @@ impl Engine {
             caches: search::Caches::default(),
             warnings,
             source,
+            derived: None,
         }
     }
 

@@ -12,7 +12,8 @@ use super::batch::{BatchAt, BatchDetail, BatchResult};
 use super::quote::RuleRef;
 use super::Engine;
 use crate::error::{QueryError, Status};
-use crate::index::{ProductId, NONE};
+use crate::index::{Id, ProductId, SelectorId, NONE};
+use roaring::RoaringBitmap;
 
 /// What lines are grouped by in [`Simulation::groups`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -216,6 +217,14 @@ pub struct ScenarioRun<'e> {
     pub affected: Vec<bool>,
 }
 
+/// The rows a scenario may price differently from its base ([`Engine::reach`]).
+struct Reach {
+    /// Ascending.
+    rows: Vec<usize>,
+    /// Whether the base's product ids name the scenario's products.
+    same_ids: bool,
+}
+
 /// The lines priced under the base and each scenario ([`Engine::simulate`]).
 #[derive(Debug, Clone)]
 pub struct Simulation<'e> {
@@ -282,17 +291,33 @@ impl Engine {
         let engines = std::iter::once(("base", self)).chain(scenarios.iter().copied());
         let mut runs: Vec<ScenarioRun<'e>> = Vec::new();
         for (done_runs, (name, engine)) in engines.enumerate() {
-            let step = |done: usize| between(done_runs * rows + done);
-            // A simulation reports no list price: skipping it saves a second run of the
-            // procedure on rows an account-level rule speaks to.
-            let Some((result, detail)) =
-                engine.detailed_in_steps(accounts, refs, qtys, at, currency, false, step)?
-            else {
+            let reach = runs
+                .first()
+                .and_then(|base| Some((base, self.reach(engine, base, refs)?)));
+            let run = match reach {
+                Some((base, reach)) => {
+                    let skipped = rows - reach.rows.len();
+                    let step = |done: usize| between(done_runs * rows + skipped + done);
+                    engine.reprice(base, &reach, accounts, refs, qtys, at, currency, step)?
+                }
+                None => {
+                    let step = |done: usize| between(done_runs * rows + done);
+                    // A simulation reports no list price: skipping it saves a second run of
+                    // the procedure on rows an account-level rule speaks to.
+                    engine
+                        .detailed_in_steps(accounts, refs, qtys, at, currency, false, step)?
+                        .map(|(result, detail)| {
+                            let margin = (0..rows)
+                                .map(|row| margin(&result, &detail, qtys, row))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            Ok::<_, QueryError>((result, detail, margin))
+                        })
+                        .transpose()?
+                }
+            };
+            let Some((result, detail, margin)) = run else {
                 return Ok(None);
             };
-            let margin = (0..rows)
-                .map(|row| margin(&result, &detail, qtys, row))
-                .collect::<Result<Vec<_>, _>>()?;
             runs.push(ScenarioRun {
                 name: name.to_string(),
                 result,
@@ -322,6 +347,178 @@ impl Engine {
         }
         let groups = self.group(&runs, accounts)?;
         Ok(Some(Simulation { runs, groups }))
+    }
+
+    /// The rows of the base's run that `scenario` may price differently, when that is known
+    /// from the changes that made it from this engine ([`Engine::apply`], at most a few
+    /// applies back): the lines of the products a changed price, product or pricing rule can
+    /// reach. A product's price reads only its own entries, its own attributes and the rules
+    /// whose selectors hold it, so every other line keeps the base's answer. `None` (reprice
+    /// every row) for any other change: accounts, segments, contracts, lists, settings,
+    /// currencies, categories or stock may move any line.
+    fn reach<R: AsRef<str>>(
+        &self,
+        scenario: &Engine,
+        base: &ScenarioRun<'_>,
+        refs: &[R],
+    ) -> Option<Reach> {
+        let touched = if scenario.engine_version() == self.engine_version() {
+            Vec::new()
+        } else {
+            scenario.derived.as_ref()?.since(self.engine_version())?
+        };
+        let mut products_changed = false;
+        for t in &touched {
+            match t.section {
+                "products" => products_changed = true,
+                "prices" | "rules" => {}
+                _ => return None,
+            }
+        }
+        // Without a product changed, both documents list the same products in the same
+        // order: their ids are the same.
+        let same_ids =
+            !products_changed && scenario.index.catalog.skus.len() == self.index.catalog.skus.len();
+        let mut products = RoaringBitmap::new();
+        let add_sku = |products: &mut RoaringBitmap, sku: &str| {
+            products.extend(self.products_with_sku(sku).iter().map(|p| p.raw()));
+        };
+        let rules_touched = touched.iter().any(|t| t.section == "rules");
+        let (base_rules, scenario_rules) = if rules_touched {
+            (self.rule_selectors(), scenario.rule_selectors())
+        } else {
+            Default::default()
+        };
+        for t in &touched {
+            if t.section != "rules" {
+                add_sku(&mut products, &t.key);
+                continue;
+            }
+            let id = format!("{}/{}", t.parent.as_deref().unwrap_or_default(), t.key);
+            let before = base_rules.get(id.as_str()).into_iter().flatten();
+            let after = scenario_rules.get(id.as_str()).into_iter().flatten();
+            // A rule neither engine prices with: what it reaches is not known here.
+            before.clone().chain(after.clone()).next()?;
+            for &selector in before {
+                products |= &self.index.catalog.selectors.get(selector)?.products;
+            }
+            for &selector in after {
+                let matched = &scenario.index.catalog.selectors.get(selector)?.products;
+                if same_ids {
+                    products |= matched;
+                } else {
+                    for p in matched {
+                        let p = ProductId::from_index(p as usize)?;
+                        add_sku(&mut products, scenario.sku(p));
+                    }
+                }
+            }
+        }
+        // A line without a product in the base (unknown account or reference, hidden
+        // product) may find one; a reference other than the SKU itself (a GTIN, an MPN, a
+        // differently written SKU) may mean another product once products change.
+        let rows = (0..base.result.len())
+            .filter(
+                |&row| match base.detail.product.get(row).copied().flatten() {
+                    None => true,
+                    Some(p) => {
+                        products.contains(p.raw())
+                            || (products_changed
+                                && refs.get(row).map(|r| r.as_ref())
+                                    != base.detail.sku.get(row).copied().flatten())
+                    }
+                },
+            )
+            .collect();
+        Some(Reach { rows, same_ids })
+    }
+
+    /// Each pricing rule's selectors by the rule's `contract/rule` id.
+    fn rule_selectors(&self) -> AHashMap<&str, Vec<SelectorId>> {
+        let mut by_id: AHashMap<&str, Vec<SelectorId>> = AHashMap::new();
+        for rule in self.index.pricing.rules.iter() {
+            by_id.entry(&*rule.id).or_default().push(rule.selector);
+        }
+        by_id
+    }
+
+    /// A scenario's run that takes the base's answer for every row out of `reach` and prices
+    /// the rows in it.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn reprice<'e, A, R>(
+        &'e self,
+        base: &ScenarioRun<'e>,
+        reach: &Reach,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        between: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Option<(BatchResult, BatchDetail<'e>, Vec<Option<Decimal>>)>, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let pick = |column: &[Decimal]| -> Vec<Decimal> {
+            reach
+                .rows
+                .iter()
+                .filter_map(|&r| column.get(r).copied())
+                .collect()
+        };
+        let sub_accounts: Vec<&str> = reach
+            .rows
+            .iter()
+            .filter_map(|&r| accounts.get(r).map(|a| a.as_ref()))
+            .collect();
+        let sub_refs: Vec<&str> = reach
+            .rows
+            .iter()
+            .filter_map(|&r| refs.get(r).map(|a| a.as_ref()))
+            .collect();
+        let sub_qtys = pick(qtys);
+        let sub_instants: Vec<crate::Instant>;
+        let sub_at = match at {
+            BatchAt::PerRow(list) => {
+                sub_instants = reach
+                    .rows
+                    .iter()
+                    .filter_map(|&r| list.get(r).copied())
+                    .collect();
+                BatchAt::PerRow(&sub_instants)
+            }
+            other => other,
+        };
+        let Some((priced, priced_detail)) = self.detailed_in_steps(
+            &sub_accounts,
+            &sub_refs,
+            &sub_qtys,
+            sub_at,
+            currency,
+            false,
+            between,
+        )?
+        else {
+            return Ok(None);
+        };
+        let mut result = base.result.clone();
+        let mut detail = base.detail.clone();
+        let mut margins = base.margin.clone();
+        if !reach.same_ids {
+            // The base's product ids do not name this engine's products.
+            for (product, sku) in detail.product.iter_mut().zip(&detail.sku) {
+                *product = sku.and_then(|sku| self.products_with_sku(sku).first().copied());
+            }
+        }
+        for (i, &row) in reach.rows.iter().enumerate() {
+            result.put(row, &priced, i);
+            detail.put(row, &priced_detail, i);
+            if let Some(slot) = margins.get_mut(row) {
+                *slot = margin(&priced, &priced_detail, &sub_qtys, i)?;
+            }
+        }
+        Ok(Some((result, detail, margins)))
     }
 
     /// The aggregates of [`Simulation::groups`]. Every group key is numbered once (an
@@ -504,5 +701,114 @@ fn change(
             .map(Some)
             .ok_or_else(|| QueryError::Overflow(format!("the change of line {row}"))),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CompileOptions;
+
+    fn base() -> Engine {
+        Engine::from_json(
+            &serde_json::json!({
+                "format": "tarif/1", "currencies": [{"code": "EUR"}],
+                "settings": {"default_price_lists": ["l"]},
+                "categories": [{"id": "cables"}, {"id": "tools"}],
+                "products": [
+                    {"sku": "Y", "ean": "4000000000017", "categories": ["tools"]},
+                    {"sku": "X", "ean": "4000000000024", "categories": ["cables"]},
+                    {"sku": "Z", "categories": ["tools"]}],
+                "price_lists": [{"id": "l", "prices": [
+                    {"sku": "X", "price": "10.00"}, {"sku": "Y", "price": "20.00"},
+                    {"sku": "Z", "price": "30.00"}]}],
+                "accounts": [{"id": "C"}],
+                "contracts": [{"id": "k", "audience": "all", "rules": [
+                    {"id": "cables", "step": "discount", "products": {"category": "cables"},
+                     "percent": "-10"}]}]
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    /// The rows `changes` lead a simulation to reprice, and the simulation.
+    fn repriced(changes: serde_json::Value, refs: &[&str]) -> (Option<Vec<usize>>, Vec<String>) {
+        let base = base();
+        let scenario = base
+            .apply(&changes.to_string(), &CompileOptions::default())
+            .unwrap()
+            .engine;
+        let accounts = vec!["C"; refs.len()];
+        let qtys = vec![Decimal::ONE; refs.len()];
+        let sim = base
+            .simulate(
+                &[("s", &scenario)],
+                &accounts,
+                refs,
+                &qtys,
+                BatchAt::Now,
+                None,
+                |_| ControlFlow::Continue(()),
+            )
+            .unwrap()
+            .unwrap();
+        let reach = base.reach(&scenario, &sim.runs[0], refs).map(|r| r.rows);
+        let run = &sim.runs[1];
+        let answers = (0..refs.len())
+            .map(|row| match (run.result.status[row], run.detail.sku[row]) {
+                (Status::Ok, Some(sku)) => format!("{sku} {}", run.result.unit_price[row]),
+                (status, _) => status.code().to_string(),
+            })
+            .collect();
+        (reach, answers)
+    }
+
+    #[test]
+    fn a_changed_price_or_rule_reprices_only_the_lines_of_the_products_it_reaches() {
+        let refs = ["X", "Y", "Z", "X", "nope"];
+        let price = serde_json::json!({"format": "tarif/1-changes",
+            "upsert": {"prices": [{"list": "l", "sku": "Z", "price": "31.00"}]}});
+        assert_eq!(
+            repriced(price, &refs),
+            (
+                Some(vec![2, 4]),
+                vec!["X 9.00", "Y 20.00", "Z 31.00", "X 9.00", "UNKNOWN_PRODUCT"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect()
+            )
+        );
+        // The rule moves from cables to tools: the lines of both categories are repriced.
+        let rule = serde_json::json!({"format": "tarif/1-changes", "upsert": {"rules": [
+            {"contract": "k", "id": "cables", "step": "discount",
+             "products": {"category": "tools"}, "percent": "-50"}]}});
+        let (reach, answers) = repriced(rule, &refs);
+        assert_eq!(reach, Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(answers[..3], ["X 10.00", "Y 10.00", "Z 15.00"]);
+        // A contract's header may move any line; the same header again changes nothing.
+        let header = |valid: serde_json::Value| {
+            serde_json::json!({"format": "tarif/1-changes", "upsert": {"contracts": [
+                {"id": "k", "audience": "all", "valid": valid}]}})
+        };
+        assert_eq!(
+            repriced(header(serde_json::json!({"from": "2020-01-01"})), &refs).0,
+            None
+        );
+        let unchanged = serde_json::json!({"format": "tarif/1-changes", "upsert": {"contracts": [
+            {"id": "k", "audience": "all"}]}});
+        assert_eq!(repriced(unchanged, &refs).0, Some(vec![4]));
+    }
+
+    /// Y takes X's EAN and comes first in the document: the line that asked for the EAN and
+    /// found X finds Y under the scenario, though neither X's price nor its rules changed.
+    #[test]
+    fn a_changed_product_reprices_the_lines_whose_reference_may_now_mean_another() {
+        let refs = ["4000000000024", "X", "Z"];
+        let product = serde_json::json!({"format": "tarif/1-changes", "upsert": {"products": [
+            {"sku": "Y", "ean": "4000000000024", "categories": ["tools"]}]}});
+        let (reach, answers) = repriced(product, &refs);
+        assert_eq!(reach, Some(vec![0]));
+        assert_eq!(answers, ["Y 20.00", "X 9.00", "Z 30.00"]);
     }
 }

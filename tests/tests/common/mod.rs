@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod changes;
+
 use serde_json::{json, Value};
 
 /// A small deterministic generator (splitmix64): the suites need reproducible variety, not
