@@ -95,9 +95,21 @@ impl BatchResult {
 /// A batch answer that is built a step of rows at a time.
 trait Steps: Default {
     fn append(&mut self, rows: Self);
+    /// Room for `rows` more rows, taken once: growing columns of millions of rows step by
+    /// step copies them several times over, and fresh memory is what a large batch pays most
+    /// for.
+    fn reserve(&mut self, rows: usize);
 }
 
 impl Steps for BatchResult {
+    fn reserve(&mut self, rows: usize) {
+        self.status.reserve_exact(rows);
+        self.unit_price.reserve_exact(rows);
+        self.line_total.reserve_exact(rows);
+        self.currency.reserve_exact(rows);
+        self.buyable.reserve_exact(rows);
+    }
+
     fn append(&mut self, mut rows: BatchResult) {
         self.status.append(&mut rows.status);
         self.unit_price.append(&mut rows.unit_price);
@@ -108,6 +120,11 @@ impl Steps for BatchResult {
 }
 
 impl<A: Steps, B: Steps> Steps for (A, B) {
+    fn reserve(&mut self, rows: usize) {
+        self.0.reserve(rows);
+        self.1.reserve(rows);
+    }
+
     fn append(&mut self, rows: Self) {
         self.0.append(rows.0);
         self.1.append(rows.1);
@@ -184,6 +201,15 @@ pub struct BatchDetail<'e> {
 }
 
 impl Steps for BatchDetail<'_> {
+    fn reserve(&mut self, rows: usize) {
+        self.sku.reserve_exact(rows);
+        self.rule.reserve_exact(rows);
+        self.base_price.reserve_exact(rows);
+        self.list_price.reserve_exact(rows);
+        self.cost.reserve_exact(rows);
+        self.product.reserve_exact(rows);
+    }
+
     fn append(&mut self, mut rows: Self) {
         self.sku.append(&mut rows.sku);
         self.rule.append(&mut rows.rule);
@@ -340,6 +366,7 @@ fn in_steps<T: Steps>(
     mut price: impl FnMut(std::ops::Range<usize>) -> T,
 ) -> Option<T> {
     let mut out = T::default();
+    out.reserve(rows);
     for start in (0..rows).step_by(BATCH_STEP) {
         let end = (start + BATCH_STEP).min(rows);
         out.append(price(start..end));

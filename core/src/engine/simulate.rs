@@ -6,6 +6,7 @@ use std::fmt;
 use std::ops::ControlFlow;
 
 use ahash::AHashMap;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::batch::{BatchAt, BatchDetail, BatchResult};
@@ -521,110 +522,205 @@ impl Engine {
         Ok(Some((result, detail, margins)))
     }
 
-    /// The aggregates of [`Simulation::groups`]. Every group key is numbered once (an
-    /// account's groups once per distinct account, a product's once per distinct product), so
-    /// that each line adds into dense accumulators without building a string.
+    /// The aggregates of [`Simulation::groups`]. Each line adds into the sums of the finest
+    /// grains only (its account, its product, its rule in each scenario, the scenarios in
+    /// parallel); the groups above them (root, segments, categories, brand) are sums of those,
+    /// added once per distinct account or product instead of once per line.
     fn group<A: AsRef<str>>(
         &self,
         runs: &[ScenarioRun<'_>],
         accounts: &[A],
     ) -> Result<Vec<Group>, QueryError> {
-        let scenarios = runs.len();
+        let Some(base) = runs.first() else {
+            return Ok(Vec::new());
+        };
+        let mut account_ids: AHashMap<&str, u32> = AHashMap::new();
+        let mut account_names: Vec<&str> = Vec::new();
+        let line_account: Vec<u32> = accounts
+            .iter()
+            .map(|account| {
+                let account = account.as_ref();
+                *account_ids.entry(account).or_insert_with(|| {
+                    account_names.push(account);
+                    dense(account_names.len() - 1)
+                })
+            })
+            .collect();
+        let mut product_ids: AHashMap<ProductId, u32> = AHashMap::new();
+        let mut products: Vec<ProductId> = Vec::new();
+        let line_product: Vec<Option<u32>> = base
+            .detail
+            .product
+            .iter()
+            .map(|product| {
+                product.map(|p| {
+                    *product_ids.entry(p).or_insert_with(|| {
+                        products.push(p);
+                        dense(products.len() - 1)
+                    })
+                })
+            })
+            .collect();
+        let sums: Vec<Sums<'_>> = runs
+            .par_iter()
+            .map(|run| {
+                Sums::of(
+                    run,
+                    &line_account,
+                    &line_product,
+                    account_names.len(),
+                    products.len(),
+                )
+            })
+            .collect::<Result<_, _>>()?;
         let mut keys = Keys::default();
-        let mut of_account: AHashMap<&str, Vec<u32>> = AHashMap::new();
-        let mut of_product: AHashMap<ProductId, Vec<u32>> = AHashMap::new();
-        let mut accs: Vec<Acc> = Vec::new();
-        let overflow = || QueryError::Overflow("a simulation aggregate".into());
-        let base = runs.first();
-        let mut row_keys: Vec<u32> = Vec::new();
-        for (row, account) in accounts.iter().enumerate() {
-            let account = account.as_ref();
-            row_keys.clear();
-            let account_keys = of_account.entry(account).or_insert_with(|| {
-                let mut ids = vec![keys.id(GroupBy::Account, Key::Text(account))];
-                if let Ok((_, def)) = self.account(account) {
-                    let info = self.account_info(def);
-                    ids.push(keys.id(GroupBy::Root, Key::Text(info.root)));
-                    for segment in info.segments {
-                        ids.push(keys.id(GroupBy::Segment, Key::Text(segment)));
-                    }
+        let mut totals: AHashMap<(u32, usize), Acc> = AHashMap::new();
+        let mut add = |key: u32, scenario: usize, acc: &Acc| -> Result<(), QueryError> {
+            totals.entry((key, scenario)).or_default().add(acc)
+        };
+        for (a, account) in account_names.iter().enumerate() {
+            let mut ids = vec![keys.id(GroupBy::Account, Key::Text(account))];
+            if let Ok((_, def)) = self.account(account) {
+                let info = self.account_info(def);
+                ids.push(keys.id(GroupBy::Root, Key::Text(info.root)));
+                for segment in info.segments {
+                    ids.push(keys.id(GroupBy::Segment, Key::Text(segment)));
                 }
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            });
-            row_keys.extend_from_slice(account_keys);
-            if let Some(product) = base.and_then(|b| b.detail.product.get(row).copied().flatten()) {
-                let product_keys = of_product.entry(product).or_insert_with(|| {
-                    let catalog = &self.index.catalog;
-                    let mut ids = Vec::new();
-                    for &c in catalog.category_closure.get(product).into_iter().flatten() {
-                        if let Some(def) = catalog.categories.get(c as usize) {
-                            ids.push(keys.id(GroupBy::Category, Key::Text(&def.id)));
-                        }
-                    }
-                    let brand = catalog.brand.get(product).copied().unwrap_or(NONE);
-                    if let Some(name) = catalog.brands.get(brand as usize) {
-                        ids.push(keys.id(GroupBy::Brand, Key::Text(name)));
-                    }
-                    ids.sort_unstable();
-                    ids.dedup();
-                    ids
-                });
-                row_keys.extend_from_slice(product_keys);
             }
-            for (scenario, run) in runs.iter().enumerate() {
-                let priced = run.result.status.get(row) == Some(&Status::Ok);
-                let total = run.result.line_total.get(row).copied().unwrap_or_default();
-                let margin = run.margin.get(row).copied().flatten();
-                let affected = run.affected.get(row).copied().unwrap_or(false);
-                let rule = run
-                    .detail
-                    .rule
-                    .get(row)
-                    .copied()
-                    .flatten()
-                    .map(|r| keys.id(GroupBy::Rule, Key::Rule(r)));
-                for &key in row_keys.iter().chain(rule.as_ref()) {
-                    let slot = key as usize * scenarios + scenario;
-                    if accs.len() <= slot {
-                        accs.resize(keys.len() * scenarios, Acc::default());
-                    }
-                    let Some(acc) = accs.get_mut(slot) else {
-                        continue;
-                    };
-                    acc.lines += 1;
-                    acc.affected += u64::from(affected);
-                    if priced {
-                        acc.priced += 1;
-                        acc.revenue = acc.revenue.checked_add(total).ok_or_else(overflow)?;
-                    }
-                    if let Some(m) = margin {
-                        acc.margin = acc.margin.checked_add(m).ok_or_else(overflow)?;
+            ids.sort_unstable();
+            ids.dedup();
+            for (scenario, sum) in sums.iter().enumerate() {
+                if let Some(acc) = sum.accounts.get(a) {
+                    for &id in &ids {
+                        add(id, scenario, acc)?;
                     }
                 }
             }
         }
-        let mut groups: Vec<Group> = Vec::new();
-        for (id, (by, key)) in keys.names.iter().enumerate() {
-            for scenario in 0..scenarios {
-                if let Some(acc) = accs.get(id * scenarios + scenario).filter(|a| a.lines > 0) {
-                    groups.push(Group {
-                        by: *by,
-                        key: key.to_string(),
-                        scenario,
-                        lines: acc.lines,
-                        priced: acc.priced,
-                        revenue: acc.revenue,
-                        margin: acc.margin,
-                        affected: acc.affected,
-                    });
+        let catalog = &self.index.catalog;
+        for (p, &product) in products.iter().enumerate() {
+            let mut ids = Vec::new();
+            for &c in catalog.category_closure.get(product).into_iter().flatten() {
+                if let Some(def) = catalog.categories.get(c as usize) {
+                    ids.push(keys.id(GroupBy::Category, Key::Text(&def.id)));
+                }
+            }
+            let brand = catalog.brand.get(product).copied().unwrap_or(NONE);
+            if let Some(name) = catalog.brands.get(brand as usize) {
+                ids.push(keys.id(GroupBy::Brand, Key::Text(name)));
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            for (scenario, sum) in sums.iter().enumerate() {
+                if let Some(acc) = sum.products.get(p) {
+                    for &id in &ids {
+                        add(id, scenario, acc)?;
+                    }
                 }
             }
         }
+        for (scenario, sum) in sums.iter().enumerate() {
+            for (rule, acc) in sum.rules.iter().zip(&sum.rule_sums) {
+                add(keys.id(GroupBy::Rule, Key::Rule(*rule)), scenario, acc)?;
+            }
+        }
+        let mut groups: Vec<Group> = totals
+            .into_iter()
+            .filter(|(_, acc)| acc.lines > 0)
+            .filter_map(|((key, scenario), acc)| {
+                let (by, name) = keys.names.get(key as usize)?;
+                Some(Group {
+                    by: *by,
+                    key: name.to_string(),
+                    scenario,
+                    lines: acc.lines,
+                    priced: acc.priced,
+                    revenue: acc.revenue,
+                    margin: acc.margin,
+                    affected: acc.affected,
+                })
+            })
+            .collect();
         groups.sort_by(|a, b| (a.by, &a.key, a.scenario).cmp(&(b.by, &b.key, b.scenario)));
         Ok(groups)
     }
+}
+
+/// One scenario's sums at the finest grains: per distinct account and product of the lines
+/// (numbered as [`Engine::group`] numbers them) and per rule that set a price.
+struct Sums<'e> {
+    accounts: Vec<Acc>,
+    products: Vec<Acc>,
+    rules: Vec<RuleRef<'e>>,
+    rule_sums: Vec<Acc>,
+}
+
+impl<'e> Sums<'e> {
+    fn of(
+        run: &ScenarioRun<'e>,
+        line_account: &[u32],
+        line_product: &[Option<u32>],
+        accounts: usize,
+        products: usize,
+    ) -> Result<Sums<'e>, QueryError> {
+        let mut sums = Sums {
+            accounts: vec![Acc::default(); accounts],
+            products: vec![Acc::default(); products],
+            rules: Vec::new(),
+            rule_sums: Vec::new(),
+        };
+        let mut rule_ids: AHashMap<RuleRef<'e>, usize> = AHashMap::new();
+        for (row, &account) in line_account.iter().enumerate() {
+            let line = Acc {
+                lines: 1,
+                priced: u64::from(run.result.status.get(row) == Some(&Status::Ok)),
+                revenue: match run.result.status.get(row) {
+                    Some(Status::Ok) => run.result.line_total.get(row).copied().unwrap_or_default(),
+                    _ => Decimal::ZERO,
+                },
+                margin: run.margin.get(row).copied().flatten().unwrap_or_default(),
+                affected: u64::from(run.affected.get(row).copied().unwrap_or(false)),
+            };
+            if let Some(acc) = sums.accounts.get_mut(account as usize) {
+                acc.add(&line)?;
+            }
+            let product = line_product.get(row).copied().flatten();
+            if let Some(acc) = product.and_then(|p| sums.products.get_mut(p as usize)) {
+                acc.add(&line)?;
+            }
+            if let Some(rule) = run.detail.rule.get(row).copied().flatten() {
+                let slot = *rule_ids.entry(rule).or_insert_with(|| {
+                    sums.rules.push(rule);
+                    sums.rule_sums.push(Acc::default());
+                    sums.rules.len() - 1
+                });
+                if let Some(acc) = sums.rule_sums.get_mut(slot) {
+                    acc.add(&line)?;
+                }
+            }
+        }
+        Ok(sums)
+    }
+}
+
+impl Acc {
+    fn add(&mut self, other: &Acc) -> Result<(), QueryError> {
+        let overflow = || QueryError::Overflow("a simulation aggregate".into());
+        self.lines += other.lines;
+        self.priced += other.priced;
+        self.affected += other.affected;
+        self.revenue = self
+            .revenue
+            .checked_add(other.revenue)
+            .ok_or_else(overflow)?;
+        self.margin = self.margin.checked_add(other.margin).ok_or_else(overflow)?;
+        Ok(())
+    }
+}
+
+/// A position in a table of distinct values, which a batch's `u32` row count bounds.
+fn dense(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 /// A group's key as the engine holds it: an id, or a rule (written out only once per group).
@@ -657,10 +753,6 @@ impl<'a> Keys<'a> {
             self.names.push((by, key));
             next
         })
-    }
-
-    fn len(&self) -> usize {
-        self.names.len()
     }
 }
 
