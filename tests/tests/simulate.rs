@@ -121,6 +121,21 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
         .unwrap()
         .unwrap();
     prop_assert_eq!(sim.runs.len(), scenarios.len() + 1);
+    // The groups alone, summed a step at a time with only the reached lines moved, are the
+    // groups of the lines.
+    let groups = base
+        .simulate_groups(
+            &scenarios,
+            &accounts,
+            &refs,
+            &qtys,
+            BatchAt::One(at),
+            None,
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap()
+        .unwrap();
+    prop_assert_eq!(&groups, &sim.groups);
     // A scenario that changes nothing changes no line.
     prop_assert!(sim.runs[1].affected.iter().all(|a| !a));
     prop_assert_eq!(&sim.runs[1].result, &sim.runs[0].result);
@@ -275,6 +290,18 @@ fn a_stopped_simulation_answers_nothing() {
     let (accounts, refs, qtys, at) = lines(&base, 7, 10);
     let stopped = base
         .simulate(
+            &[("same", &base)],
+            &accounts,
+            &refs,
+            &qtys,
+            BatchAt::One(at),
+            None,
+            |_| ControlFlow::Break(()),
+        )
+        .unwrap();
+    assert!(stopped.is_none());
+    let stopped = base
+        .simulate_groups(
             &[("same", &base)],
             &accounts,
             &refs,

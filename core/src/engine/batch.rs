@@ -276,7 +276,12 @@ pub const BATCH_STEP: usize = 32_768;
 
 /// `INVALID_BATCH` unless every column has a row for each account. Every batch begins here, so
 /// it is also where its size is traced.
-fn check_lengths(rows: usize, refs: usize, qtys: usize, at: BatchAt<'_>) -> Result<(), QueryError> {
+pub(crate) fn check_lengths(
+    rows: usize,
+    refs: usize,
+    qtys: usize,
+    at: BatchAt<'_>,
+) -> Result<(), QueryError> {
     tracing::debug!(target: "tarif::batch", rows, "batch of {rows} rows");
     let instants = match at {
         BatchAt::PerRow(list) => Some(list.len()),
@@ -303,7 +308,7 @@ impl BatchAt<'_> {
     }
 
     /// The instants of rows `range`.
-    fn rows(self, range: std::ops::Range<usize>) -> Self {
+    pub(crate) fn rows(self, range: std::ops::Range<usize>) -> Self {
         match self {
             BatchAt::PerRow(list) => BatchAt::PerRow(list.get(range).unwrap_or_default()),
             other => other,
@@ -378,7 +383,7 @@ fn in_steps<T: Steps>(
 }
 
 /// Rows `rows` of a batch's columns (empty where out of range).
-fn step_rows<'c, A, R>(
+pub(crate) fn step_rows<'c, A, R>(
     accounts: &'c [A],
     refs: &'c [R],
     qtys: &'c [Decimal],
@@ -771,7 +776,7 @@ impl Engine {
         }))
     }
 
-    fn price_rows_detailed<A, R>(
+    pub(crate) fn price_rows_detailed<A, R>(
         &self,
         accounts: &[A],
         refs: &[R],

@@ -9,7 +9,7 @@ use ahash::AHashMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::batch::{BatchAt, BatchDetail, BatchResult};
+use super::batch::{check_lengths, step_rows, BatchAt, BatchDetail, BatchResult, BATCH_STEP};
 use super::quote::RuleRef;
 use super::Engine;
 use crate::error::{QueryError, Status};
@@ -218,6 +218,80 @@ pub struct ScenarioRun<'e> {
     pub affected: Vec<bool>,
 }
 
+/// Some rows of a batch's columns, gathered into columns of their own.
+struct Subset<'c> {
+    accounts: Vec<&'c str>,
+    refs: Vec<&'c str>,
+    qtys: Vec<Decimal>,
+    instants: Vec<crate::Instant>,
+}
+
+impl<'c> Subset<'c> {
+    fn of<A: AsRef<str>, R: AsRef<str>>(
+        rows: &[usize],
+        accounts: &'c [A],
+        refs: &'c [R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+    ) -> Subset<'c> {
+        Subset {
+            accounts: rows
+                .iter()
+                .filter_map(|&r| accounts.get(r).map(|a| a.as_ref()))
+                .collect(),
+            refs: rows
+                .iter()
+                .filter_map(|&r| refs.get(r).map(|a| a.as_ref()))
+                .collect(),
+            qtys: rows.iter().filter_map(|&r| qtys.get(r).copied()).collect(),
+            instants: match at {
+                BatchAt::PerRow(list) => {
+                    rows.iter().filter_map(|&r| list.get(r).copied()).collect()
+                }
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// The batch's instant for these rows: the same fixed one, or theirs.
+    fn at<'a>(&'a self, at: BatchAt<'a>) -> BatchAt<'a> {
+        match at {
+            BatchAt::PerRow(_) => BatchAt::PerRow(&self.instants),
+            other => other,
+        }
+    }
+}
+
+/// The lines a scenario may price differently from its base ([`Engine::reach_set`]).
+struct ReachSet {
+    /// The base's products whose lines may change.
+    products: RoaringBitmap,
+    /// Whether a product changed: then a line's reference may mean another product.
+    products_changed: bool,
+    /// Whether the base's product ids name the scenario's products.
+    same_ids: bool,
+}
+
+impl ReachSet {
+    /// Whether a line that found `product` (whose SKU is `sku`) in the base from `reference`
+    /// may be priced differently. A line without a product (unknown account or reference,
+    /// hidden product) may find one; a reference other than the SKU itself (a GTIN, an MPN, a
+    /// differently written SKU) may mean another product once products change.
+    fn holds(
+        &self,
+        product: Option<ProductId>,
+        reference: Option<&str>,
+        sku: Option<&str>,
+    ) -> bool {
+        match product {
+            None => true,
+            Some(p) => {
+                self.products.contains(p.raw()) || (self.products_changed && reference != sku)
+            }
+        }
+    }
+}
+
 /// The rows a scenario may price differently from its base ([`Engine::reach`]).
 struct Reach {
     /// Ascending.
@@ -350,19 +424,226 @@ impl Engine {
         Ok(Some(Simulation { runs, groups }))
     }
 
-    /// The rows of the base's run that `scenario` may price differently, when that is known
-    /// from the changes that made it from this engine ([`Engine::apply`], at most a few
-    /// applies back): the lines of the products a changed price, product or pricing rule can
-    /// reach. A product's price reads only its own entries, its own attributes and the rules
-    /// whose selectors hold it, so every other line keeps the base's answer. `None` (reprice
-    /// every row) for any other change: accounts, segments, contracts, lists, settings,
-    /// currencies, categories or stock may move any line.
+    /// [`Engine::simulate`]'s groups alone, equal to its `groups`, without the per-line
+    /// columns. Lines are priced a step at a time and added into the sums, so memory grows
+    /// with the distinct accounts, products and rules of the lines, not with the lines (what a
+    /// history of hundreds of millions of lines needs). A scenario made from this engine by
+    /// changes whose reach is known ([`Engine::apply`]: prices, products, pricing rules)
+    /// prices only the lines they can reach, under both engines, and moves those lines' share
+    /// of the sums; any other scenario prices every line.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use tarif::{BatchAt, CompileOptions, Engine, GroupBy};
+    /// let base = Engine::from_json(r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+    ///   "settings": {"default_price_lists": ["l"]}, "products": [{"sku": "A"}, {"sku": "B"}],
+    ///   "price_lists": [{"id": "l", "prices": [{"sku": "A", "price": "2"}, {"sku": "B", "price": "5"}]}],
+    ///   "accounts": [{"id": "C"}]}"#).unwrap();
+    /// let dearer = base.apply(r#"{"format": "tarif/1-changes",
+    ///   "upsert": {"prices": [{"list": "l", "sku": "A", "price": "2.50"}]}}"#, &CompileOptions::default())
+    ///   .unwrap().engine;
+    /// let (accounts, refs, qtys) = (["C", "C", "C"], ["A", "B", "A"], [1.into(), 1.into(), 3.into()]);
+    /// let at = BatchAt::One(base.parse_instant("2026-06-01").unwrap());
+    /// let groups = base
+    ///     .simulate_groups(&[("dearer", &dearer)], &accounts, &refs, &qtys, at, None, |_| ControlFlow::Continue(()))
+    ///     .unwrap().unwrap();
+    /// let full = base
+    ///     .simulate(&[("dearer", &dearer)], &accounts, &refs, &qtys, at, None, |_| ControlFlow::Continue(()))
+    ///     .unwrap().unwrap();
+    /// assert_eq!(groups, full.groups);
+    /// let account = groups.iter().find(|g| g.by == GroupBy::Account && g.scenario == 1).unwrap();
+    /// assert_eq!((account.revenue.to_string(), account.affected), ("15.00".into(), 2));
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn simulate_groups<A, R>(
+        &self,
+        scenarios: &[(&str, &Engine)],
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        mut between: impl FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<Option<Vec<Group>>, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
+        let at = at.fixed();
+        let rows = accounts.len();
+        let reaches: Vec<Option<ReachSet>> =
+            scenarios.iter().map(|(_, e)| self.reach_set(e)).collect();
+        // Scenarios whose reach is unknown price every line and compare it with the base's.
+        let keep_base = reaches.iter().any(Option::is_none);
+        let mut grains = Grains::of(accounts);
+        let mut line_product: Vec<Option<u32>> = Vec::with_capacity(rows);
+        let mut base_lines: Vec<(Status, Decimal)> = Vec::new();
+        let mut reach_rows: Vec<Vec<usize>> = vec![Vec::new(); scenarios.len()];
+        let mut base_sums = Sums::default();
+        for start in (0..rows).step_by(BATCH_STEP) {
+            let end = (start + BATCH_STEP).min(rows);
+            let (a, r, q) = step_rows(accounts, refs, qtys, start..end);
+            let (result, detail) =
+                self.price_rows_detailed(a, r, q, at.rows(start..end), currency, false);
+            for i in 0..result.len() {
+                let row = start + i;
+                let product = detail.product.get(i).copied().flatten();
+                let number = grains.product(product);
+                line_product.push(number);
+                let line = line_of(&result, margin(&result, &detail, q, i)?, i);
+                let account = grains.line_account.get(row).copied().unwrap_or_default();
+                base_sums.add(
+                    account,
+                    number,
+                    detail.rule.get(i).copied().flatten(),
+                    &line,
+                )?;
+                if keep_base {
+                    base_lines.push(line_answer(&result, i));
+                }
+                let sku = detail.sku.get(i).copied().flatten();
+                let reference = refs.get(row).map(|r| r.as_ref());
+                for (rows, reach) in reach_rows.iter_mut().zip(&reaches) {
+                    if reach
+                        .as_ref()
+                        .is_some_and(|set| set.holds(product, reference, sku))
+                    {
+                        rows.push(row);
+                    }
+                }
+            }
+            if between(end).is_break() {
+                return Ok(None);
+            }
+        }
+        let mut sums = Vec::with_capacity(1 + scenarios.len());
+        let runs = scenarios.iter().zip(reach_rows.iter().zip(&reaches));
+        for (s, ((_, engine), (lines, reach))) in runs.enumerate() {
+            let done_before = (s + 1) * rows;
+            let scenario_sums = match reach {
+                // The base's sums, with the share of the lines the changes reach moved.
+                Some(_) => {
+                    let mut moved = base_sums.clone();
+                    let skipped = rows - lines.len();
+                    for (step, chunk) in lines.chunks(BATCH_STEP).enumerate() {
+                        let sub = Subset::of(chunk, accounts, refs, qtys, at);
+                        let (before, before_detail) = self.price_rows_detailed(
+                            &sub.accounts,
+                            &sub.refs,
+                            &sub.qtys,
+                            sub.at(at),
+                            currency,
+                            false,
+                        );
+                        let (after, after_detail) = engine.price_rows_detailed(
+                            &sub.accounts,
+                            &sub.refs,
+                            &sub.qtys,
+                            sub.at(at),
+                            currency,
+                            false,
+                        );
+                        for (i, &row) in chunk.iter().enumerate() {
+                            let account = grains.line_account.get(row).copied().unwrap_or_default();
+                            let product = line_product.get(row).copied().flatten();
+                            let old =
+                                line_of(&before, margin(&before, &before_detail, &sub.qtys, i)?, i);
+                            moved.remove(
+                                account,
+                                product,
+                                before_detail.rule.get(i).copied().flatten(),
+                                &old,
+                            )?;
+                            let affected = line_answer(&before, i) != line_answer(&after, i);
+                            let new =
+                                line_of(&after, margin(&after, &after_detail, &sub.qtys, i)?, i)
+                                    .affected(affected);
+                            moved.add(
+                                account,
+                                product,
+                                after_detail.rule.get(i).copied().flatten(),
+                                &new,
+                            )?;
+                        }
+                        let done = (step * BATCH_STEP + chunk.len()).min(lines.len());
+                        if between(done_before + skipped + done).is_break() {
+                            return Ok(None);
+                        }
+                    }
+                    moved
+                }
+                None => {
+                    let mut fresh = Sums::default();
+                    for start in (0..rows).step_by(BATCH_STEP) {
+                        let end = (start + BATCH_STEP).min(rows);
+                        let (a, r, q) = step_rows(accounts, refs, qtys, start..end);
+                        let (result, detail) = engine.price_rows_detailed(
+                            a,
+                            r,
+                            q,
+                            at.rows(start..end),
+                            currency,
+                            false,
+                        );
+                        for i in 0..result.len() {
+                            let row = start + i;
+                            let account = grains.line_account.get(row).copied().unwrap_or_default();
+                            let product = line_product.get(row).copied().flatten();
+                            let affected = base_lines.get(row) != Some(&line_answer(&result, i));
+                            let line = line_of(&result, margin(&result, &detail, q, i)?, i)
+                                .affected(affected);
+                            fresh.add(
+                                account,
+                                product,
+                                detail.rule.get(i).copied().flatten(),
+                                &line,
+                            )?;
+                        }
+                        if between(done_before + end).is_break() {
+                            return Ok(None);
+                        }
+                    }
+                    fresh
+                }
+            };
+            sums.push(scenario_sums);
+        }
+        sums.insert(0, base_sums);
+        self.roll_up(&sums, &grains).map(Some)
+    }
+
+    /// The rows of the base's run that `scenario` may price differently ([`Engine::reach_set`]).
     fn reach<R: AsRef<str>>(
         &self,
         scenario: &Engine,
         base: &ScenarioRun<'_>,
         refs: &[R],
     ) -> Option<Reach> {
+        let set = self.reach_set(scenario)?;
+        let rows = (0..base.result.len())
+            .filter(|&row| {
+                set.holds(
+                    base.detail.product.get(row).copied().flatten(),
+                    refs.get(row).map(|r| r.as_ref()),
+                    base.detail.sku.get(row).copied().flatten(),
+                )
+            })
+            .collect();
+        Some(Reach {
+            rows,
+            same_ids: set.same_ids,
+        })
+    }
+
+    /// The lines `scenario` may price differently from this engine, when that is known from
+    /// the changes that made it from this engine ([`Engine::apply`], at most a few applies
+    /// back): the lines of the products a changed price, product or pricing rule can reach. A
+    /// product's price reads only its own entries, its own attributes and the rules whose
+    /// selectors hold it, so every other line keeps the base's answer. `None` (every line may
+    /// change) for any other change: accounts, segments, contracts, lists, settings,
+    /// currencies, categories or stock may move any line.
+    fn reach_set(&self, scenario: &Engine) -> Option<ReachSet> {
         let touched = if scenario.engine_version() == self.engine_version() {
             Vec::new()
         } else {
@@ -415,23 +696,11 @@ impl Engine {
                 }
             }
         }
-        // A line without a product in the base (unknown account or reference, hidden
-        // product) may find one; a reference other than the SKU itself (a GTIN, an MPN, a
-        // differently written SKU) may mean another product once products change.
-        let rows = (0..base.result.len())
-            .filter(
-                |&row| match base.detail.product.get(row).copied().flatten() {
-                    None => true,
-                    Some(p) => {
-                        products.contains(p.raw())
-                            || (products_changed
-                                && refs.get(row).map(|r| r.as_ref())
-                                    != base.detail.sku.get(row).copied().flatten())
-                    }
-                },
-            )
-            .collect();
-        Some(Reach { rows, same_ids })
+        Some(ReachSet {
+            products,
+            products_changed,
+            same_ids,
+        })
     }
 
     /// Each pricing rule's selectors by the rule's `contract/rule` id.
@@ -461,41 +730,12 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        let pick = |column: &[Decimal]| -> Vec<Decimal> {
-            reach
-                .rows
-                .iter()
-                .filter_map(|&r| column.get(r).copied())
-                .collect()
-        };
-        let sub_accounts: Vec<&str> = reach
-            .rows
-            .iter()
-            .filter_map(|&r| accounts.get(r).map(|a| a.as_ref()))
-            .collect();
-        let sub_refs: Vec<&str> = reach
-            .rows
-            .iter()
-            .filter_map(|&r| refs.get(r).map(|a| a.as_ref()))
-            .collect();
-        let sub_qtys = pick(qtys);
-        let sub_instants: Vec<crate::Instant>;
-        let sub_at = match at {
-            BatchAt::PerRow(list) => {
-                sub_instants = reach
-                    .rows
-                    .iter()
-                    .filter_map(|&r| list.get(r).copied())
-                    .collect();
-                BatchAt::PerRow(&sub_instants)
-            }
-            other => other,
-        };
+        let sub = Subset::of(&reach.rows, accounts, refs, qtys, at);
         let Some((priced, priced_detail)) = self.detailed_in_steps(
-            &sub_accounts,
-            &sub_refs,
-            &sub_qtys,
-            sub_at,
+            &sub.accounts,
+            &sub.refs,
+            &sub.qtys,
+            sub.at(at),
             currency,
             false,
             between,
@@ -516,16 +756,13 @@ impl Engine {
             result.put(row, &priced, i);
             detail.put(row, &priced_detail, i);
             if let Some(slot) = margins.get_mut(row) {
-                *slot = margin(&priced, &priced_detail, &sub_qtys, i)?;
+                *slot = margin(&priced, &priced_detail, &sub.qtys, i)?;
             }
         }
         Ok(Some((result, detail, margins)))
     }
 
-    /// The aggregates of [`Simulation::groups`]. Each line adds into the sums of the finest
-    /// grains only (its account, its product, its rule in each scenario, the scenarios in
-    /// parallel); the groups above them (root, segments, categories, brand) are sums of those,
-    /// added once per distinct account or product instead of once per line.
+    /// The aggregates of [`Simulation::groups`], from the runs' columns.
     fn group<A: AsRef<str>>(
         &self,
         runs: &[ScenarioRun<'_>],
@@ -534,51 +771,41 @@ impl Engine {
         let Some(base) = runs.first() else {
             return Ok(Vec::new());
         };
-        let mut account_ids: AHashMap<&str, u32> = AHashMap::new();
-        let mut account_names: Vec<&str> = Vec::new();
-        let line_account: Vec<u32> = accounts
-            .iter()
-            .map(|account| {
-                let account = account.as_ref();
-                *account_ids.entry(account).or_insert_with(|| {
-                    account_names.push(account);
-                    dense(account_names.len() - 1)
-                })
-            })
-            .collect();
-        let mut product_ids: AHashMap<ProductId, u32> = AHashMap::new();
-        let mut products: Vec<ProductId> = Vec::new();
+        let mut grains = Grains::of(accounts);
         let line_product: Vec<Option<u32>> = base
             .detail
             .product
             .iter()
-            .map(|product| {
-                product.map(|p| {
-                    *product_ids.entry(p).or_insert_with(|| {
-                        products.push(p);
-                        dense(products.len() - 1)
-                    })
-                })
-            })
+            .map(|&product| grains.product(product))
             .collect();
         let sums: Vec<Sums<'_>> = runs
             .par_iter()
             .map(|run| {
-                Sums::of(
-                    run,
-                    &line_account,
-                    &line_product,
-                    account_names.len(),
-                    products.len(),
-                )
+                let mut sums = Sums::default();
+                for (row, &account) in grains.line_account.iter().enumerate() {
+                    let margin = run.margin.get(row).copied().flatten();
+                    let line = line_of(&run.result, margin, row)
+                        .affected(run.affected.get(row).copied().unwrap_or(false));
+                    let rule = run.detail.rule.get(row).copied().flatten();
+                    let product = line_product.get(row).copied().flatten();
+                    sums.add(account, product, rule, &line)?;
+                }
+                Ok(sums)
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, QueryError>>()?;
+        self.roll_up(&sums, &grains)
+    }
+
+    /// The groups of the sums of each scenario at the finest grains (its lines' accounts,
+    /// products and rules): the groups above them (root, segments, categories, brand) are sums
+    /// of those, added once per distinct account or product instead of once per line.
+    fn roll_up(&self, sums: &[Sums<'_>], grains: &Grains<'_>) -> Result<Vec<Group>, QueryError> {
         let mut keys = Keys::default();
         let mut totals: AHashMap<(u32, usize), Acc> = AHashMap::new();
         let mut add = |key: u32, scenario: usize, acc: &Acc| -> Result<(), QueryError> {
             totals.entry((key, scenario)).or_default().add(acc)
         };
-        for (a, account) in account_names.iter().enumerate() {
+        for (a, account) in grains.account_names.iter().enumerate() {
             let mut ids = vec![keys.id(GroupBy::Account, Key::Text(account))];
             if let Ok((_, def)) = self.account(account) {
                 let info = self.account_info(def);
@@ -598,7 +825,7 @@ impl Engine {
             }
         }
         let catalog = &self.index.catalog;
-        for (p, &product) in products.iter().enumerate() {
+        for (p, &product) in grains.products.iter().enumerate() {
             let mut ids = Vec::new();
             for &c in catalog.category_closure.get(product).into_iter().flatten() {
                 if let Some(def) = catalog.categories.get(c as usize) {
@@ -646,64 +873,153 @@ impl Engine {
     }
 }
 
-/// One scenario's sums at the finest grains: per distinct account and product of the lines
-/// (numbered as [`Engine::group`] numbers them) and per rule that set a price.
+/// The distinct accounts and products of a simulation's lines, numbered in order of first
+/// appearance: what the sums of [`Sums`] are kept by.
+struct Grains<'a> {
+    account_names: Vec<&'a str>,
+    line_account: Vec<u32>,
+    product_ids: AHashMap<ProductId, u32>,
+    products: Vec<ProductId>,
+}
+
+impl<'a> Grains<'a> {
+    /// The accounts of the lines numbered; no product yet.
+    fn of<A: AsRef<str>>(accounts: &'a [A]) -> Grains<'a> {
+        let mut ids: AHashMap<&str, u32> = AHashMap::new();
+        let mut account_names: Vec<&str> = Vec::new();
+        let line_account = accounts
+            .iter()
+            .map(|account| {
+                let account = account.as_ref();
+                *ids.entry(account).or_insert_with(|| {
+                    account_names.push(account);
+                    dense(account_names.len() - 1)
+                })
+            })
+            .collect();
+        Grains {
+            account_names,
+            line_account,
+            product_ids: AHashMap::new(),
+            products: Vec::new(),
+        }
+    }
+
+    /// The number of a line's product (numbered on first sight).
+    fn product(&mut self, product: Option<ProductId>) -> Option<u32> {
+        let product = product?;
+        let products = &mut self.products;
+        Some(*self.product_ids.entry(product).or_insert_with(|| {
+            products.push(product);
+            dense(products.len() - 1)
+        }))
+    }
+}
+
+/// One scenario's sums at the finest grains: per account and product of the lines (numbered
+/// by [`Grains`]) and per rule that set a price.
+#[derive(Default, Clone)]
 struct Sums<'e> {
     accounts: Vec<Acc>,
     products: Vec<Acc>,
     rules: Vec<RuleRef<'e>>,
     rule_sums: Vec<Acc>,
+    rule_ids: AHashMap<RuleRef<'e>, usize>,
 }
 
 impl<'e> Sums<'e> {
-    fn of(
-        run: &ScenarioRun<'e>,
-        line_account: &[u32],
-        line_product: &[Option<u32>],
-        accounts: usize,
-        products: usize,
-    ) -> Result<Sums<'e>, QueryError> {
-        let mut sums = Sums {
-            accounts: vec![Acc::default(); accounts],
-            products: vec![Acc::default(); products],
-            rules: Vec::new(),
-            rule_sums: Vec::new(),
-        };
-        let mut rule_ids: AHashMap<RuleRef<'e>, usize> = AHashMap::new();
-        for (row, &account) in line_account.iter().enumerate() {
-            let line = Acc {
-                lines: 1,
-                priced: u64::from(run.result.status.get(row) == Some(&Status::Ok)),
-                revenue: match run.result.status.get(row) {
-                    Some(Status::Ok) => run.result.line_total.get(row).copied().unwrap_or_default(),
-                    _ => Decimal::ZERO,
-                },
-                margin: run.margin.get(row).copied().flatten().unwrap_or_default(),
-                affected: u64::from(run.affected.get(row).copied().unwrap_or(false)),
-            };
-            if let Some(acc) = sums.accounts.get_mut(account as usize) {
-                acc.add(&line)?;
-            }
-            let product = line_product.get(row).copied().flatten();
-            if let Some(acc) = product.and_then(|p| sums.products.get_mut(p as usize)) {
-                acc.add(&line)?;
-            }
-            if let Some(rule) = run.detail.rule.get(row).copied().flatten() {
-                let slot = *rule_ids.entry(rule).or_insert_with(|| {
-                    sums.rules.push(rule);
-                    sums.rule_sums.push(Acc::default());
-                    sums.rules.len() - 1
-                });
-                if let Some(acc) = sums.rule_sums.get_mut(slot) {
-                    acc.add(&line)?;
-                }
+    /// Adds a line priced for `account`, of `product`, whose price `rule` set.
+    fn add(
+        &mut self,
+        account: u32,
+        product: Option<u32>,
+        rule: Option<RuleRef<'e>>,
+        line: &Acc,
+    ) -> Result<(), QueryError> {
+        self.each(account, product, rule, |acc| acc.add(line))
+    }
+
+    /// Takes back a line [`Sums::add`] added.
+    fn remove(
+        &mut self,
+        account: u32,
+        product: Option<u32>,
+        rule: Option<RuleRef<'e>>,
+        line: &Acc,
+    ) -> Result<(), QueryError> {
+        self.each(account, product, rule, |acc| acc.remove(line))
+    }
+
+    fn each(
+        &mut self,
+        account: u32,
+        product: Option<u32>,
+        rule: Option<RuleRef<'e>>,
+        mut apply: impl FnMut(&mut Acc) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        if let Some(acc) = slot(&mut self.accounts, account as usize) {
+            apply(acc)?;
+        }
+        if let Some(acc) = product.and_then(|p| slot(&mut self.products, p as usize)) {
+            apply(acc)?;
+        }
+        if let Some(rule) = rule {
+            let (rules, rule_sums) = (&mut self.rules, &mut self.rule_sums);
+            let at = *self.rule_ids.entry(rule).or_insert_with(|| {
+                rules.push(rule);
+                rules.len() - 1
+            });
+            if let Some(acc) = slot(rule_sums, at) {
+                apply(acc)?;
             }
         }
-        Ok(sums)
+        Ok(())
+    }
+}
+
+/// The accumulator at `at`, the table grown to hold it.
+fn slot(table: &mut Vec<Acc>, at: usize) -> Option<&mut Acc> {
+    if table.len() <= at {
+        table.resize(at + 1, Acc::default());
+    }
+    table.get_mut(at)
+}
+
+/// What a line's answer is compared on to count it affected: its status and line total.
+fn line_answer(result: &BatchResult, row: usize) -> (Status, Decimal) {
+    (
+        result
+            .status
+            .get(row)
+            .copied()
+            .unwrap_or(Status::InvalidBatch),
+        result.line_total.get(row).copied().unwrap_or_default(),
+    )
+}
+
+/// Row `row` of a run as one line of the sums: counted, priced or not, its total and margin.
+fn line_of(result: &BatchResult, margin: Option<Decimal>, row: usize) -> Acc {
+    let priced = result.status.get(row) == Some(&Status::Ok);
+    Acc {
+        lines: 1,
+        priced: u64::from(priced),
+        revenue: if priced {
+            result.line_total.get(row).copied().unwrap_or_default()
+        } else {
+            Decimal::ZERO
+        },
+        margin: margin.unwrap_or_default(),
+        affected: 0,
     }
 }
 
 impl Acc {
+    /// The line counted as affected (or not).
+    fn affected(mut self, affected: bool) -> Acc {
+        self.affected = u64::from(affected);
+        self
+    }
+
     fn add(&mut self, other: &Acc) -> Result<(), QueryError> {
         let overflow = || QueryError::Overflow("a simulation aggregate".into());
         self.lines += other.lines;
@@ -714,6 +1030,19 @@ impl Acc {
             .checked_add(other.revenue)
             .ok_or_else(overflow)?;
         self.margin = self.margin.checked_add(other.margin).ok_or_else(overflow)?;
+        Ok(())
+    }
+
+    fn remove(&mut self, other: &Acc) -> Result<(), QueryError> {
+        let overflow = || QueryError::Overflow("a simulation aggregate".into());
+        self.lines = self.lines.saturating_sub(other.lines);
+        self.priced = self.priced.saturating_sub(other.priced);
+        self.affected = self.affected.saturating_sub(other.affected);
+        self.revenue = self
+            .revenue
+            .checked_sub(other.revenue)
+            .ok_or_else(overflow)?;
+        self.margin = self.margin.checked_sub(other.margin).ok_or_else(overflow)?;
         Ok(())
     }
 }
@@ -902,5 +1231,53 @@ mod tests {
         let (reach, answers) = repriced(product, &refs);
         assert_eq!(reach, Some(vec![0]));
         assert_eq!(answers, ["Y 20.00", "X 9.00", "Z 30.00"]);
+    }
+
+    /// Lines at their own instants, against a scenario made by a change (only the reached
+    /// lines moved) and the same scenario compiled whole (every line priced again): the groups
+    /// alone are the groups of the full simulation.
+    #[test]
+    fn the_groups_alone_equal_the_full_simulation_at_per_line_instants() {
+        let base = base();
+        let changes = serde_json::json!({"format": "tarif/1-changes", "upsert": {"prices": [
+            {"sku": "Z", "list": "l", "price": "12.00", "valid": {"from": "2026-03-01"}},
+            {"sku": "Z", "list": "l", "price": "30.00", "valid": {"until": "2026-03-01"}}]}});
+        let applied = base
+            .apply(&changes.to_string(), &CompileOptions::default())
+            .unwrap()
+            .engine;
+        let whole = Engine::from_json(applied.source().unwrap()).unwrap();
+        let refs = ["Z", "X", "Z", "Y", "nope", "Z"];
+        let accounts = ["C", "C", "C", "C", "C", "D"];
+        let qtys = vec![Decimal::TWO; refs.len()];
+        let instants: Vec<crate::Instant> = ["2026-01-10", "2026-02-01", "2026-05-01"]
+            .iter()
+            .cycle()
+            .take(refs.len())
+            .map(|d| base.parse_instant(d).unwrap())
+            .collect();
+        let scenarios = [("applied", &applied), ("whole", &whole)];
+        let at = BatchAt::PerRow(&instants);
+        let go = |_: usize| ControlFlow::Continue(());
+        let full = base
+            .simulate(&scenarios, &accounts, &refs, &qtys, at, None, go)
+            .unwrap()
+            .unwrap();
+        let groups = base
+            .simulate_groups(&scenarios, &accounts, &refs, &qtys, at, None, go)
+            .unwrap()
+            .unwrap();
+        assert_eq!(groups, full.groups);
+        let revenue = |scenario: usize| {
+            groups
+                .iter()
+                .find(|g| g.by == GroupBy::Account && g.key == "C" && g.scenario == scenario)
+                .map(|g| (g.revenue.to_string(), g.affected))
+        };
+        // Two of each: Z 30, X 9, Z 30, Y 20 in the base; Z at 12 from March in the scenarios
+        // (the May line), 30 before it (the January line).
+        assert_eq!(revenue(0), Some(("178.00".into(), 0)));
+        assert_eq!(revenue(1), Some(("142.00".into(), 1)));
+        assert_eq!(revenue(1), revenue(2));
     }
 }
