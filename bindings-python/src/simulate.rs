@@ -23,9 +23,10 @@ use crate::engine::Engine;
 use crate::errors::{guarded, input, Result};
 use tarif::wire::InputCode;
 
-/// Prices `lines` under `base` and each scenario; returns (lines, groups) as pyarrow Tables.
+/// Prices `lines` under `base` and each scenario; returns (lines, groups) as pyarrow Tables,
+/// lines `None` unless `per_line` (then only the core's streaming groups are computed).
 #[pyfunction]
-#[pyo3(signature = (base, names, engines, lines, at = None, currency = None, progress = None))]
+#[pyo3(signature = (base, names, engines, lines, at = None, currency = None, progress = None, per_line = true))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn simulate_tables<'py>(
     py: Python<'py>,
@@ -36,7 +37,8 @@ pub(crate) fn simulate_tables<'py>(
     at: Option<&Bound<'py, PyAny>>,
     currency: Option<&Bound<'py, PyAny>>,
     progress: Option<Py<PyAny>>,
-) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    per_line: bool,
+) -> Result<(Option<Bound<'py, PyAny>>, Bound<'py, PyAny>)> {
     let base = Arc::clone(&base.get().inner);
     let engines: Vec<Arc<tarif::Engine>> =
         engines.iter().map(|e| Arc::clone(&e.get().inner)).collect();
@@ -44,7 +46,7 @@ pub(crate) fn simulate_tables<'py>(
     let currency = optional_text(currency, "currency")?;
     let total = table.qtys.len() * (1 + engines.len());
     let mut raised: Option<PyErr> = None;
-    let out = py.detach(|| -> Result<Option<(RecordBatch, RecordBatch)>> {
+    let out = py.detach(|| -> Result<Option<(Option<RecordBatch>, RecordBatch)>> {
         let accounts = table.accounts.view();
         let refs = table.refs.view();
         let scenarios: Vec<(&str, &tarif::Engine)> = names
@@ -53,6 +55,30 @@ pub(crate) fn simulate_tables<'py>(
             .zip(engines.iter().map(|e| e.as_ref()))
             .collect();
         let between = |done: usize| between_steps(&progress, done, total, &mut raised);
+        let scale = empty_scale(&base, currency.as_deref());
+        if !per_line {
+            let groups = guarded(|| {
+                base.simulate_groups(
+                    &scenarios,
+                    &accounts,
+                    &refs,
+                    &table.qtys,
+                    table.at(),
+                    currency.as_deref(),
+                    between,
+                )
+            })??;
+            let Some(groups) = groups else {
+                return Ok(None);
+            };
+            let names: Vec<&str> = std::iter::once("base")
+                .chain(names.iter().map(String::as_str))
+                .collect();
+            return Ok(Some((
+                None,
+                groups_batch(&groups, &names, |values| amount_column(&values, scale))?,
+            )));
+        }
         let sim = guarded(|| {
             base.simulate(
                 &scenarios,
@@ -67,9 +93,8 @@ pub(crate) fn simulate_tables<'py>(
         let Some(sim) = sim else {
             return Ok(None);
         };
-        let scale = empty_scale(&base, currency.as_deref());
         Ok(Some((
-            line_batch(&sim, &table, scale)?,
+            Some(line_batch(&sim, &table, scale)?),
             group_batch(&sim, scale)?,
         )))
     })?;
@@ -82,7 +107,7 @@ pub(crate) fn simulate_tables<'py>(
         let schema = batch.schema();
         Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
     };
-    Ok((table(lines)?, table(groups)?))
+    Ok((lines.map(table).transpose()?, table(groups)?))
 }
 
 /// `Simulation.by`: the groups of one grouping pivoted by the core ([`tarif::Group::pivot`]),

@@ -83,3 +83,14 @@ def test_simulate_equals_one_process(cluster, rules):
     assert list(sim.groups["scenario"].astype(str)) == list(groups["scenario"].astype(str))
     for column in ("lines", "priced", "revenue", "margin", "affected"):
         assert list(sim.groups[column]) == list(groups[column]), column
+
+
+def test_simulate_groups_alone(cluster, rules):
+    frame = lines()
+    sim = tdask.simulate(dd.from_pandas(frame, npartitions=3), rules, {"deeper": DEEPER}, at=AT, per_line=False)
+    assert sim.lines is None
+    alone = tarif.simulate(tarif.Engine.from_path(rules), {"deeper": DEEPER}, pa.Table.from_pandas(frame), at=AT)
+    groups = alone.groups.to_pandas()
+    assert list(sim.groups["key"]) == list(groups["key"])
+    for column in ("lines", "priced", "revenue", "margin", "affected"):
+        assert list(sim.groups[column]) == list(groups[column]), column

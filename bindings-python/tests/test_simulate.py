@@ -73,6 +73,25 @@ def test_aggregates(small):
         sim.by("colour")
 
 
+def test_groups_alone_equal_the_groups_of_the_lines(small):
+    """``per_line=False`` sums the lines a step at a time without the per-line table; a
+    scenario made by ``apply`` reprices only the lines it reaches, one compiled whole every
+    line: the groups are the same."""
+    frame = pa.table({"account": ["ACME", "ACME", "NOBODY"], "sku": ["DR-1", "DR-1", "DR-1"], "qty": ["1", "2", "1"], "at": ["2025-12-31", AT, AT]})
+    import pickle
+
+    # A pickled engine is compiled again from its document: it does not know how it was made.
+    whole = pickle.loads(pickle.dumps(small.apply(DEEPER)))
+    scenarios = {"deeper": DEEPER, "whole": whole, "same": small}
+    full = tarif.simulate(small, scenarios, LINES.select(["account", "sku", "qty"]), at=AT)
+    alone = tarif.simulate(small, scenarios, LINES, at=AT, per_line=False)
+    assert alone.lines is None
+    assert alone.groups.equals(full.groups)
+    stepped = tarif.simulate(small, scenarios, frame, per_line=False, floats=True)
+    assert stepped.lines is None
+    assert stepped.groups.equals(tarif.simulate(small, scenarios, frame, floats=True).groups)
+
+
 def test_pandas_lines_per_row_instants_and_floats(small):
     frame = pd.DataFrame({"account": ["ACME", "ACME"], "sku": ["DR-1", "DR-1"], "qty": ["1", "1"], "at": ["2025-12-31", AT]})
     sim = tarif.simulate(small, {"deeper": DEEPER}, frame, floats=True)

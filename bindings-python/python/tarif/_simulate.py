@@ -17,7 +17,8 @@ GROUPINGS = ("account", "root", "segment", "category", "brand", "rule")
 class Simulation:
     """What :func:`simulate` returns.
 
-    ``lines`` has one row per input line and scenario (``base`` first): ``scenario``, ``row``
+    ``lines`` (``None`` when :func:`simulate` was asked ``per_line=False``) has one row per
+    input line and scenario (``base`` first): ``scenario``, ``row``
     (the line's position in the input), the input's own columns, then ``status``,
     ``unit_price``, ``line_total``, ``rule`` (the one that set the price), ``cost``, ``margin``
     (line total − cost × quantity) and ``change`` (line total − the base's), amounts as
@@ -52,6 +53,7 @@ def simulate(
     currency: str | None = None,
     progress: Callable[[int, int], object] | None = None,
     floats: bool = False,
+    per_line: bool = True,
 ) -> Simulation:
     """Prices ``lines`` under ``base`` and under each named scenario, in one call.
 
@@ -64,6 +66,12 @@ def simulate(
     ``decimal128`` unless ``floats=True`` asks for ``float64`` (for plotting, never for money
     that goes back into a system). Ctrl-C interrupts it between steps; ``progress(done,
     total)`` is called between steps.
+
+    ``per_line=False`` computes the groups alone (``Simulation.lines`` is ``None``): the lines
+    are priced a step at a time and added up, so memory grows with the distinct accounts,
+    products and rules, not with the lines, and a scenario made by ``base.apply`` (or a
+    :class:`Scenario`) of prices, products or pricing rules prices only the lines its changes
+    can reach. The groups are the same either way.
     """
     import pyarrow  # type: ignore[import-untyped]  # noqa: F401 - says how to install it, before any work
     if "base" in scenarios:
@@ -72,10 +80,11 @@ def simulate(
     engines = [_engine(base, s) for s in scenarios.values()]
     if not hasattr(lines, "__arrow_c_stream__") and hasattr(lines, "to_arrow"):
         lines = lines.to_arrow()
-    table, groups = simulate_tables(base, names, engines, lines, at, currency, progress)
+    table, groups = simulate_tables(base, names, engines, lines, at, currency, progress, per_line)
     scenario_names = ("base", *names)
     if floats:
-        return Simulation(_as_floats(table), _as_floats(groups), scenario_names, groups, floats=True)
+        lines_out = None if table is None else _as_floats(table)
+        return Simulation(lines_out, _as_floats(groups), scenario_names, groups, floats=True)
     return Simulation(lines=table, groups=groups, scenarios=scenario_names)
 
 

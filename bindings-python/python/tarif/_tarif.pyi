@@ -130,7 +130,8 @@ def simulate_tables(
     at: Any = None,
     currency: str | None = None,
     progress: Callable[[int, int], object] | None = None,
-) -> tuple[pyarrow.Table, pyarrow.Table]: ...
+    per_line: bool = True,
+) -> tuple[pyarrow.Table | None, pyarrow.Table]: ...
 @final
 class Engine:
     @staticmethod

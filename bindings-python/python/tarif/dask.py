@@ -96,9 +96,11 @@ def _simulate_partition(
 ) -> pd.DataFrame:
     base = _engine(rules)
     engines = {name: _engine(rules, changes) for name, changes in scenarios}
-    sim = _simulate(base, engines, _arrow(frame), at=at, currency=currency)
     if part == "groups":
-        return _pandas(sim.groups)
+        # The groups alone: summed a step of lines at a time, only the reached lines
+        # repriced under each scenario.
+        return _pandas(_simulate(base, engines, _arrow(frame), at=at, currency=currency, per_line=False).groups)
+    sim = _simulate(base, engines, _arrow(frame), at=at, currency=currency)
     # A partition's row numbers mean nothing across partitions: the caller's own columns
     # identify a line.
     return _pandas(sim.lines.drop_columns(["row"]))
@@ -106,11 +108,11 @@ def _simulate_partition(
 
 @dataclass(frozen=True)
 class DaskSimulation:
-    """What :func:`simulate` returns: ``lines``, lazy (one row per line and scenario), and
-    ``groups``, computed (the partitions' aggregates added up: the same table
-    :func:`tarif.simulate` gives for the whole frame)."""
+    """What :func:`simulate` returns: ``lines``, lazy (one row per line and scenario; ``None``
+    when asked ``per_line=False``), and ``groups``, computed (the partitions' aggregates added
+    up: the same table :func:`tarif.simulate` gives for the whole frame)."""
 
-    lines: dd.DataFrame
+    lines: dd.DataFrame | None
     groups: pd.DataFrame
 
 
@@ -121,17 +123,22 @@ def simulate(
     *,
     at: Any = None,
     currency: str | None = None,
+    per_line: bool = True,
 ) -> DaskSimulation:
     """:func:`tarif.simulate` over the partitions of ``lines``; each scenario is a
-    ``tarif/1-changes`` document applied to the rules once per worker."""
+    ``tarif/1-changes`` document applied to the rules once per worker. ``per_line=False``
+    leaves ``lines`` ``None`` and computes the groups alone (as :func:`tarif.simulate`
+    does)."""
     import json
 
     rules = os.fspath(rules)
     changes = tuple((name, s if isinstance(s, str) else json.dumps(s, default=str)) for name, s in scenarios.items())
     args = (rules, changes, at, currency)
-    line_meta = _simulate_partition(lines._meta, *args, "lines")
+    priced = None
+    if per_line:
+        line_meta = _simulate_partition(lines._meta, *args, "lines")
+        priced = lines.map_partitions(_simulate_partition, *args, "lines", meta=line_meta)
     group_meta = _simulate_partition(lines._meta, *args, "groups")
-    priced = lines.map_partitions(_simulate_partition, *args, "lines", meta=line_meta)
     partial = lines.map_partitions(_simulate_partition, *args, "groups", meta=group_meta)
     # A partition's groups are few next to its lines: they are gathered, and the core adds
     # them up and orders them as tarif.simulate does.
