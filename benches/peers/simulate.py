@@ -4,9 +4,10 @@ The data is `tarif-gen`'s, under the subset of the semantics SQL expresses (comp
 and two scenarios — one segment's discount on one root category five points deeper, another
 segment's on another root — reprice every order line and total the revenue per scenario and
 segment. DuckDB gets its fastest formulation: tiers pivoted into columns before the clock, the
-scenarios as a table crossed with the orders, hash joins and one GROUP BY. Tarif prices each line
+scenarios as a table crossed with the orders, hash joins and one GROUP BY. Tarif prices the lines
 under each engine (the scenarios applied before the clock, as DuckDB's tables are loaded) and
-aggregates by account, root, segment, category, brand and rule. Revenue per scenario must be
+aggregates by account, root, segment, category, brand and rule: the groups alone (what the SQL
+computes), then the groups with the per-line table. Revenue per scenario must be
 equal to the cent before any timing is printed. Then `tarif.dask.simulate` on a LocalCluster of
 1 and 2 worker processes.
 
