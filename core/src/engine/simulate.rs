@@ -924,7 +924,28 @@ struct Sums<'e> {
     products: Vec<Acc>,
     rules: Vec<RuleRef<'e>>,
     rule_sums: Vec<Acc>,
-    rule_ids: AHashMap<RuleRef<'e>, usize>,
+    rule_ids: AHashMap<Decider, usize>,
+}
+
+/// A rule by the address of its id text: one engine gives the same rule the same text, so a
+/// line's rule is found without hashing or comparing the text. (The same rule of two engines
+/// gets two entries; the roll-up adds them under one key.)
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Decider {
+    Rule(usize, usize),
+    Entry((usize, usize), (usize, usize)),
+}
+
+impl Decider {
+    fn of(rule: RuleRef<'_>) -> Decider {
+        match rule {
+            RuleRef::Rule(id) => Decider::Rule(id.as_ptr() as usize, id.len()),
+            RuleRef::Entry { list, sku } => Decider::Entry(
+                (list.as_ptr() as usize, list.len()),
+                (sku.as_ptr() as usize, sku.len()),
+            ),
+        }
+    }
 }
 
 impl<'e> Sums<'e> {
@@ -965,7 +986,7 @@ impl<'e> Sums<'e> {
         }
         if let Some(rule) = rule {
             let (rules, rule_sums) = (&mut self.rules, &mut self.rule_sums);
-            let at = *self.rule_ids.entry(rule).or_insert_with(|| {
+            let at = *self.rule_ids.entry(Decider::of(rule)).or_insert_with(|| {
                 rules.push(rule);
                 rules.len() - 1
             });
