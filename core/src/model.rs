@@ -523,10 +523,10 @@ pub struct Account {
     /// The customer's own part numbers: alias → SKU.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
-    /// The account's users (docs/spec.md §12.9); they belong to its subsidiaries too.
+    /// The account's users (docs/spec.md §12.7); they belong to its subsidiaries too.
     #[serde(default)]
     pub users: Vec<User>,
-    /// Approval rules of the account's orders and its subsidiaries' (docs/spec.md §12.9).
+    /// Approval rules of the account's orders and its subsidiaries' (docs/spec.md §12.7).
     #[serde(default)]
     pub approvals: Vec<ApprovalRule>,
 }
@@ -969,7 +969,7 @@ impl fmt::Display for Capability {
     }
 }
 
-/// A user of an account (docs/spec.md §12.9).
+/// A user of an account (docs/spec.md §12.7).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct User {
@@ -984,7 +984,7 @@ pub struct User {
     pub limit: Option<String>,
 }
 
-/// An approval rule of an account's orders (docs/spec.md §12.9).
+/// An approval rule of an account's orders (docs/spec.md §12.7).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRule {

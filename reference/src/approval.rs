@@ -1,4 +1,4 @@
-//! Approvals (docs/spec.md §12.9), the plain way: the users and rules of the account's chain
+//! Approvals (docs/spec.md §12.7), the plain way: the users and rules of the account's chain
 //! read from the document as it is, each rule tried against the priced lines.
 
 use rust_decimal::Decimal;

@@ -1,4 +1,4 @@
-//! Users, roles and approval rules of accounts (docs/spec.md §12.9), checked all at once.
+//! Users, roles and approval rules of accounts (docs/spec.md §12.7), checked all at once.
 
 use std::collections::BTreeSet;
 

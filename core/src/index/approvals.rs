@@ -1,4 +1,4 @@
-//! Users and approval rules, per account as the document declares them (docs/spec.md §12.9);
+//! Users and approval rules, per account as the document declares them (docs/spec.md §12.7);
 //! what applies to an order is gathered along the account's lineage when it is priced.
 
 use ahash::AHashMap;

@@ -1,4 +1,4 @@
-//! Whether an order may be placed as it is (docs/spec.md §12.9): the user's roles and limit,
+//! Whether an order may be placed as it is (docs/spec.md §12.7): the user's roles and limit,
 //! then the approval rules of the account and its ancestors, the nearest of each id.
 
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //!
 //! * [`text`]: reading pasted `ref qty` lines and CSV into raw lines;
 //! * [`conditions`]: the order conditions of contracts and the allocation of a discount;
-//! * [`approval`]: whether the order may be placed as it is (§12.9);
+//! * [`approval`]: whether the order may be placed as it is (§12.7);
 //! * [`sales_quote`]: sales quotes with manual prices, signed, and orders placed against them;
 //! * this file: the public types, resolving raw lines for an account, pricing an order.
 
@@ -75,7 +75,7 @@ pub struct Order<'a> {
     pub at: Option<Instant>,
     /// Currency (default: the account's, else the document's default).
     pub currency: Option<&'a str>,
-    /// The user placing the order (§12.9); `None` decides for the account, without user limits.
+    /// The user placing the order (§12.7); `None` decides for the account, without user limits.
     pub user: Option<&'a str>,
     /// Spent to date per cost centre, read by `cost_centre_budget` rules (absent: nothing).
     pub spent: Vec<(&'a str, Decimal)>,
@@ -140,7 +140,7 @@ pub struct PricedOrder<'e> {
     pub adjustments: Vec<Adjustment<'e>>,
     /// What the order costs: the subtotal plus the adjustments.
     pub total: Decimal,
-    /// Whether the order may be placed as it is, by its user (§12.9).
+    /// Whether the order may be placed as it is, by its user (§12.7).
     pub approval: Approval,
     /// Per order line, where its price comes from when not from the rules: a manual price of
     /// a sales quote, or the price locked by the quote the order was placed against
@@ -427,11 +427,11 @@ impl Engine {
             .iter()
             .try_fold(subtotal, |sum, a| sum.checked_add(a.amount))
             .ok_or_else(overflow)?;
-        // Approval reads the total after the order's adjustments (§12.9).
+        // Approval reads the total after the order's adjustments (§12.7).
         let approval = match self.decide(account, order, &lines, total) {
             Ok(approval) => approval,
             // An order the minimum order value refuses fails with `MINIMUM_ORDER` whoever
-            // places it (§12.9): no decision is made on it.
+            // places it (§12.7): no decision is made on it.
             Err(_) if settled.refused.is_some() => Approval {
                 decision: Decision::Refused,
                 reasons: Vec::new(),
