@@ -56,6 +56,12 @@ pub(crate) fn simulate_tables<'py>(
             .collect();
         let between = |done: usize| between_steps(&progress, done, total, &mut raised);
         let scale = empty_scale(&base, currency.as_deref());
+        let run_names: Vec<&str> = std::iter::once("base")
+            .chain(names.iter().map(String::as_str))
+            .collect();
+        let groups_table = |groups: &[tarif::Group]| {
+            groups_batch(groups, &run_names, |values| amount_column(&values, scale))
+        };
         if !per_line {
             let groups = guarded(|| {
                 base.simulate_groups(
@@ -71,13 +77,7 @@ pub(crate) fn simulate_tables<'py>(
             let Some(groups) = groups else {
                 return Ok(None);
             };
-            let names: Vec<&str> = std::iter::once("base")
-                .chain(names.iter().map(String::as_str))
-                .collect();
-            return Ok(Some((
-                None,
-                groups_batch(&groups, &names, |values| amount_column(&values, scale))?,
-            )));
+            return Ok(Some((None, groups_table(&groups)?)));
         }
         let sim = guarded(|| {
             base.simulate(
@@ -95,7 +95,7 @@ pub(crate) fn simulate_tables<'py>(
         };
         Ok(Some((
             Some(line_batch(&sim, &table, scale)?),
-            group_batch(&sim, scale)?,
+            groups_table(&sim.groups)?,
         )))
     })?;
     let Some((lines, groups)) = out else {
@@ -425,13 +425,8 @@ fn line_batch(
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
-/// `by`, `key`, `scenario`, `lines`, `priced`, `revenue`, `margin`, `affected`.
-fn group_batch(sim: &Simulation<'_>, scale: u32) -> std::result::Result<RecordBatch, ArrowError> {
-    let names: Vec<&str> = sim.runs.iter().map(|r| r.name.as_str()).collect();
-    groups_batch(&sim.groups, &names, |values| amount_column(&values, scale))
-}
-
-/// The groups table of `groups`, their amounts written by `amounts`.
+/// The groups table of `groups` (`by`, `key`, `scenario`, `lines`, `priced`, `revenue`,
+/// `margin`, `affected`), their amounts written by `amounts`.
 fn groups_batch(
     groups: &[tarif::Group],
     names: &[&str],

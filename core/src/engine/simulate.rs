@@ -218,6 +218,22 @@ pub struct ScenarioRun<'e> {
     pub affected: Vec<bool>,
 }
 
+/// One step of a simulation's lines, priced with their detail.
+struct PricedStep<'e, 'q> {
+    result: BatchResult,
+    detail: BatchDetail<'e>,
+    qtys: &'q [Decimal],
+}
+
+impl<'e> PricedStep<'e, '_> {
+    /// Line `i` as the sums count it, and the rule that set its price.
+    fn line(&self, i: usize) -> Result<(Acc, Option<RuleRef<'e>>), QueryError> {
+        let margin = margin(&self.result, &self.detail, self.qtys, i)?;
+        let rule = self.detail.rule.get(i).copied().flatten();
+        Ok((line_of(&self.result, margin, i), rule))
+    }
+}
+
 /// Some rows of a batch's columns, gathered into columns of their own.
 struct Subset<'c> {
     accounts: Vec<&'c str>,
@@ -481,28 +497,18 @@ impl Engine {
         let mut base_lines: Vec<(Status, Decimal)> = Vec::new();
         let mut reach_rows: Vec<Vec<usize>> = vec![Vec::new(); scenarios.len()];
         let mut base_sums = Sums::default();
-        for start in (0..rows).step_by(BATCH_STEP) {
-            let end = (start + BATCH_STEP).min(rows);
-            let (a, r, q) = step_rows(accounts, refs, qtys, start..end);
-            let (result, detail) =
-                self.price_rows_detailed(a, r, q, at.rows(start..end), currency, false);
-            for i in 0..result.len() {
+        let finished = self.in_steps(accounts, refs, qtys, at, currency, |start, step| {
+            for i in 0..step.result.len() {
                 let row = start + i;
-                let product = detail.product.get(i).copied().flatten();
+                let product = step.detail.product.get(i).copied().flatten();
                 let number = grains.product(product);
                 line_product.push(number);
-                let line = line_of(&result, margin(&result, &detail, q, i)?, i);
-                let account = grains.line_account.get(row).copied().unwrap_or_default();
-                base_sums.add(
-                    account,
-                    number,
-                    detail.rule.get(i).copied().flatten(),
-                    &line,
-                )?;
+                let (line, rule) = step.line(i)?;
+                base_sums.add(grains.account(row), number, rule, &line)?;
                 if keep_base {
-                    base_lines.push(line_answer(&result, i));
+                    base_lines.push(line_answer(&step.result, i));
                 }
-                let sku = detail.sku.get(i).copied().flatten();
+                let sku = step.detail.sku.get(i).copied().flatten();
                 let reference = refs.get(row).map(|r| r.as_ref());
                 for (rows, reach) in reach_rows.iter_mut().zip(&reaches) {
                     if reach
@@ -513,104 +519,136 @@ impl Engine {
                     }
                 }
             }
-            if between(end).is_break() {
-                return Ok(None);
-            }
+            Ok(between(start + step.result.len()))
+        })?;
+        if !finished {
+            return Ok(None);
         }
         let mut sums = Vec::with_capacity(1 + scenarios.len());
         let runs = scenarios.iter().zip(reach_rows.iter().zip(&reaches));
         for (s, ((_, engine), (lines, reach))) in runs.enumerate() {
             let done_before = (s + 1) * rows;
-            let scenario_sums = match reach {
+            let mut scenario_sums;
+            let finished = match reach {
                 // The base's sums, with the share of the lines the changes reach moved.
                 Some(_) => {
-                    let mut moved = base_sums.clone();
+                    scenario_sums = base_sums.clone();
                     let skipped = rows - lines.len();
-                    for (step, chunk) in lines.chunks(BATCH_STEP).enumerate() {
+                    let mut done = 0;
+                    let mut finished = true;
+                    for chunk in lines.chunks(BATCH_STEP) {
                         let sub = Subset::of(chunk, accounts, refs, qtys, at);
-                        let (before, before_detail) = self.price_rows_detailed(
+                        let before = self.priced_step(
                             &sub.accounts,
                             &sub.refs,
                             &sub.qtys,
                             sub.at(at),
                             currency,
-                            false,
                         );
-                        let (after, after_detail) = engine.price_rows_detailed(
+                        let after = engine.priced_step(
                             &sub.accounts,
                             &sub.refs,
                             &sub.qtys,
                             sub.at(at),
                             currency,
-                            false,
                         );
                         for (i, &row) in chunk.iter().enumerate() {
-                            let account = grains.line_account.get(row).copied().unwrap_or_default();
-                            let product = line_product.get(row).copied().flatten();
-                            let old =
-                                line_of(&before, margin(&before, &before_detail, &sub.qtys, i)?, i);
-                            moved.remove(
-                                account,
-                                product,
-                                before_detail.rule.get(i).copied().flatten(),
-                                &old,
-                            )?;
-                            let affected = line_answer(&before, i) != line_answer(&after, i);
-                            let new =
-                                line_of(&after, margin(&after, &after_detail, &sub.qtys, i)?, i)
-                                    .affected(affected);
-                            moved.add(
-                                account,
-                                product,
-                                after_detail.rule.get(i).copied().flatten(),
-                                &new,
-                            )?;
+                            let at = (
+                                grains.account(row),
+                                line_product.get(row).copied().flatten(),
+                            );
+                            let (old, old_rule) = before.line(i)?;
+                            scenario_sums.remove(at.0, at.1, old_rule, &old)?;
+                            let (new, new_rule) = after.line(i)?;
+                            let affected =
+                                line_answer(&before.result, i) != line_answer(&after.result, i);
+                            scenario_sums.add(at.0, at.1, new_rule, &new.affected(affected))?;
                         }
-                        let done = (step * BATCH_STEP + chunk.len()).min(lines.len());
+                        done += chunk.len();
                         if between(done_before + skipped + done).is_break() {
-                            return Ok(None);
+                            finished = false;
+                            break;
                         }
                     }
-                    moved
+                    finished
                 }
                 None => {
-                    let mut fresh = Sums::default();
-                    for start in (0..rows).step_by(BATCH_STEP) {
-                        let end = (start + BATCH_STEP).min(rows);
-                        let (a, r, q) = step_rows(accounts, refs, qtys, start..end);
-                        let (result, detail) = engine.price_rows_detailed(
-                            a,
-                            r,
-                            q,
-                            at.rows(start..end),
-                            currency,
-                            false,
-                        );
-                        for i in 0..result.len() {
+                    scenario_sums = Sums::default();
+                    engine.in_steps(accounts, refs, qtys, at, currency, |start, step| {
+                        for i in 0..step.result.len() {
                             let row = start + i;
-                            let account = grains.line_account.get(row).copied().unwrap_or_default();
                             let product = line_product.get(row).copied().flatten();
-                            let affected = base_lines.get(row) != Some(&line_answer(&result, i));
-                            let line = line_of(&result, margin(&result, &detail, q, i)?, i)
-                                .affected(affected);
-                            fresh.add(
-                                account,
+                            let (line, rule) = step.line(i)?;
+                            let affected =
+                                base_lines.get(row) != Some(&line_answer(&step.result, i));
+                            scenario_sums.add(
+                                grains.account(row),
                                 product,
-                                detail.rule.get(i).copied().flatten(),
-                                &line,
+                                rule,
+                                &line.affected(affected),
                             )?;
                         }
-                        if between(done_before + end).is_break() {
-                            return Ok(None);
-                        }
-                    }
-                    fresh
+                        Ok(between(done_before + start + step.result.len()))
+                    })?
                 }
             };
+            if !finished {
+                return Ok(None);
+            }
             sums.push(scenario_sums);
         }
         sums.insert(0, base_sums);
         self.roll_up(&sums, &grains).map(Some)
+    }
+
+    /// Prices lines with their detail, as one step of a simulation.
+    fn priced_step<'e, 'q>(
+        &'e self,
+        accounts: &[&str],
+        refs: &[&str],
+        qtys: &'q [Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+    ) -> PricedStep<'e, 'q> {
+        let (result, detail) = self.price_rows_detailed(accounts, refs, qtys, at, currency, false);
+        PricedStep {
+            result,
+            detail,
+            qtys,
+        }
+    }
+
+    /// Prices every line [`BATCH_STEP`] at a time, handing each step to `each` with the
+    /// position of its first line; `each` answers whether to go on. Whether every step ran.
+    fn in_steps<'e, A, R>(
+        &'e self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        mut each: impl FnMut(usize, &PricedStep<'e, '_>) -> Result<ControlFlow<()>, QueryError>,
+    ) -> Result<bool, QueryError>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
+        let rows = accounts.len();
+        for start in (0..rows).step_by(BATCH_STEP) {
+            let end = (start + BATCH_STEP).min(rows);
+            let (a, r, q) = step_rows(accounts, refs, qtys, start..end);
+            let (result, detail) =
+                self.price_rows_detailed(a, r, q, at.rows(start..end), currency, false);
+            let step = PricedStep {
+                result,
+                detail,
+                qtys: q,
+            };
+            if each(start, &step)?.is_break() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The rows of the base's run that `scenario` may price differently ([`Engine::reach_set`]).
@@ -903,6 +941,11 @@ impl<'a> Grains<'a> {
             product_ids: AHashMap::new(),
             products: Vec::new(),
         }
+    }
+
+    /// The number of line `row`'s account.
+    fn account(&self, row: usize) -> u32 {
+        self.line_account.get(row).copied().unwrap_or_default()
     }
 
     /// The number of a line's product (numbered on first sight).
