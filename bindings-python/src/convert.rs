@@ -71,21 +71,23 @@ fn float_rejected(what: &str) -> Failure {
 
 /// A `str` argument; `what` names it in the error (`"account"`).
 pub(crate) fn text(value: &Bound<'_, PyAny>, what: &str) -> Result<String> {
+    borrowed_text(value, what).map(str::to_string)
+}
+
+/// A `str` argument read in place, for a call that needs it only while it runs.
+pub(crate) fn borrowed_text<'a>(value: &'a Bound<'_, PyAny>, what: &str) -> Result<&'a str> {
     let text = value.cast::<PyString>().map_err(|_| {
         input(
             InputCode::InvalidType,
             format!("`{what}` must be a str, not {}", type_name(value)),
         )
     })?;
-    Ok(text
-        .to_str()
-        .map_err(|_| {
-            input(
-                InputCode::InvalidText,
-                format!("`{what}` is not valid Unicode text: it holds a lone surrogate"),
-            )
-        })?
-        .to_string())
+    text.to_str().map_err(|_| {
+        input(
+            InputCode::InvalidText,
+            format!("`{what}` is not valid Unicode text: it holds a lone surrogate"),
+        )
+    })
 }
 
 /// An optional `str` argument: `None` (or nothing) is absent.

@@ -636,38 +636,41 @@ impl Engine {
 }
 
 /// The arguments of `quote` and `explain`, read in their order.
-struct Line {
-    account: String,
-    product: String,
+struct Line<'a> {
+    account: &'a str,
+    product: &'a str,
     qty: QtyInput,
     at: At,
-    currency: Option<String>,
+    currency: Option<&'a str>,
 }
 
-impl Line {
+impl<'a> Line<'a> {
     fn read(
-        account: &Bound<'_, PyAny>,
-        sku: &Bound<'_, PyAny>,
+        account: &'a Bound<'_, PyAny>,
+        sku: &'a Bound<'_, PyAny>,
         qty: &Bound<'_, PyAny>,
         at: Option<&Bound<'_, PyAny>>,
-        currency: Option<&Bound<'_, PyAny>>,
-    ) -> Result<Line> {
+        currency: Option<&'a Bound<'_, PyAny>>,
+    ) -> Result<Line<'a>> {
         Ok(Line {
-            account: convert::text(account, "account")?,
-            product: convert::text(sku, "sku")?,
+            account: convert::borrowed_text(account, "account")?,
+            product: convert::borrowed_text(sku, "sku")?,
             qty: quantity(qty)?,
             at: At::read(at)?,
-            currency: convert::optional_text(currency, "currency")?,
+            currency: currency
+                .filter(|c| !c.is_none())
+                .map(|c| convert::borrowed_text(c, "currency"))
+                .transpose()?,
         })
     }
 
     fn wire(&self) -> QuoteInput<'_> {
         QuoteInput {
-            account: &self.account,
-            reference: &self.product,
+            account: self.account,
+            reference: self.product,
             qty: self.qty.clone(),
             at: self.at.wire(),
-            currency: self.currency.as_deref(),
+            currency: self.currency,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Python objects (`Decimal`s, tuples) when an attribute is read, so a quote costs only what
 //! the caller looks at.
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -14,36 +15,114 @@ use crate::convert::{to_datetime, to_decimal, to_optional_decimal};
 #[pyclass(frozen, eq, hash, skip_from_py_object, module = "tarif")]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Quote {
-    sku: String,
+    /// The SKU, the currency and each step's name, rule, source and level, one after the
+    /// other: a quote allocates one buffer for its texts instead of one per text, which
+    /// was most of what a quote from Python cost on top of the core's.
+    texts: String,
+    sku_end: u32,
+    currency_end: u32,
     qty: Decimal,
-    currency: String,
     unit_price: Decimal,
     line_total: Decimal,
     base_price: Decimal,
     list_price: Option<Decimal>,
     buyable: bool,
     stage: &'static str,
-    steps: Vec<Step>,
+    steps: Vec<StepValues>,
     engine_version: Arc<str>,
     stock: Option<Stock>,
 }
 
+/// A step of a [`Quote`] without its texts, which are in the quote's buffer.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct StepValues {
+    /// Where the step's name, rule, source and level end in the quote's texts.
+    ends: [u32; 4],
+    before: Option<Decimal>,
+    after: Decimal,
+    notes: tarif::Notes,
+}
+
+/// Appends `text` to `texts` and returns where it ends.
+fn end(texts: &mut String, text: &dyn std::fmt::Display) -> u32 {
+    // Writing into a `String` cannot fail.
+    let _ = write!(texts, "{text}");
+    u32::try_from(texts.len()).unwrap_or(u32::MAX)
+}
+
 impl Quote {
     pub(crate) fn new(quote: &tarif::Quote<'_>, engine_version: &Arc<str>) -> Quote {
+        let mut texts = String::with_capacity(32 + 64 * quote.steps.len());
+        let sku_end = end(&mut texts, &quote.sku);
+        let currency_end = end(&mut texts, &quote.currency);
+        let steps = quote
+            .steps
+            .iter()
+            .map(|step| StepValues {
+                ends: [
+                    end(&mut texts, &step.step),
+                    end(&mut texts, &step.rule),
+                    end(&mut texts, &step.source),
+                    end(&mut texts, &step.level),
+                ],
+                before: step.before,
+                after: step.after,
+                notes: step.notes,
+            })
+            .collect();
         Quote {
-            sku: quote.sku.to_string(),
+            texts,
+            sku_end,
+            currency_end,
             qty: quote.qty,
-            currency: quote.currency.to_string(),
             unit_price: quote.unit_price,
             line_total: quote.line_total,
             base_price: quote.base_price,
             list_price: quote.list_price,
             buyable: quote.buyable,
             stage: quote.stage.as_str(),
-            steps: quote.steps.iter().map(Step::new).collect(),
+            steps,
             engine_version: Arc::clone(engine_version),
             stock: quote.stock.as_ref().map(Stock::new),
         }
+    }
+
+    /// The text of `texts` between two ends.
+    fn text(&self, from: u32, to: u32) -> &str {
+        self.texts.get(from as usize..to as usize).unwrap_or("")
+    }
+
+    fn sku_text(&self) -> &str {
+        self.text(0, self.sku_end)
+    }
+
+    fn currency_text(&self) -> &str {
+        self.text(self.sku_end, self.currency_end)
+    }
+
+    /// The step objects, built when `steps` is read.
+    fn step_objects(&self) -> Vec<Step> {
+        let mut from = self.currency_end;
+        self.steps
+            .iter()
+            .map(|values| {
+                let [step, rule, source, level] = values.ends;
+                let text = |to: u32, from: &mut u32| {
+                    let text = self.text(*from, to).to_string();
+                    *from = to;
+                    text
+                };
+                Step {
+                    step: text(step, &mut from),
+                    rule: text(rule, &mut from),
+                    source: text(source, &mut from),
+                    level: text(level, &mut from),
+                    before: values.before,
+                    after: values.after,
+                    notes: values.notes.names().collect(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -52,7 +131,7 @@ impl Quote {
     /// The product's SKU (whatever reference was asked for).
     #[getter]
     fn sku(&self) -> &str {
-        &self.sku
+        self.sku_text()
     }
     /// The quantity priced.
     #[getter]
@@ -62,7 +141,7 @@ impl Quote {
     /// Currency code.
     #[getter]
     fn currency(&self) -> &str {
-        &self.currency
+        self.currency_text()
     }
     /// Unit price, rounded per the rounding policy.
     #[getter]
@@ -97,7 +176,7 @@ impl Quote {
     /// The rules that applied, in order.
     #[getter]
     fn steps<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.steps.iter().cloned())
+        PyTuple::new(py, self.step_objects())
     }
     /// Content hash of the engine that produced the quote, for audits and reproduction.
     #[getter]
@@ -114,7 +193,7 @@ impl Quote {
     fn __repr__(&self) -> String {
         format!(
             "Quote(sku={:?}, qty=Decimal('{}'), unit_price=Decimal('{}'), line_total=Decimal('{}'), currency={:?})",
-            self.sku, self.qty, self.unit_price, self.line_total, self.currency
+            self.sku_text(), self.qty, self.unit_price, self.line_total, self.currency_text()
         )
     }
 }
@@ -195,20 +274,6 @@ pub(crate) struct Step {
     before: Option<Decimal>,
     after: Decimal,
     notes: Vec<&'static str>,
-}
-
-impl Step {
-    fn new(step: &tarif::AppliedStep<'_>) -> Step {
-        Step {
-            step: step.step.to_string(),
-            rule: step.rule.to_string(),
-            source: step.source.to_string(),
-            level: step.level.to_string(),
-            before: step.before,
-            after: step.after,
-            notes: step.notes.names().collect(),
-        }
-    }
 }
 
 #[pymethods]

@@ -264,7 +264,7 @@ impl fmt::Display for Level<'_> {
 }
 
 /// Remarks on an applied step.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Notes(u8);
 
 impl Notes {
