@@ -9,6 +9,9 @@ a discounted unit price is `(list * (10000 + hundredths) + 5000) // 10000`, half
 Each engine runs in its own process so that its peak resident set is its own. The checksums (sum
 of line totals in cents) of every engine must equal Tarif's before any timing is printed.
 
+Tarif via Node (`benches/node/points.mjs`, when the release addon is built) quotes the same
+first lines one by one from Node; it has no batch row.
+
 The same run then compares the catalog queries (visibility, lookup, search, facets) of
 `catalog.py`, whose answers must equal Tarif's too, when the `tarif` Python package is installed.
 
@@ -19,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -421,6 +425,18 @@ def tarif_rust(args):
     return reports
 
 
+def tarif_node(args):
+    """The Node peer's report, or none when node or the release addon is missing."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    addon = os.path.join(here, "..", "..", "bindings-node", "tarif.linux-x64-gnu.node")
+    if shutil.which("node") is None or not os.path.exists(addon):
+        print("node or the Node addon (bindings-node: npm run build) missing: skipped", file=sys.stderr)
+        return []
+    script = os.path.join(here, "..", "node", "points.mjs")
+    command = ["node", script, "--data", args.data, "--points", str(args.points), "--at", AT]
+    return [run_child(command)]
+
+
 def fmt_ns(ns):
     if ns is None:
         return ""
@@ -480,13 +496,16 @@ def main():
         print("tarif (Python) is not installed in this environment: skipped", file=sys.stderr)
         with_binding = False
     chosen = args.peers.split(",") if args.peers else list(PEERS)
+    chosen = [p for p in chosen if p != "tarif-node"]
     unknown = [p for p in chosen if p not in PEERS]
     if unknown:
-        parser.error(f"unknown peers {unknown}; known: {', '.join(PEERS)}")
+        parser.error(f"unknown peers {unknown}; known: {', '.join(PEERS)}, tarif-node")
     for peer in chosen:
         if peer == "tarif-python" and not with_binding:
             continue
         reports.append(run_child(child + ["--peer", peer], env))
+    if not args.peers or "tarif-node" in args.peers.split(","):
+        reports.extend(tarif_node(args))
 
     tarif = reports[0]
     expected = tarif["checksum_cents"]
