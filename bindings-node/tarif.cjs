@@ -61,6 +61,7 @@ TarifError.codes = Object.freeze([...binding.errorCodes(), 'NATIVE_ADDON_MISSING
 binding.TarifError = globalThis[errorClass]
 
 require('./batch.cjs').install(binding)
+require('./quote.cjs').install(binding)
 
 // `console.log(engine)` shows which rules it holds instead of an empty native object.
 const { inspect } = require('node:util')

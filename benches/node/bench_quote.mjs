@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
-const { Engine, sampleDocument } = require('../../bindings-node/index.js');
+const { Engine } = require('../../bindings-node/tarif.cjs');
+const { sampleDocument } = require('../../bindings-node/sample.js');
 
 const { values } = parseArgs({
   options: { lines: { type: 'string', default: '1000000' }, calls: { type: 'string', default: '200000' } },

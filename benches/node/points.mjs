@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
-const { Engine } = require('../../bindings-node/index.js');
+const { Engine } = require('../../bindings-node/tarif.cjs');
 
 const { values } = parseArgs({
   options: {

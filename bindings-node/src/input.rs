@@ -169,12 +169,29 @@ pub fn object<'a, T: FromNapiValue + 'a>(value: Unknown<'a>, what: &str) -> Resu
 
 pub fn read_line(input: Unknown<'_>) -> Result<Line, Failure> {
     let input: QuoteInput<'_> = object(input, "input")?;
+    line(
+        input.account,
+        input.sku,
+        input.qty,
+        input.at,
+        input.currency,
+    )
+}
+
+/// A [`QuoteInput`]'s fields, read one by one.
+pub fn line(
+    account: Unknown<'_>,
+    sku: Unknown<'_>,
+    quantity: Unknown<'_>,
+    instant: Option<Unknown<'_>>,
+    currency: Option<Unknown<'_>>,
+) -> Result<Line, Failure> {
     Ok(Line {
-        account: text(input.account, "account")?,
-        product: text(input.sku, "sku")?,
-        qty: qty(input.qty, "qty")?,
-        at: at(input.at, "at")?,
-        currency: optional_text(input.currency, "currency")?,
+        account: text(account, "account")?,
+        product: text(sku, "sku")?,
+        qty: qty(quantity, "qty")?,
+        at: at(instant, "at")?,
+        currency: optional_text(currency, "currency")?,
     })
 }
 

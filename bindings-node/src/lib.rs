@@ -26,7 +26,9 @@ use crate::changes::{Apply, Base, Diff};
 use crate::error::{DiagnosticInfo, Failure};
 use crate::input::{LoadOptions, QuoteManyOptions};
 use crate::orders::{OrderExplainResult, OrderTextResult, PreparedQuoteResult, PricedOrderResult};
-use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
+use crate::output::{
+    CapabilitiesResult, ExplainResult, QuoteResult, QuoteTuple, RelatedProduct, SearchPage,
+};
 use crate::tasks::{Load, QuoteMany};
 
 /// A failure as the JavaScript error it throws.
@@ -203,6 +205,22 @@ impl Engine {
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<QuoteResult> {
         js(env, queries::quote(&self.inner, input))
+    }
+
+    /// `quote` from the input's fields, as the array the package's `quote` builds its result
+    /// from (tarif.cjs); not part of the API.
+    #[napi(skip_typescript, catch_unwind)]
+    pub fn quote_tuple(
+        &self,
+        env: &Env,
+        account: Unknown<'_>,
+        sku: Unknown<'_>,
+        qty: Unknown<'_>,
+        at: Option<Unknown<'_>>,
+        currency: Option<Unknown<'_>>,
+    ) -> napi::Result<QuoteTuple> {
+        let quoted = queries::quote_tuple(&self.inner, account, sku, qty, at, currency);
+        js(env, quoted)
     }
 
     /// Prices an order: every line at one instant in one currency. A bad line is
@@ -453,6 +471,21 @@ impl EngineHandle {
         #[napi(ts_arg_type = "QuoteInput")] input: Unknown<'_>,
     ) -> napi::Result<QuoteResult> {
         js(env, queries::quote(&self.current.load(), input))
+    }
+
+    /// `quoteTuple` on the current engine; not part of the API.
+    #[napi(skip_typescript, catch_unwind)]
+    pub fn quote_tuple(
+        &self,
+        env: &Env,
+        account: Unknown<'_>,
+        sku: Unknown<'_>,
+        qty: Unknown<'_>,
+        at: Option<Unknown<'_>>,
+        currency: Option<Unknown<'_>>,
+    ) -> napi::Result<QuoteTuple> {
+        let quoted = queries::quote_tuple(&self.current.load(), account, sku, qty, at, currency);
+        js(env, quoted)
     }
 
     /// `priceOrder` on the current engine.

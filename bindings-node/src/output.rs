@@ -81,46 +81,123 @@ pub struct QuoteStep {
     pub notes: Vec<String>,
 }
 
-impl From<Quote<'_>> for QuoteResult {
-    fn from(q: Quote<'_>) -> Self {
-        QuoteResult {
-            sku: q.sku.to_string(),
-            qty: q.qty.to_string(),
-            currency: q.currency.to_string(),
-            unit_price: q.unit_price.to_string(),
-            line_total: q.line_total.to_string(),
-            base_price: q.base_price.to_string(),
-            list_price: q.list_price.map(|p| p.to_string()),
-            buyable: q.buyable,
-            stage: q.stage.as_str().to_string(),
-            steps: q
-                .steps
+/// A quote as the array the package's `quote` (tarif.cjs) builds its [`QuoteResult`] from: the
+/// same values in the order of its fields, each step an array of [`QuoteStep`]'s. N-API builds
+/// an object by setting its properties one by one, each under a name V8 must look up in its
+/// string table, and for a quote that cost several times the quote itself; a JavaScript object
+/// literal of a fixed shape costs next to nothing.
+pub type QuoteTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    &'static str,
+    Vec<StepTuple>,
+    String,
+    Option<StockResult>,
+);
+
+/// A [`QuoteStep`] as an array of its fields' values, in order.
+pub type StepTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Vec<&'static str>,
+);
+
+/// The values of a quote, in the order of [`QuoteResult`]'s fields.
+pub fn quote_tuple(q: Quote<'_>) -> QuoteTuple {
+    (
+        q.sku.to_string(),
+        q.qty.to_string(),
+        q.currency.to_string(),
+        q.unit_price.to_string(),
+        q.line_total.to_string(),
+        q.base_price.to_string(),
+        q.list_price.map(|p| p.to_string()),
+        q.buyable,
+        q.stage.as_str(),
+        q.steps
+            .iter()
+            .map(|s| {
+                (
+                    s.step.to_string(),
+                    s.rule.to_string(),
+                    s.source.to_string(),
+                    s.level.to_string(),
+                    s.before.map(|b| b.to_string()),
+                    s.after.to_string(),
+                    s.notes.names().collect(),
+                )
+            })
+            .collect(),
+        q.engine_version.to_string(),
+        q.stock.map(|s| StockResult {
+            available: s.available.to_string(),
+            backorder: s.backorder.to_string(),
+            lead_time_days: s.lead_time_days,
+            warehouses: s
+                .warehouses
                 .iter()
-                .map(|s| QuoteStep {
-                    step: s.step.to_string(),
-                    rule: s.rule.to_string(),
-                    source: s.source.to_string(),
-                    level: s.level.to_string(),
-                    before: s.before.map(|b| b.to_string()),
-                    after: s.after.to_string(),
-                    notes: s.notes.names().map(str::to_string).collect(),
+                .map(|w| WarehouseStock {
+                    id: w.id.to_string(),
+                    available: w.available.to_string(),
+                    lead_time_days: w.lead_time_days,
                 })
                 .collect(),
-            engine_version: q.engine_version.to_string(),
-            stock: q.stock.map(|s| StockResult {
-                available: s.available.to_string(),
-                backorder: s.backorder.to_string(),
-                lead_time_days: s.lead_time_days,
-                warehouses: s
-                    .warehouses
-                    .iter()
-                    .map(|w| WarehouseStock {
-                        id: w.id.to_string(),
-                        available: w.available.to_string(),
-                        lead_time_days: w.lead_time_days,
-                    })
-                    .collect(),
-            }),
+        }),
+    )
+}
+
+impl From<Quote<'_>> for QuoteResult {
+    fn from(q: Quote<'_>) -> Self {
+        let (
+            sku,
+            qty,
+            currency,
+            unit_price,
+            line_total,
+            base_price,
+            list_price,
+            buyable,
+            stage,
+            steps,
+            engine_version,
+            stock,
+        ) = quote_tuple(q);
+        QuoteResult {
+            sku,
+            qty,
+            currency,
+            unit_price,
+            line_total,
+            base_price,
+            list_price,
+            buyable,
+            stage: stage.to_string(),
+            steps: steps
+                .into_iter()
+                .map(
+                    |(step, rule, source, level, before, after, notes)| QuoteStep {
+                        step,
+                        rule,
+                        source,
+                        level,
+                        before,
+                        after,
+                        notes: notes.into_iter().map(str::to_string).collect(),
+                    },
+                )
+                .collect(),
+            engine_version,
+            stock,
         }
     }
 }

@@ -14,7 +14,9 @@ use crate::error::{DiagnosticInfo, Failure};
 use crate::input::{
     self, BatchAtInput, BatchInput, LookupInput, QuoteManyOptions, VisibilityInput,
 };
-use crate::output::{CapabilitiesResult, ExplainResult, QuoteResult, RelatedProduct, SearchPage};
+use crate::output::{
+    self, CapabilitiesResult, ExplainResult, QuoteResult, QuoteTuple, RelatedProduct, SearchPage,
+};
 use crate::progress;
 use crate::tasks::{Batch, Instants, Watch};
 
@@ -26,6 +28,19 @@ pub fn watch(env: &Env, signal: Option<Object<'_>>) -> Result<Watch, Failure> {
 pub fn quote(engine: &Core, input: Unknown<'_>) -> Result<QuoteResult, Failure> {
     let line = input::read_line(input)?;
     Ok(line.wire().quote(engine)?.into())
+}
+
+/// [`quote`] from the input's fields, as the tuple the package builds the result from.
+pub fn quote_tuple(
+    engine: &Core,
+    account: Unknown<'_>,
+    sku: Unknown<'_>,
+    qty: Unknown<'_>,
+    at: Option<Unknown<'_>>,
+    currency: Option<Unknown<'_>>,
+) -> Result<QuoteTuple, Failure> {
+    let line = input::line(account, sku, qty, at, currency)?;
+    Ok(output::quote_tuple(line.wire().quote(engine)?))
 }
 
 pub fn explain(engine: &Core, input: Unknown<'_>) -> Result<ExplainResult, Failure> {

@@ -171,3 +171,42 @@ test('quote.stock: what ships now, the backorder and its lead time, as strings; 
   assert.equal(stocked.quote({ account: 'ACME', sku: 'DR-18V-01', qty: '1', at: AT }).stock.leadTimeDays, null);
   assert.equal(engine.quote({ account: 'ACME', sku: 'DR-18V-01', qty: '3', at: AT }).stock, null);
 });
+
+test('quote builds in JavaScript the object the native quote builds, errors included', () => {
+  const doc = smallDocument();
+  doc.stock = [{ sku: 'DR-18V-01', warehouses: [{ id: 'LYON', available: '2', lead_time_days: 4 }] }];
+  const text = sampleDocument();
+  const native = Symbol.for('tarif.nativeQuote');
+  const answer = (quote) => {
+    try {
+      return { quote: quote() };
+    } catch (err) {
+      return { code: err.code, message: err.message, details: err.details };
+    }
+  };
+  let priced = 0;
+  let stocked = 0;
+  // The sample's first accounts and products (every kind of rule), and a document with stock.
+  for (const [engine, accounts] of [
+    [Engine.fromJson(text), JSON.parse(text).accounts.slice(0, 12).map((a) => a.id)],
+    [Engine.fromJson(JSON.stringify(doc)), doc.accounts.map((a) => a.id)],
+  ]) {
+    const handle = new EngineHandle(engine);
+    for (const account of [...accounts, 'NOBODY']) {
+      for (const sku of [...engine.skus().slice(0, 40), 'NOTHING']) {
+        for (const [qty, currency] of [['1', undefined], ['2.5', null], [12, 'USD'], ['0', undefined]]) {
+          const input = { account, sku, qty, at: AT, currency };
+          const expected = answer(() => engine[native](input));
+          assert.deepStrictEqual(answer(() => engine.quote(input)), expected, JSON.stringify(input));
+          assert.deepStrictEqual(answer(() => handle.quote(input)), expected, JSON.stringify(input));
+          if (expected.quote) priced += 1;
+          if (expected.quote?.stock) stocked += 1;
+        }
+      }
+    }
+    for (const input of [null, 'ACME', { sku: 'DR-18V-01', qty: 1 }, { account: 'ACME', sku: 'DR-18V-01' }]) {
+      assert.deepStrictEqual(answer(() => engine.quote(input)), answer(() => engine[native](input)));
+    }
+  }
+  assert.ok(priced > 100 && stocked > 0, `${priced} priced, ${stocked} with stock`);
+});
