@@ -17,7 +17,7 @@ mod tasks;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use napi::bindgen_prelude::{AsyncTask, Object, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Either, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use tarif::Engine as Core;
@@ -207,10 +207,10 @@ impl Engine {
         js(env, queries::quote(&self.inner, input))
     }
 
-    /// `quote` from the input's fields, as the array the package's `quote` builds its result
-    /// from (tarif.cjs); not part of the API.
+    /// `quote` from the input's fields, as the text (or tuple) the package's `quote` builds its
+    /// result from (quote.cjs); not part of the API.
     #[napi(skip_typescript, catch_unwind)]
-    pub fn quote_tuple(
+    pub fn quote_parts(
         &self,
         env: &Env,
         account: Unknown<'_>,
@@ -218,8 +218,8 @@ impl Engine {
         qty: Unknown<'_>,
         at: Option<Unknown<'_>>,
         currency: Option<Unknown<'_>>,
-    ) -> napi::Result<QuoteTuple> {
-        let quoted = queries::quote_tuple(&self.inner, account, sku, qty, at, currency);
+    ) -> napi::Result<Either<String, QuoteTuple>> {
+        let quoted = queries::quote_parts(&self.inner, account, sku, qty, at, currency);
         js(env, quoted)
     }
 
@@ -473,9 +473,9 @@ impl EngineHandle {
         js(env, queries::quote(&self.current.load(), input))
     }
 
-    /// `quoteTuple` on the current engine; not part of the API.
+    /// `quoteParts` on the current engine; not part of the API.
     #[napi(skip_typescript, catch_unwind)]
-    pub fn quote_tuple(
+    pub fn quote_parts(
         &self,
         env: &Env,
         account: Unknown<'_>,
@@ -483,8 +483,8 @@ impl EngineHandle {
         qty: Unknown<'_>,
         at: Option<Unknown<'_>>,
         currency: Option<Unknown<'_>>,
-    ) -> napi::Result<QuoteTuple> {
-        let quoted = queries::quote_tuple(&self.current.load(), account, sku, qty, at, currency);
+    ) -> napi::Result<Either<String, QuoteTuple>> {
+        let quoted = queries::quote_parts(&self.current.load(), account, sku, qty, at, currency);
         js(env, quoted)
     }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Object, Unknown};
+use napi::bindgen_prelude::{Either, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use tarif::wire::{AtInput, ProductInput};
@@ -30,17 +30,22 @@ pub fn quote(engine: &Core, input: Unknown<'_>) -> Result<QuoteResult, Failure> 
     Ok(line.wire().quote(engine)?.into())
 }
 
-/// [`quote`] from the input's fields, as the tuple the package builds the result from.
-pub fn quote_tuple(
+/// [`quote`] from the input's fields, as the text or tuple the package builds the result from
+/// (quote.cjs).
+pub fn quote_parts(
     engine: &Core,
     account: Unknown<'_>,
     sku: Unknown<'_>,
     qty: Unknown<'_>,
     at: Option<Unknown<'_>>,
     currency: Option<Unknown<'_>>,
-) -> Result<QuoteTuple, Failure> {
+) -> Result<Either<String, QuoteTuple>, Failure> {
     let line = input::line(account, sku, qty, at, currency)?;
-    Ok(output::quote_tuple(line.wire().quote(engine)?))
+    let quote = line.wire().quote(engine)?;
+    Ok(match output::quote_text(&quote) {
+        Some(text) => Either::A(text),
+        None => Either::B(output::quote_tuple(quote)),
+    })
 }
 
 pub fn explain(engine: &Core, input: Unknown<'_>) -> Result<ExplainResult, Failure> {

@@ -175,6 +175,9 @@ test('quote.stock: what ships now, the backorder and its lead time, as strings; 
 test('quote builds in JavaScript the object the native quote builds, errors included', () => {
   const doc = smallDocument();
   doc.stock = [{ sku: 'DR-18V-01', warehouses: [{ id: 'LYON', available: '2', lead_time_days: 4 }] }];
+  // Values the quote's text cannot carry (its separator, its null) take the tuple.
+  doc.products.push({ sku: 'ODD\u001fONE' }, { sku: 'NUL\u0000ONE' });
+  doc.price_lists[0].prices.push({ sku: 'ODD\u001fONE', price: '2.00' }, { sku: 'NUL\u0000ONE', price: '3.00' });
   const text = sampleDocument();
   const native = Symbol.for('tarif.nativeQuote');
   const answer = (quote) => {
@@ -186,6 +189,7 @@ test('quote builds in JavaScript the object the native quote builds, errors incl
   };
   let priced = 0;
   let stocked = 0;
+  let odd = 0;
   // The sample's first accounts and products (every kind of rule), and a document with stock.
   for (const [engine, accounts] of [
     [Engine.fromJson(text), JSON.parse(text).accounts.slice(0, 12).map((a) => a.id)],
@@ -194,6 +198,7 @@ test('quote builds in JavaScript the object the native quote builds, errors incl
     const handle = new EngineHandle(engine);
     for (const account of [...accounts, 'NOBODY']) {
       for (const sku of [...engine.skus().slice(0, 40), 'NOTHING']) {
+        if (sku.includes('\u001f')) odd += 1;
         for (const [qty, currency] of [['1', undefined], ['2.5', null], [12, 'USD'], ['0', undefined]]) {
           const input = { account, sku, qty, at: AT, currency };
           const expected = answer(() => engine[native](input));
@@ -208,5 +213,5 @@ test('quote builds in JavaScript the object the native quote builds, errors incl
       assert.deepStrictEqual(answer(() => engine.quote(input)), answer(() => engine[native](input)));
     }
   }
-  assert.ok(priced > 100 && stocked > 0, `${priced} priced, ${stocked} with stock`);
+  assert.ok(priced > 100 && stocked > 0 && odd > 0, `${priced} priced, ${stocked} with stock`);
 });
