@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use napi_derive::napi;
 
-use tarif::{Capabilities, Explanation, Quote, Status};
+use tarif::{Capabilities, Decimal, Explanation, Notes, Quote, Status};
 
 /// A priced line. Money and quantities are decimal strings, printed at the scale the rounding
 /// gave them.
@@ -130,41 +130,64 @@ pub fn quote_text(q: &Quote<'_>) -> Option<String> {
     }
     let mut text = String::with_capacity(160 + 96 * q.steps.len());
     let mut readable = true;
-    let mut push = |value: Option<&dyn std::fmt::Display>| {
+    let mut push = |value: Value<'_>| {
         let start = text.len();
         // Writing into a `String` cannot fail.
-        let _ = match value {
-            Some(value) => write!(text, "{value}"),
-            None => write!(text, "{NULL}"),
-        };
-        readable &= value.is_none()
-            || !text
+        match value {
+            Value::Text(value) => text.push_str(value),
+            Value::Shown(value) => {
+                let _ = write!(text, "{value}");
+            }
+            Value::Decimal(Some(value)) => tarif::money::push_decimal(&mut text, value),
+            Value::Decimal(None) => text.push_str(NULL),
+            Value::Notes(notes) => {
+                for (k, name) in notes.names().enumerate() {
+                    if k > 0 {
+                        text.push(',');
+                    }
+                    text.push_str(name);
+                }
+            }
+        }
+        if let Value::Text(_) | Value::Shown(_) = value {
+            readable &= !text
                 .get(start..)
                 .unwrap_or("")
                 .contains([SEPARATOR, '\u{0}']);
+        }
         text.push(SEPARATOR);
     };
-    push(Some(&q.sku));
-    push(Some(&q.qty));
-    push(Some(&q.currency));
-    push(Some(&q.unit_price));
-    push(Some(&q.line_total));
-    push(Some(&q.base_price));
-    push(q.list_price.as_ref().map(|p| p as _));
-    push(Some(&if q.buyable { "1" } else { "0" }));
-    push(Some(&q.stage.as_str()));
-    push(Some(&q.engine_version));
+    push(Value::Text(q.sku));
+    push(Value::Decimal(Some(q.qty)));
+    push(Value::Text(q.currency));
+    push(Value::Decimal(Some(q.unit_price)));
+    push(Value::Decimal(Some(q.line_total)));
+    push(Value::Decimal(Some(q.base_price)));
+    push(Value::Decimal(q.list_price));
+    push(Value::Text(if q.buyable { "1" } else { "0" }));
+    push(Value::Text(q.stage.as_str()));
+    push(Value::Text(q.engine_version));
     for s in q.steps.iter() {
-        push(Some(&s.step));
-        push(Some(&s.rule));
-        push(Some(&s.source));
-        push(Some(&s.level));
-        push(s.before.as_ref().map(|b| b as _));
-        push(Some(&s.after));
-        push(Some(&s.notes.names().collect::<Vec<_>>().join(",")));
+        push(Value::Text(s.step));
+        push(Value::Shown(&s.rule));
+        push(Value::Shown(&s.source));
+        push(Value::Shown(&s.level));
+        push(Value::Decimal(s.before));
+        push(Value::Decimal(Some(s.after)));
+        push(Value::Notes(s.notes));
     }
     text.pop();
     readable.then_some(text)
+}
+
+/// A value of a quote's text: texts may hold anything and are checked; decimals and notes
+/// cannot hold the separator.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Text(&'a str),
+    Shown(&'a dyn std::fmt::Display),
+    Decimal(Option<Decimal>),
+    Notes(Notes),
 }
 
 /// The values of a quote, in the order of [`QuoteResult`]'s fields.

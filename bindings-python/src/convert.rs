@@ -37,7 +37,9 @@ fn epoch(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 /// A `decimal.Decimal` with exactly the digits (and so the scale) Rust printed.
 pub(crate) fn to_decimal(py: Python<'_>, value: Decimal) -> PyResult<Bound<'_, PyAny>> {
-    decimal_class(py)?.call1((value.to_string(),))
+    let mut text = String::with_capacity(24);
+    tarif::money::push_decimal(&mut text, value);
+    decimal_class(py)?.call1((text,))
 }
 
 /// An optional `decimal.Decimal`.

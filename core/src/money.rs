@@ -4,6 +4,41 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::model::RoundingMode;
 
+/// Appends a decimal as its `Display` writes it (every digit of its scale, no exponent), without
+/// the formatting machinery: the bindings write several decimals per answer, and `fmt` was the
+/// larger part of that.
+///
+/// ```
+/// use tarif::money::push_decimal;
+/// let mut out = String::from("total ");
+/// push_decimal(&mut out, "-0.050".parse().unwrap());
+/// assert_eq!(out, "total -0.050");
+/// ```
+pub fn push_decimal(out: &mut String, value: Decimal) {
+    let mantissa = value.mantissa();
+    if mantissa < 0 {
+        out.push('-');
+    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(mantissa.unsigned_abs());
+    let scale = value.scale() as usize;
+    match digits.len().checked_sub(scale) {
+        Some(0) | None => {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', scale - digits.len()));
+            out.push_str(digits);
+        }
+        Some(whole) => {
+            let (int, fraction) = digits.split_at(whole);
+            out.push_str(int);
+            if scale > 0 {
+                out.push('.');
+                out.push_str(fraction);
+            }
+        }
+    }
+}
+
 /// Parses a decimal exactly: no rounding, no exponent, no float.
 ///
 /// ```
@@ -324,7 +359,27 @@ mod tests {
         Decimal::from_str_exact(&format!("{sign}{text}")).ok()
     }
 
+    #[test]
+    fn push_decimal_writes_a_negative_zero_as_display_does() {
+        for value in [
+            Decimal::from_parts(0, 0, 0, true, 2),
+            Decimal::NEGATIVE_ONE * Decimal::ZERO,
+        ] {
+            let mut out = String::new();
+            push_decimal(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn push_decimal_writes_what_display_writes(m in proptest::num::i128::ANY, scale in 0u32..=28, shift in 0u32..96) {
+            let value = Decimal::from_i128_with_scale((m >> 32) >> shift, scale);
+            let mut out = String::new();
+            push_decimal(&mut out, value);
+            proptest::prop_assert_eq!(out, value.to_string());
+        }
+
         #[test]
         fn mul_is_the_exact_product_or_none(
             am in proptest::num::i128::ANY, ascale in 0u32..=28,
