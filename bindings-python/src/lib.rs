@@ -21,6 +21,14 @@ mod snapshot;
 
 use pyo3::prelude::*;
 
+/// The extension's own allocations go through jemalloc, which keeps freed pages for the next
+/// request: under the system allocator every batch's result columns (hundreds of megabytes)
+/// came back from the kernel as fresh pages, and zeroing them cost more than the pricing
+/// (docs/performance.md, "Python batches and the allocator"). Python's own objects and
+/// pyarrow's buffers keep their allocators.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[pymodule]
 fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Levels are read from `logging` at each record (only loggers are cached), so that a level
