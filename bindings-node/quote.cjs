@@ -15,21 +15,11 @@ const STEP = 7
 
 const nullable = (value) => (value === NULL ? null : value)
 
-/** The `QuoteResult` of a quote's text. */
-function fromText(text) {
-  const v = text.split(SEPARATOR)
-  const steps = []
-  for (let i = HEAD; i < v.length; i += STEP) {
-    steps.push({
-      step: v[i],
-      rule: v[i + 1],
-      source: v[i + 2],
-      level: v[i + 3],
-      before: nullable(v[i + 4]),
-      after: v[i + 5],
-      notes: v[i + 6] === '' ? [] : v[i + 6].split(','),
-    })
-  }
+/**
+ * A `QuoteResult` from the values in the order both forms share (SKU … stage, engine version at
+ * 9), with the fields each form writes its own way already read.
+ */
+function quoteResult(v, listPrice, buyable, steps, stock) {
   return {
     sku: v[0],
     qty: v[1],
@@ -37,39 +27,34 @@ function fromText(text) {
     unitPrice: v[3],
     lineTotal: v[4],
     basePrice: v[5],
-    listPrice: nullable(v[6]),
-    buyable: v[7] === '1',
+    listPrice,
+    buyable,
     stage: v[8],
     steps,
     engineVersion: v[9],
-    stock: null,
+    stock,
   }
 }
 
-/** The `QuoteResult` of a quote's tuple. */
-function fromTuple(t) {
-  return {
-    sku: t[0],
-    qty: t[1],
-    currency: t[2],
-    unitPrice: t[3],
-    lineTotal: t[4],
-    basePrice: t[5],
-    listPrice: t[6],
-    buyable: t[7],
-    stage: t[8],
-    steps: t[9].map((s) => ({
-      step: s[0],
-      rule: s[1],
-      source: s[2],
-      level: s[3],
-      before: s[4],
-      after: s[5],
-      notes: s[6],
-    })),
-    engineVersion: t[10],
-    stock: t[11],
+/** A `QuoteStep` from the step's values starting at `i`, `before` and `notes` already read. */
+function quoteStep(v, i, before, notes) {
+  return { step: v[i], rule: v[i + 1], source: v[i + 2], level: v[i + 3], before, after: v[i + 5], notes }
+}
+
+/** The `QuoteResult` of a quote's text. */
+function fromText(text) {
+  const v = text.split(SEPARATOR)
+  const steps = []
+  for (let i = HEAD; i < v.length; i += STEP) {
+    steps.push(quoteStep(v, i, nullable(v[i + 4]), v[i + 6] === '' ? [] : v[i + 6].split(',')))
   }
+  return quoteResult(v, nullable(v[6]), v[7] === '1', steps, null)
+}
+
+/** The `QuoteResult` of a quote's tuple: the text's values, then the steps and the stock. */
+function fromTuple(t) {
+  const steps = t[HEAD].map((s) => quoteStep(s, 0, s[4], s[6]))
+  return quoteResult(t, t[6], t[7], steps, t[HEAD + 1])
 }
 
 /** Where the native `quote` stays reachable, for the test that holds both paths equal. */

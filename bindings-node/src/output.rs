@@ -83,8 +83,9 @@ pub struct QuoteStep {
     pub notes: Vec<String>,
 }
 
-/// A quote as the array the package's `quote` (tarif.cjs) builds its [`QuoteResult`] from: the
-/// same values in the order of its fields, each step an array of [`QuoteStep`]'s. N-API builds
+/// A quote as the array the package's `quote` (quote.cjs) builds its [`QuoteResult`] from: its
+/// fields' values in their order but for the engine version, which comes before the steps as
+/// in [`quote_text`]; each step an array of [`QuoteStep`]'s. N-API builds
 /// an object by setting its properties one by one, each under a name V8 must look up in its
 /// string table, and for a quote that cost several times the quote itself; a JavaScript object
 /// literal of a fixed shape costs next to nothing.
@@ -98,8 +99,8 @@ pub type QuoteTuple = (
     Option<String>,
     bool,
     &'static str,
-    Vec<StepTuple>,
     String,
+    Vec<StepTuple>,
     Option<StockResult>,
 );
 
@@ -120,7 +121,7 @@ const SEPARATOR: char = '\u{1f}';
 const NULL: &str = "\u{0}";
 
 /// A quote as one text, the values of [`quote_tuple`] in the same order separated by U+001F,
-/// steps flattened, `buyable` as `1` or `0`, a null as U+0000 and the notes joined by commas:
+/// steps flattened after the engine version and no stock, `buyable` as `1` or `0`, a null as U+0000 and the notes joined by commas:
 /// creating one string and splitting it in JavaScript costs a fraction of creating two dozen
 /// values and setting each into an array. `None` for a quote with stock (an object) or one
 /// with a value the text could not carry (holding U+001F or U+0000), which take the tuple.
@@ -190,7 +191,7 @@ enum Value<'a> {
     Notes(Notes),
 }
 
-/// The values of a quote, in the order of [`QuoteResult`]'s fields.
+/// The values of a quote, in the order of [`QuoteTuple`].
 pub fn quote_tuple(q: Quote<'_>) -> QuoteTuple {
     (
         q.sku.to_string(),
@@ -202,6 +203,7 @@ pub fn quote_tuple(q: Quote<'_>) -> QuoteTuple {
         q.list_price.map(|p| p.to_string()),
         q.buyable,
         q.stage.as_str(),
+        q.engine_version.to_string(),
         q.steps
             .iter()
             .map(|s| {
@@ -216,7 +218,6 @@ pub fn quote_tuple(q: Quote<'_>) -> QuoteTuple {
                 )
             })
             .collect(),
-        q.engine_version.to_string(),
         q.stock.map(|s| StockResult {
             available: s.available.to_string(),
             backorder: s.backorder.to_string(),
@@ -246,8 +247,8 @@ impl From<Quote<'_>> for QuoteResult {
             list_price,
             buyable,
             stage,
-            steps,
             engine_version,
+            steps,
             stock,
         ) = quote_tuple(q);
         QuoteResult {

@@ -97,8 +97,16 @@ pub(crate) fn optional_text(
     value: Option<&Bound<'_, PyAny>>,
     what: &str,
 ) -> Result<Option<String>> {
+    Ok(optional_borrowed_text(value, what)?.map(str::to_string))
+}
+
+/// An optional `str` argument read in place.
+pub(crate) fn optional_borrowed_text<'a>(
+    value: Option<&'a Bound<'_, PyAny>>,
+    what: &str,
+) -> Result<Option<&'a str>> {
     match value {
-        Some(v) if !v.is_none() => text(v, what).map(Some),
+        Some(v) if !v.is_none() => borrowed_text(v, what).map(Some),
         _ => Ok(None),
     }
 }

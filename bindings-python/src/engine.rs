@@ -657,10 +657,7 @@ impl<'a> Line<'a> {
             product: convert::borrowed_text(sku, "sku")?,
             qty: quantity(qty)?,
             at: At::read(at)?,
-            currency: currency
-                .filter(|c| !c.is_none())
-                .map(|c| convert::borrowed_text(c, "currency"))
-                .transpose()?,
+            currency: convert::optional_borrowed_text(currency, "currency")?,
         })
     }
 
