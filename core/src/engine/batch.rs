@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use ahash::AHashMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
-use smallvec::SmallVec;
 
+use super::lookup::Meaning;
 use super::quote::{Candidate, Ctx, Recorder, RuleRef, Silent};
 use super::visibility::Capabilities;
 use super::Engine;
@@ -600,7 +600,7 @@ impl Engine {
                 Ok((id, currency))
             })
             .collect();
-        let meanings: Vec<Option<SmallVec<[ProductId; 2]>>> = distinct_refs
+        let meanings: Vec<Option<Meaning>> = distinct_refs
             .par_iter()
             .with_min_len(CHUNK)
             .map(|reference| self.meaning(reference))
@@ -631,8 +631,10 @@ impl Engine {
                     let caps = self.capabilities(def, p, at);
                     caps.see.then_some((p, caps))
                 };
-                let (product, caps) = match meanings.get(reference as usize) {
-                    Some(Some(products)) => products.iter().find_map(|&p| seen(p)),
+                let reference = reference as usize;
+                let (product, caps) = match (meanings.get(reference), distinct_refs.get(reference))
+                {
+                    (Some(Some(meaning)), Some(text)) => meaning.first_seen(self, text, seen),
                     _ => refs
                         .get(row)
                         .and_then(|r| self.resolve_visible(def, r.as_ref(), at))

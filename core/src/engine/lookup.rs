@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::sync::OnceLock;
 
 use smallvec::SmallVec;
 
@@ -105,20 +106,21 @@ impl Engine {
 
     /// What a reference means before the account is known, for a batch to work out once per
     /// distinct reference: `None` when it is some account's alias (then the account decides,
-    /// through [`Engine::resolve_ref`]), else every product it may mean in the order
-    /// `resolve_ref` tries them; the first the account may see is the one.
-    pub(crate) fn meaning(&self, reference: &str) -> Option<SmallVec<[ProductId; 2]>> {
+    /// through [`Engine::resolve_ref`]), else the products it may mean in the order
+    /// `resolve_ref` tries them ([`Meaning::first_seen`]); the first the account may see is the
+    /// one. Only the SKU is looked up here: the other kinds are looked up the first time a row
+    /// sees none of the SKU's products, so the usual reference (a SKU the account sees) costs
+    /// one probe instead of one per kind.
+    pub(crate) fn meaning(&self, reference: &str) -> Option<Meaning> {
         let refs = &self.index.refs;
         let folded = folded(reference);
         if !refs.aliases.is_empty() && refs.aliases.contains_key(&*folded) {
             return None;
         }
-        let mut products = SmallVec::new();
-        self.by_kind(reference, &folded, |found| {
-            products.extend_from_slice(found);
-            None::<ProductId>
-        });
-        Some(products)
+        Some(Meaning {
+            by_sku: products_of(&refs.sku, &refs.shared.sku, &folded),
+            others: OnceLock::new(),
+        })
     }
 
     /// The products whose SKU is `sku` once folded (several only when SKUs differ in case
@@ -141,29 +143,75 @@ impl Engine {
         mut visit: impl FnMut(&[ProductId]) -> Option<ProductId>,
     ) -> Option<ProductId> {
         let refs = &self.index.refs;
-        let products = |map: &RefMap, shared: &SharedMap, key: &str| -> SmallVec<[ProductId; 2]> {
-            match map.get(key) {
-                None => SmallVec::new(),
-                Some(&first) => match shared.get(key) {
-                    Some(all) => all.clone(),
-                    None => SmallVec::from_slice(&[first]),
-                },
-            }
-        };
-        if let Some(p) = visit(&products(&refs.sku, &refs.shared.sku, folded)) {
-            return Some(p);
-        }
+        visit(&products_of(&refs.sku, &refs.shared.sku, folded))
+            .or_else(|| self.by_other_kinds(reference, folded, visit))
+    }
+
+    /// [`Engine::by_kind`] after the SKU: GTIN, MPN, other refs.
+    fn by_other_kinds(
+        &self,
+        reference: &str,
+        folded: &str,
+        mut visit: impl FnMut(&[ProductId]) -> Option<ProductId>,
+    ) -> Option<ProductId> {
+        let refs = &self.index.refs;
         let numeric = reference
             .trim()
             .chars()
             .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
         if let Some(g) = gtin(reference).filter(|_| numeric) {
-            if let Some(p) = visit(&products(&refs.gtin, &refs.shared.gtin, &g)) {
+            if let Some(p) = visit(&products_of(&refs.gtin, &refs.shared.gtin, &g)) {
                 return Some(p);
             }
         }
-        visit(&products(&refs.mpn, &refs.shared.mpn, folded))
-            .or_else(|| visit(&products(&refs.other, &refs.shared.other, folded)))
+        visit(&products_of(&refs.mpn, &refs.shared.mpn, folded))
+            .or_else(|| visit(&products_of(&refs.other, &refs.shared.other, folded)))
+    }
+}
+
+/// What a reference means before the account is known ([`Engine::meaning`]).
+#[derive(Debug, Default)]
+pub(crate) struct Meaning {
+    /// The products whose SKU it is, in document order.
+    by_sku: SmallVec<[ProductId; 2]>,
+    /// The products it is the GTIN, MPN or other ref of, in that order: looked up the first
+    /// time a row sees none of `by_sku`.
+    others: OnceLock<SmallVec<[ProductId; 2]>>,
+}
+
+impl Meaning {
+    /// The first product the reference means, in lookup order, that `seen` takes, with what
+    /// `seen` said of it. `engine` and `reference` must be those that gave this meaning.
+    pub(crate) fn first_seen<T>(
+        &self,
+        engine: &Engine,
+        reference: &str,
+        mut seen: impl FnMut(ProductId) -> Option<T>,
+    ) -> Option<T> {
+        self.by_sku.iter().find_map(|&p| seen(p)).or_else(|| {
+            self.others
+                .get_or_init(|| {
+                    let mut products = SmallVec::new();
+                    engine.by_other_kinds(reference, &folded(reference), |found| {
+                        products.extend_from_slice(found);
+                        None
+                    });
+                    products
+                })
+                .iter()
+                .find_map(|&p| seen(p))
+        })
+    }
+}
+
+/// The products a map holds under `key`: the first, or all of them when several share it.
+fn products_of(map: &RefMap, shared: &SharedMap, key: &str) -> SmallVec<[ProductId; 2]> {
+    match map.get(key) {
+        None => SmallVec::new(),
+        Some(&first) => match shared.get(key) {
+            Some(all) => all.clone(),
+            None => SmallVec::from_slice(&[first]),
+        },
     }
 }
 

@@ -2,7 +2,6 @@
 //! with changes applied), with margins, the change against the base, and aggregates by
 //! account, root account, segment, category, brand and deciding rule.
 
-use std::fmt;
 use std::ops::ControlFlow;
 
 use ahash::AHashMap;
@@ -325,13 +324,56 @@ pub struct Simulation<'e> {
     pub groups: Vec<Group>,
 }
 
+/// Signed, because a scenario's change takes lines out of a grain as well as puts them in.
 #[derive(Default, Clone)]
 struct Acc {
-    lines: u64,
-    priced: u64,
-    revenue: Decimal,
-    margin: Decimal,
-    affected: u64,
+    lines: i64,
+    priced: i64,
+    revenue: Total,
+    margin: Total,
+    affected: i64,
+}
+
+/// An exact running sum of decimals: the mantissa at the largest scale added so far, in 128
+/// bits, so that adding an amount of the same scale (every line total of a currency) is one
+/// integer addition where `Decimal` aligns and normalises every time. Its value is that of
+/// the `Decimal` additions, scale included.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Total {
+    mantissa: i128,
+    scale: u32,
+}
+
+impl Total {
+    fn of(amount: Decimal) -> Total {
+        Total {
+            mantissa: amount.mantissa(),
+            scale: amount.scale(),
+        }
+    }
+
+    /// `self + sign × other`, `None` on overflow.
+    fn plus(self, other: Total, sign: i128) -> Option<Total> {
+        if self.scale == other.scale {
+            let mantissa = self
+                .mantissa
+                .checked_add(other.mantissa.checked_mul(sign)?)?;
+            return Some(Total { mantissa, ..self });
+        }
+        let scale = self.scale.max(other.scale);
+        let at_scale = |t: Total| {
+            10i128
+                .checked_pow(scale - t.scale)
+                .and_then(|f| t.mantissa.checked_mul(f))
+        };
+        let mantissa = at_scale(self)?.checked_add(at_scale(other)?.checked_mul(sign)?)?;
+        Some(Total { mantissa, scale })
+    }
+
+    /// The sum as a `Decimal`, `None` when it needs more than its 96 bits.
+    fn value(self) -> Option<Decimal> {
+        Decimal::try_from_i128_with_scale(self.mantissa, self.scale).ok()
+    }
 }
 
 impl Engine {
@@ -528,11 +570,11 @@ impl Engine {
         let runs = scenarios.iter().zip(reach_rows.iter().zip(&reaches));
         for (s, ((_, engine), (lines, reach))) in runs.enumerate() {
             let done_before = (s + 1) * rows;
-            let mut scenario_sums;
+            let scenario_sums;
             let finished = match reach {
                 // The base's sums, with the share of the lines the changes reach moved.
                 Some(_) => {
-                    scenario_sums = base_sums.clone();
+                    let mut change = Sums::change();
                     let skipped = rows - lines.len();
                     let mut done = 0;
                     let mut finished = true;
@@ -558,11 +600,11 @@ impl Engine {
                                 line_product.get(row).copied().flatten(),
                             );
                             let (old, old_rule) = before.line(i)?;
-                            scenario_sums.remove(at.0, at.1, old_rule, &old)?;
+                            change.remove(at.0, at.1, old_rule, &old)?;
                             let (new, new_rule) = after.line(i)?;
                             let affected =
                                 line_answer(&before.result, i) != line_answer(&after.result, i);
-                            scenario_sums.add(at.0, at.1, new_rule, &new.affected(affected))?;
+                            change.add(at.0, at.1, new_rule, &new.affected(affected))?;
                         }
                         done += chunk.len();
                         if between(done_before + skipped + done).is_break() {
@@ -570,26 +612,30 @@ impl Engine {
                             break;
                         }
                     }
+                    scenario_sums = RunSums::OverBase(change);
                     finished
                 }
                 None => {
-                    scenario_sums = Sums::default();
-                    engine.in_steps(accounts, refs, qtys, at, currency, |start, step| {
-                        for i in 0..step.result.len() {
-                            let row = start + i;
-                            let product = line_product.get(row).copied().flatten();
-                            let (line, rule) = step.line(i)?;
-                            let affected =
-                                base_lines.get(row) != Some(&line_answer(&step.result, i));
-                            scenario_sums.add(
-                                grains.account(row),
-                                product,
-                                rule,
-                                &line.affected(affected),
-                            )?;
-                        }
-                        Ok(between(done_before + start + step.result.len()))
-                    })?
+                    let mut whole = Sums::default();
+                    let finished =
+                        engine.in_steps(accounts, refs, qtys, at, currency, |start, step| {
+                            for i in 0..step.result.len() {
+                                let row = start + i;
+                                let product = line_product.get(row).copied().flatten();
+                                let (line, rule) = step.line(i)?;
+                                let affected =
+                                    base_lines.get(row) != Some(&line_answer(&step.result, i));
+                                whole.add(
+                                    grains.account(row),
+                                    product,
+                                    rule,
+                                    &line.affected(affected),
+                                )?;
+                            }
+                            Ok(between(done_before + start + step.result.len()))
+                        })?;
+                    scenario_sums = RunSums::Whole(whole);
+                    finished
                 }
             };
             if !finished {
@@ -597,8 +643,7 @@ impl Engine {
             }
             sums.push(scenario_sums);
         }
-        sums.insert(0, base_sums);
-        self.roll_up(&sums, &grains).map(Some)
+        self.roll_up(&base_sums, &sums, &grains).map(Some)
     }
 
     /// Prices lines with their detail, as one step of a simulation.
@@ -816,7 +861,7 @@ impl Engine {
             .iter()
             .map(|&product| grains.product(product))
             .collect();
-        let sums: Vec<Sums<'_>> = runs
+        let mut sums: Vec<Sums<'_>> = runs
             .par_iter()
             .map(|run| {
                 let mut sums = Sums::default();
@@ -831,84 +876,234 @@ impl Engine {
                 Ok(sums)
             })
             .collect::<Result<_, QueryError>>()?;
-        self.roll_up(&sums, &grains)
+        let scenarios: Vec<RunSums<'_>> = sums.drain(1..).map(RunSums::Whole).collect();
+        let base = sums.pop().unwrap_or_default();
+        self.roll_up(&base, &scenarios, &grains)
     }
 
-    /// The groups of the sums of each scenario at the finest grains (its lines' accounts,
-    /// products and rules): the groups above them (root, segments, categories, brand) are sums
-    /// of those, added once per distinct account or product instead of once per line.
-    fn roll_up(&self, sums: &[Sums<'_>], grains: &Grains<'_>) -> Result<Vec<Group>, QueryError> {
+    /// The groups of the sums of the base and each scenario at the finest grains (its lines'
+    /// accounts, products and rules): the groups above them (root, segments, categories,
+    /// brand) are sums of those, added once per distinct account or product instead of once
+    /// per line.
+    fn roll_up<'a>(
+        &'a self,
+        base: &Sums<'a>,
+        scenarios: &[RunSums<'a>],
+        grains: &Grains<'a>,
+    ) -> Result<Vec<Group>, QueryError> {
+        let runs = 1 + scenarios.len();
         let mut keys = Keys::default();
-        let mut totals: AHashMap<(u32, usize), Acc> = AHashMap::new();
-        let mut add = |key: u32, scenario: usize, acc: &Acc| -> Result<(), QueryError> {
-            totals.entry((key, scenario)).or_default().add(acc)
+        // Per key, its scenarios' sums side by side: a key's groups come out together.
+        let mut totals: Vec<Acc> = Vec::new();
+        let mut per_run: Vec<Option<Acc>> = Vec::with_capacity(runs);
+        let add = |totals: &mut Vec<Acc>, key: u32, per_run: &[Option<Acc>]| {
+            let start = key as usize * runs;
+            if totals.len() < start + runs {
+                totals.resize(start + runs, Acc::default());
+            }
+            let slots = totals.get_mut(start..start + runs).unwrap_or_default();
+            for (total, acc) in slots.iter_mut().zip(per_run) {
+                if let Some(acc) = acc {
+                    total.add(acc)?;
+                }
+            }
+            Ok::<_, QueryError>(())
         };
+        let mut ids = Vec::new();
         for (a, account) in grains.account_names.iter().enumerate() {
-            let mut ids = vec![keys.id(GroupBy::Account, Key::Text(account))];
+            ids.clear();
+            ids.push(keys.id(GroupBy::Account, account));
             if let Ok((_, def)) = self.account(account) {
                 let info = self.account_info(def);
-                ids.push(keys.id(GroupBy::Root, Key::Text(info.root)));
+                ids.push(keys.id(GroupBy::Root, info.root));
                 for segment in info.segments {
-                    ids.push(keys.id(GroupBy::Segment, Key::Text(segment)));
+                    ids.push(keys.id(GroupBy::Segment, segment));
                 }
             }
             ids.sort_unstable();
             ids.dedup();
-            for (scenario, sum) in sums.iter().enumerate() {
-                if let Some(acc) = sum.accounts.get(a) {
-                    for &id in &ids {
-                        add(id, scenario, acc)?;
-                    }
-                }
+            each_run(base, scenarios, |sums| sums.accounts.get(a), &mut per_run)?;
+            for &id in &ids {
+                add(&mut totals, id, &per_run)?;
             }
         }
         let catalog = &self.index.catalog;
+        // A category's or brand's key, looked up once for all the products under it.
+        let mut category_keys = vec![u32::MAX; catalog.categories.len()];
+        let mut brand_keys = vec![u32::MAX; catalog.brands.len()];
+        let mut key_of = |cache: &mut [u32], at: usize, by: GroupBy, name: &'a str| {
+            let cached = cache.get_mut(at)?;
+            if *cached == u32::MAX {
+                *cached = keys.id(by, name);
+            }
+            Some(*cached)
+        };
         for (p, &product) in grains.products.iter().enumerate() {
-            let mut ids = Vec::new();
+            ids.clear();
             for &c in catalog.category_closure.get(product).into_iter().flatten() {
                 if let Some(def) = catalog.categories.get(c as usize) {
-                    ids.push(keys.id(GroupBy::Category, Key::Text(&def.id)));
+                    ids.extend(key_of(
+                        &mut category_keys,
+                        c as usize,
+                        GroupBy::Category,
+                        &def.id,
+                    ));
                 }
             }
-            let brand = catalog.brand.get(product).copied().unwrap_or(NONE);
-            if let Some(name) = catalog.brands.get(brand as usize) {
-                ids.push(keys.id(GroupBy::Brand, Key::Text(name)));
+            let brand = catalog.brand.get(product).copied().unwrap_or(NONE) as usize;
+            if let Some(name) = catalog.brands.get(brand) {
+                ids.extend(key_of(&mut brand_keys, brand, GroupBy::Brand, name));
             }
             ids.sort_unstable();
             ids.dedup();
-            for (scenario, sum) in sums.iter().enumerate() {
-                if let Some(acc) = sum.products.get(p) {
-                    for &id in &ids {
-                        add(id, scenario, acc)?;
-                    }
-                }
+            each_run(base, scenarios, |sums| sums.products.get(p), &mut per_run)?;
+            for &id in &ids {
+                add(&mut totals, id, &per_run)?;
             }
         }
-        for (scenario, sum) in sums.iter().enumerate() {
-            for (rule, acc) in sum.rules.iter().zip(&sum.rule_sums) {
-                add(keys.id(GroupBy::Rule, Key::Rule(*rule)), scenario, acc)?;
+        let mut order: Vec<u32> = (0..dense(keys.names.len())).collect();
+        order
+            .sort_unstable_by(|&a, &b| keys.names.get(a as usize).cmp(&keys.names.get(b as usize)));
+        let mut groups = Vec::new();
+        for key in order {
+            if let Some(&(by, name)) = keys.names.get(key as usize) {
+                let start = key as usize * runs;
+                let sums = totals.get(start..start + runs).unwrap_or_default();
+                push_groups(&mut groups, by, name, sums)?;
             }
         }
-        let mut groups: Vec<Group> = totals
-            .into_iter()
-            .filter(|(_, acc)| acc.lines > 0)
-            .filter_map(|((key, scenario), acc)| {
-                let (by, name) = keys.names.get(key as usize)?;
-                Some(Group {
-                    by: *by,
-                    key: name.to_string(),
-                    scenario,
-                    lines: acc.lines,
-                    priced: acc.priced,
-                    revenue: acc.revenue,
-                    margin: acc.margin,
-                    affected: acc.affected,
-                })
-            })
+        // The rules come last (`GroupBy::Rule` orders last): each run's rules sorted by their
+        // text and merged, so that a rule found in several runs (each engine has its own
+        // copy of the text) is one key, without hashing every rule's text.
+        let base_rules = base.sorted_rules();
+        let scenario_rules: Vec<_> = scenarios
+            .iter()
+            .map(|run| run.sums().sorted_rules())
             .collect();
-        groups.sort_by(|a, b| (a.by, &a.key, a.scenario).cmp(&(b.by, &b.key, b.scenario)));
+        let mut cursors = vec![0usize; runs];
+        let mut row: Vec<Acc> = Vec::with_capacity(runs);
+        loop {
+            let heads = std::iter::once(&base_rules)
+                .chain(&scenario_rules)
+                .zip(&cursors)
+                .filter_map(|(rules, &at)| rules.get(at).map(|(rule, _)| *rule));
+            let Some(rule) = heads.min_by(|a, b| a.cmp_id(b)) else {
+                break;
+            };
+            // The rule's sums in each run: the run's own, or the base's and the change.
+            let take = |rules: &[(RuleRef<'a>, &Acc)], cursor: &mut usize| {
+                let mut sum: Option<Acc> = None;
+                while let Some((next, acc)) = rules.get(*cursor) {
+                    if next.cmp_id(&rule) != std::cmp::Ordering::Equal {
+                        break;
+                    }
+                    sum.get_or_insert_with(Acc::default).add(acc)?;
+                    *cursor += 1;
+                }
+                Ok::<_, QueryError>(sum)
+            };
+            let (base_cursor, scenario_cursors) = cursors.split_at_mut(1);
+            let base_sum = match base_cursor.first_mut() {
+                Some(cursor) => take(&base_rules, cursor)?,
+                None => None,
+            };
+            per_run.clear();
+            per_run.push(base_sum.clone());
+            let runs = scenarios.iter().zip(&scenario_rules).zip(scenario_cursors);
+            for ((run, rules), cursor) in runs {
+                let own = take(rules, cursor)?;
+                per_run.push(match run {
+                    RunSums::Whole(_) => own,
+                    RunSums::OverBase(_) => over_base(base_sum.as_ref(), own.as_ref())?,
+                });
+            }
+            row.clear();
+            row.extend(per_run.iter().map(|acc| acc.clone().unwrap_or_default()));
+            push_groups(&mut groups, GroupBy::Rule, rule, &row)?;
+        }
         Ok(groups)
     }
+}
+
+/// A scenario's sums at the finest grains.
+enum RunSums<'e> {
+    /// Of every line, priced under the scenario.
+    Whole(Sums<'e>),
+    /// The change from the base's sums: the lines the scenario's changes reach, taken out as
+    /// the base priced them and put back as the scenario does.
+    OverBase(Sums<'e>),
+}
+
+impl<'e> RunSums<'e> {
+    fn sums(&self) -> &Sums<'e> {
+        match self {
+            RunSums::Whole(sums) | RunSums::OverBase(sums) => sums,
+        }
+    }
+}
+
+/// A grain's sums in the base and in each scenario (`None` where it has none), into `out`.
+fn each_run<'s, 'e: 's>(
+    base: &'s Sums<'e>,
+    scenarios: &'s [RunSums<'e>],
+    grain: impl Fn(&'s Sums<'e>) -> Option<&'s Acc>,
+    out: &mut Vec<Option<Acc>>,
+) -> Result<(), QueryError> {
+    out.clear();
+    let in_base = grain(base);
+    out.push(in_base.cloned());
+    for run in scenarios {
+        out.push(match run {
+            RunSums::Whole(sums) => grain(sums).cloned(),
+            RunSums::OverBase(change) => over_base(in_base, grain(change))?,
+        });
+    }
+    Ok(())
+}
+
+/// The base's sums with a scenario's change added.
+fn over_base(base: Option<&Acc>, change: Option<&Acc>) -> Result<Option<Acc>, QueryError> {
+    Ok(match (base, change) {
+        (None, None) => None,
+        (base, change) => {
+            let mut sum = base.cloned().unwrap_or_default();
+            if let Some(change) = change {
+                sum.add(change)?;
+            }
+            Some(sum)
+        }
+    })
+}
+
+/// The groups of one key, one per run that has lines in it.
+fn push_groups(
+    groups: &mut Vec<Group>,
+    by: GroupBy,
+    key: impl std::fmt::Display,
+    per_run: &[Acc],
+) -> Result<(), QueryError> {
+    if per_run.iter().all(|acc| acc.lines <= 0) {
+        return Ok(());
+    }
+    let key = key.to_string();
+    let overflow = || QueryError::Overflow(format!("the group `{key}`"));
+    let count = |n: i64| u64::try_from(n).map_err(|_| overflow());
+    for (scenario, acc) in per_run.iter().enumerate() {
+        if acc.lines <= 0 {
+            continue;
+        }
+        groups.push(Group {
+            by,
+            key: key.clone(),
+            scenario,
+            lines: count(acc.lines)?,
+            priced: count(acc.priced)?,
+            revenue: acc.revenue.value().ok_or_else(overflow)?,
+            margin: acc.margin.value().ok_or_else(overflow)?,
+            affected: count(acc.affected)?,
+        });
+    }
+    Ok(())
 }
 
 /// The distinct accounts and products of a simulation's lines, numbered in order of first
@@ -916,7 +1111,8 @@ impl Engine {
 struct Grains<'a> {
     account_names: Vec<&'a str>,
     line_account: Vec<u32>,
-    product_ids: AHashMap<ProductId, u32>,
+    /// By product id, its number, or `u32::MAX` before it is seen.
+    product_numbers: Vec<u32>,
     products: Vec<ProductId>,
 }
 
@@ -938,7 +1134,7 @@ impl<'a> Grains<'a> {
         Grains {
             account_names,
             line_account,
-            product_ids: AHashMap::new(),
+            product_numbers: Vec::new(),
             products: Vec::new(),
         }
     }
@@ -951,23 +1147,58 @@ impl<'a> Grains<'a> {
     /// The number of a line's product (numbered on first sight).
     fn product(&mut self, product: Option<ProductId>) -> Option<u32> {
         let product = product?;
-        let products = &mut self.products;
-        Some(*self.product_ids.entry(product).or_insert_with(|| {
-            products.push(product);
-            dense(products.len() - 1)
-        }))
+        let at = product.index();
+        if self.product_numbers.len() <= at {
+            self.product_numbers.resize(at + 1, u32::MAX);
+        }
+        let number = self.product_numbers.get_mut(at)?;
+        if *number == u32::MAX {
+            self.products.push(product);
+            *number = dense(self.products.len() - 1);
+        }
+        Some(*number)
     }
 }
 
-/// One scenario's sums at the finest grains: per account and product of the lines (numbered
-/// by [`Grains`]) and per rule that set a price.
-#[derive(Default, Clone)]
+/// One run's sums at the finest grains: per account and product of the lines (numbered by
+/// [`Grains`]) and per rule that set a price.
+#[derive(Default)]
 struct Sums<'e> {
-    accounts: Vec<Acc>,
-    products: Vec<Acc>,
+    accounts: Table,
+    products: Table,
     rules: Vec<RuleRef<'e>>,
     rule_sums: Vec<Acc>,
     rule_ids: AHashMap<Decider, usize>,
+}
+
+/// Sums by grain number: a column for a run of every line, a map for a change that reaches a
+/// few (a column as long as the catalog would be paged in for them).
+enum Table {
+    Column(Vec<Acc>),
+    Map(AHashMap<u32, Acc>),
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::Column(Vec::new())
+    }
+}
+
+impl Table {
+    fn get(&self, at: usize) -> Option<&Acc> {
+        match self {
+            Table::Column(column) => column.get(at),
+            Table::Map(map) => map.get(&dense(at)),
+        }
+    }
+
+    /// The accumulator at `at`, made if it is not there yet.
+    fn slot(&mut self, at: usize) -> Option<&mut Acc> {
+        match self {
+            Table::Column(column) => slot(column, at),
+            Table::Map(map) => Some(map.entry(dense(at)).or_default()),
+        }
+    }
 }
 
 /// A rule by the address of its id text: one engine gives the same rule the same text, so a
@@ -992,6 +1223,23 @@ impl Decider {
 }
 
 impl<'e> Sums<'e> {
+    /// The rules and their sums, ordered by the rules' text.
+    fn sorted_rules(&self) -> Vec<(RuleRef<'e>, &Acc)> {
+        let mut rules: Vec<(RuleRef<'e>, &Acc)> =
+            self.rules.iter().copied().zip(&self.rule_sums).collect();
+        rules.sort_unstable_by(|a, b| a.0.cmp_id(&b.0));
+        rules
+    }
+
+    /// Sums kept as a change over another run's: by grain in maps.
+    fn change() -> Sums<'e> {
+        Sums {
+            accounts: Table::Map(AHashMap::new()),
+            products: Table::Map(AHashMap::new()),
+            ..Sums::default()
+        }
+    }
+
     /// Adds a line priced for `account`, of `product`, whose price `rule` set.
     fn add(
         &mut self,
@@ -1021,10 +1269,10 @@ impl<'e> Sums<'e> {
         rule: Option<RuleRef<'e>>,
         mut apply: impl FnMut(&mut Acc) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
-        if let Some(acc) = slot(&mut self.accounts, account as usize) {
+        if let Some(acc) = self.accounts.slot(account as usize) {
             apply(acc)?;
         }
-        if let Some(acc) = product.and_then(|p| slot(&mut self.products, p as usize)) {
+        if let Some(acc) = product.and_then(|p| self.products.slot(p as usize)) {
             apply(acc)?;
         }
         if let Some(rule) = rule {
@@ -1066,13 +1314,13 @@ fn line_of(result: &BatchResult, margin: Option<Decimal>, row: usize) -> Acc {
     let priced = result.status.get(row) == Some(&Status::Ok);
     Acc {
         lines: 1,
-        priced: u64::from(priced),
+        priced: i64::from(priced),
         revenue: if priced {
-            result.line_total.get(row).copied().unwrap_or_default()
+            Total::of(result.line_total.get(row).copied().unwrap_or_default())
         } else {
-            Decimal::ZERO
+            Total::default()
         },
-        margin: margin.unwrap_or_default(),
+        margin: Total::of(margin.unwrap_or_default()),
         affected: 0,
     }
 }
@@ -1080,33 +1328,36 @@ fn line_of(result: &BatchResult, margin: Option<Decimal>, row: usize) -> Acc {
 impl Acc {
     /// The line counted as affected (or not).
     fn affected(mut self, affected: bool) -> Acc {
-        self.affected = u64::from(affected);
+        self.affected = i64::from(affected);
         self
     }
 
     fn add(&mut self, other: &Acc) -> Result<(), QueryError> {
-        let overflow = || QueryError::Overflow("a simulation aggregate".into());
-        self.lines += other.lines;
-        self.priced += other.priced;
-        self.affected += other.affected;
-        self.revenue = self
-            .revenue
-            .checked_add(other.revenue)
-            .ok_or_else(overflow)?;
-        self.margin = self.margin.checked_add(other.margin).ok_or_else(overflow)?;
-        Ok(())
+        self.combine(other, 1)
     }
 
     fn remove(&mut self, other: &Acc) -> Result<(), QueryError> {
+        self.combine(other, -1)
+    }
+
+    fn combine(&mut self, other: &Acc, sign: i64) -> Result<(), QueryError> {
         let overflow = || QueryError::Overflow("a simulation aggregate".into());
-        self.lines = self.lines.saturating_sub(other.lines);
-        self.priced = self.priced.saturating_sub(other.priced);
-        self.affected = self.affected.saturating_sub(other.affected);
+        let count = |a: i64, b: i64| {
+            b.checked_mul(sign)
+                .and_then(|b| a.checked_add(b))
+                .ok_or_else(overflow)
+        };
+        self.lines = count(self.lines, other.lines)?;
+        self.priced = count(self.priced, other.priced)?;
+        self.affected = count(self.affected, other.affected)?;
         self.revenue = self
             .revenue
-            .checked_sub(other.revenue)
+            .plus(other.revenue, i128::from(sign))
             .ok_or_else(overflow)?;
-        self.margin = self.margin.checked_sub(other.margin).ok_or_else(overflow)?;
+        self.margin = self
+            .margin
+            .plus(other.margin, i128::from(sign))
+            .ok_or_else(overflow)?;
         Ok(())
     }
 }
@@ -1116,32 +1367,16 @@ fn dense(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
 
-/// A group's key as the engine holds it: an id, or a rule (written out only once per group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key<'a> {
-    Text(&'a str),
-    Rule(RuleRef<'a>),
-}
-
-impl fmt::Display for Key<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Key::Text(text) => f.write_str(text),
-            Key::Rule(rule) => rule.fmt(f),
-        }
-    }
-}
-
-/// Numbers the group keys of a simulation.
+/// Numbers the group keys of a simulation other than rules.
 #[derive(Default)]
 struct Keys<'a> {
-    ids: AHashMap<(GroupBy, Key<'a>), u32>,
-    names: Vec<(GroupBy, Key<'a>)>,
+    ids: AHashMap<(GroupBy, &'a str), u32>,
+    names: Vec<(GroupBy, &'a str)>,
 }
 
 impl<'a> Keys<'a> {
-    fn id(&mut self, by: GroupBy, key: Key<'a>) -> u32 {
-        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+    fn id(&mut self, by: GroupBy, key: &'a str) -> u32 {
+        let next = dense(self.names.len());
         *self.ids.entry((by, key)).or_insert_with(|| {
             self.names.push((by, key));
             next
@@ -1343,5 +1578,76 @@ mod tests {
         assert_eq!(revenue(0), Some(("178.00".into(), 0)));
         assert_eq!(revenue(1), Some(("142.00".into(), 1)));
         assert_eq!(revenue(1), revenue(2));
+    }
+
+    fn decimal(mantissa: i64, scale: u32) -> Decimal {
+        Decimal::new(mantissa, scale)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_total_equals_the_decimal_additions_scale_included(
+            terms in proptest::collection::vec((-10_000_000_000i64..10_000_000_000, 0u32..8, proptest::bool::ANY), 0..40)
+        ) {
+            let mut total = Total::default();
+            let mut sum = Decimal::ZERO;
+            for &(mantissa, scale, add) in &terms {
+                let amount = decimal(mantissa, scale);
+                let sign = if add { 1 } else { -1 };
+                total = total.plus(Total::of(amount), sign).unwrap();
+                sum = if add { sum + amount } else { sum - amount };
+            }
+            let value = total.value().unwrap();
+            proptest::prop_assert_eq!(value, sum);
+            proptest::prop_assert_eq!(value.to_string(), sum.to_string());
+        }
+    }
+
+    #[test]
+    fn a_total_past_what_a_decimal_holds_is_an_overflow_not_a_rounded_sum() {
+        let max = Total::of(Decimal::MAX);
+        let twice = max.plus(max, 1).unwrap();
+        assert_eq!(twice.value(), None);
+        assert_eq!(twice.plus(max, -1).unwrap().value(), Some(Decimal::MAX));
+    }
+
+    #[test]
+    fn groups_come_out_by_grouping_then_key_text_then_scenario() {
+        let base = base();
+        let dearer = base
+            .apply(
+                &serde_json::json!({"format": "tarif/1-changes", "upsert": {"prices": [
+                    {"sku": "Z", "list": "l", "price": "31.00"}]}})
+                .to_string(),
+                &CompileOptions::default(),
+            )
+            .unwrap()
+            .engine;
+        let refs = ["Z", "X", "Y", "Z", "X"];
+        let accounts = ["D", "C", "C", "C", "D"];
+        let qtys = vec![Decimal::ONE; refs.len()];
+        let go = |_: usize| ControlFlow::Continue(());
+        let groups = base
+            .simulate_groups(
+                &[("dearer", &dearer)],
+                &accounts,
+                &refs,
+                &qtys,
+                BatchAt::Now,
+                None,
+                go,
+            )
+            .unwrap()
+            .unwrap();
+        let order: Vec<_> = groups
+            .iter()
+            .map(|g| (g.by, g.key.clone(), g.scenario))
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
+        assert!(groups
+            .iter()
+            .any(|g| g.by == GroupBy::Rule && g.scenario == 1));
     }
 }
