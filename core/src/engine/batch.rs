@@ -791,6 +791,27 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
+        let (out, detail, _) =
+            self.price_rows_in_product_order(accounts, refs, qtys, at, currency, with_list);
+        (out, detail)
+    }
+
+    /// [`Engine::price_rows_detailed`], with the rows in the order they were priced: those
+    /// that found a product in product order, then the others in row order. Reading the
+    /// answers in that order reads what is kept per product in order too.
+    pub(crate) fn price_rows_in_product_order<A, R>(
+        &self,
+        accounts: &[A],
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        currency: Option<&str>,
+        with_list: bool,
+    ) -> (BatchResult, BatchDetail<'_>, Vec<u32>)
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
         let rows = accounts.len();
         let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency);
         let mut out = BatchResult::unpriced(status);
@@ -832,7 +853,13 @@ impl Engine {
                 (*r, *base, *list) = (more.rule, Some(more.base), more.list);
             }
         }
-        (out, detail)
+        let mut order: Vec<u32> = jobs.iter().map(|job| job.row).collect();
+        order.extend(
+            (0..rows)
+                .filter(|&row| detail.product.get(row).is_some_and(Option::is_none))
+                .filter_map(|row| u32::try_from(row).ok()),
+        );
+        (out, detail, order)
     }
 
     /// [`Engine::price_job`] with the rule that set the price (the last step of the quote).

@@ -222,9 +222,31 @@ struct PricedStep<'e, 'q> {
     result: BatchResult,
     detail: BatchDetail<'e>,
     qtys: &'q [Decimal],
+    /// The step's rows in the order they were priced (products in order).
+    order: Vec<u32>,
 }
 
 impl<'e> PricedStep<'e, '_> {
+    /// Adds the step's lines (the first at row `start`) into `sums`, line `i` counted under
+    /// `product_of(i)` as `adjust(i, line)` makes it. In the order the lines were priced: the
+    /// sums kept per product are then read in order, not at random.
+    fn add_to(
+        &self,
+        sums: &mut Sums<'e>,
+        grains: &Grains<'_>,
+        start: usize,
+        product_of: impl Fn(usize) -> Option<ProductId>,
+        adjust: impl Fn(usize, Acc) -> Acc,
+    ) -> Result<(), QueryError> {
+        for &i in &self.order {
+            let i = i as usize;
+            let (line, rule) = self.line(i)?;
+            let account = grains.account(start + i);
+            sums.add(account, product_of(i), rule, &adjust(i, line))?;
+        }
+        Ok(())
+    }
+
     /// Line `i` as the sums count it, and the rule that set its price.
     fn line(&self, i: usize) -> Result<(Acc, Option<RuleRef<'e>>), QueryError> {
         let margin = margin(&self.result, &self.detail, self.qtys, i)?;
@@ -534,35 +556,42 @@ impl Engine {
             scenarios.iter().map(|(_, e)| self.reach_set(e)).collect();
         // Scenarios whose reach is unknown price every line and compare it with the base's.
         let keep_base = reaches.iter().any(Option::is_none);
-        let mut grains = Grains::of(accounts);
-        let mut line_product: Vec<Option<u32>> = Vec::with_capacity(rows);
+        let grains = Grains::of(accounts);
+        let mut line_product: Vec<Option<ProductId>> = Vec::with_capacity(rows);
         let mut base_lines: Vec<(Status, Decimal)> = Vec::new();
         let mut reach_rows: Vec<Vec<usize>> = vec![Vec::new(); scenarios.len()];
         let mut base_sums = Sums::default();
-        let finished = self.in_steps(accounts, refs, qtys, at, currency, |start, step| {
-            for i in 0..step.result.len() {
-                let row = start + i;
-                let product = step.detail.product.get(i).copied().flatten();
-                let number = grains.product(product);
-                line_product.push(number);
-                let (line, rule) = step.line(i)?;
-                base_sums.add(grains.account(row), number, rule, &line)?;
-                if keep_base {
-                    base_lines.push(line_answer(&step.result, i));
-                }
-                let sku = step.detail.sku.get(i).copied().flatten();
-                let reference = refs.get(row).map(|r| r.as_ref());
-                for (rows, reach) in reach_rows.iter_mut().zip(&reaches) {
-                    if reach
-                        .as_ref()
-                        .is_some_and(|set| set.holds(product, reference, sku))
-                    {
-                        rows.push(row);
+        let finished = self.in_steps(
+            accounts,
+            refs,
+            qtys,
+            at,
+            currency,
+            |start, step| {
+                let product_of = |i: usize| step.detail.product.get(i).copied().flatten();
+                step.add_to(&mut base_sums, &grains, start, product_of, |_, line| line)?;
+                for i in 0..step.result.len() {
+                    let row = start + i;
+                    let product = product_of(i);
+                    line_product.push(product);
+                    if keep_base {
+                        base_lines.push(line_answer(&step.result, i));
+                    }
+                    let sku = step.detail.sku.get(i).copied().flatten();
+                    let reference = refs.get(row).map(|r| r.as_ref());
+                    for (rows, reach) in reach_rows.iter_mut().zip(&reaches) {
+                        if reach
+                            .as_ref()
+                            .is_some_and(|set| set.holds(product, reference, sku))
+                        {
+                            rows.push(row);
+                        }
                     }
                 }
-            }
-            Ok(between(start + step.result.len()))
-        })?;
+                Ok(())
+            },
+            &mut between,
+        )?;
         if !finished {
             return Ok(None);
         }
@@ -617,23 +646,24 @@ impl Engine {
                 }
                 None => {
                     let mut whole = Sums::default();
-                    let finished =
-                        engine.in_steps(accounts, refs, qtys, at, currency, |start, step| {
-                            for i in 0..step.result.len() {
-                                let row = start + i;
-                                let product = line_product.get(row).copied().flatten();
-                                let (line, rule) = step.line(i)?;
-                                let affected =
-                                    base_lines.get(row) != Some(&line_answer(&step.result, i));
-                                whole.add(
-                                    grains.account(row),
-                                    product,
-                                    rule,
-                                    &line.affected(affected),
-                                )?;
-                            }
-                            Ok(between(done_before + start + step.result.len()))
-                        })?;
+                    let done = |rows: usize| between(done_before + rows);
+                    let finished = engine.in_steps(
+                        accounts,
+                        refs,
+                        qtys,
+                        at,
+                        currency,
+                        |start, step| {
+                            // A line counts under the base's product.
+                            let product_of =
+                                |i: usize| line_product.get(start + i).copied().flatten();
+                            step.add_to(&mut whole, &grains, start, product_of, |i, line| {
+                                let answer = line_answer(&step.result, i);
+                                line.affected(base_lines.get(start + i) != Some(&answer))
+                            })
+                        },
+                        done,
+                    )?;
                     scenario_sums = RunSums::Whole(whole);
                     finished
                 }
@@ -655,16 +685,22 @@ impl Engine {
         at: BatchAt<'_>,
         currency: Option<&str>,
     ) -> PricedStep<'e, 'q> {
-        let (result, detail) = self.price_rows_detailed(accounts, refs, qtys, at, currency, false);
+        let (result, detail, order) =
+            self.price_rows_in_product_order(accounts, refs, qtys, at, currency, false);
         PricedStep {
             result,
             detail,
             qtys,
+            order,
         }
     }
 
     /// Prices every line [`BATCH_STEP`] at a time, handing each step to `each` with the
-    /// position of its first line; `each` answers whether to go on. Whether every step ran.
+    /// position of its first line, then calling `between` (on the caller's thread) with the
+    /// lines done; `between` answers whether to go on. Whether every step ran. The next step
+    /// is priced while `each` adds up the current one, so that a sequential `each` does not
+    /// leave the other cores idle.
+    #[allow(clippy::too_many_arguments)]
     fn in_steps<'e, A, R>(
         &'e self,
         accounts: &[A],
@@ -672,26 +708,37 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-        mut each: impl FnMut(usize, &PricedStep<'e, '_>) -> Result<ControlFlow<()>, QueryError>,
+        mut each: impl FnMut(usize, &PricedStep<'e, '_>) -> Result<(), QueryError> + Send,
+        mut between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<bool, QueryError>
     where
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
         let rows = accounts.len();
-        for start in (0..rows).step_by(BATCH_STEP) {
+        let price = |start: usize| {
             let end = (start + BATCH_STEP).min(rows);
             let (a, r, q) = step_rows(accounts, refs, qtys, start..end);
-            let (result, detail) =
-                self.price_rows_detailed(a, r, q, at.rows(start..end), currency, false);
+            let (result, detail, order) =
+                self.price_rows_in_product_order(a, r, q, at.rows(start..end), currency, false);
             let step = PricedStep {
                 result,
                 detail,
                 qtys: q,
+                order,
             };
-            if each(start, &step)?.is_break() {
+            (start, step)
+        };
+        let mut starts = (0..rows).step_by(BATCH_STEP);
+        let mut current = starts.next().map(price);
+        while let Some((start, step)) = current.take() {
+            let next = starts.next();
+            let (priced, added) = rayon::join(|| next.map(price), || each(start, &step));
+            added?;
+            if between(start + step.result.len()).is_break() {
                 return Ok(false);
             }
+            current = priced;
         }
         Ok(true)
     }
@@ -854,13 +901,8 @@ impl Engine {
         let Some(base) = runs.first() else {
             return Ok(Vec::new());
         };
-        let mut grains = Grains::of(accounts);
-        let line_product: Vec<Option<u32>> = base
-            .detail
-            .product
-            .iter()
-            .map(|&product| grains.product(product))
-            .collect();
+        let grains = Grains::of(accounts);
+        let line_product = &base.detail.product;
         let mut sums: Vec<Sums<'_>> = runs
             .par_iter()
             .map(|run| {
@@ -938,7 +980,12 @@ impl Engine {
             }
             Some(*cached)
         };
-        for (p, &product) in grains.products.iter().enumerate() {
+        // Every line's product is the base's, so the base has every product of the lines.
+        let products = base.products.column().iter().enumerate();
+        let products = products
+            .filter(|(_, acc)| acc.lines > 0)
+            .filter_map(|(p, _)| ProductId::from_index(p));
+        for product in products {
             ids.clear();
             for &c in catalog.category_closure.get(product).into_iter().flatten() {
                 if let Some(def) = catalog.categories.get(c as usize) {
@@ -956,7 +1003,8 @@ impl Engine {
             }
             ids.sort_unstable();
             ids.dedup();
-            each_run(base, scenarios, |sums| sums.products.get(p), &mut per_run)?;
+            let at = product.index();
+            each_run(base, scenarios, |sums| sums.products.get(at), &mut per_run)?;
             for &id in &ids {
                 add(&mut totals, id, &per_run)?;
             }
@@ -1106,18 +1154,14 @@ fn push_groups(
     Ok(())
 }
 
-/// The distinct accounts and products of a simulation's lines, numbered in order of first
-/// appearance: what the sums of [`Sums`] are kept by.
+/// The distinct accounts of a simulation's lines, numbered in order of first appearance: what
+/// the sums of [`Sums`] are kept by, with the products' ids.
 struct Grains<'a> {
     account_names: Vec<&'a str>,
     line_account: Vec<u32>,
-    /// By product id, its number, or `u32::MAX` before it is seen.
-    product_numbers: Vec<u32>,
-    products: Vec<ProductId>,
 }
 
 impl<'a> Grains<'a> {
-    /// The accounts of the lines numbered; no product yet.
     fn of<A: AsRef<str>>(accounts: &'a [A]) -> Grains<'a> {
         let mut ids: AHashMap<&str, u32> = AHashMap::new();
         let mut account_names: Vec<&str> = Vec::new();
@@ -1134,8 +1178,6 @@ impl<'a> Grains<'a> {
         Grains {
             account_names,
             line_account,
-            product_numbers: Vec::new(),
-            products: Vec::new(),
         }
     }
 
@@ -1143,25 +1185,10 @@ impl<'a> Grains<'a> {
     fn account(&self, row: usize) -> u32 {
         self.line_account.get(row).copied().unwrap_or_default()
     }
-
-    /// The number of a line's product (numbered on first sight).
-    fn product(&mut self, product: Option<ProductId>) -> Option<u32> {
-        let product = product?;
-        let at = product.index();
-        if self.product_numbers.len() <= at {
-            self.product_numbers.resize(at + 1, u32::MAX);
-        }
-        let number = self.product_numbers.get_mut(at)?;
-        if *number == u32::MAX {
-            self.products.push(product);
-            *number = dense(self.products.len() - 1);
-        }
-        Some(*number)
-    }
 }
 
-/// One run's sums at the finest grains: per account and product of the lines (numbered by
-/// [`Grains`]) and per rule that set a price.
+/// One run's sums at the finest grains: per account of the lines (numbered by [`Grains`]),
+/// per product (by id) and per rule that set a price.
 #[derive(Default)]
 struct Sums<'e> {
     accounts: Table,
@@ -1171,8 +1198,8 @@ struct Sums<'e> {
     rule_ids: AHashMap<Decider, usize>,
 }
 
-/// Sums by grain number: a column for a run of every line, a map for a change that reaches a
-/// few (a column as long as the catalog would be paged in for them).
+/// Sums by account number or product id: a column for a run of every line, a map for a
+/// change that reaches a few (a column as long as the catalog would be paged in for them).
 enum Table {
     Column(Vec<Acc>),
     Map(AHashMap<u32, Acc>),
@@ -1185,6 +1212,14 @@ impl Default for Table {
 }
 
 impl Table {
+    /// The column's sums (none for a map).
+    fn column(&self) -> &[Acc] {
+        match self {
+            Table::Column(column) => column,
+            Table::Map(_) => &[],
+        }
+    }
+
     fn get(&self, at: usize) -> Option<&Acc> {
         match self {
             Table::Column(column) => column.get(at),
@@ -1244,7 +1279,7 @@ impl<'e> Sums<'e> {
     fn add(
         &mut self,
         account: u32,
-        product: Option<u32>,
+        product: Option<ProductId>,
         rule: Option<RuleRef<'e>>,
         line: &Acc,
     ) -> Result<(), QueryError> {
@@ -1255,7 +1290,7 @@ impl<'e> Sums<'e> {
     fn remove(
         &mut self,
         account: u32,
-        product: Option<u32>,
+        product: Option<ProductId>,
         rule: Option<RuleRef<'e>>,
         line: &Acc,
     ) -> Result<(), QueryError> {
@@ -1265,14 +1300,14 @@ impl<'e> Sums<'e> {
     fn each(
         &mut self,
         account: u32,
-        product: Option<u32>,
+        product: Option<ProductId>,
         rule: Option<RuleRef<'e>>,
         mut apply: impl FnMut(&mut Acc) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
         if let Some(acc) = self.accounts.slot(account as usize) {
             apply(acc)?;
         }
-        if let Some(acc) = product.and_then(|p| self.products.slot(p as usize)) {
+        if let Some(acc) = product.and_then(|p| self.products.slot(p.index())) {
             apply(acc)?;
         }
         if let Some(rule) = rule {
