@@ -935,11 +935,8 @@ impl Engine {
 mod tests {
     use super::*;
 
-    /// Shared references and aliases resolve per account in a batch as in a quote: the batch
-    /// works out what each distinct reference means once, and which product each account sees.
-    #[test]
-    fn shared_references_and_aliases_resolve_per_account() {
-        let engine = Engine::from_json(
+    fn shared_references_engine() -> Engine {
+        Engine::from_json(
             &serde_json::json!({
                 "format": "tarif/1", "currencies": [{"code": "EUR"}],
                 "settings": {"default_price_lists": ["public"]},
@@ -961,18 +958,27 @@ mod tests {
             })
             .to_string(),
         )
-        .unwrap();
-        let rows = [
-            ("PUBLIC", "3401234567890"),
-            ("PRO", "3401234567890"),
-            ("PUBLIC", "mpn-x"),
-            ("PRO", "mpn-x"),
-            ("PRO", "H-1"),
-            ("PUBLIC", "H-1"),
-            ("NOBODY", "H-1"),
-            ("PUBLIC", " v-1 "),
-            ("PRO", "3401234567890"),
-        ];
+        .unwrap()
+    }
+
+    const SHARED_ROWS: [(&str, &str); 9] = [
+        ("PUBLIC", "3401234567890"),
+        ("PRO", "3401234567890"),
+        ("PUBLIC", "mpn-x"),
+        ("PRO", "mpn-x"),
+        ("PRO", "H-1"),
+        ("PUBLIC", "H-1"),
+        ("NOBODY", "H-1"),
+        ("PUBLIC", " v-1 "),
+        ("PRO", "3401234567890"),
+    ];
+
+    /// Shared references and aliases resolve per account in a batch as in a quote: the batch
+    /// works out what each distinct reference means once, and which product each account sees.
+    #[test]
+    fn shared_references_and_aliases_resolve_per_account() {
+        let engine = shared_references_engine();
+        let rows = SHARED_ROWS;
         let at = Instant::from_unix_seconds(1_800_000_000);
         let accounts: Vec<&str> = rows.iter().map(|r| r.0).collect();
         let refs: Vec<&str> = rows.iter().map(|r| r.1).collect();
@@ -1010,5 +1016,52 @@ mod tests {
                 "99.00"
             ]
         );
+    }
+
+    /// A batch priced in steps answers every step as the first: a value met again in a later
+    /// step (where an earlier one worked out its GTIN and MPN meanings, or found it an alias)
+    /// answers as it did there.
+    #[test]
+    fn a_batch_in_steps_answers_every_step_as_the_first() {
+        let engine = shared_references_engine();
+        let at = Instant::from_unix_seconds(1_800_000_000);
+        let n = 2 * BATCH_STEP + SHARED_ROWS.len();
+        // A prime stride: the rows of each step meet the values in another order.
+        let rows: Vec<(&str, &str)> = (0..n).map(|i| SHARED_ROWS[(i * 7) % 9]).collect();
+        let accounts: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let refs: Vec<&str> = rows.iter().map(|r| r.1).collect();
+        let qtys = vec![Decimal::ONE; n];
+        let mut steps = 0;
+        let batch = engine
+            .quote_many_in_steps(&accounts, &refs, &qtys, BatchAt::One(at), None, |_| {
+                steps += 1;
+                ControlFlow::Continue(())
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(steps, 3);
+        let one_by_one: Vec<(Status, Decimal)> = SHARED_ROWS
+            .iter()
+            .map(|(account, reference)| {
+                let out = engine
+                    .quote_many(
+                        &[account],
+                        &[reference],
+                        &[Decimal::ONE],
+                        BatchAt::One(at),
+                        None,
+                    )
+                    .unwrap();
+                (out.status[0], out.unit_price[0])
+            })
+            .collect();
+        for (i, row) in rows.iter().enumerate() {
+            let expected = SHARED_ROWS.iter().position(|r| r == row).unwrap();
+            assert_eq!(
+                (batch.status[i], batch.unit_price[i]),
+                one_by_one[expected],
+                "row {i}"
+            );
+        }
     }
 }
