@@ -103,7 +103,7 @@ impl TableLines {
             ));
         }
         let (batches, schema) = Table::from_pyarrow_bound(lines)?.into_inner();
-        let (accounts, refs, qtys) = table_columns(&batches, &schema)?;
+        let (accounts, refs, qtys) = table_columns(lines.py(), &batches, &schema)?;
         let table_at = match at {
             None => optional_column(&batches, &schema, "at")?,
             Some(_) => None,
@@ -211,7 +211,7 @@ pub(crate) fn quote_many<'py>(
         ),
         (None, None) if args.accounts.hasattr("__arrow_c_stream__")? => {
             let (batches, schema) = Table::from_pyarrow_bound(args.accounts)?.into_inner();
-            let columns = table_columns(&batches, &schema)?;
+            let columns = table_columns(py, &batches, &schema)?;
             table = Some((batches, schema));
             columns
         }
@@ -453,23 +453,28 @@ fn kept(
 }
 
 /// The `account`, `sku` and `qty` columns of a table.
+/// The account, sku and qty columns of a table, read without the GIL: joining the chunks
+/// and reading millions of quantities is work other Python threads need not wait for.
 fn table_columns(
+    py: Python<'_>,
     batches: &[RecordBatch],
     schema: &arrow_schema::SchemaRef,
 ) -> Result<(Strings, Strings, Vec<Decimal>)> {
-    let column = |name: &str| -> Result<ArrayRef> {
-        optional_column(batches, schema, name)?.ok_or_else(|| {
-            input(
-                InputCode::InvalidBatch,
-                format!("the table has no `{name}` column (it needs account, sku, qty)"),
-            )
-        })
-    };
-    Ok((
-        string_array(&column("account")?, "account")?,
-        string_array(&column("sku")?, "sku")?,
-        arrow::quantity_column(&column("qty")?, "qty")?,
-    ))
+    py.detach(|| {
+        let column = |name: &str| -> Result<ArrayRef> {
+            optional_column(batches, schema, name)?.ok_or_else(|| {
+                input(
+                    InputCode::InvalidBatch,
+                    format!("the table has no `{name}` column (it needs account, sku, qty)"),
+                )
+            })
+        };
+        Ok((
+            string_array(&column("account")?, "account")?,
+            string_array(&column("sku")?, "sku")?,
+            arrow::quantity_column(&column("qty")?, "qty")?,
+        ))
+    })
 }
 
 /// `old.diff(new, lines)`: the lines of a table (account, sku, qty) whose answer differs
@@ -494,7 +499,7 @@ pub(crate) fn changed_lines<'py>(
         ));
     }
     let (batches, schema) = Table::from_pyarrow_bound(lines)?.into_inner();
-    let (accounts, refs, qtys) = table_columns(&batches, &schema)?;
+    let (accounts, refs, qtys) = table_columns(py, &batches, &schema)?;
     let at = At::read(at)?
         .wire()
         .resolve(old)?
