@@ -774,31 +774,17 @@ impl Engine {
         let at = at.fixed();
         Ok(in_steps(accounts.len(), between, |rows| {
             let (accounts, refs, qtys) = step_rows(accounts, refs, qtys, rows.clone());
-            self.price_rows_detailed(accounts, refs, qtys, at.rows(rows), currency, with_list)
+            let at = at.rows(rows);
+            let (out, detail, _) =
+                self.price_rows_in_product_order(accounts, refs, qtys, at, currency, with_list);
+            (out, detail)
         }))
     }
 
-    pub(crate) fn price_rows_detailed<A, R>(
-        &self,
-        accounts: &[A],
-        refs: &[R],
-        qtys: &[Decimal],
-        at: BatchAt<'_>,
-        currency: Option<&str>,
-        with_list: bool,
-    ) -> (BatchResult, BatchDetail<'_>)
-    where
-        A: AsRef<str> + Sync,
-        R: AsRef<str> + Sync,
-    {
-        let (out, detail, _) =
-            self.price_rows_in_product_order(accounts, refs, qtys, at, currency, with_list);
-        (out, detail)
-    }
-
-    /// [`Engine::price_rows_detailed`], with the rows in the order they were priced: those
-    /// that found a product in product order, then the others in row order. Reading the
-    /// answers in that order reads what is kept per product in order too.
+    /// The detailed batch of some rows: their answers with their [`BatchDetail`], and the rows
+    /// in the order they were priced (those that found a product in product order, then the
+    /// others in row order): reading the answers in that order reads what is kept per
+    /// product in order too.
     pub(crate) fn price_rows_in_product_order<A, R>(
         &self,
         accounts: &[A],
