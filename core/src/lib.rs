@@ -12,6 +12,7 @@ mod model;
 mod scenario;
 #[cfg(feature = "serde")]
 mod serialize;
+mod source;
 
 pub mod import;
 pub mod money;

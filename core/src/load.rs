@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::changes::{self, Changes, Derivation, Diff, Problems};
 use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode};
+use crate::source::{Section, Source};
 
 /// A compiled engine and the warnings its document raised.
 #[derive(Debug)]
@@ -40,12 +43,27 @@ impl Engine {
     /// assert!(codes.contains(&("INVALID_DECIMAL", "products[1].cost")));
     /// ```
     pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, CompileError> {
-        let (index, warnings) = compile::compile(json, options)?;
-        let source = (!options.discard_source).then(|| Arc::from(json));
-        Ok(Compiled {
+        let output = compile::compile(json, options)?;
+        Ok(Engine::compiled(output, || Arc::from(json), options))
+    }
+
+    /// The engine of a compile's output; `text` is the document compiled, kept unless the
+    /// options discard it.
+    fn compiled(
+        output: compile::Output,
+        text: impl FnOnce() -> Arc<str>,
+        options: &CompileOptions,
+    ) -> Compiled {
+        let compile::Output {
+            index,
+            warnings,
+            sections,
+        } = output;
+        let source = (!options.discard_source).then(|| Source::compiled(text(), sections));
+        Compiled {
             engine: Engine::new(index, warnings.clone(), source),
             warnings,
-        })
+        }
     }
 }
 
@@ -90,7 +108,7 @@ impl Engine {
                 );
             }
         }
-        let Some(source) = self.source.as_deref() else {
+        let Some(source) = self.source.as_ref() else {
             problems.push(
                 DiagnosticCode::NoSource,
                 "",
@@ -107,18 +125,40 @@ impl Engine {
         } else {
             None
         };
-        let Some(merged) = merged else {
+        let Some(mut merged) = merged else {
             return Err(CompileError {
                 diagnostics: problems.0,
             });
         };
+        // Only the sections the change wrote are hashed again; the version of the merged
+        // document follows from the hashes of all of them.
+        let written: Vec<Section> = std::mem::take(&mut merged.sections)
+            .into_par_iter()
+            .map(|(name, text)| {
+                let hash = compile::section_hash(&text).unwrap_or_default();
+                Section::owned(&name, text, hash)
+            })
+            .collect();
+        let mut sections: Vec<Section> = source
+            .sections()
+            .iter()
+            .filter(|s| !written.iter().any(|w| w.name == s.name))
+            .cloned()
+            .collect();
+        sections.extend(written);
+        sections.sort_by(|a, b| a.name.cmp(&b.name));
+        let next = Source::of_sections(sections);
+        let version = next.version();
+        let (text, spans) = next.into_joined();
+        let output = compile::compile_known(&text, options, Some((version, spans)))
+            .map(|output| Engine::compiled(output, || text, options));
         let locate = |mut list: Vec<Diagnostic>| {
             for d in &mut list {
                 d.path = merged.locate(&d.path);
             }
             list
         };
-        match Engine::compile(&merged.text, options) {
+        match output {
             // The engine keeps the diagnostics of its own document; the caller gets them
             // located in the change.
             Ok(mut compiled) => {
@@ -147,7 +187,7 @@ impl Engine {
     /// assert!(old.diff(&old).unwrap().is_empty());
     /// ```
     pub fn diff(&self, new: &Engine) -> Result<Diff, CompileError> {
-        match (self.source.as_deref(), new.source.as_deref()) {
+        match (self.source.as_ref(), new.source.as_ref()) {
             (Some(old), Some(new)) => Ok(changes::diff(old, new)),
             _ => {
                 let mut problems = Problems::default();

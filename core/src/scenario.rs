@@ -418,7 +418,8 @@ struct Written {
 
 /// The engine's document, parsed only where the edits look.
 struct Source<'a> {
-    top: BTreeMap<String, &'a RawValue>,
+    /// Each section's text by name.
+    top: BTreeMap<&'a str, &'a str>,
     contracts: Option<HashMap<String, &'a RawValue>>,
     lists: Option<HashMap<String, &'a RawValue>>,
 }
@@ -427,13 +428,13 @@ impl<'a> Source<'a> {
     fn section(&self, name: &str) -> Option<Value> {
         self.top
             .get(name)
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .and_then(|text| serde_json::from_str(text).ok())
     }
 
-    fn keyed(top: &BTreeMap<String, &'a RawValue>, name: &str) -> HashMap<String, &'a RawValue> {
+    fn keyed(top: &BTreeMap<&'a str, &'a str>, name: &str) -> HashMap<String, &'a RawValue> {
         let list: Vec<&'a RawValue> = top
             .get(name)
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .and_then(|text| serde_json::from_str(text).ok())
             .unwrap_or_default();
         let mut out = HashMap::new();
         for raw in list {
@@ -534,7 +535,7 @@ impl Engine {
 
     fn write_edits(&self, edits: &[Edit]) -> Result<Written, CompileError> {
         let mut problems = Problems::default();
-        let Some(text) = self.source() else {
+        let Some(document) = self.source.as_ref() else {
             problems.push(
                 Code::NoSource,
                 "",
@@ -546,13 +547,8 @@ impl Engine {
                 diagnostics: problems.0,
             });
         };
-        let Some(top) = crate::changes::sections_of(text, &mut problems) else {
-            return Err(CompileError {
-                diagnostics: problems.0,
-            });
-        };
         let mut source = Source {
-            top,
+            top: document.texts(),
             contracts: None,
             lists: None,
         };

@@ -10,7 +10,7 @@
 //! | 20 | 32 | BLAKE3 hash of the payload |
 //! | 52 | 2 | length of the engine version, u16 little-endian |
 //! | 54 | n | the engine version (UTF-8), as [`Engine::engine_version`] gives it |
-//! | 54 + n | payload length | the payload: the index, the compile warnings and the source, in postcard |
+//! | 54 + n | payload length | the payload: the index, the compile warnings and the source (its text and where each section is, with its hash), in postcard |
 //!
 //! A build reads only its own format version: the payload is the index's own types, so any
 //! change to them bumps [`FORMAT_VERSION`] (a committed snapshot in the conformance tests,
@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Engine;
 use crate::error::{Diagnostic, SnapshotError};
 use crate::index::Index;
+use crate::source::{SectionSpan, Source};
 
 /// The first 8 bytes of every snapshot.
 ///
@@ -44,7 +45,7 @@ pub const MAGIC: &[u8; 8] = b"TARIFSNP";
 /// ```
 /// assert!(tarif::snapshot::FORMAT_VERSION >= 1);
 /// ```
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Bytes before the engine version: magic, format version, payload length, hash, version length.
 const FIXED_HEADER: usize = 8 + 4 + 8 + 32 + 2;
@@ -146,7 +147,7 @@ impl<'a> Reader<'a> {
 struct PayloadOut<'a> {
     index: &'a Index,
     warnings: &'a [Diagnostic],
-    source: Option<&'a str>,
+    source: Option<(&'a str, Vec<SectionSpan>)>,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +155,7 @@ struct PayloadIn<'a> {
     index: Index,
     warnings: Vec<Diagnostic>,
     #[serde(borrow)]
-    source: Option<&'a str>,
+    source: Option<(&'a str, Vec<SectionSpan>)>,
 }
 
 /// Temporary files of concurrent saves in one process get distinct names.
@@ -185,7 +186,7 @@ impl Engine {
         let payload = PayloadOut {
             index: &self.index,
             warnings: &self.warnings,
-            source: self.source.as_deref(),
+            source: self.source.as_ref().map(Source::spans),
         };
         let mut out = postcard::to_extend(&payload, out)
             .map_err(|e| corrupt(format!("the engine does not encode: {e}")))?;
@@ -238,10 +239,21 @@ impl Engine {
                 header.engine_version, decoded.index.version
             )));
         }
+        if let Some((text, spans)) = &decoded.source {
+            let inside = |at: usize| text.is_char_boundary(at);
+            if !spans
+                .iter()
+                .all(|s| s.start <= s.end && inside(s.start) && inside(s.end))
+            {
+                return Err(corrupt("a section of the source is outside its text"));
+            }
+        }
         Ok(Engine::new(
             decoded.index,
             decoded.warnings,
-            decoded.source.map(Arc::from),
+            decoded
+                .source
+                .map(|(text, spans)| Source::compiled(Arc::from(text), spans)),
         ))
     }
 

@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 
 use super::{merge, KEYED, NESTED};
 use crate::compile::canonical;
+use crate::source::Source;
 
 /// How an entity differs between two documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -99,23 +100,24 @@ struct Entities<'a> {
     nested: Vec<BTreeMap<(String, String), Vec<&'a RawValue>>>,
 }
 
-fn entities(source: &str) -> Entities<'_> {
-    let top: BTreeMap<String, &RawValue> = serde_json::from_str(source).unwrap_or_default();
+fn entities<'a>(top: &BTreeMap<&str, &'a str>) -> Entities<'a> {
     let mut out = Entities {
-        settings: top.get("settings").copied(),
+        settings: top
+            .get("settings")
+            .and_then(|t| serde_json::from_str(t).ok()),
         ..Entities::default()
     };
     for (name, key_field) in KEYED {
         let mut by_key: BTreeMap<String, Vec<&RawValue>> = BTreeMap::new();
         let nested = NESTED.iter().find(|n| n.parent == name);
         let mut nested_by_key: BTreeMap<(String, String), Vec<&RawValue>> = BTreeMap::new();
-        for raw in merge::raw_list(top.get(name)) {
+        for raw in merge::raw_list(top.get(name).copied()) {
             let key = merge::key_of(raw, key_field);
             match nested {
                 Some(nested) => {
                     let fields: BTreeMap<String, &RawValue> =
                         serde_json::from_str(raw.get()).unwrap_or_default();
-                    for item in merge::raw_list(fields.get(nested.field)) {
+                    for item in merge::raw_list(fields.get(nested.field).map(|r| r.get())) {
                         nested_by_key
                             .entry((key.clone(), merge::key_of(item, nested.key)))
                             .or_default()
@@ -155,9 +157,18 @@ fn canonical_without(raw: &RawValue, field: Option<&str>) -> Option<String> {
     }
 }
 
-/// The entities that differ between the documents `old` and `new`.
-pub(crate) fn diff(old: &str, new: &str) -> Diff {
-    let (a, b) = rayon::join(|| entities(old), || entities(new));
+/// The entities that differ between the documents `old` and `new`. Sections with the same
+/// hash are the same JSON and are not read.
+pub(crate) fn diff(old: &Source, new: &Source) -> Diff {
+    let differ = |name: &str| match (old.section(name), new.section(name)) {
+        (Some(a), Some(b)) => a.hash != b.hash,
+        _ => true,
+    };
+    let mut old_top = old.texts();
+    old_top.retain(|name, _| differ(name));
+    let mut new_top = new.texts();
+    new_top.retain(|name, _| differ(name));
+    let (a, b) = rayon::join(|| entities(&old_top), || entities(&new_top));
     let mut changes = Vec::new();
     let settings_same = match (a.settings, b.settings) {
         (None, None) => true,

@@ -14,12 +14,13 @@ use serde_json::{Map, Value};
 
 use super::{Changes, Problems, Upsert, KEYED, NESTED};
 use crate::error::DiagnosticCode as Code;
+use crate::source::Source;
 
-/// The merged document and where its changed elements come from.
+/// The sections a change rewrote and where their changed elements come from.
 #[derive(Debug)]
 pub(crate) struct Merged {
-    /// The merged `tarif/1` document.
-    pub text: String,
+    /// Each section the change wrote (whole), by name; the others are the document's own.
+    pub sections: BTreeMap<String, String>,
     /// Document path → path in the changes document (`None`: the element is the document's
     /// own, even inside an element the change wrote). The longest matching prefix decides.
     origins: BTreeMap<String, Option<String>>,
@@ -102,33 +103,16 @@ pub(crate) fn key_of(raw: &RawValue, field: &str) -> String {
         .unwrap_or_default()
 }
 
-pub(super) fn raw_list<'a>(raw: Option<&&'a RawValue>) -> Vec<&'a RawValue> {
-    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+/// The elements of a list given as its JSON text (none if it is absent or not a list).
+pub(super) fn raw_list(text: Option<&str>) -> Vec<&RawValue> {
+    text.and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default()
 }
 
-/// The top-level sections of an engine's document, each as its text.
-pub(crate) fn sections_of<'a>(
-    source: &'a str,
-    problems: &mut Problems,
-) -> Option<BTreeMap<String, &'a RawValue>> {
-    match serde_json::from_str(source) {
-        Ok(top) => Some(top),
-        Err(e) => {
-            problems.push(
-                Code::ParseError,
-                "",
-                format!("the engine's document does not parse: {e}"),
-                &[],
-            );
-            None
-        }
-    }
-}
-
 /// Merges `changes` into `source`, or reports why it cannot be merged (ids that are not there).
-pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> Option<Merged> {
-    let top = sections_of(source, problems)?;
+/// Only the sections the change touches are read and written.
+pub(crate) fn merge(source: &Source, changes: Changes, problems: &mut Problems) -> Option<Merged> {
+    let top = source.texts();
     let mut origins = BTreeMap::new();
     let mut written: BTreeMap<String, String> = BTreeMap::new();
     let Changes {
@@ -172,7 +156,7 @@ pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> 
         {
             continue;
         }
-        let mut elems: Vec<Option<Elem>> = raw_list(top.get(name))
+        let mut elems: Vec<Option<Elem>> = raw_list(top.get(name).copied())
             .into_iter()
             .map(|raw| {
                 Some(Elem {
@@ -286,29 +270,10 @@ pub(crate) fn merge(source: &str, changes: Changes, problems: &mut Problems) -> 
     if !problems.0.is_empty() {
         return None;
     }
-    let mut text = String::with_capacity(source.len() + 1024);
-    text.push('{');
-    let mut first = true;
-    let mut section = |text: &mut String, key: &str, value: &str| {
-        if !first {
-            text.push(',');
-        }
-        first = false;
-        text.push_str(&Value::String(key.to_string()).to_string());
-        text.push(':');
-        text.push_str(value);
-    };
-    for (key, raw) in &top {
-        match written.remove(key) {
-            Some(value) => section(&mut text, key, &value),
-            None => section(&mut text, key, raw.get()),
-        }
-    }
-    for (key, value) in &written {
-        section(&mut text, key, value);
-    }
-    text.push('}');
-    Some(Merged { text, origins })
+    Some(Merged {
+        sections: written,
+        origins,
+    })
 }
 
 /// The fields of an element the upsert replaces but does not carry: a price list's prices

@@ -16,7 +16,7 @@ use crate::error::{Diagnostic, DiagnosticCode as Code};
 
 pub(crate) use diff::diff;
 pub use diff::{ChangeKind, Diff, EntityChange};
-pub(crate) use merge::{key_of, merge, sections_of};
+pub(crate) use merge::{key_of, merge};
 
 /// The format tag every changes document must carry.
 pub const CHANGES_FORMAT: &str = "tarif/1-changes";

@@ -24,9 +24,10 @@ use crate::error::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
 use crate::index::Index;
 use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
+use crate::source::SectionSpan;
 
 pub(crate) use diagnostics::{invalid_json, Diags};
-pub(crate) use version::canonical;
+pub(crate) use version::{canonical, section_hash};
 
 /// How to compile.
 ///
@@ -190,9 +191,17 @@ fn millis(since: std::time::Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A compiled index and the warnings its document raised (never errors: a document with
-/// errors is rejected).
-pub(crate) type Output = (Index, Vec<Diagnostic>);
+/// A compiled index, the warnings its document raised (never errors: a document with errors
+/// is rejected) and where its sections are in its text, with their hashes.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub index: Index,
+    pub warnings: Vec<Diagnostic>,
+    pub sections: Vec<SectionSpan>,
+}
+
+/// A document's version and its sections, as [`version::of_text`] finds them.
+pub(crate) type Known = (String, Vec<SectionSpan>);
 
 const SECTIONS: [&str; 10] = [
     "format",
@@ -218,21 +227,32 @@ const SECTIONS: [&str; 10] = [
 /// assert!(codes.contains(&("INVALID_DECIMAL", "products[1].cost")));
 /// ```
 pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, CompileError> {
+    compile_known(json, options, None)
+}
+
+/// Compiles a document whose version and sections may already be known (a change knows them
+/// from the sections it kept and those it wrote, and saves hashing the whole text again).
+pub(crate) fn compile_known(
+    json: &str,
+    options: &CompileOptions,
+    known: Option<Known>,
+) -> Result<Output, CompileError> {
     let as_of = options.as_of.unwrap_or_else(Instant::now);
     let mut phases = Phases::new(options.progress.as_ref());
     phases.next();
     // A valid document is parsed in one direct pass while its version is hashed from the text;
     // any problem at all sends it down the `Value` path below, which reports every problem.
-    if let (Some(doc), Some(version)) =
-        rayon::join(|| Document::parse_direct(json), || version::of_text(json))
-    {
+    let (doc, known) = match known {
+        Some(known) => (Document::parse_direct(json), Some(known)),
+        None => rayon::join(|| Document::parse_direct(json), || version::of_text(json)),
+    };
+    let mut diags = Diags::default();
+    if let (Some(doc), Some((version, sections))) = (doc, &known) {
         if doc.format == FORMAT {
-            let mut diags = Diags::default();
-            let index = build(doc, version, as_of, &mut diags, &mut phases);
-            return diags.finish(index, options.strict, &mut phases);
+            let index = build(doc, version.clone(), as_of, &mut diags, &mut phases);
+            return diags.finish(index, sections.clone(), options.strict, &mut phases);
         }
     }
-    let mut diags = Diags::default();
     let value: Value = match serde_json::from_str(json) {
         Ok(v) => v,
         Err(e) => {
@@ -241,18 +261,18 @@ pub(crate) fn compile(json: &str, options: &CompileOptions) -> Result<Output, Co
             return Err(diags.into_error());
         }
     };
-    compile_value(value, options.strict, as_of, diags, &mut phases)
+    compile_value(value, known, options.strict, as_of, diags, &mut phases)
 }
 
 /// Compiles an already-parsed JSON document.
 fn compile_value(
     mut value: Value,
+    known: Option<Known>,
     strict: bool,
     as_of: Instant,
     mut diags: Diags,
     phases: &mut Phases<'_>,
 ) -> Result<Output, CompileError> {
-    let version = engine_version(&value);
     let Some(object) = value.as_object_mut() else {
         diags.error(
             Code::InvalidType,
@@ -303,8 +323,19 @@ fn compile_value(
             return Err(diags.into_error());
         }
     };
+    // The text of an object always yields its sections; this is never reached.
+    let Some((version, sections)) = known else {
+        diags.error(
+            Code::ParseError,
+            "",
+            "the document's sections cannot be read".into(),
+            &[],
+        );
+        phases.finish(&diags.list);
+        return Err(diags.into_error());
+    };
     let index = build(doc, version, as_of, &mut diags, phases);
-    diags.finish(index, strict, phases)
+    diags.finish(index, sections, strict, phases)
 }
 
 /// Reports the elements of a list that did not parse, and yields the others with their index.
@@ -412,22 +443,22 @@ fn build(
     Some(index)
 }
 
-/// `t1-` and 16 hex digits of blake3 over the canonical JSON (keys sorted, no whitespace).
-fn engine_version(value: &Value) -> String {
-    version::format_version(blake3::hash(value.to_string().as_bytes()))
-}
-
 impl Diags {
     fn finish(
         self,
         index: Option<Index>,
+        sections: Vec<SectionSpan>,
         strict: bool,
         phases: &mut Phases<'_>,
     ) -> Result<Output, CompileError> {
         phases.finish(&self.list);
         let rejected = self.has_errors() || (strict && !self.list.is_empty());
         match index {
-            Some(index) if !rejected => Ok((index, self.list)),
+            Some(index) if !rejected => Ok(Output {
+                index,
+                warnings: self.list,
+                sections,
+            }),
             _ => Err(self.into_error()),
         }
     }
@@ -577,7 +608,7 @@ mod tests {
         let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
             "products": [{"sku": "A", "ean": "123"}, {"sku": "B", "ean": "0123"}]}"#;
         let lenient = compile(doc, &CompileOptions::default()).unwrap();
-        assert_eq!(lenient.1[0].code.code(), "DUPLICATE_EAN");
+        assert_eq!(lenient.warnings[0].code.code(), "DUPLICATE_EAN");
         let strict = CompileOptions {
             strict: true,
             ..CompileOptions::default()
@@ -602,7 +633,7 @@ mod tests {
                 as_of: Instant::parse_rfc3339(day),
                 ..CompileOptions::default()
             };
-            let (_, warnings) = compile(doc, &options).unwrap();
+            let warnings = compile(doc, &options).unwrap().warnings;
             warnings.iter().map(|w| w.code.code()).collect::<Vec<_>>()
         };
         assert_eq!(codes_at("2025-06-01T00:00:00Z"), Vec::<&str>::new());
@@ -643,6 +674,6 @@ mod tests {
             &CompileOptions::default(),
         )
         .unwrap();
-        assert_eq!(a.0.version, b.0.version);
+        assert_eq!(a.index.version, b.index.version);
     }
 }

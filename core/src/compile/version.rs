@@ -1,53 +1,62 @@
-//! `engine_version` straight from the document text: blake3 over the canonical JSON (keys
-//! sorted, no whitespace), byte for byte what serialising the document's `serde_json::Value`
-//! gives, without building that tree.
+//! `engine_version` straight from the document text: per top-level section, blake3 over its
+//! canonical JSON (keys sorted, no whitespace), byte for byte what serialising the section's
+//! `serde_json::Value` gives, without building that tree; then the version over the sections'
+//! hashes ([`version_of`]).
 //!
-//! Objects are buffered to sort their keys; arrays are not, and the elements of the top-level
-//! sections go to the hasher one by one, so the memory held is that of the largest element.
+//! Objects are buffered to sort their keys; arrays are not, and the elements of a top-level
+//! section go to the hasher one by one, so the memory held is that of the largest element.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
+use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// `t1-` and the first 16 hex digits of a blake3 hash.
-pub(super) fn format_version(hash: blake3::Hash) -> String {
-    let hex = hash.to_hex();
-    format!("t1-{}", hex.get(..16).unwrap_or(""))
-}
+use crate::source::{version_of, SectionSpan};
 
-/// The version of a document whose text is `json`, or `None` if it is not a JSON object (the
-/// caller then takes the path that reports why).
-pub(super) fn of_text(json: &str) -> Option<String> {
+/// The version of a document whose text is `json` and where its sections are, each with the
+/// hash of its canonical form, or `None` if it is not a JSON object (the caller then takes the
+/// path that reports why). Sections are hashed side by side.
+pub(crate) fn of_text(json: &str) -> Option<(String, Vec<SectionSpan>)> {
     // A `BTreeMap` orders the sections as the canonical form does, and keeps the last of
     // duplicate keys as a `Value` object does.
     let sections: std::collections::BTreeMap<String, &RawValue> =
         serde_json::from_str(json).ok()?;
+    let base = json.as_ptr() as usize;
+    let spans: Option<Vec<SectionSpan>> = sections
+        .into_par_iter()
+        .map(|(name, raw)| {
+            let start = (raw.get().as_ptr() as usize).checked_sub(base)?;
+            Some(SectionSpan {
+                name: name.into(),
+                start,
+                end: start + raw.get().len(),
+                hash: section_hash(raw.get())?,
+            })
+        })
+        .collect();
+    let spans = spans?;
+    let version = version_of(spans.iter().map(|s| (&*s.name, &s.hash)));
+    Some((version, spans))
+}
+
+/// The blake3 hash of the canonical form of one section's JSON text, or `None` if it does not
+/// parse.
+pub(crate) fn section_hash(json: &str) -> Option<[u8; 32]> {
     let mut hasher = blake3::Hasher::new();
     let mut buf = Vec::new();
-    hasher.update(b"{");
-    for (i, (key, raw)) in sections.iter().enumerate() {
-        if i > 0 {
-            hasher.update(b",");
-        }
-        write_str(&mut buf, key).ok()?;
-        buf.push(b':');
-        hasher.update(&buf);
-        buf.clear();
-        let mut de = serde_json::Deserializer::from_str(raw.get());
-        Canon {
-            out: &mut buf,
-            hasher: Some(&mut hasher),
-        }
-        .deserialize(&mut de)
-        .ok()?;
-        hasher.update(&buf);
-        buf.clear();
+    let mut de = serde_json::Deserializer::from_str(json);
+    Canon {
+        out: &mut buf,
+        hasher: Some(&mut hasher),
     }
-    hasher.update(b"}");
-    Some(format_version(hasher.finalize()))
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    hasher.update(&buf);
+    Some(*hasher.finalize().as_bytes())
 }
 
 /// The canonical text of one JSON value (keys sorted, no whitespace), or `None` if it does
@@ -230,7 +239,18 @@ mod tests {
 
     fn by_value(json: &str) -> String {
         let value: Value = serde_json::from_str(json).unwrap();
-        format_version(blake3::hash(value.to_string().as_bytes()))
+        let hashes: Vec<(String, [u8; 32])> = value
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    *blake3::hash(v.to_string().as_bytes()).as_bytes(),
+                )
+            })
+            .collect();
+        version_of(hashes.iter().map(|(k, h)| (k.as_str(), h)))
     }
 
     #[test]
@@ -247,18 +267,18 @@ mod tests {
         ];
         for doc in docs {
             assert_eq!(
-                of_text(doc).as_deref(),
-                Some(by_value(doc).as_str()),
+                of_text(doc).map(|(version, _)| version),
+                Some(by_value(doc)),
                 "{doc}"
             );
         }
-        assert_eq!(of_text("[]"), None);
-        assert_eq!(of_text("{\"a\": "), None);
+        assert!(of_text("[]").is_none());
+        assert!(of_text("{\"a\": ").is_none());
     }
 
     #[test]
     fn matches_the_value_serialisation_on_the_sample_document() {
         let doc = tarif_sample::distributor_json();
-        assert_eq!(of_text(&doc), Some(by_value(&doc)));
+        assert_eq!(of_text(&doc).map(|(v, _)| v), Some(by_value(&doc)));
     }
 }

@@ -22,6 +22,7 @@ use crate::error::{Diagnostic, QueryError};
 use crate::index::audiences::Audience;
 use crate::index::{AccountDef, AccountId, CurrencyId, Index, Policy, PolicyId, ProductId};
 use crate::instant::Instant;
+use crate::source::Source;
 
 /// A compiled rules document. Cheap to share (`Arc<Engine>`), never mutated.
 ///
@@ -33,8 +34,8 @@ pub struct Engine {
     pub(crate) index: Index,
     pub(crate) caches: search::Caches,
     pub(crate) warnings: Vec<Diagnostic>,
-    /// The document text compiled into `index`, unless the caller discarded it.
-    pub(crate) source: Option<Arc<str>>,
+    /// The document text compiled into `index`, by section, unless the caller discarded it.
+    pub(crate) source: Option<Source>,
     /// The changes that made this engine from another ([`Engine::apply`]); `None` for an
     /// engine compiled or opened whole.
     pub(crate) derived: Option<Arc<crate::changes::Derivation>>,
@@ -68,14 +69,14 @@ impl fmt::Debug for Engine {
             .field("products", &self.index.catalog.skus.len())
             .field("accounts", &self.index.audiences.accounts.len())
             .field("warnings", &self.warnings.len())
-            .field("source_bytes", &self.source.as_ref().map(|s| s.len()))
+            .field("source_bytes", &self.source.as_ref().map(Source::len))
             .finish()
     }
 }
 
 impl Engine {
     /// The engine answering from `index`, with empty caches.
-    pub(crate) fn new(index: Index, warnings: Vec<Diagnostic>, source: Option<Arc<str>>) -> Engine {
+    pub(crate) fn new(index: Index, warnings: Vec<Diagnostic>, source: Option<Source>) -> Engine {
         Engine {
             index,
             caches: search::Caches::default(),
@@ -86,14 +87,16 @@ impl Engine {
     }
 
     /// The document text this engine was compiled from (what [`Engine::apply`] merges changes
-    /// into), or `None` if it was compiled with `discard_source`.
+    /// into), or `None` if it was compiled with `discard_source`. An engine made by `apply`
+    /// keeps its document by section, sharing the untouched ones with the engine it came from;
+    /// its text is written (sections in name order) the first time it is asked for.
     ///
     /// ```
     /// let doc = r#"{"format": "tarif/1"}"#;
     /// assert_eq!(tarif::Engine::from_json(doc).unwrap().source(), Some(doc));
     /// ```
     pub fn source(&self) -> Option<&str> {
-        self.source.as_deref()
+        self.source.as_ref().map(Source::text)
     }
 
     /// The stable content hash of the compiled document; every quote carries it.

@@ -498,7 +498,7 @@ mod tests {
             &CompileOptions::default(),
         )
         .unwrap()
-        .0
+        .index
     }
 
     /// Every audience of the sample resolved per product (whatever its share of the catalog)

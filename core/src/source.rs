@@ -1,0 +1,246 @@
+//! The document text an engine was compiled from, kept section by section.
+//!
+//! A change rewrites the top-level sections it touches and nothing else: the new engine shares
+//! the text of every other section with the old one, and each section carries the hash of its
+//! canonical JSON, so the new `engine_version` costs the hashing of what changed
+//! ([`version_of`]) and a diff skips the sections whose hashes are equal.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+/// One top-level section of a document: its name, its JSON text (a range of a shared string)
+/// and the blake3 hash of its canonical form.
+#[derive(Debug, Clone)]
+pub(crate) struct Section {
+    pub name: Box<str>,
+    text: Arc<str>,
+    range: Range<usize>,
+    pub hash: [u8; 32],
+}
+
+impl Section {
+    /// A section whose text is a range of `text`.
+    pub(crate) fn new(name: Box<str>, text: Arc<str>, range: Range<usize>, hash: [u8; 32]) -> Self {
+        Section {
+            name,
+            text,
+            range,
+            hash,
+        }
+    }
+
+    /// A section that owns its text.
+    pub(crate) fn owned(name: &str, text: String, hash: [u8; 32]) -> Self {
+        let len = text.len();
+        Section::new(name.into(), Arc::from(text), 0..len, hash)
+    }
+
+    /// The section's JSON text.
+    pub(crate) fn text(&self) -> &str {
+        self.text.get(self.range.clone()).unwrap_or("")
+    }
+}
+
+/// Where a section is in a document text, and its hash: what a compile reports and a snapshot
+/// stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SectionSpan {
+    pub name: Box<str>,
+    pub start: usize,
+    pub end: usize,
+    pub hash: [u8; 32],
+}
+
+/// A document's text by section, sorted by name (as the canonical form orders them).
+#[derive(Debug)]
+pub(crate) struct Source {
+    sections: Vec<Section>,
+    /// The whole text and each section's range in it: the compiled text itself, or the
+    /// sections joined the first time it is asked for.
+    whole: OnceLock<(Arc<str>, Vec<Range<usize>>)>,
+}
+
+impl Source {
+    /// The source of a compiled text whose sections are at `spans` (sorted by name).
+    pub(crate) fn compiled(whole: Arc<str>, spans: Vec<SectionSpan>) -> Source {
+        let ranges = spans.iter().map(|s| s.start..s.end).collect();
+        let sections = spans
+            .into_iter()
+            .map(|s| Section::new(s.name, Arc::clone(&whole), s.start..s.end, s.hash))
+            .collect();
+        Source {
+            sections,
+            whole: OnceLock::from((whole, ranges)),
+        }
+    }
+
+    /// A source made of sections (sorted by name, unique), joined only when asked for.
+    pub(crate) fn of_sections(sections: Vec<Section>) -> Source {
+        Source {
+            sections,
+            whole: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// Each section's text by name.
+    pub(crate) fn texts(&self) -> BTreeMap<&str, &str> {
+        self.sections.iter().map(|s| (&*s.name, s.text())).collect()
+    }
+
+    pub(crate) fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| &*s.name == name)
+    }
+
+    /// The whole document text.
+    pub(crate) fn text(&self) -> &str {
+        &self.joined().0
+    }
+
+    /// The whole text and where each section is in it, the source given up for them.
+    pub(crate) fn into_joined(self) -> (Arc<str>, Vec<SectionSpan>) {
+        let spans = self.spans().1;
+        let (text, _) = self.joined();
+        (Arc::clone(text), spans)
+    }
+
+    /// The whole text and where each section is in it (what a snapshot stores).
+    pub(crate) fn spans(&self) -> (&str, Vec<SectionSpan>) {
+        let (text, ranges) = self.joined();
+        let spans = self
+            .sections
+            .iter()
+            .zip(ranges)
+            .map(|(s, r)| SectionSpan {
+                name: s.name.clone(),
+                start: r.start,
+                end: r.end,
+                hash: s.hash,
+            })
+            .collect();
+        (text, spans)
+    }
+
+    /// The sections written as one JSON object, and the range of each in it.
+    fn joined(&self) -> &(Arc<str>, Vec<Range<usize>>) {
+        self.whole.get_or_init(|| {
+            let len: usize = self
+                .sections
+                .iter()
+                .map(|s| s.name.len() + s.text().len() + 4)
+                .sum();
+            let mut out = String::with_capacity(len + 2);
+            let mut ranges = Vec::with_capacity(self.sections.len());
+            out.push('{');
+            for (i, s) in self.sections.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(s.name.to_string()).to_string());
+                out.push(':');
+                let start = out.len();
+                out.push_str(s.text());
+                ranges.push(start..out.len());
+            }
+            out.push('}');
+            (Arc::from(out), ranges)
+        })
+    }
+
+    /// The engine version of this source.
+    pub(crate) fn version(&self) -> String {
+        version_of(self.sections.iter().map(|s| (&*s.name, &s.hash)))
+    }
+
+    /// The bytes of text held.
+    pub(crate) fn len(&self) -> usize {
+        match self.whole.get() {
+            Some((whole, _)) => whole.len(),
+            None => self.sections.iter().map(|s| s.text().len()).sum(),
+        }
+    }
+}
+
+/// `t1-` and the first 16 hex digits of blake3 over the document's sections in name order,
+/// each as its name (a JSON string), `:` and the 32-byte blake3 hash of its canonical JSON
+/// (docs/spec.md §10).
+pub(crate) fn version_of<'a>(sections: impl Iterator<Item = (&'a str, &'a [u8; 32])>) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for (name, hash) in sections {
+        hasher.update(
+            serde_json::Value::String(name.to_string())
+                .to_string()
+                .as_bytes(),
+        );
+        hasher.update(b":");
+        hasher.update(hash);
+    }
+    let hex = hasher.finalize().to_hex();
+    format!("t1-{}", hex.get(..16).unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(doc: &str) -> Source {
+        let whole: Arc<str> = Arc::from(doc);
+        let top: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+            serde_json::from_str(doc).unwrap();
+        let spans = top
+            .iter()
+            .map(|(name, raw)| {
+                let start = raw.get().as_ptr() as usize - doc.as_ptr() as usize;
+                SectionSpan {
+                    name: name.as_str().into(),
+                    start,
+                    end: start + raw.get().len(),
+                    hash: *blake3::hash(raw.get().as_bytes()).as_bytes(),
+                }
+            })
+            .collect();
+        Source::compiled(whole, spans)
+    }
+
+    #[test]
+    fn a_compiled_source_is_its_text_and_a_joined_one_finds_its_sections_again() {
+        let doc = r#"{ "format": "tarif/1",  "products": [{"sku": "A"}] }"#;
+        let compiled = source(doc);
+        assert_eq!(compiled.text(), doc);
+        assert_eq!(
+            compiled.section("products").unwrap().text(),
+            r#"[{"sku": "A"}]"#
+        );
+        let (text, spans) = compiled.spans();
+        assert_eq!(text, doc);
+        for span in &spans {
+            assert_eq!(
+                &text[span.start..span.end],
+                compiled.section(&span.name).unwrap().text()
+            );
+        }
+
+        let mut sections = compiled.sections().to_vec();
+        sections[1] = Section::owned("products", r#"[{"sku":"B"}]"#.into(), [7; 32]);
+        let derived = Source::of_sections(sections);
+        assert_eq!(
+            derived.text(),
+            r#"{"format":"tarif/1","products":[{"sku":"B"}]}"#
+        );
+        let (text, spans) = derived.spans();
+        assert_eq!(spans.len(), 2);
+        for span in &spans {
+            assert_eq!(
+                &text[span.start..span.end],
+                derived.section(&span.name).unwrap().text()
+            );
+        }
+        assert_ne!(derived.version(), compiled.version());
+    }
+}
