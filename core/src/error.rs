@@ -122,6 +122,44 @@ impl DiagnosticCode {
     }
 }
 
+/// A compile's warnings as they were before the day was applied to them, so that a change that
+/// recompiles part of a document can judge again those that depend on the day
+/// (`CompileOptions::as_of`) without recompiling the rest: the warnings of the build phases,
+/// and each `EXPIRED` warning with the instant it becomes due and where it goes among them. The
+/// warnings of the final checks, which read the whole index, are not kept: they are run again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct BuildWarnings {
+    pub list: Vec<Diagnostic>,
+    pub expiring: Vec<Expiring>,
+}
+
+/// A warning due once its element's validity has ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Expiring {
+    /// Its position: before `list[at]`.
+    pub at: usize,
+    /// Due when the compile's day is after this instant (microseconds since the Unix epoch,
+    /// as [`crate::Instant`] holds it).
+    pub until: i64,
+    pub diagnostic: Diagnostic,
+}
+
+impl BuildWarnings {
+    /// The warnings as of a day, in the order a compile reports them.
+    pub(crate) fn as_of(&self, day: crate::instant::Instant) -> Vec<Diagnostic> {
+        let mut due = self.expiring.iter().filter(|e| e.until < day.0).peekable();
+        let mut out = Vec::with_capacity(self.list.len());
+        for (i, d) in self.list.iter().enumerate() {
+            while let Some(e) = due.next_if(|e| e.at <= i) {
+                out.push(e.diagnostic.clone());
+            }
+            out.push(d.clone());
+        }
+        out.extend(due.map(|e| e.diagnostic.clone()));
+        out
+    }
+}
+
 /// One problem found while compiling a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {

@@ -47,6 +47,26 @@ impl Engine {
         Ok(Engine::compiled(output, || Arc::from(json), options))
     }
 
+    /// The engine of a partial compile's output, keeping its document as the sections it was
+    /// made of (shared with the engine it came from) unless the options discard it.
+    fn compiled_from(
+        output: compile::Output,
+        source: Source,
+        options: &CompileOptions,
+    ) -> Compiled {
+        let compile::Output {
+            index,
+            warnings,
+            build_warnings,
+            ..
+        } = output;
+        let source = (!options.discard_source).then_some(source);
+        Compiled {
+            engine: Engine::new(index, warnings.clone(), build_warnings, source),
+            warnings,
+        }
+    }
+
     /// The engine of a compile's output; `text` is the document compiled, kept unless the
     /// options discard it.
     fn compiled(
@@ -58,10 +78,11 @@ impl Engine {
             index,
             warnings,
             sections,
+            build_warnings,
         } = output;
         let source = (!options.discard_source).then(|| Source::compiled(text(), sections));
         Compiled {
-            engine: Engine::new(index, warnings.clone(), source),
+            engine: Engine::new(index, warnings.clone(), build_warnings, source),
             warnings,
         }
     }
@@ -132,6 +153,7 @@ impl Engine {
         };
         // Only the sections the change wrote are hashed again; the version of the merged
         // document follows from the hashes of all of them.
+        let changed: Vec<String> = merged.sections.keys().cloned().collect();
         let written: Vec<Section> = std::mem::take(&mut merged.sections)
             .into_par_iter()
             .map(|(name, text)| {
@@ -149,9 +171,28 @@ impl Engine {
         sections.sort_by(|a, b| a.name.cmp(&b.name));
         let next = Source::of_sections(sections);
         let version = next.version();
-        let (text, spans) = next.into_joined();
-        let output = compile::compile_known(&text, options, Some((version, spans)))
-            .map(|output| Engine::compiled(output, || text, options));
+        let output = match changed.as_slice() {
+            // The stock is read by nothing else the compiler builds: a change of the stock
+            // alone rebuilds the stock index and shares the rest of this engine's.
+            [only] if only == "stock" => next.section("stock").and_then(|stock| {
+                compile::recompile_stock(
+                    &self.index,
+                    &self.build_warnings,
+                    stock.text(),
+                    version.clone(),
+                    options,
+                )
+            }),
+            _ => None,
+        };
+        let output = match output {
+            Some(output) => output.map(|output| Engine::compiled_from(output, next, options)),
+            None => {
+                let (text, spans) = next.into_joined();
+                compile::compile_known(&text, options, Some((version, spans)))
+                    .map(|output| Engine::compiled(output, || text, options))
+            }
+        };
         let locate = |mut list: Vec<Diagnostic>| {
             for d in &mut list {
                 d.path = merged.locate(&d.path);
@@ -202,5 +243,106 @@ impl Engine {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::quote::QuoteRequest;
+    use crate::instant::Instant;
+    use rust_decimal::Decimal;
+
+    const DOC: &str = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+        "settings": {"default_price_lists": ["pub"]},
+        "products": [{"sku": "A"}, {"sku": "B"}, {"sku": "b"}, {"sku": "U"}],
+        "price_lists": [{"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}, {"sku": "b", "price": "21"}]}],
+        "accounts": [{"id": "C"}],
+        "contracts": [{"id": "old", "audience": "all", "valid": {"until": "2020-01-01"},
+            "rules": [{"id": "r", "step": "discount", "products": "all", "percent": "10"}]}],
+        "stock": [{"sku": "A", "available": "5"}]}"#;
+
+    fn at(day: &str) -> CompileOptions {
+        CompileOptions {
+            as_of: Instant::parse_rfc3339(day),
+            ..Default::default()
+        }
+    }
+
+    fn stock_of(engine: &Engine, sku: &str) -> Option<(Decimal, Decimal)> {
+        let quote = engine
+            .quote(&QuoteRequest::new("C", sku, Decimal::ONE).at(Instant(0)))
+            .ok()?;
+        quote.stock.map(|s| (s.available, s.backorder))
+    }
+
+    fn codes(list: &[Diagnostic]) -> Vec<(&'static str, &str)> {
+        list.iter().map(|d| (d.code.code(), d.path.as_str())).collect()
+    }
+
+    #[test]
+    fn a_change_of_the_stock_alone_shares_the_rest_and_equals_a_compile() {
+        let old = Engine::compile(DOC, &at("2019-06-01T00:00:00Z")).unwrap().engine;
+        assert!(!codes(old.diagnostics()).iter().any(|(c, _)| *c == "EXPIRED"));
+        let changes = r#"{"format": "tarif/1-changes",
+            "upsert": {"stock": [{"sku": "b", "available": "2"}, {"sku": "A", "available": "0"}]}}"#;
+        // Applied on a later day: the contract's expiry is judged again without compiling it.
+        let day = at("2021-06-01T00:00:00Z");
+        let new = old.apply(changes, &day).unwrap().engine;
+        assert!(Arc::ptr_eq(&old.index.catalog, &new.index.catalog));
+        assert!(Arc::ptr_eq(&old.index.pricing, &new.index.pricing));
+        assert!(!Arc::ptr_eq(&old.index.stock, &new.index.stock));
+
+        let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
+        assert_eq!(new.engine_version(), whole.engine_version());
+        assert_eq!(codes(new.diagnostics()), codes(whole.diagnostics()));
+        assert!(codes(new.diagnostics()).contains(&("EXPIRED", "contracts[0].valid")));
+        for sku in ["A", "B", "b", "U"] {
+            assert_eq!(stock_of(&new, sku), stock_of(&whole, sku), "{sku}");
+        }
+        // `b` is its own product, though its SKU folds to `B`'s.
+        let records = |e: &Engine| {
+            let mut all: Vec<String> = e
+                .index
+                .stock
+                .products
+                .iter()
+                .map(|(p, def)| format!("{} {def:?}", e.index.sku(*p)))
+                .collect();
+            all.sort();
+            all
+        };
+        assert_eq!(records(&new), records(&whole));
+        assert_eq!(records(&new).len(), 2);
+        assert!(records(&new)[1].starts_with("b StockDef { available: 2,"));
+
+        // And once more from the engine the first change made.
+        let again = r#"{"format": "tarif/1-changes", "delete": {"stock": ["A"]}}"#;
+        let third = new.apply(again, &day).unwrap().engine;
+        assert!(Arc::ptr_eq(&old.index.catalog, &third.index.catalog));
+        let whole = Engine::compile(third.source().unwrap(), &day).unwrap().engine;
+        assert_eq!(third.engine_version(), whole.engine_version());
+        assert_eq!(stock_of(&third, "A"), None);
+    }
+
+    #[test]
+    fn a_rejected_stock_change_reports_every_problem_in_the_change() {
+        let old = Engine::compile(DOC, &at("2019-06-01T00:00:00Z")).unwrap().engine;
+        let changes = r#"{"format": "tarif/1-changes",
+            "upsert": {"stock": [{"sku": "Z", "available": "2"}, {"sku": "B", "available": "-1"}]}}"#;
+        let err = old.apply(changes, &at("2019-06-01T00:00:00Z")).unwrap_err();
+        assert_eq!(
+            codes(&err.diagnostics),
+            [
+                ("UNKNOWN_REFERENCE", "upsert.stock[0].sku"),
+                ("INVALID_QUANTITY", "upsert.stock[1].available"),
+            ]
+        );
+        let strict = CompileOptions {
+            strict: true,
+            ..at("2021-06-01T00:00:00Z")
+        };
+        let fine = r#"{"format": "tarif/1-changes", "upsert": {"stock": [{"sku": "B", "available": "1"}]}}"#;
+        assert_eq!(old.apply(fine, &strict).unwrap_err().code(), "STRICT_WARNINGS");
     }
 }

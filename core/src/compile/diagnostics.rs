@@ -1,11 +1,14 @@
 //! The collector of compile problems: every one is kept, none stops the compiler.
 
-use crate::error::{Diagnostic, DiagnosticCode as Code, Severity};
+use crate::error::{BuildWarnings, Diagnostic, DiagnosticCode as Code, Expiring, Severity};
+use crate::instant::Instant;
 
 /// Problems found so far.
 #[derive(Debug, Default)]
 pub struct Diags {
     pub(crate) list: Vec<Diagnostic>,
+    /// Warnings that depend on the day, kept aside until it is applied ([`Diags::judge`]).
+    expiring: Vec<Expiring>,
 }
 
 impl Diags {
@@ -19,13 +22,35 @@ impl Diags {
         self.push(code, path, message, ids);
     }
 
-    fn push(&mut self, code: Code, path: &str, message: String, ids: &[&str]) {
-        self.list.push(Diagnostic {
-            code,
-            path: path.to_string(),
-            message,
-            ids: ids.iter().map(|s| s.to_string()).collect(),
+    /// Records a warning due only on a day after `until` (an element that has expired).
+    pub(crate) fn expiring(
+        &mut self,
+        until: Instant,
+        code: Code,
+        path: &str,
+        message: String,
+        ids: &[&str],
+    ) {
+        self.expiring.push(Expiring {
+            at: self.list.len(),
+            until: until.0,
+            diagnostic: diagnostic(code, path, message, ids),
         });
+    }
+
+    /// Applies the day to the warnings that depend on it, and returns the build's warnings as
+    /// they were before (what a partial recompile starts from).
+    pub(crate) fn judge(&mut self, day: Instant) -> BuildWarnings {
+        let kept = BuildWarnings {
+            list: std::mem::take(&mut self.list),
+            expiring: std::mem::take(&mut self.expiring),
+        };
+        self.list = kept.as_of(day);
+        kept
+    }
+
+    fn push(&mut self, code: Code, path: &str, message: String, ids: &[&str]) {
+        self.list.push(diagnostic(code, path, message, ids));
     }
 
     /// Records an element that serde could not read, classifying serde's message.
@@ -56,6 +81,15 @@ impl Diags {
     /// Whether any error (not warning) was recorded.
     pub(crate) fn has_errors(&self) -> bool {
         self.list.iter().any(|d| d.severity() == Severity::Error)
+    }
+}
+
+fn diagnostic(code: Code, path: &str, message: String, ids: &[&str]) -> Diagnostic {
+    Diagnostic {
+        code,
+        path: path.to_string(),
+        message,
+        ids: ids.iter().map(|s| s.to_string()).collect(),
     }
 }
 

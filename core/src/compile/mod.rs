@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
+use crate::error::{BuildWarnings, CompileError, Diagnostic, DiagnosticCode as Code, Severity};
 use crate::index::Index;
 use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
@@ -198,6 +198,8 @@ pub(crate) struct Output {
     pub index: Index,
     pub warnings: Vec<Diagnostic>,
     pub sections: Vec<SectionSpan>,
+    /// The build's warnings before the day was applied to them.
+    pub build_warnings: BuildWarnings,
 }
 
 /// A document's version and its sections, as [`version::of_text`] finds them.
@@ -338,6 +340,56 @@ fn compile_value(
     diags.finish(index, sections, strict, phases)
 }
 
+/// Compiles a document that differs from the one `old` was compiled from in its `stock`
+/// section only: the stock index is built again from `stock` (the section's text) and every
+/// other part of the index is shared with `old`; the warnings are the build's, judged at the
+/// day of this compile, then the final checks run again on the new index. The result is the
+/// compile of the whole document (its sections are the caller's to keep: the output names
+/// none). `None` when the section does not read as a valid `stock`
+/// section: the caller then compiles the whole document, which reports why.
+pub(crate) fn recompile_stock(
+    old: &Index,
+    build_warnings: &BuildWarnings,
+    stock: &str,
+    version: String,
+    options: &CompileOptions,
+) -> Option<Result<Output, CompileError>> {
+    let doc = Document::parse_direct(&format!("{{\"format\":\"{FORMAT}\",\"stock\":{stock}}}"))?;
+    let as_of = options.as_of.unwrap_or_else(Instant::now);
+    let mut phases = Phases::new(options.progress.as_ref());
+    let mut diags = Diags::default();
+    // The phases before the stock's read nothing that changed.
+    while phases.done < PHASES.len() - 1 {
+        phases.next();
+    }
+    let mut stock_diags = Diags::default();
+    let stock = stock::build(
+        &doc,
+        |sku| old.product_of_sku(sku),
+        &old.search,
+        &mut stock_diags,
+    );
+    diags.list = build_warnings.as_of(as_of);
+    diags.list.extend(stock_diags.list);
+    if diags.has_errors() {
+        phases.finish(&diags.list);
+        return Some(Err(diags.into_error()));
+    }
+    let index = Index {
+        version,
+        stock: Arc::new(stock),
+        ..old.share()
+    };
+    phases.next();
+    pricing::warn(&index, as_of, &mut diags);
+    Some(diags.finish(
+        Some((index, build_warnings.clone())),
+        Vec::new(),
+        options.strict,
+        &mut phases,
+    ))
+}
+
 /// Reports the elements of a list that did not parse, and yields the others with their index.
 pub(crate) fn items<'a, T>(
     list: &'a [Item<T>],
@@ -367,7 +419,7 @@ fn build(
     as_of: Instant,
     diags: &mut Diags,
     phases: &mut Phases<'_>,
-) -> Option<Index> {
+) -> Option<(Index, BuildWarnings)> {
     phases.next();
     let settings_model = match &doc.settings {
         Some(Item::Ok(s)) => Some(s.clone()),
@@ -394,7 +446,6 @@ fn build(
         &mut catalog,
         &mut audiences,
         &mut policies,
-        as_of,
         diags,
     );
     // Only pricing reads the price lists, and they hold most of the entries of a large document.
@@ -419,34 +470,35 @@ fn build(
     diags.list.extend(refs_diags.list);
     diags.list.extend(search_diags.list);
     phases.next();
-    let stock = stock::build(&doc, &catalog, &search, diags);
+    let stock = stock::build(&doc, |sku| catalog.ids.get(sku).copied(), &search, diags);
     drop(doc);
+    let build_warnings = diags.judge(as_of);
     if diags.has_errors() {
         return None;
     }
     settings.policies = policies.table;
     let index = Index {
         version,
-        settings,
-        currencies: currencies.defs,
-        catalog: catalog.catalog,
-        audiences: audiences.audiences,
-        pricing,
-        visibility,
-        refs,
-        search,
-        stock,
-        approvals,
+        settings: Arc::new(settings),
+        currencies: Arc::new(currencies.defs),
+        catalog: Arc::new(catalog.catalog),
+        audiences: Arc::new(audiences.audiences),
+        pricing: Arc::new(pricing),
+        visibility: Arc::new(visibility),
+        refs: Arc::new(refs),
+        search: Arc::new(search),
+        stock: Arc::new(stock),
+        approvals: Arc::new(approvals),
     };
     phases.next();
     pricing::warn(&index, as_of, diags);
-    Some(index)
+    Some((index, build_warnings))
 }
 
 impl Diags {
     fn finish(
         self,
-        index: Option<Index>,
+        index: Option<(Index, BuildWarnings)>,
         sections: Vec<SectionSpan>,
         strict: bool,
         phases: &mut Phases<'_>,
@@ -454,10 +506,11 @@ impl Diags {
         phases.finish(&self.list);
         let rejected = self.has_errors() || (strict && !self.list.is_empty());
         match index {
-            Some(index) if !rejected => Ok(Output {
+            Some((index, build_warnings)) if !rejected => Ok(Output {
                 index,
                 warnings: self.list,
                 sections,
+                build_warnings,
             }),
             _ => Err(self.into_error()),
         }

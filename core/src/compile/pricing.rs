@@ -152,7 +152,6 @@ pub(crate) fn build(
     catalog: &mut CatalogBuild,
     audiences: &mut AudienceBuild,
     policies: &mut Policies,
-    as_of: Instant,
     diags: &mut Diags,
 ) -> Pricing {
     let mut pricing = Pricing::default();
@@ -176,7 +175,6 @@ pub(crate) fn build(
         audiences,
         policies,
         &mut pricing,
-        as_of,
         diags,
     );
     pricing.resolve_dense(&catalog.catalog);
@@ -599,7 +597,6 @@ fn contracts(
     audiences: &AudienceBuild,
     policies: &mut Policies,
     pricing: &mut Pricing,
-    as_of: Instant,
     diags: &mut Diags,
 ) {
     let tz = settings.timezone;
@@ -626,8 +623,9 @@ fn contracts(
         };
         let audience = audiences.resolve(&c.audience, &format!("{path}.audience"), diags);
         let validity = values::validity(c.valid.as_ref(), tz, &format!("{path}.valid"), diags);
-        if validity.until < as_of {
-            diags.warning(
+        if validity.until < Instant::MAX {
+            diags.expiring(
+                validity.until,
                 Code::Expired,
                 &format!("{path}.valid"),
                 format!("contract `{}` has expired", c.id),

@@ -5,18 +5,19 @@ use std::sync::Arc;
 use ahash::{AHashMap, AHashSet};
 use rust_decimal::Decimal;
 
-use super::catalog::CatalogBuild;
 use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::search::{sorted_bitmap, SearchIndex};
 use crate::index::stock::WarehouseAvailability;
-use crate::index::{Id, StockDef, StockIndex};
+use crate::index::{Id, ProductId, StockDef, StockIndex};
 use crate::model::{Document, NumText, StockRecord};
 use crate::money::parse_decimal;
 
+/// The stock index of the document's `stock` section; `product` finds a product by its exact
+/// SKU (the compiler's map while compiling, the compiled index when only the stock changed).
 pub(crate) fn build(
     doc: &Document,
-    catalog: &CatalogBuild,
+    product: impl Fn(&str) -> Option<ProductId>,
     search: &SearchIndex,
     diags: &mut Diags,
 ) -> StockIndex {
@@ -26,8 +27,8 @@ pub(crate) fn build(
     let mut warehouse_ids: AHashMap<&str, Arc<str>> = AHashMap::new();
     for (i, record) in items(&doc.stock, "stock", diags) {
         let path = format!("stock[{i}]");
-        let product = match catalog.ids.get(&record.sku) {
-            Some(&p) => Some(p),
+        let product = match product(&record.sku) {
+            Some(p) => Some(p),
             None => {
                 diags.error(
                     Code::UnknownReference,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
-use crate::error::{Diagnostic, QueryError};
+use crate::error::{BuildWarnings, Diagnostic, QueryError};
 use crate::index::audiences::Audience;
 use crate::index::{AccountDef, AccountId, CurrencyId, Index, Policy, PolicyId, ProductId};
 use crate::instant::Instant;
@@ -36,6 +36,9 @@ pub struct Engine {
     pub(crate) warnings: Vec<Diagnostic>,
     /// The document text compiled into `index`, by section, unless the caller discarded it.
     pub(crate) source: Option<Source>,
+    /// The build's warnings before the day was applied to them, for a change that recompiles
+    /// only part of the document.
+    pub(crate) build_warnings: Arc<BuildWarnings>,
     /// The changes that made this engine from another ([`Engine::apply`]); `None` for an
     /// engine compiled or opened whole.
     pub(crate) derived: Option<Arc<crate::changes::Derivation>>,
@@ -76,11 +79,17 @@ impl fmt::Debug for Engine {
 
 impl Engine {
     /// The engine answering from `index`, with empty caches.
-    pub(crate) fn new(index: Index, warnings: Vec<Diagnostic>, source: Option<Source>) -> Engine {
+    pub(crate) fn new(
+        index: Index,
+        warnings: Vec<Diagnostic>,
+        build_warnings: BuildWarnings,
+        source: Option<Source>,
+    ) -> Engine {
         Engine {
             index,
             caches: search::Caches::default(),
             warnings,
+            build_warnings: Arc::new(build_warnings),
             source,
             derived: None,
         }

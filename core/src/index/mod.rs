@@ -96,28 +96,49 @@ pub(crate) use settings::{CurrencyDef, Policy, Settings, StepDef};
 pub(crate) use stock::{StockDef, StockIndex};
 pub(crate) use visibility::{CapDecision, FlatTail, VisLevel, VisRuleDef, VisibilityIndex};
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::QueryError;
 
-/// A compiled rules document: written once by the compiler, then only read.
+/// A compiled rules document: written once by the compiler, then only read. Each part is
+/// shared, so that an engine made by a change shares the parts the change cannot touch with the
+/// engine it came from.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Index {
     /// The stable content hash of the document.
     pub version: String,
-    pub settings: Settings,
-    pub currencies: IdVec<CurrencyId, CurrencyDef>,
-    pub catalog: Catalog,
-    pub audiences: Audiences,
-    pub pricing: Pricing,
-    pub visibility: VisibilityIndex,
-    pub refs: RefIndex,
-    pub search: SearchIndex,
-    pub stock: StockIndex,
-    pub approvals: approvals::ApprovalIndex,
+    pub settings: Arc<Settings>,
+    pub currencies: Arc<IdVec<CurrencyId, CurrencyDef>>,
+    pub catalog: Arc<Catalog>,
+    pub audiences: Arc<Audiences>,
+    pub pricing: Arc<Pricing>,
+    pub visibility: Arc<VisibilityIndex>,
+    pub refs: Arc<RefIndex>,
+    pub search: Arc<SearchIndex>,
+    pub stock: Arc<StockIndex>,
+    pub approvals: Arc<approvals::ApprovalIndex>,
 }
 
 impl Index {
+    /// Another index sharing every part of this one (a change then replaces what it touches).
+    pub(crate) fn share(&self) -> Index {
+        Index {
+            version: self.version.clone(),
+            settings: Arc::clone(&self.settings),
+            currencies: Arc::clone(&self.currencies),
+            catalog: Arc::clone(&self.catalog),
+            audiences: Arc::clone(&self.audiences),
+            pricing: Arc::clone(&self.pricing),
+            visibility: Arc::clone(&self.visibility),
+            refs: Arc::clone(&self.refs),
+            search: Arc::clone(&self.search),
+            stock: Arc::clone(&self.stock),
+            approvals: Arc::clone(&self.approvals),
+        }
+    }
+
     /// An account by its id.
     pub(crate) fn account(&self, id: &str) -> Result<(AccountId, &AccountDef), QueryError> {
         self.audiences
@@ -125,6 +146,17 @@ impl Index {
             .get(id)
             .map(|&a| (a, self.audiences.accounts.row(a)))
             .ok_or_else(|| QueryError::UnknownAccount(id.to_string()))
+    }
+
+    /// The product whose SKU is exactly `sku` (the reference map holds SKUs folded).
+    pub(crate) fn product_of_sku(&self, sku: &str) -> Option<ProductId> {
+        let key = fold(sku);
+        let &first = self.refs.sku.get(&*key)?;
+        let exact = |p: ProductId| self.sku(p) == sku;
+        match self.refs.shared.sku.get(&*key) {
+            Some(all) => all.iter().copied().find(|&p| exact(p)),
+            None => exact(first).then_some(first),
+        }
     }
 
     pub(crate) fn sku(&self, product: ProductId) -> &str {
