@@ -1,5 +1,6 @@
 //! Times `Engine::apply` next to a full compile of the same document: one pricing rule edited,
-//! and 10,000 price entries upserted; then `Engine::diff` of the second change.
+//! and 10,000 price entries upserted; then `Engine::diff` of the second change; then stock:
+//! a record for every tenth product loaded by one change, and 1,000 of them updated.
 //!
 //! ```sh
 //! cargo run --release -p tarif-benches --example apply -- bench-data/reference/rules.json 3
@@ -117,5 +118,37 @@ fn main() {
         "diff of that change          {:>10.1} ms ({} entities)",
         diff.as_secs_f64() * 1e3,
         changes.changes.len()
+    );
+    drop(next);
+
+    let tracked: Vec<String> = engine.skus().step_by(10).map(str::to_string).collect();
+    let records = |skus: &[String], shift: usize| -> String {
+        let stock: Vec<Value> = skus
+            .iter()
+            .enumerate()
+            .map(|(i, sku)| {
+                json!({"sku": sku, "available": ((i + shift) % 7).to_string(), "lead_time_days": 3})
+            })
+            .collect();
+        json!({"format": "tarif/1-changes", "upsert": {"stock": stock}}).to_string()
+    };
+    let load = records(&tracked, 0);
+    let (loaded, stocked) = timed(repeat, || {
+        engine.apply(&load, &options).expect("applies").engine
+    });
+    println!(
+        "apply: {} stock records loaded {:>7.1} ms",
+        tracked.len(),
+        loaded.as_secs_f64() * 1e3
+    );
+    let first = tracked.get(..1_000).unwrap_or(&tracked);
+    let update = records(first, 1);
+    let (updated, _) = timed(repeat, || {
+        stocked.apply(&update, &options).expect("applies").engine
+    });
+    println!(
+        "apply: {} stock updates       {:>10.1} ms",
+        first.len(),
+        updated.as_secs_f64() * 1e3
     );
 }

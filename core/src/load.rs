@@ -277,13 +277,19 @@ mod tests {
     }
 
     fn codes(list: &[Diagnostic]) -> Vec<(&'static str, &str)> {
-        list.iter().map(|d| (d.code.code(), d.path.as_str())).collect()
+        list.iter()
+            .map(|d| (d.code.code(), d.path.as_str()))
+            .collect()
     }
 
     #[test]
     fn a_change_of_the_stock_alone_shares_the_rest_and_equals_a_compile() {
-        let old = Engine::compile(DOC, &at("2019-06-01T00:00:00Z")).unwrap().engine;
-        assert!(!codes(old.diagnostics()).iter().any(|(c, _)| *c == "EXPIRED"));
+        let old = Engine::compile(DOC, &at("2019-06-01T00:00:00Z"))
+            .unwrap()
+            .engine;
+        assert!(!codes(old.diagnostics())
+            .iter()
+            .any(|(c, _)| *c == "EXPIRED"));
         let changes = r#"{"format": "tarif/1-changes",
             "upsert": {"stock": [{"sku": "b", "available": "2"}, {"sku": "A", "available": "0"}]}}"#;
         // Applied on a later day: the contract's expiry is judged again without compiling it.
@@ -320,14 +326,18 @@ mod tests {
         let again = r#"{"format": "tarif/1-changes", "delete": {"stock": ["A"]}}"#;
         let third = new.apply(again, &day).unwrap().engine;
         assert!(Arc::ptr_eq(&old.index.catalog, &third.index.catalog));
-        let whole = Engine::compile(third.source().unwrap(), &day).unwrap().engine;
+        let whole = Engine::compile(third.source().unwrap(), &day)
+            .unwrap()
+            .engine;
         assert_eq!(third.engine_version(), whole.engine_version());
         assert_eq!(stock_of(&third, "A"), None);
     }
 
     #[test]
     fn a_rejected_stock_change_reports_every_problem_in_the_change() {
-        let old = Engine::compile(DOC, &at("2019-06-01T00:00:00Z")).unwrap().engine;
+        let old = Engine::compile(DOC, &at("2019-06-01T00:00:00Z"))
+            .unwrap()
+            .engine;
         let changes = r#"{"format": "tarif/1-changes",
             "upsert": {"stock": [{"sku": "Z", "available": "2"}, {"sku": "B", "available": "-1"}]}}"#;
         let err = old.apply(changes, &at("2019-06-01T00:00:00Z")).unwrap_err();
@@ -343,6 +353,9 @@ mod tests {
             ..at("2021-06-01T00:00:00Z")
         };
         let fine = r#"{"format": "tarif/1-changes", "upsert": {"stock": [{"sku": "B", "available": "1"}]}}"#;
-        assert_eq!(old.apply(fine, &strict).unwrap_err().code(), "STRICT_WARNINGS");
+        assert_eq!(
+            old.apply(fine, &strict).unwrap_err().code(),
+            "STRICT_WARNINGS"
+        );
     }
 }

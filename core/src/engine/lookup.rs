@@ -1,6 +1,5 @@
 //! `lookup`: which product a reference means for an account (docs/spec.md §8).
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::OnceLock;
 
@@ -9,7 +8,7 @@ use smallvec::SmallVec;
 use super::visibility::Capabilities;
 use super::Engine;
 use crate::error::QueryError;
-use crate::index::{fold, gtin, AccountDef, ProductId, RefMap, SharedMap};
+use crate::index::{folded, gtin, AccountDef, ProductId, RefMap, SharedMap};
 use crate::instant::Instant;
 
 impl Engine {
@@ -213,28 +212,4 @@ fn products_of(map: &RefMap, shared: &SharedMap, key: &str) -> SmallVec<[Product
             None => SmallVec::from_slice(&[first]),
         },
     }
-}
-
-/// The reference as the maps hold it: the common case, a reference already folded, without an
-/// allocation.
-fn folded(reference: &str) -> Cow<'_, str> {
-    if is_folded(reference) {
-        Cow::Borrowed(reference)
-    } else {
-        Cow::Owned(fold(reference).into_string())
-    }
-}
-
-/// Whether `fold` would leave the text unchanged (ASCII checked byte by byte; other characters
-/// through the Unicode tables).
-fn is_folded(text: &str) -> bool {
-    let trimmed = text.trim().len() == text.len();
-    trimmed
-        && text.chars().all(|c| {
-            if c.is_ascii() {
-                !c.is_ascii_lowercase()
-            } else {
-                c.to_uppercase().eq(std::iter::once(c))
-            }
-        })
 }

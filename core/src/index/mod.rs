@@ -90,7 +90,7 @@ pub(crate) use pricing::{
     Tiered,
 };
 pub(crate) use refmap::RefMap;
-pub(crate) use refs::{fold, gtin, RefIndex, SharedMap};
+pub(crate) use refs::{fold, folded, gtin, RefIndex, SharedMap};
 pub(crate) use search::SearchIndex;
 pub(crate) use settings::{CurrencyDef, Policy, Settings, StepDef};
 pub(crate) use stock::{StockDef, StockIndex};
@@ -150,7 +150,7 @@ impl Index {
 
     /// The product whose SKU is exactly `sku` (the reference map holds SKUs folded).
     pub(crate) fn product_of_sku(&self, sku: &str) -> Option<ProductId> {
-        let key = fold(sku);
+        let key = folded(sku);
         let &first = self.refs.sku.get(&*key)?;
         let exact = |p: ProductId| self.sku(p) == sku;
         match self.refs.shared.sku.get(&*key) {

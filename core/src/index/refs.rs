@@ -1,5 +1,7 @@
 //! The reference index: SKUs, EANs/GTINs, manufacturer refs, other refs and account aliases.
 
+use std::borrow::Cow;
+
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -36,6 +38,30 @@ pub(crate) struct SharedRefs {
 /// Trimmed and case-folded: how SKUs, MPNs, refs and aliases are compared.
 pub(crate) fn fold(text: &str) -> Box<str> {
     text.trim().to_uppercase().into_boxed_str()
+}
+
+/// The reference as the maps hold it: the common case, a reference already folded, without an
+/// allocation.
+pub(crate) fn folded(reference: &str) -> Cow<'_, str> {
+    if is_folded(reference) {
+        Cow::Borrowed(reference)
+    } else {
+        Cow::Owned(fold(reference).into_string())
+    }
+}
+
+/// Whether `fold` would leave the text unchanged (ASCII checked byte by byte; other characters
+/// through the Unicode tables).
+fn is_folded(text: &str) -> bool {
+    let trimmed = text.trim().len() == text.len();
+    trimmed
+        && text.chars().all(|c| {
+            if c.is_ascii() {
+                !c.is_ascii_lowercase()
+            } else {
+                c.to_uppercase().eq(std::iter::once(c))
+            }
+        })
 }
 
 /// Digits only, left-padded to 14: a UPC-A and its EAN-13 are the same GTIN. `None` when the
