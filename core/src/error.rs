@@ -131,6 +131,9 @@ impl DiagnosticCode {
 pub(crate) struct BuildWarnings {
     pub list: Vec<Diagnostic>,
     pub expiring: Vec<Expiring>,
+    /// Where the warnings of the contracts (their pricing rules, then their visibility rules)
+    /// are in `list`: a change of contracts alone replaces that range.
+    pub contracts: (usize, usize),
 }
 
 /// A warning due once its element's validity has ended.
@@ -145,6 +148,38 @@ pub(crate) struct Expiring {
 }
 
 impl BuildWarnings {
+    /// These warnings with the contracts' replaced by `own` (a compile of the contracts alone).
+    pub(crate) fn with_contracts(&self, own: BuildWarnings) -> BuildWarnings {
+        let (from, to) = self.contracts;
+        let head = self.list.get(..from).unwrap_or_default();
+        let tail = self.list.get(to..).unwrap_or_default();
+        let shift = |at: usize| at + from;
+        let grown = from + own.list.len();
+        let mut list = Vec::with_capacity(head.len() + own.list.len() + tail.len());
+        list.extend_from_slice(head);
+        list.extend(own.list);
+        list.extend_from_slice(tail);
+        let before = self.expiring.iter().filter(|e| e.at < from).cloned();
+        let after = self
+            .expiring
+            .iter()
+            .filter(|e| e.at > to)
+            .cloned()
+            .map(|mut e| {
+                e.at = e.at - to + grown;
+                e
+            });
+        let mine = own.expiring.into_iter().map(|mut e| {
+            e.at = shift(e.at);
+            e
+        });
+        BuildWarnings {
+            list,
+            expiring: before.chain(mine).chain(after).collect(),
+            contracts: (from, grown),
+        }
+    }
+
     /// The warnings as of a day, in the order a compile reports them.
     pub(crate) fn as_of(&self, day: crate::instant::Instant) -> Vec<Diagnostic> {
         let mut due = self.expiring.iter().filter(|e| e.until < day.0).peekable();

@@ -58,11 +58,12 @@ impl Engine {
             index,
             warnings,
             build_warnings,
+            state,
             ..
         } = output;
         let source = (!options.discard_source).then_some(source);
         Compiled {
-            engine: Engine::new(index, warnings.clone(), build_warnings, source),
+            engine: Engine::new(index, warnings.clone(), build_warnings, state, source),
             warnings,
         }
     }
@@ -79,10 +80,11 @@ impl Engine {
             warnings,
             sections,
             build_warnings,
+            state,
         } = output;
         let source = (!options.discard_source).then(|| Source::compiled(text(), sections));
         Compiled {
-            engine: Engine::new(index, warnings.clone(), build_warnings, source),
+            engine: Engine::new(index, warnings.clone(), build_warnings, state, source),
             warnings,
         }
     }
@@ -177,12 +179,28 @@ impl Engine {
             [only] if only == "stock" => next.section("stock").and_then(|stock| {
                 compile::recompile_stock(
                     &self.index,
+                    self.build_state.as_ref(),
                     &self.build_warnings,
                     stock.text(),
                     version.clone(),
                     options,
                 )
             }),
+            // The contracts' rules and visibility are compiled again over the rest.
+            [only] if only == "contracts" => {
+                let state = self.build_state.as_ref();
+                let contracts = next.section("contracts");
+                state.zip(contracts).and_then(|(state, contracts)| {
+                    compile::recompile_contracts(
+                        &self.index,
+                        state,
+                        &self.build_warnings,
+                        contracts.text(),
+                        version.clone(),
+                        options,
+                    )
+                })
+            }
             _ => None,
         };
         let output = match output {
@@ -357,5 +375,67 @@ mod tests {
             old.apply(fine, &strict).unwrap_err().code(),
             "STRICT_WARNINGS"
         );
+    }
+
+    #[test]
+    fn a_change_of_the_contracts_alone_shares_the_products_and_lists_and_equals_a_compile() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["pub"]},
+            "products": [{"sku": "A", "brand": "acme"}, {"sku": "B"}],
+            "price_lists": [{"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}]}],
+            "segments": [{"id": "s"}, {"id": "t"}],
+            "accounts": [{"id": "C", "segments": ["s"]}, {"id": "D", "segments": ["t"]}],
+            "contracts": [
+                {"id": "seg", "audience": {"segments": ["s"]}, "visibility": [{"effect": "deny", "products": {"sku": "B"}}],
+                 "rules": [{"id": "r", "step": "discount", "products": {"brand": "acme"}, "percent": "10", "rounding": {"mode": "down"}}]},
+                {"id": "old", "audience": "all", "valid": {"until": "2020-01-01"}}]}"#;
+        let old = Engine::compile(doc, &at("2019-06-01T00:00:00Z"))
+            .unwrap()
+            .engine;
+        // `seg` loses its visibility rule (C's shared visibility becomes empty) and `t` gets
+        // one, so a chain left from the old engine would point at `t`'s rule.
+        let changes = r#"{"format": "tarif/1-changes", "upsert": {"contracts": [
+            {"id": "seg", "audience": {"segments": ["s"]}, "visibility": []},
+            {"id": "tv", "audience": {"segments": ["t"]}, "visibility": [{"effect": "deny", "products": {"sku": "A"}}],
+             "rules": [{"id": "q", "step": "discount", "products": "all", "percent": "5", "rounding": {"mode": "up"}}]}]}}"#;
+        let day = at("2021-06-01T00:00:00Z");
+        let new = old.apply(changes, &day).unwrap().engine;
+        assert!(Arc::ptr_eq(
+            &old.index.catalog.products,
+            &new.index.catalog.products
+        ));
+        assert!(Arc::ptr_eq(
+            &old.index.pricing.price_lists,
+            &new.index.pricing.price_lists
+        ));
+        assert!(Arc::ptr_eq(&old.index.refs, &new.index.refs));
+        assert!(!Arc::ptr_eq(&old.index.visibility, &new.index.visibility));
+
+        let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
+        assert_eq!(new.engine_version(), whole.engine_version());
+        assert_eq!(codes(new.diagnostics()), codes(whole.diagnostics()));
+        assert!(codes(new.diagnostics()).contains(&("EXPIRED", "contracts[1].valid")));
+        let answer = |e: &Engine, account: &str, sku: &str| {
+            e.quote(&QuoteRequest::new(account, sku, Decimal::ONE).at(Instant(0)))
+                .map(|q| q.unit_price.to_string())
+                .map_err(|e| e.code())
+        };
+        for account in ["C", "D"] {
+            for sku in ["A", "B"] {
+                assert_eq!(
+                    answer(&new, account, sku),
+                    answer(&whole, account, sku),
+                    "{account} {sku}"
+                );
+            }
+        }
+        assert!(answer(&new, "C", "A").is_ok());
+        assert!(answer(&new, "D", "A").is_err());
+
+        let bad = r#"{"format": "tarif/1-changes", "upsert": {"rules": [
+            {"contract": "seg", "id": "x", "step": "discount", "products": {"sku": "Z"}, "percent": "1"}]}}"#;
+        let err = old.apply(bad, &day).unwrap_err();
+        assert!(codes(&err.diagnostics)
+            .contains(&("UNKNOWN_REFERENCE", "upsert.rules[0].products.sku")));
     }
 }

@@ -45,7 +45,7 @@ pub const MAGIC: &[u8; 8] = b"TARIFSNP";
 /// ```
 /// assert!(tarif::snapshot::FORMAT_VERSION >= 1);
 /// ```
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 /// Bytes before the engine version: magic, format version, payload length, hash, version length.
 const FIXED_HEADER: usize = 8 + 4 + 8 + 32 + 2;
@@ -255,6 +255,7 @@ impl Engine {
             decoded.index,
             decoded.warnings,
             decoded.build_warnings,
+            None,
             decoded
                 .source
                 .map(|(text, spans)| Source::compiled(Arc::from(text), spans)),

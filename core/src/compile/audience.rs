@@ -25,6 +25,42 @@ pub(crate) struct AudienceBuild {
 }
 
 impl AudienceBuild {
+    /// The audiences of a compiled index, for a compile of contracts alone: the accounts with
+    /// their chains and lists, their visibility chains cleared for the contracts to set again.
+    pub fn over(compiled: &Audiences) -> AudienceBuild {
+        let mut audiences = compiled.clone();
+        let segments = u32::try_from(audiences.segment_ids.len()).unwrap_or(0);
+        let segment_sets = audiences
+            .accounts
+            .iter()
+            .map(|a| {
+                a.chain
+                    .iter()
+                    .filter(|&&(key, _)| key >= 1 && key <= segments)
+                    .map(|&(key, _)| key - 1)
+                    .collect()
+            })
+            .collect();
+        for account in audiences.accounts.iter_mut() {
+            account.vis_chain = SmallVec::new();
+            account.vis_own = 0;
+            account.vis_tail = None;
+        }
+        AudienceBuild {
+            segment_index: audiences
+                .segment_ids
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some((s.to_string(), u32::try_from(i).ok()?)))
+                .collect(),
+            audiences,
+            segment_lists: Vec::new(),
+            account_lists: Vec::new(),
+            segment_sets,
+            aliases: Vec::new(),
+        }
+    }
+
     /// The audience key of a segment.
     pub fn segment_key(&self, segment: u32) -> AudKey {
         1 + segment

@@ -1,5 +1,7 @@
 //! Products, the category tree and product selectors (each compiled once into a bitmap).
 
+use std::sync::Arc;
+
 use ahash::AHashMap;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
@@ -9,61 +11,87 @@ use smallvec::SmallVec;
 use super::hierarchy::{self, Depth};
 use super::{items, values, Diags};
 use crate::error::DiagnosticCode as Code;
+use crate::index::catalog::{Products, Selectables};
 use crate::index::{
-    Catalog, CategoryDef, IdVec, OrderRule, ProductId, SelectorDef, SelectorId, SelectorKey, Spec,
-    NONE,
+    Catalog, CategoryDef, IdVec, OrderRule, ProductId, RefIndex, SelectorDef, SelectorId,
+    SelectorKey, Spec, NONE,
 };
 use crate::model::{AttrCondition, Document, Selector};
 use crate::money::parse_decimal;
 
-/// The catalog being built, with the lookup tables later phases resolve names through.
+/// The catalog built, with the lookup tables later phases resolve names through.
 pub(crate) struct CatalogBuild {
     pub catalog: Catalog,
+    /// Products by SKU; empty in a compile of contracts alone, which finds them in `refs`.
     pub ids: AHashMap<String, ProductId>,
-    pub category_index: AHashMap<String, u32>,
-    family_index: AHashMap<String, u32>,
-    brand_index: AHashMap<String, u32>,
-    /// Products of each category's subtree.
-    category_products: Vec<RoaringBitmap>,
-    family_products: Vec<RoaringBitmap>,
-    brand_products: Vec<RoaringBitmap>,
-    /// Attribute name → (product, value), for attribute selectors.
-    pub attrs: AHashMap<String, Vec<(ProductId, Value)>>,
+    pub sel: Arc<Selectables>,
+    /// Attribute name → (product, value), for attribute selectors; `None` in a compile of
+    /// contracts alone.
+    pub attrs: Option<AHashMap<String, Vec<(ProductId, Value)>>>,
+    /// An attribute selector was met without the attributes: the whole document must be
+    /// compiled.
+    pub needs_attrs: bool,
+    /// The compiled reference maps, in a compile of contracts alone.
+    refs: Option<Arc<RefIndex>>,
     selector_cache: AHashMap<String, SelectorId>,
 }
 
+/// The catalog while its products are read.
+struct Draft {
+    products: Products,
+    ids: AHashMap<String, ProductId>,
+    sel: Selectables,
+    attrs: AHashMap<String, Vec<(ProductId, Value)>>,
+}
+
+impl CatalogBuild {
+    /// The catalog of a compile of contracts alone: the products, their selectable sets and
+    /// reference maps of a compiled index, and no selectors yet.
+    pub(crate) fn over(
+        products: Arc<Products>,
+        sel: Arc<Selectables>,
+        refs: Arc<RefIndex>,
+    ) -> CatalogBuild {
+        CatalogBuild {
+            catalog: Catalog {
+                products,
+                selectors: IdVec::new(),
+            },
+            ids: AHashMap::new(),
+            sel,
+            attrs: None,
+            needs_attrs: false,
+            refs: Some(refs),
+            selector_cache: AHashMap::new(),
+        }
+    }
+}
+
 pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
-    let mut b = CatalogBuild {
-        catalog: Catalog {
-            skus: IdVec::new(),
-            names: IdVec::new(),
-            category_closure: IdVec::new(),
-            family: IdVec::new(),
-            brand: IdVec::new(),
-            cost: IdVec::new(),
-            order: AHashMap::new(),
-            categories: Vec::new(),
-            families: Vec::new(),
-            brands: Vec::new(),
-            selectors: IdVec::new(),
-        },
+    let mut b = Draft {
+        products: Products::default(),
         ids: AHashMap::new(),
-        category_index: AHashMap::new(),
-        family_index: AHashMap::new(),
-        brand_index: AHashMap::new(),
-        category_products: Vec::new(),
-        family_products: Vec::new(),
-        brand_products: Vec::new(),
+        sel: Selectables::default(),
         attrs: AHashMap::new(),
-        selector_cache: AHashMap::new(),
     };
     let parents = categories(doc, &mut b, diags);
     products(doc, &mut b, &parents, diags);
-    b
+    CatalogBuild {
+        catalog: Catalog {
+            products: Arc::new(b.products),
+            selectors: IdVec::new(),
+        },
+        ids: b.ids,
+        sel: Arc::new(b.sel),
+        attrs: Some(b.attrs),
+        needs_attrs: false,
+        refs: None,
+        selector_cache: AHashMap::new(),
+    }
 }
 
 /// Reads the category tree; returns each category's parent.
-fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u32> {
+fn categories(doc: &Document, b: &mut Draft, diags: &mut Diags) -> Vec<u32> {
     let list = items(&doc.categories, "categories", diags);
     let mut kept = Vec::new();
     for (i, c) in &list {
@@ -71,7 +99,7 @@ fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u3
         if !values::id_ok(&c.id, &path, diags) {
             continue;
         }
-        if b.category_index.contains_key(&c.id) {
+        if b.sel.category_index.contains_key(&c.id) {
             diags.error(
                 Code::DuplicateId,
                 &path,
@@ -80,18 +108,18 @@ fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u3
             );
             continue;
         }
-        let id = u32::try_from(b.catalog.categories.len()).unwrap_or(NONE);
-        b.category_index.insert(c.id.clone(), id);
-        b.catalog.categories.push(CategoryDef {
+        let id = u32::try_from(b.products.categories.len()).unwrap_or(NONE);
+        b.sel.category_index.insert(c.id.clone(), id);
+        b.products.categories.push(CategoryDef {
             id: c.id.as_str().into(),
             depth: 0,
         });
         kept.push((*i, *c));
     }
-    let mut parents = vec![NONE; b.catalog.categories.len()];
+    let mut parents = vec![NONE; b.products.categories.len()];
     for (n, (i, c)) in kept.iter().enumerate() {
         if let Some(parent) = &c.parent {
-            match b.category_index.get(parent) {
+            match b.sel.category_index.get(parent) {
                 Some(&p) => {
                     if let Some(slot) = parents.get_mut(n) {
                         *slot = p;
@@ -139,7 +167,7 @@ fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u3
                 true
             }
             Depth::Ancestors(d) => {
-                if let Some(def) = b.catalog.categories.get_mut(n) {
+                if let Some(def) = b.products.categories.get_mut(n) {
                     def.depth = u16::try_from(d).unwrap_or(u16::MAX);
                 }
                 false
@@ -153,7 +181,7 @@ fn categories(doc: &Document, b: &mut CatalogBuild, diags: &mut Diags) -> Vec<u3
             }
         }
     }
-    b.category_products = vec![RoaringBitmap::new(); count];
+    b.sel.category_products = vec![RoaringBitmap::new(); count];
     parents
 }
 
@@ -173,15 +201,15 @@ fn intern(
     id
 }
 
-fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut Diags) {
+fn products(doc: &Document, b: &mut Draft, parents: &[u32], diags: &mut Diags) {
     let count = doc.products.len();
     b.ids.reserve(count);
-    b.catalog.skus.reserve_exact(count);
-    b.catalog.names.reserve_exact(count);
-    b.catalog.category_closure.reserve_exact(count);
-    b.catalog.family.reserve_exact(count);
-    b.catalog.brand.reserve_exact(count);
-    b.catalog.cost.reserve_exact(count);
+    b.products.skus.reserve_exact(count);
+    b.products.names.reserve_exact(count);
+    b.products.category_closure.reserve_exact(count);
+    b.products.family.reserve_exact(count);
+    b.products.brand.reserve_exact(count);
+    b.products.cost.reserve_exact(count);
     for (i, p) in items(&doc.products, "products", diags) {
         let path = || format!("products[{i}]");
         if !values::id_ok(&p.sku, || format!("{}.sku", path()), diags) {
@@ -196,14 +224,14 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
             );
             continue;
         }
-        let Some(id) = b.catalog.skus.push(p.sku.as_str().into()) else {
+        let Some(id) = b.products.skus.push(p.sku.as_str().into()) else {
             continue;
         };
         b.ids.insert(p.sku.clone(), id);
-        b.catalog.names.push(p.name.as_deref().map(Into::into));
+        b.products.names.push(p.name.as_deref().map(Into::into));
         let mut closure: SmallVec<[u32; 4]> = SmallVec::new();
         for (k, c) in p.categories.iter().enumerate() {
-            match b.category_index.get(c) {
+            match b.sel.category_index.get(c) {
                 Some(&cat) => {
                     let mut at = cat;
                     let mut guard = 0;
@@ -211,7 +239,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                         if !closure.contains(&at) {
                             closure.push(at);
                         }
-                        if let Some(set) = b.category_products.get_mut(at as usize) {
+                        if let Some(set) = b.sel.category_products.get_mut(at as usize) {
                             set.insert(id.raw());
                         }
                         at = parents.get(at as usize).copied().unwrap_or(NONE);
@@ -226,44 +254,44 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                 ),
             }
         }
-        b.catalog.category_closure.push(closure);
+        b.products.category_closure.push(closure);
         let family = match &p.family {
             Some(f) => {
                 let fid = intern(
-                    &mut b.family_index,
-                    &mut b.catalog.families,
-                    &mut b.family_products,
+                    &mut b.sel.family_index,
+                    &mut b.products.families,
+                    &mut b.sel.family_products,
                     f,
                 );
-                if let Some(set) = b.family_products.get_mut(fid as usize) {
+                if let Some(set) = b.sel.family_products.get_mut(fid as usize) {
                     set.insert(id.raw());
                 }
                 fid
             }
             None => NONE,
         };
-        b.catalog.family.push(family);
+        b.products.family.push(family);
         let brand = match &p.brand {
             Some(name) => {
                 let bid = intern(
-                    &mut b.brand_index,
-                    &mut b.catalog.brands,
-                    &mut b.brand_products,
+                    &mut b.sel.brand_index,
+                    &mut b.products.brands,
+                    &mut b.sel.brand_products,
                     name,
                 );
-                if let Some(set) = b.brand_products.get_mut(bid as usize) {
+                if let Some(set) = b.sel.brand_products.get_mut(bid as usize) {
                     set.insert(id.raw());
                 }
                 bid
             }
             None => NONE,
         };
-        b.catalog.brand.push(brand);
+        b.products.brand.push(brand);
         let cost = p
             .cost
             .as_deref()
             .and_then(|c| values::non_negative(c, || format!("{}.cost", path()), diags));
-        b.catalog.cost.push(cost);
+        b.products.cost.push(cost);
         if let Some(order) = &p.order {
             let min = order
                 .min
@@ -274,7 +302,7 @@ fn products(doc: &Document, b: &mut CatalogBuild, parents: &[u32], diags: &mut D
                 .as_ref()
                 .and_then(|q| values::quantity(q, || format!("{}.order.multiple", path()), diags));
             if min.is_some() || multiple.is_some() {
-                b.catalog.order.insert(id, OrderRule { min, multiple });
+                b.products.order.insert(id, OrderRule { min, multiple });
             }
         }
         for (key, value) in &p.attrs {
@@ -365,7 +393,7 @@ impl CatalogBuild {
     }
 
     fn resolve(
-        &self,
+        &mut self,
         selector: &Selector,
         path: &str,
         diags: &mut Diags,
@@ -411,9 +439,10 @@ impl CatalogBuild {
                     SelectorKey::Skus(ids),
                 )
             }
-            Selector::Family(f) => match self.family_index.get(f) {
+            Selector::Family(f) => match self.sel.family_index.get(f) {
                 Some(&fid) => (
-                    self.family_products
+                    self.sel
+                        .family_products
                         .get(fid as usize)
                         .cloned()
                         .unwrap_or_default(),
@@ -426,7 +455,7 @@ impl CatalogBuild {
                     SelectorKey::Skus(Vec::new()),
                 ),
             },
-            Selector::Category(c) => match self.category_index.get(c) {
+            Selector::Category(c) => match self.sel.category_index.get(c) {
                 Some(&cid) => {
                     let depth = self
                         .catalog
@@ -435,7 +464,8 @@ impl CatalogBuild {
                         .map(|d| d.depth)
                         .unwrap_or(0);
                     (
-                        self.category_products
+                        self.sel
+                            .category_products
                             .get(cid as usize)
                             .cloned()
                             .unwrap_or_default(),
@@ -457,9 +487,10 @@ impl CatalogBuild {
                     return None;
                 }
             },
-            Selector::Brand(name) => match self.brand_index.get(name) {
+            Selector::Brand(name) => match self.sel.brand_index.get(name) {
                 Some(&bid) => (
-                    self.brand_products
+                    self.sel
+                        .brand_products
                         .get(bid as usize)
                         .cloned()
                         .unwrap_or_default(),
@@ -510,7 +541,10 @@ impl CatalogBuild {
     }
 
     fn product(&self, sku: &str, path: &str, key: &str, diags: &mut Diags) -> Option<ProductId> {
-        let found = self.ids.get(sku).copied();
+        let found = match &self.refs {
+            Some(refs) => refs.product_of_sku(&self.catalog, sku),
+            None => self.ids.get(sku).copied(),
+        };
         if found.is_none() {
             let at = if key.is_empty() {
                 path.to_string()
@@ -528,7 +562,7 @@ impl CatalogBuild {
     }
 
     fn attr_products(
-        &self,
+        &mut self,
         cond: &AttrCondition,
         path: &str,
         diags: &mut Diags,
@@ -568,7 +602,11 @@ impl CatalogBuild {
             );
             return None;
         }
-        let column = self.attrs.get(&cond.key).map(Vec::as_slice).unwrap_or(&[]);
+        let Some(attrs) = &self.attrs else {
+            self.needs_attrs = true;
+            return Some(RoaringBitmap::new());
+        };
+        let column = attrs.get(&cond.key).map(Vec::as_slice).unwrap_or(&[]);
         let matches = |v: &Value| {
             if let Some(eq) = &cond.eq {
                 attr_equals(v, eq)

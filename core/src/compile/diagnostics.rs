@@ -22,6 +22,15 @@ impl Diags {
         self.push(code, path, message, ids);
     }
 
+    /// The day-independent warnings recorded so far and those that depend on it, taken.
+    pub(crate) fn take(&mut self) -> BuildWarnings {
+        BuildWarnings {
+            list: std::mem::take(&mut self.list),
+            expiring: std::mem::take(&mut self.expiring),
+            contracts: (0, 0),
+        }
+    }
+
     /// Records a warning due only on a day after `until` (an element that has expired).
     pub(crate) fn expiring(
         &mut self,
@@ -40,10 +49,11 @@ impl Diags {
 
     /// Applies the day to the warnings that depend on it, and returns the build's warnings as
     /// they were before (what a partial recompile starts from).
-    pub(crate) fn judge(&mut self, day: Instant) -> BuildWarnings {
+    pub(crate) fn judge(&mut self, day: Instant, contracts: (usize, usize)) -> BuildWarnings {
         let kept = BuildWarnings {
             list: std::mem::take(&mut self.list),
             expiring: std::mem::take(&mut self.expiring),
+            contracts,
         };
         self.list = kept.as_of(day);
         kept

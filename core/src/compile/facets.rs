@@ -99,7 +99,7 @@ pub(crate) fn build(
         .filter_map(|(pos, _)| u32::try_from(pos).ok())
         .collect();
     let mut category_names = vec![Box::<str>::from(""); cat.categories.len()];
-    for (name, &id) in &catalog.category_index {
+    for (name, &id) in &catalog.sel.category_index {
         if let Some(slot) = category_names.get_mut(id as usize) {
             *slot = name.as_str().into();
         }
@@ -154,6 +154,9 @@ fn attributes(
     pos_of: &dyn Fn(ProductId) -> u32,
     count: usize,
 ) -> AHashMap<Box<str>, AttrIndex> {
+    // The whole document is being compiled: the catalog has its attributes.
+    let no_attrs = AHashMap::new();
+    let attrs = catalog.attrs.as_ref().unwrap_or(&no_attrs);
     let declared = settings.and_then(|s| s.attributes.as_ref());
     let declared_numeric = settings.and_then(|s| s.numeric.as_ref());
     let indexed: BTreeSet<&str> = match declared {
@@ -162,10 +165,10 @@ fn attributes(
             .chain(declared_numeric.into_iter().flatten())
             .map(String::as_str)
             .collect(),
-        None => catalog.attrs.keys().map(String::as_str).collect(),
+        None => attrs.keys().map(String::as_str).collect(),
     };
     let all_numbers = |name: &str| {
-        catalog.attrs.get(name).is_some_and(|entries| {
+        attrs.get(name).is_some_and(|entries| {
             entries
                 .iter()
                 .all(|(_, v)| !elements(v).is_empty() && elements(v).iter().all(Value::is_number))
@@ -177,11 +180,7 @@ fn attributes(
     };
     let mut out = AHashMap::new();
     for name in indexed {
-        let entries = catalog
-            .attrs
-            .get(name)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let entries = attrs.get(name).map(Vec::as_slice).unwrap_or_default();
         let mut values: BTreeMap<String, (ValueKey, Vec<u32>)> = BTreeMap::new();
         let mut numbers: BTreeMap<Decimal, Vec<u32>> = BTreeMap::new();
         let mut smallest: Vec<Option<Decimal>> = if numeric.contains(name) {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{BuildWarnings, CompileError, Diagnostic, DiagnosticCode as Code, Severity};
-use crate::index::Index;
+use crate::index::{BuildState, Index};
 use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
 use crate::source::SectionSpan;
@@ -200,6 +200,8 @@ pub(crate) struct Output {
     pub sections: Vec<SectionSpan>,
     /// The build's warnings before the day was applied to them.
     pub build_warnings: BuildWarnings,
+    /// What a later change of contracts alone compiles them against.
+    pub state: Option<Arc<BuildState>>,
 }
 
 /// A document's version and its sections, as [`version::of_text`] finds them.
@@ -349,6 +351,7 @@ fn compile_value(
 /// section: the caller then compiles the whole document, which reports why.
 pub(crate) fn recompile_stock(
     old: &Index,
+    state: Option<&Arc<BuildState>>,
     build_warnings: &BuildWarnings,
     stock: &str,
     version: String,
@@ -382,12 +385,96 @@ pub(crate) fn recompile_stock(
     };
     phases.next();
     pricing::warn(&index, as_of, &mut diags);
-    Some(diags.finish(
-        Some((index, build_warnings.clone())),
-        Vec::new(),
-        options.strict,
-        &mut phases,
-    ))
+    let built = Built {
+        index,
+        build_warnings: build_warnings.clone(),
+        state: state.cloned(),
+    };
+    Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
+}
+
+/// Compiles a document that differs from the one `old` was compiled from in its `contracts`
+/// section only: the contracts' pricing rules and visibility rules are compiled again (their
+/// selectors resolved against the sets `state` kept, the accounts' visibility chains set
+/// again) and every other part of the index — products, price lists and their entries,
+/// references, search, stock — is shared with `old`. The warnings are the build's with the
+/// contracts' replaced, judged at the day of this compile, then the final checks run again.
+/// The result is the compile of the whole document (its sections are the caller's to keep).
+/// `None` when the section does not read as a valid `contracts` section, or names an
+/// attribute selector (the products' attributes are not kept): the caller then compiles the
+/// whole document.
+pub(crate) fn recompile_contracts(
+    old: &Index,
+    state: &Arc<BuildState>,
+    build_warnings: &BuildWarnings,
+    contracts: &str,
+    version: String,
+    options: &CompileOptions,
+) -> Option<Result<Output, CompileError>> {
+    let doc = Document::parse_direct(&format!(
+        "{{\"format\":\"{FORMAT}\",\"contracts\":{contracts}}}"
+    ))?;
+    let as_of = options.as_of.unwrap_or_else(Instant::now);
+    let mut phases = Phases::new(options.progress.as_ref());
+    // The phases before the pricing read nothing that changed.
+    while PHASES.get(phases.done) != Some(&"pricing") && phases.done < PHASES.len() {
+        phases.next();
+    }
+    phases.next();
+    let currencies = values::Currencies::over(&old.currencies, old.settings.default_currency);
+    let mut policies =
+        values::Policies::first(&old.settings.policies, state.policies_before_contracts);
+    let mut catalog = catalog::CatalogBuild::over(
+        Arc::clone(&old.catalog.products),
+        Arc::clone(&state.selectables),
+        Arc::clone(&old.refs),
+    );
+    let mut audiences = audience::AudienceBuild::over(&old.audiences);
+    let mut own = Diags::default();
+    let pricing = pricing::build_rules(
+        &doc,
+        &old.settings,
+        &currencies,
+        &mut catalog,
+        &audiences,
+        &mut policies,
+        Arc::clone(&old.pricing.price_lists),
+        &mut own,
+    );
+    phases.next();
+    let visibility = visibility::build(&doc, &old.settings, &mut catalog, &mut audiences, &mut own);
+    if catalog.needs_attrs {
+        return None;
+    }
+    while phases.done < PHASES.len() - 1 {
+        phases.next();
+    }
+    let kept = build_warnings.with_contracts(own.take());
+    let mut diags = Diags::default();
+    diags.list = kept.as_of(as_of);
+    if diags.has_errors() {
+        phases.finish(&diags.list);
+        return Some(Err(diags.into_error()));
+    }
+    let mut settings = (*old.settings).clone();
+    settings.policies = policies.table;
+    let index = Index {
+        version,
+        settings: Arc::new(settings),
+        catalog: Arc::new(catalog.catalog),
+        audiences: Arc::new(audiences.audiences),
+        pricing: Arc::new(pricing),
+        visibility: Arc::new(visibility),
+        ..old.share()
+    };
+    phases.next();
+    pricing::warn(&index, as_of, &mut diags);
+    let built = Built {
+        index,
+        build_warnings: kept,
+        state: Some(Arc::clone(state)),
+    };
+    Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
 }
 
 /// Reports the elements of a list that did not parse, and yields the others with their index.
@@ -419,7 +506,7 @@ fn build(
     as_of: Instant,
     diags: &mut Diags,
     phases: &mut Phases<'_>,
-) -> Option<(Index, BuildWarnings)> {
+) -> Option<Built> {
     phases.next();
     let settings_model = match &doc.settings {
         Some(Item::Ok(s)) => Some(s.clone()),
@@ -439,19 +526,32 @@ fn build(
     let mut audiences = audience::build(&doc, &currencies, diags);
     let approvals = users::build(&doc, &catalog, &audiences, diags);
     phases.next();
-    let pricing = pricing::build(
+    let lists = pricing::build_lists(
+        &doc,
+        &settings,
+        &currencies,
+        &catalog,
+        &mut audiences,
+        &mut policies,
+        diags,
+    );
+    let contracts_from = diags.list.len();
+    let policies_from = policies.table.len();
+    let pricing = pricing::build_rules(
         &doc,
         &settings,
         &currencies,
         &mut catalog,
-        &mut audiences,
+        &audiences,
         &mut policies,
+        Arc::new(lists),
         diags,
     );
     // Only pricing reads the price lists, and they hold most of the entries of a large document.
     drop(std::mem::take(&mut doc.price_lists));
     phases.next();
     let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, diags);
+    let contracts_to = diags.list.len();
     drop(std::mem::take(&mut doc.contracts));
     phases.next();
     // The reference and search indexes only read what is built so far: they are built side by
@@ -472,11 +572,15 @@ fn build(
     phases.next();
     let stock = stock::build(&doc, |sku| catalog.ids.get(sku).copied(), &search, diags);
     drop(doc);
-    let build_warnings = diags.judge(as_of);
+    let build_warnings = diags.judge(as_of, (contracts_from, contracts_to));
     if diags.has_errors() {
         return None;
     }
     settings.policies = policies.table;
+    let state = BuildState {
+        selectables: Arc::clone(&catalog.sel),
+        policies_before_contracts: policies_from,
+    };
     let index = Index {
         version,
         settings: Arc::new(settings),
@@ -492,25 +596,37 @@ fn build(
     };
     phases.next();
     pricing::warn(&index, as_of, diags);
-    Some((index, build_warnings))
+    Some(Built {
+        index,
+        build_warnings,
+        state: Some(Arc::new(state)),
+    })
+}
+
+/// What a compile builds, the warnings aside.
+pub(crate) struct Built {
+    index: Index,
+    build_warnings: BuildWarnings,
+    state: Option<Arc<BuildState>>,
 }
 
 impl Diags {
     fn finish(
         self,
-        index: Option<(Index, BuildWarnings)>,
+        built: Option<Built>,
         sections: Vec<SectionSpan>,
         strict: bool,
         phases: &mut Phases<'_>,
     ) -> Result<Output, CompileError> {
         phases.finish(&self.list);
         let rejected = self.has_errors() || (strict && !self.list.is_empty());
-        match index {
-            Some((index, build_warnings)) if !rejected => Ok(Output {
-                index,
+        match built {
+            Some(built) if !rejected => Ok(Output {
+                index: built.index,
                 warnings: self.list,
                 sections,
-                build_warnings,
+                build_warnings: built.build_warnings,
+                state: built.state,
             }),
             _ => Err(self.into_error()),
         }

@@ -1,5 +1,7 @@
 //! Price lists, their entries and the contracts' pricing rules, indexed for the quote path.
 
+use std::sync::Arc;
+
 use ahash::{AHashMap, AHashSet};
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
@@ -10,7 +12,7 @@ use super::orders;
 use super::values::{self, Currencies, Policies};
 use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
-use crate::index::pricing::{entry_key, EntrySlots, SLOTS_SHARE};
+use crate::index::pricing::{entry_key, EntrySlots, PriceLists, SLOTS_SHARE};
 use crate::index::{
     Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index, IndexKind,
     ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey,
@@ -144,29 +146,49 @@ pub(super) fn never_valid(validity: Interval, path: &str, id: &str, diags: &mut 
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn build(
+/// The price lists: read, derived lists resolved, entries indexed by product, and attached to
+/// each account's chain.
+pub(crate) fn build_lists(
     doc: &Document,
     settings: &Settings,
     currencies: &Currencies,
-    catalog: &mut CatalogBuild,
+    catalog: &CatalogBuild,
     audiences: &mut AudienceBuild,
     policies: &mut Policies,
     diags: &mut Diags,
-) -> Pricing {
-    let mut pricing = Pricing::default();
+) -> PriceLists {
+    let mut lists = PriceLists::default();
     let read = read_lists(
         doc,
         settings.timezone,
         currencies,
         catalog,
         policies,
-        &mut pricing,
+        &mut lists,
         diags,
     );
-    resolve_derived(&mut pricing, &read.derived, &read.paths, diags);
-    index_entries(&mut pricing, read.entries, catalog.catalog.skus.len());
-    attach_lists(&mut pricing, doc, audiences, diags);
+    resolve_derived(&mut lists, &read.derived, &read.paths, diags);
+    index_entries(&mut lists, read.entries, catalog.catalog.skus.len());
+    attach_lists(&mut lists, doc, audiences, diags);
+    lists
+}
+
+/// The contracts' rules over `lists`, and each wide audience's rules resolved per product.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_rules(
+    doc: &Document,
+    settings: &Settings,
+    currencies: &Currencies,
+    catalog: &mut CatalogBuild,
+    audiences: &AudienceBuild,
+    policies: &mut Policies,
+    lists: Arc<PriceLists>,
+    diags: &mut Diags,
+) -> Pricing {
+    let mut pricing = Pricing {
+        price_lists: lists,
+        ..Pricing::default()
+    };
     contracts(
         doc,
         settings,
@@ -197,7 +219,7 @@ fn read_lists(
     currencies: &Currencies,
     catalog: &CatalogBuild,
     policies: &mut Policies,
-    pricing: &mut Pricing,
+    pricing: &mut PriceLists,
     diags: &mut Diags,
 ) -> ListsRead {
     let lists = items(&doc.price_lists, "price_lists", diags);
@@ -271,7 +293,7 @@ fn read_lists(
 /// Sorts the entries by (list, product) and indexes each run of one product in one list: by
 /// product in [`EntrySlots`] for a list that prices at least one product in [`SLOTS_SHARE`] of
 /// the `products` of the catalog, in the hash map for the others.
-fn index_entries(pricing: &mut Pricing, mut entries: Vec<EntryDef>, products: usize) {
+fn index_entries(pricing: &mut PriceLists, mut entries: Vec<EntryDef>, products: usize) {
     // Lists usually give their entries in catalog order: no sort (and its copy) then.
     if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
         entries.sort_by_key(|e| (e.list, e.product));
@@ -434,7 +456,7 @@ fn rising(
 }
 
 fn resolve_derived(
-    pricing: &mut Pricing,
+    pricing: &mut PriceLists,
     names: &[Option<(String, Option<Decimal>, String)>],
     paths: &[String],
     diags: &mut Diags,
@@ -498,7 +520,7 @@ fn resolve_derived(
 
 /// Attaches price lists to each account's chain: own, ancestors', segments', everyone's.
 fn attach_lists(
-    pricing: &mut Pricing,
+    pricing: &mut PriceLists,
     doc: &Document,
     audiences: &mut AudienceBuild,
     diags: &mut Diags,
@@ -785,7 +807,7 @@ fn named_category(selector: &model::Selector, catalog: &CatalogBuild) -> u32 {
             .map_or(0, |d| d.depth)
     };
     match selector {
-        model::Selector::Category(c) => catalog.category_index.get(c).copied().unwrap_or(NONE),
+        model::Selector::Category(c) => catalog.sel.category_index.get(c).copied().unwrap_or(NONE),
         model::Selector::AllOf(members) => members
             .iter()
             .map(|m| named_category(m, catalog))

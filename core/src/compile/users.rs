@@ -322,7 +322,7 @@ impl RuleCheck<'_> {
         }
         let mut categories: Vec<u32> = Vec::new();
         for (c, category) in rule.categories.iter().enumerate() {
-            match self.catalog.category_index.get(category.as_str()) {
+            match self.catalog.sel.category_index.get(category.as_str()) {
                 Some(&at) => categories.push(at),
                 None => diags.error(
                     Code::UnknownReference,

@@ -168,6 +168,18 @@ pub(crate) struct Currencies {
 }
 
 impl Currencies {
+    /// The currencies of a compiled index, for a compile of contracts alone.
+    pub fn over(defs: &IdVec<CurrencyId, CurrencyDef>, default: CurrencyId) -> Currencies {
+        Currencies {
+            defs: defs.clone(),
+            index: defs
+                .iter_enumerated()
+                .map(|(id, c)| (c.code.to_string(), id))
+                .collect(),
+            default,
+        }
+    }
+
     /// Resolves a currency code named at `path`.
     pub fn resolve(&self, code: &str, path: &str, diags: &mut Diags) -> Option<CurrencyId> {
         let found = self.index.get(code).copied();
@@ -318,6 +330,15 @@ pub(crate) struct Policies {
 }
 
 impl Policies {
+    /// The first `count` policies of a compiled table (those declared before the contracts).
+    pub fn first(table: &IdVec<PolicyId, Policy>, count: usize) -> Policies {
+        let mut out = Policies::default();
+        for policy in table.iter().take(count) {
+            out.table.push(*policy);
+        }
+        out
+    }
+
     /// Registers a policy (deduplicated) and returns its id.
     pub fn add(&mut self, policy: Policy) -> Option<PolicyId> {
         let known = self

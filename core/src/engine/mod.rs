@@ -20,7 +20,9 @@ use chrono_tz::Tz;
 
 use crate::error::{BuildWarnings, Diagnostic, QueryError};
 use crate::index::audiences::Audience;
-use crate::index::{AccountDef, AccountId, CurrencyId, Index, Policy, PolicyId, ProductId};
+use crate::index::{
+    AccountDef, AccountId, BuildState, CurrencyId, Index, Policy, PolicyId, ProductId,
+};
 use crate::instant::Instant;
 use crate::source::Source;
 
@@ -39,6 +41,9 @@ pub struct Engine {
     /// The build's warnings before the day was applied to them, for a change that recompiles
     /// only part of the document.
     pub(crate) build_warnings: Arc<BuildWarnings>,
+    /// What a change of contracts alone is compiled against; `None` for an engine opened from
+    /// a snapshot (such a change then compiles the whole document).
+    pub(crate) build_state: Option<Arc<BuildState>>,
     /// The changes that made this engine from another ([`Engine::apply`]); `None` for an
     /// engine compiled or opened whole.
     pub(crate) derived: Option<Arc<crate::changes::Derivation>>,
@@ -83,6 +88,7 @@ impl Engine {
         index: Index,
         warnings: Vec<Diagnostic>,
         build_warnings: BuildWarnings,
+        build_state: Option<Arc<BuildState>>,
         source: Option<Source>,
     ) -> Engine {
         Engine {
@@ -90,6 +96,7 @@ impl Engine {
             caches: search::Caches::default(),
             warnings,
             build_warnings: Arc::new(build_warnings),
+            build_state,
             source,
             derived: None,
         }

@@ -6,7 +6,7 @@ use smallvec::SmallVec;
 
 use super::ids::{AccountId, AudKey, CurrencyId, Id, IdVec, ListId};
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Audiences {
     pub segment_ids: Vec<Box<str>>,
     pub accounts: IdVec<AccountId, AccountDef>,
@@ -14,7 +14,7 @@ pub(crate) struct Audiences {
 }
 
 /// Everything a query needs about an account, precomputed.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AccountDef {
     pub id: Box<str>,
     pub currency: Option<CurrencyId>,

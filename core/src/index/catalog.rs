@@ -1,5 +1,8 @@
 //! The catalog: product columns, the category/family/brand dictionaries and compiled selectors.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use ahash::AHashMap;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
@@ -19,8 +22,39 @@ pub(crate) struct Spec {
     pub members: u16,
 }
 
+/// The compiled catalog: the products (shared: a change of contracts builds new selectors over
+/// the same products) and the selectors the document's rules name.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Catalog {
+    pub products: Arc<Products>,
+    pub selectors: IdVec<SelectorId, SelectorDef>,
+}
+
+/// The catalog's columns are read as its own fields.
+impl Deref for Catalog {
+    type Target = Products;
+
+    fn deref(&self) -> &Products {
+        &self.products
+    }
+}
+
+/// What resolving a selector by name reads besides the products: kept by the engine, so that a
+/// change of contracts resolves its selectors without compiling the products again.
+#[derive(Debug, Default)]
+pub(crate) struct Selectables {
+    pub category_index: AHashMap<String, u32>,
+    pub family_index: AHashMap<String, u32>,
+    pub brand_index: AHashMap<String, u32>,
+    /// Products of each category's subtree.
+    pub category_products: Vec<RoaringBitmap>,
+    pub family_products: Vec<RoaringBitmap>,
+    pub brand_products: Vec<RoaringBitmap>,
+}
+
+/// The product columns and the category/family/brand dictionaries.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Products {
     /// The table that issues product ids; the columns below are filled with it, row for row.
     pub skus: IdVec<ProductId, Box<str>>,
     pub names: IdVec<ProductId, Option<Box<str>>>,
@@ -36,7 +70,6 @@ pub(crate) struct Catalog {
     pub categories: Vec<CategoryDef>,
     pub families: Vec<Box<str>>,
     pub brands: Vec<Box<str>>,
-    pub selectors: IdVec<SelectorId, SelectorDef>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

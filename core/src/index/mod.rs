@@ -121,6 +121,15 @@ pub(crate) struct Index {
     pub approvals: Arc<approvals::ApprovalIndex>,
 }
 
+/// What a compile keeps beside the index so that a change of contracts alone compiles them
+/// again without the rest: the sets selectors are resolved against, and how many rounding
+/// policies the document declared before its contracts (theirs follow).
+#[derive(Debug)]
+pub(crate) struct BuildState {
+    pub selectables: Arc<catalog::Selectables>,
+    pub policies_before_contracts: usize,
+}
+
 impl Index {
     /// Another index sharing every part of this one (a change then replaces what it touches).
     pub(crate) fn share(&self) -> Index {
@@ -148,15 +157,9 @@ impl Index {
             .ok_or_else(|| QueryError::UnknownAccount(id.to_string()))
     }
 
-    /// The product whose SKU is exactly `sku` (the reference map holds SKUs folded).
+    /// The product whose SKU is exactly `sku`.
     pub(crate) fn product_of_sku(&self, sku: &str) -> Option<ProductId> {
-        let key = folded(sku);
-        let &first = self.refs.sku.get(&*key)?;
-        let exact = |p: ProductId| self.sku(p) == sku;
-        match self.refs.shared.sku.get(&*key) {
-            Some(all) => all.iter().copied().find(|&p| exact(p)),
-            None => exact(first).then_some(first),
-        }
+        self.refs.product_of_sku(&self.catalog, sku)
     }
 
     pub(crate) fn sku(&self, product: ProductId) -> &str {

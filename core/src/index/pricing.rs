@@ -1,5 +1,8 @@
 //! Price lists, their entries, contracts and rules, with the keys that find them from a product.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use ahash::AHashMap;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
@@ -17,15 +20,11 @@ use super::ids::{
 use crate::instant::Interval;
 use crate::model::{PercentOf, PriceMode, RoundingMode, TierBasis, TierMode};
 
+/// The compiled prices: the price lists with their entries (shared: a change of contracts
+/// builds new rules over the same lists), and the contracts with their rules.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Pricing {
-    pub lists: IdVec<ListId, ListDef>,
-    pub list_index: AHashMap<Box<str>, ListId>,
-    pub entries: IdVec<EntryId, EntryDef>,
-    /// `(list << 32) | product` → range in `entries`, for the lists without [`EntrySlots`].
-    pub entry_index: AHashMap<u64, (EntryId, u32)>,
-    /// Per list, its entries' ranges by product when it prices a large share of the catalog.
-    pub entry_slots: IdVec<ListId, Option<EntrySlots>>,
+    pub price_lists: Arc<PriceLists>,
     pub rules: IdVec<RuleId, RuleDef>,
     /// `(aud << 32) | key` → rules indexed by a key the product carries.
     pub rule_index: AHashMap<u64, SmallVec<[RuleId; 2]>>,
@@ -33,10 +32,31 @@ pub(crate) struct Pricing {
     /// one lookup and one bitmap test.
     pub audience_rules: AHashMap<AudKey, AudienceRules>,
     pub contracts: IdVec<ContractId, ContractDef>,
-    /// Everyone-level lists (for `list_price`).
-    pub everyone_lists: SmallVec<[ListId; 2]>,
     /// The contracts' order conditions, in document order.
     pub order_conditions: Vec<super::OrderCondDef>,
+}
+
+/// The price lists are read as the pricing's own fields.
+impl Deref for Pricing {
+    type Target = PriceLists;
+
+    fn deref(&self) -> &PriceLists {
+        &self.price_lists
+    }
+}
+
+/// The price lists and their entries.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct PriceLists {
+    pub lists: IdVec<ListId, ListDef>,
+    pub list_index: AHashMap<Box<str>, ListId>,
+    pub entries: IdVec<EntryId, EntryDef>,
+    /// `(list << 32) | product` → range in `entries`, for the lists without [`EntrySlots`].
+    pub entry_index: AHashMap<u64, (EntryId, u32)>,
+    /// Per list, its entries' ranges by product when it prices a large share of the catalog.
+    pub entry_slots: IdVec<ListId, Option<EntrySlots>>,
+    /// Everyone-level lists (for `list_price`).
+    pub everyone_lists: SmallVec<[ListId; 2]>,
 }
 
 /// The pricing rules of one audience key.

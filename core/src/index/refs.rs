@@ -6,6 +6,7 @@ use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
+use super::catalog::Products;
 use super::ids::{AccountId, ProductId};
 use super::refmap::RefMap;
 
@@ -21,6 +22,19 @@ pub(crate) struct RefIndex {
     /// once folded), with every product in document order; the maps above hold only the
     /// first, and a query takes the first its account may see.
     pub shared: SharedRefs,
+}
+
+impl RefIndex {
+    /// The product whose SKU is exactly `sku` (the map holds SKUs folded).
+    pub(crate) fn product_of_sku(&self, products: &Products, sku: &str) -> Option<ProductId> {
+        let key = folded(sku);
+        let &first = self.sku.get(&*key)?;
+        let exact = |p: ProductId| products.skus.get(p).is_some_and(|s| &**s == sku);
+        match self.shared.sku.get(&*key) {
+            Some(all) => all.iter().copied().find(|&p| exact(p)),
+            None => exact(first).then_some(first),
+        }
+    }
 }
 
 /// A key of a reference map that several products share → all of them, in document order.

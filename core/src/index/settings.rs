@@ -7,7 +7,7 @@ use super::compact;
 use super::ids::{CurrencyId, IdVec, PolicyId};
 use crate::model::{RoundingMode, RoundingStage, Select};
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Settings {
     pub default_open: bool,
     #[serde(with = "compact")]
@@ -20,7 +20,7 @@ pub(crate) struct Settings {
     pub policies: IdVec<PolicyId, Policy>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StepDef {
     pub name: Box<str>,
     pub select: Select,
@@ -37,7 +37,7 @@ pub(crate) struct Policy {
     pub unit_scale: u32,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CurrencyDef {
     pub code: Box<str>,
     pub scale: u32,
