@@ -179,7 +179,7 @@ impl Engine {
             [only] if only == "stock" => next.section("stock").and_then(|stock| {
                 compile::recompile_stock(
                     &self.index,
-                    self.build_state.as_ref(),
+                    &self.build_state,
                     &self.build_warnings,
                     stock.text(),
                     version.clone(),
@@ -187,20 +187,16 @@ impl Engine {
                 )
             }),
             // The contracts' rules and visibility are compiled again over the rest.
-            [only] if only == "contracts" => {
-                let state = self.build_state.as_ref();
-                let contracts = next.section("contracts");
-                state.zip(contracts).and_then(|(state, contracts)| {
-                    compile::recompile_contracts(
-                        &self.index,
-                        state,
-                        &self.build_warnings,
-                        contracts.text(),
-                        version.clone(),
-                        options,
-                    )
-                })
-            }
+            [only] if only == "contracts" => next.section("contracts").and_then(|contracts| {
+                compile::recompile_contracts(
+                    &self.index,
+                    &self.build_state,
+                    &self.build_warnings,
+                    contracts.text(),
+                    version.clone(),
+                    options,
+                )
+            }),
             _ => None,
         };
         let output = match output {
@@ -431,6 +427,16 @@ mod tests {
         }
         assert!(answer(&new, "C", "A").is_ok());
         assert!(answer(&new, "D", "A").is_err());
+
+        // An engine opened from a snapshot compiles a change of contracts the same way.
+        let reopened = Engine::from_snapshot_bytes(&old.to_snapshot_bytes().unwrap()).unwrap();
+        let from_opened = reopened.apply(changes, &day).unwrap().engine;
+        assert!(Arc::ptr_eq(
+            &reopened.index.catalog.products,
+            &from_opened.index.catalog.products
+        ));
+        assert_eq!(from_opened.engine_version(), whole.engine_version());
+        assert_eq!(codes(from_opened.diagnostics()), codes(whole.diagnostics()));
 
         let bad = r#"{"format": "tarif/1-changes", "upsert": {"rules": [
             {"contract": "seg", "id": "x", "step": "discount", "products": {"sku": "Z"}, "percent": "1"}]}}"#;

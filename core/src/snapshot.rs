@@ -10,7 +10,7 @@
 //! | 20 | 32 | BLAKE3 hash of the payload |
 //! | 52 | 2 | length of the engine version, u16 little-endian |
 //! | 54 | n | the engine version (UTF-8), as [`Engine::engine_version`] gives it |
-//! | 54 + n | payload length | the payload: the index, the compile warnings (and the build's, before the day was applied to them) and the source (its text and where each section is, with its hash), in postcard |
+//! | 54 + n | payload length | the payload: the index, the compile warnings (and the build's, before the day was applied to them), what a change of contracts alone is compiled against, and the source (its text and where each section is, with its hash), in postcard |
 //!
 //! A build reads only its own format version: the payload is the index's own types, so any
 //! change to them bumps [`FORMAT_VERSION`] (a committed snapshot in the conformance tests,
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{BuildWarnings, Diagnostic, SnapshotError};
-use crate::index::Index;
+use crate::index::{BuildState, Index};
 use crate::source::{SectionSpan, Source};
 
 /// The first 8 bytes of every snapshot.
@@ -45,7 +45,7 @@ pub const MAGIC: &[u8; 8] = b"TARIFSNP";
 /// ```
 /// assert!(tarif::snapshot::FORMAT_VERSION >= 1);
 /// ```
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 
 /// Bytes before the engine version: magic, format version, payload length, hash, version length.
 const FIXED_HEADER: usize = 8 + 4 + 8 + 32 + 2;
@@ -148,6 +148,7 @@ struct PayloadOut<'a> {
     index: &'a Index,
     warnings: &'a [Diagnostic],
     build_warnings: &'a BuildWarnings,
+    build_state: &'a BuildState,
     source: Option<(&'a str, Vec<SectionSpan>)>,
 }
 
@@ -156,6 +157,7 @@ struct PayloadIn<'a> {
     index: Index,
     warnings: Vec<Diagnostic>,
     build_warnings: BuildWarnings,
+    build_state: BuildState,
     #[serde(borrow)]
     source: Option<(&'a str, Vec<SectionSpan>)>,
 }
@@ -189,6 +191,7 @@ impl Engine {
             index: &self.index,
             warnings: &self.warnings,
             build_warnings: &self.build_warnings,
+            build_state: &self.build_state,
             source: self.source.as_ref().map(Source::spans),
         };
         let mut out = postcard::to_extend(&payload, out)
@@ -255,7 +258,7 @@ impl Engine {
             decoded.index,
             decoded.warnings,
             decoded.build_warnings,
-            None,
+            Arc::new(decoded.build_state),
             decoded
                 .source
                 .map(|(text, spans)| Source::compiled(Arc::from(text), spans)),

@@ -201,7 +201,7 @@ pub(crate) struct Output {
     /// The build's warnings before the day was applied to them.
     pub build_warnings: BuildWarnings,
     /// What a later change of contracts alone compiles them against.
-    pub state: Option<Arc<BuildState>>,
+    pub state: Arc<BuildState>,
 }
 
 /// A document's version and its sections, as [`version::of_text`] finds them.
@@ -351,7 +351,7 @@ fn compile_value(
 /// section: the caller then compiles the whole document, which reports why.
 pub(crate) fn recompile_stock(
     old: &Index,
-    state: Option<&Arc<BuildState>>,
+    state: &Arc<BuildState>,
     build_warnings: &BuildWarnings,
     stock: &str,
     version: String,
@@ -388,7 +388,7 @@ pub(crate) fn recompile_stock(
     let built = Built {
         index,
         build_warnings: build_warnings.clone(),
-        state: state.cloned(),
+        state: Arc::clone(state),
     };
     Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
 }
@@ -472,7 +472,7 @@ pub(crate) fn recompile_contracts(
     let built = Built {
         index,
         build_warnings: kept,
-        state: Some(Arc::clone(state)),
+        state: Arc::clone(state),
     };
     Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
 }
@@ -599,7 +599,7 @@ fn build(
     Some(Built {
         index,
         build_warnings,
-        state: Some(Arc::new(state)),
+        state: Arc::new(state),
     })
 }
 
@@ -607,7 +607,7 @@ fn build(
 pub(crate) struct Built {
     index: Index,
     build_warnings: BuildWarnings,
-    state: Option<Arc<BuildState>>,
+    state: Arc<BuildState>,
 }
 
 impl Diags {

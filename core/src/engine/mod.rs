@@ -41,9 +41,8 @@ pub struct Engine {
     /// The build's warnings before the day was applied to them, for a change that recompiles
     /// only part of the document.
     pub(crate) build_warnings: Arc<BuildWarnings>,
-    /// What a change of contracts alone is compiled against; `None` for an engine opened from
-    /// a snapshot (such a change then compiles the whole document).
-    pub(crate) build_state: Option<Arc<BuildState>>,
+    /// What a change of contracts alone is compiled against.
+    pub(crate) build_state: Arc<BuildState>,
     /// The changes that made this engine from another ([`Engine::apply`]); `None` for an
     /// engine compiled or opened whole.
     pub(crate) derived: Option<Arc<crate::changes::Derivation>>,
@@ -88,7 +87,7 @@ impl Engine {
         index: Index,
         warnings: Vec<Diagnostic>,
         build_warnings: BuildWarnings,
-        build_state: Option<Arc<BuildState>>,
+        build_state: Arc<BuildState>,
         source: Option<Source>,
     ) -> Engine {
         Engine {

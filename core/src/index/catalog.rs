@@ -41,7 +41,7 @@ impl Deref for Catalog {
 
 /// What resolving a selector by name reads besides the products: kept by the engine, so that a
 /// change of contracts resolves its selectors without compiling the products again.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Selectables {
     pub category_index: AHashMap<String, u32>,
     pub family_index: AHashMap<String, u32>,

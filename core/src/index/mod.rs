@@ -124,7 +124,7 @@ pub(crate) struct Index {
 /// What a compile keeps beside the index so that a change of contracts alone compiles them
 /// again without the rest: the sets selectors are resolved against, and how many rounding
 /// policies the document declared before its contracts (theirs follow).
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct BuildState {
     pub selectables: Arc<catalog::Selectables>,
     pub policies_before_contracts: usize,
