@@ -131,9 +131,11 @@ impl DiagnosticCode {
 pub(crate) struct BuildWarnings {
     pub list: Vec<Diagnostic>,
     pub expiring: Vec<Expiring>,
-    /// Where the warnings of the contracts (their pricing rules, then their visibility rules)
-    /// are in `list`: a change of contracts alone replaces that range.
-    pub contracts: (usize, usize),
+    /// Where the warnings of the price lists begin in `list`, then those of the contracts
+    /// (their pricing rules, then their visibility rules), and where the latter end: a
+    /// change of contracts alone replaces `marks[1]..marks[2]`, of price lists alone
+    /// `marks[0]..marks[2]`.
+    pub marks: [usize; 3],
 }
 
 /// A warning due once its element's validity has ended.
@@ -148,35 +150,40 @@ pub(crate) struct Expiring {
 }
 
 impl BuildWarnings {
-    /// These warnings with the contracts' replaced by `own` (a compile of the contracts alone).
-    pub(crate) fn with_contracts(&self, own: BuildWarnings) -> BuildWarnings {
-        let (from, to) = self.contracts;
-        let head = self.list.get(..from).unwrap_or_default();
-        let tail = self.list.get(to..).unwrap_or_default();
-        let shift = |at: usize| at + from;
-        let grown = from + own.list.len();
+    /// These warnings with those from `marks[from]` to `marks[2]` replaced by `own`, the
+    /// warnings of a compile of those phases alone (its marks relative to its own list).
+    pub(crate) fn replaced(&self, from: usize, own: BuildWarnings) -> BuildWarnings {
+        let start = self.marks.get(from).copied().unwrap_or(0);
+        let end = self.marks[2];
+        let head = self.list.get(..start).unwrap_or_default();
+        let tail = self.list.get(end..).unwrap_or_default();
+        let grown = start + own.list.len();
         let mut list = Vec::with_capacity(head.len() + own.list.len() + tail.len());
         list.extend_from_slice(head);
         list.extend(own.list);
         list.extend_from_slice(tail);
-        let before = self.expiring.iter().filter(|e| e.at < from).cloned();
+        let before = self.expiring.iter().filter(|e| e.at < start).cloned();
         let after = self
             .expiring
             .iter()
-            .filter(|e| e.at > to)
+            .filter(|e| e.at > end)
             .cloned()
             .map(|mut e| {
-                e.at = e.at - to + grown;
+                e.at = e.at - end + grown;
                 e
             });
         let mine = own.expiring.into_iter().map(|mut e| {
-            e.at = shift(e.at);
+            e.at += start;
             e
         });
+        let mut marks = self.marks;
+        for (i, mark) in marks.iter_mut().enumerate().skip(from) {
+            *mark = start + own.marks.get(i).copied().unwrap_or(0);
+        }
         BuildWarnings {
             list,
             expiring: before.chain(mine).chain(after).collect(),
-            contracts: (from, grown),
+            marks,
         }
     }
 

@@ -186,17 +186,31 @@ impl Engine {
                     options,
                 )
             }),
-            // The contracts' rules and visibility are compiled again over the rest.
-            [only] if only == "contracts" => next.section("contracts").and_then(|contracts| {
-                compile::recompile_contracts(
+            // The contracts' rules and visibility, or the price lists and then the rules
+            // over them, are compiled again over the rest.
+            [only] if only == "contracts" || only == "price_lists" => {
+                let part = if only == "contracts" {
+                    compile::PricingPart::Contracts
+                } else {
+                    compile::PricingPart::PriceLists
+                };
+                let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]
+                    .into_iter()
+                    .filter(|name| {
+                        part == compile::PricingPart::PriceLists || *name != "price_lists"
+                    })
+                    .filter_map(|name| Some((name, next.section(name)?.text())))
+                    .collect();
+                compile::recompile_pricing(
                     &self.index,
                     &self.build_state,
                     &self.build_warnings,
-                    contracts.text(),
+                    part,
+                    &sections,
                     version.clone(),
                     options,
                 )
-            }),
+            }
             _ => None,
         };
         let output = match output {
@@ -443,5 +457,59 @@ mod tests {
         let err = old.apply(bad, &day).unwrap_err();
         assert!(codes(&err.diagnostics)
             .contains(&("UNKNOWN_REFERENCE", "upsert.rules[0].products.sku")));
+    }
+
+    #[test]
+    fn a_change_of_the_price_lists_alone_shares_the_products_and_equals_a_compile() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["pub"]},
+            "products": [{"sku": "A"}, {"sku": "B"}, {"sku": "C"}],
+            "price_lists": [
+                {"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}]},
+                {"id": "net", "currency": "EUR", "rounding": {"mode": "down"}, "prices": [{"sku": "A", "price": "9"}]}],
+            "segments": [{"id": "s", "price_lists": ["net"]}],
+            "accounts": [{"id": "K", "segments": ["s"]}, {"id": "L"}],
+            "contracts": [{"id": "k", "audience": "all", "valid": {"until": "2020-01-01"},
+                "rules": [{"id": "r", "step": "discount", "products": "all", "percent": "10", "rounding": {"mode": "up"}}]}]}"#;
+        let old = Engine::compile(doc, &at("2019-06-01T00:00:00Z"))
+            .unwrap()
+            .engine;
+        let changes = r#"{"format": "tarif/1-changes", "upsert": {
+            "price_lists": [{"id": "net", "currency": "EUR", "rounding": {"mode": "up"}}],
+            "prices": [
+            {"list": "net", "sku": "B", "price": "15"}, {"list": "pub", "sku": "C", "price": "30"},
+            {"list": "pub", "sku": "A", "price": "11", "valid": {"from": "2030-01-01"}}]}}"#;
+        let day = at("2021-06-01T00:00:00Z");
+        let new = old.apply(changes, &day).unwrap().engine;
+        assert!(Arc::ptr_eq(
+            &old.index.catalog.products,
+            &new.index.catalog.products
+        ));
+        assert!(Arc::ptr_eq(&old.index.refs, &new.index.refs));
+        assert!(!Arc::ptr_eq(
+            &old.index.pricing.price_lists,
+            &new.index.pricing.price_lists
+        ));
+
+        let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
+        assert_eq!(new.engine_version(), whole.engine_version());
+        assert_eq!(codes(new.diagnostics()), codes(whole.diagnostics()));
+        assert!(codes(new.diagnostics()).contains(&("EXPIRED", "contracts[0].valid")));
+        assert_eq!(new.index.settings.policies, whole.index.settings.policies);
+        let answer = |e: &Engine, account: &str, sku: &str| {
+            e.quote(&QuoteRequest::new(account, sku, Decimal::ONE).at(Instant(0)))
+                .map(|q| q.unit_price.to_string())
+                .map_err(|e| e.code())
+        };
+        for account in ["K", "L"] {
+            for sku in ["A", "B", "C"] {
+                assert_eq!(
+                    answer(&new, account, sku),
+                    answer(&whole, account, sku),
+                    "{account} {sku}"
+                );
+            }
+        }
+        assert_eq!(answer(&new, "K", "B").as_deref(), Ok("16.50"));
     }
 }

@@ -25,9 +25,15 @@ pub(crate) struct AudienceBuild {
 }
 
 impl AudienceBuild {
-    /// The audiences of a compiled index, for a compile of contracts alone: the accounts with
-    /// their chains and lists, their visibility chains cleared for the contracts to set again.
-    pub fn over(compiled: &Audiences) -> AudienceBuild {
+    /// The audiences of a compiled index, for a compile of contracts or price lists alone:
+    /// the accounts with their chains and lists, their visibility chains cleared for the
+    /// contracts to set again, and the lists each segment and account names (for price
+    /// lists to be attached again).
+    pub fn over(
+        compiled: &Audiences,
+        segment_lists: &[Vec<(String, String)>],
+        account_lists: &[Vec<(String, String)>],
+    ) -> AudienceBuild {
         let mut audiences = compiled.clone();
         let segments = u32::try_from(audiences.segment_ids.len()).unwrap_or(0);
         let segment_sets = audiences
@@ -54,8 +60,8 @@ impl AudienceBuild {
                 .filter_map(|(i, s)| Some((s.to_string(), u32::try_from(i).ok()?)))
                 .collect(),
             audiences,
-            segment_lists: Vec::new(),
-            account_lists: Vec::new(),
+            segment_lists: segment_lists.to_vec(),
+            account_lists: account_lists.to_vec(),
             segment_sets,
             aliases: Vec::new(),
         }

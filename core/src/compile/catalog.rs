@@ -22,7 +22,8 @@ use crate::money::parse_decimal;
 /// The catalog built, with the lookup tables later phases resolve names through.
 pub(crate) struct CatalogBuild {
     pub catalog: Catalog,
-    /// Products by SKU; empty in a compile of contracts alone, which finds them in `refs`.
+    /// Products by SKU; empty in a compile of contracts or price lists alone, which finds
+    /// them in `refs`.
     pub ids: AHashMap<String, ProductId>,
     pub sel: Arc<Selectables>,
     /// Attribute name → (product, value), for attribute selectors; `None` in a compile of
@@ -45,8 +46,16 @@ struct Draft {
 }
 
 impl CatalogBuild {
-    /// The catalog of a compile of contracts alone: the products, their selectable sets and
-    /// reference maps of a compiled index, and no selectors yet.
+    /// The product with this exact SKU.
+    pub(crate) fn product_id(&self, sku: &str) -> Option<ProductId> {
+        match &self.refs {
+            Some(refs) => refs.product_of_sku(&self.catalog, sku),
+            None => self.ids.get(sku).copied(),
+        }
+    }
+
+    /// The catalog of a compile of contracts or price lists alone: the products, their
+    /// selectable sets and reference maps of a compiled index, and no selectors yet.
     pub(crate) fn over(
         products: Arc<Products>,
         sel: Arc<Selectables>,
@@ -541,10 +550,7 @@ impl CatalogBuild {
     }
 
     fn product(&self, sku: &str, path: &str, key: &str, diags: &mut Diags) -> Option<ProductId> {
-        let found = match &self.refs {
-            Some(refs) => refs.product_of_sku(&self.catalog, sku),
-            None => self.ids.get(sku).copied(),
-        };
+        let found = self.product_id(sku);
         if found.is_none() {
             let at = if key.is_empty() {
                 path.to_string()

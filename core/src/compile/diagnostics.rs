@@ -22,12 +22,14 @@ impl Diags {
         self.push(code, path, message, ids);
     }
 
-    /// The day-independent warnings recorded so far and those that depend on it, taken.
-    pub(crate) fn take(&mut self) -> BuildWarnings {
+    /// The warnings recorded so far, taken, with the marks of a compile of some phases alone
+    /// (the price lists' warnings end at `lists`, the contracts' at the end).
+    pub(crate) fn take(&mut self, lists: usize) -> BuildWarnings {
+        let end = self.list.len();
         BuildWarnings {
             list: std::mem::take(&mut self.list),
             expiring: std::mem::take(&mut self.expiring),
-            contracts: (0, 0),
+            marks: [0, lists, end],
         }
     }
 
@@ -49,11 +51,11 @@ impl Diags {
 
     /// Applies the day to the warnings that depend on it, and returns the build's warnings as
     /// they were before (what a partial recompile starts from).
-    pub(crate) fn judge(&mut self, day: Instant, contracts: (usize, usize)) -> BuildWarnings {
+    pub(crate) fn judge(&mut self, day: Instant, marks: [usize; 3]) -> BuildWarnings {
         let kept = BuildWarnings {
             list: std::mem::take(&mut self.list),
             expiring: std::mem::take(&mut self.expiring),
-            contracts,
+            marks,
         };
         self.list = kept.as_of(day);
         kept

@@ -393,27 +393,45 @@ pub(crate) fn recompile_stock(
     Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
 }
 
+/// The part of a document a change touched alone, which [`recompile_pricing`] compiles again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PricingPart {
+    /// The `contracts` section: their pricing and visibility rules.
+    Contracts,
+    /// The `price_lists` section: the lists and their entries, then the contracts' rules
+    /// over them.
+    PriceLists,
+}
+
 /// Compiles a document that differs from the one `old` was compiled from in its `contracts`
-/// section only: the contracts' pricing rules and visibility rules are compiled again (their
-/// selectors resolved against the sets `state` kept, the accounts' visibility chains set
-/// again) and every other part of the index — products, price lists and their entries,
-/// references, search, stock — is shared with `old`. The warnings are the build's with the
-/// contracts' replaced, judged at the day of this compile, then the final checks run again.
-/// The result is the compile of the whole document (its sections are the caller's to keep).
-/// `None` when the section does not read as a valid `contracts` section, or names an
-/// attribute selector (the products' attributes are not kept): the caller then compiles the
-/// whole document.
-pub(crate) fn recompile_contracts(
+/// section only, or its `price_lists` section only. The price lists (for `PriceLists`) and the
+/// contracts' pricing and visibility rules are compiled again — selectors resolved against the
+/// sets `state` kept, products found in `old`'s reference maps, the lists attached to the
+/// accounts again, the accounts' visibility chains set again — and every other part of the
+/// index (products, references, search, stock, and for `Contracts` the price lists with their
+/// entries) is shared with `old`. The warnings are the build's with the recompiled phases'
+/// replaced, judged at the day of this compile; then the final checks run again. The result is
+/// the compile of the whole document (its sections are the caller's to keep). `sections` are
+/// the texts of the document's `settings`, `price_lists` and `contracts` sections (those it
+/// has). `None` when they do not read as valid sections, or a contract names an attribute
+/// selector (the products' attributes are not kept): the caller then compiles the whole
+/// document.
+pub(crate) fn recompile_pricing(
     old: &Index,
     state: &Arc<BuildState>,
     build_warnings: &BuildWarnings,
-    contracts: &str,
+    part: PricingPart,
+    sections: &[(&str, &str)],
     version: String,
     options: &CompileOptions,
 ) -> Option<Result<Output, CompileError>> {
-    let doc = Document::parse_direct(&format!(
-        "{{\"format\":\"{FORMAT}\",\"contracts\":{contracts}}}"
-    ))?;
+    let mut text = format!("{{\"format\":\"{FORMAT}\"");
+    for (name, section) in sections {
+        text.push_str(&format!(",\"{name}\":{section}"));
+    }
+    text.push('}');
+    let doc = Document::parse_direct(&text)?;
+    drop(text);
     let as_of = options.as_of.unwrap_or_else(Instant::now);
     let mut phases = Phases::new(options.progress.as_ref());
     // The phases before the pricing read nothing that changed.
@@ -422,15 +440,39 @@ pub(crate) fn recompile_contracts(
     }
     phases.next();
     let currencies = values::Currencies::over(&old.currencies, old.settings.default_currency);
-    let mut policies =
-        values::Policies::first(&old.settings.policies, state.policies_before_contracts);
     let mut catalog = catalog::CatalogBuild::over(
         Arc::clone(&old.catalog.products),
         Arc::clone(&state.selectables),
         Arc::clone(&old.refs),
     );
-    let mut audiences = audience::AudienceBuild::over(&old.audiences);
     let mut own = Diags::default();
+    let (mut audiences, mut policies, lists) = match part {
+        PricingPart::Contracts => (
+            audience::AudienceBuild::over(&old.audiences, &[], &[]),
+            values::Policies::first(&old.settings.policies, state.policies_before_contracts),
+            Arc::clone(&old.pricing.price_lists),
+        ),
+        PricingPart::PriceLists => {
+            let mut audiences = audience::AudienceBuild::over(
+                &old.audiences,
+                &state.segment_lists,
+                &state.account_lists,
+            );
+            let mut policies =
+                values::Policies::first(&old.settings.policies, state.policies_before_lists);
+            let lists = pricing::build_lists(
+                &doc,
+                &old.settings,
+                &currencies,
+                &catalog,
+                &mut audiences,
+                &mut policies,
+                &mut own,
+            );
+            (audiences, policies, Arc::new(lists))
+        }
+    };
+    let lists_end = own.list.len();
     let pricing = pricing::build_rules(
         &doc,
         &old.settings,
@@ -438,7 +480,7 @@ pub(crate) fn recompile_contracts(
         &mut catalog,
         &audiences,
         &mut policies,
-        Arc::clone(&old.pricing.price_lists),
+        lists,
         &mut own,
     );
     phases.next();
@@ -449,7 +491,11 @@ pub(crate) fn recompile_contracts(
     while phases.done < PHASES.len() - 1 {
         phases.next();
     }
-    let kept = build_warnings.with_contracts(own.take());
+    let from = match part {
+        PricingPart::Contracts => 1,
+        PricingPart::PriceLists => 0,
+    };
+    let kept = build_warnings.replaced(from, own.take(lists_end));
     let mut diags = Diags::default();
     diags.list = kept.as_of(as_of);
     if diags.has_errors() {
@@ -526,6 +572,10 @@ fn build(
     let mut audiences = audience::build(&doc, &currencies, diags);
     let approvals = users::build(&doc, &catalog, &audiences, diags);
     phases.next();
+    let lists_from = diags.list.len();
+    let policies_before_lists = policies.table.len();
+    let segment_lists = audiences.segment_lists.clone();
+    let account_lists = audiences.account_lists.clone();
     let lists = pricing::build_lists(
         &doc,
         &settings,
@@ -572,14 +622,17 @@ fn build(
     phases.next();
     let stock = stock::build(&doc, |sku| catalog.ids.get(sku).copied(), &search, diags);
     drop(doc);
-    let build_warnings = diags.judge(as_of, (contracts_from, contracts_to));
+    let build_warnings = diags.judge(as_of, [lists_from, contracts_from, contracts_to]);
     if diags.has_errors() {
         return None;
     }
     settings.policies = policies.table;
     let state = BuildState {
         selectables: Arc::clone(&catalog.sel),
+        policies_before_lists,
         policies_before_contracts: policies_from,
+        segment_lists,
+        account_lists,
     };
     let index = Index {
         version,

@@ -351,7 +351,7 @@ fn read_entries(
     let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
     for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
         let epath = || format!("{path}.prices[{k}]");
-        let Some(&product) = catalog.ids.get(&e.sku) else {
+        let Some(product) = catalog.product_id(&e.sku) else {
             diags.error(
                 Code::UnknownReference,
                 &format!("{}.sku", epath()),

@@ -121,13 +121,18 @@ pub(crate) struct Index {
     pub approvals: Arc<approvals::ApprovalIndex>,
 }
 
-/// What a compile keeps beside the index so that a change of contracts alone compiles them
-/// again without the rest: the sets selectors are resolved against, and how many rounding
-/// policies the document declared before its contracts (theirs follow).
+/// What a compile keeps beside the index so that a change of contracts or price lists alone
+/// compiles them again without the rest: the sets selectors are resolved against, how many
+/// rounding policies the document declared before its price lists and before its contracts
+/// (theirs follow), and the price lists each segment and account names (with the path of
+/// each name), which the lists are attached through.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct BuildState {
     pub selectables: Arc<catalog::Selectables>,
+    pub policies_before_lists: usize,
     pub policies_before_contracts: usize,
+    pub segment_lists: Vec<Vec<(String, String)>>,
+    pub account_lists: Vec<Vec<(String, String)>>,
 }
 
 impl Index {

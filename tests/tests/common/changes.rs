@@ -45,15 +45,19 @@ pub fn random_changes(doc: &Value, rng: &mut Rng, seed: u64) -> Value {
         .collect();
     let contracts: Vec<Value> = doc["contracts"].as_array().cloned().unwrap_or_default();
     let mut settings = None;
-    // One change in four touches the stock alone (what an ERP sends most often), one in four
-    // the contracts alone: what `apply` compiles without compiling the rest.
-    let mode = rng.below(4);
+    // One change in five touches the stock alone (what an ERP sends most often), one in five
+    // the contracts alone, one in five the price lists alone: what `apply` compiles without
+    // compiling the rest.
+    let mode = rng.below(5);
     let stock_only = mode == 0;
     let contracts_only = mode == 1;
+    let lists_only = mode == 2;
     let edits = if stock_only { 0 } else { rng.below(5) + 1 };
     for n in 0..edits {
         let kind = if contracts_only {
             7 + rng.below(3)
+        } else if lists_only {
+            3 + rng.below(4)
         } else {
             rng.below(11)
         };
@@ -176,7 +180,7 @@ pub fn random_changes(doc: &Value, rng: &mut Rng, seed: u64) -> Value {
     }
     // Stock at ERP frequency: a record upserted for a product the document has (or had), or
     // one of its records deleted.
-    if stock_only || (!contracts_only && rng.chance(50)) {
+    if stock_only || (!contracts_only && !lists_only && rng.chance(50)) {
         let products = doc["products"].as_array().cloned().unwrap_or_default();
         let records = doc["stock"].as_array().cloned().unwrap_or_default();
         if rng.chance(70) && !products.is_empty() {
