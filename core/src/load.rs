@@ -9,7 +9,7 @@ use crate::changes::{self, Changes, Derivation, Diff, Problems};
 use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode};
-use crate::source::{Section, Source};
+use crate::source::{Section, SectionSpan, Source};
 
 /// A compiled engine and the warnings its document raised.
 #[derive(Debug)]
@@ -44,35 +44,19 @@ impl Engine {
     /// ```
     pub fn compile(json: &str, options: &CompileOptions) -> Result<Compiled, CompileError> {
         let output = compile::compile(json, options)?;
-        Ok(Engine::compiled(output, || Arc::from(json), options))
+        Ok(Engine::compiled(
+            output,
+            |spans| Source::compiled(Arc::from(json), spans),
+            options,
+        ))
     }
 
-    /// The engine of a partial compile's output, keeping its document as the sections it was
-    /// made of (shared with the engine it came from) unless the options discard it.
-    fn compiled_from(
-        output: compile::Output,
-        source: Source,
-        options: &CompileOptions,
-    ) -> Compiled {
-        let compile::Output {
-            index,
-            warnings,
-            build_warnings,
-            state,
-            ..
-        } = output;
-        let source = (!options.discard_source).then_some(source);
-        Compiled {
-            engine: Engine::new(index, warnings.clone(), build_warnings, state, source),
-            warnings,
-        }
-    }
-
-    /// The engine of a compile's output; `text` is the document compiled, kept unless the
+    /// The engine of a compile's output, keeping its document (made by `source` from where the
+    /// compile found each section, or the sections a partial compile was given) unless the
     /// options discard it.
     fn compiled(
         output: compile::Output,
-        text: impl FnOnce() -> Arc<str>,
+        source: impl FnOnce(Vec<SectionSpan>) -> Source,
         options: &CompileOptions,
     ) -> Compiled {
         let compile::Output {
@@ -82,7 +66,7 @@ impl Engine {
             build_warnings,
             state,
         } = output;
-        let source = (!options.discard_source).then(|| Source::compiled(text(), sections));
+        let source = (!options.discard_source).then(|| source(sections));
         Compiled {
             engine: Engine::new(index, warnings.clone(), build_warnings, state, source),
             warnings,
@@ -214,11 +198,12 @@ impl Engine {
             _ => None,
         };
         let output = match output {
-            Some(output) => output.map(|output| Engine::compiled_from(output, next, options)),
+            Some(output) => output.map(|output| Engine::compiled(output, |_| next, options)),
             None => {
                 let (text, spans) = next.into_joined();
-                compile::compile_known(&text, options, Some((version, spans)))
-                    .map(|output| Engine::compiled(output, || text, options))
+                compile::compile_known(&text, options, Some((version, spans))).map(|output| {
+                    Engine::compiled(output, |spans| Source::compiled(text, spans), options)
+                })
             }
         };
         let locate = |mut list: Vec<Diagnostic>| {

@@ -9,6 +9,11 @@
 //! selector and contract), so the whole index is position-independent and can later be
 //! written out as a snapshot and read back without fixing up pointers.
 //!
+//! The parts are shared (`Arc`): the catalog's products, the pricing's price lists, and each
+//! part of the [`Index`]. An engine made by a change that touches one part of the document
+//! (the stock, the contracts, the price lists) compiles that part again and shares the others
+//! with the engine it came from.
+//!
 //! A table issues the ids of its rows and rows are never removed, so reading a row by an id
 //! cannot miss ([`IdVec::row`]); where a miss is possible by design, the code says so and uses
 //! `get`: the default currency of a document without currencies, positions and raw members
