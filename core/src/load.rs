@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::changes::{self, Changes, Derivation, Diff, Problems};
+use crate::changes::{self, Changes, Derivation, Diff, Problems, StockText};
 use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode};
-use crate::source::{Section, SectionSpan, Source};
+use crate::source::{Section, SectionSpan, Source, STOCK};
 
 /// A compiled engine and the warnings its document raised.
 #[derive(Debug)]
@@ -127,6 +127,14 @@ impl Engine {
             });
         };
         let derivation = Derivation::new(self.engine_version(), &changes, self.derived.as_ref());
+        if problems.0.is_empty() {
+            if let Some(applied) = self.apply_stock(&changes, source, options) {
+                return applied.map(|mut compiled| {
+                    compiled.engine.derived = Some(Arc::new(derivation));
+                    compiled
+                });
+            }
+        }
         let merged = if problems.0.is_empty() {
             changes::merge(source, changes, &mut problems)
         } else {
@@ -143,7 +151,7 @@ impl Engine {
         let written: Vec<Section> = std::mem::take(&mut merged.sections)
             .into_par_iter()
             .map(|(name, text)| {
-                let hash = compile::section_hash(&text).unwrap_or_default();
+                let hash = compile::section_hash(&name, &text).unwrap_or_default();
                 Section::owned(&name, text, hash)
             })
             .collect();
@@ -201,7 +209,12 @@ impl Engine {
             Some(output) => output.map(|output| Engine::compiled(output, |_| next, options)),
             None => {
                 let (text, spans) = next.into_joined();
-                compile::compile_known(&text, options, Some((version, spans))).map(|output| {
+                let known = compile::Known {
+                    version,
+                    sections: spans,
+                    stock_records: None,
+                };
+                compile::compile_known(&text, options, Some(known)).map(|output| {
                     Engine::compiled(output, |spans| Source::compiled(text, spans), options)
                 })
             }
@@ -230,6 +243,60 @@ impl Engine {
 }
 
 impl Engine {
+    /// A change of stock records alone, applied to the stock index and to the stock section
+    /// without reading the other records. `None` when the change is anything else, or when a
+    /// record or a deletion has any problem: the merged document is then compiled, which
+    /// reports it.
+    fn apply_stock(
+        &self,
+        changes: &Changes,
+        source: &Source,
+        options: &CompileOptions,
+    ) -> Option<Result<Compiled, CompileError>> {
+        let (upserts, deletes) = changes.stock_only()?;
+        let stock = &self.index.stock;
+        let removed = deletes
+            .iter()
+            .map(|d| {
+                let product = self.index.product_of_sku(&d.key)?;
+                stock.get(product).map(|_| product)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let texts = upserts
+            .iter()
+            .map(|u| serde_json::to_string(&u.value).ok())
+            .collect::<Option<Vec<_>>>()?;
+        let (next_stock, products) = compile::patch_stock(&self.index, &texts, &removed)?;
+        let present: Vec<bool> = products.iter().map(|&p| stock.get(p).is_some()).collect();
+        let section = StockText::after(
+            source.section(STOCK),
+            upserts,
+            &present,
+            deletes,
+            next_stock.folded(),
+            next_stock.records.hash(),
+        );
+        let mut sections: Vec<Section> = source
+            .sections()
+            .iter()
+            .filter(|s| &*s.name != STOCK)
+            .cloned()
+            .collect();
+        sections.push(section);
+        sections.sort_by(|a, b| a.name.cmp(&b.name));
+        let next = Source::of_sections(sections);
+        let output = compile::with_stock(
+            &self.index,
+            &self.build_state,
+            &self.build_warnings,
+            next_stock,
+            Vec::new(),
+            next.version(),
+            options,
+        );
+        Some(output.map(|output| Engine::compiled(output, |_| next, options)))
+    }
+
     /// The entities that differ between this engine's document and `new`'s (see [`Diff`]).
     /// Both engines need their document text (`NO_SOURCE` otherwise).
     ///
@@ -324,9 +391,8 @@ mod tests {
             let mut all: Vec<String> = e
                 .index
                 .stock
-                .products
                 .iter()
-                .map(|(p, def)| format!("{} {def:?}", e.index.sku(*p)))
+                .map(|(p, def)| format!("{} {def:?}", e.index.sku(p)))
                 .collect();
             all.sort();
             all
@@ -344,6 +410,124 @@ mod tests {
             .engine;
         assert_eq!(third.engine_version(), whole.engine_version());
         assert_eq!(stock_of(&third, "A"), None);
+    }
+
+    /// The document of `source` with `change` merged in, written section by section the way
+    /// a change that is not stock-only writes it.
+    fn merged_text(source: &Source, change: &str) -> String {
+        let mut problems = Problems::default();
+        let changes = Changes::parse(change, &mut problems);
+        let merged = changes::merge(source, changes, &mut problems).unwrap();
+        assert!(problems.0.is_empty());
+        let mut sections: Vec<Section> = source
+            .sections()
+            .iter()
+            .filter(|s| !merged.sections.contains_key(&*s.name))
+            .cloned()
+            .collect();
+        for (name, text) in merged.sections {
+            sections.push(Section::owned(&name, text, [0; 32]));
+        }
+        sections.sort_by(|a, b| a.name.cmp(&b.name));
+        Source::of_sections(sections).text().to_string()
+    }
+
+    #[test]
+    fn stock_changes_write_the_text_merging_gives_and_equal_a_compile_step_by_step() {
+        let skus: Vec<String> = (0..80).map(|i| format!("P{i}")).collect();
+        let products: Vec<String> = skus
+            .iter()
+            .map(|s| format!(r#"{{"sku": "{s}"}}"#))
+            .collect();
+        let stock: Vec<String> = skus
+            .iter()
+            .take(64)
+            .map(|s| format!(r#"{{"sku": "{s}", "available": "1"}}"#))
+            .collect();
+        let doc = format!(
+            r#"{{"format": "tarif/1", "accounts": [{{"id": "C"}}], "products": [{}], "stock": [{}]}}"#,
+            products.join(","),
+            stock.join(",")
+        );
+        let day = at("2021-06-01T00:00:00Z");
+        let mut engine = Engine::compile(&doc, &day).unwrap().engine;
+        let mut whole = Engine::compile(&doc, &day).unwrap().engine;
+        let mut present: Vec<bool> = (0..80).map(|i| i < 64).collect();
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            usize::try_from(seed >> 33).unwrap() % n
+        };
+        let (mut unwritten, mut written) = (0, 0);
+        for step in 0..120 {
+            let mut upserts = Vec::new();
+            let mut deletes = Vec::new();
+            let mut touched = std::collections::HashSet::new();
+            for _ in 0..1 + next(3) {
+                let i = next(80);
+                if !touched.insert(i) {
+                    continue;
+                }
+                if present[i] && next(3) == 0 {
+                    deletes.push(format!(r#""P{i}""#));
+                    present[i] = false;
+                } else {
+                    let warehouses = if next(2) == 0 {
+                        format!(r#""available": {}"#, next(9))
+                    } else {
+                        format!(
+                            r#""warehouses": [{{"id": "W", "available": "{}.5"}}]"#,
+                            next(9)
+                        )
+                    };
+                    upserts.push(format!(
+                        r#"{{"sku": "P{i}", {warehouses}, "lead_time_days": {}}}"#,
+                        step % 5
+                    ));
+                    present[i] = true;
+                }
+            }
+            let change = format!(
+                r#"{{"format": "tarif/1-changes", "upsert": {{"stock": [{}]}}, "delete": {{"stock": [{}]}}}}"#,
+                upserts.join(","),
+                deletes.join(",")
+            );
+            let applied = engine.apply(&change, &day).unwrap().engine;
+            match applied
+                .source
+                .as_ref()
+                .unwrap()
+                .section(STOCK)
+                .unwrap()
+                .stock_text()
+            {
+                Some(_) => unwritten += 1,
+                None => written += 1,
+            }
+            assert!(Arc::ptr_eq(&engine.index.catalog, &applied.index.catalog));
+            let text = merged_text(whole.source.as_ref().unwrap(), &change);
+            assert_eq!(applied.source().unwrap(), text, "step {step}");
+            whole = Engine::compile(&text, &day).unwrap().engine;
+            assert_eq!(
+                applied.engine_version(),
+                whole.engine_version(),
+                "step {step}"
+            );
+            for sku in &skus {
+                assert_eq!(
+                    stock_of(&applied, sku),
+                    stock_of(&whole, sku),
+                    "{sku} at step {step}"
+                );
+            }
+            let in_stock = |e: &Engine| e.index.stock.in_stock.clone();
+            assert_eq!(in_stock(&applied), in_stock(&whole), "step {step}");
+            engine = applied;
+        }
+        // Both schedules ran: the changed records carried, and written out.
+        assert!(unwritten > 60 && written > 5, "{unwritten} {written}");
     }
 
     #[test]

@@ -11,14 +11,24 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-/// One top-level section of a document: its name, its JSON text (a range of a shared string)
-/// and the blake3 hash of its canonical form.
+use crate::changes::StockText;
+
+/// One top-level section of a document: its name, its JSON text and the hash §10 gives it
+/// (blake3 of its canonical form; for `stock`, of its records' [`RecordSet`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Section {
     pub name: Box<str>,
-    text: Arc<str>,
-    range: Range<usize>,
+    body: Body,
     pub hash: [u8; 32],
+}
+
+/// Where a section's text is.
+#[derive(Debug, Clone)]
+enum Body {
+    /// A range of a shared string.
+    Text(Arc<str>, Range<usize>),
+    /// The stock section as changes left it, written the first time it is read.
+    Stock(Arc<StockText>),
 }
 
 impl Section {
@@ -26,8 +36,7 @@ impl Section {
     pub(crate) fn new(name: Box<str>, text: Arc<str>, range: Range<usize>, hash: [u8; 32]) -> Self {
         Section {
             name,
-            text,
-            range,
+            body: Body::Text(text, range),
             hash,
         }
     }
@@ -38,10 +47,91 @@ impl Section {
         Section::new(name.into(), Arc::from(text), 0..len, hash)
     }
 
+    /// The `stock` section of `text`, which changes made without writing it.
+    pub(crate) fn stock(text: StockText, hash: [u8; 32]) -> Self {
+        Section {
+            name: STOCK.into(),
+            body: Body::Stock(Arc::new(text)),
+            hash,
+        }
+    }
+
     /// The section's JSON text.
     pub(crate) fn text(&self) -> &str {
-        self.text.get(self.range.clone()).unwrap_or("")
+        match &self.body {
+            Body::Text(text, range) => text.get(range.clone()).unwrap_or(""),
+            Body::Stock(stock) => stock.text(),
+        }
     }
+
+    /// The string this section's text is a range of, and the range, unless changes left it
+    /// unwritten.
+    pub(crate) fn shared(&self) -> Option<(&Arc<str>, Range<usize>)> {
+        match &self.body {
+            Body::Text(text, range) => Some((text, range.clone())),
+            Body::Stock(_) => None,
+        }
+    }
+
+    /// The stock changes not yet written into this section's text.
+    pub(crate) fn stock_text(&self) -> Option<&StockText> {
+        match &self.body {
+            Body::Stock(stock) => Some(stock),
+            Body::Text(..) => None,
+        }
+    }
+}
+
+/// The name of the section hashed by its records.
+pub(crate) const STOCK: &str = "stock";
+
+/// The records of the `stock` section as a set (docs/spec.md §10): their count and the sum of
+/// their hashes, so that a change of some records adds and takes away theirs without reading
+/// the others. The section's order is not part of it: records are keyed by SKU, and their order
+/// changes no answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RecordSet {
+    count: u64,
+    sum: u128,
+}
+
+impl RecordSet {
+    /// The set of records with these hashes.
+    pub(crate) fn of(hashes: impl IntoIterator<Item = u128>) -> RecordSet {
+        let mut set = RecordSet::default();
+        for hash in hashes {
+            set.add(hash);
+        }
+        set
+    }
+
+    pub(crate) fn add(&mut self, record: u128) {
+        self.count = self.count.wrapping_add(1);
+        self.sum = self.sum.wrapping_add(record);
+    }
+
+    pub(crate) fn remove(&mut self, record: u128) {
+        self.count = self.count.wrapping_sub(1);
+        self.sum = self.sum.wrapping_sub(record);
+    }
+
+    /// The section's hash: blake3 over a tag, the count and the sum, little-endian.
+    pub(crate) fn hash(&self) -> [u8; 32] {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"tarif/1 record set:");
+        hasher.update(&self.count.to_le_bytes());
+        hasher.update(&self.sum.to_le_bytes());
+        *hasher.finalize().as_bytes()
+    }
+}
+
+/// The hash of one record: the first 16 bytes, little-endian, of blake3 over its canonical
+/// JSON.
+pub(crate) fn record_hash(canonical: &[u8]) -> u128 {
+    let hash = blake3::hash(canonical);
+    let mut first = [0u8; 16];
+    first.copy_from_slice(hash.as_bytes().get(..16).unwrap_or(&[0; 16]));
+    u128::from_le_bytes(first)
 }
 
 /// Where a section is in a document text, and its hash: what a compile reports and a snapshot

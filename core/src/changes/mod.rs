@@ -9,6 +9,7 @@
 
 mod diff;
 mod merge;
+mod stock;
 
 use serde_json::{Map, Value};
 
@@ -17,6 +18,7 @@ use crate::error::{Diagnostic, DiagnosticCode as Code};
 pub(crate) use diff::diff;
 pub use diff::{ChangeKind, Diff, EntityChange};
 pub(crate) use merge::{key_of, merge};
+pub(crate) use stock::StockText;
 
 /// The format tag every changes document must carry.
 pub const CHANGES_FORMAT: &str = "tarif/1-changes";
@@ -271,6 +273,27 @@ impl Changes {
                 unknown_section(&path, &section, problems);
             }
         }
+    }
+
+    /// The stock records this change upserts and deletes, when it changes nothing else.
+    pub(crate) fn stock_only(&self) -> Option<(&[Upsert], &[Delete])> {
+        fn elsewhere<T>(lists: &[Vec<T>], at: usize) -> bool {
+            lists
+                .iter()
+                .enumerate()
+                .any(|(i, list)| i != at && !list.is_empty())
+        }
+        let at = KEYED.iter().position(|(name, _)| *name == "stock")?;
+        if self.settings.is_some()
+            || elsewhere(&self.upserts, at)
+            || elsewhere(&self.deletes, at)
+            || self.nested_upserts.iter().any(|list| !list.is_empty())
+            || self.nested_deletes.iter().any(|list| !list.is_empty())
+        {
+            return None;
+        }
+        let (upserts, deletes) = (self.upserts.get(at)?, self.deletes.get(at)?);
+        (!upserts.is_empty() || !deletes.is_empty()).then_some((upserts, deletes))
     }
 
     /// The same element twice in one change, or upserted and deleted at once: which one is

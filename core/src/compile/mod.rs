@@ -21,13 +21,14 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{BuildWarnings, CompileError, Diagnostic, DiagnosticCode as Code, Severity};
-use crate::index::{BuildState, Index};
+use crate::index::{BuildState, Index, StockIndex};
 use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
 use crate::source::SectionSpan;
 
 pub(crate) use diagnostics::{invalid_json, Diags};
-pub(crate) use version::{canonical, section_hash};
+pub(crate) use stock::patch as patch_stock;
+pub(crate) use version::{canonical, record_hashes, section_hash, Known};
 
 /// How to compile.
 ///
@@ -204,9 +205,6 @@ pub(crate) struct Output {
     pub state: Arc<BuildState>,
 }
 
-/// A document's version and its sections, as [`version::of_text`] finds them.
-pub(crate) type Known = (String, Vec<SectionSpan>);
-
 const SECTIONS: [&str; 10] = [
     "format",
     "settings",
@@ -251,10 +249,18 @@ pub(crate) fn compile_known(
         None => rayon::join(|| Document::parse_direct(json), || version::of_text(json)),
     };
     let mut diags = Diags::default();
-    if let (Some(doc), Some((version, sections))) = (doc, &known) {
+    if let (Some(doc), Some(known)) = (doc, &known) {
         if doc.format == FORMAT {
-            let index = build(doc, version.clone(), as_of, &mut diags, &mut phases);
-            return diags.finish(index, sections.clone(), options.strict, &mut phases);
+            let records = stock_records(json, known);
+            let index = build(
+                doc,
+                known.version.clone(),
+                &records,
+                as_of,
+                &mut diags,
+                &mut phases,
+            );
+            return diags.finish(index, known.sections.clone(), options.strict, &mut phases);
         }
     }
     let value: Value = match serde_json::from_str(json) {
@@ -265,13 +271,38 @@ pub(crate) fn compile_known(
             return Err(diags.into_error());
         }
     };
-    compile_value(value, known, options.strict, as_of, diags, &mut phases)
+    let records = known.as_ref().map(|known| stock_records(json, known));
+    compile_value(
+        value,
+        known,
+        records,
+        options.strict,
+        as_of,
+        diags,
+        &mut phases,
+    )
+}
+
+/// The hashes of the stock records of `json`, in order: as `known` has them, else read from
+/// its stock section.
+fn stock_records(json: &str, known: &Known) -> Vec<u128> {
+    if let Some(records) = &known.stock_records {
+        return records.clone();
+    }
+    known
+        .sections
+        .iter()
+        .find(|s| &*s.name == crate::source::STOCK)
+        .and_then(|s| json.get(s.start..s.end))
+        .and_then(record_hashes)
+        .unwrap_or_default()
 }
 
 /// Compiles an already-parsed JSON document.
 fn compile_value(
     mut value: Value,
     known: Option<Known>,
+    stock_records: Option<Vec<u128>>,
     strict: bool,
     as_of: Instant,
     mut diags: Diags,
@@ -328,7 +359,7 @@ fn compile_value(
         }
     };
     // The text of an object always yields its sections; this is never reached.
-    let Some((version, sections)) = known else {
+    let (Some(known), Some(stock_records)) = (known, stock_records) else {
         diags.error(
             Code::ParseError,
             "",
@@ -338,8 +369,15 @@ fn compile_value(
         phases.finish(&diags.list);
         return Err(diags.into_error());
     };
-    let index = build(doc, version, as_of, &mut diags, phases);
-    diags.finish(index, sections, strict, phases)
+    let index = build(
+        doc,
+        known.version,
+        &stock_records,
+        as_of,
+        &mut diags,
+        phases,
+    );
+    diags.finish(index, known.sections, strict, phases)
 }
 
 /// Compiles a document that differs from the one `old` was compiled from in its `stock`
@@ -358,6 +396,38 @@ pub(crate) fn recompile_stock(
     options: &CompileOptions,
 ) -> Option<Result<Output, CompileError>> {
     let doc = Document::parse_direct(&format!("{{\"format\":\"{FORMAT}\",\"stock\":{stock}}}"))?;
+    let records = record_hashes(stock)?;
+    let mut diags = Diags::default();
+    let stock = stock::build(
+        &doc,
+        |sku| old.product_of_sku(sku),
+        &old.search,
+        &records,
+        &mut diags,
+    );
+    Some(with_stock(
+        old,
+        state,
+        build_warnings,
+        stock,
+        diags.list,
+        version,
+        options,
+    ))
+}
+
+/// The compile of the document whose stock index is `stock` (its diagnostics `stock_diags`)
+/// and whose every other part is `old`'s: the build's warnings judged at the day of this
+/// compile, then the final checks on the new index.
+pub(crate) fn with_stock(
+    old: &Index,
+    state: &Arc<BuildState>,
+    build_warnings: &BuildWarnings,
+    stock: StockIndex,
+    stock_diags: Vec<Diagnostic>,
+    version: String,
+    options: &CompileOptions,
+) -> Result<Output, CompileError> {
     let as_of = options.as_of.unwrap_or_else(Instant::now);
     let mut phases = Phases::new(options.progress.as_ref());
     let mut diags = Diags::default();
@@ -365,18 +435,11 @@ pub(crate) fn recompile_stock(
     while phases.done < PHASES.len() - 1 {
         phases.next();
     }
-    let mut stock_diags = Diags::default();
-    let stock = stock::build(
-        &doc,
-        |sku| old.product_of_sku(sku),
-        &old.search,
-        &mut stock_diags,
-    );
     diags.list = build_warnings.as_of(as_of);
-    diags.list.extend(stock_diags.list);
+    diags.list.extend(stock_diags);
     if diags.has_errors() {
         phases.finish(&diags.list);
-        return Some(Err(diags.into_error()));
+        return Err(diags.into_error());
     }
     let index = Index {
         version,
@@ -390,7 +453,7 @@ pub(crate) fn recompile_stock(
         build_warnings: build_warnings.clone(),
         state: Arc::clone(state),
     };
-    Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
+    diags.finish(Some(built), Vec::new(), options.strict, &mut phases)
 }
 
 /// The part of a document a change touched alone, which [`recompile_pricing`] compiles again.
@@ -549,6 +612,7 @@ pub(crate) fn items<'a, T>(
 fn build(
     mut doc: Document,
     version: String,
+    stock_records: &[u128],
     as_of: Instant,
     diags: &mut Diags,
     phases: &mut Phases<'_>,
@@ -620,7 +684,13 @@ fn build(
     diags.list.extend(refs_diags.list);
     diags.list.extend(search_diags.list);
     phases.next();
-    let stock = stock::build(&doc, |sku| catalog.ids.get(sku).copied(), &search, diags);
+    let stock = stock::build(
+        &doc,
+        |sku| catalog.ids.get(sku).copied(),
+        &search,
+        stock_records,
+        diags,
+    );
     drop(doc);
     let build_warnings = diags.judge(as_of, [lists_from, contracts_from, contracts_to]);
     if diags.has_errors() {

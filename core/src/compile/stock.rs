@@ -5,20 +5,23 @@ use std::sync::Arc;
 use ahash::{AHashMap, AHashSet};
 use rust_decimal::Decimal;
 
-use super::{items, Diags};
+use super::{canonical, items, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::search::{sorted_bitmap, SearchIndex};
 use crate::index::stock::WarehouseAvailability;
-use crate::index::{Id, ProductId, StockDef, StockIndex};
-use crate::model::{Document, NumText, StockRecord};
+use crate::index::{Id, Index, ProductId, StockDef, StockIndex};
+use crate::model::{Document, NumText, StockRecord, FORMAT};
 use crate::money::parse_decimal;
+use crate::source::{record_hash, RecordSet};
 
 /// The stock index of the document's `stock` section; `product` finds a product by its exact
-/// SKU (the compiler's map while compiling, the compiled index when only the stock changed).
+/// SKU (the compiler's map while compiling, the compiled index when only the stock changed),
+/// `records` are the hashes of the section's records, in order.
 pub(crate) fn build(
     doc: &Document,
     product: impl Fn(&str) -> Option<ProductId>,
     search: &SearchIndex,
+    records: &[u128],
     diags: &mut Diags,
 ) -> StockIndex {
     let mut products = AHashMap::new();
@@ -49,7 +52,8 @@ pub(crate) fn build(
             continue;
         }
         let def = stock_def(record, &path, &mut warehouse_ids, diags);
-        if let (Some(product), Some(def)) = (product, def) {
+        if let (Some(product), Some(mut def)) = (product, def) {
+            def.record = records.get(i).copied().unwrap_or_default();
             products.insert(product, def);
         }
     }
@@ -59,10 +63,41 @@ pub(crate) fn build(
         .filter_map(|(p, _)| search.position.get(p.index()).copied())
         .collect();
     positions.sort_unstable();
-    StockIndex {
-        products,
-        in_stock: sorted_bitmap(&positions),
+    let records = RecordSet::of(products.values().map(|def| def.record));
+    StockIndex::new(products, sorted_bitmap(&positions), records)
+}
+
+/// `index`'s stock with the records `upserts` (each one's JSON text) set and the products
+/// `removed` untracked, reading no other record; also the product of each upserted record.
+/// `None` when a record has any problem: compiling the merged document reports it.
+pub(crate) fn patch(
+    index: &Index,
+    upserts: &[String],
+    removed: &[ProductId],
+) -> Option<(StockIndex, Vec<ProductId>)> {
+    let doc = Document::parse_direct(&format!(
+        "{{\"format\":\"{FORMAT}\",\"stock\":[{}]}}",
+        upserts.join(",")
+    ))?;
+    let mut diags = Diags::default();
+    let mut warehouse_ids = AHashMap::new();
+    let mut changes = Vec::with_capacity(upserts.len() + removed.len());
+    let mut products = Vec::with_capacity(upserts.len());
+    for (i, record) in items(&doc.stock, "stock", &mut diags) {
+        let product = index.product_of_sku(&record.sku)?;
+        let mut def = stock_def(record, "stock", &mut warehouse_ids, &mut diags)?;
+        def.record = record_hash(canonical(upserts.get(i)?)?.as_bytes());
+        products.push(product);
+        changes.push((product, Some(def)));
     }
+    if !diags.list.is_empty() || products.len() != upserts.len() {
+        return None;
+    }
+    changes.extend(removed.iter().map(|&product| (product, None)));
+    let stock = index
+        .stock
+        .patched(changes, |p| index.search.position.get(p.index()).copied());
+    Some((stock, products))
 }
 
 /// One record, or `None` after reporting what is wrong with it.
@@ -77,6 +112,7 @@ fn stock_def<'d>(
             available: quantity(available, &format!("{path}.available"), diags)?,
             lead_time_days: record.lead_time_days,
             warehouses: Box::new([]),
+            record: 0,
         }),
         (None, Some(list)) => {
             let mut ids: AHashSet<&str> = AHashSet::new();
@@ -130,6 +166,7 @@ fn stock_def<'d>(
                 available,
                 lead_time_days,
                 warehouses: warehouses.into_boxed_slice(),
+                record: 0,
             })
         }
         (Some(_), Some(_)) | (None, None) => {

@@ -14,37 +14,108 @@ use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::source::{version_of, SectionSpan};
+use crate::source::{record_hash, version_of, RecordSet, SectionSpan, STOCK};
 
-/// The version of a document whose text is `json` and where its sections are, each with the
-/// hash of its canonical form, or `None` if it is not a JSON object (the caller then takes the
-/// path that reports why). Sections are hashed side by side.
-pub(crate) fn of_text(json: &str) -> Option<(String, Vec<SectionSpan>)> {
+/// A document's version, its sections (where each is, with its hash) and the hashes of its
+/// stock records in the section's order, as [`of_text`] finds them; a change that knows the
+/// version and sections leaves the records to be hashed by the compile.
+#[derive(Debug, Clone)]
+pub(crate) struct Known {
+    pub version: String,
+    pub sections: Vec<SectionSpan>,
+    pub stock_records: Option<Vec<u128>>,
+}
+
+/// The version of a document whose text is `json`, where its sections are, each with its hash,
+/// and its stock records' hashes, or `None` if it is not a JSON object (the caller then takes
+/// the path that reports why). Sections are hashed side by side.
+pub(crate) fn of_text(json: &str) -> Option<Known> {
     // A `BTreeMap` orders the sections as the canonical form does, and keeps the last of
     // duplicate keys as a `Value` object does.
     let sections: std::collections::BTreeMap<String, &RawValue> =
         serde_json::from_str(json).ok()?;
     let base = json.as_ptr() as usize;
-    let spans: Option<Vec<SectionSpan>> = sections
+    let hashed: Option<Vec<(SectionSpan, Option<Vec<u128>>)>> = sections
         .into_par_iter()
         .map(|(name, raw)| {
             let start = (raw.get().as_ptr() as usize).checked_sub(base)?;
-            Some(SectionSpan {
+            let records = (name == STOCK).then(|| record_hashes(raw.get())).flatten();
+            let hash = match &records {
+                Some(records) => RecordSet::of(records.iter().copied()).hash(),
+                None => canonical_hash(raw.get())?,
+            };
+            let span = SectionSpan {
                 name: name.into(),
                 start,
                 end: start + raw.get().len(),
-                hash: section_hash(raw.get())?,
-            })
+                hash,
+            };
+            Some((span, records))
         })
         .collect();
-    let spans = spans?;
-    let version = version_of(spans.iter().map(|s| (&*s.name, &s.hash)));
-    Some((version, spans))
+    let mut stock_records = None;
+    let sections: Vec<SectionSpan> = hashed?
+        .into_iter()
+        .map(|(span, records)| {
+            stock_records = stock_records.take().or(records);
+            span
+        })
+        .collect();
+    let version = version_of(sections.iter().map(|s| (&*s.name, &s.hash)));
+    Some(Known {
+        version,
+        sections,
+        stock_records,
+    })
 }
 
-/// The blake3 hash of the canonical form of one section's JSON text, or `None` if it does not
-/// parse.
-pub(crate) fn section_hash(json: &str) -> Option<[u8; 32]> {
+/// The hash of section `name` whose JSON text is `json` (docs/spec.md §10), or `None` if it
+/// does not parse.
+pub(crate) fn section_hash(name: &str, json: &str) -> Option<[u8; 32]> {
+    match (name == STOCK).then(|| record_hashes(json)).flatten() {
+        Some(records) => Some(RecordSet::of(records).hash()),
+        None => canonical_hash(json),
+    }
+}
+
+/// The hash of each element of a JSON array given as its text ([`record_hash`] of its
+/// canonical form), or `None` if the text is not an array.
+pub(crate) fn record_hashes(json: &str) -> Option<Vec<u128>> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let hashes = de.deserialize_seq(Records).ok()?;
+    de.end().ok()?;
+    Some(hashes)
+}
+
+/// The hashes of an array's elements, one canonical buffer reused for all of them.
+struct Records;
+
+impl<'de> Visitor<'de> for Records {
+    type Value = Vec<u128>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u128>, A::Error> {
+        let mut hashes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let mut buf = Vec::new();
+        while seq
+            .next_element_seed(Canon {
+                out: &mut buf,
+                hasher: None,
+            })?
+            .is_some()
+        {
+            hashes.push(record_hash(&buf));
+            buf.clear();
+        }
+        Ok(hashes)
+    }
+}
+
+/// The blake3 hash of the canonical form of a JSON text, or `None` if it does not parse.
+fn canonical_hash(json: &str) -> Option<[u8; 32]> {
     let mut hasher = blake3::Hasher::new();
     let mut buf = Vec::new();
     let mut de = serde_json::Deserializer::from_str(json);
@@ -244,10 +315,16 @@ mod tests {
             .unwrap()
             .iter()
             .map(|(k, v)| {
-                (
-                    k.clone(),
-                    *blake3::hash(v.to_string().as_bytes()).as_bytes(),
-                )
+                let hash = match (k.as_str(), v) {
+                    (STOCK, Value::Array(records)) => RecordSet::of(
+                        records
+                            .iter()
+                            .map(|r| record_hash(r.to_string().as_bytes())),
+                    )
+                    .hash(),
+                    _ => *blake3::hash(v.to_string().as_bytes()).as_bytes(),
+                };
+                (k.clone(), hash)
             })
             .collect();
         version_of(hashes.iter().map(|(k, h)| (k.as_str(), h)))
@@ -264,10 +341,12 @@ mod tests {
             r#"{"a": 1, "a": {"k": 2, "k": 3, "j": [4]}, "c": [{"x": 1, "x": [2]}]}"#,
             r#"{"é": 1, "e": 2, "E": 3, "": 4, "aa": 5, "a": 6}"#,
             " { \"products\" : [ { \"sku\" : \"A\" , \"attrs\" : { \"w\" : 1.25 } } ] } ",
+            r#"{"stock": [{"sku": "A", "available": 2.50}, {"available": "1", "sku": "B"}], "format": 1}"#,
+            r#"{"stock": {"sku": "A"}}"#,
         ];
         for doc in docs {
             assert_eq!(
-                of_text(doc).map(|(version, _)| version),
+                of_text(doc).map(|known| known.version),
                 Some(by_value(doc)),
                 "{doc}"
             );
@@ -277,8 +356,30 @@ mod tests {
     }
 
     #[test]
+    fn the_stock_section_is_hashed_as_a_set_of_records() {
+        let hash = |stock: &str| section_hash(STOCK, stock).unwrap();
+        let two = hash(r#"[{"sku": "A", "available": "1"}, {"sku": "B", "available": "2"}]"#);
+        assert_eq!(
+            two,
+            hash(r#"[{"available": "2", "sku": "B"}, {"sku": "A", "available": "1"}]"#)
+        );
+        assert_ne!(two, hash(r#"[{"sku": "A", "available": "1"}]"#));
+        assert_ne!(
+            two,
+            hash(r#"[{"sku": "A", "available": "2"}, {"sku": "B", "available": "1"}]"#)
+        );
+        // Elsewhere order is part of the content.
+        assert_ne!(
+            section_hash("products", r#"[{"sku": "A"}, {"sku": "B"}]"#),
+            section_hash("products", r#"[{"sku": "B"}, {"sku": "A"}]"#)
+        );
+        let known = of_text(r#"{"stock": [{"sku": "A"}, {"sku": "B"}]}"#).unwrap();
+        assert_eq!(known.stock_records.map(|r| r.len()), Some(2));
+    }
+
+    #[test]
     fn matches_the_value_serialisation_on_the_sample_document() {
         let doc = tarif_sample::distributor_json();
-        assert_eq!(of_text(&doc).map(|(v, _)| v), Some(by_value(&doc)));
+        assert_eq!(of_text(&doc).map(|k| k.version), Some(by_value(&doc)));
     }
 }

@@ -92,7 +92,7 @@ impl Engine {
     /// Splits a quantity of a tracked product into what ships now and what is backordered
     /// (docs/spec.md §14).
     pub(crate) fn stock_info(&self, product: ProductId, qty: Decimal) -> Option<StockInfo<'_>> {
-        let def = self.index.stock.products.get(&product)?;
+        let def = self.index.stock.get(product)?;
         let available = qty.min(def.available);
         // `available` ≤ `qty`, so the difference cannot overflow; zero stays a plain zero.
         let backorder = qty.checked_sub(available).unwrap_or(Decimal::ZERO);
