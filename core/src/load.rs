@@ -127,14 +127,18 @@ impl Engine {
             });
         };
         let derivation = Derivation::new(self.engine_version(), &changes, self.derived.as_ref());
-        if problems.0.is_empty() {
-            if let Some(applied) = self.apply_stock(&changes, source, options) {
-                return applied.map(|mut compiled| {
-                    compiled.engine.derived = Some(Arc::new(derivation));
-                    compiled
-                });
-            }
-        }
+        let changes = match problems.0.is_empty() {
+            true => match self.apply_stock(changes, source, options) {
+                Ok(applied) => {
+                    return applied.map(|mut compiled| {
+                        compiled.engine.derived = Some(Arc::new(derivation));
+                        compiled
+                    })
+                }
+                Err(changes) => *changes,
+            },
+            false => changes,
+        };
         let merged = if problems.0.is_empty() {
             changes::merge(source, changes, &mut problems)
         } else {
@@ -244,35 +248,40 @@ impl Engine {
 
 impl Engine {
     /// A change of stock records alone, applied to the stock index and to the stock section
-    /// without reading the other records. `None` when the change is anything else, or when a
-    /// record or a deletion has any problem: the merged document is then compiled, which
-    /// reports it.
+    /// without reading the other records. The change comes back when it is anything else, or
+    /// when a record or a deletion has any problem: the merged document is then compiled,
+    /// which reports it.
     fn apply_stock(
         &self,
-        changes: &Changes,
+        changes: Changes,
         source: &Source,
         options: &CompileOptions,
-    ) -> Option<Result<Compiled, CompileError>> {
-        let (upserts, deletes) = changes.stock_only()?;
+    ) -> Result<Result<Compiled, CompileError>, Box<Changes>> {
         let stock = &self.index.stock;
-        let removed = deletes
-            .iter()
-            .map(|d| {
-                let product = self.index.product_of_sku(&d.key)?;
-                stock.get(product).map(|_| product)
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let texts = upserts
-            .iter()
-            .map(|u| serde_json::to_string(&u.value).ok())
-            .collect::<Option<Vec<_>>>()?;
-        let (next_stock, products) = compile::patch_stock(&self.index, &texts, &removed)?;
+        let patched = changes.stock_only().and_then(|(upserts, deletes)| {
+            let removed = deletes
+                .iter()
+                .map(|d| {
+                    let product = self.index.product_of_sku(&d.key)?;
+                    stock.get(product).map(|_| product)
+                })
+                .collect::<Option<Vec<_>>>()?;
+            let texts = upserts
+                .iter()
+                .map(|u| serde_json::to_string(&u.value).ok())
+                .collect::<Option<Vec<_>>>()?;
+            compile::patch_stock(&self.index, &texts, &removed)
+        });
+        let Some((next_stock, products)) = patched else {
+            return Err(Box::new(changes));
+        };
         let present: Vec<bool> = products.iter().map(|&p| stock.get(p).is_some()).collect();
+        let (upserts, deletes) = changes.into_stock();
         let section = StockText::after(
             source.section(STOCK),
             upserts,
             &present,
-            deletes,
+            &deletes,
             next_stock.folded(),
             next_stock.records.hash(),
         );
@@ -294,7 +303,7 @@ impl Engine {
             next.version(),
             options,
         );
-        Some(output.map(|output| Engine::compiled(output, |_| next, options)))
+        Ok(output.map(|output| Engine::compiled(output, |_| next, options)))
     }
 
     /// The entities that differ between this engine's document and `new`'s (see [`Diff`]).

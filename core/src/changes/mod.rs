@@ -296,6 +296,18 @@ impl Changes {
         (!upserts.is_empty() || !deletes.is_empty()).then_some((upserts, deletes))
     }
 
+    /// The stock records this change upserts and deletes, taken out of it.
+    pub(crate) fn into_stock(mut self) -> (Vec<Upsert>, Vec<Delete>) {
+        let at = KEYED.iter().position(|(name, _)| *name == "stock");
+        let upserts = at
+            .and_then(|at| self.upserts.get_mut(at))
+            .map(std::mem::take);
+        let deletes = at
+            .and_then(|at| self.deletes.get_mut(at))
+            .map(std::mem::take);
+        (upserts.unwrap_or_default(), deletes.unwrap_or_default())
+    }
+
     /// The same element twice in one change, or upserted and deleted at once: which one is
     /// meant cannot be guessed. Several upserted entries of one (list, SKU) are not a conflict:
     /// together they are that product's new prices in the list.

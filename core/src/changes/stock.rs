@@ -42,7 +42,7 @@ impl StockText {
     /// changed records on the same schedule).
     pub(crate) fn after(
         section: Option<&Section>,
-        upserts: &[Upsert],
+        upserts: Vec<Upsert>,
         present: &[bool],
         deletes: &[Delete],
         write: bool,
@@ -70,8 +70,8 @@ impl StockText {
                 patch.deleted.insert(d.key.clone());
             }
         }
-        for (u, &present) in upserts.iter().zip(present) {
-            let u = Arc::new(u.clone());
+        for (u, &present) in upserts.into_iter().zip(present) {
+            let u = Arc::new(u);
             match patch.added.get_mut(&u.key) {
                 Some((_, added)) if present => *added = u,
                 _ if present => {
@@ -90,57 +90,70 @@ impl StockText {
             text: OnceLock::new(),
         };
         if write {
-            return Section::owned(STOCK, stock.write(), hash);
+            let StockText {
+                base, range, patch, ..
+            } = stock;
+            // The upserts of this change are held once, here: they are taken, not copied.
+            let text = merged(base, range, patch, |u| {
+                Arc::try_unwrap(u).unwrap_or_else(|u| Upsert::clone(&u))
+            });
+            return Section::owned(STOCK, text, hash);
         }
         Section::stock(stock, hash)
     }
 
     /// The section's text.
     pub(crate) fn text(&self) -> &str {
-        self.text.get_or_init(|| self.write())
+        self.text.get_or_init(|| {
+            merged(
+                Arc::clone(&self.base),
+                self.range.clone(),
+                self.patch.clone(),
+                |u| Upsert::clone(&u),
+            )
+        })
     }
+}
 
-    /// The base text with the changed records merged in, as one change deleting the records
-    /// taken out and upserting the others: the ones rewritten in place first, then the added
-    /// ones in their order. Every deleted SKU is one of the base text's, so the merge cannot
-    /// fail; if it did, the text would be empty, which no compile accepts.
-    fn write(&self) -> String {
-        let Some(at) = KEYED.iter().position(|(name, _)| *name == STOCK) else {
-            return String::new();
-        };
-        let mut added: Vec<&(u64, Arc<Upsert>)> = self.patch.added.values().collect();
-        added.sort_unstable_by_key(|(order, _)| *order);
-        let upserts: Vec<Upsert> = self
-            .patch
-            .replaced
-            .values()
-            .chain(added.into_iter().map(|(_, u)| u))
-            .map(|u| Upsert::clone(u))
-            .collect();
-        let deletes: Vec<Delete> = self
-            .patch
-            .deleted
-            .iter()
-            .map(|key| Delete {
-                parent: None,
-                key: key.clone(),
-                path: String::new(),
-            })
-            .collect();
-        let mut changes = Changes::default();
-        if let (Some(u), Some(d)) = (changes.upserts.get_mut(at), changes.deletes.get_mut(at)) {
-            *u = upserts;
-            *d = deletes;
-        }
-        let base = Source::of_sections(vec![Section::new(
-            STOCK.into(),
-            Arc::clone(&self.base),
-            self.range.clone(),
-            [0; 32],
-        )]);
-        let mut problems = Problems::default();
-        merge(&base, changes, &mut problems)
-            .and_then(|mut merged| merged.sections.remove(STOCK))
-            .unwrap_or_default()
+/// The base text with the changed records merged in, as one change deleting the records taken
+/// out and upserting the others: the ones rewritten in place first, then the added ones in
+/// their order (`take` makes each an upsert to merge). Every deleted SKU is one of the base
+/// text's, so the merge cannot fail; if it did, the text would be empty, which no compile
+/// accepts.
+fn merged(
+    base: Arc<str>,
+    range: Range<usize>,
+    patch: Patch,
+    take: impl Fn(Arc<Upsert>) -> Upsert,
+) -> String {
+    let Some(at) = KEYED.iter().position(|(name, _)| *name == STOCK) else {
+        return String::new();
+    };
+    let mut added: Vec<(u64, Arc<Upsert>)> = patch.added.into_values().collect();
+    added.sort_unstable_by_key(|(order, _)| *order);
+    let upserts: Vec<Upsert> = patch
+        .replaced
+        .into_values()
+        .chain(added.into_iter().map(|(_, u)| u))
+        .map(take)
+        .collect();
+    let deletes: Vec<Delete> = patch
+        .deleted
+        .into_iter()
+        .map(|key| Delete {
+            parent: None,
+            key,
+            path: String::new(),
+        })
+        .collect();
+    let mut changes = Changes::default();
+    if let (Some(u), Some(d)) = (changes.upserts.get_mut(at), changes.deletes.get_mut(at)) {
+        *u = upserts;
+        *d = deletes;
     }
+    let base = Source::of_sections(vec![Section::new(STOCK.into(), base, range, [0; 32])]);
+    let mut problems = Problems::default();
+    merge(&base, changes, &mut problems)
+        .and_then(|mut merged| merged.sections.remove(STOCK))
+        .unwrap_or_default()
 }

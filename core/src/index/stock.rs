@@ -94,11 +94,11 @@ impl StockIndex {
                 };
             }
         }
-        let mut changed = AHashMap::clone(&self.changed);
-        changed.extend(changes);
-        if changed.len() > self.base.len() / 8 {
+        if self.changed.len() + changes.len() > self.base.len() / 8 {
             let mut base = AHashMap::clone(&self.base);
-            for (product, def) in changed {
+            base.reserve(changes.len());
+            let earlier = self.changed.iter().map(|(p, def)| (*p, def.clone()));
+            for (product, def) in earlier.chain(changes) {
                 match def {
                     Some(def) => base.insert(product, def),
                     None => base.remove(&product),
@@ -106,6 +106,8 @@ impl StockIndex {
             }
             return StockIndex::new(base, in_stock, records);
         }
+        let mut changed = AHashMap::clone(&self.changed);
+        changed.extend(changes);
         StockIndex {
             base: Arc::clone(&self.base),
             changed: Arc::new(changed),
