@@ -105,6 +105,11 @@ impl RecordSet {
         set
     }
 
+    /// The number of records.
+    pub(crate) fn len(&self) -> u64 {
+        self.count
+    }
+
     pub(crate) fn add(&mut self, record: u128) {
         self.count = self.count.wrapping_add(1);
         self.sum = self.sum.wrapping_add(record);

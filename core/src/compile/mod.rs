@@ -28,7 +28,7 @@ use crate::source::SectionSpan;
 
 pub(crate) use diagnostics::{invalid_json, Diags};
 pub(crate) use stock::patch as patch_stock;
-pub(crate) use version::{canonical, record_hashes, section_hash, Known};
+pub(crate) use version::{canonical, hashed, record_hashes, Known};
 
 /// How to compile.
 ///
@@ -392,17 +392,17 @@ pub(crate) fn recompile_stock(
     state: &Arc<BuildState>,
     build_warnings: &BuildWarnings,
     stock: &str,
+    records: &[u128],
     version: String,
     options: &CompileOptions,
 ) -> Option<Result<Output, CompileError>> {
     let doc = Document::parse_direct(&format!("{{\"format\":\"{FORMAT}\",\"stock\":{stock}}}"))?;
-    let records = record_hashes(stock)?;
     let mut diags = Diags::default();
     let stock = stock::build(
         &doc,
         |sku| old.product_of_sku(sku),
         &old.search,
-        &records,
+        records,
         &mut diags,
     );
     Some(with_stock(

@@ -39,11 +39,7 @@ pub(crate) fn of_text(json: &str) -> Option<Known> {
         .into_par_iter()
         .map(|(name, raw)| {
             let start = (raw.get().as_ptr() as usize).checked_sub(base)?;
-            let records = (name == STOCK).then(|| record_hashes(raw.get())).flatten();
-            let hash = match &records {
-                Some(records) => RecordSet::of(records.iter().copied()).hash(),
-                None => canonical_hash(raw.get())?,
-            };
+            let (hash, records) = hashed(&name, raw.get())?;
             let span = SectionSpan {
                 name: name.into(),
                 start,
@@ -69,12 +65,12 @@ pub(crate) fn of_text(json: &str) -> Option<Known> {
     })
 }
 
-/// The hash of section `name` whose JSON text is `json` (docs/spec.md §10), or `None` if it
-/// does not parse.
-pub(crate) fn section_hash(name: &str, json: &str) -> Option<[u8; 32]> {
+/// The hash of section `name` whose JSON text is `json` (docs/spec.md §10), and for the stock
+/// section the hashes of its records, in order; `None` if it does not parse.
+pub(crate) fn hashed(name: &str, json: &str) -> Option<([u8; 32], Option<Vec<u128>>)> {
     match (name == STOCK).then(|| record_hashes(json)).flatten() {
-        Some(records) => Some(RecordSet::of(records).hash()),
-        None => canonical_hash(json),
+        Some(records) => Some((RecordSet::of(records.iter().copied()).hash(), Some(records))),
+        None => Some((canonical_hash(json)?, None)),
     }
 }
 
@@ -357,6 +353,7 @@ mod tests {
 
     #[test]
     fn the_stock_section_is_hashed_as_a_set_of_records() {
+        let section_hash = |name: &str, json: &str| hashed(name, json).map(|(hash, _)| hash);
         let hash = |stock: &str| section_hash(STOCK, stock).unwrap();
         let two = hash(r#"[{"sku": "A", "available": "1"}, {"sku": "B", "available": "2"}]"#);
         assert_eq!(
