@@ -616,6 +616,17 @@ mod tests {
         ));
         assert!(Arc::ptr_eq(&old.index.refs, &new.index.refs));
         assert!(!Arc::ptr_eq(&old.index.visibility, &new.index.visibility));
+        // Segment `s` (audience 1) kept its one rule: its rules resolved per product are
+        // shared; `t` (audience 2) has a new one.
+        let dense = |e: &Engine, aud: u32| {
+            e.index
+                .pricing
+                .audience_rules
+                .get(&aud)
+                .and_then(|r| r.dense.clone())
+        };
+        assert!(Arc::ptr_eq(&dense(&old, 1).unwrap(), &dense(&new, 1).unwrap()));
+        assert!(dense(&old, 2).is_none() && dense(&new, 2).is_some());
 
         let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
         assert_eq!(new.engine_version(), whole.engine_version());

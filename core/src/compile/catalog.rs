@@ -41,6 +41,9 @@ pub(crate) struct CatalogBuild {
     /// probe of a map of a million products).
     next: AtomicUsize,
     selector_cache: AHashMap<String, SelectorId>,
+    /// Per selector, the blake3 hash of its text (the key of `selector_cache`): over one
+    /// catalog, equal hashes are equal selectors.
+    selector_hashes: Vec<[u8; 32]>,
 }
 
 /// The catalog while its products are read.
@@ -87,6 +90,7 @@ impl CatalogBuild {
             refs: Some(refs),
             next: AtomicUsize::new(0),
             selector_cache: AHashMap::new(),
+            selector_hashes: Vec::new(),
         }
     }
 }
@@ -112,6 +116,7 @@ pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
         refs: None,
         next: AtomicUsize::new(0),
         selector_cache: AHashMap::new(),
+        selector_hashes: Vec::new(),
     }
 }
 
@@ -413,8 +418,18 @@ impl CatalogBuild {
             spec,
             index,
         })?;
+        self.selector_hashes
+            .push(*blake3::hash(key.as_bytes()).as_bytes());
         self.selector_cache.insert(key, id);
         Some(id)
+    }
+
+    /// The hash of a selector's text (all zeros for an id this build did not issue).
+    pub fn selector_hash(&self, id: SelectorId) -> [u8; 32] {
+        self.selector_hashes
+            .get(id.index())
+            .copied()
+            .unwrap_or_default()
     }
 
     fn resolve(

@@ -544,6 +544,7 @@ pub(crate) fn recompile_pricing(
         &audiences,
         &mut policies,
         lists,
+        Some(&old.pricing),
         &mut own,
     );
     phases.next();
@@ -659,6 +660,7 @@ fn build(
         &audiences,
         &mut policies,
         Arc::new(lists),
+        None,
         diags,
     );
     // Only pricing reads the price lists, and they hold most of the entries of a large document.

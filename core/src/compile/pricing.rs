@@ -14,9 +14,9 @@ use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::pricing::{entry_key, EntrySlots, PriceLists, SLOTS_SHARE};
 use crate::index::{
-    Action, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index, IndexKind,
-    ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId, SelectorKey,
-    Settings, Tiered, NONE,
+    Action, AudKey, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index,
+    IndexKind, ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId,
+    SelectorKey, Settings, Tiered, NONE,
 };
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
@@ -183,12 +183,14 @@ pub(crate) fn build_rules(
     audiences: &AudienceBuild,
     policies: &mut Policies,
     lists: Arc<PriceLists>,
+    earlier: Option<&Pricing>,
     diags: &mut Diags,
 ) -> Pricing {
     let mut pricing = Pricing {
         price_lists: lists,
         ..Pricing::default()
     };
+    let mut fingerprints = AHashMap::new();
     contracts(
         doc,
         settings,
@@ -197,9 +199,18 @@ pub(crate) fn build_rules(
         audiences,
         policies,
         &mut pricing,
+        &mut fingerprints,
         diags,
     );
-    pricing.resolve_dense(&catalog.catalog);
+    for (aud, hasher) in fingerprints {
+        if let Some(rules) = pricing.audience_rules.get_mut(&aud) {
+            let hash = hasher.finalize();
+            rules
+                .fingerprint
+                .copy_from_slice(hash.as_bytes().get(..16).unwrap_or(&[0; 16]));
+        }
+    }
+    pricing.resolve_dense(&catalog.catalog, earlier);
     pricing
 }
 
@@ -619,6 +630,7 @@ fn contracts(
     audiences: &AudienceBuild,
     policies: &mut Policies,
     pricing: &mut Pricing,
+    fingerprints: &mut AHashMap<AudKey, blake3::Hasher>,
     diags: &mut Diags,
 ) {
     let tz = settings.timezone;
@@ -754,7 +766,7 @@ fn contracts(
             }) else {
                 continue;
             };
-            index_rule(pricing, catalog, rule_id, selector, &audience);
+            index_rule(pricing, catalog, rule_id, selector, &audience, fingerprints);
         }
         let context = orders::ContractContext {
             id: &c.id,
@@ -852,11 +864,18 @@ fn index_rule(
     rule: RuleId,
     selector: SelectorId,
     audience: &[u32],
+    fingerprints: &mut AHashMap<AudKey, blake3::Hasher>,
 ) {
     let Some(def) = catalog.catalog.selectors.get(selector) else {
         return;
     };
+    let selector_hash = catalog.selector_hash(selector);
     for &aud in audience {
+        fingerprints
+            .entry(aud)
+            .or_default()
+            .update(&(rule.index() as u64).to_le_bytes())
+            .update(&selector_hash);
         let rules = pricing.audience_rules.entry(aud).or_default();
         rules.products |= &def.products;
         let (kind, keys): (IndexKind, SmallVec<[u32; 4]>) = match &def.index {

@@ -69,8 +69,14 @@ pub(crate) struct AudienceRules {
     /// Rules whose selector must be checked against the product.
     pub scan: Vec<RuleId>,
     /// Each product's matching rules, resolved at compile time, when the rules cover a large
-    /// share of the catalog ([`Pricing::resolve_dense`]).
-    pub dense: Option<DenseRules>,
+    /// share of the catalog ([`Pricing::resolve_dense`]); shared with the engine a change of
+    /// other rules came from.
+    pub dense: Option<Arc<DenseRules>>,
+    /// blake3 (first 16 bytes) over the audience's rules as they were indexed: each one's id
+    /// and the text of its selector. Two compiles over the same catalog with equal
+    /// fingerprints index the same rules under the same keys, so they resolve the same
+    /// [`DenseRules`].
+    pub fingerprint: [u8; 16],
 }
 
 /// The rules of one audience that match each product, in the order
@@ -439,8 +445,9 @@ impl Pricing {
     }
 
     /// Resolves per product the rules of every audience that covers at least one product in
-    /// [`DENSE_SHARE`] ([`DenseRules`]), one audience per task.
-    pub(crate) fn resolve_dense(&mut self, catalog: &Catalog) {
+    /// [`DENSE_SHARE`] ([`DenseRules`]), one audience per task. An audience whose rules
+    /// `earlier` (compiled over the same catalog) indexed the same way keeps its resolution.
+    pub(crate) fn resolve_dense(&mut self, catalog: &Catalog, earlier: Option<&Pricing>) {
         let products = catalog.skus.len() as u64;
         let mut wide: Vec<AudKey> = self
             .audience_rules
@@ -449,9 +456,19 @@ impl Pricing {
             .map(|(&aud, _)| aud)
             .collect();
         wide.sort_unstable();
-        let resolved: Vec<(AudKey, Option<DenseRules>)> = wide
+        let kept = |aud: AudKey| {
+            let now = self.audience_rules.get(&aud)?;
+            let before = earlier?.audience_rules.get(&aud)?;
+            (before.fingerprint == now.fingerprint)
+                .then(|| before.dense.clone())
+                .flatten()
+        };
+        let resolved: Vec<(AudKey, Option<Arc<DenseRules>>)> = wide
             .par_iter()
-            .map(|&aud| (aud, self.dense_rules(catalog, aud)))
+            .map(|&aud| {
+                let dense = kept(aud).or_else(|| self.dense_rules(catalog, aud).map(Arc::new));
+                (aud, dense)
+            })
             .collect();
         for (aud, dense) in resolved {
             if let Some(rules) = self.audience_rules.get_mut(&aud) {
@@ -530,6 +547,7 @@ mod tests {
         assert!(pricing.audience_rules.values().any(|r| r.dense.is_some()));
         for (&aud, rules) in &pricing.audience_rules {
             let dense = pricing.dense_rules(&index.catalog, aud).unwrap();
+            assert_ne!(rules.fingerprint, [0; 16]);
             for product in index.catalog.skus.ids() {
                 let mut probed = Vec::new();
                 if rules.products.contains(product.raw()) {
