@@ -625,7 +625,10 @@ mod tests {
                 .get(&aud)
                 .and_then(|r| r.dense.clone())
         };
-        assert!(Arc::ptr_eq(&dense(&old, 1).unwrap(), &dense(&new, 1).unwrap()));
+        assert!(Arc::ptr_eq(
+            &dense(&old, 1).unwrap(),
+            &dense(&new, 1).unwrap()
+        ));
         assert!(dense(&old, 2).is_none() && dense(&new, 2).is_some());
 
         let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;

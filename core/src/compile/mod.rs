@@ -548,7 +548,14 @@ pub(crate) fn recompile_pricing(
         &mut own,
     );
     phases.next();
-    let visibility = visibility::build(&doc, &old.settings, &mut catalog, &mut audiences, &mut own);
+    let visibility = visibility::build(
+        &doc,
+        &old.settings,
+        &mut catalog,
+        &mut audiences,
+        Some(&old.visibility),
+        &mut own,
+    );
     if catalog.needs_attrs {
         return None;
     }
@@ -666,7 +673,7 @@ fn build(
     // Only pricing reads the price lists, and they hold most of the entries of a large document.
     drop(std::mem::take(&mut doc.price_lists));
     phases.next();
-    let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, diags);
+    let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, None, diags);
     let contracts_to = diags.list.len();
     drop(std::mem::take(&mut doc.contracts));
     phases.next();

@@ -44,6 +44,7 @@ pub(crate) fn build(
     settings: &Settings,
     catalog: &mut CatalogBuild,
     audiences: &mut AudienceBuild,
+    earlier: Option<&VisibilityIndex>,
     diags: &mut Diags,
 ) -> VisibilityIndex {
     let rules = read_rules(doc, settings, catalog, audiences, diags);
@@ -69,7 +70,7 @@ pub(crate) fn build(
         audiences,
         &mut index,
     );
-    flatten_tails(catalog.catalog.skus.len(), audiences, &mut index);
+    flatten_tails(catalog.catalog.skus.len(), audiences, &mut index, earlier);
     index.rules = rules;
     index
 }
@@ -218,8 +219,14 @@ fn chain_levels(
 }
 
 /// Flattens the shared rest of each chain into one byte per product and epoch, when all of
-/// them fit in [`FLAT_BUDGET`].
-fn flatten_tails(products: usize, audiences: &mut AudienceBuild, index: &mut VisibilityIndex) {
+/// them fit in [`FLAT_BUDGET`]; a tail whose levels `earlier` (compiled over the same catalog)
+/// flattened already is shared with it.
+fn flatten_tails(
+    products: usize,
+    audiences: &mut AudienceBuild,
+    index: &mut VisibilityIndex,
+    earlier: Option<&VisibilityIndex>,
+) {
     let mut tail_of: AHashMap<SmallVec<[u32; 4]>, u32> = AHashMap::new();
     for account in &mut audiences.audiences.accounts {
         let tail: SmallVec<[u32; 4]> = account
@@ -241,9 +248,22 @@ fn flatten_tails(products: usize, audiences: &mut AudienceBuild, index: &mut Vis
         .map(|(_, tail)| tail_epochs(&index.levels, tail).len())
         .sum();
     if epochs.saturating_mul(products) <= FLAT_BUDGET {
+        let flattened: AHashMap<[u8; 16], &Arc<FlatTail>> = earlier
+            .into_iter()
+            .flat_map(|e| &e.tails)
+            .map(|t| (t.fingerprint, t))
+            .collect();
+        let mut level_hashes: AHashMap<u32, [u8; 32]> = AHashMap::new();
         index.tails = tails
             .iter()
-            .map(|(_, tail)| flatten(&index.levels, tail, products))
+            .map(|(_, tail)| {
+                let fingerprint =
+                    tail_fingerprint(&index.levels, tail, products, &mut level_hashes);
+                match flattened.get(&fingerprint) {
+                    Some(&kept) => Arc::clone(kept),
+                    None => Arc::new(flatten(&index.levels, tail, products, fingerprint)),
+                }
+            })
             .collect();
     } else {
         for account in &mut audiences.audiences.accounts {
@@ -269,8 +289,32 @@ fn tail_epochs(levels: &[VisLevel], tail: &[u32]) -> Vec<Instant> {
     cuts
 }
 
+/// The [`FlatTail::fingerprint`] of a tail; each level is hashed once (`level_hashes`).
+fn tail_fingerprint(
+    levels: &[VisLevel],
+    tail: &[u32],
+    products: usize,
+    level_hashes: &mut AHashMap<u32, [u8; 32]>,
+) -> [u8; 16] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&(products as u64).to_le_bytes());
+    for &l in tail {
+        let hash = level_hashes.entry(l).or_insert_with(|| {
+            let bytes = levels
+                .get(l as usize)
+                .and_then(|level| postcard::to_allocvec(level).ok())
+                .unwrap_or_default();
+            *blake3::hash(&bytes).as_bytes()
+        });
+        hasher.update(hash);
+    }
+    let mut fingerprint = [0; 16];
+    fingerprint.copy_from_slice(hasher.finalize().as_bytes().get(..16).unwrap_or(&[0; 16]));
+    fingerprint
+}
+
 /// One byte per product and epoch holding what the first deciding level of the tail says.
-fn flatten(levels: &[VisLevel], tail: &[u32], products: usize) -> FlatTail {
+fn flatten(levels: &[VisLevel], tail: &[u32], products: usize, fingerprint: [u8; 16]) -> FlatTail {
     let epochs = tail_epochs(levels, tail)
         .into_iter()
         .map(|at| {
@@ -298,7 +342,10 @@ fn flatten(levels: &[VisLevel], tail: &[u32], products: usize) -> FlatTail {
             (at, bytes.into_boxed_slice())
         })
         .collect();
-    FlatTail { epochs }
+    FlatTail {
+        epochs,
+        fingerprint,
+    }
 }
 
 fn segment_count(audiences: &AudienceBuild) -> u32 {

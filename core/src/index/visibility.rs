@@ -21,7 +21,8 @@ pub(crate) struct VisibilityIndex {
     /// The shared part of account chains (segment-set level, everyone level), flattened into
     /// one byte per product, so that a check reads one byte instead of testing two bitmaps per
     /// level and capability.
-    pub tails: Vec<FlatTail>,
+    /// Shared with the engine a change came from where the levels are as they were.
+    pub tails: Vec<Arc<FlatTail>>,
     pub rules: Vec<VisRuleDef>,
 }
 
@@ -47,6 +48,10 @@ pub(crate) struct FlatTail {
     /// Epochs sorted by start, the first at [`Instant::MIN`].
     #[serde(with = "compact")]
     pub epochs: Vec<(Instant, Box<[u8]>)>,
+    /// blake3 (first 16 bytes) over the catalog's size and the tail's levels as a snapshot
+    /// writes them: a tail of equal levels flattens to the same bytes, so a change that
+    /// leaves them as they were keeps it.
+    pub fingerprint: [u8; 16],
 }
 
 #[derive(Debug, Serialize, Deserialize)]
