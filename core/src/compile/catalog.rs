@@ -41,9 +41,15 @@ pub(crate) struct CatalogBuild {
     /// probe of a map of a million products).
     next: AtomicUsize,
     selector_cache: AHashMap<String, SelectorId>,
-    /// Per selector, the blake3 hash of its text (the key of `selector_cache`): over one
-    /// catalog, equal hashes are equal selectors.
-    selector_hashes: Vec<[u8; 32]>,
+    /// The selectors of the compile a change of contracts or price lists comes from, by the
+    /// hash of their text: over the same products, they are taken as they were.
+    earlier: Option<Earlier>,
+}
+
+/// The catalog a compile of contracts or price lists alone comes from, its selectors by hash.
+struct Earlier {
+    catalog: Arc<Catalog>,
+    by_hash: AHashMap<[u8; 32], SelectorId>,
 }
 
 /// The catalog while its products are read.
@@ -72,16 +78,24 @@ impl CatalogBuild {
     }
 
     /// The catalog of a compile of contracts or price lists alone: the products, their
-    /// selectable sets and reference maps of a compiled index, and no selectors yet.
+    /// selectable sets and reference maps of a compiled index (`earlier`, whose selectors are
+    /// taken again where their text is the same), and no selectors yet.
     pub(crate) fn over(
-        products: Arc<Products>,
+        earlier: Arc<Catalog>,
         sel: Arc<Selectables>,
         refs: Arc<RefIndex>,
     ) -> CatalogBuild {
+        let by_hash = earlier
+            .selector_hashes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, hash)| Some((*hash, SelectorId::from_index(i)?)))
+            .collect();
         CatalogBuild {
             catalog: Catalog {
-                products,
+                products: Arc::clone(&earlier.products),
                 selectors: IdVec::new(),
+                selector_hashes: Vec::new(),
             },
             ids: AHashMap::new(),
             sel,
@@ -90,7 +104,10 @@ impl CatalogBuild {
             refs: Some(refs),
             next: AtomicUsize::new(0),
             selector_cache: AHashMap::new(),
-            selector_hashes: Vec::new(),
+            earlier: Some(Earlier {
+                catalog: earlier,
+                by_hash,
+            }),
         }
     }
 }
@@ -108,6 +125,7 @@ pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
         catalog: Catalog {
             products: Arc::new(b.products),
             selectors: IdVec::new(),
+            selector_hashes: Vec::new(),
         },
         ids: b.ids,
         sel: Arc::new(b.sel),
@@ -116,7 +134,7 @@ pub(crate) fn build(doc: &Document, diags: &mut Diags) -> CatalogBuild {
         refs: None,
         next: AtomicUsize::new(0),
         selector_cache: AHashMap::new(),
-        selector_hashes: Vec::new(),
+        earlier: None,
     }
 }
 
@@ -412,21 +430,32 @@ impl CatalogBuild {
         if let Some(&id) = self.selector_cache.get(&key) {
             return Some(id);
         }
-        let (products, spec, index) = self.resolve(selector, path, diags)?;
-        let id = self.catalog.selectors.push(SelectorDef {
-            products,
-            spec,
-            index,
-        })?;
-        self.selector_hashes
-            .push(*blake3::hash(key.as_bytes()).as_bytes());
+        let hash = *blake3::hash(key.as_bytes()).as_bytes();
+        let kept = self.earlier.as_ref().and_then(|earlier| {
+            let id = earlier.by_hash.get(&hash)?;
+            earlier.catalog.selectors.get(*id).cloned()
+        });
+        let def = match kept {
+            Some(def) => def,
+            None => {
+                let (products, spec, index) = self.resolve(selector, path, diags)?;
+                SelectorDef {
+                    products,
+                    spec,
+                    index,
+                }
+            }
+        };
+        let id = self.catalog.selectors.push(def)?;
+        self.catalog.selector_hashes.push(hash);
         self.selector_cache.insert(key, id);
         Some(id)
     }
 
     /// The hash of a selector's text (all zeros for an id this build did not issue).
     pub fn selector_hash(&self, id: SelectorId) -> [u8; 32] {
-        self.selector_hashes
+        self.catalog
+            .selector_hashes
             .get(id.index())
             .copied()
             .unwrap_or_default()

@@ -504,7 +504,7 @@ pub(crate) fn recompile_pricing(
     phases.next();
     let currencies = values::Currencies::over(&old.currencies, old.settings.default_currency);
     let mut catalog = catalog::CatalogBuild::over(
-        Arc::clone(&old.catalog.products),
+        Arc::clone(&old.catalog),
         Arc::clone(&state.selectables),
         Arc::clone(&old.refs),
     );

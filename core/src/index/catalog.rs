@@ -28,6 +28,9 @@ pub(crate) struct Spec {
 pub(crate) struct Catalog {
     pub products: Arc<Products>,
     pub selectors: IdVec<SelectorId, SelectorDef>,
+    /// Per selector, the blake3 hash of the text it was compiled from: over the same products,
+    /// equal hashes are equal selectors, which a change of contracts takes as they are.
+    pub selector_hashes: Vec<[u8; 32]>,
 }
 
 /// The catalog's columns are read as its own fields.
@@ -88,7 +91,7 @@ pub(crate) struct OrderRule {
 }
 
 /// A compiled selector: the products it matches and how specific it is.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SelectorDef {
     pub products: RoaringBitmap,
     pub spec: Spec,
