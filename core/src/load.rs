@@ -670,6 +670,51 @@ mod tests {
     }
 
     #[test]
+    fn a_visibility_rule_whose_effect_flips_gets_its_level_built_again() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["pub"]},
+            "products": [{"sku": "A"}, {"sku": "B"}],
+            "price_lists": [{"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}]}],
+            "segments": [{"id": "s"}], "accounts": [{"id": "C", "segments": ["s"]}, {"id": "D"}],
+            "contracts": [
+                {"id": "seg", "audience": {"segments": ["s"]}, "visibility": [{"effect": "deny", "products": {"sku": "B"}}]},
+                {"id": "all", "audience": "all", "visibility": [{"effect": "deny", "products": {"sku": "A"}, "capabilities": ["buy"]}]}]}"#;
+        let day = at("2021-06-01T00:00:00Z");
+        let old = Engine::compile(doc, &day).unwrap().engine;
+        let flipped = r#"{"format": "tarif/1-changes", "upsert": {"contracts": [
+            {"id": "seg", "audience": {"segments": ["s"]}, "visibility": [{"effect": "allow", "products": {"sku": "B"}}]}]}}"#;
+        let new = old.apply(flipped, &day).unwrap().engine;
+        let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
+        let answer = |e: &Engine, account: &str, sku: &str| {
+            e.quote(&QuoteRequest::new(account, sku, Decimal::ONE).at(Instant(0)))
+                .map(|q| q.unit_price.to_string())
+                .map_err(|e| e.code())
+        };
+        for account in ["C", "D"] {
+            for sku in ["A", "B"] {
+                assert_eq!(answer(&new, account, sku), answer(&whole, account, sku));
+            }
+        }
+        assert!(answer(&old, "C", "B").is_err());
+        assert!(answer(&new, "C", "B").is_ok());
+        // Everyone's level (`D`'s whole chain) is the one built before.
+        let everyone = |e: &Engine| {
+            let v = &e.index.visibility;
+            v.everyone
+                .and_then(|l| v.level_fingerprints.get(l as usize).copied())
+        };
+        assert_eq!(everyone(&old), everyone(&new));
+        assert!(everyone(&new).is_some());
+        let shared = old
+            .index
+            .visibility
+            .tails
+            .iter()
+            .any(|t| new.index.visibility.tails.iter().any(|n| Arc::ptr_eq(t, n)));
+        assert!(shared, "D's tail (everyone's level alone) is shared");
+    }
+
+    #[test]
     fn a_change_of_the_price_lists_alone_shares_the_products_and_equals_a_compile() {
         let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
             "settings": {"default_price_lists": ["pub"]},

@@ -15,8 +15,8 @@ use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, values, Diags};
 use crate::index::{
-    CapDecision, FlatTail, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel, VisRuleDef,
-    VisibilityIndex, NONE,
+    CapDecision, Catalog, FlatTail, Id, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel,
+    VisRuleDef, VisibilityIndex, NONE,
 };
 use crate::instant::Instant;
 use crate::model::{Capability, Document, Effect};
@@ -50,29 +50,66 @@ pub(crate) fn build(
     let rules = read_rules(doc, settings, catalog, audiences, diags);
     let mut index = VisibilityIndex {
         levels: Vec::new(),
+        level_fingerprints: Vec::new(),
         everyone: None,
         tails: Vec::new(),
         rules: Vec::new(),
     };
     let by_key = rules_by_key(&rules);
-    let level_of_key = own_levels(
-        &rules,
-        &by_key,
-        &catalog.catalog.selectors,
-        audiences,
-        &mut index,
-    );
-    chain_levels(
-        &rules,
-        &by_key,
-        &level_of_key,
-        &catalog.catalog.selectors,
-        audiences,
-        &mut index,
-    );
+    let levels = Levels {
+        rules: &rules,
+        catalog: &catalog.catalog,
+        earlier: earlier
+            .into_iter()
+            .flat_map(|e| e.level_fingerprints.iter().zip(&e.levels))
+            .map(|(fingerprint, level)| (*fingerprint, level))
+            .collect(),
+    };
+    let level_of_key = own_levels(&levels, &by_key, audiences, &mut index);
+    chain_levels(&levels, &by_key, &level_of_key, audiences, &mut index);
     flatten_tails(catalog.catalog.skus.len(), audiences, &mut index, earlier);
     index.rules = rules;
     index
+}
+
+/// Builds the levels of a set of rules, taking those an earlier compile over the same catalog
+/// built from the same rules.
+struct Levels<'a> {
+    rules: &'a [VisRuleDef],
+    catalog: &'a Catalog,
+    earlier: AHashMap<[u8; 16], &'a VisLevel>,
+}
+
+impl Levels<'_> {
+    /// The level of the rules at positions `members`, and its fingerprint.
+    fn build(&self, members: &[usize]) -> (VisLevel, [u8; 16]) {
+        let mut hasher = blake3::Hasher::new();
+        for rule in members.iter().filter_map(|&m| self.rules.get(m)) {
+            hasher.update(&rule.validity.from.0.to_le_bytes());
+            hasher.update(&rule.validity.until.0.to_le_bytes());
+            hasher.update(&rule.concerns.map(u8::from));
+            hasher.update(&[u8::from(rule.allow)]);
+            hasher.update(
+                self.catalog
+                    .selector_hashes
+                    .get(rule.selector.index())
+                    .unwrap_or(&[0; 32]),
+            );
+        }
+        let fingerprint = first16(&hasher.finalize());
+        let level = match self.earlier.get(&fingerprint) {
+            Some(&level) => level.clone(),
+            None => build_level(self.rules, members, &self.catalog.selectors),
+        };
+        (level, fingerprint)
+    }
+}
+
+/// The first 16 bytes of a hash.
+fn first16(hash: &blake3::Hash) -> [u8; 16] {
+    let mut first = [0; 16];
+    first.copy_from_slice(hash.as_bytes().get(..16).unwrap_or(&[0; 16]));
+    first
 }
 
 /// Reads every contract's visibility rules, reporting malformed ones.
@@ -152,9 +189,8 @@ fn rules_by_key(rules: &[VisRuleDef]) -> AHashMap<u32, Vec<usize>> {
 
 /// One level per account key and for everyone, in key order; returns each key's level.
 fn own_levels(
-    rules: &[VisRuleDef],
+    levels: &Levels<'_>,
     by_key: &AHashMap<u32, Vec<usize>>,
-    selectors: &IdVec<SelectorId, SelectorDef>,
     audiences: &AudienceBuild,
     index: &mut VisibilityIndex,
 ) -> AHashMap<u32, u32> {
@@ -167,8 +203,7 @@ fn own_levels(
     keys.sort_unstable();
     for key in keys {
         let members = by_key.get(&key).cloned().unwrap_or_default();
-        let level = build_level(rules, &members, selectors);
-        level_of_key.insert(key, push_level(index, level));
+        level_of_key.insert(key, push_level(index, levels.build(&members)));
     }
     index.everyone = level_of_key.get(&0).copied();
     level_of_key
@@ -177,10 +212,9 @@ fn own_levels(
 /// Each account's visibility chain: its lineage's levels, one level per distinct set of
 /// segments (built once, shared by the accounts with that set), then everyone's.
 fn chain_levels(
-    rules: &[VisRuleDef],
+    levels: &Levels<'_>,
     by_key: &AHashMap<u32, Vec<usize>>,
     level_of_key: &AHashMap<u32, u32>,
-    selectors: &IdVec<SelectorId, SelectorDef>,
     audiences: &mut AudienceBuild,
     index: &mut VisibilityIndex,
 ) {
@@ -205,7 +239,7 @@ fn chain_levels(
             if members.is_empty() {
                 None
             } else {
-                Some(push_level(index, build_level(rules, &members, selectors)))
+                Some(push_level(index, levels.build(&members)))
             }
         });
         if let Some(level) = *group {
@@ -253,12 +287,10 @@ fn flatten_tails(
             .flat_map(|e| &e.tails)
             .map(|t| (t.fingerprint, t))
             .collect();
-        let mut level_hashes: AHashMap<u32, [u8; 32]> = AHashMap::new();
         index.tails = tails
             .iter()
             .map(|(_, tail)| {
-                let fingerprint =
-                    tail_fingerprint(&index.levels, tail, products, &mut level_hashes);
+                let fingerprint = tail_fingerprint(index, tail, products);
                 match flattened.get(&fingerprint) {
                     Some(&kept) => Arc::clone(kept),
                     None => Arc::new(flatten(&index.levels, tail, products, fingerprint)),
@@ -289,28 +321,14 @@ fn tail_epochs(levels: &[VisLevel], tail: &[u32]) -> Vec<Instant> {
     cuts
 }
 
-/// The [`FlatTail::fingerprint`] of a tail; each level is hashed once (`level_hashes`).
-fn tail_fingerprint(
-    levels: &[VisLevel],
-    tail: &[u32],
-    products: usize,
-    level_hashes: &mut AHashMap<u32, [u8; 32]>,
-) -> [u8; 16] {
+/// The [`FlatTail::fingerprint`] of a tail.
+fn tail_fingerprint(index: &VisibilityIndex, tail: &[u32], products: usize) -> [u8; 16] {
     let mut hasher = blake3::Hasher::new();
     hasher.update(&(products as u64).to_le_bytes());
     for &l in tail {
-        let hash = level_hashes.entry(l).or_insert_with(|| {
-            let bytes = levels
-                .get(l as usize)
-                .and_then(|level| postcard::to_allocvec(level).ok())
-                .unwrap_or_default();
-            *blake3::hash(&bytes).as_bytes()
-        });
-        hasher.update(hash);
+        hasher.update(index.level_fingerprints.get(l as usize).unwrap_or(&[0; 16]));
     }
-    let mut fingerprint = [0; 16];
-    fingerprint.copy_from_slice(hasher.finalize().as_bytes().get(..16).unwrap_or(&[0; 16]));
-    fingerprint
+    first16(&hasher.finalize())
 }
 
 /// One byte per product and epoch holding what the first deciding level of the tail says.
@@ -352,8 +370,9 @@ fn segment_count(audiences: &AudienceBuild) -> u32 {
     u32::try_from(audiences.audiences.segment_ids.len()).unwrap_or(0)
 }
 
-fn push_level(index: &mut VisibilityIndex, level: VisLevel) -> u32 {
+fn push_level(index: &mut VisibilityIndex, (level, fingerprint): (VisLevel, [u8; 16])) -> u32 {
     index.levels.push(level);
+    index.level_fingerprints.push(fingerprint);
     u32::try_from(index.levels.len() - 1).unwrap_or(u32::MAX)
 }
 

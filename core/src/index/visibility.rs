@@ -16,17 +16,21 @@ use crate::instant::{Instant, Interval};
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct VisibilityIndex {
     pub levels: Vec<VisLevel>,
+    /// Per level, blake3 (first 16 bytes) over what it was built from: each of its rules'
+    /// validity, capabilities, effect and selector text. Over the same catalog, equal
+    /// fingerprints are equal levels, which a change of other rules takes as they were.
+    pub level_fingerprints: Vec<[u8; 16]>,
     /// Level of everyone, if any rule speaks to everyone.
     pub everyone: Option<u32>,
     /// The shared part of account chains (segment-set level, everyone level), flattened into
     /// one byte per product, so that a check reads one byte instead of testing two bitmaps per
-    /// level and capability.
-    /// Shared with the engine a change came from where the levels are as they were.
+    /// level and capability. Shared with the engine a change came from where the levels are
+    /// as they were.
     pub tails: Vec<Arc<FlatTail>>,
     pub rules: Vec<VisRuleDef>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct VisLevel {
     /// Epochs sorted by start; the decision of an instant is that of the last epoch starting at
     /// or before it (the first epoch starts at [`Instant::MIN`]).
@@ -48,9 +52,9 @@ pub(crate) struct FlatTail {
     /// Epochs sorted by start, the first at [`Instant::MIN`].
     #[serde(with = "compact")]
     pub epochs: Vec<(Instant, Box<[u8]>)>,
-    /// blake3 (first 16 bytes) over the catalog's size and the tail's levels as a snapshot
-    /// writes them: a tail of equal levels flattens to the same bytes, so a change that
-    /// leaves them as they were keeps it.
+    /// blake3 (first 16 bytes) over the catalog's size and the tail's levels' fingerprints: a
+    /// tail of equal levels flattens to the same bytes, so a change that leaves them as they
+    /// were keeps it.
     pub fingerprint: [u8; 16],
 }
 
