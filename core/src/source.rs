@@ -64,20 +64,12 @@ impl Section {
         }
     }
 
-    /// The string this section's text is a range of, and the range, unless changes left it
-    /// unwritten.
-    pub(crate) fn shared(&self) -> Option<(&Arc<str>, Range<usize>)> {
+    /// The string this section's text is a range of, and the range; or the stock changes
+    /// not yet written into it.
+    pub(crate) fn parts(&self) -> Result<(&Arc<str>, Range<usize>), &StockText> {
         match &self.body {
-            Body::Text(text, range) => Some((text, range.clone())),
-            Body::Stock(_) => None,
-        }
-    }
-
-    /// The stock changes not yet written into this section's text.
-    pub(crate) fn stock_text(&self) -> Option<&StockText> {
-        match &self.body {
-            Body::Stock(stock) => Some(stock),
-            Body::Text(..) => None,
+            Body::Text(text, range) => Ok((text, range.clone())),
+            Body::Stock(stock) => Err(stock),
         }
     }
 }
@@ -133,10 +125,14 @@ impl RecordSet {
 /// The hash of one record: the first 16 bytes, little-endian, of blake3 over its canonical
 /// JSON.
 pub(crate) fn record_hash(canonical: &[u8]) -> u128 {
-    let hash = blake3::hash(canonical);
-    let mut first = [0u8; 16];
+    u128::from_le_bytes(first16(&blake3::hash(canonical)))
+}
+
+/// The first 16 bytes of a blake3 hash: what the engine keeps as a fingerprint.
+pub(crate) fn first16(hash: &blake3::Hash) -> [u8; 16] {
+    let mut first = [0; 16];
     first.copy_from_slice(hash.as_bytes().get(..16).unwrap_or(&[0; 16]));
-    u128::from_le_bytes(first)
+    first
 }
 
 /// Where a section is in a document text, and its hash: what a compile reports and a snapshot

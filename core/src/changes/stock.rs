@@ -49,18 +49,13 @@ impl StockText {
         hash: [u8; 32],
     ) -> Section {
         let (base, range, mut patch) = match section {
-            Some(section) => match (section.stock_text(), section.shared()) {
-                (Some(stock), _) => (
+            Some(section) => match section.parts() {
+                Ok((text, range)) => (Arc::clone(text), range, Patch::default()),
+                Err(stock) => (
                     Arc::clone(&stock.base),
                     stock.range.clone(),
                     stock.patch.clone(),
                 ),
-                (None, Some((text, range))) => (Arc::clone(text), range, Patch::default()),
-                (None, None) => {
-                    let text: Arc<str> = Arc::from(section.text());
-                    let len = text.len();
-                    (text, 0..len, Patch::default())
-                }
             },
             None => (Arc::from("[]"), 0..2, Patch::default()),
         };

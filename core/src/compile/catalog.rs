@@ -452,15 +452,6 @@ impl CatalogBuild {
         Some(id)
     }
 
-    /// The hash of a selector's text (all zeros for an id this build did not issue).
-    pub fn selector_hash(&self, id: SelectorId) -> [u8; 32] {
-        self.catalog
-            .selector_hashes
-            .get(id.index())
-            .copied()
-            .unwrap_or_default()
-    }
-
     fn resolve(
         &mut self,
         selector: &Selector,

@@ -15,6 +15,7 @@ mod values;
 mod version;
 mod visibility;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -271,7 +272,9 @@ pub(crate) fn compile_known(
             return Err(diags.into_error());
         }
     };
-    let records = known.as_ref().map(|known| stock_records(json, known));
+    let records = known
+        .as_ref()
+        .map(|known| stock_records(json, known).into_owned());
     compile_value(
         value,
         known,
@@ -285,17 +288,17 @@ pub(crate) fn compile_known(
 
 /// The hashes of the stock records of `json`, in order: as `known` has them, else read from
 /// its stock section.
-fn stock_records(json: &str, known: &Known) -> Vec<u128> {
+fn stock_records<'k>(json: &str, known: &'k Known) -> Cow<'k, [u128]> {
     if let Some(records) = &known.stock_records {
-        return records.clone();
+        return Cow::Borrowed(records);
     }
-    known
+    let read = known
         .sections
         .iter()
         .find(|s| &*s.name == crate::source::STOCK)
         .and_then(|s| json.get(s.start..s.end))
-        .and_then(record_hashes)
-        .unwrap_or_default()
+        .and_then(record_hashes);
+    Cow::Owned(read.unwrap_or_default())
 }
 
 /// Compiles an already-parsed JSON document.

@@ -20,6 +20,7 @@ use crate::index::{
 };
 use crate::instant::{Instant, Interval};
 use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
+use crate::source::first16;
 
 /// Which key a tier of this rule must carry.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -204,10 +205,7 @@ pub(crate) fn build_rules(
     );
     for (aud, hasher) in fingerprints {
         if let Some(rules) = pricing.audience_rules.get_mut(&aud) {
-            let hash = hasher.finalize();
-            rules
-                .fingerprint
-                .copy_from_slice(hash.as_bytes().get(..16).unwrap_or(&[0; 16]));
+            rules.fingerprint = first16(&hasher.finalize());
         }
     }
     pricing.resolve_dense(&catalog.catalog, earlier);
@@ -869,7 +867,7 @@ fn index_rule(
     let Some(def) = catalog.catalog.selectors.get(selector) else {
         return;
     };
-    let selector_hash = catalog.selector_hash(selector);
+    let selector_hash = catalog.catalog.selector_hash(selector);
     for &aud in audience {
         fingerprints
             .entry(aud)

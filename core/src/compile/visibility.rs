@@ -15,11 +15,12 @@ use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::{items, values, Diags};
 use crate::index::{
-    CapDecision, Catalog, FlatTail, Id, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel,
+    CapDecision, Catalog, FlatTail, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel,
     VisRuleDef, VisibilityIndex, NONE,
 };
 use crate::instant::Instant;
 use crate::model::{Capability, Document, Effect};
+use crate::source::first16;
 
 /// Which capabilities (see, price, buy) a rule concerns, per docs/spec.md §7.
 pub(crate) fn concerns(effect: Effect, capabilities: &[Capability]) -> [bool; 3] {
@@ -89,12 +90,7 @@ impl Levels<'_> {
             hasher.update(&rule.validity.until.0.to_le_bytes());
             hasher.update(&rule.concerns.map(u8::from));
             hasher.update(&[u8::from(rule.allow)]);
-            hasher.update(
-                self.catalog
-                    .selector_hashes
-                    .get(rule.selector.index())
-                    .unwrap_or(&[0; 32]),
-            );
+            hasher.update(&self.catalog.selector_hash(rule.selector));
         }
         let fingerprint = first16(&hasher.finalize());
         let level = match self.earlier.get(&fingerprint) {
@@ -103,13 +99,6 @@ impl Levels<'_> {
         };
         (level, fingerprint)
     }
-}
-
-/// The first 16 bytes of a hash.
-fn first16(hash: &blake3::Hash) -> [u8; 16] {
-    let mut first = [0; 16];
-    first.copy_from_slice(hash.as_bytes().get(..16).unwrap_or(&[0; 16]));
-    first
 }
 
 /// Reads every contract's visibility rules, reporting malformed ones.

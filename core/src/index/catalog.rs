@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use super::compact;
-use super::ids::{IdVec, ProductId, SelectorId};
+use super::ids::{Id, IdVec, ProductId, SelectorId};
 
 /// Selector specificity: (rank, depth, members), compared lexicographically.
 #[derive(
@@ -31,6 +31,16 @@ pub(crate) struct Catalog {
     /// Per selector, the blake3 hash of the text it was compiled from: over the same products,
     /// equal hashes are equal selectors, which a change of contracts takes as they are.
     pub selector_hashes: Vec<[u8; 32]>,
+}
+
+impl Catalog {
+    /// The hash of a selector's text (all zeros for an id this catalog did not issue).
+    pub(crate) fn selector_hash(&self, id: SelectorId) -> [u8; 32] {
+        self.selector_hashes
+            .get(id.index())
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 /// The catalog's columns are read as its own fields.
