@@ -713,6 +713,33 @@ mod tests {
     }
 
     #[test]
+    fn a_list_gaining_a_rounding_policy_moves_where_the_contracts_policies_start() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["pub"]},
+            "products": [{"sku": "A"}],
+            "price_lists": [{"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10.05"}]}],
+            "accounts": [{"id": "C"}],
+            "contracts": [{"id": "k", "audience": "all",
+                "rules": [{"id": "r", "step": "discount", "products": "all", "percent": "10", "rounding": {"mode": "up"}}]}]}"#;
+        let day = at("2021-06-01T00:00:00Z");
+        let old = Engine::compile(doc, &day).unwrap().engine;
+        let lists = r#"{"format": "tarif/1-changes", "upsert": {"price_lists": [
+            {"id": "pub", "currency": "EUR", "rounding": {"mode": "down", "scale": 1}}]}}"#;
+        let rules = r#"{"format": "tarif/1-changes", "upsert": {"rules": [
+            {"contract": "k", "id": "r", "step": "discount", "products": "all", "percent": "20", "rounding": {"mode": "up"}}]}}"#;
+        let new = old
+            .apply(lists, &day)
+            .unwrap()
+            .engine
+            .apply(rules, &day)
+            .unwrap()
+            .engine;
+        let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
+        assert_eq!(new.index.settings.policies, whole.index.settings.policies);
+        assert_eq!(answer(&new, "C", "A"), answer(&whole, "C", "A"));
+    }
+
+    #[test]
     fn a_change_of_the_price_lists_alone_shares_the_products_and_equals_a_compile() {
         let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
             "settings": {"default_price_lists": ["pub"]},

@@ -539,6 +539,15 @@ pub(crate) fn recompile_pricing(
         }
     };
     let lists_end = own.list.len();
+    // The lists' rounding policies come before the contracts': a change of lists that adds
+    // or removes some moves where the contracts' start.
+    let state = match part {
+        PricingPart::Contracts => Arc::clone(state),
+        PricingPart::PriceLists => Arc::new(BuildState {
+            policies_before_contracts: policies.table.len(),
+            ..BuildState::clone(state)
+        }),
+    };
     let pricing = pricing::build_rules(
         &doc,
         &old.settings,
@@ -592,7 +601,7 @@ pub(crate) fn recompile_pricing(
     let built = Built {
         index,
         build_warnings: kept,
-        state: Arc::clone(state),
+        state,
     };
     Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
 }

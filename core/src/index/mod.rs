@@ -131,7 +131,7 @@ pub(crate) struct Index {
 /// rounding policies the document declared before its price lists and before its contracts
 /// (theirs follow), and the price lists each segment and account names (with the path of
 /// each name), which the lists are attached through.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct BuildState {
     pub selectables: Arc<catalog::Selectables>,
     pub policies_before_lists: usize,
