@@ -151,19 +151,59 @@ impl Engine {
         };
         // Only the sections the change wrote are hashed again; the version of the merged
         // document follows from the hashes of all of them.
-        let changed: Vec<String> = merged.sections.keys().cloned().collect();
+        let changed: Vec<&str> = merged.sections.keys().map(String::as_str).collect();
+        let pricing_part = match changed.as_slice() {
+            [only] if *only == "contracts" => Some(compile::PricingPart::Contracts),
+            [only] if *only == "price_lists" => Some(compile::PricingPart::PriceLists),
+            _ => None,
+        };
+        let hash_written = || {
+            merged
+                .sections
+                .par_iter()
+                .map(|(name, text)| compile::hashed(name, text).unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        // The contracts' rules and visibility, or the price lists and then the rules over
+        // them, are compiled again over the rest, while the sections the change wrote are
+        // hashed: the version is only needed once the engine is built.
+        let (hashes, recompiled) = match pricing_part {
+            Some(part) => {
+                let recompile = || {
+                    let text_of = |name: &str| match merged.sections.get(name) {
+                        Some(text) => Some(text.as_str()),
+                        None => source.section(name).map(Section::text),
+                    };
+                    let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]
+                        .into_iter()
+                        .filter(|name| {
+                            part == compile::PricingPart::PriceLists || *name != "price_lists"
+                        })
+                        .filter_map(|name| Some((name, text_of(name)?)))
+                        .collect();
+                    compile::recompile_pricing(
+                        &self.index,
+                        &self.build_state,
+                        &self.build_warnings,
+                        part,
+                        &sections,
+                        String::new(),
+                        options,
+                    )
+                };
+                let (hashes, recompiled) = rayon::join(hash_written, recompile);
+                (hashes, Some(recompiled))
+            }
+            None => (hash_written(), None),
+        };
+        let stock_only = matches!(changed.as_slice(), [only] if *only == STOCK);
         let mut stock_records = None;
         let written: Vec<Section> = std::mem::take(&mut merged.sections)
-            .into_par_iter()
-            .map(|(name, text)| {
-                let (hash, records) = compile::hashed(&name, &text).unwrap_or_default();
-                (Section::owned(&name, text, hash), records)
-            })
-            .collect::<Vec<_>>()
             .into_iter()
-            .map(|(section, records)| {
+            .zip(hashes)
+            .map(|((name, text), (hash, records))| {
                 stock_records = stock_records.take().or(records);
-                section
+                Section::owned(&name, text, hash)
             })
             .collect();
         let mut sections: Vec<Section> = source
@@ -176,10 +216,16 @@ impl Engine {
         sections.sort_by(|a, b| a.name.cmp(&b.name));
         let next = Source::of_sections(sections);
         let version = next.version();
-        let output = match changed.as_slice() {
+        let output = match recompiled {
+            Some(recompiled) => recompiled.map(|output| {
+                output.map(|mut output| {
+                    output.index.version = version.clone();
+                    output
+                })
+            }),
             // The stock is read by nothing else the compiler builds: a change of the stock
             // alone rebuilds the stock index and shares the rest of this engine's.
-            [only] if only == "stock" => next.section("stock").and_then(|stock| {
+            None if stock_only => next.section(STOCK).and_then(|stock| {
                 compile::recompile_stock(
                     &self.index,
                     &self.build_state,
@@ -190,32 +236,7 @@ impl Engine {
                     options,
                 )
             }),
-            // The contracts' rules and visibility, or the price lists and then the rules
-            // over them, are compiled again over the rest.
-            [only] if only == "contracts" || only == "price_lists" => {
-                let part = if only == "contracts" {
-                    compile::PricingPart::Contracts
-                } else {
-                    compile::PricingPart::PriceLists
-                };
-                let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]
-                    .into_iter()
-                    .filter(|name| {
-                        part == compile::PricingPart::PriceLists || *name != "price_lists"
-                    })
-                    .filter_map(|name| Some((name, next.section(name)?.text())))
-                    .collect();
-                compile::recompile_pricing(
-                    &self.index,
-                    &self.build_state,
-                    &self.build_warnings,
-                    part,
-                    &sections,
-                    version.clone(),
-                    options,
-                )
-            }
-            _ => None,
+            None => None,
         };
         let output = match output {
             Some(output) => output.map(|output| Engine::compiled(output, |_| next, options)),

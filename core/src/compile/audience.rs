@@ -4,7 +4,7 @@ use ahash::AHashMap;
 use smallvec::SmallVec;
 
 use super::hierarchy::{self, Depth};
-use super::values::Currencies;
+use super::values::{At, Currencies};
 use super::{items, values, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::{AccountDef, AccountId, AudKey, Audiences, Id, IdVec, NONE};
@@ -81,7 +81,7 @@ impl AudienceBuild {
     pub fn resolve(
         &self,
         audience: &Audience,
-        path: &str,
+        path: impl At,
         diags: &mut Diags,
     ) -> SmallVec<[AudKey; 2]> {
         let mut keys = SmallVec::new();
@@ -93,7 +93,7 @@ impl AudienceBuild {
                         Some(&id) => keys.push(self.account_key(id)),
                         None => diags.error(
                             Code::UnknownReference,
-                            &format!("{path}.accounts[{k}]"),
+                            &format!("{}.accounts[{k}]", path.path()),
                             format!("unknown account `{a}`"),
                             &[a],
                         ),
@@ -104,7 +104,7 @@ impl AudienceBuild {
                         Some(&id) => keys.push(self.segment_key(id)),
                         None => diags.error(
                             Code::UnknownReference,
-                            &format!("{path}.segments[{k}]"),
+                            &format!("{}.segments[{k}]", path.path()),
                             format!("unknown segment `{s}`"),
                             &[s],
                         ),
@@ -113,7 +113,7 @@ impl AudienceBuild {
                 if accounts.is_empty() && segments.is_empty() {
                     diags.error(
                         Code::InvalidType,
-                        path,
+                        &path.path(),
                         "the audience names no account and no segment; use `\"all\"` for everyone"
                             .into(),
                         &[],

@@ -10,6 +10,7 @@ use serde_json::Value;
 use smallvec::SmallVec;
 
 use super::hierarchy::{self, Depth};
+use super::values::At;
 use super::{items, values, Diags};
 use crate::error::DiagnosticCode as Code;
 use crate::index::catalog::{Products, Selectables};
@@ -423,7 +424,7 @@ impl CatalogBuild {
     pub fn selector(
         &mut self,
         selector: &Selector,
-        path: &str,
+        path: impl At,
         diags: &mut Diags,
     ) -> Option<SelectorId> {
         let key = format!("{selector:?}");
@@ -438,7 +439,7 @@ impl CatalogBuild {
         let def = match kept {
             Some(def) => def,
             None => {
-                let (products, spec, index) = self.resolve(selector, path, diags)?;
+                let (products, spec, index) = self.resolve(selector, &path.path(), diags)?;
                 SelectorDef {
                     products,
                     spec,

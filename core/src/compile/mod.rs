@@ -609,7 +609,7 @@ pub(crate) fn recompile_pricing(
 /// Reports the elements of a list that did not parse, and yields the others with their index.
 pub(crate) fn items<'a, T>(
     list: &'a [Item<T>],
-    path: &'a str,
+    path: impl values::At,
     diags: &mut Diags,
 ) -> Vec<(usize, &'a T)> {
     let mut out = Vec::with_capacity(list.len());
@@ -620,7 +620,7 @@ pub(crate) fn items<'a, T>(
                 path: inner,
                 message,
             } => {
-                diags.item_error(&format!("{path}[{i}]"), inner, message);
+                diags.item_error(&format!("{}[{i}]", path.path()), inner, message);
             }
         }
     }

@@ -635,7 +635,7 @@ fn contracts(
     let mut contract_ids: AHashSet<String> = AHashSet::new();
     for (i, c) in items(&doc.contracts, "contracts", diags) {
         let path = format!("contracts[{i}]");
-        if !values::id_ok(&c.id, &format!("{path}.id"), diags) {
+        if !values::id_ok(&c.id, || format!("{path}.id"), diags) {
             continue;
         }
         if !contract_ids.insert(c.id.clone()) {
@@ -649,12 +649,12 @@ fn contracts(
         }
         let Some(contract) = pricing.contracts.push(ContractDef {
             id: c.id.as_str().into(),
-            rounding: policies.parse(c.rounding.as_ref(), &format!("{path}.rounding"), diags),
+            rounding: policies.parse(c.rounding.as_ref(), || format!("{path}.rounding"), diags),
         }) else {
             continue;
         };
-        let audience = audiences.resolve(&c.audience, &format!("{path}.audience"), diags);
-        let validity = values::validity(c.valid.as_ref(), tz, &format!("{path}.valid"), diags);
+        let audience = audiences.resolve(&c.audience, || format!("{path}.audience"), diags);
+        let validity = values::validity(c.valid.as_ref(), tz, || format!("{path}.valid"), diags);
         if validity.until < Instant::MAX {
             diags.expiring(
                 validity.until,
@@ -667,11 +667,11 @@ fn contracts(
         let contract_currency = c
             .currency
             .as_deref()
-            .and_then(|cur| currencies.resolve(cur, &format!("{path}.currency"), diags));
+            .and_then(|cur| currencies.resolve(cur, || format!("{path}.currency"), diags));
         let mut rule_ids: AHashSet<&str> = AHashSet::new();
-        for (k, r) in items(&c.rules, &format!("{path}.rules"), diags) {
+        for (k, r) in items(&c.rules, || format!("{path}.rules"), diags) {
             let rpath = format!("{path}.rules[{k}]");
-            if !values::id_ok(&r.id, &format!("{rpath}.id"), diags) {
+            if !values::id_ok(&r.id, || format!("{rpath}.id"), diags) {
                 continue;
             }
             if !rule_ids.insert(r.id.as_str()) {
@@ -701,11 +701,11 @@ fn contracts(
                     &[&full],
                 );
             }
-            let selector = catalog.selector(&r.products, &format!("{rpath}.products"), diags);
+            let selector = catalog.selector(&r.products, || format!("{rpath}.products"), diags);
             let rule_validity = validity.intersect(&values::validity(
                 r.valid.as_ref(),
                 tz,
-                &format!("{rpath}.valid"),
+                || format!("{rpath}.valid"),
                 diags,
             ));
             never_valid(rule_validity, &rpath, &full, diags);
@@ -715,7 +715,7 @@ fn contracts(
             let explicit = r
                 .currency
                 .as_deref()
-                .and_then(|cur| currencies.resolve(cur, &format!("{rpath}.currency"), diags));
+                .and_then(|cur| currencies.resolve(cur, || format!("{rpath}.currency"), diags));
             if absolute
                 && explicit.is_none()
                 && contract_currency.is_none()
@@ -734,7 +734,8 @@ fn contracts(
             } else {
                 None
             });
-            let rounding = policies.parse(r.rounding.as_ref(), &format!("{rpath}.rounding"), diags);
+            let rounding =
+                policies.parse(r.rounding.as_ref(), || format!("{rpath}.rounding"), diags);
             let (Some(step), Some(selector), Some(action)) = (step, selector, action) else {
                 continue;
             };
@@ -776,11 +777,11 @@ fn contracts(
         let mut condition_ids: AHashSet<&str> = AHashSet::new();
         for (k, o) in items(
             &c.order_conditions,
-            &format!("{path}.order_conditions"),
+            || format!("{path}.order_conditions"),
             diags,
         ) {
             let opath = format!("{path}.order_conditions[{k}]");
-            if !values::id_ok(&o.id, &format!("{opath}.id"), diags) {
+            if !values::id_ok(&o.id, || format!("{opath}.id"), diags) {
                 continue;
             }
             if !condition_ids.insert(o.id.as_str()) {
@@ -798,7 +799,7 @@ fn contracts(
             let currency = o
                 .currency
                 .as_deref()
-                .and_then(|cur| currencies.resolve(cur, &format!("{opath}.currency"), diags));
+                .and_then(|cur| currencies.resolve(cur, || format!("{opath}.currency"), diags));
             if let Some(def) = orders::condition(o, &context, currency, tz, &opath, diags) {
                 pricing.order_conditions.push(def);
             }

@@ -181,12 +181,12 @@ impl Currencies {
     }
 
     /// Resolves a currency code named at `path`.
-    pub fn resolve(&self, code: &str, path: &str, diags: &mut Diags) -> Option<CurrencyId> {
+    pub fn resolve(&self, code: &str, path: impl At, diags: &mut Diags) -> Option<CurrencyId> {
         let found = self.index.get(code).copied();
         if found.is_none() {
             diags.error(
                 Code::UnknownCurrency,
-                path,
+                &path.path(),
                 format!("currency `{code}` is not declared in `currencies`"),
                 &[code],
             );
@@ -352,10 +352,10 @@ impl Policies {
     pub fn parse(
         &mut self,
         r: Option<&model::Rounding>,
-        path: &str,
+        path: impl At,
         diags: &mut Diags,
     ) -> Option<PolicyId> {
-        r.and_then(|r| policy(r, path, diags))
+        r.and_then(|r| policy(r, &path.path(), diags))
             .and_then(|p| self.add(p))
     }
 }

@@ -117,21 +117,21 @@ fn read_rules(
         let contract_validity = values::validity(
             c.valid.as_ref(),
             tz,
-            &format!("{path}.valid"),
+            || format!("{path}.valid"),
             &mut Diags::default(),
         );
         let audience = audiences.resolve(
             &c.audience,
-            &format!("{path}.audience"),
+            || format!("{path}.audience"),
             &mut Diags::default(),
         );
-        for (k, v) in items(&c.visibility, &format!("{path}.visibility"), diags) {
-            let vpath = format!("{path}.visibility[{k}]");
-            let selector = catalog.selector(&v.products, &format!("{vpath}.products"), diags);
+        for (k, v) in items(&c.visibility, || format!("{path}.visibility"), diags) {
+            let vpath = || format!("{path}.visibility[{k}]");
+            let selector = catalog.selector(&v.products, || format!("{}.products", vpath()), diags);
             let validity = contract_validity.intersect(&values::validity(
                 v.valid.as_ref(),
                 tz,
-                &format!("{vpath}.valid"),
+                || format!("{}.valid", vpath()),
                 diags,
             ));
             let caps = v
@@ -141,7 +141,7 @@ fn read_rules(
             if caps.is_empty() {
                 diags.error(
                     crate::error::DiagnosticCode::InvalidType,
-                    &format!("{vpath}.capabilities"),
+                    &format!("{}.capabilities", vpath()),
                     "`capabilities` is empty; omit it to mean all three".into(),
                     &[&c.id],
                 );
