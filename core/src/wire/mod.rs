@@ -1,7 +1,8 @@
-//! The text boundary shared by every binding: the names of the vocabulary ([`names`]), the
-//! stable codes of input a binding cannot use ([`InputCode`]), and requests as a binding
-//! receives them ([`QuoteInput`], [`ProductInput`], [`QtyInput`], [`AtInput`]), answered in the
-//! error precedence of docs/spec.md §9 here, once, rather than once per language.
+//! The text boundary shared by every binding: the names of the vocabulary ([`facet`],
+//! [`sort`]), the stable codes of input a binding cannot use ([`InputCode`]), and requests as a
+//! binding receives them ([`QuoteInput`], [`ProductInput`], [`QtyInput`], [`AtInput`]),
+//! answered in the error precedence of docs/spec.md §9 here, once, rather than once per
+//! language.
 //!
 //! A binding converts its language's values into these types and says only what it received —
 //! a decimal, text that is not one, an instant, text that may be one — and the core decides
