@@ -28,7 +28,7 @@
 //! | [`audiences`] | accounts with their precomputed chains: audience keys, price lists and visibility levels reached, ancestors | every query |
 //! | [`pricing`] | price lists; entries sorted by (list, product), found by product in a column per list for the lists that price a large share of the catalog ([`pricing::EntrySlots`]), else by [`pricing::entry_key`] → range; rules with their per-(audience, product key) index and per-audience coverage bitmaps, resolved per product for the audiences that cover a large share of the catalog ([`pricing::DenseRules`]); contracts | quote |
 //! | [`visibility`] | per audience level the decisions of each capability over epochs ([`visibility::epoch_at`]), and the shared tails flattened to one byte per product | visibility, search |
-//! | [`refs`] | SKU/GTIN/MPN/ref/alias → product maps, and the text folding they share ([`fold`], [`gtin`]) | lookup, search |
+//! | [`refs`] | SKU/GTIN/MPN/ref/alias → product maps (open addressing over keys stored back to back in one string, each slot with 32 bits of its key's hash, so that a probe reads only its own key's text), and the text folding they share ([`fold`], [`gtin`]) | lookup, search |
 //! | [`search`] | the navigation index in position space (SKU order): per-value sets, their transpose, numeric sort columns, the prefix table, relations | search |
 //! | [`stock`] | tracked products' stock (total, lead time, warehouses) by product id, and the positions of those in stock | quote, search |
 //!
