@@ -47,10 +47,41 @@ pub(crate) struct CatalogBuild {
     earlier: Option<Earlier>,
 }
 
-/// The catalog a compile of contracts or price lists alone comes from, its selectors by hash.
+/// The catalog a compile of contracts or price lists alone comes from, and how its selectors
+/// are found by the hash of their text.
 struct Earlier {
     catalog: Arc<Catalog>,
-    by_hash: AHashMap<[u8; 32], SelectorId>,
+    /// The earlier selector tried first: the one after the last taken. A change of one rule
+    /// leaves the document's other selectors in the order they had, so that most are found
+    /// by comparing one hash, in order, rather than by a probe of a map.
+    next: usize,
+    /// Every earlier selector by hash, built the first time the one tried first differs.
+    by_hash: Option<AHashMap<[u8; 32], SelectorId>>,
+}
+
+impl Earlier {
+    /// The earlier selector whose text has this hash.
+    fn find(&mut self, hash: &[u8; 32]) -> Option<SelectorId> {
+        let hashes = &self.catalog.selector_hashes;
+        let found = match hashes.get(self.next) {
+            Some(next) if next == hash => SelectorId::from_index(self.next),
+            _ => self
+                .by_hash
+                .get_or_insert_with(|| {
+                    hashes
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, hash)| Some((*hash, SelectorId::from_index(i)?)))
+                        .collect()
+                })
+                .get(hash)
+                .copied(),
+        };
+        if let Some(id) = found {
+            self.next = id.index() + 1;
+        }
+        found
+    }
 }
 
 /// The catalog while its products are read.
@@ -86,12 +117,6 @@ impl CatalogBuild {
         sel: Arc<Selectables>,
         refs: Arc<RefIndex>,
     ) -> CatalogBuild {
-        let by_hash = earlier
-            .selector_hashes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, hash)| Some((*hash, SelectorId::from_index(i)?)))
-            .collect();
         CatalogBuild {
             catalog: Catalog {
                 products: Arc::clone(&earlier.products),
@@ -107,7 +132,8 @@ impl CatalogBuild {
             selector_cache: AHashMap::new(),
             earlier: Some(Earlier {
                 catalog: earlier,
-                by_hash,
+                next: 0,
+                by_hash: None,
             }),
         }
     }
@@ -432,9 +458,9 @@ impl CatalogBuild {
             return Some(id);
         }
         let hash = *blake3::hash(key.as_bytes()).as_bytes();
-        let kept = self.earlier.as_ref().and_then(|earlier| {
-            let id = earlier.by_hash.get(&hash)?;
-            earlier.catalog.selectors.get(*id).cloned()
+        let kept = self.earlier.as_mut().and_then(|earlier| {
+            let id = earlier.find(&hash)?;
+            earlier.catalog.selectors.get(id).cloned()
         });
         let def = match kept {
             Some(def) => def,
