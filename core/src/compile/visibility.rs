@@ -5,6 +5,7 @@
 //! rules of all its segments, so it is built per distinct set of segments and shared by every
 //! account with that set; epochs cut time where a rule of the level starts or ends.
 
+use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
 
 use ahash::AHashMap;
@@ -60,11 +61,9 @@ pub(crate) fn build(
     let levels = Levels {
         rules: &rules,
         catalog: &catalog.catalog,
-        earlier: earlier
-            .into_iter()
-            .flat_map(|e| e.level_fingerprints.iter().zip(&e.levels))
-            .map(|(fingerprint, level)| (*fingerprint, level))
-            .collect(),
+        earlier,
+        next: Cell::new(0),
+        by_fingerprint: OnceCell::new(),
     };
     let level_of_key = own_levels(&levels, &by_key, audiences, &mut index);
     chain_levels(&levels, &by_key, &level_of_key, audiences, &mut index);
@@ -78,10 +77,17 @@ pub(crate) fn build(
 struct Levels<'a> {
     rules: &'a [VisRuleDef],
     catalog: &'a Catalog,
-    earlier: AHashMap<[u8; 16], &'a VisLevel>,
+    earlier: Option<&'a VisibilityIndex>,
+    /// The earlier level tried first: the one after the last taken. Levels are built in the
+    /// same order by every compile (accounts' own in key order, then the segment sets in
+    /// account order), so after a change of a few rules most are found by comparing one
+    /// fingerprint, in order, rather than by a probe of a map.
+    next: Cell<usize>,
+    /// Every earlier level by fingerprint, built the first time the one tried first differs.
+    by_fingerprint: OnceCell<AHashMap<[u8; 16], usize>>,
 }
 
-impl Levels<'_> {
+impl<'a> Levels<'a> {
     /// The level of the rules at positions `members`, and its fingerprint.
     fn build(&self, members: &[usize]) -> (VisLevel, [u8; 16]) {
         let mut hasher = blake3::Hasher::new();
@@ -93,11 +99,26 @@ impl Levels<'_> {
             hasher.update(&self.catalog.selector_hash(rule.selector));
         }
         let fingerprint = first16(&hasher.finalize());
-        let level = match self.earlier.get(&fingerprint) {
-            Some(&level) => level.clone(),
+        let level = match self.earlier_level(&fingerprint) {
+            Some(level) => level.clone(),
             None => build_level(self.rules, members, &self.catalog.selectors),
         };
         (level, fingerprint)
+    }
+
+    /// The earlier compile's level with this fingerprint.
+    fn earlier_level(&self, fingerprint: &[u8; 16]) -> Option<&'a VisLevel> {
+        let earlier = self.earlier?;
+        let prints = &earlier.level_fingerprints;
+        let at = match prints.get(self.next.get()) {
+            Some(next) if next == fingerprint => self.next.get(),
+            _ => *self
+                .by_fingerprint
+                .get_or_init(|| prints.iter().enumerate().map(|(i, p)| (*p, i)).collect())
+                .get(fingerprint)?,
+        };
+        self.next.set(at + 1);
+        earlier.levels.get(at)
     }
 }
 
