@@ -187,7 +187,6 @@ impl Engine {
                         &self.build_warnings,
                         part,
                         &sections,
-                        String::new(),
                         options,
                     )
                 };

@@ -479,16 +479,15 @@ pub(crate) enum PricingPart {
 /// replaced, judged at the day of this compile; then the final checks run again. The result is
 /// the compile of the whole document (its sections are the caller's to keep). `sections` are
 /// the texts of the document's `settings`, `price_lists` and `contracts` sections (those it
-/// has). `None` when they do not read as valid sections, or a contract names an attribute
-/// selector (the products' attributes are not kept): the caller then compiles the whole
-/// document.
+/// has). The index's `version` is left empty for the caller to set. `None` when they do not
+/// read as valid sections, or a contract names an attribute selector (the products' attributes
+/// are not kept): the caller then compiles the whole document.
 pub(crate) fn recompile_pricing(
     old: &Index,
     state: &Arc<BuildState>,
     build_warnings: &BuildWarnings,
     part: PricingPart,
     sections: &[(&str, &str)],
-    version: String,
     options: &CompileOptions,
 ) -> Option<Result<Output, CompileError>> {
     let mut text = format!("{{\"format\":\"{FORMAT}\"");
@@ -588,7 +587,8 @@ pub(crate) fn recompile_pricing(
     let mut settings = (*old.settings).clone();
     settings.policies = policies.table;
     let index = Index {
-        version,
+        // The caller sets it: it hashes the sections it wrote while this compiles.
+        version: String::new(),
         settings: Arc::new(settings),
         catalog: Arc::new(catalog.catalog),
         audiences: Arc::new(audiences.audiences),
