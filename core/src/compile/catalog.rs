@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use smallvec::SmallVec;
 
+use super::earlier::InOrder;
 use super::hierarchy::{self, Depth};
 use super::values::At;
 use super::{items, values, Diags};
@@ -47,41 +48,11 @@ pub(crate) struct CatalogBuild {
     earlier: Option<Earlier>,
 }
 
-/// The catalog a compile of contracts or price lists alone comes from, and how its selectors
-/// are found by the hash of their text.
+/// The catalog a compile of contracts or price lists alone comes from, and where each of its
+/// selectors is found by the hash of its text.
 struct Earlier {
     catalog: Arc<Catalog>,
-    /// The earlier selector tried first: the one after the last taken. A change of one rule
-    /// leaves the document's other selectors in the order they had, so that most are found
-    /// by comparing one hash, in order, rather than by a probe of a map.
-    next: usize,
-    /// Every earlier selector by hash, built the first time the one tried first differs.
-    by_hash: Option<AHashMap<[u8; 32], SelectorId>>,
-}
-
-impl Earlier {
-    /// The earlier selector whose text has this hash.
-    fn find(&mut self, hash: &[u8; 32]) -> Option<SelectorId> {
-        let hashes = &self.catalog.selector_hashes;
-        let found = match hashes.get(self.next) {
-            Some(next) if next == hash => SelectorId::from_index(self.next),
-            _ => self
-                .by_hash
-                .get_or_insert_with(|| {
-                    hashes
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, hash)| Some((*hash, SelectorId::from_index(i)?)))
-                        .collect()
-                })
-                .get(hash)
-                .copied(),
-        };
-        if let Some(id) = found {
-            self.next = id.index() + 1;
-        }
-        found
-    }
+    found: InOrder<[u8; 32]>,
 }
 
 /// The catalog while its products are read.
@@ -132,8 +103,7 @@ impl CatalogBuild {
             selector_cache: AHashMap::new(),
             earlier: Some(Earlier {
                 catalog: earlier,
-                next: 0,
-                by_hash: None,
+                found: InOrder::default(),
             }),
         }
     }
@@ -459,8 +429,14 @@ impl CatalogBuild {
         }
         let hash = *blake3::hash(key.as_bytes()).as_bytes();
         let kept = self.earlier.as_mut().and_then(|earlier| {
-            let id = earlier.find(&hash)?;
-            earlier.catalog.selectors.get(id).cloned()
+            let at = earlier
+                .found
+                .find(&earlier.catalog.selector_hashes, &hash)?;
+            earlier
+                .catalog
+                .selectors
+                .get(SelectorId::from_index(at)?)
+                .cloned()
         });
         let def = match kept {
             Some(def) => def,

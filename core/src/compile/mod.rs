@@ -4,6 +4,7 @@
 mod audience;
 mod catalog;
 mod diagnostics;
+mod earlier;
 mod facets;
 mod hierarchy;
 mod orders;

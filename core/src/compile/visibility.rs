@@ -5,7 +5,6 @@
 //! rules of all its segments, so it is built per distinct set of segments and shared by every
 //! account with that set; epochs cut time where a rule of the level starts or ends.
 
-use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
 
 use ahash::AHashMap;
@@ -14,6 +13,7 @@ use smallvec::SmallVec;
 
 use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
+use super::earlier::InOrder;
 use super::{items, values, Diags};
 use crate::index::{
     CapDecision, Catalog, FlatTail, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel,
@@ -58,15 +58,14 @@ pub(crate) fn build(
         rules: Vec::new(),
     };
     let by_key = rules_by_key(&rules);
-    let levels = Levels {
+    let mut levels = Levels {
         rules: &rules,
         catalog: &catalog.catalog,
         earlier,
-        next: Cell::new(0),
-        by_fingerprint: OnceCell::new(),
+        found: InOrder::default(),
     };
-    let level_of_key = own_levels(&levels, &by_key, audiences, &mut index);
-    chain_levels(&levels, &by_key, &level_of_key, audiences, &mut index);
+    let level_of_key = own_levels(&mut levels, &by_key, audiences, &mut index);
+    chain_levels(&mut levels, &by_key, &level_of_key, audiences, &mut index);
     flatten_tails(catalog.catalog.skus.len(), audiences, &mut index, earlier);
     index.rules = rules;
     index
@@ -78,18 +77,14 @@ struct Levels<'a> {
     rules: &'a [VisRuleDef],
     catalog: &'a Catalog,
     earlier: Option<&'a VisibilityIndex>,
-    /// The earlier level tried first: the one after the last taken. Levels are built in the
-    /// same order by every compile (accounts' own in key order, then the segment sets in
-    /// account order), so after a change of a few rules most are found by comparing one
-    /// fingerprint, in order, rather than by a probe of a map.
-    next: Cell<usize>,
-    /// Every earlier level by fingerprint, built the first time the one tried first differs.
-    by_fingerprint: OnceCell<AHashMap<[u8; 16], usize>>,
+    /// Where each earlier level is, by fingerprint: every compile builds the levels in the
+    /// same order (accounts' own in key order, then the segment sets in account order).
+    found: InOrder<[u8; 16]>,
 }
 
 impl<'a> Levels<'a> {
     /// The level of the rules at positions `members`, and its fingerprint.
-    fn build(&self, members: &[usize]) -> (VisLevel, [u8; 16]) {
+    fn build(&mut self, members: &[usize]) -> (VisLevel, [u8; 16]) {
         let mut hasher = blake3::Hasher::new();
         for rule in members.iter().filter_map(|&m| self.rules.get(m)) {
             hasher.update(&rule.validity.from.0.to_le_bytes());
@@ -107,17 +102,9 @@ impl<'a> Levels<'a> {
     }
 
     /// The earlier compile's level with this fingerprint.
-    fn earlier_level(&self, fingerprint: &[u8; 16]) -> Option<&'a VisLevel> {
+    fn earlier_level(&mut self, fingerprint: &[u8; 16]) -> Option<&'a VisLevel> {
         let earlier = self.earlier?;
-        let prints = &earlier.level_fingerprints;
-        let at = match prints.get(self.next.get()) {
-            Some(next) if next == fingerprint => self.next.get(),
-            _ => *self
-                .by_fingerprint
-                .get_or_init(|| prints.iter().enumerate().map(|(i, p)| (*p, i)).collect())
-                .get(fingerprint)?,
-        };
-        self.next.set(at + 1);
+        let at = self.found.find(&earlier.level_fingerprints, fingerprint)?;
         earlier.levels.get(at)
     }
 }
@@ -199,7 +186,7 @@ fn rules_by_key(rules: &[VisRuleDef]) -> AHashMap<u32, Vec<usize>> {
 
 /// One level per account key and for everyone, in key order; returns each key's level.
 fn own_levels(
-    levels: &Levels<'_>,
+    levels: &mut Levels<'_>,
     by_key: &AHashMap<u32, Vec<usize>>,
     audiences: &AudienceBuild,
     index: &mut VisibilityIndex,
@@ -222,7 +209,7 @@ fn own_levels(
 /// Each account's visibility chain: its lineage's levels, one level per distinct set of
 /// segments (built once, shared by the accounts with that set), then everyone's.
 fn chain_levels(
-    levels: &Levels<'_>,
+    levels: &mut Levels<'_>,
     by_key: &AHashMap<u32, Vec<usize>>,
     level_of_key: &AHashMap<u32, u32>,
     audiences: &mut AudienceBuild,

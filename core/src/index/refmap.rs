@@ -36,9 +36,12 @@ fn hash(key: &str) -> u64 {
     ahash::RandomState::with_seeds(a, b, c, d).hash_one(key)
 }
 
+/// The bits of a slot that hold the entry number; the others hold the key's hash bits.
+const NUMBER: u64 = 0xFFFF_FFFF;
+
 /// The slot of entry number `number` (entry + 1) whose key hashes to `hash`.
 fn slot(hash: u64, number: u32) -> u64 {
-    (hash & !u64::from(u32::MAX)) | u64::from(number)
+    (hash & !NUMBER) | u64::from(number)
 }
 
 /// Where the probe for a key hashing to `hash` starts in a table of `mask + 1` slots.
@@ -67,18 +70,17 @@ impl RefMap {
         self.text.get(start..end).unwrap_or("")
     }
 
-    /// The slot holding `key`, or the empty slot where it would go; `None` only while the table
-    /// has no slots.
-    fn find(&self, key: &str) -> Option<(usize, Option<usize>)> {
+    /// The slot holding `key` (whose hash is `hash`), or the empty slot where it would go; `None`
+    /// only while the table has no slots.
+    fn find(&self, key: &str, hash: u64) -> Option<(usize, Option<usize>)> {
         let mask = self.slots.len().checked_sub(1)?;
-        let hash = hash(key);
         let tag = slot(hash, 0);
         let mut at = start(hash, mask);
         loop {
             match self.slots.get(at).copied() {
                 Some(0) | None => return Some((at, None)),
-                Some(found) if found & !u64::from(u32::MAX) == tag => {
-                    let entry = ((found & u64::from(u32::MAX)) as usize).checked_sub(1);
+                Some(found) if found & !NUMBER == tag => {
+                    let entry = ((found & NUMBER) as usize).checked_sub(1);
                     if let Some(entry) = entry.filter(|&e| self.key(e) == key) {
                         return Some((at, Some(entry)));
                     }
@@ -106,7 +108,8 @@ impl RefMap {
 
     /// The product of `key`.
     pub fn get<K: AsRef<str> + ?Sized>(&self, key: &K) -> Option<&ProductId> {
-        let (_, entry) = self.find(key.as_ref())?;
+        let key = key.as_ref();
+        let (_, entry) = self.find(key, hash(key))?;
         self.values.get(entry?)
     }
 
@@ -115,7 +118,8 @@ impl RefMap {
         if (self.ends.len() + 1) * 2 > self.slots.len() {
             self.rehash((self.slots.len() * 2).max(16));
         }
-        let (at, entry) = self.find(key)?;
+        let hash = hash(key);
+        let (at, entry) = self.find(key, hash)?;
         if let Some(entry) = entry {
             return self.values.get(entry).copied();
         }
@@ -126,7 +130,7 @@ impl RefMap {
         self.ends.push(self.text.len());
         self.values.push(product);
         if let Some(free) = self.slots.get_mut(at) {
-            *free = slot(hash(key), number);
+            *free = slot(hash, number);
         }
         None
     }
