@@ -187,6 +187,18 @@ impl BuildWarnings {
         }
     }
 
+    /// The warnings of the price lists' phase (`marks[0]..marks[1]`), those due on a later
+    /// day included.
+    pub(crate) fn of_lists(&self) -> impl Iterator<Item = &Diagnostic> + '_ {
+        let [start, end, _] = self.marks;
+        let list = self.list.get(start..end).unwrap_or_default().iter();
+        let expiring = self
+            .expiring
+            .iter()
+            .filter(move |e| (start..=end).contains(&e.at));
+        list.chain(expiring.map(|e| &e.diagnostic))
+    }
+
     /// The warnings as of a day, in the order a compile reports them.
     pub(crate) fn as_of(&self, day: crate::instant::Instant) -> Vec<Diagnostic> {
         let mut due = self.expiring.iter().filter(|e| e.until < day.0).peekable();

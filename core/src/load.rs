@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::changes::{self, Changes, Derivation, Diff, Problems, StockText};
+use crate::changes::{self, Changes, Derivation, Diff, PatchedText, Problems, Written};
 use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode};
-use crate::source::{Section, SectionSpan, Source, STOCK};
+use crate::index::{Index, Pricing};
+use crate::source::{Section, SectionSpan, Source, PRICE_LISTS, STOCK};
 
 /// A compiled engine and the warnings its document raised.
 #[derive(Debug)]
@@ -128,15 +129,20 @@ impl Engine {
         };
         let derivation = Derivation::new(self.engine_version(), &changes, self.derived.as_ref());
         let changes = match problems.0.is_empty() {
-            true => match self.apply_stock(changes, source, options) {
-                Ok(applied) => {
-                    return applied.map(|mut compiled| {
-                        compiled.engine.derived = Some(Arc::new(derivation));
-                        compiled
-                    })
+            true => {
+                let applied = self
+                    .apply_stock(changes, source, options)
+                    .or_else(|changes| self.apply_prices(*changes, source, options));
+                match applied {
+                    Ok(applied) => {
+                        return applied.map(|mut compiled| {
+                            compiled.engine.derived = Some(Arc::new(derivation));
+                            compiled
+                        })
+                    }
+                    Err(changes) => *changes,
                 }
-                Err(changes) => *changes,
-            },
+            }
             false => changes,
         };
         let merged = if problems.0.is_empty() {
@@ -169,7 +175,7 @@ impl Engine {
         // hashed: the version is only needed once the engine is built.
         let (hashes, recompiled) = match pricing_part {
             Some(part) => {
-                let recompile = || {
+                let recompile = |prices: Option<&compile::PriceHashes>| {
                     let text_of = |name: &str| match merged.sections.get(name) {
                         Some(text) => Some(text.as_str()),
                         None => source.section(name).map(Section::text),
@@ -187,21 +193,33 @@ impl Engine {
                         &self.build_warnings,
                         part,
                         &sections,
+                        prices,
                         options,
                     )
                 };
-                let (hashes, recompiled) = rayon::join(hash_written, recompile);
-                (hashes, Some(recompiled))
+                match part {
+                    // The entries are read with the hashes of the section the change wrote.
+                    compile::PricingPart::PriceLists => {
+                        let hashes = hash_written();
+                        let prices = hashes.iter().find_map(|(_, r)| r.prices.clone());
+                        let recompiled = recompile(prices.as_deref());
+                        (hashes, Some(recompiled))
+                    }
+                    compile::PricingPart::Contracts => {
+                        let (hashes, recompiled) = rayon::join(hash_written, || recompile(None));
+                        (hashes, Some(recompiled))
+                    }
+                }
             }
             None => (hash_written(), None),
         };
         let stock_only = matches!(changed.as_slice(), [only] if *only == STOCK);
-        let mut stock_records = None;
+        let mut records = compile::Records::default();
         let written: Vec<Section> = std::mem::take(&mut merged.sections)
             .into_iter()
             .zip(hashes)
-            .map(|((name, text), (hash, records))| {
-                stock_records = stock_records.take().or(records);
+            .map(|((name, text), (hash, own))| {
+                records = std::mem::take(&mut records).or(own);
                 Section::owned(&name, text, hash)
             })
             .collect();
@@ -230,7 +248,7 @@ impl Engine {
                     &self.build_state,
                     &self.build_warnings,
                     stock.text(),
-                    stock_records.as_deref()?,
+                    records.stock.as_deref()?,
                     version.clone(),
                     options,
                 )
@@ -244,7 +262,7 @@ impl Engine {
                 let known = compile::Known {
                     version,
                     sections: spans,
-                    stock_records,
+                    records,
                 };
                 compile::compile_known(&text, options, Some(known)).map(|output| {
                     Engine::compiled(output, |spans| Source::compiled(text, spans), options)
@@ -309,32 +327,147 @@ impl Engine {
         let Some((next_stock, products)) = patched else {
             return Err(Box::new(changes));
         };
-        let present: Vec<bool> = products.iter().map(|&p| stock.get(p).is_some()).collect();
         let (upserts, deletes) = changes.into_stock();
-        let section = StockText::after(
+        let written = Written {
+            deletes: deletes.iter().map(|d| changes::stock_key(&d.key)).collect(),
+            upserts: upserts
+                .into_iter()
+                .zip(&products)
+                .map(|(u, &p)| (changes::stock_key(&u.key), stock.get(p).is_some(), vec![u]))
+                .collect(),
+        };
+        let section = PatchedText::after(
+            STOCK,
             source.section(STOCK),
-            upserts,
-            &present,
-            &deletes,
+            written,
             next_stock.folded(),
             next_stock.records.hash(),
         );
-        let mut sections: Vec<Section> = source
-            .sections()
-            .iter()
-            .filter(|s| &*s.name != STOCK)
-            .cloned()
-            .collect();
-        sections.push(section);
-        sections.sort_by(|a, b| a.name.cmp(&b.name));
-        let next = Source::of_sections(sections);
-        let output = compile::with_stock(
-            &self.index,
+        let next = source.with_section(section);
+        let index = Index {
+            version: next.version(),
+            stock: Arc::new(next_stock),
+            ..self.index.share()
+        };
+        let output = compile::with_part(
+            index,
             &self.build_state,
             &self.build_warnings,
-            next_stock,
             Vec::new(),
-            next.version(),
+            options,
+        );
+        Ok(output.map(|output| Engine::compiled(output, |_| next, options)))
+    }
+
+    /// A change of price entries alone (upserted and deleted (list, SKU) groups), written over
+    /// the price lists' entries and the `price_lists` section without reading the other
+    /// entries. The change comes back when it is anything else, when it writes more than an
+    /// eighth of the entries, or when an entry it writes has any problem: the merged document
+    /// is then compiled, which reports it.
+    fn apply_prices(
+        &self,
+        changes: Changes,
+        source: &Source,
+        options: &CompileOptions,
+    ) -> Result<Result<Compiled, CompileError>, Box<Changes>> {
+        let lists = &self.index.pricing.price_lists;
+        let small = |n: usize| n <= lists.table.entries.len() / 8;
+        let Some((upserts, deletes)) = changes
+            .prices_only()
+            .filter(|(u, d)| small(u.len() + d.len()))
+        else {
+            return Err(Box::new(changes));
+        };
+        let find = |list: &str, sku: &str| {
+            Some((
+                *lists.list_index.get(list)?,
+                self.index.product_of_sku(sku)?,
+            ))
+        };
+        let Some(deleted) = deletes
+            .iter()
+            .map(|d| find(d.parent.as_deref()?, &d.key))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Err(Box::new(changes));
+        };
+        // A product's upserted entries in a list are one group, in the order they came.
+        let mut groups: Vec<compile::PriceGroup> = Vec::new();
+        let mut keys: Vec<(String, String)> = Vec::new();
+        let mut at = ahash::AHashMap::new();
+        for u in upserts {
+            let Some((list, product)) = find(&u.parent, &u.element.key) else {
+                return Err(Box::new(changes));
+            };
+            let Ok(text) = serde_json::to_string(&u.element.value) else {
+                return Err(Box::new(changes));
+            };
+            let i = *at.entry((list, product)).or_insert_with(|| {
+                groups.push(compile::PriceGroup {
+                    list,
+                    product,
+                    entries: Vec::new(),
+                });
+                keys.push((u.parent.clone(), u.element.key.clone()));
+                groups.len() - 1
+            });
+            if let Some(group) = groups.get_mut(i) {
+                group.entries.push(text);
+            }
+        }
+        let Some(patched) =
+            compile::patch_prices(&self.index, &self.build_warnings, &deleted, &groups)
+        else {
+            return Err(Box::new(changes));
+        };
+        let present: Vec<bool> = groups
+            .iter()
+            .map(|g| lists.entry_run(g.list, g.product).is_some())
+            .collect();
+        let (upserts, deletes) = changes.into_prices();
+        let mut entries: Vec<Vec<changes::Upsert>> = vec![Vec::new(); groups.len()];
+        for u in upserts {
+            let i = find(&u.parent, &u.element.key).and_then(|key| at.get(&key).copied());
+            if let Some(group) = i.and_then(|i| entries.get_mut(i)) {
+                group.push(u.element);
+            }
+        }
+        let written = Written {
+            deletes: deletes
+                .iter()
+                .map(|d| changes::group_key(d.parent.as_deref().unwrap_or(""), &d.key))
+                .collect(),
+            upserts: keys
+                .into_iter()
+                .zip(present)
+                .zip(entries)
+                .map(|(((list, sku), present), entries)| {
+                    (changes::group_key(&list, &sku), present, entries)
+                })
+                .collect(),
+        };
+        let section = PatchedText::after(
+            PRICE_LISTS,
+            source.section(PRICE_LISTS),
+            written,
+            patched.folded,
+            patched.hash,
+        );
+        let next = source.with_section(section);
+        let pricing = Pricing {
+            price_lists: Arc::new(patched.lists),
+            ..Pricing::clone(&self.index.pricing)
+        };
+        let index = Index {
+            version: next.version(),
+            pricing: Arc::new(pricing),
+            ..self.index.share()
+        };
+        let output = compile::with_part(
+            index,
+            &self.build_state,
+            &self.build_warnings,
+            Vec::new(),
             options,
         );
         Ok(output.map(|output| Engine::compiled(output, |_| next, options)))
@@ -583,6 +716,169 @@ mod tests {
         }
         // Both schedules ran: the changed records carried, and written out.
         assert!(unwritten > 60 && written > 5, "{unwritten} {written}");
+    }
+
+    #[test]
+    fn price_changes_write_the_text_merging_gives_and_equal_a_compile_step_by_step() {
+        let skus: Vec<String> = (0..60).map(|i| format!("P{i}")).collect();
+        let products: Vec<String> = skus
+            .iter()
+            .map(|s| format!(r#"{{"sku": "{s}"}}"#))
+            .collect();
+        let dated = |sku: &str, price: usize| {
+            format!(
+                r#"{{"sku": "{sku}", "price": "{price}.50", "valid": {{"until": "2021-01-01"}}}}, {{"sku": "{sku}", "price": "{}", "valid": {{"from": "2021-01-01"}}}}"#,
+                price + 1
+            )
+        };
+        let public: Vec<String> = skus.iter().take(48).map(|s| dated(s, 10)).collect();
+        let net: Vec<String> = skus
+            .iter()
+            .skip(20)
+            .map(|s| {
+                format!(
+                    r#"{{"sku": "{s}", "price": "7", "tiers": [{{"min_qty": 5, "price": "6"}}]}}"#
+                )
+            })
+            .collect();
+        let doc = format!(
+            r#"{{"format": "tarif/1", "currencies": [{{"code": "EUR"}}],
+                "settings": {{"default_price_lists": ["pub"]}},
+                "accounts": [{{"id": "C"}}, {{"id": "D", "price_lists": ["net"]}}],
+                "products": [{}],
+                "price_lists": [{{"id": "pub", "currency": "EUR", "prices": [{}]}},
+                    {{"id": "net", "currency": "EUR", "net": true, "prices": [{}]}}]}}"#,
+            products.join(","),
+            public.join(","),
+            net.join(",")
+        );
+        let day = at("2021-06-01T00:00:00Z");
+        let mut engine = Engine::compile(&doc, &day).unwrap().engine;
+        let mut whole = Engine::compile(&doc, &day).unwrap().engine;
+        let lists = ["pub", "net"];
+        let mut present: Vec<[bool; 2]> = (0..60).map(|i| [i < 48, i >= 20]).collect();
+        let mut seed = 11u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            usize::try_from(seed >> 33).unwrap() % n
+        };
+        let (mut patched, mut folded, mut compiled) = (0, 0, 0);
+        let mut warned: Option<(usize, usize)> = None;
+        for step in 0..120 {
+            let mut upserts = Vec::new();
+            let mut deletes = Vec::new();
+            let mut touched = std::collections::HashSet::new();
+            // A warning names its entry by position, which a change moves: the change after
+            // one compiles the lists again, then this one replaces the group.
+            if let Some((i, l)) = warned.take() {
+                touched.insert((i, l));
+                upserts.push(format!(
+                    r#"{{"list": "{}", "sku": "{}", "price": "3"}}"#,
+                    lists[l], skus[i]
+                ));
+            }
+            for _ in 0..1 + next(3) {
+                let (i, l) = (next(60), next(2));
+                if !touched.insert((i, l)) {
+                    continue;
+                }
+                let (list, sku) = (lists[l], &skus[i]);
+                if present[i][l] && next(3) == 0 {
+                    deletes.push(format!(r#"{{"list": "{list}", "sku": "{sku}"}}"#));
+                    present[i][l] = false;
+                    continue;
+                }
+                let price = next(40);
+                match next(6) {
+                    0 => upserts.push(format!(
+                        r#"{{"list": "{list}", "sku": "{sku}", "price": "{price}.25", "valid": {{"from": "2021-03-01"}}}},
+                           {{"list": "{list}", "sku": "{sku}", "price": "{price}", "valid": {{"until": "2021-03-01"}}}}"#
+                    )),
+                    // Two prices valid at once: a warning, which the entries' positions carry.
+                    1 if step % 4 == 0 => {
+                        upserts.push(format!(
+                            r#"{{"list": "{list}", "sku": "{sku}", "price": "{price}"}}, {{"list": "{list}", "sku": "{sku}", "price": "1"}}"#
+                        ));
+                        warned = Some((i, l));
+                    }
+                    2 => upserts.push(format!(
+                        r#"{{"list": "{list}", "sku": "{sku}", "price": "{price}", "tiers": [{{"min_qty": {}, "price": "0.5"}}]}}"#,
+                        1 + next(9)
+                    )),
+                    _ => upserts.push(format!(
+                        r#"{{"list": "{list}", "sku": "{sku}", "price": "{price}.{}"}}"#,
+                        next(99)
+                    )),
+                }
+                present[i][l] = true;
+            }
+            let change = format!(
+                r#"{{"format": "tarif/1-changes", "upsert": {{"prices": [{}]}}, "delete": {{"prices": [{}]}}}}"#,
+                upserts.join(","),
+                deletes.join(",")
+            );
+            let applied = engine.apply(&change, &day).unwrap().engine;
+            let section = applied
+                .source
+                .as_ref()
+                .unwrap()
+                .section(PRICE_LISTS)
+                .unwrap();
+            // Only the entries were written: the visibility built from the contracts is shared.
+            let fast = Arc::ptr_eq(&engine.index.visibility, &applied.index.visibility);
+            match (fast, section.parts().is_err()) {
+                (true, true) => patched += 1,
+                (true, false) => folded += 1,
+                (false, _) => compiled += 1,
+            }
+            let text = merged_text(whole.source.as_ref().unwrap(), &change);
+            assert_eq!(applied.source().unwrap(), text, "step {step}");
+            whole = Engine::compile(&text, &day).unwrap().engine;
+            assert_eq!(
+                applied.engine_version(),
+                whole.engine_version(),
+                "step {step}"
+            );
+            assert_eq!(
+                codes(applied.diagnostics()),
+                codes(whole.diagnostics()),
+                "step {step}"
+            );
+            for sku in &skus {
+                for account in ["C", "D"] {
+                    for qty in [Decimal::ONE, Decimal::TEN] {
+                        let quote = |e: &Engine| {
+                            e.quote(
+                                &QuoteRequest::new(account, sku, qty)
+                                    .at(Instant(1_620_000_000_000_000)),
+                            )
+                            .map(|q| (q.unit_price.to_string(), q.line_total.to_string()))
+                            .map_err(|e| e.code())
+                        };
+                        assert_eq!(
+                            quote(&applied),
+                            quote(&whole),
+                            "{account} {sku} {qty} at step {step}"
+                        );
+                    }
+                }
+            }
+            let entries =
+                |e: &Engine| format!("{:?}", e.index.pricing.all_entries().collect::<Vec<_>>());
+            assert_eq!(entries(&applied), entries(&whole), "step {step}");
+            // Halfway, from a reopened snapshot of it: the entries' hashes come back with it.
+            engine = match step {
+                60 => Engine::from_snapshot_bytes(&applied.to_snapshot_bytes().unwrap()).unwrap(),
+                _ => applied,
+            };
+        }
+        // Every path ran: the changed groups carried, folded, and (after a warning) compiled.
+        assert!(
+            patched > 40 && folded > 3 && compiled > 3,
+            "{patched} {folded} {compiled}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::changes::StockText;
+use crate::changes::PatchedText;
 
 /// One top-level section of a document: its name, its JSON text and the hash §10 gives it
 /// (blake3 of its canonical form; for `stock`, of its records' [`RecordSet`]).
@@ -27,8 +27,8 @@ pub(crate) struct Section {
 enum Body {
     /// A range of a shared string.
     Text(Arc<str>, Range<usize>),
-    /// The stock section as changes left it, written the first time it is read.
-    Stock(Arc<StockText>),
+    /// A section hashed by record as changes left it, written the first time it is read.
+    Patched(Arc<PatchedText>),
 }
 
 impl Section {
@@ -47,11 +47,11 @@ impl Section {
         Section::new(name.into(), Arc::from(text), 0..len, hash)
     }
 
-    /// The `stock` section of `text`, which changes made without writing it.
-    pub(crate) fn stock(text: StockText, hash: [u8; 32]) -> Self {
+    /// The section of `text`, which changes made without writing it.
+    pub(crate) fn patched(text: PatchedText, hash: [u8; 32]) -> Self {
         Section {
-            name: STOCK.into(),
-            body: Body::Stock(Arc::new(text)),
+            name: text.name().into(),
+            body: Body::Patched(Arc::new(text)),
             hash,
         }
     }
@@ -60,22 +60,25 @@ impl Section {
     pub(crate) fn text(&self) -> &str {
         match &self.body {
             Body::Text(text, range) => text.get(range.clone()).unwrap_or(""),
-            Body::Stock(stock) => stock.text(),
+            Body::Patched(patched) => patched.text(),
         }
     }
 
-    /// The string this section's text is a range of, and the range; or the stock changes
-    /// not yet written into it.
-    pub(crate) fn parts(&self) -> Result<(&Arc<str>, Range<usize>), &StockText> {
+    /// The string this section's text is a range of, and the range; or the changes not yet
+    /// written into it.
+    pub(crate) fn parts(&self) -> Result<(&Arc<str>, Range<usize>), &PatchedText> {
         match &self.body {
             Body::Text(text, range) => Ok((text, range.clone())),
-            Body::Stock(stock) => Err(stock),
+            Body::Patched(patched) => Err(patched),
         }
     }
 }
 
-/// The name of the section hashed by its records.
+/// The name of the section hashed as a set of records.
 pub(crate) const STOCK: &str = "stock";
+
+/// The name of the section hashed by list, each list's entries as a set of groups.
+pub(crate) const PRICE_LISTS: &str = "price_lists";
 
 /// The records of the `stock` section as a set (docs/spec.md §10): their count and the sum of
 /// their hashes, so that a change of some records adds and takes away theirs without reading
@@ -116,9 +119,14 @@ impl RecordSet {
     pub(crate) fn hash(&self) -> [u8; 32] {
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"tarif/1 record set:");
+        self.write(&mut hasher);
+        *hasher.finalize().as_bytes()
+    }
+
+    /// Writes the count and the sum, little-endian.
+    pub(crate) fn write(&self, hasher: &mut blake3::Hasher) {
         hasher.update(&self.count.to_le_bytes());
         hasher.update(&self.sum.to_le_bytes());
-        *hasher.finalize().as_bytes()
     }
 }
 
@@ -155,6 +163,19 @@ pub(crate) struct Source {
 }
 
 impl Source {
+    /// This document with `section` in place of its section of that name (or added).
+    pub(crate) fn with_section(&self, section: Section) -> Source {
+        let mut sections: Vec<Section> = self
+            .sections()
+            .iter()
+            .filter(|s| s.name != section.name)
+            .cloned()
+            .collect();
+        sections.push(section);
+        sections.sort_by(|a, b| a.name.cmp(&b.name));
+        Source::of_sections(sections)
+    }
+
     /// The source of a compiled text whose sections are at `spans` (sorted by name).
     pub(crate) fn compiled(whole: Arc<str>, spans: Vec<SectionSpan>) -> Source {
         let ranges = spans.iter().map(|s| s.start..s.end).collect();

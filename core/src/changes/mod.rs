@@ -9,7 +9,7 @@
 
 mod diff;
 mod merge;
-mod stock;
+mod patched;
 
 use serde_json::{Map, Value};
 
@@ -18,7 +18,7 @@ use crate::error::{Diagnostic, DiagnosticCode as Code};
 pub(crate) use diff::diff;
 pub use diff::{ChangeKind, Diff, EntityChange};
 pub(crate) use merge::{key_of, merge};
-pub(crate) use stock::StockText;
+pub(crate) use patched::{group_key, stock_key, PatchedText, Written};
 
 /// The format tag every changes document must carry.
 pub const CHANGES_FORMAT: &str = "tarif/1-changes";
@@ -294,6 +294,35 @@ impl Changes {
         }
         let (upserts, deletes) = (self.upserts.get(at)?, self.deletes.get(at)?);
         (!upserts.is_empty() || !deletes.is_empty()).then_some((upserts, deletes))
+    }
+
+    /// The price entries this change upserts and the (list, SKU) groups it deletes, if it
+    /// changes nothing else and changes some.
+    pub(crate) fn prices_only(&self) -> Option<(&[NestedUpsert], &[Delete])> {
+        let at = NESTED.iter().position(|n| n.name == "prices")?;
+        let elsewhere = |i: usize, empty: bool| i != at && !empty;
+        if self.settings.is_some()
+            || self.upserts.iter().any(|list| !list.is_empty())
+            || self.deletes.iter().any(|list| !list.is_empty())
+            || (self.nested_upserts.iter().enumerate()).any(|(i, l)| elsewhere(i, l.is_empty()))
+            || (self.nested_deletes.iter().enumerate()).any(|(i, l)| elsewhere(i, l.is_empty()))
+        {
+            return None;
+        }
+        let (upserts, deletes) = (self.nested_upserts.get(at)?, self.nested_deletes.get(at)?);
+        (!upserts.is_empty() || !deletes.is_empty()).then_some((upserts, deletes))
+    }
+
+    /// The price entries this change upserts and the groups it deletes, taken out of it.
+    pub(crate) fn into_prices(mut self) -> (Vec<NestedUpsert>, Vec<Delete>) {
+        let at = NESTED.iter().position(|n| n.name == "prices");
+        let upserts = at
+            .and_then(|at| self.nested_upserts.get_mut(at))
+            .map(std::mem::take);
+        let deletes = at
+            .and_then(|at| self.nested_deletes.get_mut(at))
+            .map(std::mem::take);
+        (upserts.unwrap_or_default(), deletes.unwrap_or_default())
     }
 
     /// The stock records this change upserts and deletes, taken out of it.

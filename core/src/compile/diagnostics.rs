@@ -49,6 +49,11 @@ impl Diags {
         });
     }
 
+    /// Whether nothing at all was reported, the warnings that depend on the day included.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.list.is_empty() && self.expiring.is_empty()
+    }
+
     /// Applies the day to the warnings that depend on it, and returns the build's warnings as
     /// they were before (what a partial recompile starts from).
     pub(crate) fn judge(&mut self, day: Instant, marks: [usize; 3]) -> BuildWarnings {

@@ -8,6 +8,7 @@ mod earlier;
 mod facets;
 mod hierarchy;
 mod orders;
+mod prices;
 mod pricing;
 mod refs;
 mod stock;
@@ -23,14 +24,15 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{BuildWarnings, CompileError, Diagnostic, DiagnosticCode as Code, Severity};
-use crate::index::{BuildState, Index, StockIndex};
+use crate::index::{BuildState, Index};
 use crate::instant::Instant;
 use crate::model::{Document, Item, FORMAT};
 use crate::source::SectionSpan;
 
 pub(crate) use diagnostics::{invalid_json, Diags};
+pub(crate) use prices::{patch as patch_prices, Group as PriceGroup};
 pub(crate) use stock::patch as patch_stock;
-pub(crate) use version::{canonical, hashed, record_hashes, Known};
+pub(crate) use version::{canonical, hashed, record_hashes, Known, PriceHashes, Records};
 
 /// How to compile.
 ///
@@ -253,11 +255,13 @@ pub(crate) fn compile_known(
     let mut diags = Diags::default();
     if let (Some(doc), Some(known)) = (doc, &known) {
         if doc.format == FORMAT {
-            let records = stock_records(json, known);
+            let (records, prices) =
+                rayon::join(|| stock_records(json, known), || price_hashes(json, known));
             let index = build(
                 doc,
                 known.version.clone(),
                 &records,
+                prices.as_deref(),
                 as_of,
                 &mut diags,
                 &mut phases,
@@ -273,9 +277,12 @@ pub(crate) fn compile_known(
             return Err(diags.into_error());
         }
     };
-    let records = known
-        .as_ref()
-        .map(|known| stock_records(json, known).into_owned());
+    let records = known.as_ref().map(|known| {
+        (
+            stock_records(json, known).into_owned(),
+            price_hashes(json, known),
+        )
+    });
     compile_value(
         value,
         known,
@@ -290,7 +297,7 @@ pub(crate) fn compile_known(
 /// The hashes of the stock records of `json`, in order: as `known` has them, else read from
 /// its stock section.
 fn stock_records<'k>(json: &str, known: &'k Known) -> Cow<'k, [u128]> {
-    if let Some(records) = &known.stock_records {
+    if let Some(records) = &known.records.stock {
         return Cow::Borrowed(records);
     }
     let read = known
@@ -302,11 +309,26 @@ fn stock_records<'k>(json: &str, known: &'k Known) -> Cow<'k, [u128]> {
     Cow::Owned(read.unwrap_or_default())
 }
 
+/// The `price_lists` section of `json` by list: as `known` has it, else read from the section
+/// (`None` when the section is absent or not hashed by list).
+fn price_hashes(json: &str, known: &Known) -> Option<Arc<PriceHashes>> {
+    if let Some(prices) = &known.records.prices {
+        return Some(Arc::clone(prices));
+    }
+    known
+        .sections
+        .iter()
+        .find(|s| &*s.name == crate::source::PRICE_LISTS)
+        .and_then(|s| json.get(s.start..s.end))
+        .and_then(version::price_hashes)
+        .map(Arc::new)
+}
+
 /// Compiles an already-parsed JSON document.
 fn compile_value(
     mut value: Value,
     known: Option<Known>,
-    stock_records: Option<Vec<u128>>,
+    records: Option<(Vec<u128>, Option<Arc<PriceHashes>>)>,
     strict: bool,
     as_of: Instant,
     mut diags: Diags,
@@ -363,7 +385,7 @@ fn compile_value(
         }
     };
     // The text of an object always yields its sections; this is never reached.
-    let (Some(known), Some(stock_records)) = (known, stock_records) else {
+    let (Some(known), Some((stock_records, prices))) = (known, records) else {
         diags.error(
             Code::ParseError,
             "",
@@ -377,6 +399,7 @@ fn compile_value(
         doc,
         known.version,
         &stock_records,
+        prices.as_deref(),
         as_of,
         &mut diags,
         phases,
@@ -409,47 +432,37 @@ pub(crate) fn recompile_stock(
         records,
         &mut diags,
     );
-    Some(with_stock(
-        old,
-        state,
-        build_warnings,
-        stock,
-        diags.list,
-        version,
-        options,
-    ))
-}
-
-/// The compile of the document whose stock index is `stock` (its diagnostics `stock_diags`)
-/// and whose every other part is `old`'s: the build's warnings judged at the day of this
-/// compile, then the final checks on the new index.
-pub(crate) fn with_stock(
-    old: &Index,
-    state: &Arc<BuildState>,
-    build_warnings: &BuildWarnings,
-    stock: StockIndex,
-    stock_diags: Vec<Diagnostic>,
-    version: String,
-    options: &CompileOptions,
-) -> Result<Output, CompileError> {
-    let as_of = options.as_of.unwrap_or_else(Instant::now);
-    let mut phases = Phases::new(options.progress.as_ref());
-    let mut diags = Diags::default();
-    // The phases before the stock's read nothing that changed.
-    while phases.done < PHASES.len() - 1 {
-        phases.next();
-    }
-    diags.list = build_warnings.as_of(as_of);
-    diags.list.extend(stock_diags);
-    if diags.has_errors() {
-        phases.finish(&diags.list);
-        return Err(diags.into_error());
-    }
     let index = Index {
         version,
         stock: Arc::new(stock),
         ..old.share()
     };
+    Some(with_part(index, state, build_warnings, diags.list, options))
+}
+
+/// The compile of the document whose index is `index`: `old`'s with a part built again (the
+/// stock, or the price lists), its diagnostics `own`. The build's warnings are judged at the
+/// day of this compile, then the final checks run on the new index.
+pub(crate) fn with_part(
+    index: Index,
+    state: &Arc<BuildState>,
+    build_warnings: &BuildWarnings,
+    own: Vec<Diagnostic>,
+    options: &CompileOptions,
+) -> Result<Output, CompileError> {
+    let as_of = options.as_of.unwrap_or_else(Instant::now);
+    let mut phases = Phases::new(options.progress.as_ref());
+    let mut diags = Diags::default();
+    // The phases before the last read nothing that changed.
+    while phases.done < PHASES.len() - 1 {
+        phases.next();
+    }
+    diags.list = build_warnings.as_of(as_of);
+    diags.list.extend(own);
+    if diags.has_errors() {
+        phases.finish(&diags.list);
+        return Err(diags.into_error());
+    }
     phases.next();
     pricing::warn(&index, as_of, &mut diags);
     let built = Built {
@@ -489,6 +502,7 @@ pub(crate) fn recompile_pricing(
     build_warnings: &BuildWarnings,
     part: PricingPart,
     sections: &[(&str, &str)],
+    prices: Option<&PriceHashes>,
     options: &CompileOptions,
 ) -> Option<Result<Output, CompileError>> {
     let mut text = format!("{{\"format\":\"{FORMAT}\"");
@@ -533,6 +547,7 @@ pub(crate) fn recompile_pricing(
                 &catalog,
                 &mut audiences,
                 &mut policies,
+                prices,
                 &mut own,
             );
             (audiences, policies, Arc::new(lists))
@@ -634,6 +649,7 @@ fn build(
     mut doc: Document,
     version: String,
     stock_records: &[u128],
+    prices: Option<&PriceHashes>,
     as_of: Instant,
     diags: &mut Diags,
     phases: &mut Phases<'_>,
@@ -668,6 +684,7 @@ fn build(
         &catalog,
         &mut audiences,
         &mut policies,
+        prices,
         diags,
     );
     let contracts_from = diags.list.len();

@@ -10,16 +10,19 @@ use super::audience::AudienceBuild;
 use super::catalog::CatalogBuild;
 use super::orders;
 use super::values::{self, Currencies, Policies};
+use super::version::PriceHashes;
 use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
-use crate::index::pricing::{entry_key, EntrySlots, PriceLists, SLOTS_SHARE};
+use crate::index::pricing::{entry_key, EntrySlots, EntryTable, ListSum, PriceLists, SLOTS_SHARE};
 use crate::index::{
     Action, AudKey, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index,
     IndexKind, ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId,
     SelectorKey, Settings, Tiered, NONE,
 };
 use crate::instant::{Instant, Interval};
-use crate::model::{self, Document, PercentOf, PriceMode, RoundTo, Tier, TierMode};
+use crate::model::{
+    self, Document, Item, PercentOf, PriceMode, RoundTo, Tier, TierBasis, TierMode,
+};
 use crate::source::first16;
 
 /// Which key a tier of this rule must carry.
@@ -148,7 +151,9 @@ pub(super) fn never_valid(validity: Interval, path: &str, id: &str, diags: &mut 
 }
 
 /// The price lists: read, derived lists resolved, entries indexed by product, and attached to
-/// each account's chain.
+/// each account's chain. `hashes` are the section's by list (docs/spec.md §10), kept with the
+/// entries so that a change of prices hashes only the groups it writes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn build_lists(
     doc: &Document,
     settings: &Settings,
@@ -156,20 +161,45 @@ pub(crate) fn build_lists(
     catalog: &CatalogBuild,
     audiences: &mut AudienceBuild,
     policies: &mut Policies,
+    hashes: Option<&PriceHashes>,
     diags: &mut Diags,
 ) -> PriceLists {
     let mut lists = PriceLists::default();
+    // The hashes are the document's only if they count its lists and each list's entries.
+    let hashes = hashes.filter(|h| {
+        h.lists.len() == doc.price_lists.len()
+            && h.lists.iter().zip(&doc.price_lists).all(|(h, l)| match l {
+                model::Item::Ok(l) => h.entries.len() == l.prices.len(),
+                model::Item::Err { .. } => false,
+            })
+    });
     let read = read_lists(
         doc,
         settings.timezone,
         currencies,
         catalog,
         policies,
+        hashes,
         &mut lists,
         diags,
     );
     resolve_derived(&mut lists, &read.derived, &read.paths, diags);
-    index_entries(&mut lists, read.entries, catalog.catalog.skus.len());
+    lists.table = Arc::new(index_entries(read.entries, catalog.catalog.skus.len()));
+    // A list that is not read (an error) leaves the ids out of step with the hashes; the
+    // compile then fails.
+    lists.hashes = hashes
+        .filter(|h| h.lists.len() == lists.lists.len())
+        .and_then(|h| {
+            IdVec::from_vec(
+                h.lists
+                    .iter()
+                    .map(|l| ListSum {
+                        header: l.header,
+                        groups: l.groups,
+                    })
+                    .collect(),
+            )
+        });
     attach_lists(&mut lists, doc, audiences, diags);
     lists
 }
@@ -222,12 +252,14 @@ struct ListsRead {
 }
 
 /// Registers every well-formed, unique price list and reads its entries.
+#[allow(clippy::too_many_arguments)]
 fn read_lists(
     doc: &Document,
     tz: chrono_tz::Tz,
     currencies: &Currencies,
     catalog: &CatalogBuild,
     policies: &mut Policies,
+    hashes: Option<&PriceHashes>,
     pricing: &mut PriceLists,
     diags: &mut Diags,
 ) -> ListsRead {
@@ -280,18 +312,31 @@ fn read_lists(
             validity,
             rounding: policies.parse(l.rounding.as_ref(), &format!("{path}.rounding"), diags),
             derived: None,
+            tier_mode: l.tier_mode,
+            tier_basis: l.tier_basis,
         }) else {
             continue;
         };
         pricing.list_index.insert(l.id.as_str().into(), list_id);
         read.paths.push(path.clone());
+        let entry_hashes = hashes
+            .and_then(|h| h.lists.get(*i))
+            .map_or(&[][..], |l| &l.entries[..]);
         read_entries(
-            l,
-            &path,
-            list_id,
-            validity,
-            catalog,
-            tz,
+            &EntriesOf {
+                list: list_id,
+                id: &l.id,
+                net: l.net,
+                priority: l.priority.unwrap_or(0),
+                tier_mode: l.tier_mode,
+                tier_basis: l.tier_basis,
+                validity,
+                tz,
+            },
+            &l.prices,
+            entry_hashes,
+            &format!("{path}.prices"),
+            |sku| catalog.product_id(sku),
             &mut read.entries,
             diags,
         );
@@ -302,13 +347,13 @@ fn read_lists(
 /// Sorts the entries by (list, product) and indexes each run of one product in one list: by
 /// product in [`EntrySlots`] for a list that prices at least one product in [`SLOTS_SHARE`] of
 /// the `products` of the catalog, in the hash map for the others.
-fn index_entries(pricing: &mut PriceLists, mut entries: Vec<EntryDef>, products: usize) {
+pub(crate) fn index_entries(mut entries: Vec<EntryDef>, products: usize) -> EntryTable {
     // Lists usually give their entries in catalog order: no sort (and its copy) then.
     if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
         entries.sort_by_key(|e| (e.list, e.product));
     }
     let Some(table) = IdVec::from_vec(entries) else {
-        return;
+        return EntryTable::default();
     };
     let mut runs: Vec<(ListId, ProductId, EntryId, u32)> = Vec::new();
     for (id, e) in table.iter_enumerated() {
@@ -339,33 +384,63 @@ fn index_entries(pricing: &mut PriceLists, mut entries: Vec<EntryDef>, products:
             }
         }
     }
-    pricing.entries = table;
-    pricing.entry_index = index;
-    pricing.entry_slots = slots;
+    EntryTable {
+        entries: table,
+        entry_index: index,
+        entry_slots: slots,
+    }
 }
 
-/// Reads the entries of one price list into `entries`, reporting unknown products, missing or
-/// malformed prices, and overlapping validity.
-#[allow(clippy::too_many_arguments)]
-fn read_entries(
-    l: &model::PriceList,
+/// The list whose entries [`read_entries`] reads, as its entries need it.
+pub(crate) struct EntriesOf<'a> {
+    pub list: ListId,
+    pub id: &'a str,
+    pub net: bool,
+    pub priority: i64,
+    pub tier_mode: Option<TierMode>,
+    pub tier_basis: Option<TierBasis>,
+    pub validity: Interval,
+    pub tz: chrono_tz::Tz,
+}
+
+impl<'a> EntriesOf<'a> {
+    /// The list `def` (of id `list`), read in time zone `tz`.
+    pub(crate) fn list(list: ListId, def: &'a ListDef, tz: chrono_tz::Tz) -> Self {
+        EntriesOf {
+            list,
+            id: &def.id,
+            net: def.net,
+            priority: def.priority,
+            tier_mode: def.tier_mode,
+            tier_basis: def.tier_basis,
+            validity: def.validity,
+            tz,
+        }
+    }
+}
+
+/// Reads the entries of one price list into `entries`, each with its hash from `hashes` (the
+/// list's entries' hashes in document order, or none), reporting unknown products (found by
+/// `product_of`), missing or malformed prices, and overlapping validity; `path` is where the
+/// entries are.
+pub(crate) fn read_entries(
+    l: &EntriesOf<'_>,
+    prices: &[Item<model::PriceEntry>],
+    hashes: &[u128],
     path: &str,
-    list_id: ListId,
-    validity: Interval,
-    catalog: &CatalogBuild,
-    tz: chrono_tz::Tz,
+    product_of: impl Fn(&str) -> Option<ProductId>,
     entries: &mut Vec<EntryDef>,
     diags: &mut Diags,
 ) {
     let mut seen: AHashMap<u32, Vec<Interval>> = AHashMap::new();
-    for (k, e) in items(&l.prices, &format!("{path}.prices"), diags) {
-        let epath = || format!("{path}.prices[{k}]");
-        let Some(product) = catalog.product_id(&e.sku) else {
+    for (k, e) in items(prices, path, diags) {
+        let epath = || format!("{path}[{k}]");
+        let Some(product) = product_of(&e.sku) else {
             diags.error(
                 Code::UnknownReference,
                 &format!("{}.sku", epath()),
                 format!("unknown product `{}`", e.sku),
-                &[&l.id, &e.sku],
+                &[l.id, &e.sku],
             );
             continue;
         };
@@ -381,7 +456,7 @@ fn read_entries(
                 Code::RuleActions,
                 &epath(),
                 format!("the entry for `{}` has no `price` and no `tiers`", e.sku),
-                &[&l.id, &e.sku],
+                &[l.id, &e.sku],
             );
             continue;
         }
@@ -397,17 +472,21 @@ fn read_entries(
                     "graduated tiers of `{}` need a `price` for the first band",
                     e.sku
                 ),
-                &[&l.id, &e.sku],
+                &[l.id, &e.sku],
             );
             continue;
         }
-        let entry_validity =
-            values::validity(e.valid.as_ref(), tz, || format!("{}.valid", epath()), diags);
-        let valid = validity.intersect(&entry_validity);
+        let entry_validity = values::validity(
+            e.valid.as_ref(),
+            l.tz,
+            || format!("{}.valid", epath()),
+            diags,
+        );
+        let valid = l.validity.intersect(&entry_validity);
         if valid.is_empty() {
             never_valid(valid, &epath(), &format!("{}/{}", l.id, e.sku), diags);
         }
-        rising(own, &tier_list, epath, &l.id, &e.sku, diags);
+        rising(own, &tier_list, epath, l.id, &e.sku, diags);
         let overlaps = seen.entry(product.raw()).or_default();
         if overlaps.iter().any(|o| !o.intersect(&valid).is_empty()) {
             diags.warning(
@@ -417,20 +496,21 @@ fn read_entries(
                     "`{}` has two prices in `{}` valid at the same time",
                     e.sku, l.id
                 ),
-                &[&l.id, &e.sku],
+                &[l.id, &e.sku],
             );
         }
         overlaps.push(valid);
         let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, epath, diags);
         entries.push(EntryDef {
-            list: list_id,
+            hash: hashes.get(k).copied().unwrap_or(0),
+            list: l.list,
             product,
             values: Tiered {
                 own,
                 tiers: tier_list,
                 mode,
             },
-            priority: e.priority.or(l.priority).unwrap_or(0),
+            priority: e.priority.unwrap_or(l.priority),
             validity: valid,
             min_qty,
             max_qty,
@@ -1221,7 +1301,7 @@ fn floors(index: &Index, diags: &mut Diags) {
         let Some(selector) = index.catalog.selectors.get(rule.selector) else {
             continue;
         };
-        for entry in &pricing.entries {
+        for entry in pricing.all_entries() {
             if !pricing.everyone_lists.contains(&entry.list)
                 || !selector.products.contains(entry.product.raw())
             {

@@ -9,21 +9,90 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::source::{record_hash, version_of, RecordSet, SectionSpan, STOCK};
+use crate::source::{record_hash, version_of, RecordSet, SectionSpan, PRICE_LISTS, STOCK};
 
-/// A document's version, its sections (where each is, with its hash) and the hashes of its
-/// stock records in the section's order, as [`of_text`] finds them; a change that knows the
-/// version and sections leaves the records to be hashed by the compile.
+/// A document's version, its sections (where each is, with its hash) and the hashes of the
+/// records of the sections hashed by record, as [`of_text`] finds them; a change that knows the
+/// version and sections leaves the records it did not write to be hashed by the compile.
 #[derive(Debug, Clone)]
 pub(crate) struct Known {
     pub version: String,
     pub sections: Vec<SectionSpan>,
-    pub stock_records: Option<Vec<u128>>,
+    pub records: Records,
+}
+
+/// The hashes of the records of the sections hashed by record (docs/spec.md §10).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Records {
+    /// The `stock` records' hashes, in the section's order.
+    pub stock: Option<Vec<u128>>,
+    /// The `price_lists` section by list.
+    pub prices: Option<Arc<PriceHashes>>,
+}
+
+impl Records {
+    /// The records of both, each taken from the first that has it.
+    pub(crate) fn or(self, other: Records) -> Records {
+        Records {
+            stock: self.stock.or(other.stock),
+            prices: self.prices.or(other.prices),
+        }
+    }
+}
+
+/// The `price_lists` section hashed by list (docs/spec.md §10): per list, in document order,
+/// the hash of its header (the list without `prices`), the hash of each entry in document order,
+/// and its groups (a SKU's entries in the list, in document order) as a set, so that a change of
+/// some (list, SKU) groups adds and takes away theirs without reading the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PriceHashes {
+    pub lists: Vec<ListHashes>,
+}
+
+/// One list of [`PriceHashes`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListHashes {
+    pub header: u128,
+    pub entries: Vec<u128>,
+    pub groups: RecordSet,
+}
+
+impl PriceHashes {
+    /// The section's hash: blake3 over a tag, the number of lists, then per list its header's
+    /// hash, its number of groups and the sum of their hashes, little-endian.
+    pub(crate) fn hash(&self) -> [u8; 32] {
+        section_of_lists(self.lists.iter().map(|l| (l.header, l.groups)))
+    }
+}
+
+/// The hash of a `price_lists` section whose lists have these headers' hashes and groups.
+pub(crate) fn section_of_lists(
+    lists: impl ExactSizeIterator<Item = (u128, RecordSet)>,
+) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"tarif/1 price lists:");
+    hasher.update(&(lists.len() as u64).to_le_bytes());
+    for (header, groups) in lists {
+        hasher.update(&header.to_le_bytes());
+        groups.write(&mut hasher);
+    }
+    *hasher.finalize().as_bytes()
+}
+
+/// The hash of a group: the first 16 bytes, little-endian, of blake3 over its entries' hashes
+/// (little-endian) in order.
+pub(crate) fn group_hash(entries: impl IntoIterator<Item = u128>) -> u128 {
+    let mut hasher = blake3::Hasher::new();
+    for entry in entries {
+        hasher.update(&entry.to_le_bytes());
+    }
+    u128::from_le_bytes(crate::source::first16(&hasher.finalize()))
 }
 
 /// The version of a document whose text is `json`, where its sections are, each with its hash,
@@ -35,7 +104,7 @@ pub(crate) fn of_text(json: &str) -> Option<Known> {
     let sections: std::collections::BTreeMap<String, &RawValue> =
         serde_json::from_str(json).ok()?;
     let base = json.as_ptr() as usize;
-    let hashed: Option<Vec<(SectionSpan, Option<Vec<u128>>)>> = sections
+    let hashed: Option<Vec<(SectionSpan, Records)>> = sections
         .into_par_iter()
         .map(|(name, raw)| {
             let start = (raw.get().as_ptr() as usize).checked_sub(base)?;
@@ -49,11 +118,11 @@ pub(crate) fn of_text(json: &str) -> Option<Known> {
             Some((span, records))
         })
         .collect();
-    let mut stock_records = None;
+    let mut records = Records::default();
     let sections: Vec<SectionSpan> = hashed?
         .into_iter()
-        .map(|(span, records)| {
-            stock_records = stock_records.take().or(records);
+        .map(|(span, own)| {
+            records = std::mem::take(&mut records).or(own);
             span
         })
         .collect();
@@ -61,32 +130,117 @@ pub(crate) fn of_text(json: &str) -> Option<Known> {
     Some(Known {
         version,
         sections,
-        stock_records,
+        records,
     })
 }
 
-/// The hash of section `name` whose JSON text is `json` (docs/spec.md §10), and for the stock
-/// section the hashes of its records, in order; `None` if it does not parse.
-pub(crate) fn hashed(name: &str, json: &str) -> Option<([u8; 32], Option<Vec<u128>>)> {
-    match (name == STOCK).then(|| record_hashes(json)).flatten() {
-        Some(records) => Some((RecordSet::of(records.iter().copied()).hash(), Some(records))),
-        None => Some((canonical_hash(json)?, None)),
+/// The hash of section `name` whose JSON text is `json` (docs/spec.md §10), and for a section
+/// hashed by record the hashes of its records; `None` if it does not parse.
+pub(crate) fn hashed(name: &str, json: &str) -> Option<([u8; 32], Records)> {
+    if name == STOCK {
+        if let Some(records) = record_hashes(json) {
+            let hash = RecordSet::of(records.iter().copied()).hash();
+            let records = Records {
+                stock: Some(records),
+                prices: None,
+            };
+            return Some((hash, records));
+        }
     }
+    if name == PRICE_LISTS {
+        if let Some(prices) = price_hashes(json) {
+            let records = Records {
+                stock: None,
+                prices: Some(Arc::new(prices)),
+            };
+            return Some((records.prices.as_deref().map(PriceHashes::hash)?, records));
+        }
+    }
+    Some((canonical_hash(json)?, Records::default()))
+}
+
+/// The `price_lists` section of text `json` by list, or `None` if it is not an array of
+/// objects whose `prices`, where present, is an array of objects each with a string `sku` (the
+/// section is then hashed whole, like any other).
+pub(crate) fn price_hashes(json: &str) -> Option<PriceHashes> {
+    let lists: Vec<&RawValue> = serde_json::from_str(json).ok()?;
+    let lists = lists
+        .into_iter()
+        .map(list_hashes)
+        .collect::<Option<Vec<_>>>()?;
+    Some(PriceHashes { lists })
+}
+
+/// The SKU of a price entry.
+#[derive(serde::Deserialize)]
+struct SkuOf<'a> {
+    #[serde(borrow)]
+    sku: Cow<'a, str>,
+}
+
+fn list_hashes(list: &RawValue) -> Option<ListHashes> {
+    // A `BTreeMap` keeps the last of duplicate keys, as a `Value` object does.
+    let fields: std::collections::BTreeMap<Cow<'_, str>, &RawValue> =
+        serde_json::from_str(list.get()).ok()?;
+    let mut header = String::from("{");
+    for (key, value) in fields.iter().filter(|(key, _)| *key != "prices") {
+        if header.len() > 1 {
+            header.push(',');
+        }
+        header.push_str(&serde_json::to_string(key).ok()?);
+        header.push(':');
+        header.push_str(value.get());
+    }
+    header.push('}');
+    let header = record_hash(canonical(&header)?.as_bytes());
+    let prices: Vec<&RawValue> = match fields.get("prices") {
+        Some(prices) => serde_json::from_str(prices.get()).ok()?,
+        None => Vec::new(),
+    };
+    let read: Vec<(Cow<'_, str>, u128)> = prices
+        .par_iter()
+        .with_min_len(1024)
+        .map(|entry| {
+            let sku = serde_json::from_str::<SkuOf>(entry.get()).ok()?.sku;
+            Some((sku, record_hash(canonical(entry.get())?.as_bytes())))
+        })
+        .collect::<Option<_>>()?;
+    // By SKU, then document order within a SKU.
+    let mut order: Vec<u32> = (0..u32::try_from(read.len()).ok()?).collect();
+    order.par_sort_unstable_by(|&a, &b| {
+        let key = |i: u32| read.get(i as usize).map(|(sku, _)| sku);
+        key(a).cmp(&key(b)).then(a.cmp(&b))
+    });
+    let mut groups = RecordSet::default();
+    for group in order.chunk_by(|&a, &b| {
+        read.get(a as usize).map(|(sku, _)| sku) == read.get(b as usize).map(|(sku, _)| sku)
+    }) {
+        groups.add(group_hash(
+            group
+                .iter()
+                .filter_map(|&i| read.get(i as usize).map(|(_, hash)| *hash)),
+        ));
+    }
+    Some(ListHashes {
+        header,
+        entries: read.into_iter().map(|(_, hash)| hash).collect(),
+        groups,
+    })
 }
 
 /// The hash of each element of a JSON array given as its text ([`record_hash`] of its
 /// canonical form), or `None` if the text is not an array.
 pub(crate) fn record_hashes(json: &str) -> Option<Vec<u128>> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let hashes = de.deserialize_seq(Records).ok()?;
+    let hashes = de.deserialize_seq(RecordHashes).ok()?;
     de.end().ok()?;
     Some(hashes)
 }
 
 /// The hashes of an array's elements, one canonical buffer reused for all of them.
-struct Records;
+struct RecordHashes;
 
-impl<'de> Visitor<'de> for Records {
+impl<'de> Visitor<'de> for RecordHashes {
     type Value = Vec<u128>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -312,6 +466,9 @@ mod tests {
             .iter()
             .map(|(k, v)| {
                 let hash = match (k.as_str(), v) {
+                    (PRICE_LISTS, Value::Array(lists)) if lists_by_value(lists).is_some() => {
+                        lists_by_value(lists).unwrap()
+                    }
                     (STOCK, Value::Array(records)) => RecordSet::of(
                         records
                             .iter()
@@ -324,6 +481,29 @@ mod tests {
             })
             .collect();
         version_of(hashes.iter().map(|(k, h)| (k.as_str(), h)))
+    }
+
+    /// The hash of a `price_lists` section by list, written on JSON values.
+    fn lists_by_value(lists: &[Value]) -> Option<[u8; 32]> {
+        let mut sums = Vec::new();
+        for list in lists {
+            let mut list = list.as_object()?.clone();
+            let prices = match list.remove("prices") {
+                Some(Value::Array(prices)) => prices,
+                None => Vec::new(),
+                Some(_) => return None,
+            };
+            let header = record_hash(Value::Object(list).to_string().as_bytes());
+            let mut groups: std::collections::BTreeMap<String, Vec<u128>> = Default::default();
+            for entry in prices {
+                let sku = entry.as_object()?.get("sku")?.as_str()?.to_string();
+                let hash = record_hash(entry.to_string().as_bytes());
+                groups.entry(sku).or_default().push(hash);
+            }
+            let set = RecordSet::of(groups.values().map(|g| group_hash(g.iter().copied())));
+            sums.push((header, set));
+        }
+        Some(section_of_lists(sums.into_iter()))
     }
 
     #[test]
@@ -339,6 +519,12 @@ mod tests {
             " { \"products\" : [ { \"sku\" : \"A\" , \"attrs\" : { \"w\" : 1.25 } } ] } ",
             r#"{"stock": [{"sku": "A", "available": 2.50}, {"available": "1", "sku": "B"}], "format": 1}"#,
             r#"{"stock": {"sku": "A"}}"#,
+            r#"{"price_lists": [{"id": "p", "prices": [{"sku": "A", "price": "1.50"},
+                {"price": "2", "sku": "B"}, {"sku": "A", "price": "1", "min_qty": 10}], "net": true},
+                {"prices": [], "id": "q", "id": "r"}, {"id": "s"}]}"#,
+            r#"{"price_lists": [{"id": "p", "prices": [{"sku": 1}]}]}"#,
+            r#"{"price_lists": [{"id": "p", "prices": {"sku": "A"}}]}"#,
+            r#"{"price_lists": {"id": "p"}}"#,
         ];
         for doc in docs {
             assert_eq!(
@@ -371,7 +557,37 @@ mod tests {
             section_hash("products", r#"[{"sku": "B"}, {"sku": "A"}]"#)
         );
         let known = of_text(r#"{"stock": [{"sku": "A"}, {"sku": "B"}]}"#).unwrap();
-        assert_eq!(known.stock_records.map(|r| r.len()), Some(2));
+        assert_eq!(known.records.stock.map(|r| r.len()), Some(2));
+    }
+
+    #[test]
+    fn a_price_list_is_hashed_by_its_header_and_its_groups() {
+        let hash = |lists: &str| hashed(PRICE_LISTS, lists).unwrap().0;
+        let a1 = r#"{"sku": "A", "price": "1"}"#;
+        let a2 = r#"{"sku": "A", "price": "2", "min_qty": 5}"#;
+        let b = r#"{"sku": "B", "price": "3"}"#;
+        let list =
+            |prices: &[&str]| format!(r#"[{{"id": "p", "prices": [{}]}}]"#, prices.join(","));
+        // The groups are a set; a group's entries keep their order.
+        assert_eq!(hash(&list(&[a1, a2, b])), hash(&list(&[b, a1, a2])));
+        assert_eq!(hash(&list(&[a1, b, a2])), hash(&list(&[a1, a2, b])));
+        assert_ne!(hash(&list(&[a1, a2, b])), hash(&list(&[a2, a1, b])));
+        assert_ne!(hash(&list(&[a1, b])), hash(&list(&[a1, a2, b])));
+        // The lists keep their order, and a header is part of it.
+        let two = |first: &str, second: &str| format!("[{first},{second}]");
+        let (p, q) = (r#"{"id": "p"}"#, r#"{"id": "q"}"#);
+        assert_ne!(hash(&two(p, q)), hash(&two(q, p)));
+        assert_ne!(
+            hash(r#"[{"id": "p"}]"#),
+            hash(r#"[{"id": "p", "net": true}]"#)
+        );
+        let prices = hashed(PRICE_LISTS, &list(&[a1, b, a2]))
+            .unwrap()
+            .1
+            .prices
+            .unwrap();
+        assert_eq!(prices.lists[0].entries.len(), 3);
+        assert_eq!(prices.lists[0].groups.len(), 2);
     }
 
     #[test]

@@ -318,7 +318,7 @@ impl Engine {
             }
             CandidateKind::Entry { entry, list, .. } => {
                 let currency_ok = self.index.pricing.lists.row(list).currency == ctx.currency;
-                let e = self.index.pricing.entries.row(entry);
+                let e = self.index.pricing.entry(entry);
                 let qty = self.tier_qty(ctx, e.tier_basis, NONE).total;
                 if !currency_ok {
                     format!(

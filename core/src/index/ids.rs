@@ -240,17 +240,6 @@ impl<I: Id, T> IdVec<I, T> {
             .filter_map(|(index, row)| Some((I::from_index(index)?, row)))
     }
 
-    /// The rows of ids `start..start + len` with their ids (those in range).
-    pub(crate) fn run(&self, start: I, len: usize) -> impl Iterator<Item = (I, &T)> + '_ {
-        let from = start.index();
-        self.rows
-            .get(from..from.saturating_add(len).min(self.rows.len()))
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .filter_map(move |(k, row)| Some((I::from_index(from + k)?, row)))
-    }
-
     /// Every id of the table, ascending.
     pub(crate) fn ids(&self) -> impl DoubleEndedIterator<Item = I> + '_ {
         (0..self.rows.len()).filter_map(I::from_index)

@@ -22,7 +22,7 @@ use crate::model::{PercentOf, PriceMode, RoundingMode, TierBasis, TierMode};
 
 /// The compiled prices: the price lists with their entries (shared: a change of contracts
 /// builds new rules over the same lists), and the contracts with their rules.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Pricing {
     pub price_lists: Arc<PriceLists>,
     pub rules: IdVec<RuleId, RuleDef>,
@@ -46,21 +46,50 @@ impl Deref for Pricing {
 }
 
 /// The price lists and their entries.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub(crate) struct PriceLists {
     pub lists: IdVec<ListId, ListDef>,
     pub list_index: AHashMap<Box<str>, ListId>,
+    /// The entries as a compile indexed them; shared with the engines a change of prices made.
+    pub table: Arc<EntryTable>,
+    /// The (list, product) groups a change of prices wrote since `table` was indexed.
+    pub changed: EntryChanges,
+    /// Per list, its header's hash and its groups as a set (docs/spec.md §10), so that a change
+    /// of prices hashes only the groups it writes; `None` when the section is not hashed by
+    /// list.
+    pub hashes: Option<IdVec<ListId, ListSum>>,
+    /// Everyone-level lists (for `list_price`).
+    pub everyone_lists: SmallVec<[ListId; 2]>,
+}
+
+/// The entries sorted by (list, product), with where each product's run is in each list.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct EntryTable {
     pub entries: IdVec<EntryId, EntryDef>,
     /// `(list << 32) | product` → range in `entries`, for the lists without [`EntrySlots`].
     pub entry_index: AHashMap<u64, (EntryId, u32)>,
     /// Per list, its entries' ranges by product when it prices a large share of the catalog.
     pub entry_slots: IdVec<ListId, Option<EntrySlots>>,
-    /// Everyone-level lists (for `list_price`).
-    pub everyone_lists: SmallVec<[ListId; 2]>,
+}
+
+/// The (list, product) groups written over an [`EntryTable`] by changes of prices: each
+/// replaces the table's run of that key (an empty run: the group was deleted). Their entries
+/// take the ids after the table's.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub(crate) struct EntryChanges {
+    pub runs: AHashMap<u64, (EntryId, u32)>,
+    pub added: Vec<Arc<EntryDef>>,
+}
+
+/// A list's header hash and its groups, as [`PriceLists::hashes`] keeps them.
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct ListSum {
+    pub header: u128,
+    pub groups: crate::source::RecordSet,
 }
 
 /// The pricing rules of one audience key.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct AudienceRules {
     /// Which index kinds hold rules for it (bit per [`IndexKind`]).
     pub kinds: u8,
@@ -175,13 +204,13 @@ impl IndexKind {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ContractDef {
     pub id: Box<str>,
     pub rounding: Option<PolicyId>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ListDef {
     pub id: Box<str>,
     pub net: bool,
@@ -192,6 +221,9 @@ pub(crate) struct ListDef {
     pub rounding: Option<PolicyId>,
     #[serde(with = "compact")]
     pub derived: Option<(ListId, Decimal)>,
+    /// The defaults of its entries.
+    pub tier_mode: Option<TierMode>,
+    pub tier_basis: Option<TierBasis>,
 }
 
 /// Quantity-dependent values: the own value below the first tier, then tiers.
@@ -277,8 +309,11 @@ fn band_start(min_qty: Decimal) -> Decimal {
     (min_qty.ceil() - Decimal::ONE).max(Decimal::ZERO)
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct EntryDef {
+    /// The hash of the entry as the document wrote it (docs/spec.md §10), or 0 when the
+    /// section is not hashed by list.
+    pub hash: u128,
     pub list: ListId,
     pub product: ProductId,
     pub values: Tiered,
@@ -293,7 +328,7 @@ pub(crate) struct EntryDef {
     pub tier_basis: TierBasis,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RuleDef {
     pub id: Box<str>,
     pub contract: ContractId,
@@ -379,7 +414,15 @@ pub(crate) fn entry_key(list: ListId, product: ProductId) -> u64 {
 }
 
 impl Pricing {
-    /// The product's entries in the list (a contiguous run of `entries`), with their ids.
+    /// Whether the list itself holds an entry for the product.
+    pub(crate) fn has_entry(&self, list: ListId, product: ProductId) -> bool {
+        self.entry_run(list, product).is_some()
+    }
+}
+
+impl PriceLists {
+    /// The product's entries in the list, with their ids: the run a change wrote, else the
+    /// table's.
     pub(crate) fn entries_of(
         &self,
         list: ListId,
@@ -387,21 +430,87 @@ impl Pricing {
     ) -> impl Iterator<Item = (EntryId, &EntryDef)> + '_ {
         self.entry_run(list, product)
             .into_iter()
-            .flat_map(move |(start, len)| self.entries.run(start, len as usize))
+            .flat_map(move |(start, len)| {
+                (start.index()..start.index() + len as usize).filter_map(move |i| {
+                    let id = EntryId::from_index(i)?;
+                    Some((id, self.entry(id)))
+                })
+            })
     }
 
-    /// Whether the list itself holds an entry for the product.
-    pub(crate) fn has_entry(&self, list: ListId, product: ProductId) -> bool {
-        self.entry_run(list, product).is_some()
+    /// The entry of `id`, in the table or written by a change.
+    pub(crate) fn entry(&self, id: EntryId) -> &EntryDef {
+        let table = self.table.entries.len();
+        match id.index().checked_sub(table) {
+            None => self.table.entries.row(id),
+            Some(i) => match self.changed.added.get(i) {
+                Some(entry) => entry,
+                None => unreachable!("{id:?} was not issued by these price lists"),
+            },
+        }
     }
 
-    fn entry_run(&self, list: ListId, product: ProductId) -> Option<(EntryId, u32)> {
+    /// The run of the product's entries in the list, if it has any.
+    pub(crate) fn entry_run(&self, list: ListId, product: ProductId) -> Option<(EntryId, u32)> {
+        if !self.changed.runs.is_empty() {
+            if let Some(&run) = self.changed.runs.get(&entry_key(list, product)) {
+                return (run.1 > 0).then_some(run);
+            }
+        }
+        self.table.run(list, product)
+    }
+
+    /// Every entry in (list, product) order, a product's entries in a list in document order:
+    /// the order of a compile's table.
+    pub(crate) fn all_entries(&self) -> impl Iterator<Item = &EntryDef> + '_ {
+        let mut written: Vec<(u64, EntryId, u32)> = self
+            .changed
+            .runs
+            .iter()
+            .filter(|(_, run)| run.1 > 0)
+            .map(|(&key, &(start, len))| (key, start, len))
+            .collect();
+        written.sort_unstable_by_key(|&(key, _, _)| key);
+        let mut written = written.into_iter().peekable();
+        let mut pending: Vec<&EntryDef> = Vec::new();
+        let mut table = self.table.entries.iter().peekable();
+        std::iter::from_fn(move || loop {
+            if let Some(entry) = pending.pop() {
+                return Some(entry);
+            }
+            let next_key = table.peek().map(|e| entry_key(e.list, e.product));
+            match (written.peek(), next_key) {
+                (Some(&(key, start, len)), next) if next.is_none_or(|k| key <= k) => {
+                    written.next();
+                    pending = self.entries_run(start, len).rev().collect();
+                }
+                (_, Some(key)) => {
+                    let entry = table.next()?;
+                    if !self.changed.runs.contains_key(&key) {
+                        return Some(entry);
+                    }
+                }
+                (_, None) => return None,
+            }
+        })
+    }
+
+    fn entries_run(&self, start: EntryId, len: u32) -> impl DoubleEndedIterator<Item = &EntryDef> {
+        (start.index()..start.index() + len as usize)
+            .filter_map(|i| EntryId::from_index(i).map(|id| self.entry(id)))
+    }
+}
+
+impl EntryTable {
+    fn run(&self, list: ListId, product: ProductId) -> Option<(EntryId, u32)> {
         match self.entry_slots.get(list) {
             Some(Some(slots)) => slots.run(product),
             _ => self.entry_index.get(&entry_key(list, product)).copied(),
         }
     }
+}
 
+impl Pricing {
     /// Calls `emit` with each rule of audience `aud` whose selector matches `product` (a rule
     /// may come more than once), probing the keys the product carries: SKU, family, each
     /// category with its ancestors, brand, then the rules whose selector must be scanned.
@@ -575,8 +684,8 @@ mod tests {
     fn entries_of_a_list_are_the_scanned_entries() {
         let index = sample_index();
         let pricing = &index.pricing;
-        assert!(pricing.entry_slots.iter().any(Option::is_some));
-        assert!(!pricing.entry_index.is_empty());
+        assert!(pricing.table.entry_slots.iter().any(Option::is_some));
+        assert!(!pricing.table.entry_index.is_empty());
         for list in pricing.lists.ids() {
             for product in index.catalog.skus.ids() {
                 let found: Vec<EntryId> = pricing
@@ -584,6 +693,7 @@ mod tests {
                     .map(|(id, _)| id)
                     .collect();
                 let scanned: Vec<EntryId> = pricing
+                    .table
                     .entries
                     .iter_enumerated()
                     .filter(|(_, e)| (e.list, e.product) == (list, product))

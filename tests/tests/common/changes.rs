@@ -46,18 +46,25 @@ pub fn random_changes(doc: &Value, rng: &mut Rng, seed: u64) -> Value {
     let contracts: Vec<Value> = doc["contracts"].as_array().cloned().unwrap_or_default();
     let mut settings = None;
     // One change in five touches the stock alone (what an ERP sends most often), one in five
-    // the contracts alone, one in five the price lists alone: what `apply` compiles without
-    // compiling the rest.
-    let mode = rng.below(5);
-    let stock_only = mode == 0;
-    let contracts_only = mode == 1;
-    let lists_only = mode == 2;
-    let edits = if stock_only { 0 } else { rng.below(5) + 1 };
+    // the contracts alone, one in five the price lists alone, one in ten a price entry or two
+    // alone: what `apply` compiles without compiling the rest.
+    let mode = rng.below(10);
+    let stock_only = mode < 2;
+    let contracts_only = mode == 2 || mode == 3;
+    let lists_only = mode == 4 || mode == 5;
+    let prices_only = mode == 6;
+    let edits = match (stock_only, prices_only) {
+        (true, _) => 0,
+        (_, true) => rng.below(2) + 1,
+        _ => rng.below(5) + 1,
+    };
     for n in 0..edits {
         let kind = if contracts_only {
             7 + rng.below(3)
         } else if lists_only {
             3 + rng.below(4)
+        } else if prices_only {
+            4 + rng.below(3)
         } else {
             rng.below(11)
         };
@@ -111,9 +118,16 @@ pub fn random_changes(doc: &Value, rng: &mut Rng, seed: u64) -> Value {
                 let list = rng.pick(&lists).clone();
                 let sku = rng.pick(&SKUS).to_string();
                 if touched.insert(("prices".into(), format!("{list}/{sku}"))) {
-                    for _ in 0..rng.below(2) + 1 {
+                    let count = rng.below(2) + 1;
+                    // Mostly a dated pair that does not overlap (no warning), sometimes two
+                    // prices valid at once (a warning naming the entry by its position).
+                    let dated = count == 2 && rng.chance(70);
+                    for k in 0..count {
                         let mut e = json!({"list": list, "sku": sku, "price": rng.money(150)});
-                        if rng.chance(30) {
+                        if dated {
+                            let bound = if k == 0 { "until" } else { "from" };
+                            e["valid"] = json!({bound: "2026-07-01"});
+                        } else if rng.chance(30) {
                             e["valid"] = json!({"from": *rng.pick(&["2026-01-01", "2026-07-01"])});
                         }
                         push(&mut upsert, "prices", e);

@@ -42,7 +42,7 @@ impl Engine {
                 list,
                 derived,
             } => {
-                let e = self.index.pricing.entries.row(entry);
+                let e = self.index.pricing.entry(entry);
                 let factor = if derived {
                     self.derived_factor(list, e)?
                 } else {

@@ -335,7 +335,7 @@ impl Engine {
                 list,
                 derived,
             } => {
-                let e = self.index.pricing.entries.row(entry);
+                let e = self.index.pricing.entry(entry);
                 self.index.pricing.lists.row(list).currency == ctx.currency
                     && e.validity.contains(ctx.at)
                     && in_range(

@@ -14,7 +14,7 @@ impl Engine {
             CandidateKind::Rule(r) => RuleRef::Rule(&self.index.pricing.rules.row(r).id),
             CandidateKind::Entry { entry, list, .. } => RuleRef::Entry {
                 list: &self.index.pricing.lists.row(list).id,
-                sku: self.sku(self.index.pricing.entries.row(entry).product),
+                sku: self.sku(self.index.pricing.entry(entry).product),
             },
         }
     }
@@ -71,7 +71,7 @@ impl Engine {
                 if derived {
                     notes = notes.with(Notes::DERIVED);
                 }
-                if tiered(&self.index.pricing.entries.row(entry).values) {
+                if tiered(&self.index.pricing.entry(entry).values) {
                     notes = notes.with(Notes::TIER);
                 }
             }
