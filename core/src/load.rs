@@ -171,45 +171,37 @@ impl Engine {
                 .collect::<Vec<_>>()
         };
         // The contracts' rules and visibility, or the price lists and then the rules over
-        // them, are compiled again over the rest, while the sections the change wrote are
-        // hashed: the version is only needed once the engine is built.
+        // them, are compiled again over the rest.
         let (hashes, recompiled) = match pricing_part {
             Some(part) => {
-                let recompile = |prices: Option<&compile::PriceHashes>| {
-                    let text_of = |name: &str| match merged.sections.get(name) {
-                        Some(text) => Some(text.as_str()),
-                        None => source.section(name).map(Section::text),
-                    };
-                    let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]
-                        .into_iter()
-                        .filter(|name| {
-                            part == compile::PricingPart::PriceLists || *name != "price_lists"
-                        })
-                        .filter_map(|name| Some((name, text_of(name)?)))
-                        .collect();
-                    compile::recompile_pricing(
-                        &self.index,
-                        &self.build_state,
-                        &self.build_warnings,
-                        part,
-                        &sections,
-                        prices,
-                        options,
-                    )
+                let text_of = |name: &str| match merged.sections.get(name) {
+                    Some(text) => Some(text.as_str()),
+                    None => source.section(name).map(Section::text),
                 };
-                match part {
-                    // The entries are read with the hashes of the section the change wrote.
-                    compile::PricingPart::PriceLists => {
-                        let hashes = hash_written();
-                        let prices = hashes.iter().find_map(|(_, r)| r.prices.clone());
-                        let recompiled = recompile(prices.as_deref());
-                        (hashes, Some(recompiled))
-                    }
-                    compile::PricingPart::Contracts => {
-                        let (hashes, recompiled) = rayon::join(hash_written, || recompile(None));
-                        (hashes, Some(recompiled))
-                    }
-                }
+                let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]
+                    .into_iter()
+                    .filter(|name| {
+                        part == compile::PricingPart::PriceLists || *name != "price_lists"
+                    })
+                    .filter_map(|name| Some((name, text_of(name)?)))
+                    .collect();
+                // The sections the change wrote are hashed while the others are parsed: the
+                // price lists' entries are read with their hashes.
+                let written = std::sync::OnceLock::new();
+                let recompiled = compile::recompile_pricing(
+                    &self.index,
+                    &self.build_state,
+                    &self.build_warnings,
+                    part,
+                    &sections,
+                    || {
+                        let hashes = written.get_or_init(hash_written);
+                        hashes.iter().find_map(|(_, r)| r.prices.clone())
+                    },
+                    options,
+                );
+                let hashes = written.into_inner().unwrap_or_else(hash_written);
+                (hashes, Some(recompiled))
             }
             None => (hash_written(), None),
         };

@@ -495,14 +495,16 @@ pub(crate) enum PricingPart {
 /// the texts of the document's `settings`, `price_lists` and `contracts` sections (those it
 /// has). The index's `version` is left empty for the caller to set. `None` when they do not
 /// read as valid sections, or a contract names an attribute selector (the products' attributes
-/// are not kept): the caller then compiles the whole document.
+/// are not kept): the caller then compiles the whole document. `hash` hashes the sections the
+/// caller wrote while the sections are parsed, and gives the price lists' hashes by list for
+/// their entries.
 pub(crate) fn recompile_pricing(
     old: &Index,
     state: &Arc<BuildState>,
     build_warnings: &BuildWarnings,
     part: PricingPart,
     sections: &[(&str, &str)],
-    prices: Option<&PriceHashes>,
+    hash: impl FnOnce() -> Option<Arc<PriceHashes>> + Send,
     options: &CompileOptions,
 ) -> Option<Result<Output, CompileError>> {
     let mut text = format!("{{\"format\":\"{FORMAT}\"");
@@ -510,7 +512,8 @@ pub(crate) fn recompile_pricing(
         text.push_str(&format!(",\"{name}\":{section}"));
     }
     text.push('}');
-    let doc = Document::parse_direct(&text)?;
+    let (doc, prices) = rayon::join(|| Document::parse_direct(&text), hash);
+    let doc = doc?;
     drop(text);
     let as_of = options.as_of.unwrap_or_else(Instant::now);
     let mut phases = Phases::new(options.progress.as_ref());
@@ -547,7 +550,7 @@ pub(crate) fn recompile_pricing(
                 &catalog,
                 &mut audiences,
                 &mut policies,
-                prices,
+                prices.as_deref(),
                 &mut own,
             );
             (audiences, policies, Arc::new(lists))

@@ -85,11 +85,16 @@ pub(crate) fn section_of_lists(
     *hasher.finalize().as_bytes()
 }
 
-/// The hash of a group: the first 16 bytes, little-endian, of blake3 over its entries' hashes
-/// (little-endian) in order.
+/// The hash of a group: its entry's hash when it has one (most have), else the first 16 bytes,
+/// little-endian, of blake3 over its entries' hashes (little-endian) in order.
 pub(crate) fn group_hash(entries: impl IntoIterator<Item = u128>) -> u128 {
+    let mut entries = entries.into_iter();
+    let (first, second) = (entries.next(), entries.next());
+    if let (Some(only), None) = (first, second) {
+        return only;
+    }
     let mut hasher = blake3::Hasher::new();
-    for entry in entries {
+    for entry in first.into_iter().chain(second).chain(entries) {
         hasher.update(&entry.to_le_bytes());
     }
     u128::from_le_bytes(crate::source::first16(&hasher.finalize()))
@@ -163,69 +168,10 @@ pub(crate) fn hashed(name: &str, json: &str) -> Option<([u8; 32], Records)> {
 /// objects whose `prices`, where present, is an array of objects each with a string `sku` (the
 /// section is then hashed whole, like any other).
 pub(crate) fn price_hashes(json: &str) -> Option<PriceHashes> {
-    let lists: Vec<&RawValue> = serde_json::from_str(json).ok()?;
-    let lists = lists
-        .into_iter()
-        .map(list_hashes)
-        .collect::<Option<Vec<_>>>()?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let lists = de.deserialize_seq(Lists).ok()?;
+    de.end().ok()?;
     Some(PriceHashes { lists })
-}
-
-/// The SKU of a price entry.
-#[derive(serde::Deserialize)]
-struct SkuOf<'a> {
-    #[serde(borrow)]
-    sku: Cow<'a, str>,
-}
-
-fn list_hashes(list: &RawValue) -> Option<ListHashes> {
-    // A `BTreeMap` keeps the last of duplicate keys, as a `Value` object does.
-    let fields: std::collections::BTreeMap<Cow<'_, str>, &RawValue> =
-        serde_json::from_str(list.get()).ok()?;
-    let mut header = String::from("{");
-    for (key, value) in fields.iter().filter(|(key, _)| *key != "prices") {
-        if header.len() > 1 {
-            header.push(',');
-        }
-        header.push_str(&serde_json::to_string(key).ok()?);
-        header.push(':');
-        header.push_str(value.get());
-    }
-    header.push('}');
-    let header = record_hash(canonical(&header)?.as_bytes());
-    let prices: Vec<&RawValue> = match fields.get("prices") {
-        Some(prices) => serde_json::from_str(prices.get()).ok()?,
-        None => Vec::new(),
-    };
-    let read: Vec<(Cow<'_, str>, u128)> = prices
-        .par_iter()
-        .with_min_len(1024)
-        .map(|entry| {
-            let sku = serde_json::from_str::<SkuOf>(entry.get()).ok()?.sku;
-            Some((sku, record_hash(canonical(entry.get())?.as_bytes())))
-        })
-        .collect::<Option<_>>()?;
-    // By SKU, then document order within a SKU.
-    let mut order: Vec<u32> = (0..u32::try_from(read.len()).ok()?).collect();
-    order.par_sort_unstable_by(|&a, &b| {
-        let key = |i: u32| read.get(i as usize).map(|(sku, _)| sku);
-        key(a).cmp(&key(b)).then(a.cmp(&b))
-    });
-    let mut groups = RecordSet::default();
-    for group in order.chunk_by(|&a, &b| {
-        read.get(a as usize).map(|(sku, _)| sku) == read.get(b as usize).map(|(sku, _)| sku)
-    }) {
-        groups.add(group_hash(
-            group
-                .iter()
-                .filter_map(|&i| read.get(i as usize).map(|(_, hash)| *hash)),
-        ));
-    }
-    Some(ListHashes {
-        header,
-        entries: read.into_iter().map(|(_, hash)| hash).collect(),
-        groups,
-    })
 }
 
 /// The hash of each element of a JSON array given as its text ([`record_hash`] of its
@@ -254,6 +200,7 @@ impl<'de> Visitor<'de> for RecordHashes {
             .next_element_seed(Canon {
                 out: &mut buf,
                 hasher: None,
+                field: None,
             })?
             .is_some()
         {
@@ -272,6 +219,7 @@ fn canonical_hash(json: &str) -> Option<[u8; 32]> {
     Canon {
         out: &mut buf,
         hasher: Some(&mut hasher),
+        field: None,
     }
     .deserialize(&mut de)
     .ok()?;
@@ -284,14 +232,20 @@ fn canonical_hash(json: &str) -> Option<[u8; 32]> {
 /// not parse: two values are the same JSON exactly when their canonical texts are equal.
 pub(crate) fn canonical(json: &str) -> Option<String> {
     let mut out = Vec::new();
+    canonical_into(json, &mut out)?;
+    String::from_utf8(out).ok()
+}
+
+/// Appends the canonical text of one JSON value to `out`, or `None` if it does not parse.
+fn canonical_into(json: &str, out: &mut Vec<u8>) -> Option<()> {
     let mut de = serde_json::Deserializer::from_str(json);
     Canon {
-        out: &mut out,
+        out,
         hasher: None,
+        field: None,
     }
     .deserialize(&mut de)
-    .ok()?;
-    String::from_utf8(out).ok()
+    .ok()
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
@@ -303,6 +257,8 @@ fn write_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
 struct Canon<'a> {
     out: &'a mut Vec<u8>,
     hasher: Option<&'a mut blake3::Hasher>,
+    /// A key of the value (an object) whose value's range in `out` is wanted.
+    field: Option<(&'static str, &'a mut Option<Range<usize>>)>,
 }
 
 impl<'de> DeserializeSeed<'de> for Canon<'_> {
@@ -364,7 +320,9 @@ impl<'de> Visitor<'de> for Canon<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let Canon { out, mut hasher } = self;
+        let Canon {
+            out, mut hasher, ..
+        } = self;
         out.push(b'[');
         let mut first = true;
         loop {
@@ -375,6 +333,7 @@ impl<'de> Visitor<'de> for Canon<'_> {
             let more = seq.next_element_seed(Canon {
                 out: &mut *out,
                 hasher: None,
+                field: None,
             })?;
             if more.is_none() {
                 out.truncate(start);
@@ -399,29 +358,191 @@ impl<'de> Visitor<'de> for Canon<'_> {
             map.next_value_seed(Canon {
                 out: &mut values,
                 hasher: None,
+                field: None,
             })?;
             entries.push((key, start..values.len()));
         }
-        // Stable sort then keep the last of equal keys: a `Value` map overwrites duplicates.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let out = self.out;
-        out.push(b'{');
-        let mut first = true;
-        let mut iter = entries.into_iter().peekable();
-        while let Some((key, range)) = iter.next() {
-            if iter.peek().is_some_and(|next| next.0 == key) {
+        write_object(self.out, entries, &values, self.field).map_err(de::Error::custom)
+    }
+}
+
+/// Writes an object whose keys come with the range of their canonical value in `values`: keys
+/// sorted, the last of equal keys kept (a `Value` map overwrites duplicates). With `field`, the
+/// range in `out` of that key's value.
+fn write_object(
+    out: &mut Vec<u8>,
+    mut entries: Vec<(Cow<'_, str>, Range<usize>)>,
+    values: &[u8],
+    field: Option<(&'static str, &mut Option<Range<usize>>)>,
+) -> serde_json::Result<()> {
+    // Stable sort then keep the last of equal keys.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let (wanted, mut found) = match field {
+        Some((key, slot)) => (Some(key), Some(slot)),
+        None => (None, None),
+    };
+    out.push(b'{');
+    let mut first = true;
+    let mut iter = entries.into_iter().peekable();
+    while let Some((key, range)) = iter.next() {
+        if iter.peek().is_some_and(|next| next.0 == key) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, &key)?;
+        out.push(b':');
+        let start = out.len();
+        out.extend_from_slice(values.get(range).unwrap_or_default());
+        if wanted == Some(&*key) {
+            if let Some(slot) = found.as_deref_mut() {
+                *slot = Some(start..out.len());
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// The lists of a `price_lists` section, each read in one pass ([`ListHashes`]).
+struct Lists;
+
+impl<'de> Visitor<'de> for Lists {
+    type Value = Vec<ListHashes>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of price lists")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut lists = Vec::new();
+        while let Some(list) = seq.next_element_seed(List)? {
+            lists.push(list);
+        }
+        Ok(lists)
+    }
+}
+
+/// One price list: its header (every field but `prices`) and its entries.
+struct List;
+
+impl<'de> DeserializeSeed<'de> for List {
+    type Value = ListHashes;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ListHashes, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for List {
+    type Value = ListHashes;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a price list object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListHashes, A::Error> {
+        let mut fields: Vec<(Cow<'de, str>, Range<usize>)> = Vec::new();
+        let mut values = Vec::new();
+        let mut prices = Entries::default();
+        while let Some(key) = map.next_key_seed(Key)? {
+            if key == "prices" {
+                // The last of duplicate keys counts, as in a `Value` map.
+                prices = map.next_value_seed(Entries::default())?;
                 continue;
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_str(out, &key).map_err(de::Error::custom)?;
-            out.push(b':');
-            out.extend_from_slice(values.get(range).unwrap_or_default());
+            let start = values.len();
+            map.next_value_seed(Canon {
+                out: &mut values,
+                hasher: None,
+                field: None,
+            })?;
+            fields.push((key, start..values.len()));
         }
-        out.push(b'}');
-        Ok(())
+        let mut header = Vec::new();
+        write_object(&mut header, fields, &values, None).map_err(de::Error::custom)?;
+        Ok(ListHashes {
+            header: record_hash(&header),
+            groups: prices.groups(),
+            entries: prices.hashes,
+        })
+    }
+}
+
+/// A list's entries: each one's hash, and its SKU's canonical JSON text (a string), all SKUs
+/// back to back in one buffer.
+#[derive(Default)]
+struct Entries {
+    hashes: Vec<u128>,
+    skus: Vec<u8>,
+    spans: Vec<Range<usize>>,
+}
+
+impl Entries {
+    fn sku(&self, i: usize) -> &[u8] {
+        self.spans
+            .get(i)
+            .and_then(|span| self.skus.get(span.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The groups (a SKU's entries, in document order) as a set.
+    fn groups(&self) -> RecordSet {
+        let mut groups = RecordSet::default();
+        let hash = |i: &usize| self.hashes.get(*i).copied();
+        let mut order: Vec<usize> = (0..self.hashes.len()).collect();
+        // Lists usually give their entries by SKU: their groups are then runs, and need no sort.
+        if !order.is_sorted_by(|&a, &b| self.sku(a) <= self.sku(b)) {
+            // By SKU, then document order within a SKU.
+            order.sort_unstable_by(|&a, &b| self.sku(a).cmp(self.sku(b)).then(a.cmp(&b)));
+        }
+        for group in order.chunk_by(|&a, &b| self.sku(a) == self.sku(b)) {
+            groups.add(group_hash(group.iter().filter_map(hash)));
+        }
+        groups
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Entries {
+    type Value = Entries;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Entries, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Entries {
+    type Value = Entries;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of price entries")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Entries, A::Error> {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let mut sku = None;
+            let more = seq.next_element_seed(Canon {
+                out: &mut buf,
+                hasher: None,
+                field: Some(("sku", &mut sku)),
+            })?;
+            if more.is_none() {
+                return Ok(self);
+            }
+            // The SKU must be a string: its canonical text starts with a quote.
+            let sku = sku
+                .and_then(|range| buf.get(range))
+                .filter(|text| text.first() == Some(&b'"'))
+                .ok_or_else(|| de::Error::custom("a price entry without a string `sku`"))?;
+            let start = self.skus.len();
+            self.skus.extend_from_slice(sku);
+            self.spans.push(start..self.skus.len());
+            self.hashes.push(record_hash(&buf));
+        }
     }
 }
 

@@ -125,7 +125,7 @@ pub(crate) struct DenseRules {
 
 /// The range of `entries` that holds each product's entries in one list, by product: the
 /// general price list of a catalog prices nearly every product, and a read of this column costs
-/// one cache miss where a probe of [`Pricing::entry_index`] costs two, in less memory.
+/// one cache miss where a probe of [`EntryTable::entry_index`] costs two, in less memory.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct EntrySlots {
     /// Per product, its first entry and how many it has (none: 0).
@@ -408,7 +408,7 @@ pub(crate) enum RoundTarget {
     Ending(#[serde(with = "compact")] Decimal),
 }
 
-/// The key of a product's entries in a list ([`Pricing::entry_index`]).
+/// The key of a product's entries in a list ([`EntryTable::entry_index`]).
 pub(crate) fn entry_key(list: ListId, product: ProductId) -> u64 {
     (u64::from(list.raw()) << 32) | u64::from(product.raw())
 }

@@ -117,7 +117,7 @@ impl StockIndex {
     }
 
     /// Whether the changed records were folded into a new base: the section's text is then
-    /// written out as well (see `changes::StockText`), on the same schedule.
+    /// written out as well (see `changes::PatchedText`), on the same schedule.
     pub(crate) fn folded(&self) -> bool {
         self.changed.is_empty()
     }
