@@ -122,7 +122,8 @@ fn take_out<'h>(
     let sum = hashes.get_mut(list)?;
     if old.entry_run(list, product).is_some() {
         sum.groups.remove(group_hash(
-            old.entries_of(list, product).map(|(_, e)| e.hash),
+            old.entries_of(list, product)
+                .map(|(_, e)| u128::from_le_bytes(e.hash)),
         ));
     }
     changed

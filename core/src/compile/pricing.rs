@@ -502,7 +502,7 @@ pub(crate) fn read_entries(
         overlaps.push(valid);
         let (min_qty, max_qty) = qty_range(&e.min_qty, &e.max_qty, epath, diags);
         entries.push(EntryDef {
-            hash: hashes.get(k).copied().unwrap_or(0),
+            hash: hashes.get(k).copied().unwrap_or(0).to_le_bytes(),
             list: l.list,
             product,
             values: Tiered {

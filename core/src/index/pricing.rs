@@ -311,9 +311,10 @@ fn band_start(min_qty: Decimal) -> Decimal {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct EntryDef {
-    /// The hash of the entry as the document wrote it (docs/spec.md §10), or 0 when the
-    /// section is not hashed by list.
-    pub hash: u128,
+    /// The hash of the entry as the document wrote it (docs/spec.md §10), little-endian, or
+    /// zeros when the section is not hashed by list. Bytes rather than a `u128`, whose 16-byte
+    /// alignment would pad every entry.
+    pub hash: [u8; 16],
     pub list: ListId,
     pub product: ProductId,
     pub values: Tiered,
