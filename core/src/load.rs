@@ -328,19 +328,36 @@ impl Engine {
                 .map(|(u, &p)| (changes::stock_key(&u.key), stock.get(p).is_some(), vec![u]))
                 .collect(),
         };
-        let section = PatchedText::after(
+        let (folded, hash) = (next_stock.folded(), next_stock.records.hash());
+        Ok(self.with_records(
+            source,
             STOCK,
-            source.section(STOCK),
             written,
-            next_stock.folded(),
-            next_stock.records.hash(),
-        );
+            (folded, hash),
+            |index| index.stock = Arc::new(next_stock),
+            options,
+        ))
+    }
+
+    /// The engine of this one's document after a change of the records of section `name`
+    /// alone (`written`; `folded`: the index folded its changed records, so the text is
+    /// written at once; `hash`: the section's new hash), its index this one's with `replace`
+    /// applied. The warnings are this engine's, judged at the day of the change, then the
+    /// final checks run on the new index.
+    fn with_records(
+        &self,
+        source: &Source,
+        name: &'static str,
+        written: Written,
+        (folded, hash): (bool, [u8; 32]),
+        replace: impl FnOnce(&mut Index),
+        options: &CompileOptions,
+    ) -> Result<Compiled, CompileError> {
+        let section = PatchedText::after(name, source.section(name), written, folded, hash);
         let next = source.with_section(section);
-        let index = Index {
-            version: next.version(),
-            stock: Arc::new(next_stock),
-            ..self.index.share()
-        };
+        let mut index = self.index.share();
+        index.version = next.version();
+        replace(&mut index);
         let output = compile::with_part(
             index,
             &self.build_state,
@@ -348,7 +365,7 @@ impl Engine {
             Vec::new(),
             options,
         );
-        Ok(output.map(|output| Engine::compiled(output, |_| next, options)))
+        output.map(|output| Engine::compiled(output, |_| next, options))
     }
 
     /// A change of price entries alone (upserted and deleted (list, SKU) groups), written over
@@ -387,6 +404,7 @@ impl Engine {
         let mut groups: Vec<compile::PriceGroup> = Vec::new();
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut at = ahash::AHashMap::new();
+        let mut group_of = Vec::with_capacity(upserts.len());
         for u in upserts {
             let Some((list, product)) = find(&u.parent, &u.element.key) else {
                 return Err(Box::new(changes));
@@ -406,6 +424,7 @@ impl Engine {
             if let Some(group) = groups.get_mut(i) {
                 group.entries.push(text);
             }
+            group_of.push(i);
         }
         let Some(patched) =
             compile::patch_prices(&self.index, &self.build_warnings, &deleted, &groups)
@@ -418,9 +437,8 @@ impl Engine {
             .collect();
         let (upserts, deletes) = changes.into_prices();
         let mut entries: Vec<Vec<changes::Upsert>> = vec![Vec::new(); groups.len()];
-        for u in upserts {
-            let i = find(&u.parent, &u.element.key).and_then(|key| at.get(&key).copied());
-            if let Some(group) = i.and_then(|i| entries.get_mut(i)) {
+        for (u, i) in upserts.into_iter().zip(group_of) {
+            if let Some(group) = entries.get_mut(i) {
                 group.push(u.element);
             }
         }
@@ -438,31 +456,18 @@ impl Engine {
                 })
                 .collect(),
         };
-        let section = PatchedText::after(
-            PRICE_LISTS,
-            source.section(PRICE_LISTS),
-            written,
-            patched.folded,
-            patched.hash,
-        );
-        let next = source.with_section(section);
         let pricing = Pricing {
             price_lists: Arc::new(patched.lists),
             ..Pricing::clone(&self.index.pricing)
         };
-        let index = Index {
-            version: next.version(),
-            pricing: Arc::new(pricing),
-            ..self.index.share()
-        };
-        let output = compile::with_part(
-            index,
-            &self.build_state,
-            &self.build_warnings,
-            Vec::new(),
+        Ok(self.with_records(
+            source,
+            PRICE_LISTS,
+            written,
+            (patched.folded, patched.hash),
+            |index| index.pricing = Arc::new(pricing),
             options,
-        );
-        Ok(output.map(|output| Engine::compiled(output, |_| next, options)))
+        ))
     }
 
     /// The entities that differ between this engine's document and `new`'s (see [`Diff`]).

@@ -316,25 +316,13 @@ impl Changes {
     /// The price entries this change upserts and the groups it deletes, taken out of it.
     pub(crate) fn into_prices(mut self) -> (Vec<NestedUpsert>, Vec<Delete>) {
         let at = NESTED.iter().position(|n| n.name == "prices");
-        let upserts = at
-            .and_then(|at| self.nested_upserts.get_mut(at))
-            .map(std::mem::take);
-        let deletes = at
-            .and_then(|at| self.nested_deletes.get_mut(at))
-            .map(std::mem::take);
-        (upserts.unwrap_or_default(), deletes.unwrap_or_default())
+        taken(&mut self.nested_upserts, &mut self.nested_deletes, at)
     }
 
     /// The stock records this change upserts and deletes, taken out of it.
     pub(crate) fn into_stock(mut self) -> (Vec<Upsert>, Vec<Delete>) {
         let at = KEYED.iter().position(|(name, _)| *name == "stock");
-        let upserts = at
-            .and_then(|at| self.upserts.get_mut(at))
-            .map(std::mem::take);
-        let deletes = at
-            .and_then(|at| self.deletes.get_mut(at))
-            .map(std::mem::take);
-        (upserts.unwrap_or_default(), deletes.unwrap_or_default())
+        taken(&mut self.upserts, &mut self.deletes, at)
     }
 
     /// The same element twice in one change, or upserted and deleted at once: which one is
@@ -593,6 +581,17 @@ fn take_key(
             None
         }
     }
+}
+
+/// The upserts and deletions of one section (at `at` in both lists), taken out of them.
+fn taken<U>(
+    upserts: &mut [Vec<U>],
+    deletes: &mut [Vec<Delete>],
+    at: Option<usize>,
+) -> (Vec<U>, Vec<Delete>) {
+    let upserts = at.and_then(|at| upserts.get_mut(at)).map(std::mem::take);
+    let deletes = at.and_then(|at| deletes.get_mut(at)).map(std::mem::take);
+    (upserts.unwrap_or_default(), deletes.unwrap_or_default())
 }
 
 #[cfg(test)]

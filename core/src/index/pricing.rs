@@ -46,7 +46,7 @@ impl Deref for Pricing {
 }
 
 /// The price lists and their entries.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct PriceLists {
     pub lists: IdVec<ListId, ListDef>,
     pub list_index: AHashMap<Box<str>, ListId>,
