@@ -131,11 +131,11 @@ impl DiagnosticCode {
 pub(crate) struct BuildWarnings {
     pub list: Vec<Diagnostic>,
     pub expiring: Vec<Expiring>,
-    /// Where the warnings of the price lists begin in `list`, then those of the contracts
-    /// (their pricing rules, then their visibility rules), and where the latter end: a
-    /// change of contracts alone replaces `marks[1]..marks[2]`, of price lists alone
-    /// `marks[0]..marks[2]`.
-    pub marks: [usize; 3],
+    /// Where the warnings of the price lists begin in `list`, then those of the contracts'
+    /// pricing rules, then those of their visibility rules, and where the latter end: a
+    /// change of the contracts' pricing rules alone replaces `marks[1]..marks[2]`, of
+    /// contracts alone `marks[1]..marks[3]`, of price lists alone `marks[0]..marks[3]`.
+    pub marks: [usize; 4],
 }
 
 /// A warning due once its element's validity has ended.
@@ -150,11 +150,17 @@ pub(crate) struct Expiring {
 }
 
 impl BuildWarnings {
-    /// These warnings with those from `marks[from]` to `marks[2]` replaced by `own`, the
-    /// warnings of a compile of those phases alone (its marks relative to its own list).
-    pub(crate) fn replaced(&self, from: usize, own: BuildWarnings) -> BuildWarnings {
-        let start = self.marks.get(from).copied().unwrap_or(0);
-        let end = self.marks[2];
+    /// These warnings with those from `marks[phases.start]` to `marks[phases.end]` replaced by
+    /// `own`, the warnings of a compile of those phases alone (its marks relative to its own
+    /// list). Only the contracts' pricing rules have warnings that depend on the day, so an
+    /// `EXPIRED` warning placed at a mark belongs to the phase before it.
+    pub(crate) fn replaced(
+        &self,
+        phases: std::ops::Range<usize>,
+        own: BuildWarnings,
+    ) -> BuildWarnings {
+        let start = self.marks.get(phases.start).copied().unwrap_or(0);
+        let end = self.marks.get(phases.end).copied().unwrap_or(start);
         let head = self.list.get(..start).unwrap_or_default();
         let tail = self.list.get(end..).unwrap_or_default();
         let grown = start + own.list.len();
@@ -177,8 +183,11 @@ impl BuildWarnings {
             e
         });
         let mut marks = self.marks;
-        for (i, mark) in marks.iter_mut().enumerate().skip(from) {
-            *mark = start + own.marks.get(i).copied().unwrap_or(0);
+        for (i, mark) in marks.iter_mut().enumerate().skip(phases.start) {
+            *mark = match i < phases.end {
+                true => start + own.marks.get(i).copied().unwrap_or(0),
+                false => *mark - end + grown,
+            };
         }
         BuildWarnings {
             list,
@@ -190,7 +199,7 @@ impl BuildWarnings {
     /// The warnings of the price lists' phase (`marks[0]..marks[1]`), those due on a later
     /// day included.
     pub(crate) fn of_lists(&self) -> impl Iterator<Item = &Diagnostic> + '_ {
-        let [start, end, _] = self.marks;
+        let [start, end, ..] = self.marks;
         let list = self.list.get(start..end).unwrap_or_default().iter();
         let expiring = self
             .expiring

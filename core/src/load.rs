@@ -128,6 +128,7 @@ impl Engine {
             });
         };
         let derivation = Derivation::new(self.engine_version(), &changes, self.derived.as_ref());
+        let rules_only = changes.rules_only();
         let changes = match problems.0.is_empty() {
             true => {
                 let applied = self
@@ -159,6 +160,7 @@ impl Engine {
         // document follows from the hashes of all of them.
         let changed: Vec<&str> = merged.sections.keys().map(String::as_str).collect();
         let pricing_part = match changed.as_slice() {
+            [only] if *only == "contracts" && rules_only => Some(compile::PricingPart::Rules),
             [only] if *only == "contracts" => Some(compile::PricingPart::Contracts),
             [only] if *only == "price_lists" => Some(compile::PricingPart::PriceLists),
             _ => None,
@@ -983,6 +985,92 @@ mod tests {
         let err = old.apply(bad, &day).unwrap_err();
         assert!(codes(&err.diagnostics)
             .contains(&("UNKNOWN_REFERENCE", "upsert.rules[0].products.sku")));
+    }
+
+    #[test]
+    fn a_change_of_pricing_rules_alone_shares_the_visibility_and_equals_a_compile() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["pub"]},
+            "products": [{"sku": "A", "brand": "acme"}, {"sku": "B"}, {"sku": "E", "brand": "acme"}],
+            "price_lists": [{"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}, {"sku": "E", "price": "30"}]}],
+            "segments": [{"id": "s"}, {"id": "t"}],
+            "accounts": [{"id": "C", "segments": ["s"]}, {"id": "D", "segments": ["t"]}],
+            "contracts": [
+                {"id": "seg", "audience": {"segments": ["s"]},
+                 "visibility": [{"effect": "deny", "products": {"sku": "B"}}, {"effect": "deny", "products": {"brand": "acme"}, "capabilities": ["buy"]}],
+                 "rules": [{"id": "r", "step": "discount", "products": {"brand": "acme"}, "percent": "10"}]},
+                {"id": "old", "audience": "all", "valid": {"until": "2020-01-01"},
+                 "rules": [{"id": "o", "step": "discount", "products": "all", "percent": "1"}]},
+                {"id": "own", "audience": {"accounts": ["D"]}, "valid": {"until": "2020-06-01"},
+                 "visibility": [{"effect": "deny", "products": {"sku": "E"}}],
+                 "rules": [{"id": "d", "step": "discount", "products": {"sku": "A"}, "percent": "3"}]}]}"#;
+        let old = Engine::compile(doc, &at("2019-06-01T00:00:00Z"))
+            .unwrap()
+            .engine;
+        // The pricing rules lose the brand selector and gain two others: every visibility
+        // selector takes another id than it had.
+        let changes = r#"{"format": "tarif/1-changes",
+            "upsert": {"rules": [
+                {"contract": "seg", "id": "n", "step": "discount", "products": {"sku": "E"}, "percent": "20"},
+                {"contract": "old", "id": "m", "step": "discount", "products": {"sku": "B"}, "percent": "2"}]},
+            "delete": {"rules": [{"contract": "seg", "id": "r"}]}}"#;
+        let day = at("2021-06-01T00:00:00Z");
+        let new = old.apply(changes, &day).unwrap().engine;
+        assert!(Arc::ptr_eq(&old.index.audiences, &new.index.audiences));
+        assert_eq!(
+            old.index.visibility.level_fingerprints,
+            new.index.visibility.level_fingerprints
+        );
+        assert_ne!(
+            old.index.catalog.selector_hashes,
+            new.index.catalog.selector_hashes
+        );
+
+        let whole = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
+        assert_eq!(new.engine_version(), whole.engine_version());
+        assert_eq!(
+            new.index.catalog.selector_hashes,
+            whole.index.catalog.selector_hashes
+        );
+        let selectors = |e: &Engine| -> Vec<_> {
+            let v = &e.index.visibility;
+            v.rules.iter().map(|r| (r.id.clone(), r.selector)).collect()
+        };
+        assert_eq!(selectors(&new), selectors(&whole));
+        assert_eq!(codes(new.diagnostics()), codes(whole.diagnostics()));
+        assert_eq!(
+            codes(new.diagnostics())
+                .into_iter()
+                .filter(|c| c.0 == "EXPIRED")
+                .collect::<Vec<_>>(),
+            [
+                ("EXPIRED", "contracts[1].valid"),
+                ("EXPIRED", "contracts[2].valid")
+            ]
+        );
+        for account in ["C", "D"] {
+            for sku in ["A", "B", "E"] {
+                assert_eq!(
+                    answer(&new, account, sku),
+                    answer(&whole, account, sku),
+                    "{account} {sku}"
+                );
+                let explain = |e: &Engine| {
+                    e.explain(&QuoteRequest::new(account, sku, Decimal::ONE).at(Instant(0)))
+                        .map(|x| format!("{x:?}"))
+                        .map_err(|e| e.code())
+                };
+                assert_eq!(explain(&new), explain(&whole), "{account} {sku}");
+            }
+        }
+        assert!(answer(&new, "C", "B").is_err());
+
+        // Opened from a snapshot, the same change gives the same engine.
+        let reopened = Engine::from_snapshot_bytes(&old.to_snapshot_bytes().unwrap()).unwrap();
+        let from_opened = reopened.apply(changes, &day).unwrap().engine;
+        assert_eq!(from_opened.engine_version(), whole.engine_version());
+        assert_eq!(codes(from_opened.diagnostics()), codes(whole.diagnostics()));
+        assert_eq!(selectors(&from_opened), selectors(&whole));
     }
 
     #[test]

@@ -299,7 +299,18 @@ impl Changes {
     /// The price entries this change upserts and the (list, SKU) groups it deletes, if it
     /// changes nothing else and changes some.
     pub(crate) fn prices_only(&self) -> Option<(&[NestedUpsert], &[Delete])> {
-        let at = NESTED.iter().position(|n| n.name == "prices")?;
+        self.nested_only("prices")
+    }
+
+    /// Whether this change upserts or deletes contracts' pricing rules and nothing else.
+    pub(crate) fn rules_only(&self) -> bool {
+        self.nested_only("rules").is_some()
+    }
+
+    /// The elements of the nested section `name` this change upserts and deletes, if it
+    /// changes nothing else and changes some.
+    fn nested_only(&self, name: &str) -> Option<(&[NestedUpsert], &[Delete])> {
+        let at = NESTED.iter().position(|n| n.name == name)?;
         let elsewhere = |i: usize, empty: bool| i != at && !empty;
         if self.settings.is_some()
             || self.upserts.iter().any(|list| !list.is_empty())

@@ -42,7 +42,8 @@ pub(crate) struct CatalogBuild {
     /// price list usually lists products in catalog order, and a SKU compare costs less than a
     /// probe of a map of a million products).
     next: AtomicUsize,
-    selector_cache: AHashMap<String, SelectorId>,
+    /// The selectors interned so far, by the hash of their text.
+    selector_cache: AHashMap<[u8; 32], SelectorId>,
     /// The selectors of the compile a change of contracts or price lists comes from, by the
     /// hash of their text: over the same products, they are taken as they were.
     earlier: Option<Earlier>,
@@ -424,10 +425,10 @@ impl CatalogBuild {
         diags: &mut Diags,
     ) -> Option<SelectorId> {
         let key = format!("{selector:?}");
-        if let Some(&id) = self.selector_cache.get(&key) {
+        let hash = *blake3::hash(key.as_bytes()).as_bytes();
+        if let Some(&id) = self.selector_cache.get(&hash) {
             return Some(id);
         }
-        let hash = *blake3::hash(key.as_bytes()).as_bytes();
         let kept = self.earlier.as_mut().and_then(|earlier| {
             let at = earlier
                 .found
@@ -449,9 +450,24 @@ impl CatalogBuild {
                 }
             }
         };
+        self.interned(def, hash)
+    }
+
+    /// The selector `earlier` compiled as `id`, interned as [`CatalogBuild::selector`] interns
+    /// the text it was compiled from.
+    pub fn reintern(&mut self, earlier: &Catalog, id: SelectorId) -> Option<SelectorId> {
+        let hash = *earlier.selector_hashes.get(id.index())?;
+        if let Some(&id) = self.selector_cache.get(&hash) {
+            return Some(id);
+        }
+        let def = earlier.selectors.get(id)?.clone();
+        self.interned(def, hash)
+    }
+
+    fn interned(&mut self, def: SelectorDef, hash: [u8; 32]) -> Option<SelectorId> {
         let id = self.catalog.selectors.push(def)?;
         self.catalog.selector_hashes.push(hash);
-        self.selector_cache.insert(key, id);
+        self.selector_cache.insert(hash, id);
         Some(id)
     }
 

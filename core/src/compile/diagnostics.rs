@@ -23,13 +23,14 @@ impl Diags {
     }
 
     /// The warnings recorded so far, taken, with the marks of a compile of some phases alone
-    /// (the price lists' warnings end at `lists`, the contracts' at the end).
-    pub(crate) fn take(&mut self, lists: usize) -> BuildWarnings {
+    /// (the price lists' warnings end at `lists`, the contracts' pricing rules' at
+    /// `visibility`, their visibility rules' at the end).
+    pub(crate) fn take(&mut self, lists: usize, visibility: usize) -> BuildWarnings {
         let end = self.list.len();
         BuildWarnings {
             list: std::mem::take(&mut self.list),
             expiring: std::mem::take(&mut self.expiring),
-            marks: [0, lists, end],
+            marks: [0, lists, visibility, end],
         }
     }
 
@@ -56,7 +57,7 @@ impl Diags {
 
     /// Applies the day to the warnings that depend on it, and returns the build's warnings as
     /// they were before (what a partial recompile starts from).
-    pub(crate) fn judge(&mut self, day: Instant, marks: [usize; 3]) -> BuildWarnings {
+    pub(crate) fn judge(&mut self, day: Instant, marks: [usize; 4]) -> BuildWarnings {
         let kept = BuildWarnings {
             list: std::mem::take(&mut self.list),
             expiring: std::mem::take(&mut self.expiring),

@@ -476,6 +476,8 @@ pub(crate) fn with_part(
 /// The part of a document a change touched alone, which [`recompile_pricing`] compiles again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PricingPart {
+    /// The `contracts` section in their pricing rules alone: the visibility is shared.
+    Rules,
     /// The `contracts` section: their pricing and visibility rules.
     Contracts,
     /// The `price_lists` section: the lists and their entries, then the contracts' rules
@@ -484,8 +486,9 @@ pub(crate) enum PricingPart {
 }
 
 /// Compiles a document that differs from the one `old` was compiled from in its `contracts`
-/// section only, or its `price_lists` section only. The price lists (for `PriceLists`) and the
-/// contracts' pricing and visibility rules are compiled again — selectors resolved against the
+/// section only (for `Rules`, in their pricing rules only), or its `price_lists` section only.
+/// The price lists (for `PriceLists`), the contracts' pricing rules and (but for `Rules`) their
+/// visibility rules are compiled again — selectors resolved against the
 /// sets `state` kept, products found in `old`'s reference maps, the lists attached to the
 /// accounts again, the accounts' visibility chains set again — and every other part of the
 /// index (products, references, search, stock, and for `Contracts` the price lists with their
@@ -530,7 +533,7 @@ pub(crate) fn recompile_pricing(
     );
     let mut own = Diags::default();
     let (mut audiences, mut policies, lists) = match part {
-        PricingPart::Contracts => (
+        PricingPart::Rules | PricingPart::Contracts => (
             audience::AudienceBuild::over(&old.audiences, &[], &[]),
             values::Policies::first(&old.settings.policies, state.policies_before_contracts),
             Arc::clone(&old.pricing.price_lists),
@@ -560,7 +563,7 @@ pub(crate) fn recompile_pricing(
     // The lists' rounding policies come before the contracts': a change of lists that adds
     // or removes some moves where the contracts' start.
     let state = match part {
-        PricingPart::Contracts => Arc::clone(state),
+        PricingPart::Rules | PricingPart::Contracts => Arc::clone(state),
         PricingPart::PriceLists => Arc::new(BuildState {
             policies_before_contracts: policies.table.len(),
             ..BuildState::clone(state)
@@ -578,25 +581,40 @@ pub(crate) fn recompile_pricing(
         &mut own,
     );
     phases.next();
-    let visibility = visibility::build(
-        &doc,
-        &old.settings,
-        &mut catalog,
-        &mut audiences,
-        Some(&old.visibility),
-        &mut own,
-    );
+    let visibility_from = own.list.len();
+    // The visibility rules read nothing the pricing rules hold: when only the latter changed,
+    // the levels and chains are shared and the rules' selectors take the ids a compile gives
+    // them, after the pricing rules'.
+    let (audiences, visibility) = match part {
+        PricingPart::Rules => (
+            Arc::clone(&old.audiences),
+            visibility::reinterned(&old.visibility, &old.catalog, &mut catalog)?,
+        ),
+        PricingPart::Contracts | PricingPart::PriceLists => {
+            let visibility = visibility::build(
+                &doc,
+                &old.settings,
+                &mut catalog,
+                &mut audiences,
+                Some(&old.visibility),
+                &mut own,
+            );
+            (Arc::new(audiences.audiences), visibility)
+        }
+    };
     if catalog.needs_attrs {
         return None;
     }
+    rayon::spawn(move || drop(doc));
     while phases.done < PHASES.len() - 1 {
         phases.next();
     }
-    let from = match part {
-        PricingPart::Contracts => 1,
-        PricingPart::PriceLists => 0,
+    let replaced = match part {
+        PricingPart::Rules => 1..2,
+        PricingPart::Contracts => 1..3,
+        PricingPart::PriceLists => 0..3,
     };
-    let kept = build_warnings.replaced(from, own.take(lists_end));
+    let kept = build_warnings.replaced(replaced, own.take(lists_end, visibility_from));
     let mut diags = Diags::default();
     diags.list = kept.as_of(as_of);
     if diags.has_errors() {
@@ -610,7 +628,7 @@ pub(crate) fn recompile_pricing(
         version: String::new(),
         settings: Arc::new(settings),
         catalog: Arc::new(catalog.catalog),
-        audiences: Arc::new(audiences.audiences),
+        audiences,
         pricing: Arc::new(pricing),
         visibility: Arc::new(visibility),
         ..old.share()
@@ -706,6 +724,7 @@ fn build(
     // Only pricing reads the price lists, and they hold most of the entries of a large document.
     drop(std::mem::take(&mut doc.price_lists));
     phases.next();
+    let visibility_from = diags.list.len();
     let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, None, diags);
     let contracts_to = diags.list.len();
     drop(std::mem::take(&mut doc.contracts));
@@ -734,7 +753,10 @@ fn build(
         diags,
     );
     drop(doc);
-    let build_warnings = diags.judge(as_of, [lists_from, contracts_from, contracts_to]);
+    let build_warnings = diags.judge(
+        as_of,
+        [lists_from, contracts_from, visibility_from, contracts_to],
+    );
     if diags.has_errors() {
         return None;
     }

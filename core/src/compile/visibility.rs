@@ -71,6 +71,34 @@ pub(crate) fn build(
     index
 }
 
+/// The visibility of a compile whose contracts differ from `old`'s in their pricing rules
+/// alone: `old`'s levels, chains and rules, each rule's selector interned again into `catalog`
+/// in the order a compile reads them (after the pricing rules'). `None` when a selector is not
+/// `old_catalog`'s.
+pub(crate) fn reinterned(
+    old: &VisibilityIndex,
+    old_catalog: &Catalog,
+    catalog: &mut CatalogBuild,
+) -> Option<VisibilityIndex> {
+    let rules = old
+        .rules
+        .iter()
+        .map(|rule| {
+            Some(VisRuleDef {
+                selector: catalog.reintern(old_catalog, rule.selector)?,
+                ..rule.clone()
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(VisibilityIndex {
+        levels: old.levels.clone(),
+        level_fingerprints: old.level_fingerprints.clone(),
+        everyone: old.everyone,
+        tails: old.tails.clone(),
+        rules,
+    })
+}
+
 /// Builds the levels of a set of rules, taking those an earlier compile over the same catalog
 /// built from the same rules.
 struct Levels<'a> {

@@ -58,7 +58,7 @@ pub(crate) struct FlatTail {
     pub fingerprint: [u8; 16],
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct VisRuleDef {
     pub id: Box<str>,
     pub allow: bool,
