@@ -187,21 +187,32 @@ impl Engine {
                     })
                     .filter_map(|name| Some((name, text_of(name)?)))
                     .collect();
-                // The sections the change wrote are hashed while the others are parsed: the
-                // price lists' entries are read with their hashes.
                 let written = std::sync::OnceLock::new();
-                let recompiled = compile::recompile_pricing(
-                    &self.index,
-                    &self.build_state,
-                    &self.build_warnings,
-                    part,
-                    &sections,
-                    || {
+                let recompile = |hash: Box<dyn FnOnce() -> _ + Send + '_>| {
+                    compile::recompile_pricing(
+                        &self.index,
+                        &self.build_state,
+                        &self.build_warnings,
+                        part,
+                        &sections,
+                        hash,
+                        options,
+                    )
+                };
+                let recompiled = match part {
+                    // The price lists' entries are read with their hashes: the section is
+                    // hashed while the others are parsed.
+                    compile::PricingPart::PriceLists => recompile(Box::new(|| {
                         let hashes = written.get_or_init(hash_written);
                         hashes.iter().find_map(|(_, r)| r.prices.clone())
-                    },
-                    options,
-                );
+                    })),
+                    // Nothing built from the contracts reads their hash: it is computed while
+                    // they are compiled.
+                    compile::PricingPart::Rules | compile::PricingPart::Contracts => {
+                        let hash = || written.get_or_init(hash_written);
+                        rayon::join(|| recompile(Box::new(|| None)), hash).0
+                    }
+                };
                 let hashes = written.into_inner().unwrap_or_else(hash_written);
                 (hashes, Some(recompiled))
             }

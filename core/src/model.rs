@@ -44,22 +44,35 @@ thread_local! {
     /// Whether [`Item`] deserialises its element directly ([`Document::parse_direct`]) instead of
     /// through a `Value` tree that lets a bad element be recorded and the others read.
     static DIRECT: Cell<bool> = const { Cell::new(false) };
+    /// Whether the contracts' visibility rules are skipped ([`Document::parse_pricing`]).
+    static SKIP_VISIBILITY: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Sets [`DIRECT`] for the life of the guard, resetting it even if deserialisation unwinds.
-struct DirectGuard;
+/// Sets a flag for the life of the guard, resetting it even if deserialisation unwinds.
+struct FlagGuard(&'static std::thread::LocalKey<Cell<bool>>);
 
-impl DirectGuard {
-    fn new() -> Self {
-        DIRECT.with(|d| d.set(true));
-        DirectGuard
+impl FlagGuard {
+    fn new(flag: &'static std::thread::LocalKey<Cell<bool>>) -> Self {
+        flag.with(|d| d.set(true));
+        FlagGuard(flag)
     }
 }
 
-impl Drop for DirectGuard {
+impl Drop for FlagGuard {
     fn drop(&mut self) {
-        DIRECT.with(|d| d.set(false));
+        self.0.with(|d| d.set(false));
     }
+}
+
+/// A contract's visibility rules, or none read when [`SKIP_VISIBILITY`] is set.
+fn visibility_rules<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Item<VisibilityRule>>, D::Error> {
+    if SKIP_VISIBILITY.with(Cell::get) {
+        de::IgnoredAny::deserialize(deserializer)?;
+        return Ok(Vec::new());
+    }
+    Vec::deserialize(deserializer)
 }
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Item<T> {
@@ -91,8 +104,16 @@ impl Document {
     /// path; on `None` the caller parses again the slow way to collect every problem. A
     /// document parsed here equals what the slow way yields, with every element `Item::Ok`.
     pub(crate) fn parse_direct(json: &str) -> Option<Document> {
-        let _direct = DirectGuard::new();
+        let _direct = FlagGuard::new(&DIRECT);
         serde_json::from_str(json).ok()
+    }
+
+    /// [`Document::parse_direct`] with the contracts' visibility rules skipped (left empty), for
+    /// a compile of their pricing rules alone: most of a large `contracts` section is often
+    /// visibility rules.
+    pub(crate) fn parse_pricing(json: &str) -> Option<Document> {
+        let _skip = FlagGuard::new(&SKIP_VISIBILITY);
+        Document::parse_direct(json)
     }
 }
 
@@ -587,7 +608,7 @@ pub struct Contract {
     /// Rounding policy of prices its rules produce.
     pub rounding: Option<Rounding>,
     /// Visibility rules.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "visibility_rules")]
     pub visibility: Vec<Item<VisibilityRule>>,
     /// Pricing rules.
     #[serde(default)]
@@ -1008,4 +1029,25 @@ pub struct ApprovalRule {
     /// Who approves: these users.
     #[serde(default)]
     pub users: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsing_for_pricing_skips_the_visibility_rules_alone_and_only_while_it_parses() {
+        let text = r#"{"format": "tarif/1", "contracts": [{"id": "c", "audience": "all",
+            "visibility": [{"effect": "deny", "products": {"sku": "A"}}],
+            "rules": [{"id": "r", "step": "discount", "products": "all", "percent": "5"}]}]}"#;
+        let contract = |doc: &Document| match doc.contracts.first() {
+            Some(Item::Ok(c)) => (c.visibility.len(), c.rules.len()),
+            _ => (usize::MAX, usize::MAX),
+        };
+        let pricing = Document::parse_pricing(text).unwrap();
+        assert_eq!(contract(&pricing), (0, 1));
+        assert_eq!(contract(&Document::parse_direct(text).unwrap()), (1, 1));
+        let slow: Document = serde_json::from_str(text).unwrap();
+        assert_eq!(contract(&slow), (1, 1));
+    }
 }

@@ -515,7 +515,11 @@ pub(crate) fn recompile_pricing(
         text.push_str(&format!(",\"{name}\":{section}"));
     }
     text.push('}');
-    let (doc, prices) = rayon::join(|| Document::parse_direct(&text), hash);
+    let parse = |text: &str| match part {
+        PricingPart::Rules => Document::parse_pricing(text),
+        PricingPart::Contracts | PricingPart::PriceLists => Document::parse_direct(text),
+    };
+    let (doc, prices) = rayon::join(|| parse(&text), hash);
     let doc = doc?;
     drop(text);
     let as_of = options.as_of.unwrap_or_else(Instant::now);
@@ -599,7 +603,7 @@ pub(crate) fn recompile_pricing(
                 Some(&old.visibility),
                 &mut own,
             );
-            (Arc::new(audiences.audiences), visibility)
+            (Arc::new(audiences.audiences), Arc::new(visibility))
         }
     };
     if catalog.needs_attrs {
@@ -630,7 +634,7 @@ pub(crate) fn recompile_pricing(
         catalog: Arc::new(catalog.catalog),
         audiences,
         pricing: Arc::new(pricing),
-        visibility: Arc::new(visibility),
+        visibility,
         ..old.share()
     };
     phases.next();

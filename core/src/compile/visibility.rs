@@ -73,30 +73,42 @@ pub(crate) fn build(
 
 /// The visibility of a compile whose contracts differ from `old`'s in their pricing rules
 /// alone: `old`'s levels, chains and rules, each rule's selector interned again into `catalog`
-/// in the order a compile reads them (after the pricing rules'). `None` when a selector is not
-/// `old_catalog`'s.
+/// in the order a compile reads them (after the pricing rules'); `old` itself when every
+/// selector keeps its id. `None` when a selector is not `old_catalog`'s.
 pub(crate) fn reinterned(
-    old: &VisibilityIndex,
+    old: &Arc<VisibilityIndex>,
     old_catalog: &Catalog,
     catalog: &mut CatalogBuild,
-) -> Option<VisibilityIndex> {
+) -> Option<Arc<VisibilityIndex>> {
+    let selectors = old
+        .rules
+        .iter()
+        .map(|rule| catalog.reintern(old_catalog, rule.selector))
+        .collect::<Option<Vec<_>>>()?;
+    if old
+        .rules
+        .iter()
+        .zip(&selectors)
+        .all(|(r, s)| r.selector == *s)
+    {
+        return Some(Arc::clone(old));
+    }
     let rules = old
         .rules
         .iter()
-        .map(|rule| {
-            Some(VisRuleDef {
-                selector: catalog.reintern(old_catalog, rule.selector)?,
-                ..rule.clone()
-            })
+        .zip(selectors)
+        .map(|(rule, selector)| VisRuleDef {
+            selector,
+            ..rule.clone()
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(VisibilityIndex {
+        .collect();
+    Some(Arc::new(VisibilityIndex {
         levels: old.levels.clone(),
         level_fingerprints: old.level_fingerprints.clone(),
         everyone: old.everyone,
         tails: old.tails.clone(),
         rules,
-    })
+    }))
 }
 
 /// Builds the levels of a set of rules, taking those an earlier compile over the same catalog
