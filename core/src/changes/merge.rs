@@ -256,13 +256,13 @@ pub(crate) fn merge(source: &Source, changes: Changes, problems: &mut Problems) 
             }
         }
         let elems: Vec<Elem> = elems.into_iter().flatten().collect();
-        let mut out = String::from("[");
+        let mut out = String::with_capacity(top.get(name).map_or(0, |t| t.len()) + 2);
+        out.push('[');
         for (j, elem) in elems.iter().enumerate() {
             if j > 0 {
                 out.push(',');
             }
-            let path = format!("{name}[{j}]");
-            write_elem(&mut out, elem, &path, &mut origins);
+            write_elem(&mut out, elem, || format!("{name}[{j}]"), &mut origins);
         }
         out.push(']');
         written.insert(name.to_string(), out);
@@ -523,15 +523,16 @@ fn write_text(out: &mut String, text: &Text) {
 fn write_elem(
     out: &mut String,
     elem: &Elem,
-    path: &str,
+    path: impl Fn() -> String,
     origins: &mut BTreeMap<String, Option<String>>,
 ) {
     if let Some(origin) = &elem.origin {
-        origins.insert(path.to_string(), Some(origin.clone()));
+        origins.insert(path(), Some(origin.clone()));
     }
     match &elem.body {
         Body::Whole(text) => write_text(out, text),
         Body::Fields(fields) => {
+            let path = path();
             out.push('{');
             for (f, (name, field)) in fields.iter().enumerate() {
                 if f > 0 {

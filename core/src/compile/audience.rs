@@ -53,12 +53,7 @@ impl AudienceBuild {
             account.vis_tail = None;
         }
         AudienceBuild {
-            segment_index: audiences
-                .segment_ids
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| Some((s.to_string(), u32::try_from(i).ok()?)))
-                .collect(),
+            segment_index: segment_index(&audiences),
             audiences,
             segment_lists: segment_lists.to_vec(),
             account_lists: account_lists.to_vec(),
@@ -69,14 +64,34 @@ impl AudienceBuild {
 
     /// The audience key of a segment.
     pub fn segment_key(&self, segment: u32) -> AudKey {
-        1 + segment
+        Audiences::segment_key(segment)
     }
 
-    /// The audience key of an account.
-    pub fn account_key(&self, account: AccountId) -> AudKey {
-        self.audiences.account_key(account)
+    /// The names a contract's audience resolves through.
+    pub fn names(&self) -> AudienceNames<'_> {
+        AudienceNames {
+            audiences: &self.audiences,
+            segments: &self.segment_index,
+        }
     }
+}
 
+/// What resolves a contract's audience to audience keys: the accounts and the segments by id.
+/// A compile of pricing rules alone resolves through the engine's audiences without copying
+/// them.
+pub(crate) struct AudienceNames<'a> {
+    pub audiences: &'a Audiences,
+    pub segments: &'a AHashMap<String, u32>,
+}
+
+/// The segments of compiled audiences by id, for [`AudienceNames`].
+pub(crate) fn segment_index(audiences: &Audiences) -> AHashMap<String, u32> {
+    (audiences.segment_ids.iter().enumerate())
+        .filter_map(|(i, s)| Some((s.to_string(), u32::try_from(i).ok()?)))
+        .collect()
+}
+
+impl AudienceNames<'_> {
     /// Resolves a contract audience to audience keys, reporting unknown names.
     pub fn resolve(
         &self,
@@ -90,7 +105,7 @@ impl AudienceBuild {
             Audience::Some { accounts, segments } => {
                 for (k, a) in accounts.iter().enumerate() {
                     match self.audiences.account_index.get(a.as_str()) {
-                        Some(&id) => keys.push(self.account_key(id)),
+                        Some(&id) => keys.push(self.audiences.account_key(id)),
                         None => diags.error(
                             Code::UnknownReference,
                             &format!("{}.accounts[{k}]", path.path()),
@@ -100,8 +115,8 @@ impl AudienceBuild {
                     }
                 }
                 for (k, s) in segments.iter().enumerate() {
-                    match self.segment_index.get(s) {
-                        Some(&id) => keys.push(self.segment_key(id)),
+                    match self.segments.get(s) {
+                        Some(&id) => keys.push(Audiences::segment_key(id)),
                         None => diags.error(
                             Code::UnknownReference,
                             &format!("{}.segments[{k}]", path.path()),

@@ -536,9 +536,16 @@ pub(crate) fn recompile_pricing(
         Arc::clone(&old.refs),
     );
     let mut own = Diags::default();
-    let (mut audiences, mut policies, lists) = match part {
-        PricingPart::Rules | PricingPart::Contracts => (
-            audience::AudienceBuild::over(&old.audiences, &[], &[]),
+    // A change of pricing rules alone resolves audiences through the engine's: the accounts'
+    // visibility chains stay as they are.
+    let (audiences, mut policies, lists) = match part {
+        PricingPart::Rules => (
+            None,
+            values::Policies::first(&old.settings.policies, state.policies_before_contracts),
+            Arc::clone(&old.pricing.price_lists),
+        ),
+        PricingPart::Contracts => (
+            Some(audience::AudienceBuild::over(&old.audiences, &[], &[])),
             values::Policies::first(&old.settings.policies, state.policies_before_contracts),
             Arc::clone(&old.pricing.price_lists),
         ),
@@ -560,7 +567,7 @@ pub(crate) fn recompile_pricing(
                 prices.as_deref(),
                 &mut own,
             );
-            (audiences, policies, Arc::new(lists))
+            (Some(audiences), policies, Arc::new(lists))
         }
     };
     let lists_end = own.list.len();
@@ -573,12 +580,23 @@ pub(crate) fn recompile_pricing(
             ..BuildState::clone(state)
         }),
     };
+    let segments;
+    let names = match &audiences {
+        Some(audiences) => audiences.names(),
+        None => {
+            segments = audience::segment_index(&old.audiences);
+            audience::AudienceNames {
+                audiences: &old.audiences,
+                segments: &segments,
+            }
+        }
+    };
     let pricing = pricing::build_rules(
         &doc,
         &old.settings,
         &currencies,
         &mut catalog,
-        &audiences,
+        &names,
         &mut policies,
         lists,
         Some(&old.pricing),
@@ -589,12 +607,12 @@ pub(crate) fn recompile_pricing(
     // The visibility rules read nothing the pricing rules hold: when only the latter changed,
     // the levels and chains are shared and the rules' selectors take the ids a compile gives
     // them, after the pricing rules'.
-    let (audiences, visibility) = match part {
-        PricingPart::Rules => (
+    let (audiences, visibility) = match audiences {
+        None => (
             Arc::clone(&old.audiences),
             visibility::reinterned(&old.visibility, &old.catalog, &mut catalog)?,
         ),
-        PricingPart::Contracts | PricingPart::PriceLists => {
+        Some(mut audiences) => {
             let visibility = visibility::build(
                 &doc,
                 &old.settings,
@@ -719,7 +737,7 @@ fn build(
         &settings,
         &currencies,
         &mut catalog,
-        &audiences,
+        &audiences.names(),
         &mut policies,
         Arc::new(lists),
         None,

@@ -6,7 +6,7 @@ use ahash::{AHashMap, AHashSet};
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
-use super::audience::AudienceBuild;
+use super::audience::{AudienceBuild, AudienceNames};
 use super::catalog::CatalogBuild;
 use super::orders;
 use super::values::{self, Currencies, Policies};
@@ -211,7 +211,7 @@ pub(crate) fn build_rules(
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
-    audiences: &AudienceBuild,
+    audiences: &AudienceNames<'_>,
     policies: &mut Policies,
     lists: Arc<PriceLists>,
     earlier: Option<&Pricing>,
@@ -705,7 +705,7 @@ fn contracts(
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
-    audiences: &AudienceBuild,
+    audiences: &AudienceNames<'_>,
     policies: &mut Policies,
     pricing: &mut Pricing,
     fingerprints: &mut AHashMap<AudKey, blake3::Hasher>,

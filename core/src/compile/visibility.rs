@@ -168,7 +168,7 @@ fn read_rules(
             || format!("{path}.valid"),
             &mut Diags::default(),
         );
-        let audience = audiences.resolve(
+        let audience = audiences.names().resolve(
             &c.audience,
             || format!("{path}.audience"),
             &mut Diags::default(),

@@ -43,6 +43,11 @@ pub(crate) enum Audience {
 }
 
 impl Audiences {
+    /// The audience key of a segment, by its position in `segment_ids`: after everyone (0).
+    pub fn segment_key(segment: u32) -> AudKey {
+        1 + segment
+    }
+
     /// The audience key of an account: after everyone (0) and the segments.
     pub fn account_key(&self, account: AccountId) -> AudKey {
         1 + u32::try_from(self.segment_ids.len()).unwrap_or(0) + account.raw()
