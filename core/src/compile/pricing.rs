@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
+use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
@@ -221,7 +222,7 @@ pub(crate) fn build_rules(
         price_lists: lists,
         ..Pricing::default()
     };
-    let mut fingerprints = AHashMap::new();
+    let mut indexed = AHashMap::new();
     contracts(
         doc,
         settings,
@@ -230,12 +231,29 @@ pub(crate) fn build_rules(
         audiences,
         policies,
         &mut pricing,
-        &mut fingerprints,
+        &mut indexed,
         diags,
     );
-    for (aud, hasher) in fingerprints {
+    for (aud, indexed) in indexed {
         if let Some(rules) = pricing.audience_rules.get_mut(&aud) {
-            rules.fingerprint = first16(&hasher.finalize());
+            rules.fingerprint = first16(&indexed.fingerprint.finalize());
+            // The union of a segment's selectors covers most of the catalog: an audience
+            // whose rules are indexed as they were takes it from the engine a change comes
+            // from.
+            let kept = earlier
+                .and_then(|e| e.audience_rules.get(&aud))
+                .filter(|e| e.fingerprint == rules.fingerprint);
+            rules.products = match kept {
+                Some(kept) => kept.products.clone(),
+                None => {
+                    let selectors = &catalog.catalog.selectors;
+                    let mut products = RoaringBitmap::new();
+                    for def in indexed.selectors.iter().filter_map(|&s| selectors.get(s)) {
+                        products |= &def.products;
+                    }
+                    products
+                }
+            };
         }
     }
     pricing.resolve_dense(&catalog.catalog, earlier);
@@ -699,6 +717,15 @@ fn attach_lists(
     }
 }
 
+/// What the rules of one audience key were indexed from, as they are read: their
+/// [`AudienceRules::fingerprint`] being hashed, and their selectors, whose products make
+/// [`AudienceRules::products`].
+#[derive(Default)]
+struct Indexed {
+    fingerprint: blake3::Hasher,
+    selectors: Vec<SelectorId>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn contracts(
     doc: &Document,
@@ -708,7 +735,7 @@ fn contracts(
     audiences: &AudienceNames<'_>,
     policies: &mut Policies,
     pricing: &mut Pricing,
-    fingerprints: &mut AHashMap<AudKey, blake3::Hasher>,
+    indexed: &mut AHashMap<AudKey, Indexed>,
     diags: &mut Diags,
 ) {
     let tz = settings.timezone;
@@ -845,7 +872,7 @@ fn contracts(
             }) else {
                 continue;
             };
-            index_rule(pricing, catalog, rule_id, selector, &audience, fingerprints);
+            index_rule(pricing, catalog, rule_id, selector, &audience, indexed);
         }
         let context = orders::ContractContext {
             id: &c.id,
@@ -943,20 +970,20 @@ fn index_rule(
     rule: RuleId,
     selector: SelectorId,
     audience: &[u32],
-    fingerprints: &mut AHashMap<AudKey, blake3::Hasher>,
+    indexed: &mut AHashMap<AudKey, Indexed>,
 ) {
     let Some(def) = catalog.catalog.selectors.get(selector) else {
         return;
     };
     let selector_hash = catalog.catalog.selector_hash(selector);
     for &aud in audience {
-        fingerprints
-            .entry(aud)
-            .or_default()
+        let indexed = indexed.entry(aud).or_default();
+        indexed
+            .fingerprint
             .update(&(rule.index() as u64).to_le_bytes())
             .update(&selector_hash);
+        indexed.selectors.push(selector);
         let rules = pricing.audience_rules.entry(aud).or_default();
-        rules.products |= &def.products;
         let (kind, keys): (IndexKind, SmallVec<[u32; 4]>) = match &def.index {
             SelectorKey::Skus(ids) => (IndexKind::Sku, ids.iter().map(|p| p.raw()).collect()),
             SelectorKey::Family(f) => (IndexKind::Family, smallvec::smallvec![*f]),
