@@ -10,7 +10,7 @@
 //! | 20 | 32 | BLAKE3 hash of the payload |
 //! | 52 | 2 | length of the engine version, u16 little-endian |
 //! | 54 | n | the engine version (UTF-8), as [`Engine::engine_version`] gives it |
-//! | 54 + n | payload length | the payload: the index, the compile warnings (and the build's, before the day was applied to them), what a change of contracts alone is compiled against, and the source (its text and where each section is, with its hash), in postcard |
+//! | 54 + n | payload length | the payload: the index, the compile warnings (and the build's, before the day was applied to them), what a change of contracts alone is compiled against, and the source (its text and where each section is, with its hash), in postcard, cut into parts (see `PARTS` below) |
 //!
 //! A build reads only its own format version: the payload is the index's own types, so any
 //! change to them bumps [`FORMAT_VERSION`] (a committed snapshot in the conformance tests,
@@ -30,7 +30,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{BuildWarnings, Diagnostic, SnapshotError};
-use crate::index::{BuildState, Index};
+use crate::index::approvals::ApprovalIndex;
+use crate::index::{
+    Audiences, BuildState, Catalog, CurrencyDef, CurrencyId, IdVec, Index, Pricing, RefIndex,
+    SearchIndex, Settings, StockIndex, VisibilityIndex,
+};
 use crate::source::{SectionSpan, Source};
 
 /// The first 8 bytes of every snapshot.
@@ -45,7 +49,7 @@ pub const MAGIC: &[u8; 8] = b"TARIFSNP";
 /// ```
 /// assert!(tarif::snapshot::FORMAT_VERSION >= 1);
 /// ```
-pub const FORMAT_VERSION: u32 = 18;
+pub const FORMAT_VERSION: u32 = 19;
 
 /// Bytes before the engine version: magic, format version, payload length, hash, version length.
 const FIXED_HEADER: usize = 8 + 4 + 8 + 32 + 2;
@@ -143,23 +147,99 @@ impl<'a> Reader<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct PayloadOut<'a> {
-    index: &'a Index,
-    warnings: &'a [Diagnostic],
-    build_warnings: &'a BuildWarnings,
-    build_state: &'a BuildState,
-    source: Option<(&'a str, Vec<SectionSpan>)>,
+/// The payload's parts, in file order, each its length (u64 little-endian) then its postcard
+/// bytes: the head (engine version, settings, currencies, approvals, the compile's warnings and
+/// build state); the catalog; the audiences; the pricing; the visibility; the references; the
+/// navigation index; the stock; the source. The parts decode in parallel while the payload is
+/// hashed.
+const PARTS: usize = 9;
+
+/// The small parts of an engine, encoded together as the payload's head.
+type Head = (
+    String,
+    Arc<Settings>,
+    Arc<IdVec<CurrencyId, CurrencyDef>>,
+    Arc<ApprovalIndex>,
+    Vec<Diagnostic>,
+    BuildWarnings,
+    BuildState,
+);
+
+/// The head as it is written, borrowing the engine's parts.
+type HeadOut<'a> = (
+    &'a str,
+    &'a Arc<Settings>,
+    &'a Arc<IdVec<CurrencyId, CurrencyDef>>,
+    &'a Arc<ApprovalIndex>,
+    &'a [Diagnostic],
+    &'a BuildWarnings,
+    &'a BuildState,
+);
+
+/// Appends `value` as a part: its length, then its bytes.
+fn part<T: Serialize + ?Sized>(value: &T, mut out: Vec<u8>) -> Result<Vec<u8>, SnapshotError> {
+    let at = out.len();
+    out.extend_from_slice(&[0; 8]);
+    let mut out = postcard::to_extend(value, out)
+        .map_err(|e| corrupt(format!("the engine does not encode: {e}")))?;
+    let len = (out.len() - at - 8) as u64;
+    if let Some(slot) = out.get_mut(at..at + 8) {
+        slot.copy_from_slice(&len.to_le_bytes());
+    }
+    Ok(out)
 }
 
-#[derive(Deserialize)]
-struct PayloadIn<'a> {
-    index: Index,
-    warnings: Vec<Diagnostic>,
-    build_warnings: BuildWarnings,
-    build_state: BuildState,
-    #[serde(borrow)]
-    source: Option<(&'a str, Vec<SectionSpan>)>,
+/// The payload cut into its parts; they must cover it exactly.
+fn parts(payload: &[u8]) -> Result<[&[u8]; PARTS], SnapshotError> {
+    let overrun = |_| corrupt("the payload's parts overrun it");
+    let mut reader = Reader {
+        bytes: payload,
+        at: 0,
+    };
+    let mut out = [&[][..]; PARTS];
+    for slot in &mut out {
+        let len = u64::from_le_bytes(reader.array().map_err(overrun)?);
+        let len = usize::try_from(len).map_err(|_| corrupt("a part is too long"))?;
+        *slot = reader.take(len).map_err(overrun)?;
+    }
+    if reader.at != payload.len() {
+        return Err(corrupt("the payload has trailing bytes"));
+    }
+    Ok(out)
+}
+
+/// One part's value; it must use the whole part.
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SnapshotError> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err(corrupt("the payload has trailing bytes")),
+        Err(e) => Err(corrupt(format!("the payload does not decode: {e}"))),
+    }
+}
+
+/// A part decoded on the pool; `None` only if its task never ran.
+fn decoded<T>(slot: Slot<T>) -> Result<T, SnapshotError> {
+    slot.unwrap_or_else(|| Err(corrupt("a part of the payload was not decoded")))
+}
+
+type Slot<T> = Option<Result<T, SnapshotError>>;
+
+/// The source as a snapshot stores it: its text and where each section is.
+type SourceIn<'a> = Option<(&'a str, Vec<SectionSpan>)>;
+
+/// The parts of a payload being decoded, each filled by its own task.
+#[derive(Default)]
+struct Decoding<'a> {
+    hash_ok: Option<bool>,
+    head: Slot<Head>,
+    catalog: Slot<Arc<Catalog>>,
+    audiences: Slot<Arc<Audiences>>,
+    pricing: Slot<Arc<Pricing>>,
+    visibility: Slot<Arc<VisibilityIndex>>,
+    refs: Slot<Arc<RefIndex>>,
+    search: Slot<Arc<SearchIndex>>,
+    stock: Slot<Arc<StockIndex>>,
+    source: Slot<SourceIn<'a>>,
 }
 
 /// Temporary files of concurrent saves in one process get distinct names.
@@ -187,15 +267,25 @@ impl Engine {
         out.extend_from_slice(&version_len.to_le_bytes());
         out.extend_from_slice(version);
         let start = out.len();
-        let payload = PayloadOut {
-            index: &self.index,
-            warnings: &self.warnings,
-            build_warnings: &self.build_warnings,
-            build_state: &self.build_state,
-            source: self.source.as_ref().map(Source::spans),
-        };
-        let mut out = postcard::to_extend(&payload, out)
-            .map_err(|e| corrupt(format!("the engine does not encode: {e}")))?;
+        let index = &self.index;
+        let head: HeadOut<'_> = (
+            &index.version,
+            &index.settings,
+            &index.currencies,
+            &index.approvals,
+            &self.warnings,
+            &self.build_warnings,
+            &self.build_state,
+        );
+        let out = part(&head, out)?;
+        let out = part(&index.catalog, out)?;
+        let out = part(&index.audiences, out)?;
+        let out = part(&index.pricing, out)?;
+        let out = part(&index.visibility, out)?;
+        let out = part(&index.refs, out)?;
+        let out = part(&index.search, out)?;
+        let out = part(&index.stock, out)?;
+        let mut out = part(&self.source.as_ref().map(Source::spans), out)?;
         let body = out.get(start..).unwrap_or_default();
         let len = (body.len() as u64).to_le_bytes();
         let hash = *blake3::hash(body).as_bytes();
@@ -231,21 +321,47 @@ impl Engine {
                 stored - header.payload_len
             )));
         }
-        if *blake3::hash(payload).as_bytes() != header.checksum {
+        let [head, catalog, audiences, pricing, visibility, refs, search, stock, source] =
+            parts(payload)?;
+        let mut parts = Decoding::default();
+        let Decoding {
+            hash_ok,
+            head: head_out,
+            catalog: catalog_out,
+            audiences: audiences_out,
+            pricing: pricing_out,
+            visibility: visibility_out,
+            refs: refs_out,
+            search: search_out,
+            stock: stock_out,
+            source: source_out,
+        } = &mut parts;
+        rayon::scope(|s| {
+            s.spawn(|_| *hash_ok = Some(*blake3::hash(payload).as_bytes() == header.checksum));
+            s.spawn(|_| *pricing_out = Some(decode(pricing)));
+            s.spawn(|_| *search_out = Some(decode(search)));
+            s.spawn(|_| *refs_out = Some(decode(refs)));
+            s.spawn(|_| *catalog_out = Some(decode(catalog)));
+            s.spawn(|_| *source_out = Some(decode(source)));
+            s.spawn(|_| *audiences_out = Some(decode(audiences)));
+            s.spawn(|_| *visibility_out = Some(decode(visibility)));
+            s.spawn(|_| *stock_out = Some(decode(stock)));
+            s.spawn(|_| *head_out = Some(decode(head)));
+        });
+        // The hash decides first: a damaged payload is corrupt whatever its decoding said.
+        if parts.hash_ok != Some(true) {
             return Err(corrupt("checksum mismatch"));
         }
-        let (decoded, rest) = postcard::take_from_bytes::<PayloadIn<'_>>(payload)
-            .map_err(|e| corrupt(format!("the payload does not decode: {e}")))?;
-        if !rest.is_empty() {
-            return Err(corrupt("the payload has trailing bytes"));
-        }
-        if decoded.index.version != header.engine_version {
+        let (version, settings, currencies, approvals, warnings, build_warnings, build_state) =
+            decoded(parts.head)?;
+        if version != header.engine_version {
             return Err(corrupt(format!(
-                "the header names engine version `{}`, the payload `{}`",
-                header.engine_version, decoded.index.version
+                "the header names engine version `{}`, the payload `{version}`",
+                header.engine_version
             )));
         }
-        if let Some((text, spans)) = &decoded.source {
+        let source = decoded(parts.source)?;
+        if let Some((text, spans)) = &source {
             let inside = |at: usize| text.is_char_boundary(at);
             if !spans
                 .iter()
@@ -254,14 +370,25 @@ impl Engine {
                 return Err(corrupt("a section of the source is outside its text"));
             }
         }
+        let index = Index {
+            version,
+            settings,
+            currencies,
+            catalog: decoded(parts.catalog)?,
+            audiences: decoded(parts.audiences)?,
+            pricing: decoded(parts.pricing)?,
+            visibility: decoded(parts.visibility)?,
+            refs: decoded(parts.refs)?,
+            search: decoded(parts.search)?,
+            stock: decoded(parts.stock)?,
+            approvals,
+        };
         Ok(Engine::new(
-            decoded.index,
-            decoded.warnings,
-            decoded.build_warnings,
-            Arc::new(decoded.build_state),
-            decoded
-                .source
-                .map(|(text, spans)| Source::compiled(Arc::from(text), spans)),
+            index,
+            warnings,
+            build_warnings,
+            Arc::new(build_state),
+            source.map(|(text, spans)| Source::compiled(Arc::from(text), spans)),
         ))
     }
 
