@@ -495,7 +495,10 @@ impl Engine {
     /// ```
     pub fn diff(&self, new: &Engine) -> Result<Diff, CompileError> {
         match (self.source.as_ref(), new.source.as_ref()) {
-            (Some(old), Some(new)) => Ok(changes::diff(old, new)),
+            (Some(old_source), Some(new_source)) => {
+                let prices = changes::price_changes(&self.index, &new.index);
+                Ok(changes::diff(old_source, new_source, prices))
+            }
             _ => {
                 let mut problems = Problems::default();
                 problems.push(
@@ -774,7 +777,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             usize::try_from(seed >> 33).unwrap() % n
         };
-        let (mut patched, mut folded, mut compiled) = (0, 0, 0);
+        let (mut patched, mut folded, mut compiled, mut by_hashes) = (0, 0, 0, 0);
         let mut warned: Option<(usize, usize)> = None;
         for step in 0..120 {
             let mut upserts = Vec::new();
@@ -878,6 +881,12 @@ mod tests {
             let entries =
                 |e: &Engine| format!("{:?}", e.index.pricing.all_entries().collect::<Vec<_>>());
             assert_eq!(entries(&applied), entries(&whole), "step {step}");
+            // The diff found from the engines' hashes is the one their texts give.
+            let (old_text, new_text) = (engine.source.as_ref(), applied.source.as_ref());
+            let texts = changes::diff(old_text.unwrap(), new_text.unwrap(), None);
+            assert_eq!(engine.diff(&applied).unwrap(), texts, "step {step}");
+            let hashed = changes::price_changes(&engine.index, &applied.index).is_some();
+            by_hashes += usize::from(hashed);
             // Halfway, from a reopened snapshot of it: the entries' hashes come back with it.
             engine = match step {
                 60 => Engine::from_snapshot_bytes(&applied.to_snapshot_bytes().unwrap()).unwrap(),
@@ -889,6 +898,51 @@ mod tests {
             patched > 40 && folded > 3 && compiled > 3,
             "{patched} {folded} {compiled}"
         );
+        assert!(by_hashes > 100, "{by_hashes}");
+    }
+
+    #[test]
+    fn the_diff_of_price_lists_from_the_engines_hashes_is_the_texts() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["pub"]},
+            "products": [{"sku": "A"}, {"sku": "B"}, {"sku": "E"}],
+            "price_lists": [
+                {"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}]},
+                {"id": "net", "net": true, "prices": [{"sku": "A", "price": "8"}, {"sku": "A", "price": "7", "min_qty": 10}]},
+                {"id": "gone", "prices": [{"sku": "E", "price": "1"}]}],
+            "accounts": [{"id": "C", "price_lists": ["net"]}]}"#;
+        let day = at("2021-06-01T00:00:00Z");
+        let old = Engine::compile(doc, &day).unwrap().engine;
+        let changes = r#"{"format": "tarif/1-changes",
+            "upsert": {"price_lists": [{"id": "pub", "currency": "EUR", "priority": 2}, {"id": "new", "prices": [{"sku": "B", "price": "3"}]}],
+                       "prices": [{"list": "net", "sku": "A", "price": "8"}, {"list": "pub", "sku": "E", "price": "5"}, {"list": "pub", "sku": "B", "price": "21"}]},
+            "delete": {"price_lists": ["gone"], "prices": [{"list": "pub", "sku": "A"}]}}"#;
+        let new = old.apply(changes, &day).unwrap().engine;
+        assert!(changes::price_changes(&old.index, &new.index).is_some());
+        let diff = old.diff(&new).unwrap();
+        let texts = changes::diff(
+            old.source.as_ref().unwrap(),
+            new.source.as_ref().unwrap(),
+            None,
+        );
+        assert_eq!(diff, texts);
+        let lines: Vec<String> = diff.changes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "removed price_lists[gone]",
+                "added price_lists[new]",
+                "modified price_lists[pub]",
+                "modified prices[net/A]",
+                "removed prices[pub/A]",
+                "modified prices[pub/B]",
+                "added prices[pub/E]"
+            ]
+        );
+        // Engines over other products compare their texts.
+        let other = Engine::compile(new.source().unwrap(), &day).unwrap().engine;
+        assert!(changes::price_changes(&old.index, &other.index).is_none());
+        assert_eq!(old.diff(&other).unwrap(), texts);
     }
 
     #[test]

@@ -5,8 +5,11 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
+use std::sync::Arc;
+
 use super::{merge, KEYED, NESTED};
 use crate::compile::canonical;
+use crate::index::Index;
 use crate::source::Source;
 
 /// How an entity differs between two documents.
@@ -157,10 +160,70 @@ fn canonical_without(raw: &RawValue, field: Option<&str>) -> Option<String> {
     }
 }
 
+/// The `price_lists` and `prices` entities that differ between two engines over the same
+/// products whose price lists are both hashed by list (docs/spec.md §10), found from the
+/// hashes they keep instead of reading both sections: a list's header hash, its groups' sum
+/// and each entry's hash are those of the canonical JSON the text is compared by, so the
+/// entities are the ones the text gives. Only the lists whose groups differ are read, each
+/// product of theirs once. `None` when the engines do not qualify.
+pub(crate) fn price_changes(old: &Index, new: &Index) -> Option<Vec<EntityChange>> {
+    if !Arc::ptr_eq(&old.catalog.products, &new.catalog.products) {
+        return None;
+    }
+    let (a, b) = (&old.pricing.price_lists, &new.pricing.price_lists);
+    let (sums_a, sums_b) = (a.hashes.as_ref()?, b.hashes.as_ref()?);
+    let mut changes = Vec::new();
+    let change = |section, parent: Option<&str>, id: &str, kind| EntityChange {
+        section,
+        parent: parent.map(str::to_string),
+        id: id.to_string(),
+        kind,
+    };
+    for (id, &list_a) in &a.list_index {
+        let Some(&list_b) = b.list_index.get(id) else {
+            changes.push(change("price_lists", None, id, ChangeKind::Removed));
+            continue;
+        };
+        let (sum_a, sum_b) = (sums_a.get(list_a)?, sums_b.get(list_b)?);
+        if sum_a.header != sum_b.header {
+            changes.push(change("price_lists", None, id, ChangeKind::Modified));
+        }
+        if sum_a.groups == sum_b.groups {
+            continue;
+        }
+        let mut products = a.products_of(list_a);
+        products.extend(b.products_of(list_b));
+        products.sort_unstable();
+        products.dedup();
+        for product in products {
+            let run_a: Vec<[u8; 16]> = a.entries_of(list_a, product).map(|(_, e)| e.hash).collect();
+            let run_b: Vec<[u8; 16]> = b.entries_of(list_b, product).map(|(_, e)| e.hash).collect();
+            let kind = match (run_a.is_empty(), run_b.is_empty()) {
+                (true, true) => continue,
+                (true, false) => ChangeKind::Added,
+                (false, true) => ChangeKind::Removed,
+                (false, false) if run_a == run_b => continue,
+                (false, false) => ChangeKind::Modified,
+            };
+            let sku = old.catalog.skus.get(product)?;
+            changes.push(change("prices", Some(id), sku, kind));
+        }
+    }
+    for id in b.list_index.keys() {
+        if !a.list_index.contains_key(id) {
+            changes.push(change("price_lists", None, id, ChangeKind::Added));
+        }
+    }
+    Some(changes)
+}
+
 /// The entities that differ between the documents `old` and `new`. Sections with the same
-/// hash are the same JSON and are not read.
-pub(crate) fn diff(old: &Source, new: &Source) -> Diff {
+/// hash are the same JSON and are not read; `prices`, when given, are the `price_lists` and
+/// `prices` entities found without reading their section ([`price_changes`]).
+pub(crate) fn diff(old: &Source, new: &Source, prices: Option<Vec<EntityChange>>) -> Diff {
+    let by_hashes = prices.is_some();
     let differ = |name: &str| match (old.section(name), new.section(name)) {
+        _ if by_hashes && name == "price_lists" => false,
         (Some(a), Some(b)) => a.hash != b.hash,
         _ => true,
     };
@@ -169,7 +232,7 @@ pub(crate) fn diff(old: &Source, new: &Source) -> Diff {
     let mut new_top = new.texts();
     new_top.retain(|name, _| differ(name));
     let (a, b) = rayon::join(|| entities(&old_top), || entities(&new_top));
-    let mut changes = Vec::new();
+    let mut changes = prices.unwrap_or_default();
     let settings_same = match (a.settings, b.settings) {
         (None, None) => true,
         (Some(x), Some(y)) => same(&[x], &[y], None),

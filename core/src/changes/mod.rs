@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Diagnostic, DiagnosticCode as Code};
 
-pub(crate) use diff::diff;
+pub(crate) use diff::{diff, price_changes};
 pub use diff::{ChangeKind, Diff, EntityChange};
 pub(crate) use merge::{key_of, merge};
 pub(crate) use patched::{group_key, stock_key, PatchedText, Written};

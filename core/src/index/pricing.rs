@@ -439,6 +439,28 @@ impl PriceLists {
             })
     }
 
+    /// The products that have entries in `list`, or had when the table was indexed, in
+    /// product order.
+    pub(crate) fn products_of(&self, list: ListId) -> Vec<ProductId> {
+        let entries = self.table.entries.iter().as_slice();
+        let start = entries.partition_point(|e| e.list < list);
+        let end = entries.partition_point(|e| e.list <= list);
+        let mut products: Vec<ProductId> = entries
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.product)
+            .collect();
+        products.extend(
+            (self.changed.runs.keys())
+                .filter(|&&key| key >> 32 == u64::from(list.raw()))
+                .filter_map(|&key| ProductId::from_index((key & u64::from(u32::MAX)) as usize)),
+        );
+        products.sort_unstable();
+        products.dedup();
+        products
+    }
+
     /// The entry of `id`, in the table or written by a change.
     pub(crate) fn entry(&self, id: EntryId) -> &EntryDef {
         let table = self.table.entries.len();
