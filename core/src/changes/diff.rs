@@ -196,14 +196,14 @@ pub(crate) fn price_changes(old: &Index, new: &Index) -> Option<Vec<EntityChange
         products.sort_unstable();
         products.dedup();
         for product in products {
-            let run_a: Vec<[u8; 16]> = a.entries_of(list_a, product).map(|(_, e)| e.hash).collect();
-            let run_b: Vec<[u8; 16]> = b.entries_of(list_b, product).map(|(_, e)| e.hash).collect();
-            let kind = match (run_a.is_empty(), run_b.is_empty()) {
-                (true, true) => continue,
-                (true, false) => ChangeKind::Added,
-                (false, true) => ChangeKind::Removed,
-                (false, false) if run_a == run_b => continue,
-                (false, false) => ChangeKind::Modified,
+            let hashes_a = a.entries_of(list_a, product).map(|(_, e)| e.hash);
+            let hashes_b = b.entries_of(list_b, product).map(|(_, e)| e.hash);
+            let kind = match (a.entry_run(list_a, product), b.entry_run(list_b, product)) {
+                (None, None) => continue,
+                (None, Some(_)) => ChangeKind::Added,
+                (Some(_), None) => ChangeKind::Removed,
+                (Some(_), Some(_)) if hashes_a.eq(hashes_b) => continue,
+                (Some(_), Some(_)) => ChangeKind::Modified,
             };
             let sku = old.catalog.skus.get(product)?;
             changes.push(change("prices", Some(id), sku, kind));
