@@ -152,8 +152,9 @@ pub(crate) struct Expiring {
 impl BuildWarnings {
     /// These warnings with those from `marks[phases.start]` to `marks[phases.end]` replaced by
     /// `own`, the warnings of a compile of those phases alone (its marks relative to its own
-    /// list). Only the contracts' pricing rules have warnings that depend on the day, so an
-    /// `EXPIRED` warning placed at a mark belongs to the phase before it.
+    /// list). Only the contracts' pricing rules have warnings that depend on the day, so every
+    /// `EXPIRED` warning placed from `marks[phases.start]` to `marks[phases.end]`, both ends
+    /// included, is theirs: each range replaced holds them.
     pub(crate) fn replaced(
         &self,
         phases: std::ops::Range<usize>,
