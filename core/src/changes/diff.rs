@@ -196,14 +196,17 @@ pub(crate) fn price_changes(old: &Index, new: &Index) -> Option<Vec<EntityChange
         products.sort_unstable();
         products.dedup();
         for product in products {
-            let hashes_a = a.entries_of(list_a, product).map(|(_, e)| e.hash);
-            let hashes_b = b.entries_of(list_b, product).map(|(_, e)| e.hash);
             let kind = match (a.entry_run(list_a, product), b.entry_run(list_b, product)) {
                 (None, None) => continue,
                 (None, Some(_)) => ChangeKind::Added,
                 (Some(_), None) => ChangeKind::Removed,
-                (Some(_), Some(_)) if hashes_a.eq(hashes_b) => continue,
-                (Some(_), Some(_)) => ChangeKind::Modified,
+                (Some((start_a, len_a)), Some((start_b, len_b))) => {
+                    let hashes_a = a.entries_run(start_a, len_a).map(|e| e.hash);
+                    if hashes_a.eq(b.entries_run(start_b, len_b).map(|e| e.hash)) {
+                        continue;
+                    }
+                    ChangeKind::Modified
+                }
             };
             let sku = old.catalog.skus.get(product)?;
             changes.push(change("prices", Some(id), sku, kind));

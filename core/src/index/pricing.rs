@@ -518,7 +518,12 @@ impl PriceLists {
         })
     }
 
-    fn entries_run(&self, start: EntryId, len: u32) -> impl DoubleEndedIterator<Item = &EntryDef> {
+    /// The entries of a run [`PriceLists::entry_run`] gave.
+    pub(crate) fn entries_run(
+        &self,
+        start: EntryId,
+        len: u32,
+    ) -> impl DoubleEndedIterator<Item = &EntryDef> {
         (start.index()..start.index() + len as usize)
             .filter_map(|i| EntryId::from_index(i).map(|id| self.entry(id)))
     }
