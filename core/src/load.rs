@@ -10,7 +10,7 @@ use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode};
 use crate::index::{Index, Pricing};
-use crate::source::{Section, SectionSpan, Source, PRICE_LISTS, STOCK};
+use crate::source::{Section, SectionSpan, Source, CONTRACTS, PRICE_LISTS, STOCK};
 
 /// A compiled engine and the warnings its document raised.
 #[derive(Debug)]
@@ -66,8 +66,9 @@ impl Engine {
             sections,
             build_warnings,
             state,
+            contracts,
         } = output;
-        let source = (!options.discard_source).then(|| source(sections));
+        let source = (!options.discard_source).then(|| source(sections).with_contracts(contracts));
         Compiled {
             engine: Engine::new(index, warnings.clone(), build_warnings, state, source),
             warnings,
@@ -146,10 +147,14 @@ impl Engine {
             }
             false => changes,
         };
-        let merged = if problems.0.is_empty() {
-            changes::merge(source, changes, &mut problems)
-        } else {
-            None
+        // A change of rules alone merges the contracts it names, not the section.
+        let rules = (problems.0.is_empty() && rules_only)
+            .then(|| changes::merge_rules(source.section(CONTRACTS)?, &changes))
+            .flatten();
+        let (merged, contracts_hashed) = match rules {
+            Some(rules) => (Some(rules.merged), Some((rules.hash, rules.contracts))),
+            None if problems.0.is_empty() => (changes::merge(source, changes, &mut problems), None),
+            None => (None, None),
         };
         let Some(mut merged) = merged else {
             return Err(CompileError {
@@ -169,7 +174,16 @@ impl Engine {
             merged
                 .sections
                 .par_iter()
-                .map(|(name, text)| compile::hashed(name, text).unwrap_or_default())
+                .map(|(name, text)| match &contracts_hashed {
+                    Some((hash, contracts)) if name == CONTRACTS => (
+                        *hash,
+                        compile::Records {
+                            contracts: Some(Arc::clone(contracts)),
+                            ..compile::Records::default()
+                        },
+                    ),
+                    _ => compile::hashed(name, text).unwrap_or_default(),
+                })
                 .collect::<Vec<_>>()
         };
         // The contracts' rules and visibility, or the price lists and then the rules over
@@ -224,8 +238,11 @@ impl Engine {
             .into_iter()
             .zip(hashes)
             .map(|((name, text), (hash, own))| {
+                let contracts = own.contracts.clone();
                 records = std::mem::take(&mut records).or(own);
-                Section::owned(&name, text, hash)
+                let section = Section::owned(&name, text, hash);
+                section.set_contracts(contracts);
+                section
             })
             .collect();
         let mut sections: Vec<Section> = source
@@ -263,6 +280,10 @@ impl Engine {
         let output = match output {
             Some(output) => output.map(|output| Engine::compiled(output, |_| next, options)),
             None => {
+                // The contracts the compile's source will find as hashing found them.
+                if records.contracts.is_none() {
+                    records.contracts = next.section(CONTRACTS).and_then(Section::known_contracts);
+                }
                 let (text, spans) = next.into_joined();
                 let known = compile::Known {
                     version,
@@ -1136,6 +1157,56 @@ mod tests {
         assert_eq!(from_opened.engine_version(), whole.engine_version());
         assert_eq!(codes(from_opened.diagnostics()), codes(whole.diagnostics()));
         assert_eq!(selectors(&from_opened), selectors(&whole));
+    }
+
+    #[test]
+    fn rule_changes_one_after_another_find_each_contract_where_the_last_one_wrote_it() {
+        let doc = r#"{"format": "tarif/1", "currencies": [{"code": "EUR"}],
+            "settings": {"default_price_lists": ["pub"]},
+            "products": [{"sku": "A"}, {"sku": "B"}],
+            "price_lists": [{"id": "pub", "currency": "EUR", "prices": [{"sku": "A", "price": "10"}, {"sku": "B", "price": "20"}]}],
+            "accounts": [{"id": "C"}],
+            "contracts": [
+                {"id": "k1", "audience": "all", "rules": [{"id": "a", "step": "discount", "products": {"sku": "A"}, "percent": "1"}]},
+                {"id": "k2", "audience": {"accounts": ["C"]}},
+                {"id": "k3", "audience": "all",   "rules": [{"id": "b", "step": "discount", "products": {"sku": "B"}, "percent": "2"}]}]}"#;
+        let day = at("2021-06-01T00:00:00Z");
+        let mut engine = Engine::compile(doc, &day).unwrap().engine;
+        let steps = [
+            // k1 grows, then k3 after it is found where k1's growth moved it.
+            r#"{"upsert": {"rules": [{"contract": "k1", "id": "long", "step": "discount", "products": {"sku": "B"}, "percent": "3", "valid": {"from": "2000-01-01T00:00:00Z"}, "priority": 100}]}}"#,
+            r#"{"upsert": {"rules": [{"contract": "k3", "id": "b", "step": "discount", "products": {"sku": "B"}, "percent": "4"}]}}"#,
+            r#"{"delete": {"rules": [{"contract": "k1", "id": "long"}, {"contract": "k1", "id": "a"}]}}"#,
+            r#"{"upsert": {"rules": [{"contract": "k2", "id": "c", "step": "discount", "products": "all", "percent": "5"}]}, "delete": {"rules": [{"contract": "k3", "id": "b"}]}}"#,
+            r#"{"upsert": {"rules": [{"contract": "k3", "id": "d", "step": "discount", "products": {"sku": "A"}, "percent": "6"}]}}"#,
+        ];
+        for (i, step) in steps.iter().enumerate() {
+            let change = step.replacen('{', r#"{"format": "tarif/1-changes", "#, 1);
+            engine = engine.apply(&change, &day).unwrap().engine;
+            let whole = Engine::compile(engine.source().unwrap(), &day)
+                .unwrap()
+                .engine;
+            assert_eq!(engine.engine_version(), whole.engine_version(), "step {i}");
+            let section = engine.source.as_ref().unwrap().section(CONTRACTS).unwrap();
+            let carried = section.known_contracts().unwrap();
+            assert_eq!(
+                Some(&*carried),
+                compile::contract_records(section.text()).as_ref(),
+                "step {i}"
+            );
+            for sku in ["A", "B"] {
+                assert_eq!(
+                    answer(&engine, "C", sku),
+                    answer(&whole, "C", sku),
+                    "step {i} {sku}"
+                );
+            }
+        }
+        assert_eq!(answer(&engine, "C", "A").unwrap(), "10.50");
+        // A rule the contract does not have is reported where the change names it.
+        let bad = r#"{"format": "tarif/1-changes", "delete": {"rules": [{"contract": "k2", "id": "zz"}]}}"#;
+        let err = engine.apply(bad, &day).unwrap_err();
+        assert_eq!(codes(&err.diagnostics), [("UNKNOWN_ID", "delete.rules[0]")]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use crate::changes::PatchedText;
+use crate::compile::{contract_records, ContractRecords};
 
 /// One top-level section of a document: its name, its JSON text and the hash §10 gives it
 /// (blake3 of its canonical form; for `stock`, of its records' [`RecordSet`]).
@@ -20,6 +21,8 @@ pub(crate) struct Section {
     pub name: Box<str>,
     body: Body,
     pub hash: [u8; 32],
+    /// The `contracts` section by contract, as hashing it found it or read when first asked.
+    contracts: OnceLock<Option<Arc<ContractRecords>>>,
 }
 
 /// Where a section's text is.
@@ -38,6 +41,7 @@ impl Section {
             name,
             body: Body::Text(text, range),
             hash,
+            contracts: OnceLock::new(),
         }
     }
 
@@ -53,6 +57,7 @@ impl Section {
             name: text.name().into(),
             body: Body::Patched(Arc::new(text)),
             hash,
+            contracts: OnceLock::new(),
         }
     }
 
@@ -62,6 +67,30 @@ impl Section {
             Body::Text(text, range) => text.get(range.clone()).unwrap_or(""),
             Body::Patched(patched) => patched.text(),
         }
+    }
+
+    /// Gives the `contracts` section its contracts as hashing its text found them (nothing if
+    /// they are known already).
+    pub(crate) fn set_contracts(&self, contracts: Option<Arc<ContractRecords>>) {
+        if let Some(contracts) = contracts.filter(|_| &*self.name == CONTRACTS) {
+            let _ = self.contracts.set(Some(contracts));
+        }
+    }
+
+    /// The `contracts` section by contract (read from its text the first time when hashing
+    /// did not give it); `None` for another section or a text that is not an array.
+    pub(crate) fn contracts(&self) -> Option<&Arc<ContractRecords>> {
+        if &*self.name != CONTRACTS {
+            return None;
+        }
+        self.contracts
+            .get_or_init(|| contract_records(self.text()).map(Arc::new))
+            .as_ref()
+    }
+
+    /// The `contracts` section by contract if it is known already.
+    pub(crate) fn known_contracts(&self) -> Option<Arc<ContractRecords>> {
+        self.contracts.get().cloned().flatten()
     }
 
     /// The string this section's text is a range of, and the range; or the changes not yet
@@ -76,6 +105,9 @@ impl Section {
 
 /// The name of the section hashed as a set of records.
 pub(crate) const STOCK: &str = "stock";
+
+/// The name of the section hashed by contract, in document order.
+pub(crate) const CONTRACTS: &str = "contracts";
 
 /// The name of the section hashed by list, each list's entries as a set of groups.
 pub(crate) const PRICE_LISTS: &str = "price_lists";
@@ -263,6 +295,14 @@ impl Source {
             out.push('}');
             (Arc::from(out), ranges)
         })
+    }
+
+    /// This source with its `contracts` section's contracts as hashing found them.
+    pub(crate) fn with_contracts(self, contracts: Option<Arc<ContractRecords>>) -> Source {
+        if let Some(section) = self.section(CONTRACTS) {
+            section.set_contracts(contracts);
+        }
+        self
     }
 
     /// The engine version of this source.

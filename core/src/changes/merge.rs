@@ -48,6 +48,34 @@ impl Merged {
     }
 }
 
+impl Merged {
+    /// The merge of some elements of section `name` taken out of it on their own, put back:
+    /// element `k` of the merge is element `positions[k]` of the section, whose text with the
+    /// merged elements in place is `text`.
+    pub(crate) fn placed(self, name: &str, positions: &[usize], text: String) -> Merged {
+        let prefix = format!("{name}[");
+        let origins = self
+            .origins
+            .into_iter()
+            .map(|(path, origin)| {
+                let placed = path
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| {
+                        let (k, rest) = rest.split_once(']')?;
+                        let at = positions.get(k.parse::<usize>().ok()?)?;
+                        Some(format!("{prefix}{at}]{rest}"))
+                    })
+                    .unwrap_or(path);
+                (placed, origin)
+            })
+            .collect();
+        Merged {
+            sections: BTreeMap::from([(name.to_string(), text)]),
+            origins,
+        }
+    }
+}
+
 /// A value written into the merged document: text copied from the source, or a value the
 /// change brought.
 #[derive(Debug)]

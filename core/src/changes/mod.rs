@@ -10,6 +10,7 @@
 mod diff;
 mod merge;
 mod patched;
+mod rules;
 
 use serde_json::{Map, Value};
 
@@ -17,8 +18,9 @@ use crate::error::{Diagnostic, DiagnosticCode as Code};
 
 pub(crate) use diff::{diff, price_changes};
 pub use diff::{ChangeKind, Diff, EntityChange};
-pub(crate) use merge::{key_of, merge};
+pub(crate) use merge::{key_of, merge, Merged};
 pub(crate) use patched::{group_key, stock_key, PatchedText, Written};
+pub(crate) use rules::merge_rules;
 
 /// The format tag every changes document must carry.
 pub const CHANGES_FORMAT: &str = "tarif/1-changes";
@@ -89,7 +91,7 @@ pub(crate) struct Delete {
 }
 
 /// A changes document, read and checked for shape (not yet against a document).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Changes {
     pub engine_version: Option<String>,
     pub settings: Option<Value>,
@@ -309,7 +311,7 @@ impl Changes {
 
     /// The elements of the nested section `name` this change upserts and deletes, if it
     /// changes nothing else and changes some.
-    fn nested_only(&self, name: &str) -> Option<(&[NestedUpsert], &[Delete])> {
+    pub(crate) fn nested_only(&self, name: &str) -> Option<(&[NestedUpsert], &[Delete])> {
         let at = NESTED.iter().position(|n| n.name == name)?;
         let elsewhere = |i: usize, empty: bool| i != at && !empty;
         if self.settings.is_some()

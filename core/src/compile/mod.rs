@@ -32,7 +32,10 @@ use crate::source::SectionSpan;
 pub(crate) use diagnostics::{invalid_json, Diags};
 pub(crate) use prices::{patch as patch_prices, Group as PriceGroup};
 pub(crate) use stock::patch as patch_stock;
-pub(crate) use version::{canonical, hashed, record_hashes, Known, PriceHashes, Records};
+pub(crate) use version::{
+    canonical, contract_records, hashed, record_hashes, ContractRecords, Known, PriceHashes,
+    Records,
+};
 
 /// How to compile.
 ///
@@ -207,6 +210,8 @@ pub(crate) struct Output {
     pub build_warnings: BuildWarnings,
     /// What a later change of contracts alone compiles them against.
     pub state: Arc<BuildState>,
+    /// The `contracts` section by contract, when hashing the document read it.
+    pub contracts: Option<Arc<ContractRecords>>,
 }
 
 const SECTIONS: [&str; 10] = [
@@ -266,7 +271,11 @@ pub(crate) fn compile_known(
                 &mut diags,
                 &mut phases,
             );
-            return diags.finish(index, known.sections.clone(), options.strict, &mut phases);
+            let output = diags.finish(index, known.sections.clone(), options.strict, &mut phases);
+            return output.map(|output| Output {
+                contracts: known.records.contracts.clone(),
+                ..output
+            });
         }
     }
     let value: Value = match serde_json::from_str(json) {
@@ -836,6 +845,7 @@ impl Diags {
                 sections,
                 build_warnings: built.build_warnings,
                 state: built.state,
+                contracts: None,
             }),
             _ => Err(self.into_error()),
         }

@@ -15,7 +15,12 @@ use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::source::{record_hash, version_of, RecordSet, SectionSpan, PRICE_LISTS, STOCK};
+use ahash::AHashMap;
+
+use crate::changes::key_of;
+use crate::source::{
+    record_hash, version_of, RecordSet, SectionSpan, CONTRACTS, PRICE_LISTS, STOCK,
+};
 
 /// A document's version, its sections (where each is, with its hash) and the hashes of the
 /// records of the sections hashed by record, as [`of_text`] finds them; a change that knows the
@@ -34,6 +39,8 @@ pub(crate) struct Records {
     pub stock: Option<Vec<u128>>,
     /// The `price_lists` section by list.
     pub prices: Option<Arc<PriceHashes>>,
+    /// The `contracts` section by contract.
+    pub contracts: Option<Arc<ContractRecords>>,
 }
 
 impl Records {
@@ -42,6 +49,7 @@ impl Records {
         Records {
             stock: self.stock.or(other.stock),
             prices: self.prices.or(other.prices),
+            contracts: self.contracts.or(other.contracts),
         }
     }
 }
@@ -69,6 +77,70 @@ impl PriceHashes {
     pub(crate) fn hash(&self) -> [u8; 32] {
         section_of_lists(self.lists.iter().map(|l| (l.header, l.groups)))
     }
+}
+
+/// The `contracts` section hashed by contract (docs/spec.md §10), as read from one text of it:
+/// each contract's hash and where it is in that text, in document order, and each one's
+/// position by id, so that a change of some contracts' rules reads, writes and hashes those
+/// contracts and not the section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ContractRecords {
+    pub hashes: Vec<u128>,
+    /// Each contract's range in the section's text.
+    pub ranges: Vec<Range<usize>>,
+    /// Each contract's position by id; `None` when some contract has no string id or shares
+    /// it with another (a compile rejects both).
+    pub ids: Option<Arc<AHashMap<Box<str>, usize>>>,
+}
+
+impl ContractRecords {
+    /// The section's hash: blake3 over a tag, the number of contracts, then each contract's
+    /// hash in document order, little-endian.
+    pub(crate) fn hash(&self) -> [u8; 32] {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"tarif/1 contracts:");
+        hasher.update(&(self.hashes.len() as u64).to_le_bytes());
+        for hash in &self.hashes {
+            hasher.update(&hash.to_le_bytes());
+        }
+        *hasher.finalize().as_bytes()
+    }
+}
+
+/// The `contracts` section of text `json` by contract, or `None` if it is not a JSON array.
+/// The contracts are hashed side by side.
+pub(crate) fn contract_records(json: &str) -> Option<ContractRecords> {
+    let contracts: Vec<&RawValue> = serde_json::from_str(json).ok()?;
+    let base = json.as_ptr() as usize;
+    let read: Vec<(u128, Range<usize>, String)> = contracts
+        .par_iter()
+        .with_min_len(64)
+        .map_init(Vec::new, |buf, raw| {
+            buf.clear();
+            canonical_into(raw.get(), buf)?;
+            let start = (raw.get().as_ptr() as usize).checked_sub(base)?;
+            let id = raw.get().starts_with('{').then(|| key_of(raw, "id"));
+            Some((
+                record_hash(buf),
+                start..start + raw.get().len(),
+                id.unwrap_or_default(),
+            ))
+        })
+        .collect::<Option<_>>()?;
+    let mut ids = AHashMap::with_capacity(read.len());
+    let mut keyed = true;
+    let mut hashes = Vec::with_capacity(read.len());
+    let mut ranges = Vec::with_capacity(read.len());
+    for (at, (hash, range, id)) in read.into_iter().enumerate() {
+        hashes.push(hash);
+        ranges.push(range);
+        keyed = keyed && !id.is_empty() && ids.insert(id.into_boxed_str(), at).is_none();
+    }
+    Some(ContractRecords {
+        hashes,
+        ranges,
+        ids: keyed.then(|| Arc::new(ids)),
+    })
 }
 
 /// The hash of a `price_lists` section whose lists have these headers' hashes and groups.
@@ -147,7 +219,7 @@ pub(crate) fn hashed(name: &str, json: &str) -> Option<([u8; 32], Records)> {
             let hash = RecordSet::of(records.iter().copied()).hash();
             let records = Records {
                 stock: Some(records),
-                prices: None,
+                ..Records::default()
             };
             return Some((hash, records));
         }
@@ -155,10 +227,22 @@ pub(crate) fn hashed(name: &str, json: &str) -> Option<([u8; 32], Records)> {
     if name == PRICE_LISTS {
         if let Some(prices) = price_hashes(json) {
             let records = Records {
-                stock: None,
                 prices: Some(Arc::new(prices)),
+                ..Records::default()
             };
             return Some((records.prices.as_deref().map(PriceHashes::hash)?, records));
+        }
+    }
+    if name == CONTRACTS {
+        if let Some(contracts) = contract_records(json) {
+            let records = Records {
+                contracts: Some(Arc::new(contracts)),
+                ..Records::default()
+            };
+            return Some((
+                records.contracts.as_deref().map(ContractRecords::hash)?,
+                records,
+            ));
         }
     }
     Some((canonical_hash(json)?, Records::default()))
@@ -590,6 +674,15 @@ mod tests {
                     (PRICE_LISTS, Value::Array(lists)) if lists_by_value(lists).is_some() => {
                         lists_by_value(lists).unwrap()
                     }
+                    (CONTRACTS, Value::Array(contracts)) => ContractRecords {
+                        hashes: contracts
+                            .iter()
+                            .map(|c| record_hash(c.to_string().as_bytes()))
+                            .collect(),
+                        ranges: Vec::new(),
+                        ids: None,
+                    }
+                    .hash(),
                     (STOCK, Value::Array(records)) => RecordSet::of(
                         records
                             .iter()
@@ -646,6 +739,8 @@ mod tests {
             r#"{"price_lists": [{"id": "p", "prices": [{"sku": 1}]}]}"#,
             r#"{"price_lists": [{"id": "p", "prices": {"sku": "A"}}]}"#,
             r#"{"price_lists": {"id": "p"}}"#,
+            r#"{"contracts": [{"id": "c", "rules": [{"id": "r", "percent": "5"}]}, 3, {"id": "c"}]}"#,
+            r#"{"contracts": {"id": "c"}}"#,
         ];
         for doc in docs {
             assert_eq!(
@@ -709,6 +804,43 @@ mod tests {
             .unwrap();
         assert_eq!(prices.lists[0].entries.len(), 3);
         assert_eq!(prices.lists[0].groups.len(), 2);
+    }
+
+    #[test]
+    fn the_contracts_are_hashed_in_order_and_found_by_id() {
+        let json = r#"[ {"id": "a", "rules": []},
+            {"rules": [{"id": "r", "percent": "5"}], "id": "b"} ]"#;
+        let (hash, records) = hashed(CONTRACTS, json).unwrap();
+        let contracts = records.contracts.unwrap();
+        assert_eq!(hash, contracts.hash());
+        let texts: Vec<&str> = contracts.ranges.iter().map(|r| &json[r.clone()]).collect();
+        assert_eq!(
+            texts,
+            [
+                r#"{"id": "a", "rules": []}"#,
+                r#"{"rules": [{"id": "r", "percent": "5"}], "id": "b"}"#
+            ]
+        );
+        let ids = contracts.ids.as_deref().unwrap();
+        assert_eq!((ids.get("a"), ids.get("b")), (Some(&0), Some(&1)));
+        // The order of the contracts is part of the version (rules are numbered in it).
+        let swapped =
+            r#"[{"id": "b", "rules": [{"percent": "5", "id": "r"}]}, {"id": "a", "rules": []}]"#;
+        assert_ne!(hashed(CONTRACTS, swapped).unwrap().0, hash);
+        let reformatted =
+            r#"[{"rules":[],"id":"a"},{"id":"b","rules":[{"id":"r","percent":"5"}]}]"#;
+        assert_eq!(hashed(CONTRACTS, reformatted).unwrap().0, hash);
+        // Contracts that are not each found by an id of their own are hashed all the same.
+        for unkeyed in [
+            r#"[{"id": "a"}, {"id": "a"}]"#,
+            r#"[{"id": "a"}, {}]"#,
+            r#"[{"id": 1}]"#,
+            "[2]",
+        ] {
+            let contracts = contract_records(unkeyed).unwrap();
+            assert!(contracts.ids.is_none(), "{unkeyed}");
+            assert_eq!(hashed(CONTRACTS, unkeyed).unwrap().0, contracts.hash());
+        }
     }
 
     #[test]
