@@ -67,8 +67,10 @@ impl Engine {
             build_warnings,
             state,
             contracts,
+            parsed,
         } = output;
-        let source = (!options.discard_source).then(|| source(sections).with_contracts(contracts));
+        let source =
+            (!options.discard_source).then(|| source(sections).with_contracts(contracts, parsed));
         Compiled {
             engine: Engine::new(index, warnings.clone(), build_warnings, state, source),
             warnings,
@@ -151,16 +153,23 @@ impl Engine {
         let rules = (problems.0.is_empty() && rules_only)
             .then(|| changes::merge_rules(source.section(CONTRACTS)?, &changes))
             .flatten();
-        let (merged, contracts_hashed) = match rules {
-            Some(rules) => (Some(rules.merged), Some((rules.hash, rules.contracts))),
-            None if problems.0.is_empty() => (changes::merge(source, changes, &mut problems), None),
-            None => (None, None),
+        let (merged, contracts_hashed, touched) = match rules {
+            Some(rules) => (
+                Some(rules.merged),
+                Some((rules.hash, rules.contracts)),
+                Some(rules.touched),
+            ),
+            None if problems.0.is_empty() => {
+                (changes::merge(source, changes, &mut problems), None, None)
+            }
+            None => (None, None, None),
         };
         let Some(mut merged) = merged else {
             return Err(CompileError {
                 diagnostics: problems.0,
             });
         };
+        let old_contracts = source.section(CONTRACTS);
         // Only the sections the change wrote are hashed again; the version of the merged
         // document follows from the hashes of all of them.
         let changed: Vec<&str> = merged.sections.keys().map(String::as_str).collect();
@@ -194,11 +203,25 @@ impl Engine {
                     Some(text) => Some(text.as_str()),
                     None => source.section(name).map(Section::text),
                 };
+                // After a change of rules alone, the contracts are those the section it comes
+                // from has parsed, with the ones the change wrote parsed again.
+                let parsed = match (&touched, &contracts_hashed, old_contracts) {
+                    (Some(touched), Some((_, records)), Some(old)) => {
+                        let text = text_of(CONTRACTS).unwrap_or("");
+                        let written = touched
+                            .iter()
+                            .filter_map(|&at| text.get(records.ranges.get(at)?.clone()));
+                        old.parsed()
+                            .and_then(|old| changes::reparsed(old, touched, written))
+                    }
+                    _ => None,
+                };
                 let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]
                     .into_iter()
                     .filter(|name| {
                         part == compile::PricingPart::PriceLists || *name != "price_lists"
                     })
+                    .filter(|name| parsed.is_none() || *name != CONTRACTS)
                     .filter_map(|name| Some((name, text_of(name)?)))
                     .collect();
                 let written = std::sync::OnceLock::new();
@@ -209,6 +232,7 @@ impl Engine {
                         &self.build_warnings,
                         part,
                         &sections,
+                        parsed.clone(),
                         hash,
                         options,
                     )
@@ -227,6 +251,21 @@ impl Engine {
                         rayon::join(|| recompile(Box::new(|| None)), hash).0
                     }
                 };
+                // The section the change comes from keeps the contracts parsed, for the next
+                // change of rules made to it (scenarios are made from one base).
+                if let (Some(Ok(output)), Some(touched), Some(old)) =
+                    (&recompiled, &touched, old_contracts)
+                {
+                    if let (None, Some(new), Some(records)) =
+                        (old.parsed(), &output.parsed, old.contracts())
+                    {
+                        let text = old.text();
+                        let olds = touched
+                            .iter()
+                            .filter_map(|&at| text.get(records.ranges.get(at)?.clone()));
+                        old.set_parsed(changes::reparsed(new, touched, olds));
+                    }
+                }
                 let hashes = written.into_inner().unwrap_or_else(hash_written);
                 (hashes, Some(recompiled))
             }
@@ -1171,10 +1210,11 @@ mod tests {
                 {"id": "k2", "audience": {"accounts": ["C"]}},
                 {"id": "k3", "audience": "all",   "rules": [{"id": "b", "step": "discount", "products": {"sku": "B"}, "percent": "2"}]}]}"#;
         let day = at("2021-06-01T00:00:00Z");
+        let base = Engine::compile(doc, &day).unwrap().engine;
         let mut engine = Engine::compile(doc, &day).unwrap().engine;
         let steps = [
             // k1 grows, then k3 after it is found where k1's growth moved it.
-            r#"{"upsert": {"rules": [{"contract": "k1", "id": "long", "step": "discount", "products": {"sku": "B"}, "percent": "3", "valid": {"from": "2000-01-01T00:00:00Z"}, "priority": 100}]}}"#,
+            r#"{"upsert": {"rules": [{"contract": "k1", "id": "long", "step": "discount", "products": {"sku": "B"}, "percent": "3", "min_qty": 1, "priority": 100}]}}"#,
             r#"{"upsert": {"rules": [{"contract": "k3", "id": "b", "step": "discount", "products": {"sku": "B"}, "percent": "4"}]}}"#,
             r#"{"delete": {"rules": [{"contract": "k1", "id": "long"}, {"contract": "k1", "id": "a"}]}}"#,
             r#"{"upsert": {"rules": [{"contract": "k2", "id": "c", "step": "discount", "products": "all", "percent": "5"}]}, "delete": {"rules": [{"contract": "k3", "id": "b"}]}}"#,
@@ -1203,6 +1243,23 @@ mod tests {
             }
         }
         assert_eq!(answer(&engine, "C", "A").unwrap(), "10.50");
+        // Changes made to one base (scenarios) each start from its contracts, whichever came
+        // first.
+        // (The third deletes a rule the first adds.)
+        for step in [steps[0], steps[4], steps[3], steps[1]] {
+            let change = step.replacen('{', r#"{"format": "tarif/1-changes", "#, 1);
+            let next = base.apply(&change, &day).unwrap().engine;
+            let whole = Engine::compile(next.source().unwrap(), &day)
+                .unwrap()
+                .engine;
+            for sku in ["A", "B"] {
+                assert_eq!(
+                    answer(&next, "C", sku),
+                    answer(&whole, "C", sku),
+                    "{step} {sku}"
+                );
+            }
+        }
         // A rule the contract does not have is reported where the change names it.
         let bad = r#"{"format": "tarif/1-changes", "delete": {"rules": [{"contract": "k2", "id": "zz"}]}}"#;
         let err = engine.apply(bad, &day).unwrap_err();

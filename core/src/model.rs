@@ -117,6 +117,22 @@ impl Document {
     }
 }
 
+/// The contracts of one text of the `contracts` section, each parsed as
+/// [`Contract::parse_pricing`] parses it; the engines a change of rules makes share those it
+/// did not write.
+pub(crate) type ParsedContracts = std::sync::Arc<Vec<std::sync::Arc<Item<Contract>>>>;
+
+impl Contract {
+    /// A `contracts` array given as its text, each contract parsed as
+    /// [`Document::parse_pricing`] parses it (visibility rules left empty), or `None` if
+    /// anything at all is wrong with it.
+    pub(crate) fn parse_pricing(json: &str) -> Option<Vec<Item<Contract>>> {
+        let _direct = FlagGuard::new(&DIRECT);
+        let _skip = FlagGuard::new(&SKIP_VISIBILITY);
+        serde_json::from_str(json).ok()
+    }
+}
+
 /// A decimal written either as a JSON string (`"2.5"`) or a JSON number (`2.5`); used for
 /// quantities, never for money (money must be a string so no float ever carries it).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::changes::PatchedText;
 use crate::compile::{contract_records, ContractRecords};
+use crate::model::ParsedContracts;
 
 /// One top-level section of a document: its name, its JSON text and the hash §10 gives it
 /// (blake3 of its canonical form; for `stock`, of its records' [`RecordSet`]).
@@ -23,6 +24,9 @@ pub(crate) struct Section {
     pub hash: [u8; 32],
     /// The `contracts` section by contract, as hashing it found it or read when first asked.
     contracts: OnceLock<Option<Arc<ContractRecords>>>,
+    /// The `contracts` section's contracts parsed for their pricing, once a change of rules
+    /// alone has parsed them.
+    parsed: OnceLock<ParsedContracts>,
 }
 
 /// Where a section's text is.
@@ -42,6 +46,7 @@ impl Section {
             body: Body::Text(text, range),
             hash,
             contracts: OnceLock::new(),
+            parsed: OnceLock::new(),
         }
     }
 
@@ -58,6 +63,7 @@ impl Section {
             body: Body::Patched(Arc::new(text)),
             hash,
             contracts: OnceLock::new(),
+            parsed: OnceLock::new(),
         }
     }
 
@@ -91,6 +97,20 @@ impl Section {
     /// The `contracts` section by contract if it is known already.
     pub(crate) fn known_contracts(&self) -> Option<Arc<ContractRecords>> {
         self.contracts.get().cloned().flatten()
+    }
+
+    /// Gives the `contracts` section its contracts parsed for their pricing (nothing if it
+    /// has them already).
+    pub(crate) fn set_parsed(&self, parsed: Option<ParsedContracts>) {
+        if let Some(parsed) = parsed.filter(|_| &*self.name == CONTRACTS) {
+            let _ = self.parsed.set(parsed);
+        }
+    }
+
+    /// The `contracts` section's contracts parsed for their pricing, if a change of rules
+    /// alone has parsed them.
+    pub(crate) fn parsed(&self) -> Option<&ParsedContracts> {
+        self.parsed.get()
     }
 
     /// The string this section's text is a range of, and the range; or the changes not yet
@@ -297,10 +317,16 @@ impl Source {
         })
     }
 
-    /// This source with its `contracts` section's contracts as hashing found them.
-    pub(crate) fn with_contracts(self, contracts: Option<Arc<ContractRecords>>) -> Source {
+    /// This source with its `contracts` section's contracts as hashing found them and as a
+    /// change of rules alone parsed them.
+    pub(crate) fn with_contracts(
+        self,
+        contracts: Option<Arc<ContractRecords>>,
+        parsed: Option<ParsedContracts>,
+    ) -> Source {
         if let Some(section) = self.section(CONTRACTS) {
             section.set_contracts(contracts);
+            section.set_parsed(parsed);
         }
         self
     }

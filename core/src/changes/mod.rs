@@ -20,7 +20,7 @@ pub(crate) use diff::{diff, price_changes};
 pub use diff::{ChangeKind, Diff, EntityChange};
 pub(crate) use merge::{key_of, merge, Merged};
 pub(crate) use patched::{group_key, stock_key, PatchedText, Written};
-pub(crate) use rules::merge_rules;
+pub(crate) use rules::{merge_rules, reparsed};
 
 /// The format tag every changes document must carry.
 pub const CHANGES_FORMAT: &str = "tarif/1-changes";

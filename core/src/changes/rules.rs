@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 
 use super::{merge, Changes, Merged, Problems};
 use crate::compile::{canonical, ContractRecords};
+use crate::model::{Contract, Item, ParsedContracts};
 use crate::source::{record_hash, Section, Source, CONTRACTS};
 
 /// The `contracts` section after a change of rules alone: the merge (the section's text and
@@ -19,6 +20,8 @@ pub(crate) struct RulesMerged {
     pub merged: Merged,
     pub hash: [u8; 32],
     pub contracts: Arc<ContractRecords>,
+    /// The positions of the contracts the change wrote, in order.
+    pub touched: Vec<usize>,
 }
 
 /// `changes` merged into the `contracts` section contract by contract; `None` when the change
@@ -83,7 +86,28 @@ pub(crate) fn merge_rules(section: &Section, changes: &Changes) -> Option<RulesM
         merged: merged.placed(CONTRACTS, &touched, out),
         hash: contracts.hash(),
         contracts: Arc::new(contracts),
+        touched,
     })
+}
+
+/// `parsed` (the contracts of a text of the section, parsed for their pricing) with the ones
+/// at `touched` parsed again from `texts` (theirs in another text), or `None` if one of those
+/// does not parse.
+pub(crate) fn reparsed<'a>(
+    parsed: &[Arc<Item<Contract>>],
+    touched: &[usize],
+    texts: impl Iterator<Item = &'a str>,
+) -> Option<ParsedContracts> {
+    let texts: Vec<&str> = texts.collect();
+    let again = Contract::parse_pricing(&format!("[{}]", texts.join(",")))?;
+    if again.len() != touched.len() {
+        return None;
+    }
+    let mut out = parsed.to_vec();
+    for (&at, contract) in touched.iter().zip(again) {
+        *out.get_mut(at)? = Arc::new(contract);
+    }
+    Some(Arc::new(out))
 }
 
 /// The contracts' ranges in the new text: the rewritten ones where they were written (in

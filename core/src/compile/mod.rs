@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::error::{BuildWarnings, CompileError, Diagnostic, DiagnosticCode as Code, Severity};
 use crate::index::{BuildState, Index};
 use crate::instant::Instant;
-use crate::model::{Document, Item, FORMAT};
+use crate::model::{Contract, Document, Item, ParsedContracts, FORMAT};
 use crate::source::SectionSpan;
 
 pub(crate) use diagnostics::{invalid_json, Diags};
@@ -212,6 +212,8 @@ pub(crate) struct Output {
     pub state: Arc<BuildState>,
     /// The `contracts` section by contract, when hashing the document read it.
     pub contracts: Option<Arc<ContractRecords>>,
+    /// The contracts as parsed for their pricing, when a change of rules alone kept them.
+    pub parsed: Option<ParsedContracts>,
 }
 
 const SECTIONS: [&str; 10] = [
@@ -505,17 +507,21 @@ pub(crate) enum PricingPart {
 /// replaced, judged at the day of this compile; then the final checks run again. The result is
 /// the compile of the whole document (its sections are the caller's to keep). `sections` are
 /// the texts of the document's `settings`, `price_lists` and `contracts` sections (those it
-/// has). The index's `version` is left empty for the caller to set. `None` when they do not
+/// has); for `Rules`, `parsed` may give the contracts already parsed for their pricing (the
+/// `contracts` text is then not among `sections`), and the output keeps the contracts as
+/// parsed for the next change. The index's `version` is left empty for the caller to set. `None` when they do not
 /// read as valid sections, or a contract names an attribute selector (the products' attributes
 /// are not kept): the caller then compiles the whole document. `hash` hashes the sections the
 /// caller wrote while the sections are parsed, and gives the price lists' hashes by list for
 /// their entries.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn recompile_pricing(
     old: &Index,
     state: &Arc<BuildState>,
     build_warnings: &BuildWarnings,
     part: PricingPart,
     sections: &[(&str, &str)],
+    parsed: Option<ParsedContracts>,
     hash: impl FnOnce() -> Option<Arc<PriceHashes>> + Send,
     options: &CompileOptions,
 ) -> Option<Result<Output, CompileError>> {
@@ -529,7 +535,7 @@ pub(crate) fn recompile_pricing(
         PricingPart::Contracts | PricingPart::PriceLists => Document::parse_direct(text),
     };
     let (doc, prices) = rayon::join(|| parse(&text), hash);
-    let doc = doc?;
+    let mut doc = doc?;
     drop(text);
     let as_of = options.as_of.unwrap_or_else(Instant::now);
     let mut phases = Phases::new(options.progress.as_ref());
@@ -600,8 +606,25 @@ pub(crate) fn recompile_pricing(
             }
         }
     };
+    // A change of rules alone keeps the contracts as parsed for their pricing: the caller
+    // gives those of the section it comes from with the ones it wrote parsed again, or they
+    // are the ones just parsed.
+    let parsed = match (part, parsed) {
+        (_, Some(parsed)) => Some(parsed),
+        (PricingPart::Rules, None) => Some(Arc::new(
+            std::mem::take(&mut doc.contracts)
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        )),
+        _ => None,
+    };
+    let contracts: Vec<&Item<Contract>> = match &parsed {
+        Some(parsed) => parsed.iter().map(|c| &**c).collect(),
+        None => doc.contracts.iter().collect(),
+    };
     let pricing = pricing::build_rules(
-        &doc,
+        &contracts,
         &old.settings,
         &currencies,
         &mut catalog,
@@ -671,17 +694,19 @@ pub(crate) fn recompile_pricing(
         build_warnings: kept,
         state,
     };
-    Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
+    let output = diags.finish(Some(built), Vec::new(), options.strict, &mut phases);
+    Some(output.map(|output| Output { parsed, ..output }))
 }
 
 /// Reports the elements of a list that did not parse, and yields the others with their index.
-pub(crate) fn items<'a, T>(
-    list: &'a [Item<T>],
+pub(crate) fn items<'a, T: 'a>(
+    list: impl IntoIterator<Item = &'a Item<T>>,
     path: impl values::At,
     diags: &mut Diags,
 ) -> Vec<(usize, &'a T)> {
-    let mut out = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
+    let list = list.into_iter();
+    let mut out = Vec::with_capacity(list.size_hint().0);
+    for (i, item) in list.enumerate() {
         match item {
             Item::Ok(v) => out.push((i, v)),
             Item::Err {
@@ -742,7 +767,7 @@ fn build(
     let contracts_from = diags.list.len();
     let policies_from = policies.table.len();
     let pricing = pricing::build_rules(
-        &doc,
+        &doc.contracts,
         &settings,
         &currencies,
         &mut catalog,
@@ -846,6 +871,7 @@ impl Diags {
                 build_warnings: built.build_warnings,
                 state: built.state,
                 contracts: None,
+                parsed: None,
             }),
             _ => Err(self.into_error()),
         }

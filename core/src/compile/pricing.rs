@@ -1,5 +1,6 @@
 //! Price lists, their entries and the contracts' pricing rules, indexed for the quote path.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
@@ -22,7 +23,7 @@ use crate::index::{
 };
 use crate::instant::{Instant, Interval};
 use crate::model::{
-    self, Document, Item, PercentOf, PriceMode, RoundTo, Tier, TierBasis, TierMode,
+    self, Contract, Document, Item, PercentOf, PriceMode, RoundTo, Tier, TierBasis, TierMode,
 };
 use crate::source::first16;
 
@@ -208,7 +209,7 @@ pub(crate) fn build_lists(
 /// The contracts' rules over `lists`, and each wide audience's rules resolved per product.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_rules(
-    doc: &Document,
+    contracts: &[impl Borrow<Item<Contract>>],
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
@@ -223,8 +224,8 @@ pub(crate) fn build_rules(
         ..Pricing::default()
     };
     let mut indexed = AHashMap::new();
-    contracts(
-        doc,
+    read_contracts(
+        contracts,
         settings,
         currencies,
         catalog,
@@ -727,8 +728,8 @@ struct Indexed {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn contracts(
-    doc: &Document,
+fn read_contracts(
+    contracts: &[impl Borrow<Item<Contract>>],
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
@@ -740,7 +741,8 @@ fn contracts(
 ) {
     let tz = settings.timezone;
     let mut contract_ids: AHashSet<String> = AHashSet::new();
-    for (i, c) in items(&doc.contracts, "contracts", diags) {
+    let contracts = contracts.iter().map(Borrow::borrow);
+    for (i, c) in items(contracts, "contracts", diags) {
         let path = format!("contracts[{i}]");
         if !values::id_ok(&c.id, || format!("{path}.id"), diags) {
             continue;
