@@ -1219,14 +1219,27 @@ mod tests {
             r#"{"delete": {"rules": [{"contract": "k1", "id": "long"}, {"contract": "k1", "id": "a"}]}}"#,
             r#"{"upsert": {"rules": [{"contract": "k2", "id": "c", "step": "discount", "products": "all", "percent": "5"}]}, "delete": {"rules": [{"contract": "k3", "id": "b"}]}}"#,
             r#"{"upsert": {"rules": [{"contract": "k3", "id": "d", "step": "discount", "products": {"sku": "A"}, "percent": "6"}]}}"#,
+            // The last selector goes.
+            r#"{"delete": {"rules": [{"contract": "k3", "id": "d"}]}}"#,
         ];
         for (i, step) in steps.iter().enumerate() {
             let change = step.replacen('{', r#"{"format": "tarif/1-changes", "#, 1);
-            engine = engine.apply(&change, &day).unwrap().engine;
+            let next = engine.apply(&change, &day).unwrap().engine;
+            // A change that keeps every selector (the first two) shares the catalog.
+            assert_eq!(
+                Arc::ptr_eq(&engine.index.catalog, &next.index.catalog),
+                i < 2,
+                "step {i}"
+            );
+            engine = next;
             let whole = Engine::compile(engine.source().unwrap(), &day)
                 .unwrap()
                 .engine;
             assert_eq!(engine.engine_version(), whole.engine_version(), "step {i}");
+            assert_eq!(
+                engine.index.catalog.selector_hashes, whole.index.catalog.selector_hashes,
+                "step {i}"
+            );
             let section = engine.source.as_ref().unwrap().section(CONTRACTS).unwrap();
             let carried = section.known_contracts().unwrap();
             assert_eq!(

@@ -639,7 +639,12 @@ pub(crate) fn recompile_pricing(
     // The visibility rules read nothing the pricing rules hold: when only the latter changed,
     // the levels and chains are shared and the rules' selectors take the ids a compile gives
     // them, after the pricing rules'.
+    let mut shared_catalog = false;
     let (audiences, visibility) = match audiences {
+        None if visibility::unchanged(&old.visibility, &old.catalog, &catalog) => {
+            shared_catalog = true;
+            (Arc::clone(&old.audiences), Arc::clone(&old.visibility))
+        }
         None => (
             Arc::clone(&old.audiences),
             visibility::reinterned(&old.visibility, &old.catalog, &mut catalog)?,
@@ -681,7 +686,10 @@ pub(crate) fn recompile_pricing(
         // The caller sets it: it hashes the sections it wrote while this compiles.
         version: String::new(),
         settings: Arc::new(settings),
-        catalog: Arc::new(catalog.catalog),
+        catalog: match shared_catalog {
+            true => Arc::clone(&old.catalog),
+            false => Arc::new(catalog.catalog),
+        },
         audiences,
         pricing: Arc::new(pricing),
         visibility,

@@ -740,14 +740,14 @@ fn read_contracts(
     diags: &mut Diags,
 ) {
     let tz = settings.timezone;
-    let mut contract_ids: AHashSet<String> = AHashSet::new();
+    let mut contract_ids: AHashSet<&str> = AHashSet::with_capacity(contracts.len());
     let contracts = contracts.iter().map(Borrow::borrow);
     for (i, c) in items(contracts, "contracts", diags) {
         let path = format!("contracts[{i}]");
         if !values::id_ok(&c.id, || format!("{path}.id"), diags) {
             continue;
         }
-        if !contract_ids.insert(c.id.clone()) {
+        if !contract_ids.insert(&c.id) {
             diags.error(
                 Code::DuplicateId,
                 &format!("{path}.id"),

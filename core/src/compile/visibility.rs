@@ -16,7 +16,7 @@ use super::catalog::CatalogBuild;
 use super::earlier::InOrder;
 use super::{items, values, Diags};
 use crate::index::{
-    CapDecision, Catalog, FlatTail, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel,
+    CapDecision, Catalog, FlatTail, Id, IdVec, SelectorDef, SelectorId, Settings, Spec, VisLevel,
     VisRuleDef, VisibilityIndex, NONE,
 };
 use crate::instant::Instant;
@@ -69,6 +69,34 @@ pub(crate) fn build(
     flatten_tails(catalog.catalog.skus.len(), audiences, &mut index, earlier);
     index.rules = rules;
     index
+}
+
+/// Whether the visibility rules of `old` (over `old_catalog`), their selectors interned after
+/// the pricing rules' `catalog` holds, give each selector the id it had and leave the catalog's
+/// selectors as `old_catalog`'s: true when the pricing rules' selectors are the ones
+/// `old_catalog` starts with, and the visibility rules meet the others in the order of their
+/// ids. The catalog and the visibility are then `old`'s, shared.
+pub(crate) fn unchanged(
+    old: &VisibilityIndex,
+    old_catalog: &Catalog,
+    catalog: &CatalogBuild,
+) -> bool {
+    let pricing = &catalog.catalog.selector_hashes;
+    if old_catalog.selector_hashes.get(..pricing.len()) != Some(pricing.as_slice()) {
+        return false;
+    }
+    // Selectors are interned by text: one interned already keeps the id its text has.
+    let mut next = pricing.len();
+    for rule in &old.rules {
+        let id = rule.selector.index();
+        if id > next {
+            return false;
+        }
+        if id == next {
+            next += 1;
+        }
+    }
+    next == old_catalog.selector_hashes.len()
 }
 
 /// The visibility of a compile whose contracts differ from `old`'s in their pricing rules
