@@ -1210,8 +1210,10 @@ mod tests {
                 {"id": "k2", "audience": {"accounts": ["C"]}},
                 {"id": "k3", "audience": "all",   "rules": [{"id": "b", "step": "discount", "products": {"sku": "B"}, "percent": "2"}]}]}"#;
         let day = at("2021-06-01T00:00:00Z");
-        let base = Engine::compile(doc, &day).unwrap().engine;
         let mut engine = Engine::compile(doc, &day).unwrap().engine;
+        // Opened from a snapshot, the base finds where its contracts are and parses them the
+        // first time a change of rules is made to it.
+        let base = Engine::from_snapshot_bytes(&engine.to_snapshot_bytes().unwrap()).unwrap();
         let steps = [
             // k1 grows, then k3 after it is found where k1's growth moved it.
             r#"{"upsert": {"rules": [{"contract": "k1", "id": "long", "step": "discount", "products": {"sku": "B"}, "percent": "3", "min_qty": 1, "priority": 100}]}}"#,

@@ -480,6 +480,7 @@ pub(crate) fn with_part(
         index,
         build_warnings: build_warnings.clone(),
         state: Arc::clone(state),
+        parsed: None,
     };
     diags.finish(Some(built), Vec::new(), options.strict, &mut phases)
 }
@@ -701,9 +702,9 @@ pub(crate) fn recompile_pricing(
         index,
         build_warnings: kept,
         state,
+        parsed,
     };
-    let output = diags.finish(Some(built), Vec::new(), options.strict, &mut phases);
-    Some(output.map(|output| Output { parsed, ..output }))
+    Some(diags.finish(Some(built), Vec::new(), options.strict, &mut phases))
 }
 
 /// Reports the elements of a list that did not parse, and yields the others with their index.
@@ -791,7 +792,19 @@ fn build(
     let visibility_from = diags.list.len();
     let visibility = visibility::build(&doc, &settings, &mut catalog, &mut audiences, None, diags);
     let contracts_to = diags.list.len();
-    drop(std::mem::take(&mut doc.contracts));
+    // The contracts are kept as a change of rules alone reads them (their visibility rules
+    // left out), so that the first such change does not parse the section again.
+    let parsed: ParsedContracts = Arc::new(
+        std::mem::take(&mut doc.contracts)
+            .into_iter()
+            .map(|mut contract| {
+                if let Item::Ok(contract) = &mut contract {
+                    contract.visibility = Vec::new();
+                }
+                Arc::new(contract)
+            })
+            .collect(),
+    );
     phases.next();
     // The reference and search indexes only read what is built so far: they are built side by
     // side, each with its own diagnostics, appended in the order a sequential build gives.
@@ -851,6 +864,7 @@ fn build(
         index,
         build_warnings,
         state: Arc::new(state),
+        parsed: Some(parsed),
     })
 }
 
@@ -859,6 +873,7 @@ pub(crate) struct Built {
     index: Index,
     build_warnings: BuildWarnings,
     state: Arc<BuildState>,
+    parsed: Option<ParsedContracts>,
 }
 
 impl Diags {
@@ -879,7 +894,7 @@ impl Diags {
                 build_warnings: built.build_warnings,
                 state: built.state,
                 contracts: None,
-                parsed: None,
+                parsed: built.parsed,
             }),
             _ => Err(self.into_error()),
         }
