@@ -1279,6 +1279,14 @@ mod tests {
         let bad = r#"{"format": "tarif/1-changes", "delete": {"rules": [{"contract": "k2", "id": "zz"}]}}"#;
         let err = engine.apply(bad, &day).unwrap_err();
         assert_eq!(codes(&err.diagnostics), [("UNKNOWN_ID", "delete.rules[0]")]);
+        // What the compile finds in a contract merged on its own is located in the change.
+        let bad = r#"{"format": "tarif/1-changes", "upsert": {"rules": [
+            {"contract": "k3", "id": "x", "step": "discount", "products": {"sku": "Z"}, "percent": "1"}]}}"#;
+        let err = engine.apply(bad, &day).unwrap_err();
+        assert_eq!(
+            codes(&err.diagnostics),
+            [("UNKNOWN_REFERENCE", "upsert.rules[0].products.sku")]
+        );
     }
 
     #[test]
