@@ -1224,9 +1224,24 @@ mod tests {
             // The last selector goes.
             r#"{"delete": {"rules": [{"contract": "k3", "id": "d"}]}}"#,
         ];
+        // What the diff of each step names: the contracts the step did not write are not
+        // read (their hashes are equal).
+        let diffs: [&[&str]; 6] = [
+            &["added rules[k1/long]"],
+            &["modified rules[k3/b]"],
+            &["removed rules[k1/a]", "removed rules[k1/long]"],
+            &["added rules[k2/c]", "removed rules[k3/b]"],
+            &["added rules[k3/d]"],
+            &["removed rules[k3/d]"],
+        ];
         for (i, step) in steps.iter().enumerate() {
             let change = step.replacen('{', r#"{"format": "tarif/1-changes", "#, 1);
             let next = engine.apply(&change, &day).unwrap().engine;
+            let mut diff: Vec<String> = (engine.diff(&next).unwrap().changes.iter())
+                .map(|c| c.to_string())
+                .collect();
+            diff.sort();
+            assert_eq!(diff, diffs[i], "step {i}");
             // A change that keeps every selector (the first two) shares the catalog.
             assert_eq!(
                 Arc::ptr_eq(&engine.index.catalog, &next.index.catalog),
@@ -1287,6 +1302,37 @@ mod tests {
             codes(&err.diagnostics),
             [("UNKNOWN_REFERENCE", "upsert.rules[0].products.sku")]
         );
+    }
+
+    #[test]
+    fn the_diff_of_contracts_reads_those_whose_hash_differs_and_finds_them_by_id() {
+        let doc = |contracts: &str| {
+            format!(
+                r#"{{"format": "tarif/1", "segments": [{{"id": "s"}}], "accounts": [{{"id": "C"}}],
+                "contracts": [{contracts}]}}"#
+            )
+        };
+        let k1 = r#"{"id": "k1", "audience": "all", "rules": [{"id": "a", "step": "discount", "products": "all", "percent": "1"}]}"#;
+        let k2 = r#"{"id": "k2", "audience": {"accounts": ["C"]}}"#;
+        let k2_segment = r#"{"id": "k2", "audience": {"segments": ["s"]}}"#;
+        let k3 = r#"{"id": "k3", "audience": "all", "visibility": [{"effect": "deny", "products": "all"}]}"#;
+        let k4 = r#"{"id": "k4", "audience": "all"}"#;
+        let k1_spaced = r#"{ "rules": [ {"percent": "1", "id": "a", "step": "discount", "products": "all"} ], "audience": "all", "id": "k1" }"#;
+        let old = Engine::from_json(&doc(&[k1, k2, k3].join(","))).unwrap();
+        // k1 moved and written otherwise (same JSON), k2's header changed, k3 gone, k4 new.
+        let new = Engine::from_json(&doc(&[k4, k2_segment, k1_spaced].join(","))).unwrap();
+        let diff: Vec<String> = (old.diff(&new).unwrap().changes.iter())
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            diff,
+            [
+                "modified contracts[k2]",
+                "removed contracts[k3]",
+                "added contracts[k4]"
+            ]
+        );
+        assert!(new.diff(&new).unwrap().is_empty());
     }
 
     #[test]

@@ -8,9 +8,9 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 
 use super::{merge, KEYED, NESTED};
-use crate::compile::canonical;
+use crate::compile::{canonical, ContractRecords};
 use crate::index::Index;
-use crate::source::Source;
+use crate::source::{Section, Source, CONTRACTS};
 
 /// How an entity differs between two documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -220,6 +220,39 @@ pub(crate) fn price_changes(old: &Index, new: &Index) -> Option<Vec<EntityChange
     Some(changes)
 }
 
+/// The contracts of two `contracts` sections whose id or hash (docs/spec.md §10) the other
+/// section does not share, each side as a JSON array in its order: a contract found in both
+/// with the same hash is the same JSON, header and rules, so it adds no entity and is not
+/// read. `None` when a section's contracts are not each found by an id of their own.
+fn contracts_that_differ(old: &Section, new: &Section) -> Option<(String, String)> {
+    let (a, b) = (old.contracts()?, new.contracts()?);
+    Some((unshared(old.text(), a, b)?, unshared(new.text(), b, a)?))
+}
+
+/// The contracts of a section (`own`, read from `text`) that `other` does not hold under the
+/// same id with the same hash, as a JSON array in their order.
+fn unshared(text: &str, own: &ContractRecords, other: &ContractRecords) -> Option<String> {
+    let (ids, others) = (own.ids.as_deref()?, other.ids.as_deref()?);
+    let mut by_position: Vec<Option<&str>> = vec![None; own.hashes.len()];
+    for (id, &at) in ids {
+        *by_position.get_mut(at)? = Some(id);
+    }
+    let mut out = String::from("[");
+    for ((id, hash), range) in by_position.iter().zip(&own.hashes).zip(&own.ranges) {
+        let theirs = id
+            .and_then(|id| others.get(id))
+            .and_then(|&at| other.hashes.get(at));
+        if theirs != Some(hash) {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(text.get(range.clone())?);
+        }
+    }
+    out.push(']');
+    Some(out)
+}
+
 /// The entities that differ between the documents `old` and `new`. Sections with the same
 /// hash are the same JSON and are not read; `prices`, when given, are the `price_lists` and
 /// `prices` entities found without reading their section ([`price_changes`]).
@@ -234,6 +267,14 @@ pub(crate) fn diff(old: &Source, new: &Source, prices: Option<Vec<EntityChange>>
     old_top.retain(|name, _| differ(name));
     let mut new_top = new.texts();
     new_top.retain(|name, _| differ(name));
+    let contracts = match (old.section(CONTRACTS), new.section(CONTRACTS)) {
+        (Some(a), Some(b)) if differ(CONTRACTS) => contracts_that_differ(a, b),
+        _ => None,
+    };
+    if let Some((a, b)) = &contracts {
+        old_top.insert(CONTRACTS, a);
+        new_top.insert(CONTRACTS, b);
+    }
     let (a, b) = rayon::join(|| entities(&old_top), || entities(&new_top));
     let mut changes = prices.unwrap_or_default();
     let settings_same = match (a.settings, b.settings) {
