@@ -110,6 +110,7 @@ fn main() {
         .expect("applies")
         .engine;
     let first = started.elapsed();
+    let (rule_diff, rule_changes) = timed(repeat, || engine.diff(&current).expect("sources"));
     let mut runs = Vec::new();
     for step in 0..repeat.max(1) {
         let change = rule_change(format!("-{}", 13 + step));
@@ -139,6 +140,11 @@ fn main() {
     println!(
         "apply: one rule edited, first after a snapshot open {:>5.1} ms",
         first_opened.as_secs_f64() * 1e3
+    );
+    println!(
+        "diff of one rule edited       {:>9.1} ms ({} entities)",
+        rule_diff.as_secs_f64() * 1e3,
+        rule_changes.changes.len()
     );
     println!(
         "apply: one rule edited, next  {:>9.1} ms (each to the engine the last one gave)",
