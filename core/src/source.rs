@@ -24,8 +24,8 @@ pub(crate) struct Section {
     pub hash: [u8; 32],
     /// The `contracts` section by contract, as hashing it found it or read when first asked.
     contracts: OnceLock<Option<Arc<ContractRecords>>>,
-    /// The `contracts` section's contracts parsed for their pricing, once a change of rules
-    /// alone has parsed them.
+    /// The `contracts` section's contracts as a change of rules alone reads them, once a
+    /// compile or such a change has parsed them.
     parsed: OnceLock<ParsedContracts>,
 }
 
@@ -107,8 +107,8 @@ impl Section {
         }
     }
 
-    /// The `contracts` section's contracts parsed for their pricing, if a change of rules
-    /// alone has parsed them.
+    /// The `contracts` section's contracts as a change of rules alone reads them, if a
+    /// compile or such a change has parsed them.
     pub(crate) fn parsed(&self) -> Option<&ParsedContracts> {
         self.parsed.get()
     }
@@ -318,7 +318,7 @@ impl Source {
     }
 
     /// This source with its `contracts` section's contracts as hashing found them and as a
-    /// change of rules alone parsed them.
+    /// compile or a change of rules parsed them.
     pub(crate) fn with_contracts(
         self,
         contracts: Option<Arc<ContractRecords>>,

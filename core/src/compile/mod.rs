@@ -212,7 +212,8 @@ pub(crate) struct Output {
     pub state: Arc<BuildState>,
     /// The `contracts` section by contract, when hashing the document read it.
     pub contracts: Option<Arc<ContractRecords>>,
-    /// The contracts as parsed for their pricing, when a change of rules alone kept them.
+    /// The contracts as a change of rules alone reads them (visibility rules left out), kept
+    /// by a compile and by each change of rules.
     pub parsed: Option<ParsedContracts>,
 }
 
@@ -510,9 +511,9 @@ pub(crate) enum PricingPart {
 /// the texts of the document's `settings`, `price_lists` and `contracts` sections (those it
 /// has); for `Rules`, `parsed` may give the contracts already parsed for their pricing (the
 /// `contracts` text is then not among `sections`), and the output keeps the contracts as
-/// parsed for the next change. The index's `version` is left empty for the caller to set. `None` when they do not
-/// read as valid sections, or a contract names an attribute selector (the products' attributes
-/// are not kept): the caller then compiles the whole document. `hash` hashes the sections the
+/// parsed for the next change. The index's `version` is left empty for the caller to set.
+/// `None` when they do not read as valid sections, or a contract names an attribute selector
+/// (the products' attributes are not kept): the caller then compiles the whole document. `hash` hashes the sections the
 /// caller wrote while the sections are parsed, and gives the price lists' hashes by list for
 /// their entries.
 #[allow(clippy::too_many_arguments)]
