@@ -206,14 +206,10 @@ impl Engine {
                 // After a change of rules alone, the contracts are those the section it comes
                 // from has parsed, with the ones the change wrote parsed again.
                 let parsed = match (&touched, &contracts_hashed, old_contracts) {
-                    (Some(touched), Some((_, records)), Some(old)) => {
-                        let text = text_of(CONTRACTS).unwrap_or("");
-                        let written = touched
-                            .iter()
-                            .filter_map(|&at| text.get(records.ranges.get(at)?.clone()));
-                        old.parsed()
-                            .and_then(|old| changes::reparsed(old, touched, written))
-                    }
+                    (Some(touched), Some((_, records)), Some(old)) => text_of(CONTRACTS)
+                        .and_then(|text| records.texts(text, touched))
+                        .zip(old.parsed())
+                        .and_then(|(written, old)| changes::reparsed(old, touched, &written)),
                     _ => None,
                 };
                 let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]
@@ -259,11 +255,10 @@ impl Engine {
                     if let (None, Some(new), Some(records)) =
                         (old.parsed(), &output.parsed, old.contracts())
                     {
-                        let text = old.text();
-                        let olds = touched
-                            .iter()
-                            .filter_map(|&at| text.get(records.ranges.get(at)?.clone()));
-                        old.set_parsed(changes::reparsed(new, touched, olds));
+                        let olds = records.texts(old.text(), touched);
+                        old.set_parsed(
+                            olds.and_then(|olds| changes::reparsed(new, touched, &olds)),
+                        );
                     }
                 }
                 let hashes = written.into_inner().unwrap_or_else(hash_written);

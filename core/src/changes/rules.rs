@@ -40,10 +40,7 @@ pub(crate) fn merge_rules(section: &Section, changes: &Changes) -> Option<RulesM
     touched.sort_unstable();
     touched.dedup();
     let text = section.text();
-    let olds = touched
-        .iter()
-        .map(|&at| text.get(records.ranges.get(at)?.clone()))
-        .collect::<Option<Vec<&str>>>()?;
+    let olds = records.texts(text, &touched)?;
     let taken = format!("[{}]", olds.join(","));
     let len = taken.len();
     let alone = Section::new(CONTRACTS.into(), Arc::from(taken), 0..len, [0; 32]);
@@ -93,12 +90,11 @@ pub(crate) fn merge_rules(section: &Section, changes: &Changes) -> Option<RulesM
 /// `parsed` (the contracts of a text of the section, parsed for their pricing) with the ones
 /// at `touched` parsed again from `texts` (theirs in another text), or `None` if one of those
 /// does not parse.
-pub(crate) fn reparsed<'a>(
+pub(crate) fn reparsed(
     parsed: &[Arc<Item<Contract>>],
     touched: &[usize],
-    texts: impl Iterator<Item = &'a str>,
+    texts: &[&str],
 ) -> Option<ParsedContracts> {
-    let texts: Vec<&str> = texts.collect();
     let again = Contract::parse_pricing(&format!("[{}]", texts.join(",")))?;
     if again.len() != touched.len() {
         return None;

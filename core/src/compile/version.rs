@@ -94,6 +94,15 @@ pub(crate) struct ContractRecords {
 }
 
 impl ContractRecords {
+    /// The texts of the contracts at `positions` in `text` (the one these records were read
+    /// from), or `None` if a position is not one of them.
+    pub(crate) fn texts<'a>(&self, text: &'a str, positions: &[usize]) -> Option<Vec<&'a str>> {
+        positions
+            .iter()
+            .map(|&at| text.get(self.ranges.get(at)?.clone()))
+            .collect()
+    }
+
     /// The section's hash: blake3 over a tag, the number of contracts, then each contract's
     /// hash in document order, little-endian.
     pub(crate) fn hash(&self) -> [u8; 32] {
@@ -119,11 +128,10 @@ pub(crate) fn contract_records(json: &str) -> Option<ContractRecords> {
             buf.clear();
             canonical_into(raw.get(), buf)?;
             let start = (raw.get().as_ptr() as usize).checked_sub(base)?;
-            let id = raw.get().starts_with('{').then(|| key_of(raw, "id"));
             Some((
                 record_hash(buf),
                 start..start + raw.get().len(),
-                id.unwrap_or_default(),
+                key_of(raw, "id"),
             ))
         })
         .collect::<Option<_>>()?;
