@@ -10,6 +10,7 @@ use crate::compile::{self, CompileOptions};
 use crate::engine::Engine;
 use crate::error::{CompileError, Diagnostic, DiagnosticCode};
 use crate::index::{Index, Pricing};
+use crate::model::Contract;
 use crate::source::{Section, SectionSpan, Source, CONTRACTS, PRICE_LISTS, STOCK};
 
 /// A compiled engine and the warnings its document raised.
@@ -204,12 +205,17 @@ impl Engine {
                     None => source.section(name).map(Section::text),
                 };
                 // After a change of rules alone, the contracts are those the section it comes
-                // from has parsed, with the ones the change wrote parsed again.
+                // from has parsed, with the ones the change wrote parsed again; or, when it has
+                // none (an engine opened from a snapshot), all of them, each on its own.
                 let parsed = match (&touched, &contracts_hashed, old_contracts) {
-                    (Some(touched), Some((_, records)), Some(old)) => text_of(CONTRACTS)
-                        .and_then(|text| records.texts(text, touched))
-                        .zip(old.parsed())
-                        .and_then(|(written, old)| changes::reparsed(old, touched, &written)),
+                    (Some(touched), Some((_, records)), Some(old)) => {
+                        text_of(CONTRACTS).and_then(|text| match old.parsed() {
+                            Some(old) => records
+                                .texts(text, touched)
+                                .and_then(|written| changes::reparsed(old, touched, &written)),
+                            None => Contract::parse_pricing_at(text, &records.ranges),
+                        })
+                    }
                     _ => None,
                 };
                 let sections: Vec<(&str, &str)> = ["settings", "price_lists", "contracts"]

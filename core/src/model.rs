@@ -8,7 +8,10 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,19 +51,20 @@ thread_local! {
     static SKIP_VISIBILITY: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Sets a flag for the life of the guard, resetting it even if deserialisation unwinds.
-struct FlagGuard(&'static std::thread::LocalKey<Cell<bool>>);
+/// Sets a flag for the life of the guard, restoring what it was even if deserialisation
+/// unwinds.
+struct FlagGuard(&'static std::thread::LocalKey<Cell<bool>>, bool);
 
 impl FlagGuard {
     fn new(flag: &'static std::thread::LocalKey<Cell<bool>>) -> Self {
-        flag.with(|d| d.set(true));
-        FlagGuard(flag)
+        FlagGuard(flag, flag.with(|d| d.replace(true)))
     }
 }
 
 impl Drop for FlagGuard {
     fn drop(&mut self) {
-        self.0.with(|d| d.set(false));
+        let was = self.1;
+        self.0.with(|d| d.set(was));
     }
 }
 
@@ -120,7 +124,7 @@ impl Document {
 /// The contracts of one text of the `contracts` section, each parsed as
 /// [`Contract::parse_pricing`] parses it; the engines a change of rules makes share those it
 /// did not write.
-pub(crate) type ParsedContracts = std::sync::Arc<Vec<std::sync::Arc<Item<Contract>>>>;
+pub(crate) type ParsedContracts = Arc<Vec<Arc<Item<Contract>>>>;
 
 impl Contract {
     /// A `contracts` array given as its text, each contract parsed as
@@ -130,6 +134,30 @@ impl Contract {
         let _direct = FlagGuard::new(&DIRECT);
         let _skip = FlagGuard::new(&SKIP_VISIBILITY);
         serde_json::from_str(json).ok()
+    }
+
+    /// The contracts of a `contracts` section's `text` at `ranges` (one per contract, in
+    /// order), each parsed as [`Contract::parse_pricing`] parses it, in parallel; `None` if
+    /// anything at all is wrong with one. What an engine opened from a snapshot (which keeps
+    /// no parse) reads for its first change of rules.
+    pub(crate) fn parse_pricing_at(text: &str, ranges: &[Range<usize>]) -> Option<ParsedContracts> {
+        // Large enough that a chunk's guards and vector cost nothing next to its parse.
+        const CHUNK: usize = 512;
+        let chunks = ranges
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let _direct = FlagGuard::new(&DIRECT);
+                let _skip = FlagGuard::new(&SKIP_VISIBILITY);
+                chunk
+                    .iter()
+                    .map(|range| {
+                        let contract = serde_json::from_str(text.get(range.clone())?).ok()?;
+                        Some(Arc::new(Item::Ok(contract)))
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Arc::new(chunks.into_iter().flatten().collect()))
     }
 }
 

@@ -10,7 +10,7 @@
 //! | 20 | 32 | BLAKE3 hash of the payload |
 //! | 52 | 2 | length of the engine version, u16 little-endian |
 //! | 54 | n | the engine version (UTF-8), as [`Engine::engine_version`] gives it |
-//! | 54 + n | payload length | the payload: the index, the compile warnings (and the build's, before the day was applied to them), what a change of contracts alone is compiled against, and the source (its text and where each section is, with its hash), in postcard, cut into parts (see `PARTS` below) |
+//! | 54 + n | payload length | the payload: the index, the compile warnings (and the build's, before the day was applied to them), what a change of contracts alone is compiled against, and the source (its text, where each section is, with its hash, and where each contract is in the `contracts` section, with its hash and id), in postcard, cut into parts (see `PARTS` below) |
 //!
 //! A build reads only its own format version: the payload is the index's own types, so any
 //! change to them bumps [`FORMAT_VERSION`] (a committed snapshot in the conformance tests,
@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compile::{ContractRecords, StoredContracts};
 use crate::engine::Engine;
 use crate::error::{BuildWarnings, Diagnostic, SnapshotError};
 use crate::index::approvals::ApprovalIndex;
@@ -35,7 +36,7 @@ use crate::index::{
     Audiences, BuildState, Catalog, CurrencyDef, CurrencyId, IdVec, Index, Pricing, RefIndex,
     SearchIndex, Settings, StockIndex, VisibilityIndex,
 };
-use crate::source::{SectionSpan, Source};
+use crate::source::{Section, SectionSpan, Source, CONTRACTS};
 
 /// The first 8 bytes of every snapshot.
 ///
@@ -49,7 +50,7 @@ pub const MAGIC: &[u8; 8] = b"TARIFSNP";
 /// ```
 /// assert!(tarif::snapshot::FORMAT_VERSION >= 1);
 /// ```
-pub const FORMAT_VERSION: u32 = 20;
+pub const FORMAT_VERSION: u32 = 21;
 
 /// Bytes before the engine version: magic, format version, payload length, hash, version length.
 const FIXED_HEADER: usize = 8 + 4 + 8 + 32 + 2;
@@ -224,8 +225,38 @@ fn decoded<T>(slot: Slot<T>) -> Result<T, SnapshotError> {
 
 type Slot<T> = Option<Result<T, SnapshotError>>;
 
-/// The source as a snapshot stores it: its text and where each section is.
-type SourceIn<'a> = Option<(&'a str, Vec<SectionSpan>)>;
+/// The source as a snapshot stores it: its text, where each section is, and the `contracts`
+/// section by contract (what a change of rules reads; found again from the text otherwise).
+type SourceIn<'a> = Option<(&'a str, Vec<SectionSpan>, Option<StoredContracts>)>;
+
+/// The source as it is opened: the stored contracts checked against their section's text.
+type SourceOut<'a> = Option<(&'a str, Vec<SectionSpan>, Option<ContractRecords>)>;
+
+/// The source of a snapshot, its contracts read against their section.
+fn opened_source(stored: SourceIn<'_>) -> Result<SourceOut<'_>, SnapshotError> {
+    let Some((text, spans, contracts)) = stored else {
+        return Ok(None);
+    };
+    let inside = |at: usize| text.is_char_boundary(at);
+    if !spans
+        .iter()
+        .all(|s| s.start <= s.end && inside(s.start) && inside(s.end))
+    {
+        return Err(corrupt("a section of the source is outside its text"));
+    }
+    let contracts = match contracts {
+        None => None,
+        Some(stored) => {
+            let section = spans
+                .iter()
+                .find(|s| &*s.name == CONTRACTS)
+                .and_then(|s| text.get(s.start..s.end));
+            let records = section.and_then(|section| ContractRecords::from_stored(stored, section));
+            Some(records.ok_or_else(|| corrupt("the contracts stored are not their section's"))?)
+        }
+    };
+    Ok(Some((text, spans, contracts)))
+}
 
 /// The parts of a payload being decoded, each filled by its own task.
 #[derive(Default)]
@@ -239,7 +270,7 @@ struct Decoding<'a> {
     refs: Slot<Arc<RefIndex>>,
     search: Slot<Arc<SearchIndex>>,
     stock: Slot<Arc<StockIndex>>,
-    source: Slot<SourceIn<'a>>,
+    source: Slot<SourceOut<'a>>,
 }
 
 /// Temporary files of concurrent saves in one process get distinct names.
@@ -285,7 +316,12 @@ impl Engine {
         let out = part(&index.refs, out)?;
         let out = part(&index.search, out)?;
         let out = part(&index.stock, out)?;
-        let mut out = part(&self.source.as_ref().map(Source::spans), out)?;
+        let source: SourceIn<'_> = self.source.as_ref().map(|source| {
+            let (text, spans) = source.spans();
+            let contracts = source.section(CONTRACTS).and_then(Section::contracts);
+            (text, spans, contracts.map(|c| c.stored()))
+        });
+        let mut out = part(&source, out)?;
         let body = out.get(start..).unwrap_or_default();
         let len = (body.len() as u64).to_le_bytes();
         let hash = *blake3::hash(body).as_bytes();
@@ -342,7 +378,7 @@ impl Engine {
             s.spawn(|_| *search_out = Some(decode(search)));
             s.spawn(|_| *refs_out = Some(decode(refs)));
             s.spawn(|_| *catalog_out = Some(decode(catalog)));
-            s.spawn(|_| *source_out = Some(decode(source)));
+            s.spawn(|_| *source_out = Some(decode(source).and_then(opened_source)));
             s.spawn(|_| *audiences_out = Some(decode(audiences)));
             s.spawn(|_| *visibility_out = Some(decode(visibility)));
             s.spawn(|_| *stock_out = Some(decode(stock)));
@@ -360,16 +396,13 @@ impl Engine {
                 header.engine_version
             )));
         }
-        let source = decoded(parts.source)?;
-        if let Some((text, spans)) = &source {
-            let inside = |at: usize| text.is_char_boundary(at);
-            if !spans
-                .iter()
-                .all(|s| s.start <= s.end && inside(s.start) && inside(s.end))
-            {
-                return Err(corrupt("a section of the source is outside its text"));
+        let source = decoded(parts.source)?.map(|(text, spans, contracts)| {
+            let source = Source::compiled(Arc::from(text), spans);
+            if let Some(section) = source.section(CONTRACTS) {
+                section.set_contracts(contracts.map(Arc::new));
             }
-        }
+            source
+        });
         let index = Index {
             version,
             settings,
@@ -388,7 +421,7 @@ impl Engine {
             warnings,
             build_warnings,
             Arc::new(build_state),
-            source.map(|(text, spans)| Source::compiled(Arc::from(text), spans)),
+            source,
         ))
     }
 
@@ -479,6 +512,22 @@ mod tests {
             .unwrap()
             .to_snapshot_bytes()
             .unwrap()
+    }
+
+    #[test]
+    fn an_opened_engine_knows_where_its_contracts_are_without_reading_them() {
+        let doc = tarif_sample::distributor_json();
+        let engine = Engine::from_json(&doc).unwrap();
+        let opened = Engine::from_snapshot_bytes(&engine.to_snapshot_bytes().unwrap()).unwrap();
+        let contracts = opened
+            .source
+            .as_ref()
+            .and_then(|s| s.section(CONTRACTS))
+            .unwrap();
+        let known = contracts.known_contracts().unwrap();
+        let read = crate::compile::contract_records(contracts.text()).unwrap();
+        assert_eq!(*known, read);
+        assert!(known.ids.is_some());
     }
 
     #[test]

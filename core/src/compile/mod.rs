@@ -34,7 +34,7 @@ pub(crate) use prices::{patch as patch_prices, Group as PriceGroup};
 pub(crate) use stock::patch as patch_stock;
 pub(crate) use version::{
     canonical, contract_records, hashed, record_hashes, ContractRecords, Known, PriceHashes,
-    Records,
+    Records, StoredContracts,
 };
 
 /// How to compile.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use ahash::AHashMap;
@@ -113,6 +114,65 @@ impl ContractRecords {
             hasher.update(&hash.to_le_bytes());
         }
         *hasher.finalize().as_bytes()
+    }
+}
+
+/// [`ContractRecords`] as a snapshot stores them, so that an engine opened from one finds its
+/// contracts without reading the section: the ids in document order in place of the map.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StoredContracts {
+    hashes: Vec<u128>,
+    ranges: Vec<Range<usize>>,
+    ids: Option<Vec<Box<str>>>,
+}
+
+impl ContractRecords {
+    /// These records as a snapshot stores them.
+    pub(crate) fn stored(&self) -> StoredContracts {
+        let ids = self.ids.as_ref().and_then(|ids| {
+            let mut in_order = vec![Box::<str>::default(); self.ranges.len()];
+            for (id, &at) in ids.iter() {
+                *in_order.get_mut(at)? = id.clone();
+            }
+            Some(in_order)
+        });
+        StoredContracts {
+            hashes: self.hashes.clone(),
+            ranges: self.ranges.clone(),
+            ids,
+        }
+    }
+
+    /// The records a snapshot stored for the section `text`, or `None` if they cannot be its
+    /// (counts that differ, a range outside the text, an id given twice).
+    pub(crate) fn from_stored(stored: StoredContracts, text: &str) -> Option<ContractRecords> {
+        let StoredContracts {
+            hashes,
+            ranges,
+            ids,
+        } = stored;
+        let inside = |r: &Range<usize>| r.start <= r.end && text.get(r.clone()).is_some();
+        if hashes.len() != ranges.len() || !ranges.iter().all(inside) {
+            return None;
+        }
+        let ids = match ids {
+            Some(ids) if ids.len() == ranges.len() => {
+                let mut map = AHashMap::with_capacity(ids.len());
+                for (at, id) in ids.into_iter().enumerate() {
+                    if map.insert(id, at).is_some() {
+                        return None;
+                    }
+                }
+                Some(Arc::new(map))
+            }
+            Some(_) => return None,
+            None => None,
+        };
+        Some(ContractRecords {
+            hashes,
+            ranges,
+            ids,
+        })
     }
 }
 
@@ -849,6 +909,29 @@ mod tests {
             assert!(contracts.ids.is_none(), "{unkeyed}");
             assert_eq!(hashed(CONTRACTS, unkeyed).unwrap().0, contracts.hash());
         }
+    }
+
+    #[test]
+    fn stored_contracts_read_back_only_against_a_text_they_fit() {
+        let json = r#"[{"id": "a"}, {"id": "b", "rules": []}, {"id": "c"}]"#;
+        let records = contract_records(json).unwrap();
+        let again = ContractRecords::from_stored(records.stored(), json).unwrap();
+        assert_eq!(again, records);
+        let unkeyed = contract_records(r#"[{"id": "a"}, {"id": "a"}]"#).unwrap();
+        let stored = unkeyed.stored();
+        assert!(stored.ids.is_none());
+        assert_eq!(ContractRecords::from_stored(stored, json).unwrap(), unkeyed);
+        let short = &json[..json.len() - 8];
+        assert!(ContractRecords::from_stored(records.stored(), short).is_none());
+        let mut stored = records.stored();
+        stored.hashes.pop();
+        assert!(ContractRecords::from_stored(stored, json).is_none());
+        let mut stored = records.stored();
+        stored.ids.as_mut().unwrap()[2] = "a".into();
+        assert!(ContractRecords::from_stored(stored, json).is_none());
+        let mut stored = records.stored();
+        stored.ids.as_mut().unwrap().pop();
+        assert!(ContractRecords::from_stored(stored, json).is_none());
     }
 
     #[test]
