@@ -50,6 +50,18 @@ impl Diags {
         });
     }
 
+    /// Records what `other` found, after what this collector has.
+    pub(crate) fn append(&mut self, other: Diags) {
+        let at = self.list.len();
+        self.expiring.extend(
+            other
+                .expiring
+                .into_iter()
+                .map(|e| Expiring { at: at + e.at, ..e }),
+        );
+        self.list.extend(other.list);
+    }
+
     /// Whether nothing at all was reported, the warnings that depend on the day included.
     pub(crate) fn is_clean(&self) -> bool {
         self.list.is_empty() && self.expiring.is_empty()
@@ -151,5 +163,22 @@ mod tests {
         );
         assert_eq!(join("contracts[3]", ""), "contracts[3]");
         assert_eq!(join("", "format"), "format");
+    }
+
+    #[test]
+    fn appended_problems_keep_their_place_after_the_others() {
+        let code = Code::UnknownReference;
+        let mut diags = Diags::default();
+        diags.error(code, "a", String::new(), &[]);
+        diags.expiring(Instant(0), Code::Expired, "b", String::new(), &[]);
+        let mut other = Diags::default();
+        other.error(code, "c", String::new(), &[]);
+        other.expiring(Instant(0), Code::Expired, "d", String::new(), &[]);
+        other.error(code, "e", String::new(), &[]);
+        diags.append(other);
+        diags.error(code, "f", String::new(), &[]);
+        diags.judge(Instant(1), [0; 4]);
+        let paths: Vec<&str> = diags.list.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["a", "b", "c", "d", "e", "f"]);
     }
 }

@@ -988,6 +988,39 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_contracts_problems_come_in_document_order_audiences_included() {
+        // Audiences are resolved side by side before the contracts are read one by one.
+        let found = problems(
+            r#"{"format": "tarif/1", "accounts": [{"id": "A"}],
+              "contracts": [
+                {"id": "k", "audience": {"accounts": ["A", "nobody"]}, "rules": [
+                   {"id": "r", "step": "nowhere", "products": "all", "percent": "-5"}]},
+                {"id": "k", "audience": {"accounts": ["ghost"]}},
+                {"id": "m", "audience": {"segments": ["none"]},
+                 "valid": {"from": "2020-02-01", "until": "2020-01-01"}},
+                {"id": "n", "audience": {}}]}"#,
+        );
+        let found: Vec<(&str, &str)> = found
+            .iter()
+            .map(|(c, p)| (c.as_str(), p.as_str()))
+            .filter(|(_, p)| p.starts_with("contracts"))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("UNKNOWN_REFERENCE", "contracts[0].audience.accounts[1]"),
+                ("UNKNOWN_STEP", "contracts[0].rules[0].step"),
+                ("DUPLICATE_ID", "contracts[1].id"),
+                ("UNKNOWN_REFERENCE", "contracts[2].audience.segments[0]"),
+                ("INVALID_INTERVAL", "contracts[2].valid"),
+                ("INVALID_TYPE", "contracts[3].audience"),
+                // Judged as of the day, after the others.
+                ("EXPIRED", "contracts[2].valid"),
+            ]
+        );
+    }
+
     fn phases_of(json: &str) -> Vec<(String, usize, usize)> {
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);

@@ -4,6 +4,7 @@ use std::borrow::Borrow;
 use std::sync::Arc;
 
 use ahash::{AHashMap, AHashSet};
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
@@ -209,7 +210,7 @@ pub(crate) fn build_lists(
 /// The contracts' rules over `lists`, and each wide audience's rules resolved per product.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_rules(
-    contracts: &[impl Borrow<Item<Contract>>],
+    contracts: &[impl Borrow<Item<Contract>> + Sync],
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
@@ -729,7 +730,7 @@ struct Indexed {
 
 #[allow(clippy::too_many_arguments)]
 fn read_contracts(
-    contracts: &[impl Borrow<Item<Contract>>],
+    contracts: &[impl Borrow<Item<Contract>> + Sync],
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
@@ -741,6 +742,24 @@ fn read_contracts(
 ) {
     let tz = settings.timezone;
     let mut contract_ids: AHashSet<&str> = AHashSet::with_capacity(contracts.len());
+    // A contract's audience depends on nothing read before it, and resolving it misses the
+    // cache twice (the parsed contract, the account map): the audiences are resolved side by
+    // side first, each one's problems reported where the loop meets its contract.
+    let mut resolved: Vec<Option<(SmallVec<[AudKey; 2]>, Diags)>> = contracts
+        .par_iter()
+        .enumerate()
+        .with_min_len(256)
+        .map(|(i, c)| {
+            let c = c.borrow().ok()?;
+            let mut found = Diags::default();
+            let keys = audiences.resolve(
+                &c.audience,
+                || format!("contracts[{i}].audience"),
+                &mut found,
+            );
+            Some((keys, found))
+        })
+        .collect();
     let contracts = contracts.iter().map(Borrow::borrow);
     for (i, c) in items(contracts, "contracts", diags) {
         let path = format!("contracts[{i}]");
@@ -762,7 +781,13 @@ fn read_contracts(
         }) else {
             continue;
         };
-        let audience = audiences.resolve(&c.audience, || format!("{path}.audience"), diags);
+        let audience = match resolved.get_mut(i).and_then(Option::take) {
+            Some((audience, found)) => {
+                diags.append(found);
+                audience
+            }
+            None => audiences.resolve(&c.audience, || format!("{path}.audience"), diags),
+        };
         let validity = values::validity(c.valid.as_ref(), tz, || format!("{path}.valid"), diags);
         if validity.until < Instant::MAX {
             diags.expiring(
