@@ -210,7 +210,7 @@ pub(crate) fn build_lists(
 /// The contracts' rules over `lists`, and each wide audience's rules resolved per product.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_rules(
-    contracts: &[impl Borrow<Item<Contract>> + Sync],
+    contracts: &[impl Borrow<Item<Contract>>],
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
@@ -730,7 +730,7 @@ struct Indexed {
 
 #[allow(clippy::too_many_arguments)]
 fn read_contracts(
-    contracts: &[impl Borrow<Item<Contract>> + Sync],
+    contracts: &[impl Borrow<Item<Contract>>],
     settings: &Settings,
     currencies: &Currencies,
     catalog: &mut CatalogBuild,
@@ -742,26 +742,24 @@ fn read_contracts(
 ) {
     let tz = settings.timezone;
     let mut contract_ids: AHashSet<&str> = AHashSet::with_capacity(contracts.len());
+    let contracts = items(contracts.iter().map(Borrow::borrow), "contracts", diags);
     // A contract's audience depends on nothing read before it, and resolving it misses the
     // cache twice (the parsed contract, the account map): the audiences are resolved side by
     // side first, each one's problems reported where the loop meets its contract.
-    let mut resolved: Vec<Option<(SmallVec<[AudKey; 2]>, Diags)>> = contracts
+    let resolved: Vec<(SmallVec<[AudKey; 2]>, Diags)> = contracts
         .par_iter()
-        .enumerate()
         .with_min_len(256)
         .map(|(i, c)| {
-            let c = c.borrow().ok()?;
             let mut found = Diags::default();
             let keys = audiences.resolve(
                 &c.audience,
                 || format!("contracts[{i}].audience"),
                 &mut found,
             );
-            Some((keys, found))
+            (keys, found)
         })
         .collect();
-    let contracts = contracts.iter().map(Borrow::borrow);
-    for (i, c) in items(contracts, "contracts", diags) {
+    for ((i, c), (audience, found)) in contracts.into_iter().zip(resolved) {
         let path = format!("contracts[{i}]");
         if !values::id_ok(&c.id, || format!("{path}.id"), diags) {
             continue;
@@ -781,13 +779,7 @@ fn read_contracts(
         }) else {
             continue;
         };
-        let audience = match resolved.get_mut(i).and_then(Option::take) {
-            Some((audience, found)) => {
-                diags.append(found);
-                audience
-            }
-            None => audiences.resolve(&c.audience, || format!("{path}.audience"), diags),
-        };
+        diags.append(found);
         let validity = values::validity(c.valid.as_ref(), tz, || format!("{path}.valid"), diags);
         if validity.until < Instant::MAX {
             diags.expiring(

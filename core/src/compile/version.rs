@@ -151,7 +151,7 @@ impl ContractRecords {
             ranges,
             ids,
         } = stored;
-        let inside = |r: &Range<usize>| r.start <= r.end && text.get(r.clone()).is_some();
+        let inside = |r: &Range<usize>| text.get(r.clone()).is_some();
         if hashes.len() != ranges.len() || !ranges.iter().all(inside) {
             return None;
         }
