@@ -2,11 +2,11 @@
 
 use std::ops::ControlFlow;
 
+use ahash::AHashMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::lookup::Meaning;
-use super::numbering::number_distinct;
 use super::quote::{Candidate, Ctx, Recorder, RuleRef, Silent};
 use super::visibility::Capabilities;
 use super::Engine;
@@ -314,6 +314,53 @@ impl BatchAt<'_> {
             other => other,
         }
     }
+}
+
+/// Numbers the distinct strings of a column in order of first appearance: each row's number,
+/// and the strings by number. Each thread numbers a part of the column, then the parts' numbers
+/// are merged in column order, so the numbering is the same on any thread count.
+fn number_distinct<S: AsRef<str> + Sync>(column: &[S]) -> (Vec<u32>, Vec<&str>) {
+    let part = column
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(CHUNK);
+    let parts: Vec<(Vec<u32>, Vec<&str>)> = column.par_chunks(part).map(number_part).collect();
+    let mut numbers: AHashMap<&str, u32> = AHashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut of_row = Vec::with_capacity(column.len());
+    for (rows, texts) in parts {
+        let global: Vec<u32> = texts
+            .iter()
+            .map(|&text| number(&mut numbers, &mut distinct, text))
+            .collect();
+        of_row.extend(
+            rows.iter()
+                .map(|&local| global.get(local as usize).copied().unwrap_or(u32::MAX)),
+        );
+    }
+    (of_row, distinct)
+}
+
+fn number_part<S: AsRef<str>>(column: &[S]) -> (Vec<u32>, Vec<&str>) {
+    let mut numbers: AHashMap<&str, u32> = AHashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    let of_row = column
+        .iter()
+        .map(|text| number(&mut numbers, &mut distinct, text.as_ref()))
+        .collect();
+    (of_row, distinct)
+}
+
+/// The number of `text`, a new one if it has none yet.
+fn number<'a>(
+    numbers: &mut AHashMap<&'a str, u32>,
+    distinct: &mut Vec<&'a str>,
+    text: &'a str,
+) -> u32 {
+    *numbers.entry(text).or_insert_with(|| {
+        distinct.push(text);
+        u32::try_from(distinct.len() - 1).unwrap_or(u32::MAX)
+    })
 }
 
 /// Builds a batch answer [`BATCH_STEP`] rows at a time with `price` (given the rows of a step),

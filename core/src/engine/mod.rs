@@ -7,7 +7,6 @@
 pub mod batch;
 pub mod explain;
 pub mod lookup;
-mod numbering;
 pub mod order;
 pub mod quote;
 pub mod search;
