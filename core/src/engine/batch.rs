@@ -929,6 +929,36 @@ impl Engine {
 mod tests {
     use super::*;
 
+    #[test]
+    fn strings_are_numbered_in_order_of_first_appearance_across_parts() {
+        // Three parts on three threads: strings first seen in each part, and strings of an
+        // earlier part seen again later.
+        let column: Vec<String> = (0..20_000u64)
+            .map(|row| format!("S{}", (row * 7_919) % (row / 5 + 1)))
+            .collect();
+        let mut expected = AHashMap::new();
+        let mut expected_texts: Vec<&str> = Vec::new();
+        let expected_rows: Vec<u32> = column
+            .iter()
+            .map(|text| {
+                *expected.entry(text.as_str()).or_insert_with(|| {
+                    expected_texts.push(text);
+                    expected_texts.len() as u32 - 1
+                })
+            })
+            .collect();
+        for threads in [1, 3] {
+            let numbered = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map(|pool| pool.install(|| number_distinct(&column)));
+            assert_eq!(
+                numbered.ok(),
+                Some((expected_rows.clone(), expected_texts.clone()))
+            );
+        }
+    }
+
     fn shared_references_engine() -> Engine {
         Engine::from_json(
             &serde_json::json!({
