@@ -222,8 +222,8 @@ impl FromIterator<String> for Texts {
 }
 
 impl Batch {
-    /// Prices the batch on this thread (the core spreads it over its pool), in the core's
-    /// steps, checking the abort flag between them.
+    /// Prices the batch (the core runs it on a thread of its own and its pool), this thread
+    /// checking the abort flag and reporting the rows priced every time the core looks.
     pub fn price(&self) -> Result<tarif::BatchResult, Failure> {
         self.watch.check()?;
         let at = match &self.at {
@@ -231,9 +231,13 @@ impl Batch {
             Instants::One(i) => BatchAt::One(*i),
         };
         let rows = self.accounts.len();
+        let mut reported = None;
         let between = |done| {
             if let Some(progress) = &self.progress {
-                progress(done, rows);
+                if reported != Some(done) {
+                    reported = Some(done);
+                    progress(done, rows);
+                }
             }
             match self.watch.check() {
                 Ok(()) => ControlFlow::Continue(()),

@@ -50,27 +50,45 @@ impl Instants {
     }
 }
 
-/// What a batch does between two steps, with the GIL: checks for signals (Ctrl-C) and reports
-/// progress; an exception from either is kept in `raised` and stops the batch.
-pub(crate) fn between_steps(
-    progress: &Option<Py<PyAny>>,
-    done: usize,
+/// What a batch does each time the core hands control back to Python (every few tens of
+/// milliseconds, with the GIL): checks for signals (Ctrl-C) and calls `progress(done, total)`
+/// when rows were priced since the last call; an exception from either is kept in `raised`
+/// and stops the batch.
+pub(crate) struct Watcher {
+    progress: Option<Py<PyAny>>,
     total: usize,
-    raised: &mut Option<PyErr>,
-) -> ControlFlow<()> {
-    Python::attach(|py| {
-        let outcome = py.check_signals().and_then(|()| match progress {
-            Some(callback) => callback.call1(py, (done, total)).map(drop),
-            None => Ok(()),
-        });
-        match outcome {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(err) => {
-                *raised = Some(err);
-                ControlFlow::Break(())
-            }
+    reported: Option<usize>,
+    pub(crate) raised: Option<PyErr>,
+}
+
+impl Watcher {
+    pub(crate) fn new(progress: Option<Py<PyAny>>, total: usize) -> Self {
+        Watcher {
+            progress,
+            total,
+            reported: None,
+            raised: None,
         }
-    })
+    }
+
+    pub(crate) fn between(&mut self, done: usize) -> ControlFlow<()> {
+        Python::attach(|py| {
+            let outcome = py.check_signals().and_then(|()| match &self.progress {
+                Some(callback) if self.reported != Some(done) => {
+                    self.reported = Some(done);
+                    callback.call1(py, (done, self.total)).map(drop)
+                }
+                _ => Ok(()),
+            });
+            match outcome {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => {
+                    self.raised = Some(err);
+                    ControlFlow::Break(())
+                }
+            }
+        })
+    }
 }
 
 /// A batch's lines as read from a table: the columns, the instants, and the table itself.
@@ -242,14 +260,11 @@ pub(crate) fn quote_many<'py>(
     let at = instants.batch_at();
     let currency = optional_text(args.currency, "currency")?;
     let currency = currency.as_deref();
-    let total = qtys.len();
-    // Set between two steps when Python has an exception to raise: a signal's (Ctrl-C) or the
-    // progress callback's.
-    let mut raised: Option<PyErr> = None;
+    let mut watcher = Watcher::new(progress, qtys.len());
     let batch = py.detach(|| -> Result<Option<RecordBatch>> {
         let accounts = accounts.view();
         let refs = refs.view();
-        let between = |done: usize| between_steps(&progress, done, total, &mut raised);
+        let between = |done: usize| watcher.between(done);
         let batch = if args.detail {
             let out = guarded(|| {
                 engine.quote_many_detailed_in_steps(&accounts, &refs, &qtys, at, currency, between)
@@ -273,7 +288,8 @@ pub(crate) fn quote_many<'py>(
         }))
     })?;
     let Some(batch) = batch else {
-        return Err(raised
+        return Err(watcher
+            .raised
             .unwrap_or_else(|| PyKeyboardInterrupt::new_err("the batch was interrupted"))
             .into());
     };

@@ -541,10 +541,10 @@ impl Engine {
     /// and `line_total` (`decimal128`, null unless `OK`), `currency` and `buyable` (whether the
     /// account may buy the product, as `Quote.buyable`; null unless `OK`).
     ///
-    /// The batch is priced in steps of `BATCH_STEP` rows; between steps it checks for signals
-    /// (Ctrl-C raises `KeyboardInterrupt` within one step, tens of milliseconds) and calls
-    /// `progress(done, total)` if given (a tqdm bar's `update` fits:
-    /// `lambda done, total: bar.update(done - bar.n)`).
+    /// The batch is priced as one, on the core's threads; every 20 ms this thread checks for
+    /// signals (Ctrl-C raises `KeyboardInterrupt`, tens of milliseconds later) and calls
+    /// `progress(done, total)` if given and rows were priced since its last call (a tqdm bar's
+    /// `update` fits: `lambda done, total: bar.update(done - bar.n)`).
     ///
     /// `at` is one instant for every line, or a column of them (a list or an Arrow array of
     /// strings, dates or aware datetimes; a table's own `at` column is used when `at` is not

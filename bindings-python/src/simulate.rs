@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use tarif::wire::arrow::{amount_column, empty_scale};
 use tarif::Simulation;
 
-use crate::batch::{between_steps, TableLines};
+use crate::batch::{TableLines, Watcher};
 use crate::convert::optional_text;
 use crate::engine::Engine;
 use crate::errors::{guarded, input, Result};
@@ -44,8 +44,7 @@ pub(crate) fn simulate_tables<'py>(
         engines.iter().map(|e| Arc::clone(&e.get().inner)).collect();
     let table = TableLines::read(&base, lines, at)?;
     let currency = optional_text(currency, "currency")?;
-    let total = table.qtys.len() * (1 + engines.len());
-    let mut raised: Option<PyErr> = None;
+    let mut watcher = Watcher::new(progress, table.qtys.len() * (1 + engines.len()));
     let out = py.detach(|| -> Result<Option<(Option<RecordBatch>, RecordBatch)>> {
         let accounts = table.accounts.view();
         let refs = table.refs.view();
@@ -54,7 +53,7 @@ pub(crate) fn simulate_tables<'py>(
             .map(String::as_str)
             .zip(engines.iter().map(|e| e.as_ref()))
             .collect();
-        let between = |done: usize| between_steps(&progress, done, total, &mut raised);
+        let between = |done: usize| watcher.between(done);
         let scale = empty_scale(&base, currency.as_deref());
         let run_names: Vec<&str> = std::iter::once("base")
             .chain(names.iter().map(String::as_str))
@@ -99,7 +98,8 @@ pub(crate) fn simulate_tables<'py>(
         )))
     })?;
     let Some((lines, groups)) = out else {
-        return Err(raised
+        return Err(watcher
+            .raised
             .unwrap_or_else(|| PyKeyboardInterrupt::new_err("the simulation was interrupted"))
             .into());
     };

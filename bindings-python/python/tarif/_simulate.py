@@ -64,8 +64,8 @@ def simulate(
     or Polars DataFrame); any other column is kept in ``Simulation.lines``. Every line is
     priced at its own ``at`` (else ``at``, else now, read once). Amounts are exact
     ``decimal128`` unless ``floats=True`` asks for ``float64`` (for plotting, never for money
-    that goes back into a system). Ctrl-C interrupts it between steps; ``progress(done,
-    total)`` is called between steps.
+    that goes back into a system). Ctrl-C interrupts it within tens of milliseconds;
+    ``progress(done, total)`` is called as lines are priced.
 
     ``per_line=False`` computes the groups alone (``Simulation.lines`` is ``None``): the lines
     are priced a step at a time and added up, so memory grows with the distinct accounts,

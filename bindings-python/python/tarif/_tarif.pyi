@@ -255,9 +255,10 @@ class Engine:
         keep: bool = False,
     ) -> pyarrow.Table:
         """Columns are lists, numpy arrays or pyarrow arrays; or pass one table (anything with
-        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty`` (and ``at``). Priced in
-        steps of 32,768 rows: between steps Ctrl-C raises ``KeyboardInterrupt`` and
-        ``progress(done, total)`` is called. ``detail`` adds ``product``, ``rule``, ``base_price``,
+        ``__arrow_c_stream__``) with columns ``account``, ``sku``, ``qty`` (and ``at``). Priced as
+        one batch on the core's threads: every 20 ms Ctrl-C is checked (it raises
+        ``KeyboardInterrupt``) and ``progress(done, total)`` is called if rows were priced since
+        its last call. ``detail`` adds ``product``, ``rule``, ``base_price``,
         ``list_price``, ``cost``; ``keep`` returns the table's own columns first."""
     def search(
         self,

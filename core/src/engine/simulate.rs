@@ -8,7 +8,9 @@ use ahash::AHashMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::batch::{check_lengths, step_rows, BatchAt, BatchDetail, BatchResult, BATCH_STEP};
+use super::batch::{
+    check_lengths, step_rows, BatchAt, BatchDetail, BatchResult, Watch, BATCH_STEP,
+};
 use super::quote::RuleRef;
 use super::Engine;
 use crate::error::{QueryError, Status};
@@ -690,8 +692,15 @@ impl Engine {
         at: BatchAt<'_>,
         currency: Option<&str>,
     ) -> PricedStep<'e, 'q> {
-        let (result, detail, order) =
-            self.price_rows_in_product_order(accounts, refs, qtys, at, currency, false);
+        let (result, detail, order) = self.price_rows_in_product_order(
+            accounts,
+            refs,
+            qtys,
+            at,
+            currency,
+            false,
+            &Watch::default(),
+        );
         PricedStep {
             result,
             detail,
@@ -724,8 +733,15 @@ impl Engine {
         let price = |start: usize| {
             let end = (start + BATCH_STEP).min(rows);
             let (a, r, q) = step_rows(accounts, refs, qtys, start..end);
-            let (result, detail, order) =
-                self.price_rows_in_product_order(a, r, q, at.rows(start..end), currency, false);
+            let (result, detail, order) = self.price_rows_in_product_order(
+                a,
+                r,
+                q,
+                at.rows(start..end),
+                currency,
+                false,
+                &Watch::default(),
+            );
             let step = PricedStep {
                 result,
                 detail,
