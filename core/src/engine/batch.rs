@@ -766,6 +766,11 @@ impl Engine {
         R: AsRef<str> + Sync,
     {
         let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency, watch);
+        if watch.stopped() {
+            // Nothing of a stopped batch is kept: columns of millions of rows are not built
+            // for it.
+            return BatchResult::default();
+        }
         let mut out = BatchResult::unpriced(status);
         let priced = price_jobs(&jobs, watch, |job| self.price_job(job));
         for (jobs, priced) in jobs.chunks(CHUNK).zip(priced.chunks(CHUNK)) {
@@ -887,6 +892,9 @@ impl Engine {
     {
         let rows = accounts.len();
         let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency, watch);
+        if watch.stopped() {
+            return Default::default();
+        }
         let mut out = BatchResult::unpriced(status);
         let mut detail = BatchDetail {
             sku: vec![None; rows],
