@@ -289,21 +289,67 @@ pub fn empty_scale(engine: &Engine, currency: Option<&str>) -> u32 {
 /// (a 29-digit amount next to a 10-decimal one); then the column is `decimal256(76, s)`, which
 /// holds any pair of `Decimal`s (29 integer digits + 28 decimals) exactly.
 pub fn amount_column(values: &[Option<Decimal>], empty_scale: u32) -> Result<ArrayRef, ArrowError> {
-    let scale = values
-        .par_iter()
+    amounts_of(Amounts::Column(values), empty_scale)
+}
+
+/// An amount column of one given type, `decimal128(38, scale)`, as a file written chunk by
+/// chunk needs: a value with more decimals, or more digits, than the column holds is an error,
+/// never rounded.
+pub fn amount_column_at(values: &[Option<Decimal>], scale: u32) -> Result<ArrayRef, ArrowError> {
+    amounts_at(Amounts::Column(values), scale)
+}
+
+/// The values of an amount column, read where they are: a batch's millions of amounts are not
+/// gathered into a vector of their own first (fresh memory is what a large batch pays most
+/// for).
+#[derive(Clone, Copy)]
+enum Amounts<'a> {
+    /// Each row's amount, or none.
+    Column(&'a [Option<Decimal>]),
+    /// A batch's amounts, on the rows whose status is `OK` (the others have none).
+    Priced(&'a [Decimal], &'a [Status]),
+}
+
+impl<'a> Amounts<'a> {
+    fn rows(self) -> usize {
+        match self {
+            Amounts::Column(values) => values.len(),
+            Amounts::Priced(values, _) => values.len(),
+        }
+    }
+
+    fn get(self, row: usize) -> Option<Decimal> {
+        match self {
+            Amounts::Column(values) => values.get(row).copied().flatten(),
+            Amounts::Priced(values, status) => values
+                .get(row)
+                .copied()
+                .filter(|_| status.get(row) == Some(&Status::Ok)),
+        }
+    }
+
+    fn values(self) -> impl Iterator<Item = Option<Decimal>> + 'a {
+        (0..self.rows()).map(move |row| self.get(row))
+    }
+}
+
+/// [`amount_column`] of `amounts`.
+fn amounts_of(amounts: Amounts<'_>, empty_scale: u32) -> Result<ArrayRef, ArrowError> {
+    let scale = (0..amounts.rows())
+        .into_par_iter()
         .with_min_len(ROWS_PER_TASK)
-        .flatten()
-        .map(Decimal::scale)
+        .filter_map(|row| amounts.get(row))
+        .map(|v| v.scale())
         .max()
         .unwrap_or(empty_scale);
-    if let Some(column) = narrow(values, scale)? {
+    if let Some(column) = narrow(amounts, scale)? {
         return Ok(Arc::new(column));
     }
     let column_scale = i8::try_from(scale)
         .map_err(|_| ArrowError::ComputeError(format!("decimal scale {scale}")))?;
     let ten = i256::from_i128(10);
-    let wide = values
-        .iter()
+    let wide = amounts
+        .values()
         .map(|v| match v {
             None => Some(None),
             Some(v) => (v.scale()..scale)
@@ -319,15 +365,13 @@ pub fn amount_column(values: &[Option<Decimal>], empty_scale: u32) -> Result<Arr
     Ok(Arc::new(column))
 }
 
-/// An amount column of one given type, `decimal128(38, scale)`, as a file written chunk by
-/// chunk needs: a value with more decimals, or more digits, than the column holds is an error,
-/// never rounded.
-pub fn amount_column_at(values: &[Option<Decimal>], scale: u32) -> Result<ArrayRef, ArrowError> {
-    match narrow(values, scale)? {
+/// [`amount_column_at`] of `amounts`.
+fn amounts_at(amounts: Amounts<'_>, scale: u32) -> Result<ArrayRef, ArrowError> {
+    match narrow(amounts, scale)? {
         Some(column) => Ok(Arc::new(column)),
         None => {
-            let misfit = values
-                .iter()
+            let misfit = amounts
+                .values()
                 .flatten()
                 .find(|v| at_scale(v, scale).is_none())
                 .map_or_else(String::new, |v| format!(" `{v}`"));
@@ -350,27 +394,21 @@ fn at_scale(value: &Decimal, scale: u32) -> Option<i128> {
     (mantissa.abs() < 10_i128.pow(u32::from(DECIMAL128_DIGITS))).then_some(mantissa)
 }
 
-/// `values` as `decimal128(38, scale)`, or `None` if one of them does not fit.
-fn narrow(values: &[Option<Decimal>], scale: u32) -> Result<Option<Decimal128Array>, ArrowError> {
+/// `amounts` as `decimal128(38, scale)`, or `None` if one of them does not fit.
+fn narrow(amounts: Amounts<'_>, scale: u32) -> Result<Option<Decimal128Array>, ArrowError> {
     let column_scale = i8::try_from(scale)
         .map_err(|_| ArrowError::ComputeError(format!("decimal scale {scale}")))?;
     // Batches convert millions of amounts: in parallel, straight into the column's buffer.
-    let mantissas: Option<Vec<i128>> = values
-        .par_iter()
+    let mantissas: Option<Vec<i128>> = (0..amounts.rows())
+        .into_par_iter()
         .with_min_len(ROWS_PER_TASK)
-        .map(|v| v.as_ref().map_or(Some(0), |v| at_scale(v, scale)))
+        .map(|row| amounts.get(row).map_or(Some(0), |v| at_scale(&v, scale)))
         .collect();
     let Some(mantissas) = mantissas else {
         return Ok(None);
     };
-    let nulls = values.iter().any(Option::is_none).then(|| {
-        NullBuffer::new(
-            values
-                .iter()
-                .map(Option::is_some)
-                .collect::<BooleanBuffer>(),
-        )
-    });
+    let present: BooleanBuffer = amounts.values().map(|v| v.is_some()).collect();
+    let nulls = (present.count_set_bits() < amounts.rows()).then(|| NullBuffer::new(present));
     Decimal128Array::try_new(ScalarBuffer::from(mantissas), nulls)?
         .with_precision_and_scale(DECIMAL128_DIGITS, column_scale)
         .map(Some)
@@ -402,9 +440,9 @@ pub fn result_batch(
     scale: AmountScale,
 ) -> Result<RecordBatch, ArrowError> {
     let empty_scale = empty_scale(engine, currency);
-    let amount_column = |values: &[Option<Decimal>]| match scale {
-        AmountScale::Finest => amount_column(values, empty_scale),
-        AmountScale::Fixed(scale) => amount_column_at(values, scale),
+    let amount_column = |amounts: Amounts<'_>| match scale {
+        AmountScale::Finest => amounts_of(amounts, empty_scale),
+        AmountScale::Fixed(scale) => amounts_at(amounts, scale),
     };
     let ok = |row: usize| out.status.get(row) == Some(&Status::Ok);
 
@@ -427,15 +465,7 @@ pub fn result_batch(
         )),
     )?;
 
-    let amounts = |values: &[Decimal]| {
-        let priced = values
-            .par_iter()
-            .with_min_len(ROWS_PER_TASK)
-            .enumerate()
-            .map(|(row, v)| ok(row).then_some(*v))
-            .collect::<Vec<_>>();
-        amount_column(&priced)
-    };
+    let amounts = |values: &[Decimal]| amount_column(Amounts::Priced(values, &out.status));
     let unit_price = amounts(&out.unit_price)?;
     let line_total = amounts(&out.line_total)?;
 
@@ -479,9 +509,9 @@ pub fn result_batch(
             .iter()
             .map(|r| r.map(|r| r.to_string()))
             .collect();
-        let base = amount_column(&detail.base_price)?;
-        let list = amount_column(&detail.list_price)?;
-        let cost = amount_column(&detail.cost)?;
+        let base = amount_column(Amounts::Column(&detail.base_price))?;
+        let list = amount_column(Amounts::Column(&detail.list_price))?;
+        let cost = amount_column(Amounts::Column(&detail.cost))?;
         fields.extend([
             Field::new("product", DataType::Utf8, true),
             Field::new("rule", DataType::Utf8, true),
