@@ -677,7 +677,10 @@ impl Engine {
         let meanings: Vec<Option<Meaning>> = distinct_refs
             .par_iter()
             .with_min_len(CHUNK)
-            .map(|reference| (!watch.stopped()).then(|| self.meaning(reference))?)
+            .map(|reference| match watch.stopped() {
+                true => None,
+                false => self.meaning(reference),
+            })
             .collect();
         // Pass 2, in row order: each row's account, product and currency as dense ids, with
         // what pricing needs of the row carried along, so that pass 3 reads nothing else of it.
