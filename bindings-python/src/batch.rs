@@ -191,8 +191,8 @@ fn is_column(at: &Bound<'_, PyAny>) -> PyResult<bool> {
 /// dates); a null or `None` row is the batch's "now".
 fn row_instants(engine: &tarif::Engine, column: &Bound<'_, PyAny>) -> Result<Vec<Instant>> {
     let now = Instant::now();
-    if let Some(array) = arrow_column(column)? {
-        return arrow_instants(engine, &array, now);
+    if let Some(chunks) = arrow_column(column)? {
+        return arrow_instants(engine, &joined(&chunks)?, now);
     }
     let mut out = Vec::new();
     for item in iterate(column, "at")? {
@@ -297,9 +297,9 @@ pub(crate) fn quote_many<'py>(
     Ok(Table::try_new(vec![batch], schema)?.into_pyarrow(py)?)
 }
 
-/// A column of strings: Arrow `utf8` read in place, or copied out of Python objects.
+/// A column of strings: Arrow `utf8` chunks read in place, or copied out of Python objects.
 pub(crate) enum Strings {
-    Arrow(StringArray),
+    Arrow(Vec<StringArray>),
     Owned(Vec<String>),
 }
 
@@ -307,20 +307,40 @@ impl Strings {
     /// The rows; a null is the empty string, which no account or product has.
     pub(crate) fn view(&self) -> Vec<&str> {
         match self {
-            Strings::Arrow(array) => array.iter().map(|s| s.unwrap_or("")).collect(),
+            Strings::Arrow(chunks) => {
+                let mut rows = Vec::with_capacity(chunks.iter().map(Array::len).sum());
+                for chunk in chunks {
+                    rows.extend(chunk.iter().map(|s| s.unwrap_or("")));
+                }
+                rows
+            }
             Strings::Owned(values) => values.iter().map(String::as_str).collect(),
         }
     }
 }
 
-/// The column as an Arrow array, when it is one or numpy can hand it over without Python
-/// objects; `None` for plain Python sequences.
-fn arrow_column(column: &Bound<'_, PyAny>) -> Result<Option<ArrayRef>> {
+/// The column as Arrow arrays (its chunks, read in place), when it is Arrow or numpy can hand
+/// it over without Python objects; `None` for plain Python sequences.
+fn arrow_column(column: &Bound<'_, PyAny>) -> Result<Option<Vec<ArrayRef>>> {
     let py = column.py();
+    let import = |array: &Bound<'_, PyAny>| -> Result<ArrayRef> {
+        Ok(make_array(ArrayData::from_pyarrow_bound(array)?))
+    };
     let array = if column.hasattr("__arrow_c_array__")? {
         column.clone()
     } else if column.hasattr("combine_chunks")? {
-        // A pyarrow ChunkedArray (a table's column) exports a stream, not an array.
+        // A pyarrow ChunkedArray (a table's column) exports a stream, not an array. Its chunks
+        // are read where they are: joining them copies the column, into memory a first call
+        // pays dearly for (0.77 s for the 10M references of the reference history).
+        let chunks = column.getattr("chunks")?;
+        if chunks.len()? > 0 {
+            return chunks
+                .try_iter()?
+                .map(|chunk| import(&chunk?))
+                .collect::<Result<Vec<_>>>()
+                .map(Some);
+        }
+        // No chunk: the empty array of the column's type, so that the type is still checked.
         column.call_method0("combine_chunks")?
     } else if column.hasattr("__array__")?
         && column.hasattr("dtype")?
@@ -334,7 +354,15 @@ fn arrow_column(column: &Bound<'_, PyAny>) -> Result<Option<ArrayRef>> {
     } else {
         return Ok(None);
     };
-    Ok(Some(make_array(ArrayData::from_pyarrow_bound(&array)?)))
+    Ok(Some(vec![import(&array)?]))
+}
+
+/// The chunks of a column as one array (a copy unless there is one chunk).
+fn joined(chunks: &[ArrayRef]) -> std::result::Result<ArrayRef, ArrowError> {
+    match chunks {
+        [one] => Ok(Arc::clone(one)),
+        _ => arrow_select::concat::concat(&chunks.iter().map(AsRef::as_ref).collect::<Vec<_>>()),
+    }
 }
 
 /// A str or a dict is refused as a column: it would iterate by character, or by key.
@@ -365,8 +393,8 @@ fn iterate<'py>(column: &Bound<'py, PyAny>, name: &str) -> Result<Bound<'py, PyI
 
 fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
     not_a_column(column, name)?;
-    if let Some(array) = arrow_column(column)? {
-        return string_array(&array, name);
+    if let Some(chunks) = arrow_column(column)? {
+        return string_chunks(&chunks, name);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
     for (row, item) in iterate(column, name)?.enumerate() {
@@ -382,16 +410,28 @@ fn strings(column: &Bound<'_, PyAny>, name: &str) -> Result<Strings> {
     Ok(Strings::Owned(values))
 }
 
-fn string_array(array: &ArrayRef, name: &str) -> Result<Strings> {
-    Ok(Strings::Arrow(arrow::text_column(array, name)?))
+fn string_chunks(chunks: &[ArrayRef], name: &str) -> Result<Strings> {
+    let chunks = chunks
+        .iter()
+        .map(|chunk| arrow::text_column(chunk, name))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Strings::Arrow(chunks))
+}
+
+fn quantity_chunks(chunks: &[ArrayRef], name: &str) -> Result<Vec<Decimal>> {
+    let mut values = Vec::with_capacity(chunks.iter().map(|c| c.len()).sum());
+    for chunk in chunks {
+        values.extend(arrow::quantity_column(chunk, name)?);
+    }
+    Ok(values)
 }
 
 /// Quantities; a null or unreadable value becomes zero, so that its row (only) gets
 /// `INVALID_QUANTITY` from the core.
 fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
     not_a_column(column, "qtys")?;
-    if let Some(array) = arrow_column(column)? {
-        return Ok(arrow::quantity_column(&array, "qtys")?);
+    if let Some(chunks) = arrow_column(column)? {
+        return quantity_chunks(&chunks, "qtys");
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
     for item in iterate(column, "qtys")? {
@@ -468,27 +508,37 @@ fn kept(
     )?)
 }
 
-/// The `account`, `sku` and `qty` columns of a table.
-/// The account, sku and qty columns of a table, read without the GIL: joining the chunks
-/// and reading millions of quantities is work other Python threads need not wait for.
+/// The account, sku and qty columns of a table, each as its batches' chunks (read in place),
+/// read without the GIL: reading millions of quantities is work other Python threads need not
+/// wait for.
 fn table_columns(
     py: Python<'_>,
     batches: &[RecordBatch],
     schema: &arrow_schema::SchemaRef,
 ) -> Result<(Strings, Strings, Vec<Decimal>)> {
     py.detach(|| {
-        let column = |name: &str| -> Result<ArrayRef> {
-            optional_column(batches, schema, name)?.ok_or_else(|| {
+        let column = |name: &str| -> Result<Vec<ArrayRef>> {
+            let index = schema.index_of(name).map_err(|_| {
                 input(
                     InputCode::InvalidBatch,
                     format!("the table has no `{name}` column (it needs account, sku, qty)"),
                 )
+            })?;
+            let chunks: Vec<ArrayRef> = batches
+                .iter()
+                .filter_map(|b| b.columns().get(index).cloned())
+                .collect();
+            Ok(match chunks.is_empty() {
+                // No batch: the empty array of the column's type, so that the type is still
+                // checked.
+                true => vec![new_empty_array(schema.field(index).data_type())],
+                false => chunks,
             })
         };
         Ok((
-            string_array(&column("account")?, "account")?,
-            string_array(&column("sku")?, "sku")?,
-            arrow::quantity_column(&column("qty")?, "qty")?,
+            string_chunks(&column("account")?, "account")?,
+            string_chunks(&column("sku")?, "sku")?,
+            quantity_chunks(&column("qty")?, "qty")?,
         ))
     })
 }

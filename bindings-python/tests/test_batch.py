@@ -141,6 +141,20 @@ def test_currency_and_empty_batches(small):
     assert jpy.quote_many([], [], [], at=AT).schema.field("line_total").type == pa.decimal128(38, 2)
 
 
+def test_columns_without_chunks_are_still_typed(small):
+    # A ChunkedArray or a table with no chunk at all: an empty batch, and a column of the wrong
+    # type is still refused.
+    empty = small.quote_many(pa.chunked_array([], pa.string()), pa.chunked_array([], pa.string()), pa.chunked_array([], pa.int64()), at=AT)
+    assert empty.num_rows == 0
+    with pytest.raises(tarif.InputError) as info:
+        small.quote_many(pa.chunked_array([], pa.int64()), pa.chunked_array([], pa.string()), pa.chunked_array([], pa.int64()), at=AT)
+    assert info.value.code == "INVALID_TYPE"
+    no_batches = pa.Table.from_batches([], pa.schema({"account": pa.string(), "sku": pa.float64(), "qty": pa.int64()}))
+    with pytest.raises(tarif.InputError) as info:
+        small.quote_many(no_batches, at=AT)
+    assert info.value.code == "INVALID_TYPE"
+
+
 def test_bad_batches(small):
     with pytest.raises(TypeError, match="float") as info:
         small.quote_many(["ACME"], ["DR-1"], [1.5], at=AT)
