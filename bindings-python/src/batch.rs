@@ -445,20 +445,30 @@ fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
     Ok(values)
 }
 
+/// A table's column `index` as its batches' chunks, read in place; a table without batches
+/// gives the empty array of the column's type, so that the type is still checked.
+fn column_chunks(
+    batches: &[RecordBatch],
+    schema: &arrow_schema::SchemaRef,
+    index: usize,
+) -> Vec<ArrayRef> {
+    let chunks: Vec<ArrayRef> = batches
+        .iter()
+        .filter_map(|b| b.columns().get(index).cloned())
+        .collect();
+    match chunks.is_empty() {
+        true => vec![new_empty_array(schema.field(index).data_type())],
+        false => chunks,
+    }
+}
+
 /// A table's column `index`, its chunks concatenated.
 fn concat_column(
     batches: &[RecordBatch],
     schema: &arrow_schema::SchemaRef,
     index: usize,
 ) -> std::result::Result<ArrayRef, ArrowError> {
-    let chunks = batches
-        .iter()
-        .filter_map(|b| b.columns().get(index).map(|c| c.as_ref()))
-        .collect::<Vec<&dyn Array>>();
-    if chunks.is_empty() {
-        return Ok(new_empty_array(schema.field(index).data_type()));
-    }
-    arrow_select::concat::concat(&chunks)
+    joined(&column_chunks(batches, schema, index))
 }
 
 /// A table's column by name, or `None` if it has none.
@@ -524,16 +534,7 @@ fn table_columns(
                     format!("the table has no `{name}` column (it needs account, sku, qty)"),
                 )
             })?;
-            let chunks: Vec<ArrayRef> = batches
-                .iter()
-                .filter_map(|b| b.columns().get(index).cloned())
-                .collect();
-            Ok(match chunks.is_empty() {
-                // No batch: the empty array of the column's type, so that the type is still
-                // checked.
-                true => vec![new_empty_array(schema.field(index).data_type())],
-                false => chunks,
-            })
+            Ok(column_chunks(batches, schema, index))
         };
         Ok((
             string_chunks(&column("account")?, "account")?,
