@@ -215,9 +215,10 @@ pub struct LineChanges {
 }
 
 /// Rows a streaming simulation ([`Engine::simulate_groups`]) prices at a time, so that its
-/// memory grows with a step rather than with the history: tens of milliseconds of work on one
-/// core.
-pub const BATCH_STEP: usize = 32_768;
+/// memory grows with a step rather than with the history: about a tenth of a second of work
+/// on two cores, so that progress and a stop are still seen several times a second. (At
+/// 32,768 rows the work each step repeats, allocating and sorting its rows, cost more.)
+pub const BATCH_STEP: usize = 131_072;
 
 /// Rows from which [`Engine::quote_many_in_steps`] prices on a thread of its own while the
 /// caller's thread watches: below, the batch is over in milliseconds.
@@ -255,14 +256,6 @@ impl BatchAt<'_> {
     pub(crate) fn fixed(self) -> Self {
         match self {
             BatchAt::Now => BatchAt::One(Instant::now()),
-            other => other,
-        }
-    }
-
-    /// The instants of rows `range`.
-    pub(crate) fn rows(self, range: std::ops::Range<usize>) -> Self {
-        match self {
-            BatchAt::PerRow(list) => BatchAt::PerRow(list.get(range).unwrap_or_default()),
             other => other,
         }
     }
@@ -358,7 +351,7 @@ impl Watch {
 /// of its time finding references). A small batch, or one asked for on a thread of rayon's
 /// pool (where waiting would hold a worker the batch needs), runs on this thread and calls
 /// `between` once, at the end.
-fn watched<T: Send>(
+pub(crate) fn watched<T: Send>(
     rows: usize,
     mut between: impl FnMut(usize) -> ControlFlow<()>,
     work: impl Fn(&Watch) -> T + Sync,
@@ -399,20 +392,6 @@ fn watched<T: Send>(
         return None;
     }
     Some(answer)
-}
-
-/// Rows `rows` of a batch's columns (empty where out of range).
-pub(crate) fn step_rows<'c, A, R>(
-    accounts: &'c [A],
-    refs: &'c [R],
-    qtys: &'c [Decimal],
-    rows: std::ops::Range<usize>,
-) -> (&'c [A], &'c [R], &'c [Decimal]) {
-    (
-        accounts.get(rows.clone()).unwrap_or_default(),
-        refs.get(rows.clone()).unwrap_or_default(),
-        qtys.get(rows).unwrap_or_default(),
-    )
 }
 
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
@@ -477,6 +456,18 @@ struct Job {
     /// The product's capabilities, found while resolving the reference: pricing does not
     /// compute them a second time.
     caps: Capabilities,
+}
+
+/// A batch's distinct accounts and references, each worked out once (pass 1 of a batch).
+pub(crate) struct Distinct<'c> {
+    /// Each row's account, as a position in `accounts`.
+    account_of_row: Vec<u32>,
+    /// Each row's reference, as a position in `refs` and `meanings`.
+    ref_of_row: Vec<u32>,
+    /// Each distinct account's id and the currency its rows are priced in, or why not.
+    accounts: Vec<Result<(AccountId, CurrencyId), Status>>,
+    refs: Vec<&'c str>,
+    meanings: Vec<Option<Meaning>>,
 }
 
 impl Engine {
@@ -650,21 +641,29 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        let rows = accounts.len();
-        let now = Instant::now();
-        let instant = |row: usize| match at {
-            BatchAt::Now => now,
-            BatchAt::One(i) => i,
-            BatchAt::PerRow(list) => list.get(row).copied().unwrap_or(now),
-        };
-        // Pass 1: each distinct account and reference worked out once. A batch repeats them
-        // (thousands of accounts and SKUs over millions of lines): numbering the rows' strings
-        // costs one hash each, where resolving them costs several probes of maps as big as the
-        // catalog. What a reference means does not depend on the account unless it is an
-        // alias; only which of its products the account may see does.
+        let distinct = self.resolve_distinct(accounts, refs, currency, watch);
+        self.jobs_of(&distinct, refs, qtys, at, 0..accounts.len(), watch)
+    }
+
+    /// Pass 1: each distinct account and reference worked out once. A batch repeats them
+    /// (thousands of accounts and SKUs over millions of lines): numbering the rows' strings
+    /// costs one hash each, where resolving them costs several probes of maps as big as the
+    /// catalog. What a reference means does not depend on the account unless it is an alias;
+    /// only which of its products the account may see does.
+    pub(crate) fn resolve_distinct<'c, A, R>(
+        &self,
+        accounts: &'c [A],
+        refs: &'c [R],
+        currency: Option<&str>,
+        watch: &Watch,
+    ) -> Distinct<'c>
+    where
+        A: AsRef<str> + Sync,
+        R: AsRef<str> + Sync,
+    {
         let (account_of_row, distinct_accounts) = number_distinct(accounts, watch);
-        let (ref_of_row, distinct_refs) = number_distinct(refs, watch);
-        let account_ids: Vec<Result<(AccountId, CurrencyId), Status>> = distinct_accounts
+        let (ref_of_row, refs) = number_distinct(refs, watch);
+        let accounts = distinct_accounts
             .iter()
             .map(|account| {
                 let (id, def) = self.account(account).map_err(|e| e.status())?;
@@ -674,7 +673,7 @@ impl Engine {
                 Ok((id, currency))
             })
             .collect();
-        let meanings: Vec<Option<Meaning>> = distinct_refs
+        let meanings = refs
             .par_iter()
             .with_min_len(CHUNK)
             .map(|reference| match watch.stopped() {
@@ -682,9 +681,36 @@ impl Engine {
                 false => self.meaning(reference),
             })
             .collect();
+        Distinct {
+            account_of_row,
+            ref_of_row,
+            accounts,
+            refs,
+            meanings,
+        }
+    }
+
+    /// Pass 2 over rows `range` of a batch whose distinct accounts and references are
+    /// `distinct`: each row's job, its `row` counted from the range's start, in pass 3's order.
+    fn jobs_of<R: AsRef<str> + Sync>(
+        &self,
+        distinct: &Distinct<'_>,
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        range: std::ops::Range<usize>,
+        watch: &Watch,
+    ) -> (Vec<Status>, Vec<Result<Job, Status>>) {
+        let now = Instant::now();
+        let instant = |row: usize| match at {
+            BatchAt::Now => now,
+            BatchAt::One(i) => i,
+            BatchAt::PerRow(list) => list.get(row).copied().unwrap_or(now),
+        };
         // Pass 2, in row order: each row's account, product and currency as dense ids, with
         // what pricing needs of the row carried along, so that pass 3 reads nothing else of it.
-        let mut jobs: Vec<Result<Job, Status>> = (0..rows)
+        let start = range.start;
+        let mut jobs: Vec<Result<Job, Status>> = range
             .into_par_iter()
             .with_min_len(CHUNK)
             .map(|row| {
@@ -692,14 +718,15 @@ impl Engine {
                     return Err(Status::InvalidBatch);
                 }
                 let (Some(&account), Some(&reference), Some(&qty), Ok(index)) = (
-                    account_of_row.get(row),
-                    ref_of_row.get(row),
+                    distinct.account_of_row.get(row),
+                    distinct.ref_of_row.get(row),
                     qtys.get(row),
-                    u32::try_from(row),
+                    u32::try_from(row - start),
                 ) else {
                     return Err(Status::InvalidBatch);
                 };
-                let (account, currency) = account_ids
+                let (account, currency) = distinct
+                    .accounts
                     .get(account as usize)
                     .copied()
                     .unwrap_or(Err(Status::InvalidBatch))?;
@@ -712,8 +739,8 @@ impl Engine {
                     caps.see.then_some((p, caps))
                 };
                 let reference = reference as usize;
-                let (product, caps) = match (meanings.get(reference), distinct_refs.get(reference))
-                {
+                let meaning = distinct.meanings.get(reference);
+                let (product, caps) = match (meaning, distinct.refs.get(reference)) {
                     (Some(Some(meaning)), Some(text)) => meaning.first_seen(self, text, seen),
                     _ => refs
                         .get(row)
@@ -893,8 +920,26 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        let rows = accounts.len();
-        let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency, watch);
+        let distinct = self.resolve_distinct(accounts, refs, currency, watch);
+        let rows = 0..accounts.len();
+        self.price_range_in_product_order(&distinct, refs, qtys, at, rows, with_list, watch)
+    }
+
+    /// [`Engine::price_rows_in_product_order`] of rows `range` of a batch whose distinct
+    /// accounts and references are `distinct` (rows counted from the range's start).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn price_range_in_product_order<R: AsRef<str> + Sync>(
+        &self,
+        distinct: &Distinct<'_>,
+        refs: &[R],
+        qtys: &[Decimal],
+        at: BatchAt<'_>,
+        range: std::ops::Range<usize>,
+        with_list: bool,
+        watch: &Watch,
+    ) -> (BatchResult, BatchDetail<'_>, Vec<u32>) {
+        let rows = range.len();
+        let (status, jobs) = self.jobs_of(distinct, refs, qtys, at, range, watch);
         if watch.stopped() {
             return Default::default();
         }
