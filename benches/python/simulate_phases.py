@@ -1,0 +1,65 @@
+"""Where the time of `tarif.simulate(per_line=False)` goes, from its `progress` timestamps.
+
+The same base, scenarios and lines as benches/peers/simulate.py. Progress counts the lines of
+every run in turn (the base's, then each scenario's), so its timestamps split a call into:
+resolution (until the base's first step is added up: the columns read, each distinct account
+and reference resolved, the first step priced), the base's steps, each scenario (the lines it
+reaches priced under the base and under it), and the roll-up into groups with the Arrow table
+(until the call returns).
+
+Timings are printed, never asserted.
+
+Run: python benches/python/simulate_phases.py --data bench-data/reference --repeat 3
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "peers"))
+
+from simulate import AT, ordered_roots, read_orders, scenarios_of  # noqa: E402
+
+import tarif  # noqa: E402
+
+
+def phases(base, engines, orders):
+    rows = orders.num_rows
+    marks = []
+    start = time.perf_counter()
+
+    def progress(done, _total):
+        marks.append((time.perf_counter() - start, done))
+
+    tarif.simulate(base, engines, orders, at=AT, per_line=False, progress=progress)
+    end = time.perf_counter() - start
+    ends = [next((t for t, done in marks if done > 0), end)]
+    ends += [next((t for t, done in marks if done >= run * rows), end) for run in range(1, 2 + len(engines))]
+    ends.append(end)
+    names = ["resolution", "base", *engines, "roll-up"]
+    spans = [ends[0]] + [b - a for a, b in zip(ends, ends[1:])]
+    return end, list(zip(names, spans))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with open(os.path.join(args.data, "rules-subset.json")) as f:
+        document = json.load(f)
+    orders = read_orders(args.data).select(["account", "sku", "qty"])
+    scenarios = scenarios_of(document, ordered_roots(args.data, orders))
+    del document
+    base = tarif.Engine.from_path(os.path.join(args.data, "rules-subset.json"))
+    engines = {name: base.apply(s["changes"]) for name, s in scenarios.items()}
+    print(f"{orders.num_rows} lines, scenarios {', '.join(engines)}")
+    for _ in range(args.repeat):
+        total, spans = phases(base, engines, orders)
+        print(f"{total:6.2f} s: " + ", ".join(f"{name} {span:.2f}" for name, span in spans), flush=True)
+
+
+if __name__ == "__main__":
+    main()
