@@ -5,17 +5,21 @@ every run in turn (the base's, then each scenario's), so its timestamps split a 
 resolution (until the base's first step is added up: the columns read, each distinct account
 and reference resolved, the first step priced), the base's steps, each scenario (the lines it
 reaches priced under the base and under it), and the roll-up into groups with the Arrow table
-(until the call returns).
+(until the call returns). With `--interrupt`, then: `_thread.interrupt_main()` that many seconds
+into a call, and the milliseconds until `KeyboardInterrupt` surfaces.
 
 Timings are printed, never asserted.
 
 Run: python benches/python/simulate_phases.py --data bench-data/reference --repeat 3
+     python benches/python/simulate_phases.py --data bench-data/reference --repeat 0 --interrupt 0.8,1.6,6
 """
 
+import _thread
 import argparse
 import json
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "peers"))
@@ -43,10 +47,28 @@ def phases(base, engines, orders):
     return end, list(zip(names, spans))
 
 
+def interrupted(base, engines, orders, delay):
+    sent = []
+
+    def signal():
+        sent.append(time.perf_counter())
+        _thread.interrupt_main()
+
+    timer = threading.Timer(delay, signal)
+    timer.start()
+    try:
+        tarif.simulate(base, engines, orders, at=AT, per_line=False)
+    except KeyboardInterrupt:
+        return (time.perf_counter() - sent[0]) * 1000
+    timer.cancel()
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--interrupt", default="", help="seconds into a call to press Ctrl-C, comma-separated")
     args = parser.parse_args()
     with open(os.path.join(args.data, "rules-subset.json")) as f:
         document = json.load(f)
@@ -59,6 +81,10 @@ def main():
     for _ in range(args.repeat):
         total, spans = phases(base, engines, orders)
         print(f"{total:6.2f} s: " + ", ".join(f"{name} {span:.2f}" for name, span in spans), flush=True)
+    for delay in [float(d) for d in args.interrupt.split(",") if d]:
+        waited = interrupted(base, engines, orders, delay)
+        outcome = "finished first" if waited is None else f"KeyboardInterrupt after {waited:.0f} ms"
+        print(f"Ctrl-C at {delay} s: {outcome}", flush=True)
 
 
 if __name__ == "__main__":
