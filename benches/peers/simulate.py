@@ -160,6 +160,14 @@ def run_dask(args, scenarios, orders, workers):
     return median, revenue
 
 
+def lines_and_scenarios(data):
+    """The order lines (account, sku, qty) of `data` and the scenarios picked for them."""
+    with open(os.path.join(data, "rules-subset.json")) as f:
+        document = json.load(f)
+    orders = read_orders(data).select(["account", "sku", "qty"])
+    return orders, scenarios_of(document, ordered_roots(data, orders))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -167,11 +175,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dask", default="1,2", help="worker counts for tarif.dask ('' to skip)")
     args = parser.parse_args()
-    with open(os.path.join(args.data, "rules-subset.json")) as f:
-        document = json.load(f)
-    orders = read_orders(args.data).select(["account", "sku", "qty"])
-    scenarios = scenarios_of(document, ordered_roots(args.data, orders))
-    del document
+    orders, scenarios = lines_and_scenarios(args.data)
     ((tarif_s, tarif_revenue), (lines_s, lines_revenue)), lines = run_tarif(args, scenarios, orders)
     duck_s, duck_revenue = run_duckdb(args, scenarios)
     if not duck_revenue == tarif_revenue == lines_revenue:

@@ -16,7 +16,6 @@ Run: python benches/python/simulate_phases.py --data bench-data/reference --repe
 
 import _thread
 import argparse
-import json
 import os
 import sys
 import threading
@@ -24,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "peers"))
 
-from simulate import AT, ordered_roots, read_orders, scenarios_of  # noqa: E402
+from simulate import AT, lines_and_scenarios  # noqa: E402
 
 import tarif  # noqa: E402
 
@@ -70,11 +69,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--interrupt", default="", help="seconds into a call to press Ctrl-C, comma-separated")
     args = parser.parse_args()
-    with open(os.path.join(args.data, "rules-subset.json")) as f:
-        document = json.load(f)
-    orders = read_orders(args.data).select(["account", "sku", "qty"])
-    scenarios = scenarios_of(document, ordered_roots(args.data, orders))
-    del document
+    orders, scenarios = lines_and_scenarios(args.data)
     base = tarif.Engine.from_path(os.path.join(args.data, "rules-subset.json"))
     engines = {name: base.apply(s["changes"]) for name, s in scenarios.items()}
     print(f"{orders.num_rows} lines, scenarios {', '.join(engines)}")

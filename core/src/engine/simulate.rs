@@ -1648,6 +1648,36 @@ mod tests {
         assert_eq!(answers, ["Y 20.00", "X 9.00", "Z 30.00"]);
     }
 
+    /// The groups of the full simulation and of the groups alone, for a scenario made by
+    /// `changes` (only the reached lines moved) and the same scenario compiled whole (every
+    /// line priced again); the scenario engine made by the change comes back too.
+    fn full_and_alone(
+        base: &Engine,
+        changes: serde_json::Value,
+        accounts: &[&str],
+        refs: &[&str],
+        qtys: &[Decimal],
+        instants: &[crate::Instant],
+    ) -> (Vec<Group>, Vec<Group>, Engine) {
+        let applied = base
+            .apply(&changes.to_string(), &CompileOptions::default())
+            .unwrap()
+            .engine;
+        let whole = Engine::from_json(applied.source().unwrap()).unwrap();
+        let scenarios = [("applied", &applied), ("whole", &whole)];
+        let at = BatchAt::PerRow(instants);
+        let go = |_: usize| ControlFlow::Continue(());
+        let full = base
+            .simulate(&scenarios, accounts, refs, qtys, at, None, go)
+            .unwrap()
+            .unwrap();
+        let alone = base
+            .simulate_groups(&scenarios, accounts, refs, qtys, at, None, go)
+            .unwrap()
+            .unwrap();
+        (full.groups, alone, applied)
+    }
+
     /// Lines at their own instants, against a scenario made by a change (only the reached
     /// lines moved) and the same scenario compiled whole (every line priced again): the groups
     /// alone are the groups of the full simulation.
@@ -1657,11 +1687,6 @@ mod tests {
         let changes = serde_json::json!({"format": "tarif/1-changes", "upsert": {"prices": [
             {"sku": "Z", "list": "l", "price": "12.00", "valid": {"from": "2026-03-01"}},
             {"sku": "Z", "list": "l", "price": "30.00", "valid": {"until": "2026-03-01"}}]}});
-        let applied = base
-            .apply(&changes.to_string(), &CompileOptions::default())
-            .unwrap()
-            .engine;
-        let whole = Engine::from_json(applied.source().unwrap()).unwrap();
         let refs = ["Z", "X", "Z", "Y", "nope", "Z"];
         let accounts = ["C", "C", "C", "C", "C", "D"];
         let qtys = vec![Decimal::TWO; refs.len()];
@@ -1671,18 +1696,8 @@ mod tests {
             .take(refs.len())
             .map(|d| base.parse_instant(d).unwrap())
             .collect();
-        let scenarios = [("applied", &applied), ("whole", &whole)];
-        let at = BatchAt::PerRow(&instants);
-        let go = |_: usize| ControlFlow::Continue(());
-        let full = base
-            .simulate(&scenarios, &accounts, &refs, &qtys, at, None, go)
-            .unwrap()
-            .unwrap();
-        let groups = base
-            .simulate_groups(&scenarios, &accounts, &refs, &qtys, at, None, go)
-            .unwrap()
-            .unwrap();
-        assert_eq!(groups, full.groups);
+        let (full, groups, _) = full_and_alone(&base, changes, &accounts, &refs, &qtys, &instants);
+        assert_eq!(groups, full);
         let revenue = |scenario: usize| {
             groups
                 .iter()
@@ -1703,11 +1718,6 @@ mod tests {
         let base = base();
         let changes = serde_json::json!({"format": "tarif/1-changes", "upsert": {"prices": [
             {"sku": "Z", "list": "l", "price": "12.00", "valid": {"from": "2026-03-01"}}]}});
-        let applied = base
-            .apply(&changes.to_string(), &CompileOptions::default())
-            .unwrap()
-            .engine;
-        let whole = Engine::from_json(applied.source().unwrap()).unwrap();
         let rows = BATCH_STEP + 5;
         let refs: Vec<&str> = (0..rows).map(|i| ["Z", "X", "Y", "nope"][i % 4]).collect();
         let accounts: Vec<&str> = (0..rows).map(|i| ["C", "D"][(i / 3) % 2]).collect();
@@ -1716,18 +1726,11 @@ mod tests {
         let instants: Vec<crate::Instant> = (0..rows)
             .map(|i| base.parse_instant(dates[i % 3]).unwrap())
             .collect();
-        let scenarios = [("applied", &applied), ("whole", &whole)];
-        let at = BatchAt::PerRow(&instants);
+        let (full, groups, applied) =
+            full_and_alone(&base, changes, &accounts, &refs, &qtys, &instants);
+        assert_eq!(groups, full);
+        let scenarios = [("applied", &applied)];
         let go = |_: usize| ControlFlow::Continue(());
-        let full = base
-            .simulate(&scenarios, &accounts, &refs, &qtys, at, None, go)
-            .unwrap()
-            .unwrap();
-        let groups = base
-            .simulate_groups(&scenarios, &accounts, &refs, &qtys, at, None, go)
-            .unwrap()
-            .unwrap();
-        assert_eq!(groups, full.groups);
         // The lines of the last step alone, row by row, add up to what the groups say of
         // them when the first step's lines are taken away.
         let tail = BATCH_STEP..rows;
