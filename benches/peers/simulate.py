@@ -6,9 +6,10 @@ segment's on another root — reprice every order line and total the revenue per
 segment. DuckDB gets its fastest formulation: tiers pivoted into columns before the clock, the
 scenarios as a table crossed with the orders, hash joins and one GROUP BY. Tarif prices the lines
 under each engine (the scenarios applied before the clock, as DuckDB's tables are loaded) and
-aggregates by account, root, segment, category, brand and rule: the groups alone (what the SQL
-computes), then the groups with the per-line table. Revenue per scenario must be
-equal to the cent before any timing is printed. Then `tarif.dask.simulate` on a LocalCluster of
+aggregates them three ways: by segment alone (`by=["segment"]`, what the SQL computes), by
+account, root, segment, category, brand and rule (every grouping), and every grouping with the
+per-line table. Revenue per scenario and segment must be equal to the cent in every engine
+before any timing is printed. Then `tarif.dask.simulate` on a LocalCluster of
 1 and 2 worker processes.
 
     python benches/peers/simulate.py --data bench-data/medium
@@ -79,19 +80,17 @@ def scenarios_of(document, ordered):
 
 
 def run_tarif(args, scenarios, orders):
-    """The groups alone (what the SQL computes), then the groups with the per-line table."""
+    """By segment alone (what the SQL computes), every grouping, then every grouping with the
+    per-line table: each one's median and revenue in cents per (scenario, segment)."""
     import tarif
 
     base = tarif.Engine.from_path(os.path.join(args.data, "rules-subset.json"))
     engines = {name: base.apply(s["changes"]) for name, s in scenarios.items()}
     out = []
-    for per_line in (False, True):
-        median, sim = timed(args.repeat, lambda: tarif.simulate(base, engines, orders, at=AT, per_line=per_line))
-        revenue = {}
-        for g in sim.groups.to_pylist():
-            if g["by"] == "root":
-                revenue[g["scenario"]] = revenue.get(g["scenario"], 0) + g["revenue"]
-        out.append((median, {k: int(v * 100) for k, v in revenue.items()}))
+    for by, per_line in ((["segment"], False), (None, False), (None, True)):
+        median, sim = timed(args.repeat, lambda: tarif.simulate(base, engines, orders, at=AT, per_line=per_line, by=by))
+        revenue = {(g["scenario"], g["key"]): int(g["revenue"] * 100) for g in sim.groups.to_pylist() if g["by"] == "segment"}
+        out.append((median, revenue))
         del sim
     return out, len(orders)
 
@@ -133,10 +132,7 @@ def run_duckdb(args, scenarios):
         JOIN list_prices_wide lp ON lp.sku = o.sku
         GROUP BY ALL"""
     median, rows = timed(args.repeat, lambda: con.execute(query).fetchall())
-    revenue = {}
-    for scenario, _segment, cents in rows:
-        revenue[scenario] = revenue.get(scenario, 0) + int(cents)
-    return median, revenue
+    return median, {(scenario, segment): int(cents) for scenario, segment, cents in rows}
 
 
 def run_dask(args, scenarios, orders, workers):
@@ -154,10 +150,8 @@ def run_dask(args, scenarios, orders, workers):
             # The first run compiles the rules in each worker; the median is over warm runs.
             tdask.simulate(lines, rules, changes, at=AT)
             median, sim = timed(args.repeat, lambda: tdask.simulate(lines, rules, changes, at=AT))
-    revenue = {}
-    for _, g in sim.groups[sim.groups["by"] == "root"].iterrows():
-        revenue[g["scenario"]] = revenue.get(g["scenario"], 0) + int(g["revenue"] * 100)
-    return median, revenue
+    segments = sim.groups[sim.groups["by"] == "segment"]
+    return median, {(g["scenario"], g["key"]): int(g["revenue"] * 100) for _, g in segments.iterrows()}
 
 
 def lines_and_scenarios(data):
@@ -176,18 +170,22 @@ def main():
     parser.add_argument("--dask", default="1,2", help="worker counts for tarif.dask ('' to skip)")
     args = parser.parse_args()
     orders, scenarios = lines_and_scenarios(args.data)
-    ((tarif_s, tarif_revenue), (lines_s, lines_revenue)), lines = run_tarif(args, scenarios, orders)
+    ((tarif_s, tarif_revenue), (every_s, every_revenue), (lines_s, lines_revenue)), lines = run_tarif(args, scenarios, orders)
     duck_s, duck_revenue = run_duckdb(args, scenarios)
-    if not duck_revenue == tarif_revenue == lines_revenue:
-        raise SystemExit(f"revenue per scenario differs: tarif {tarif_revenue} / {lines_revenue}, duckdb {duck_revenue}")
+    if not duck_revenue == tarif_revenue == every_revenue == lines_revenue:
+        raise SystemExit(f"revenue per scenario and segment differs: tarif {tarif_revenue} / {every_revenue} / {lines_revenue}, duckdb {duck_revenue}")
     work = lines * (1 + len(scenarios))
-    print(f"{lines} order lines × {1 + len(scenarios)} scenarios ({', '.join(scenarios)}); revenue per scenario equal to the cent:")
-    for name, cents in tarif_revenue.items():
+    per_scenario = {}
+    for (scenario, _segment), cents in tarif_revenue.items():
+        per_scenario[scenario] = per_scenario.get(scenario, 0) + cents
+    print(f"{lines} order lines × {1 + len(scenarios)} scenarios ({', '.join(scenarios)}); revenue per scenario and segment equal to the cent, per scenario:")
+    for name, cents in per_scenario.items():
         print(f"  {name:<28} {cents / 100:>18,.2f} EUR")
     print(f"\n| engine | median | lines × scenarios / s | vs Tarif |\n|---|---|---|---|")
-    print(f"| tarif.simulate, groups alone (per_line=False, Python, {args.threads} threads) | {tarif_s:.2f} s | {work / tarif_s / 1e6:.2f}M | 1.00 |")
-    print(f"| tarif.simulate, groups and the per-line table (Python, {args.threads} threads) | {lines_s:.2f} s | {work / lines_s / 1e6:.2f}M | {lines_s / tarif_s:.2f}× the groups alone |")
-    print(f"| DuckDB, pivoted tiers, scenarios crossed ({args.threads} threads) | {duck_s:.2f} s | {work / duck_s / 1e6:.2f}M | {tarif_s / duck_s:.2f}× {'faster' if duck_s < tarif_s else 'slower'} |")
+    print(f"| tarif.simulate, by segment, groups alone (`by=[\"segment\"]`, `per_line=False`, Python, {args.threads} threads) | {tarif_s:.2f} s | {work / tarif_s / 1e6:.2f}M | 1.00 |")
+    print(f"| tarif.simulate, every grouping, groups alone (`per_line=False`) | {every_s:.2f} s | {work / every_s / 1e6:.2f}M | {every_s / tarif_s:.2f}× by segment |")
+    print(f"| tarif.simulate, every grouping and the per-line table | {lines_s:.2f} s | {work / lines_s / 1e6:.2f}M | {lines_s / tarif_s:.2f}× by segment |")
+    print(f"| DuckDB, pivoted tiers, scenarios crossed, by segment ({args.threads} threads) | {duck_s:.2f} s | {work / duck_s / 1e6:.2f}M | {tarif_s / duck_s:.2f}× {'faster' if duck_s < tarif_s else 'slower'} |")
     for workers in [int(w) for w in args.dask.split(",") if w]:
         dask_s, dask_revenue = run_dask(args, scenarios, orders, workers)
         if dask_revenue != tarif_revenue:

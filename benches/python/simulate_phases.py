@@ -10,7 +10,7 @@ into a call, and the milliseconds until `KeyboardInterrupt` surfaces.
 
 Timings are printed, never asserted.
 
-Run: python benches/python/simulate_phases.py --data bench-data/reference --repeat 3
+Run: python benches/python/simulate_phases.py --data bench-data/reference --repeat 3 [--by segment]
      python benches/python/simulate_phases.py --data bench-data/reference --repeat 0 --interrupt 0.8,1.6,6
 """
 
@@ -28,7 +28,7 @@ from simulate import AT, lines_and_scenarios  # noqa: E402
 import tarif  # noqa: E402
 
 
-def phases(base, engines, orders):
+def phases(base, engines, orders, by):
     rows = orders.num_rows
     marks = []
     start = time.perf_counter()
@@ -36,7 +36,7 @@ def phases(base, engines, orders):
     def progress(done, _total):
         marks.append((time.perf_counter() - start, done))
 
-    tarif.simulate(base, engines, orders, at=AT, per_line=False, progress=progress)
+    tarif.simulate(base, engines, orders, at=AT, per_line=False, progress=progress, by=by)
     end = time.perf_counter() - start
     ends = [next((t for t, done in marks if done > 0), end)]
     ends += [next((t for t, done in marks if done >= run * rows), end) for run in range(1, 2 + len(engines))]
@@ -68,13 +68,15 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--interrupt", default="", help="seconds into a call to press Ctrl-C, comma-separated")
+    parser.add_argument("--by", default="", help="the groupings computed, comma-separated (default: every one)")
     args = parser.parse_args()
     orders, scenarios = lines_and_scenarios(args.data)
     base = tarif.Engine.from_path(os.path.join(args.data, "rules-subset.json"))
     engines = {name: base.apply(s["changes"]) for name, s in scenarios.items()}
     print(f"{orders.num_rows} lines, scenarios {', '.join(engines)}")
+    by = args.by.split(",") if args.by else None
     for _ in range(args.repeat):
-        total, spans = phases(base, engines, orders)
+        total, spans = phases(base, engines, orders, by)
         print(f"{total:6.2f} s: " + ", ".join(f"{name} {span:.2f}" for name, span in spans), flush=True)
     for delay in [float(d) for d in args.interrupt.split(",") if d]:
         waited = interrupted(base, engines, orders, delay)

@@ -24,9 +24,10 @@ use crate::errors::{guarded, input, Result};
 use tarif::wire::InputCode;
 
 /// Prices `lines` under `base` and each scenario; returns (lines, groups) as pyarrow Tables,
-/// lines `None` unless `per_line` (then only the core's streaming groups are computed).
+/// lines `None` unless `per_line` (then only the core's streaming groups are computed), the
+/// groups those of the groupings `by` names (every one when `None`).
 #[pyfunction]
-#[pyo3(signature = (base, names, engines, lines, at = None, currency = None, progress = None, per_line = true))]
+#[pyo3(signature = (base, names, engines, lines, at = None, currency = None, progress = None, per_line = true, by = None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn simulate_tables<'py>(
     py: Python<'py>,
@@ -38,7 +39,15 @@ pub(crate) fn simulate_tables<'py>(
     currency: Option<&Bound<'py, PyAny>>,
     progress: Option<Py<PyAny>>,
     per_line: bool,
+    by: Option<Vec<String>>,
 ) -> Result<(Option<Bound<'py, PyAny>>, Bound<'py, PyAny>)> {
+    let by = match by {
+        Some(names) => names
+            .iter()
+            .map(|name| grouping_named(name))
+            .collect::<Result<Vec<_>>>()?,
+        None => tarif::GroupBy::ALL.to_vec(),
+    };
     let base = Arc::clone(&base.get().inner);
     let engines: Vec<Arc<tarif::Engine>> =
         engines.iter().map(|e| Arc::clone(&e.get().inner)).collect();
@@ -70,6 +79,7 @@ pub(crate) fn simulate_tables<'py>(
                     &table.qtys,
                     table.at(),
                     currency.as_deref(),
+                    &by,
                     between,
                 )
             })??;
@@ -86,6 +96,7 @@ pub(crate) fn simulate_tables<'py>(
                 &table.qtys,
                 table.at(),
                 currency.as_deref(),
+                &by,
                 between,
             )
         })??;
@@ -110,6 +121,18 @@ pub(crate) fn simulate_tables<'py>(
     Ok((lines.map(table).transpose()?, table(groups)?))
 }
 
+/// The grouping named `name` (`account`, `root`, `segment`, `category`, `brand`, `rule`).
+fn grouping_named(name: &str) -> Result<tarif::GroupBy> {
+    tarif::GroupBy::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = tarif::GroupBy::ALL.iter().map(|b| b.as_str()).collect();
+        PyValueError::new_err(format!(
+            "unknown grouping `{name}`, expected one of {}",
+            names.join(", ")
+        ))
+        .into()
+    })
+}
+
 /// `Simulation.by`: the groups of one grouping pivoted by the core ([`tarif::Group::pivot`]),
 /// one row per key: the grouping's name, then per scenario `lines_<s>`, `revenue_<s>`,
 /// `margin_<s>`, `affected_<s>`, then per scenario after the base `revenue_change_<s>` and
@@ -121,14 +144,7 @@ pub(crate) fn pivot_groups<'py>(
     grouping: &str,
     scenarios: Vec<String>,
 ) -> Result<Bound<'py, PyAny>> {
-    let Some(by) = tarif::GroupBy::parse(grouping) else {
-        let names: Vec<&str> = tarif::GroupBy::ALL.iter().map(|b| b.as_str()).collect();
-        return Err(PyValueError::new_err(format!(
-            "unknown grouping `{grouping}`, expected one of {}",
-            names.join(", ")
-        ))
-        .into());
-    };
+    let by = grouping_named(grouping)?;
     let read = read_groups(groups, &scenarios)?;
     let rows = tarif::Group::pivot(&read.groups, by, scenarios.len())?;
     let mut fields = vec![Field::new(grouping, DataType::Utf8, false)];

@@ -94,3 +94,14 @@ def test_simulate_groups_alone(cluster, rules):
     assert list(sim.groups["key"]) == list(groups["key"])
     for column in ("lines", "priced", "revenue", "margin", "affected"):
         assert list(sim.groups[column]) == list(groups[column]), column
+
+
+def test_simulate_by_some_groupings(cluster, rules):
+    frame = lines()
+    sim = tdask.simulate(dd.from_pandas(frame, npartitions=3), rules, {"deeper": DEEPER}, at=AT, per_line=False, by=["segment"])
+    alone = tarif.simulate(tarif.Engine.from_path(rules), {"deeper": DEEPER}, pa.Table.from_pandas(frame), at=AT, by=["segment"])
+    groups = alone.groups.to_pandas()
+    assert set(sim.groups["by"]) == {"segment"}
+    assert list(sim.groups["key"]) == list(groups["key"])
+    for column in ("lines", "revenue", "margin", "affected"):
+        assert list(sim.groups[column]) == list(groups[column]), column

@@ -181,3 +181,25 @@ def test_by_names_the_groupings(small):
     sim = tarif.simulate(small, {"deeper": DEEPER}, LINES, at=AT)
     with pytest.raises(ValueError, match="unknown grouping `colour`, expected one of account, root"):
         sim.by("colour")
+
+
+@pytest.mark.parametrize("per_line", [True, False])
+def test_by_computes_only_the_groupings_named(small, per_line):
+    scenarios = {"deeper": DEEPER, "same": small}
+    every = tarif.simulate(small, scenarios, LINES, at=AT, per_line=per_line).groups.to_pylist()
+    some = tarif.simulate(small, scenarios, LINES, at=AT, per_line=per_line, by=["segment", "rule"])
+    assert some.groups.to_pylist() == [g for g in every if g["by"] in ("segment", "rule")]
+    assert some.groupings == ("segment", "rule")
+    assert some.by("rule").num_rows > 0
+    with pytest.raises(ValueError, match="did not compute the `account` groups"):
+        some.by("account")
+    with pytest.raises(ValueError, match="unknown grouping `colour`"):
+        tarif.simulate(small, scenarios, LINES, at=AT, per_line=per_line, by=["colour"])
+
+
+def test_by_nothing_gives_the_lines_without_groups(small):
+    sim = tarif.simulate(small, {"deeper": DEEPER}, LINES, at=AT, by=[])
+    assert sim.lines.num_rows == 2 * LINES.num_rows
+    assert sim.groups.num_rows == 0
+    with pytest.raises(ValueError, match="nothing to compute"):
+        tarif.simulate(small, {"deeper": DEEPER}, LINES, at=AT, by=[], per_line=False)

@@ -116,6 +116,7 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
             &qtys,
             BatchAt::One(at),
             None,
+            &GroupBy::ALL,
             |_| ControlFlow::Continue(()),
         )
         .unwrap()
@@ -131,11 +132,52 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
             &qtys,
             BatchAt::One(at),
             None,
+            &GroupBy::ALL,
             |_| ControlFlow::Continue(()),
         )
         .unwrap()
         .unwrap();
     prop_assert_eq!(&groups, &sim.groups);
+    // Some of the groupings: their groups alone, the others neither computed nor listed.
+    let by: Vec<GroupBy> = GroupBy::ALL
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| (seed >> i) & 1 == 1)
+        .map(|(_, by)| by)
+        .collect();
+    let some = base
+        .simulate_groups(
+            &scenarios,
+            &accounts,
+            &refs,
+            &qtys,
+            BatchAt::One(at),
+            None,
+            &by,
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap()
+        .unwrap();
+    let kept: Vec<Group> = groups
+        .iter()
+        .filter(|g| by.contains(&g.by))
+        .cloned()
+        .collect();
+    prop_assert_eq!(&some, &kept);
+    let some_with_lines = base
+        .simulate(
+            &scenarios,
+            &accounts,
+            &refs,
+            &qtys,
+            BatchAt::One(at),
+            None,
+            &by,
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap()
+        .unwrap();
+    prop_assert_eq!(&some_with_lines.groups, &kept);
     // A scenario that changes nothing changes no line.
     prop_assert!(sim.runs[1].affected.iter().all(|a| !a));
     prop_assert_eq!(&sim.runs[1].result, &sim.runs[0].result);
@@ -196,6 +238,7 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
             &qtys[range],
             BatchAt::One(at),
             None,
+            &GroupBy::ALL,
             |_| ControlFlow::Continue(()),
         )
         .unwrap()
@@ -296,6 +339,7 @@ fn a_stopped_simulation_answers_nothing() {
             &qtys,
             BatchAt::One(at),
             None,
+            &GroupBy::ALL,
             |_| ControlFlow::Break(()),
         )
         .unwrap();
@@ -308,6 +352,7 @@ fn a_stopped_simulation_answers_nothing() {
             &qtys,
             BatchAt::One(at),
             None,
+            &GroupBy::ALL,
             |_| ControlFlow::Break(()),
         )
         .unwrap();

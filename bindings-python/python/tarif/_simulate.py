@@ -3,7 +3,7 @@ scenarios, side by side, with margins and ready aggregates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +33,17 @@ class Simulation:
     # The groups at exact decimals, which ``by`` pivots whatever ``floats`` asked.
     exact_groups: Any = field(default=None, repr=False, compare=False)
     floats: bool = False
+    # The groupings computed (``simulate(by=...)``).
+    groupings: tuple[str, ...] = GROUPINGS
 
     def by(self, grouping: str) -> Any:
         """The groups of one grouping, one row per key with a ``lines``, ``revenue``,
         ``margin`` and ``affected`` column per scenario (``revenue_base``,
         ``revenue_<scenario>``, …) and the change of revenue and margin against the base; the
         core pivots them."""
+        if grouping in GROUPINGS and grouping not in self.groupings:
+            # An empty pivot would read as "no lines": say the groups were not computed.
+            raise ValueError(f"the simulation did not compute the `{grouping}` groups (it was asked `by={list(self.groupings)}`)")
         groups = self.groups if self.exact_groups is None else self.exact_groups
         table = pivot_groups(groups, grouping, list(self.scenarios))
         return _as_floats(table) if self.floats else table
@@ -54,6 +59,7 @@ def simulate(
     progress: Callable[[int, int], object] | None = None,
     floats: bool = False,
     per_line: bool = True,
+    by: Iterable[str] | None = None,
 ) -> Simulation:
     """Prices ``lines`` under ``base`` and under each named scenario, in one call.
 
@@ -72,20 +78,30 @@ def simulate(
     products and rules, not with the lines, and a scenario made by ``base.apply`` (or a
     :class:`Scenario`) of prices, products or pricing rules prices only the lines its changes
     can reach. The groups are the same either way.
+
+    ``by`` names the groupings computed (of ``account``, ``root``, ``segment``, ``category``,
+    ``brand``, ``rule``; every one when ``None``): the groups of the others are not computed,
+    which saves most of their cost (``by=["segment"]`` adds each line up by account alone,
+    and neither by product nor by rule). ``by=[]`` with ``per_line=True`` gives the lines
+    without groups.
     """
     import pyarrow  # type: ignore[import-untyped]  # noqa: F401 - says how to install it, before any work
     if "base" in scenarios:
         raise ValueError("`base` names the base engine; give the scenario another name")
+    groupings = None if by is None else list(by)
+    if groupings == [] and not per_line:
+        raise ValueError("`by` names no grouping and `per_line=False` asks for no lines: nothing to compute")
     names = list(scenarios)
     engines = [_engine(base, s) for s in scenarios.values()]
     if not hasattr(lines, "__arrow_c_stream__") and hasattr(lines, "to_arrow"):
         lines = lines.to_arrow()
-    table, groups = simulate_tables(base, names, engines, lines, at, currency, progress, per_line)
+    table, groups = simulate_tables(base, names, engines, lines, at, currency, progress, per_line, groupings)
     scenario_names = ("base", *names)
+    computed = GROUPINGS if groupings is None else tuple(g for g in GROUPINGS if g in groupings)
     if floats:
         lines_out = None if table is None else _as_floats(table)
-        return Simulation(lines_out, _as_floats(groups), scenario_names, groups, floats=True)
-    return Simulation(lines=table, groups=groups, scenarios=scenario_names)
+        return Simulation(lines_out, _as_floats(groups), scenario_names, groups, floats=True, groupings=computed)
+    return Simulation(lines=table, groups=groups, scenarios=scenario_names, groupings=computed)
 
 
 def _engine(base: Engine, scenario: Engine | Scenario | str | dict[str, Any]) -> Engine:

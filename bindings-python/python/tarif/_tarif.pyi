@@ -131,6 +131,7 @@ def simulate_tables(
     currency: str | None = None,
     progress: Callable[[int, int], object] | None = None,
     per_line: bool = True,
+    by: list[str] | None = None,
 ) -> tuple[pyarrow.Table | None, pyarrow.Table]: ...
 @final
 class Engine:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,15 +92,22 @@ def reprice(
 
 
 def _simulate_partition(
-    frame: pd.DataFrame, rules: str, scenarios: tuple[tuple[str, str], ...], at: Any, currency: str | None, part: str
+    frame: pd.DataFrame,
+    rules: str,
+    scenarios: tuple[tuple[str, str], ...],
+    at: Any,
+    currency: str | None,
+    by: list[str] | None,
+    part: str,
 ) -> pd.DataFrame:
     base = _engine(rules)
     engines = {name: _engine(rules, changes) for name, changes in scenarios}
     if part == "groups":
         # The groups alone: summed a step of lines at a time, only the reached lines
         # repriced under each scenario.
-        return _pandas(_simulate(base, engines, _arrow(frame), at=at, currency=currency, per_line=False).groups)
-    sim = _simulate(base, engines, _arrow(frame), at=at, currency=currency)
+        groups = _simulate(base, engines, _arrow(frame), at=at, currency=currency, per_line=False, by=by).groups
+        return _pandas(groups)
+    sim = _simulate(base, engines, _arrow(frame), at=at, currency=currency, by=[])
     # A partition's row numbers mean nothing across partitions: the caller's own columns
     # identify a line.
     return _pandas(sim.lines.drop_columns(["row"]))
@@ -124,16 +131,17 @@ def simulate(
     at: Any = None,
     currency: str | None = None,
     per_line: bool = True,
+    by: Iterable[str] | None = None,
 ) -> DaskSimulation:
     """:func:`tarif.simulate` over the partitions of ``lines``; each scenario is a
     ``tarif/1-changes`` document applied to the rules once per worker. ``per_line=False``
     leaves ``lines`` ``None`` and computes the groups alone (as :func:`tarif.simulate`
-    does)."""
+    does); ``by`` names the groupings computed, as in :func:`tarif.simulate`."""
     import json
 
     rules = os.fspath(rules)
     changes = tuple((name, s if isinstance(s, str) else json.dumps(s, default=str)) for name, s in scenarios.items())
-    args = (rules, changes, at, currency)
+    args = (rules, changes, at, currency, None if by is None else list(by))
     priced = None
     if per_line:
         line_meta = _simulate_partition(lines._meta, *args, "lines")

@@ -264,7 +264,7 @@ impl BatchAt<'_> {
 /// Numbers the distinct strings of a column in order of first appearance: each row's number,
 /// and the strings by number. Each thread numbers a part of the column, then the parts' numbers
 /// are merged in column order, so the numbering is the same on any thread count.
-fn number_distinct<'c, S: AsRef<str> + Sync>(
+pub(crate) fn number_distinct<'c, S: AsRef<str> + Sync>(
     column: &'c [S],
     watch: &Watch,
 ) -> (Vec<u32>, Vec<&'c str>) {
@@ -460,14 +460,87 @@ struct Job {
 
 /// A batch's distinct accounts and references, each worked out once (pass 1 of a batch).
 pub(crate) struct Distinct<'c> {
-    /// Each row's account, as a position in `accounts`.
-    account_of_row: Vec<u32>,
+    /// Each row's account, as a position in `accounts` and `account_names`.
+    pub(crate) account_of_row: Vec<u32>,
+    /// The distinct accounts, in order of first appearance.
+    pub(crate) account_names: Vec<&'c str>,
     /// Each row's reference, as a position in `refs` and `meanings`.
     ref_of_row: Vec<u32>,
     /// Each distinct account's id and the currency its rows are priced in, or why not.
     accounts: Vec<Result<(AccountId, CurrencyId), Status>>,
     refs: Vec<&'c str>,
     meanings: Vec<Option<Meaning>>,
+}
+
+/// Some rows of a batch: a range of them, or a list.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows<'r> {
+    Range(usize, usize),
+    Listed(&'r [u32]),
+}
+
+impl Rows<'_> {
+    fn len(self) -> usize {
+        match self {
+            Rows::Range(start, end) => end.saturating_sub(start),
+            Rows::Listed(rows) => rows.len(),
+        }
+    }
+
+    /// The batch's row at position `i` of these rows.
+    fn row(self, i: usize) -> Option<usize> {
+        match self {
+            Rows::Range(start, end) => Some(start + i).filter(|&row| row < end),
+            Rows::Listed(rows) => rows.get(i).map(|&row| row as usize),
+        }
+    }
+}
+
+impl Distinct<'_> {
+    /// Every row, those whose reference names a product by its SKU in that product's order
+    /// (the rows of one product together), then the others, each group in row order. Pricing
+    /// a part of a batch in this order reads what is kept per product in order too, where a
+    /// part of the rows in their own order meets its products at random: in a history of a
+    /// million SKUs, a part of 131,072 rows held ≈ 120,000 of them. A counting sort: two
+    /// sequential passes, the same order on any thread count. `None` if `watch` stopped.
+    pub(crate) fn rows_by_product(&self, products: usize, watch: &Watch) -> Option<Vec<u32>> {
+        let last = u32::try_from(products).ok()?;
+        let key_of_ref: Vec<u32> = self
+            .meanings
+            .iter()
+            .map(|meaning| {
+                meaning
+                    .as_ref()
+                    .and_then(Meaning::first_by_sku)
+                    .map_or(last, ProductId::raw)
+            })
+            .collect();
+        let key = |reference: u32| key_of_ref.get(reference as usize).copied().unwrap_or(last);
+        let mut starts = vec![0u32; products + 2];
+        for (i, &reference) in self.ref_of_row.iter().enumerate() {
+            if i % CHUNK == 0 && watch.stopped() {
+                return None;
+            }
+            if let Some(count) = starts.get_mut(key(reference) as usize + 1) {
+                *count += 1;
+            }
+        }
+        let mut sum = 0u32;
+        for start in &mut starts {
+            sum = sum.saturating_add(*start);
+            *start = sum;
+        }
+        let mut order = vec![0u32; self.ref_of_row.len()];
+        for (i, &reference) in self.ref_of_row.iter().enumerate() {
+            if i % CHUNK == 0 && watch.stopped() {
+                return None;
+            }
+            let next = starts.get_mut(key(reference) as usize)?;
+            *order.get_mut(*next as usize)? = u32::try_from(i).ok()?;
+            *next += 1;
+        }
+        Some(order)
+    }
 }
 
 impl Engine {
@@ -642,7 +715,8 @@ impl Engine {
         R: AsRef<str> + Sync,
     {
         let distinct = self.resolve_distinct(accounts, refs, currency, watch);
-        self.jobs_of(&distinct, refs, qtys, at, 0..accounts.len(), watch)
+        let rows = Rows::Range(0, accounts.len());
+        self.jobs_of(&distinct, refs, qtys, at, rows, watch)
     }
 
     /// Pass 1: each distinct account and reference worked out once. A batch repeats them
@@ -663,7 +737,7 @@ impl Engine {
     {
         let (account_of_row, distinct_accounts) = number_distinct(accounts, watch);
         let (ref_of_row, refs) = number_distinct(refs, watch);
-        let accounts = distinct_accounts
+        let resolved = distinct_accounts
             .iter()
             .map(|account| {
                 let (id, def) = self.account(account).map_err(|e| e.status())?;
@@ -683,22 +757,23 @@ impl Engine {
             .collect();
         Distinct {
             account_of_row,
+            account_names: distinct_accounts,
             ref_of_row,
-            accounts,
+            accounts: resolved,
             refs,
             meanings,
         }
     }
 
-    /// Pass 2 over rows `range` of a batch whose distinct accounts and references are
-    /// `distinct`: each row's job, its `row` counted from the range's start, in pass 3's order.
+    /// Pass 2 over `rows` of a batch whose distinct accounts and references are `distinct`:
+    /// each row's job, its `row` its position in `rows`, in pass 3's order.
     fn jobs_of<R: AsRef<str> + Sync>(
         &self,
         distinct: &Distinct<'_>,
         refs: &[R],
         qtys: &[Decimal],
         at: BatchAt<'_>,
-        range: std::ops::Range<usize>,
+        rows: Rows<'_>,
         watch: &Watch,
     ) -> (Vec<Status>, Vec<Result<Job, Status>>) {
         let now = Instant::now();
@@ -709,19 +784,21 @@ impl Engine {
         };
         // Pass 2, in row order: each row's account, product and currency as dense ids, with
         // what pricing needs of the row carried along, so that pass 3 reads nothing else of it.
-        let start = range.start;
-        let mut jobs: Vec<Result<Job, Status>> = range
+        let mut jobs: Vec<Result<Job, Status>> = (0..rows.len())
             .into_par_iter()
             .with_min_len(CHUNK)
-            .map(|row| {
+            .map(|i| {
                 if watch.stopped() {
                     return Err(Status::InvalidBatch);
                 }
+                let Some(row) = rows.row(i) else {
+                    return Err(Status::InvalidBatch);
+                };
                 let (Some(&account), Some(&reference), Some(&qty), Ok(index)) = (
                     distinct.account_of_row.get(row),
                     distinct.ref_of_row.get(row),
                     qtys.get(row),
-                    u32::try_from(row - start),
+                    u32::try_from(i),
                 ) else {
                     return Err(Status::InvalidBatch);
                 };
@@ -921,25 +998,25 @@ impl Engine {
         R: AsRef<str> + Sync,
     {
         let distinct = self.resolve_distinct(accounts, refs, currency, watch);
-        let rows = 0..accounts.len();
-        self.price_range_in_product_order(&distinct, refs, qtys, at, rows, with_list, watch)
+        let rows = Rows::Range(0, accounts.len());
+        self.price_part_in_product_order(&distinct, refs, qtys, at, rows, with_list, watch)
     }
 
-    /// [`Engine::price_rows_in_product_order`] of rows `range` of a batch whose distinct
-    /// accounts and references are `distinct` (rows counted from the range's start).
+    /// [`Engine::price_rows_in_product_order`] of some `rows` of a batch whose distinct
+    /// accounts and references are `distinct` (the answers by position in `rows`).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn price_range_in_product_order<R: AsRef<str> + Sync>(
+    pub(crate) fn price_part_in_product_order<R: AsRef<str> + Sync>(
         &self,
         distinct: &Distinct<'_>,
         refs: &[R],
         qtys: &[Decimal],
         at: BatchAt<'_>,
-        range: std::ops::Range<usize>,
+        part: Rows<'_>,
         with_list: bool,
         watch: &Watch,
     ) -> (BatchResult, BatchDetail<'_>, Vec<u32>) {
-        let rows = range.len();
-        let (status, jobs) = self.jobs_of(distinct, refs, qtys, at, range, watch);
+        let rows = part.len();
+        let (status, jobs) = self.jobs_of(distinct, refs, qtys, at, part, watch);
         if watch.stopped() {
             return Default::default();
         }
@@ -1092,6 +1169,31 @@ mod tests {
                 Some((expected_rows.clone(), expected_texts.clone()))
             );
         }
+    }
+
+    #[test]
+    fn rows_by_product_put_each_products_rows_together_in_product_order_then_the_others() {
+        let engine = shared_references_engine();
+        let refs = [
+            "A-1",
+            "nope",
+            "H-1",
+            "A-1",
+            "3401234567890",
+            "V-1",
+            "H-1",
+            "nope",
+        ];
+        let accounts = ["PRO"; 8];
+        let watch = Watch::default();
+        let distinct = engine.resolve_distinct(&accounts, &refs, None, &watch);
+        let products = engine.index.catalog.skus.len();
+        let order = distinct.rows_by_product(products, &watch);
+        // H-1, V-1, A-1 in document order; the EAN and `nope` name no product by SKU.
+        assert_eq!(order, Some(vec![2, 6, 5, 0, 3, 1, 4, 7]));
+        let stopped = Watch::default();
+        stopped.stop.store(true, Ordering::Relaxed);
+        assert_eq!(distinct.rows_by_product(products, &stopped), None);
     }
 
     fn shared_references_engine() -> Engine {

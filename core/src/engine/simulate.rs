@@ -2,13 +2,17 @@
 //! with changes applied), with margins, the change against the base, and aggregates by
 //! account, root account, segment, category, brand and deciding rule.
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 use ahash::AHashMap;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::batch::{check_lengths, watched, BatchAt, BatchDetail, BatchResult, Watch, BATCH_STEP};
+use super::batch::{
+    check_lengths, number_distinct, watched, BatchAt, BatchDetail, BatchResult, Rows, Watch,
+    BATCH_STEP,
+};
 use super::quote::RuleRef;
 use super::Engine;
 use crate::error::{QueryError, Status};
@@ -66,6 +70,43 @@ impl GroupBy {
             GroupBy::Brand => "brand",
             GroupBy::Rule => "rule",
         }
+    }
+}
+
+/// The groupings a simulation computes: a set of [`GroupBy`]. Each grain the requested
+/// groupings do not need is neither added up per line nor rolled up (the products' sums
+/// for neither categories nor brands, the rules' for no rule), which is most of the cost of
+/// the groups when only segments or accounts are asked for.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Groupings([bool; 6]);
+
+impl Groupings {
+    fn of(by: &[GroupBy]) -> Groupings {
+        let mut set = [false; 6];
+        for &b in by {
+            if let Some(slot) = set.get_mut(b as usize) {
+                *slot = true;
+            }
+        }
+        Groupings(set)
+    }
+
+    fn has(self, by: GroupBy) -> bool {
+        self.0.get(by as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether a line is added up by account (account, root and segment groups).
+    fn accounts(self) -> bool {
+        self.has(GroupBy::Account) || self.has(GroupBy::Root) || self.has(GroupBy::Segment)
+    }
+
+    /// Whether a line is added up by product (category and brand groups).
+    fn products(self) -> bool {
+        self.has(GroupBy::Category) || self.has(GroupBy::Brand)
+    }
+
+    fn rules(self) -> bool {
+        self.has(GroupBy::Rule)
     }
 }
 
@@ -221,27 +262,30 @@ pub struct ScenarioRun<'e> {
 struct PricedStep<'e, 'q> {
     result: BatchResult,
     detail: BatchDetail<'e>,
-    qtys: &'q [Decimal],
+    /// The step's quantities, by position in the step.
+    qtys: Cow<'q, [Decimal]>,
+    /// The number of each line's account among the batch's distinct accounts (in order of
+    /// first appearance), by position in the step; empty for a step priced apart
+    /// ([`Engine::priced_step`]).
+    accounts: Vec<u32>,
     /// The step's rows in the order they were priced (products in order).
     order: Vec<u32>,
 }
 
 impl<'e> PricedStep<'e, '_> {
-    /// Adds the step's lines (the first at row `start`) into `sums`, line `i` counted under
-    /// `product_of(i)` as `adjust(i, line)` makes it. In the order the lines were priced: the
-    /// sums kept per product are then read in order, not at random.
+    /// Adds the step's lines into `sums`, line `i` counted under `product_of(i)` as
+    /// `adjust(i, line)` makes it. In the order the lines were priced: the sums kept per
+    /// product are then read in order, not at random.
     fn add_to(
         &self,
         sums: &mut Sums<'e>,
-        grains: &Grains<'_>,
-        start: usize,
         product_of: impl Fn(usize) -> Option<ProductId>,
         adjust: impl Fn(usize, Acc) -> Acc,
     ) -> Result<(), QueryError> {
         for &i in &self.order {
             let i = i as usize;
             let (line, rule) = self.line(i)?;
-            let account = grains.account(start + i);
+            let account = self.accounts.get(i).copied().unwrap_or(u32::MAX);
             sums.add(account, product_of(i), rule, &adjust(i, line))?;
         }
         Ok(())
@@ -249,7 +293,7 @@ impl<'e> PricedStep<'e, '_> {
 
     /// Line `i` as the sums count it, and the rule that set its price.
     fn line(&self, i: usize) -> Result<(Acc, Option<RuleRef<'e>>), QueryError> {
-        let margin = margin(&self.result, &self.detail, self.qtys, i)?;
+        let margin = margin(&self.result, &self.detail, &self.qtys, i)?;
         let rule = self.detail.rule.get(i).copied().flatten();
         Ok((line_of(&self.result, margin, i), rule))
     }
@@ -310,20 +354,25 @@ struct ReachSet {
 }
 
 impl ReachSet {
-    /// Whether a line that found `product` (whose SKU is `sku`) in the base from `reference`
-    /// may be priced differently. A line without a product (unknown account or reference,
-    /// hidden product) may find one; a reference other than the SKU itself (a GTIN, an MPN, a
-    /// differently written SKU) may mean another product once products change.
-    fn holds(
+    /// Whether a line that found `product` in the base may be priced differently;
+    /// `reference_and_sku` gives the line's reference and the SKU of the product it found,
+    /// asked only when products changed (the reference text is a random read in a history
+    /// taken in product order). A line without a product (unknown account or reference,
+    /// hidden product) may find one; a reference other than the SKU itself (a GTIN, an MPN,
+    /// a differently written SKU) may mean another product once products change.
+    fn holds<'t>(
         &self,
         product: Option<ProductId>,
-        reference: Option<&str>,
-        sku: Option<&str>,
+        reference_and_sku: impl FnOnce() -> (Option<&'t str>, Option<&'t str>),
     ) -> bool {
         match product {
             None => true,
             Some(p) => {
-                self.products.contains(p.raw()) || (self.products_changed && reference != sku)
+                self.products.contains(p.raw())
+                    || (self.products_changed && {
+                        let (reference, sku) = reference_and_sku();
+                        reference != sku
+                    })
             }
         }
     }
@@ -410,8 +459,10 @@ impl Engine {
     /// instant, and aggregates them. Lines are grouped by what the **base** document says of
     /// their account and product (a scenario that moves an account to another segment still
     /// counts its lines in the old one), and by the rule that set the price in each scenario.
-    /// `between` is called after each step of each run with the rows priced so far over all
-    /// runs, to report progress or stop (then the answer is `None`).
+    /// `by` names the groupings computed ([`GroupBy::ALL`] for every one; the groups of the
+    /// others are left out, not computed). `between` is called after each step of each run
+    /// with the rows priced so far over all runs, to report progress or stop (then the
+    /// answer is `None`).
     ///
     /// ```
     /// use std::ops::ControlFlow;
@@ -425,7 +476,7 @@ impl Engine {
     ///   .unwrap().engine;
     /// let sim = base
     ///     .simulate(&[("dearer", &dearer)], &["C", "C"], &["A", "A"], &[1.into(), 3.into()],
-    ///               BatchAt::Now, None, |_| ControlFlow::Continue(()))
+    ///               BatchAt::Now, None, &GroupBy::ALL, |_| ControlFlow::Continue(()))
     ///     .unwrap().unwrap();
     /// assert_eq!(sim.runs[1].change[1].map(|c| c.to_string()).as_deref(), Some("1.50"));
     /// let account = sim.groups.iter().find(|g| g.by == GroupBy::Account && g.scenario == 1).unwrap();
@@ -441,6 +492,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
+        by: &[GroupBy],
         mut between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Option<Simulation<'e>>, QueryError>
     where
@@ -506,7 +558,7 @@ impl Engine {
                 })
                 .collect();
         }
-        let groups = self.group(&runs, accounts)?;
+        let groups = self.group(&runs, accounts, Groupings::of(by))?;
         Ok(Some(Simulation { runs, groups }))
     }
 
@@ -531,14 +583,22 @@ impl Engine {
     /// let (accounts, refs, qtys) = (["C", "C", "C"], ["A", "B", "A"], [1.into(), 1.into(), 3.into()]);
     /// let at = BatchAt::One(base.parse_instant("2026-06-01").unwrap());
     /// let groups = base
-    ///     .simulate_groups(&[("dearer", &dearer)], &accounts, &refs, &qtys, at, None, |_| ControlFlow::Continue(()))
+    ///     .simulate_groups(&[("dearer", &dearer)], &accounts, &refs, &qtys, at, None, &GroupBy::ALL,
+    ///                      |_| ControlFlow::Continue(()))
     ///     .unwrap().unwrap();
     /// let full = base
-    ///     .simulate(&[("dearer", &dearer)], &accounts, &refs, &qtys, at, None, |_| ControlFlow::Continue(()))
+    ///     .simulate(&[("dearer", &dearer)], &accounts, &refs, &qtys, at, None, &GroupBy::ALL,
+    ///               |_| ControlFlow::Continue(()))
     ///     .unwrap().unwrap();
     /// assert_eq!(groups, full.groups);
     /// let account = groups.iter().find(|g| g.by == GroupBy::Account && g.scenario == 1).unwrap();
     /// assert_eq!((account.revenue.to_string(), account.affected), ("15.00".into(), 2));
+    /// // The account's groups alone: the same sums, without rolling up products and rules.
+    /// let accounts_only = base
+    ///     .simulate_groups(&[("dearer", &dearer)], &accounts, &refs, &qtys, at, None, &[GroupBy::Account],
+    ///                      |_| ControlFlow::Continue(()))
+    ///     .unwrap().unwrap();
+    /// assert_eq!(accounts_only, groups.into_iter().filter(|g| g.by == GroupBy::Account).collect::<Vec<_>>());
     /// ```
     #[allow(clippy::too_many_arguments)]
     pub fn simulate_groups<A, R>(
@@ -549,6 +609,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
+        by: &[GroupBy],
         mut between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Option<Vec<Group>>, QueryError>
     where
@@ -562,35 +623,45 @@ impl Engine {
             scenarios.iter().map(|(_, e)| self.reach_set(e)).collect();
         // Scenarios whose reach is unknown price every line and compare it with the base's.
         let keep_base = reaches.iter().any(Option::is_none);
-        let grains = Grains::of(accounts);
-        let mut line_product: Vec<Option<ProductId>> = Vec::with_capacity(rows);
-        let mut base_lines: Vec<(Status, Decimal)> = Vec::new();
-        let mut reach_rows: Vec<Vec<usize>> = vec![Vec::new(); scenarios.len()];
-        let mut base_sums = Sums::by_product(self);
-        let finished = self.in_steps(
+        // Each line's product and answer under the base, by row, for those scenarios alone.
+        let (mut line_product, mut base_lines) = match keep_base {
+            true => (
+                vec![None; rows],
+                vec![(Status::InvalidBatch, Decimal::ZERO); rows],
+            ),
+            false => (Vec::new(), Vec::new()),
+        };
+        let mut reached: Vec<Reached> = scenarios.iter().map(|_| Reached::default()).collect();
+        let wanted = Groupings::of(by);
+        let mut base_sums = Sums::by_product(self, wanted);
+        let account_names = self.in_steps(
             accounts,
             refs,
             qtys,
             at,
             currency,
-            |start, step| {
+            |rows, step| {
                 let product_of = |i: usize| step.detail.product.get(i).copied().flatten();
-                step.add_to(&mut base_sums, &grains, start, product_of, |_, line| line)?;
-                for i in 0..step.result.len() {
-                    let row = start + i;
+                step.add_to(&mut base_sums, product_of, |_, line| line)?;
+                for (i, &row) in rows.iter().enumerate() {
+                    let row = row as usize;
                     let product = product_of(i);
-                    line_product.push(product);
                     if keep_base {
-                        base_lines.push(line_answer(&step.result, i));
+                        if let Some(slot) = line_product.get_mut(row) {
+                            *slot = product;
+                        }
+                        if let Some(slot) = base_lines.get_mut(row) {
+                            *slot = line_answer(&step.result, i);
+                        }
                     }
-                    let sku = step.detail.sku.get(i).copied().flatten();
-                    let reference = refs.get(row).map(|r| r.as_ref());
-                    for (rows, reach) in reach_rows.iter_mut().zip(&reaches) {
-                        if reach
-                            .as_ref()
-                            .is_some_and(|set| set.holds(product, reference, sku))
-                        {
-                            rows.push(row);
+                    let texts = || {
+                        let reference = refs.get(row).map(|r| r.as_ref());
+                        (reference, step.detail.sku.get(i).copied().flatten())
+                    };
+                    for (reached, reach) in reached.iter_mut().zip(&reaches) {
+                        if reach.as_ref().is_some_and(|set| set.holds(product, texts)) {
+                            let account = step.accounts.get(i).copied().unwrap_or(u32::MAX);
+                            reached.push(row, account, product);
                         }
                     }
                 }
@@ -598,22 +669,25 @@ impl Engine {
             },
             &mut between,
         )?;
-        if !finished {
+        let Some(account_names) = account_names else {
             return Ok(None);
-        }
+        };
         let mut sums = Vec::with_capacity(1 + scenarios.len());
-        let runs = scenarios.iter().zip(reach_rows.iter().zip(&reaches));
+        let runs = scenarios.iter().zip(reached.iter().zip(&reaches));
         for (s, ((_, engine), (lines, reach))) in runs.enumerate() {
             let done_before = (s + 1) * rows;
             let scenario_sums;
             let finished = match reach {
                 // The base's sums, with the share of the lines the changes reach moved.
                 Some(_) => {
-                    let mut change = Sums::change();
-                    let skipped = rows - lines.len();
+                    let mut change = Sums::change(wanted);
+                    let skipped = rows - lines.rows.len();
                     let mut done = 0;
                     let mut finished = true;
-                    for chunk in lines.chunks(BATCH_STEP) {
+                    let chunks = lines.rows.chunks(BATCH_STEP).zip(
+                        (lines.accounts.chunks(BATCH_STEP)).zip(lines.products.chunks(BATCH_STEP)),
+                    );
+                    for (chunk, (chunk_accounts, chunk_products)) in chunks {
                         let sub = Subset::of(chunk, accounts, refs, qtys, at);
                         let before = self.priced_step(
                             &sub.accounts,
@@ -629,11 +703,9 @@ impl Engine {
                             sub.at(at),
                             currency,
                         );
-                        for (i, &row) in chunk.iter().enumerate() {
-                            let at = (
-                                grains.account(row),
-                                line_product.get(row).copied().flatten(),
-                            );
+                        let at_grains = chunk_accounts.iter().zip(chunk_products);
+                        for (i, (&account, &product)) in at_grains.enumerate() {
+                            let at = (account, product);
                             let (old, old_rule) = before.line(i)?;
                             change.remove(at.0, at.1, old_rule, &old)?;
                             let (new, new_rule) = after.line(i)?;
@@ -651,27 +723,28 @@ impl Engine {
                     finished
                 }
                 None => {
-                    let mut whole = Sums::by_product(self);
+                    let mut whole = Sums::by_product(self, wanted);
                     let done = |rows: usize| between(done_before + rows);
+                    // The same column numbers its accounts as the base's run did.
                     let finished = engine.in_steps(
                         accounts,
                         refs,
                         qtys,
                         at,
                         currency,
-                        |start, step| {
+                        |rows, step| {
+                            let row = |i: usize| rows.get(i).map_or(usize::MAX, |&r| r as usize);
                             // A line counts under the base's product.
-                            let product_of =
-                                |i: usize| line_product.get(start + i).copied().flatten();
-                            step.add_to(&mut whole, &grains, start, product_of, |i, line| {
+                            let product_of = |i: usize| line_product.get(row(i)).copied().flatten();
+                            step.add_to(&mut whole, product_of, |i, line| {
                                 let answer = line_answer(&step.result, i);
-                                line.affected(base_lines.get(start + i) != Some(&answer))
+                                line.affected(base_lines.get(row(i)) != Some(&answer))
                             })
                         },
                         done,
                     )?;
                     scenario_sums = RunSums::Whole(whole);
-                    finished
+                    finished.is_some()
                 }
             };
             if !finished {
@@ -679,7 +752,7 @@ impl Engine {
             }
             sums.push(scenario_sums);
         }
-        self.roll_up(&base_sums, &sums, &grains).map(Some)
+        self.roll_up(&base_sums, &sums, &account_names).map(Some)
     }
 
     /// Prices lines with their detail, as one step of a simulation.
@@ -703,27 +776,31 @@ impl Engine {
         PricedStep {
             result,
             detail,
-            qtys,
+            qtys: Cow::Borrowed(qtys),
+            accounts: Vec::new(),
             order,
         }
     }
 
     /// Prices every line [`BATCH_STEP`] at a time, handing each step to `each` with the
-    /// position of its first line, then calling `between` (on the caller's thread) with the
-    /// lines done; `between` answers whether to go on. Whether every step ran. The next step
-    /// is priced while `each` adds up the current one, so that a sequential `each` does not
-    /// leave the other cores idle.
+    /// batch's rows it holds (line `i` of the step is row `rows[i]`), then calling `between`
+    /// (on the caller's thread) with the lines done; `between` answers whether to go on.
+    /// When every step ran, the distinct accounts of the lines in order of first appearance
+    /// (what [`PricedStep::accounts`] numbers); `None` when stopped. The steps take the rows in product order
+    /// (`Distinct::rows_by_product`): a step of rows in their own order meets a history's
+    /// products at random. The next step is priced while `each` adds up the current one, so
+    /// that a sequential `each` does not leave the other cores idle.
     #[allow(clippy::too_many_arguments)]
-    fn in_steps<'e, A, R>(
+    fn in_steps<'e, 'a, A, R>(
         &'e self,
-        accounts: &[A],
-        refs: &[R],
+        accounts: &'a [A],
+        refs: &'a [R],
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-        mut each: impl FnMut(usize, &PricedStep<'e, '_>) -> Result<(), QueryError> + Send,
+        mut each: impl FnMut(&[u32], &PricedStep<'e, '_>) -> Result<(), QueryError> + Send,
         mut between: impl FnMut(usize) -> ControlFlow<()>,
-    ) -> Result<bool, QueryError>
+    ) -> Result<Option<Vec<&'a str>>, QueryError>
     where
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
@@ -732,41 +809,61 @@ impl Engine {
         // Each distinct account and reference is resolved once for every step: a step of a
         // history with a million SKUs holds tens of thousands of them, so resolving per step
         // found nearly every reference again in nearly every step.
-        let resolve = |watch: &Watch| self.resolve_distinct(accounts, refs, currency, watch);
-        let Some(distinct) = watched(rows, |_| between(0), resolve) else {
-            return Ok(false);
+        let products = self.index.catalog.skus.len();
+        let resolve = |watch: &Watch| {
+            let distinct = self.resolve_distinct(accounts, refs, currency, watch);
+            let by_product = distinct.rows_by_product(products, watch);
+            (distinct, by_product)
         };
-        let price = |start: usize| {
-            let end = (start + BATCH_STEP).min(rows);
-            let (result, detail, order) = self.price_range_in_product_order(
+        let Some((distinct, Some(by_product))) = watched(rows, |_| between(0), resolve) else {
+            return Ok(None);
+        };
+        let price = |part: &[u32]| -> PricedStep<'e, 'static> {
+            let (result, detail, order) = self.price_part_in_product_order(
                 &distinct,
                 refs,
                 qtys,
                 at,
-                start..end,
+                Rows::Listed(part),
                 false,
                 &Watch::default(),
             );
-            let step = PricedStep {
+            // Gathered here, in parallel: the rows of a step in product order are at random
+            // in the batch's columns, and `each` runs on one thread.
+            let gather = |column: &[u32]| -> Vec<u32> {
+                part.par_iter()
+                    .with_min_len(4096)
+                    .map(|&row| column.get(row as usize).copied().unwrap_or(u32::MAX))
+                    .collect()
+            };
+            let qtys = part
+                .par_iter()
+                .with_min_len(4096)
+                .map(|&row| qtys.get(row as usize).copied().unwrap_or_default())
+                .collect();
+            PricedStep {
                 result,
                 detail,
-                qtys: qtys.get(start..end).unwrap_or_default(),
+                qtys: Cow::Owned(qtys),
+                accounts: gather(&distinct.account_of_row),
                 order,
-            };
-            (start, step)
-        };
-        let mut starts = (0..rows).step_by(BATCH_STEP);
-        let mut current = starts.next().map(price);
-        while let Some((start, step)) = current.take() {
-            let next = starts.next();
-            let (priced, added) = rayon::join(|| next.map(price), || each(start, &step));
-            added?;
-            if between(start + step.result.len()).is_break() {
-                return Ok(false);
             }
-            current = priced;
+        };
+        let mut parts = by_product.chunks(BATCH_STEP);
+        let mut current = parts.next().map(|part| (part, price(part)));
+        let mut done = 0;
+        while let Some((part, step)) = current.take() {
+            let next = parts.next();
+            let priced = || next.map(|part| (part, price(part)));
+            let (next, added) = rayon::join(priced, || each(part, &step));
+            added?;
+            done += part.len();
+            if between(done).is_break() {
+                return Ok(None);
+            }
+            current = next;
         }
-        Ok(true)
+        Ok(Some(distinct.account_names))
     }
 
     /// The rows of the base's run that `scenario` may price differently ([`Engine::reach_set`]).
@@ -779,11 +876,12 @@ impl Engine {
         let set = self.reach_set(scenario)?;
         let rows = (0..base.result.len())
             .filter(|&row| {
-                set.holds(
-                    base.detail.product.get(row).copied().flatten(),
-                    refs.get(row).map(|r| r.as_ref()),
-                    base.detail.sku.get(row).copied().flatten(),
-                )
+                set.holds(base.detail.product.get(row).copied().flatten(), || {
+                    (
+                        refs.get(row).map(|r| r.as_ref()),
+                        base.detail.sku.get(row).copied().flatten(),
+                    )
+                })
             })
             .collect();
         Some(Reach {
@@ -919,21 +1017,22 @@ impl Engine {
     }
 
     /// The aggregates of [`Simulation::groups`], from the runs' columns.
-    fn group<A: AsRef<str>>(
+    fn group<A: AsRef<str> + Sync>(
         &self,
         runs: &[ScenarioRun<'_>],
         accounts: &[A],
+        wanted: Groupings,
     ) -> Result<Vec<Group>, QueryError> {
         let Some(base) = runs.first() else {
             return Ok(Vec::new());
         };
-        let grains = Grains::of(accounts);
+        let (line_account, account_names) = number_distinct(accounts, &Watch::default());
         let line_product = &base.detail.product;
         let mut sums: Vec<Sums<'_>> = runs
             .par_iter()
             .map(|run| {
-                let mut sums = Sums::by_product(self);
-                for (row, &account) in grains.line_account.iter().enumerate() {
+                let mut sums = Sums::by_product(self, wanted);
+                for (row, &account) in line_account.iter().enumerate() {
                     let margin = run.margin.get(row).copied().flatten();
                     let line = line_of(&run.result, margin, row)
                         .affected(run.affected.get(row).copied().unwrap_or(false));
@@ -946,7 +1045,7 @@ impl Engine {
             .collect::<Result<_, QueryError>>()?;
         let scenarios: Vec<RunSums<'_>> = sums.drain(1..).map(RunSums::Whole).collect();
         let base = sums.pop().unwrap_or_default();
-        self.roll_up(&base, &scenarios, &grains)
+        self.roll_up(&base, &scenarios, &account_names)
     }
 
     /// The groups of the sums of the base and each scenario at the finest grains (its lines'
@@ -957,7 +1056,7 @@ impl Engine {
         &'a self,
         base: &Sums<'a>,
         scenarios: &[RunSums<'a>],
-        grains: &Grains<'a>,
+        account_names: &[&'a str],
     ) -> Result<Vec<Group>, QueryError> {
         let runs = 1 + scenarios.len();
         let mut keys = Keys::default();
@@ -978,14 +1077,25 @@ impl Engine {
             Ok::<_, QueryError>(())
         };
         let mut ids = Vec::new();
-        for (a, account) in grains.account_names.iter().enumerate() {
+        let wanted = base.wanted;
+        let account_names = match wanted.accounts() {
+            true => account_names,
+            false => &[],
+        };
+        for (a, account) in account_names.iter().enumerate() {
             ids.clear();
-            ids.push(keys.id(GroupBy::Account, account));
+            if wanted.has(GroupBy::Account) {
+                ids.push(keys.id(GroupBy::Account, account));
+            }
             if let Ok((_, def)) = self.account(account) {
                 let info = self.account_info(def);
-                ids.push(keys.id(GroupBy::Root, info.root));
-                for segment in info.segments {
-                    ids.push(keys.id(GroupBy::Segment, segment));
+                if wanted.has(GroupBy::Root) {
+                    ids.push(keys.id(GroupBy::Root, info.root));
+                }
+                if wanted.has(GroupBy::Segment) {
+                    for segment in info.segments {
+                        ids.push(keys.id(GroupBy::Segment, segment));
+                    }
                 }
             }
             ids.sort_unstable();
@@ -1006,14 +1116,16 @@ impl Engine {
             }
             Some(*cached)
         };
-        // Every line's product is the base's, so the base has every product of the lines.
+        // Every line's product is the base's, so the base has every product of the lines
+        // (and none when no grouping needs them).
         let products = base.products.column().iter().enumerate();
         let products = products
             .filter(|(_, acc)| acc.lines > 0)
             .filter_map(|(p, _)| ProductId::from_index(p));
         for product in products {
             ids.clear();
-            for &c in catalog.category_closure.get(product).into_iter().flatten() {
+            let categories = catalog.category_closure.get(product).into_iter().flatten();
+            for &c in categories.filter(|_| wanted.has(GroupBy::Category)) {
                 if let Some(def) = catalog.categories.get(c as usize) {
                     ids.extend(key_of(
                         &mut category_keys,
@@ -1024,7 +1136,11 @@ impl Engine {
                 }
             }
             let brand = catalog.brand.get(product).copied().unwrap_or(NONE) as usize;
-            if let Some(name) = catalog.brands.get(brand) {
+            if let Some(name) = catalog
+                .brands
+                .get(brand)
+                .filter(|_| wanted.has(GroupBy::Brand))
+            {
                 ids.extend(key_of(&mut brand_keys, brand, GroupBy::Brand, name));
             }
             ids.sort_unstable();
@@ -1194,41 +1310,25 @@ fn push_groups(
     Ok(())
 }
 
-/// The distinct accounts of a simulation's lines, numbered in order of first appearance: what
-/// the sums of [`Sums`] are kept by, with the products' ids.
-struct Grains<'a> {
-    account_names: Vec<&'a str>,
-    line_account: Vec<u32>,
+/// The lines the changes of a scenario reach, each with the number of its account and its
+/// product in the base, in the order the base priced them.
+#[derive(Default)]
+struct Reached {
+    rows: Vec<usize>,
+    accounts: Vec<u32>,
+    products: Vec<Option<ProductId>>,
 }
 
-impl<'a> Grains<'a> {
-    fn of<A: AsRef<str>>(accounts: &'a [A]) -> Grains<'a> {
-        let mut ids: AHashMap<&str, u32> = AHashMap::new();
-        let mut account_names: Vec<&str> = Vec::new();
-        let line_account = accounts
-            .iter()
-            .map(|account| {
-                let account = account.as_ref();
-                *ids.entry(account).or_insert_with(|| {
-                    account_names.push(account);
-                    dense(account_names.len() - 1)
-                })
-            })
-            .collect();
-        Grains {
-            account_names,
-            line_account,
-        }
-    }
-
-    /// The number of line `row`'s account.
-    fn account(&self, row: usize) -> u32 {
-        self.line_account.get(row).copied().unwrap_or_default()
+impl Reached {
+    fn push(&mut self, row: usize, account: u32, product: Option<ProductId>) {
+        self.rows.push(row);
+        self.accounts.push(account);
+        self.products.push(product);
     }
 }
 
-/// One run's sums at the finest grains: per account of the lines (numbered by [`Grains`]),
-/// per product (by id) and per rule that set a price.
+/// One run's sums at the finest grains: per account of the lines (numbered in order of first
+/// appearance), per product (by id) and per rule that set a price.
 #[derive(Default)]
 struct Sums<'e> {
     accounts: Table,
@@ -1239,6 +1339,8 @@ struct Sums<'e> {
     /// The last line's rule and its position: lines come in product order, and the lines of
     /// a product mostly share the rule that sets their price, so most lines skip the map.
     last_rule: Option<(Decider, usize)>,
+    /// The groupings asked for: the grains they do not need are not added up.
+    wanted: Groupings,
 }
 
 /// Sums by account number or product id: a column for a run of every line, a map for a
@@ -1310,20 +1412,26 @@ impl<'e> Sums<'e> {
     }
 
     /// Sums of every line, with a product column as long as `base`'s catalog (the lines'
-    /// products are the base's): made whole once rather than grown step by step, which
-    /// would copy it each time.
-    fn by_product(base: &Engine) -> Sums<'e> {
+    /// products are the base's) when `wanted` adds up by product: made whole once rather
+    /// than grown step by step, which would copy it each time.
+    fn by_product(base: &Engine, wanted: Groupings) -> Sums<'e> {
+        let products = match wanted.products() {
+            true => base.index.catalog.skus.len(),
+            false => 0,
+        };
         Sums {
-            products: Table::Column(vec![Acc::default(); base.index.catalog.skus.len()]),
+            products: Table::Column(vec![Acc::default(); products]),
+            wanted,
             ..Sums::default()
         }
     }
 
     /// Sums kept as a change over another run's: by grain in maps.
-    fn change() -> Sums<'e> {
+    fn change(wanted: Groupings) -> Sums<'e> {
         Sums {
             accounts: Table::Map(AHashMap::new()),
             products: Table::Map(AHashMap::new()),
+            wanted,
             ..Sums::default()
         }
     }
@@ -1357,13 +1465,21 @@ impl<'e> Sums<'e> {
         rule: Option<RuleRef<'e>>,
         mut apply: impl FnMut(&mut Acc) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
-        if let Some(acc) = self.accounts.slot(account as usize) {
+        let wanted = self.wanted;
+        if let Some(acc) = wanted
+            .accounts()
+            .then(|| self.accounts.slot(account as usize))
+            .flatten()
+        {
             apply(acc)?;
         }
-        if let Some(acc) = product.and_then(|p| self.products.slot(p.index())) {
+        if let Some(acc) = product
+            .filter(|_| wanted.products())
+            .and_then(|p| self.products.slot(p.index()))
+        {
             apply(acc)?;
         }
-        if let Some(rule) = rule {
+        if let Some(rule) = rule.filter(|_| wanted.rules()) {
             let decider = Decider::of(rule);
             let at = match self.last_rule {
                 Some((last, at)) if last == decider => at,
@@ -1585,6 +1701,7 @@ mod tests {
                 &qtys,
                 BatchAt::Now,
                 None,
+                &GroupBy::ALL,
                 |_| ControlFlow::Continue(()),
             )
             .unwrap()
@@ -1668,11 +1785,29 @@ mod tests {
         let at = BatchAt::PerRow(instants);
         let go = |_: usize| ControlFlow::Continue(());
         let full = base
-            .simulate(&scenarios, accounts, refs, qtys, at, None, go)
+            .simulate(
+                &scenarios,
+                accounts,
+                refs,
+                qtys,
+                at,
+                None,
+                &GroupBy::ALL,
+                go,
+            )
             .unwrap()
             .unwrap();
         let alone = base
-            .simulate_groups(&scenarios, accounts, refs, qtys, at, None, go)
+            .simulate_groups(
+                &scenarios,
+                accounts,
+                refs,
+                qtys,
+                at,
+                None,
+                &GroupBy::ALL,
+                go,
+            )
             .unwrap()
             .unwrap();
         (full.groups, alone, applied)
@@ -1742,6 +1877,7 @@ mod tests {
                 &qtys[tail.clone()],
                 BatchAt::PerRow(&instants[tail.clone()]),
                 None,
+                &GroupBy::ALL,
                 go,
             )
             .unwrap()
@@ -1821,6 +1957,7 @@ mod tests {
                 &qtys,
                 BatchAt::Now,
                 None,
+                &GroupBy::ALL,
                 go,
             )
             .unwrap()
