@@ -357,4 +357,42 @@ fn a_stopped_simulation_answers_nothing() {
         )
         .unwrap();
     assert!(stopped.is_none());
+    // A stop asked once every line is priced, while the lines are rolled up into groups.
+    let total = accounts.len() * 2;
+    let stop_after_the_lines = || {
+        let mut told_done = false;
+        move |done: usize| {
+            let stop = told_done;
+            told_done |= done == total;
+            if stop {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    };
+    let scenario = [("same", &base)];
+    let (lines, at) = ((&accounts, &refs, &qtys), BatchAt::One(at));
+    let full = base.simulate(
+        &scenario,
+        lines.0,
+        lines.1,
+        lines.2,
+        at,
+        None,
+        &GroupBy::ALL,
+        stop_after_the_lines(),
+    );
+    assert!(full.unwrap().is_none());
+    let alone = base.simulate_groups(
+        &scenario,
+        lines.0,
+        lines.1,
+        lines.2,
+        at,
+        None,
+        &GroupBy::ALL,
+        stop_after_the_lines(),
+    );
+    assert!(alone.unwrap().is_none());
 }

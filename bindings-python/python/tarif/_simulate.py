@@ -70,7 +70,7 @@ def simulate(
     or Polars DataFrame); any other column is kept in ``Simulation.lines``. Every line is
     priced at its own ``at`` (else ``at``, else now, read once). Amounts are exact
     ``decimal128`` unless ``floats=True`` asks for ``float64`` (for plotting, never for money
-    that goes back into a system). Ctrl-C interrupts it within about a tenth of a second;
+    that goes back into a system). Ctrl-C interrupts it within about a third of a second;
     ``progress(done, total)`` is called as lines are priced.
 
     ``per_line=False`` computes the groups alone (``Simulation.lines`` is ``None``): the lines

@@ -19,6 +19,9 @@ use crate::error::{QueryError, Status};
 use crate::index::{Id, ProductId, SelectorId, NONE};
 use roaring::RoaringBitmap;
 
+/// How many accounts, products or rules the roll-up takes between two looks at whether to stop.
+const ROLL_UP_CHECK: usize = 16_384;
+
 /// What lines are grouped by in [`Simulation::groups`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GroupBy {
@@ -558,8 +561,9 @@ impl Engine {
                 })
                 .collect();
         }
-        let groups = self.group(&runs, accounts, Groupings::of(by))?;
-        Ok(Some(Simulation { runs, groups }))
+        let done = rows * runs.len();
+        let groups = self.group(&runs, accounts, Groupings::of(by), || between(done))?;
+        Ok(groups.map(|groups| Simulation { runs, groups }))
     }
 
     /// [`Engine::simulate`]'s groups alone, equal to its `groups`, without the per-line
@@ -752,7 +756,8 @@ impl Engine {
             }
             sums.push(scenario_sums);
         }
-        self.roll_up(&base_sums, &sums, &account_names).map(Some)
+        let done = rows * (1 + scenarios.len());
+        self.roll_up(&base_sums, &sums, &account_names, || between(done))
     }
 
     /// Prices lines with their detail, as one step of a simulation.
@@ -1022,9 +1027,10 @@ impl Engine {
         runs: &[ScenarioRun<'_>],
         accounts: &[A],
         wanted: Groupings,
-    ) -> Result<Vec<Group>, QueryError> {
+        go_on: impl FnMut() -> ControlFlow<()>,
+    ) -> Result<Option<Vec<Group>>, QueryError> {
         let Some(base) = runs.first() else {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         };
         let (line_account, account_names) = number_distinct(accounts, &Watch::default());
         let line_product = &base.detail.product;
@@ -1045,7 +1051,7 @@ impl Engine {
             .collect::<Result<_, QueryError>>()?;
         let scenarios: Vec<RunSums<'_>> = sums.drain(1..).map(RunSums::Whole).collect();
         let base = sums.pop().unwrap_or_default();
-        self.roll_up(&base, &scenarios, &account_names)
+        self.roll_up(&base, &scenarios, &account_names, go_on)
     }
 
     /// The groups of the sums of the base and each scenario at the finest grains (its lines'
@@ -1057,7 +1063,11 @@ impl Engine {
         base: &Sums<'a>,
         scenarios: &[RunSums<'a>],
         account_names: &[&'a str],
-    ) -> Result<Vec<Group>, QueryError> {
+        mut go_on: impl FnMut() -> ControlFlow<()>,
+    ) -> Result<Option<Vec<Group>>, QueryError> {
+        // Asked every so many accounts, products or rules: a roll-up of a million products and
+        // rules takes seconds, and Ctrl-C must not wait for it.
+        let mut stop = |n: usize| n % ROLL_UP_CHECK == 0 && go_on().is_break();
         let runs = 1 + scenarios.len();
         let mut keys = Keys::default();
         // Per key, its scenarios' sums side by side: a key's groups come out together.
@@ -1083,6 +1093,9 @@ impl Engine {
             false => &[],
         };
         for (a, account) in account_names.iter().enumerate() {
+            if stop(a) {
+                return Ok(None);
+            }
             ids.clear();
             if wanted.has(GroupBy::Account) {
                 ids.push(keys.id(GroupBy::Account, account));
@@ -1122,7 +1135,10 @@ impl Engine {
         let products = products
             .filter(|(_, acc)| acc.lines > 0)
             .filter_map(|(p, _)| ProductId::from_index(p));
-        for product in products {
+        for (n, product) in products.enumerate() {
+            if stop(n) {
+                return Ok(None);
+            }
             ids.clear();
             let categories = catalog.category_closure.get(product).into_iter().flatten();
             for &c in categories.filter(|_| wanted.has(GroupBy::Category)) {
@@ -1178,7 +1194,10 @@ impl Engine {
             .collect();
         let mut cursors = vec![0usize; runs];
         let mut row: Vec<Acc> = Vec::with_capacity(runs);
-        loop {
+        for n in 0.. {
+            if stop(n) {
+                return Ok(None);
+            }
             let heads = std::iter::once(&base_rules)
                 .chain(&scenario_rules)
                 .zip(&cursors)
@@ -1217,7 +1236,7 @@ impl Engine {
             row.extend(per_run.iter().map(|acc| acc.clone().unwrap_or_default()));
             push_groups(&mut groups, GroupBy::Rule, rule, &row)?;
         }
-        Ok(groups)
+        Ok(Some(groups))
     }
 }
 
