@@ -108,35 +108,39 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
     });
     scenarios.extend(random.iter().map(|e| ("random", e)));
     scenarios.extend(twice.iter().map(|e| ("twice", e)));
-    let sim = base
-        .simulate(
+    let simulated = |by: &[GroupBy]| {
+        base.simulate(
             &scenarios,
             &accounts,
             &refs,
             &qtys,
             BatchAt::One(at),
             None,
-            &GroupBy::ALL,
+            by,
             |_| ControlFlow::Continue(()),
         )
         .unwrap()
-        .unwrap();
+        .unwrap()
+    };
+    let groups_alone = |by: &[GroupBy]| {
+        base.simulate_groups(
+            &scenarios,
+            &accounts,
+            &refs,
+            &qtys,
+            BatchAt::One(at),
+            None,
+            by,
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap()
+        .unwrap()
+    };
+    let sim = simulated(&GroupBy::ALL);
     prop_assert_eq!(sim.runs.len(), scenarios.len() + 1);
     // The groups alone, summed a step at a time with only the reached lines moved, are the
     // groups of the lines.
-    let groups = base
-        .simulate_groups(
-            &scenarios,
-            &accounts,
-            &refs,
-            &qtys,
-            BatchAt::One(at),
-            None,
-            &GroupBy::ALL,
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap()
-        .unwrap();
+    let groups = groups_alone(&GroupBy::ALL);
     prop_assert_eq!(&groups, &sim.groups);
     // Some of the groupings: their groups alone, the others neither computed nor listed.
     let by: Vec<GroupBy> = GroupBy::ALL
@@ -145,38 +149,14 @@ fn check(seed: u64) -> Result<usize, TestCaseError> {
         .filter(|(i, _)| (seed >> i) & 1 == 1)
         .map(|(_, by)| by)
         .collect();
-    let some = base
-        .simulate_groups(
-            &scenarios,
-            &accounts,
-            &refs,
-            &qtys,
-            BatchAt::One(at),
-            None,
-            &by,
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap()
-        .unwrap();
+    let some = groups_alone(&by);
     let kept: Vec<Group> = groups
         .iter()
         .filter(|g| by.contains(&g.by))
         .cloned()
         .collect();
     prop_assert_eq!(&some, &kept);
-    let some_with_lines = base
-        .simulate(
-            &scenarios,
-            &accounts,
-            &refs,
-            &qtys,
-            BatchAt::One(at),
-            None,
-            &by,
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap()
-        .unwrap();
+    let some_with_lines = simulated(&by);
     prop_assert_eq!(&some_with_lines.groups, &kept);
     // A scenario that changes nothing changes no line.
     prop_assert!(sim.runs[1].affected.iter().all(|a| !a));

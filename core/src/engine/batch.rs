@@ -395,7 +395,7 @@ pub(crate) fn watched<T: Send>(
 }
 
 /// Rows per parallel task: large enough to amortise scheduling, small enough to balance.
-const CHUNK: usize = 4096;
+pub(crate) const CHUNK: usize = 4096;
 
 /// Each job's answer by `price`, in parallel. The watch is told of the rows priced a chunk at
 /// a time, and a stop leaves the remaining jobs unpriced (the answer is thrown away); a job

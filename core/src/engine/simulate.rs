@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::batch::{
     check_lengths, number_distinct, watched, BatchAt, BatchDetail, BatchResult, Rows, Watch,
-    BATCH_STEP,
+    BATCH_STEP, CHUNK,
 };
 use super::quote::RuleRef;
 use super::Engine;
@@ -837,13 +837,13 @@ impl Engine {
             // in the batch's columns, and `each` runs on one thread.
             let gather = |column: &[u32]| -> Vec<u32> {
                 part.par_iter()
-                    .with_min_len(4096)
+                    .with_min_len(CHUNK)
                     .map(|&row| column.get(row as usize).copied().unwrap_or(u32::MAX))
                     .collect()
             };
             let qtys = part
                 .par_iter()
-                .with_min_len(4096)
+                .with_min_len(CHUNK)
                 .map(|&row| qtys.get(row as usize).copied().unwrap_or_default())
                 .collect();
             PricedStep {
