@@ -453,7 +453,7 @@ fn sections(
     path: &str,
     value: Value,
     problems: &mut Problems,
-) -> impl Iterator<Item = (String, Value)> {
+) -> impl Iterator<Item = (String, Value)> + use<> {
     let map = match value {
         Value::Object(map) => map,
         other => {
@@ -492,7 +492,7 @@ fn elements(
     path: &str,
     list: Value,
     problems: &mut Problems,
-) -> impl Iterator<Item = (String, Value)> {
+) -> impl Iterator<Item = (String, Value)> + use<> {
     let items = match list {
         Value::Array(items) => items,
         other => {

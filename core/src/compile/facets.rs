@@ -95,7 +95,7 @@ pub(crate) fn build(
     let in_family: Vec<u32> = family_at
         .iter()
         .enumerate()
-        .filter(|(_, &f)| f != NONE)
+        .filter(|&(_, &f)| f != NONE)
         .filter_map(|(pos, _)| u32::try_from(pos).ok())
         .collect();
     let mut category_names = vec![Box::<str>::from(""); cat.categories.len()];

@@ -1031,8 +1031,7 @@ mod tests {
             ..CompileOptions::default()
         };
         let _ = compile(json, &options);
-        let seen = seen.lock().unwrap().clone();
-        seen
+        seen.lock().unwrap().clone()
     }
 
     #[test]
