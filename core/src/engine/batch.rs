@@ -1,7 +1,7 @@
 //! `quote_many`: columns in, columns out, in parallel; identical to quoting row by row.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -878,18 +878,57 @@ impl Engine {
             // for it.
             return BatchResult::default();
         }
+        let rows = status.len();
+        let priced = price_jobs(&jobs, watch, |job| {
+            self.price_job(job).map(|answer| (answer, job.currency))
+        });
+        // The answers are written in row order, side by side, each row reading where its job
+        // was priced: written in the jobs' (product) order, each row's five cells were cache
+        // misses on one thread (0.4–0.7 s of a 10M-row batch).
+        let place: Vec<AtomicU32> = (0..rows).map(|_| AtomicU32::new(u32::MAX)).collect();
+        jobs.par_iter()
+            .enumerate()
+            .with_min_len(CHUNK)
+            .for_each(|(i, job)| {
+                if let (Ok(job), Ok(i)) = (job, u32::try_from(i)) {
+                    if let Some(slot) = place.get(job.row as usize) {
+                        slot.store(i, Ordering::Relaxed);
+                    }
+                }
+            });
+        let place: Vec<u32> = place.into_iter().map(AtomicU32::into_inner).collect();
         let mut out = BatchResult::unpriced(status);
-        let priced = price_jobs(&jobs, watch, |job| self.price_job(job));
-        for (jobs, priced) in jobs.chunks(CHUNK).zip(priced.chunks(CHUNK)) {
+        let columns = (out.status.par_chunks_mut(CHUNK))
+            .zip(out.unit_price.par_chunks_mut(CHUNK))
+            .zip(out.line_total.par_chunks_mut(CHUNK))
+            .zip(out.currency.par_chunks_mut(CHUNK))
+            .zip(out.buyable.par_chunks_mut(CHUNK))
+            .zip(place.par_chunks(CHUNK));
+        columns.for_each(|(((((status, unit), line), currency), buyable), place)| {
             if watch.stopped() {
-                break;
+                return;
             }
-            for (job, answer) in jobs.iter().zip(priced) {
-                if let Ok(job) = job {
-                    out.record(job.row as usize, job.currency, *answer);
+            for (k, &i) in place.iter().enumerate() {
+                match priced.get(i as usize) {
+                    Some(Ok(((u, l, b), c))) => {
+                        if let (Some(unit), Some(line), Some(currency), Some(buyable)) = (
+                            unit.get_mut(k),
+                            line.get_mut(k),
+                            currency.get_mut(k),
+                            buyable.get_mut(k),
+                        ) {
+                            (*unit, *line, *currency, *buyable) = (*u, *l, c.raw(), *b);
+                        }
+                    }
+                    Some(Err(failed)) => {
+                        if let Some(status) = status.get_mut(k) {
+                            *status = *failed;
+                        }
+                    }
+                    None => {}
                 }
             }
-        }
+        });
         out
     }
 
