@@ -28,10 +28,9 @@ demo:
 
 test: test-rust test-python test-node test-fuzz
 
-# Lints first: they fail fastest.
-# The demo runs as a test of tarif-examples (tests/demo.rs), on the binary the test build
-# makes: `cargo run -p tarif-examples` resolves features for that package alone and compiled
-# the core a second time (a minute of CI).
+# Lints first: they fail fastest. The demo runs as a test of tarif-examples (tests/demo.rs),
+# on the binary the test build makes: `cargo run -p tarif-examples` resolves features for that
+# package alone and compiled the core a second time (a minute of CI).
 test-rust: lint-rust
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
