@@ -492,12 +492,22 @@ pub(crate) struct Distinct<'c> {
     pub(crate) account_of_row: Vec<u32>,
     /// The distinct accounts, in order of first appearance.
     pub(crate) account_names: Vec<&'c str>,
-    /// Each row's reference, as a position in `refs` and `meanings`.
-    ref_of_row: Vec<u32>,
+    /// Each row's reference: the one product whose SKU it is, or its place in `meanings`.
+    ref_of_row: Vec<RowRef>,
     /// Each distinct account's id and the currency its rows are priced in, or why not.
     accounts: Vec<Result<(AccountId, CurrencyId), Status>>,
-    refs: Vec<&'c str>,
+    /// What each distinct reference that is not a sole SKU means, in order of first appearance.
     meanings: Vec<Option<Meaning>>,
+}
+
+/// A row's reference after pass 1.
+#[derive(Clone, Copy)]
+enum RowRef {
+    /// The only product whose SKU it is ([`Engine::sole_by_sku`]): the product a row takes
+    /// when its account sees it.
+    Sku(ProductId),
+    /// Any other reference, by its place among the distinct ones.
+    Other(u32),
 }
 
 /// Some rows of a batch: a range of them, or a list.
@@ -533,17 +543,14 @@ impl Distinct<'_> {
     /// sequential passes, the same order on any thread count. `None` if `watch` stopped.
     pub(crate) fn rows_by_product(&self, products: usize, watch: &Watch) -> Option<Vec<u32>> {
         let last = u32::try_from(products).ok()?;
-        let key_of_ref: Vec<u32> = self
-            .meanings
-            .iter()
-            .map(|meaning| {
-                meaning
-                    .as_ref()
-                    .and_then(Meaning::first_by_sku)
-                    .map_or(last, ProductId::raw)
-            })
-            .collect();
-        let key = |reference: u32| key_of_ref.get(reference as usize).copied().unwrap_or(last);
+        let key = |reference: RowRef| match reference {
+            RowRef::Sku(product) => product.raw().min(last),
+            RowRef::Other(number) => self
+                .meanings
+                .get(number as usize)
+                .and_then(|meaning| meaning.as_ref()?.first_by_sku())
+                .map_or(last, |product| product.raw().min(last)),
+        };
         let mut starts = vec![0u32; products + 2];
         for (i, &reference) in self.ref_of_row.iter().enumerate() {
             if i % CHUNK == 0 && watch.stopped() {
@@ -747,11 +754,14 @@ impl Engine {
         self.jobs_of(&distinct, refs, qtys, at, rows, watch)
     }
 
-    /// Pass 1: each distinct account and reference worked out once. A batch repeats them
-    /// (thousands of accounts and SKUs over millions of lines): numbering the rows' strings
-    /// costs one hash each, where resolving them costs several probes of maps as big as the
-    /// catalog. What a reference means does not depend on the account unless it is an alias;
-    /// only which of its products the account may see does.
+    /// Pass 1: each distinct account worked out once, and each row's reference. A batch
+    /// repeats accounts (thousands over millions of lines): numbering them costs one hash per
+    /// row, where resolving one costs several probes. A reference that is the SKU of one
+    /// product, the usual case, is found by one probe of the SKU map per row: numbering the
+    /// references first built, per batch, a map as big as the catalog (a third of a 10M-row
+    /// batch). The others are numbered and worked out once per distinct text. What a
+    /// reference means does not depend on the account unless it is an alias; only which of
+    /// its products the account may see does.
     pub(crate) fn resolve_distinct<'c, A, R>(
         &self,
         accounts: &'c [A],
@@ -764,7 +774,6 @@ impl Engine {
         R: AsRef<str> + Sync,
     {
         let (account_of_row, distinct_accounts) = number_distinct(accounts, watch);
-        let (ref_of_row, refs) = number_distinct(refs, watch);
         let resolved = distinct_accounts
             .iter()
             .map(|account| {
@@ -775,7 +784,30 @@ impl Engine {
                 Ok((id, currency))
             })
             .collect();
-        let meanings = refs
+        let mut ref_of_row: Vec<RowRef> = refs
+            .par_iter()
+            .with_min_len(CHUNK)
+            .map(|reference| match watch.stopped() {
+                true => None,
+                false => self.sole_by_sku(reference.as_ref()),
+            })
+            .map(|sole| sole.map_or(RowRef::Other(u32::MAX), RowRef::Sku))
+            .collect();
+        let other_rows: Vec<usize> = (ref_of_row.par_iter().enumerate())
+            .filter(|(_, reference)| matches!(reference, RowRef::Other(_)))
+            .map(|(row, _)| row)
+            .collect();
+        let other_texts: Vec<&str> = (other_rows.iter())
+            .filter_map(|&row| refs.get(row))
+            .map(AsRef::as_ref)
+            .collect();
+        let (number_of_other, distinct_others) = number_distinct(&other_texts, watch);
+        for (&row, &number) in other_rows.iter().zip(&number_of_other) {
+            if let Some(reference) = ref_of_row.get_mut(row) {
+                *reference = RowRef::Other(number);
+            }
+        }
+        let meanings = distinct_others
             .par_iter()
             .with_min_len(CHUNK)
             .map(|reference| match watch.stopped() {
@@ -788,7 +820,6 @@ impl Engine {
             account_names: distinct_accounts,
             ref_of_row,
             accounts: resolved,
-            refs,
             meanings,
         }
     }
@@ -843,14 +874,20 @@ impl Engine {
                     let caps = self.capabilities(def, p, at);
                     caps.see.then_some((p, caps))
                 };
-                let reference = reference as usize;
-                let meaning = distinct.meanings.get(reference);
-                let (product, caps) = match (meaning, distinct.refs.get(reference)) {
-                    (Some(Some(meaning)), Some(text)) => meaning.first_seen(self, text, seen),
-                    _ => refs
-                        .get(row)
-                        .and_then(|r| self.resolve_visible(def, r.as_ref(), at))
-                        .and_then(seen),
+                let text = refs.get(row).map(AsRef::as_ref);
+                // What the reference means, then the first of it the account sees.
+                let first_seen = |meaning: Option<&Meaning>, text: &str| match meaning {
+                    Some(meaning) => meaning.first_seen(self, text, seen),
+                    None => self.resolve_visible(def, text, at).and_then(seen),
+                };
+                let (product, caps) = match reference {
+                    RowRef::Sku(product) => seen(product).or_else(|| {
+                        text.and_then(|text| first_seen(self.meaning(text).as_ref(), text))
+                    }),
+                    RowRef::Other(number) => text.and_then(|text| {
+                        let meaning = distinct.meanings.get(number as usize);
+                        first_seen(meaning.and_then(Option::as_ref), text)
+                    }),
                 }
                 .ok_or(Status::UnknownProduct)?;
                 Ok(Job {
@@ -1264,12 +1301,19 @@ mod tests {
                 "products": [
                     {"sku": "H-1", "ean": "3401234567890", "mpn": "MPN-X", "categories": ["reserved"]},
                     {"sku": "V-1", "ean": "3401234567890", "mpn": "MPN-X"},
-                    {"sku": "A-1"}
+                    {"sku": "A-1"},
+                    {"sku": "H-2", "categories": ["reserved"]},
+                    {"sku": "M-2", "mpn": "H-2"},
+                    {"sku": "Dup"},
+                    {"sku": "DUP"}
                 ],
                 "price_lists": [{"id": "public", "currency": "EUR", "prices": [
                     {"sku": "H-1", "price": "99.00"}, {"sku": "V-1", "price": "10.00"},
-                    {"sku": "A-1", "price": "1.00"}]}],
-                "accounts": [{"id": "PUBLIC", "aliases": {"mpn-x": "A-1"}}, {"id": "PRO"}],
+                    {"sku": "A-1", "price": "1.00"}, {"sku": "H-2", "price": "50.00"},
+                    {"sku": "M-2", "price": "20.00"}, {"sku": "Dup", "price": "5.00"},
+                    {"sku": "DUP", "price": "6.00"}]}],
+                "accounts": [{"id": "PUBLIC", "aliases": {"mpn-x": "A-1"}},
+                             {"id": "PRO", "aliases": {"m-2": "H-2"}}],
                 "contracts": [
                     {"id": "reserved", "audience": "all", "visibility": [
                         {"effect": "deny", "products": {"category": "reserved"}}]},
@@ -1281,7 +1325,9 @@ mod tests {
         .unwrap()
     }
 
-    const SHARED_ROWS: [(&str, &str); 9] = [
+    /// Among them: a SKU hidden from the account that is the MPN of a product it sees, SKUs
+    /// that differ in case alone, and a SKU that is one account's alias.
+    const SHARED_ROWS: [(&str, &str); 14] = [
         ("PUBLIC", "3401234567890"),
         ("PRO", "3401234567890"),
         ("PUBLIC", "mpn-x"),
@@ -1291,6 +1337,11 @@ mod tests {
         ("NOBODY", "H-1"),
         ("PUBLIC", " v-1 "),
         ("PRO", "3401234567890"),
+        ("PUBLIC", "H-2"),
+        ("PRO", "H-2"),
+        ("PUBLIC", "dup"),
+        ("PRO", "M-2"),
+        ("PUBLIC", "M-2"),
     ];
 
     /// Shared references and aliases resolve per account in a batch as in a quote: the batch
@@ -1333,7 +1384,12 @@ mod tests {
                 "UNKNOWN_PRODUCT",
                 "UNKNOWN_ACCOUNT",
                 "10.00",
-                "99.00"
+                "99.00",
+                "20.00",
+                "50.00",
+                "5.00",
+                "50.00",
+                "20.00"
             ]
         );
     }
@@ -1346,8 +1402,11 @@ mod tests {
         let engine = shared_references_engine();
         let at = Instant::from_unix_seconds(1_800_000_000);
         let n = 2 * BATCH_STEP + SHARED_ROWS.len();
-        // A prime stride: the rows of each step meet the values in another order.
-        let rows: Vec<(&str, &str)> = (0..n).map(|i| SHARED_ROWS[(i * 7) % 9]).collect();
+        // A stride prime to the rows' count: the rows of each step meet the values in another
+        // order.
+        let rows: Vec<(&str, &str)> = (0..n)
+            .map(|i| SHARED_ROWS[(i * 5) % SHARED_ROWS.len()])
+            .collect();
         let accounts: Vec<&str> = rows.iter().map(|r| r.0).collect();
         let refs: Vec<&str> = rows.iter().map(|r| r.1).collect();
         let qtys = vec![Decimal::ONE; n];

@@ -122,6 +122,23 @@ impl Engine {
         })
     }
 
+    /// The one product whose SKU the reference is, when it is no account's alias and no other
+    /// product shares that SKU: then its meaning ([`Engine::meaning`]) starts with that product
+    /// alone, and a row whose account sees it needs nothing else. A batch asks this of every
+    /// row: one probe of the SKU map, where numbering the rows' references first cost a map
+    /// as big as the catalog built per batch.
+    pub(crate) fn sole_by_sku(&self, reference: &str) -> Option<ProductId> {
+        let refs = &self.index.refs;
+        let folded = folded(reference);
+        if !refs.aliases.is_empty() && refs.aliases.contains_key(&*folded) {
+            return None;
+        }
+        if !refs.shared.sku.is_empty() && refs.shared.sku.contains_key(&*folded) {
+            return None;
+        }
+        refs.sku.get(&*folded).copied()
+    }
+
     /// The products whose SKU is `sku` once folded (several only when SKUs differ in case
     /// alone), in document order.
     pub(crate) fn products_with_sku(&self, sku: &str) -> SmallVec<[ProductId; 2]> {
