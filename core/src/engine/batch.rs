@@ -916,9 +916,10 @@ impl Engine {
         // left them, the rows that found no product last: moving the found ones into a
         // vector of their own was a sequential pass over every row (1.5 s of a 7 s batch of
         // 10M rows, timed).
+        // One integer per key: a tuple's comparisons were most of the sort's time.
         jobs.par_sort_unstable_by_key(|job| match job {
-            Ok(job) => (false, job.product, job.row),
-            Err(_) => (true, ProductId::ABSENT, 0),
+            Ok(job) => (u64::from(job.product.raw()) << 32) | u64::from(job.row),
+            Err(_) => u64::MAX,
         });
         (status, jobs)
     }
