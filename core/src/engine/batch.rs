@@ -503,7 +503,7 @@ pub(crate) struct Distinct<'c> {
 /// A row's reference after pass 1.
 #[derive(Clone, Copy)]
 enum RowRef {
-    /// The only product whose SKU it is ([`Engine::sole_by_sku`]): the product a row takes
+    /// The only product whose SKU it is ([`Engine::sole_by_sku_each`]): the product a row takes
     /// when its account sees it.
     Sku(ProductId),
     /// Any other reference, by its place among the distinct ones.
@@ -784,15 +784,19 @@ impl Engine {
                 Ok((id, currency))
             })
             .collect();
-        let mut ref_of_row: Vec<RowRef> = refs
-            .par_iter()
-            .with_min_len(CHUNK)
-            .map(|reference| match watch.stopped() {
-                true => None,
-                false => self.sole_by_sku(reference.as_ref()),
-            })
-            .map(|sole| sole.map_or(RowRef::Other(u32::MAX), RowRef::Sku))
-            .collect();
+        let mut ref_of_row = vec![RowRef::Other(u32::MAX); refs.len()];
+        (ref_of_row.par_chunks_mut(CHUNK))
+            .zip(refs.par_chunks(CHUNK))
+            .for_each(|(ref_of_row, refs)| {
+                if watch.stopped() {
+                    return;
+                }
+                self.sole_by_sku_each(refs, |i, sole| {
+                    if let (Some(reference), Some(product)) = (ref_of_row.get_mut(i), sole) {
+                        *reference = RowRef::Sku(product);
+                    }
+                });
+            });
         let other_rows: Vec<usize> = (ref_of_row.par_iter().enumerate())
             .filter(|(_, reference)| matches!(reference, RowRef::Other(_)))
             .map(|(row, _)| row)

@@ -1,5 +1,6 @@
 //! `lookup`: which product a reference means for an account (docs/spec.md §8).
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::OnceLock;
 
@@ -122,21 +123,28 @@ impl Engine {
         })
     }
 
-    /// The one product whose SKU the reference is, when it is no account's alias and no other
-    /// product shares that SKU: then its meaning ([`Engine::meaning`]) starts with that product
-    /// alone, and a row whose account sees it needs nothing else. A batch asks this of every
-    /// row: one probe of the SKU map, where numbering the rows' references first cost a map
-    /// as big as the catalog built per batch.
-    pub(crate) fn sole_by_sku(&self, reference: &str) -> Option<ProductId> {
+    /// For each reference, handed to `found` with its position: the one product whose SKU it
+    /// is, when it is no account's alias and no other product shares that SKU. Then its
+    /// meaning ([`Engine::meaning`]) starts with that product alone, and a row whose account
+    /// sees it needs nothing else. A batch asks this of every row, the SKU map probed for many
+    /// references side by side ([`RefMap::get_each`]): numbering the rows' references first
+    /// built, per batch, a map as big as the catalog.
+    pub(crate) fn sole_by_sku_each<R: AsRef<str>>(
+        &self,
+        references: &[R],
+        mut found: impl FnMut(usize, Option<ProductId>),
+    ) {
         let refs = &self.index.refs;
-        let folded = folded(reference);
-        if !refs.aliases.is_empty() && refs.aliases.contains_key(&*folded) {
-            return None;
-        }
-        if !refs.shared.sku.is_empty() && refs.shared.sku.contains_key(&*folded) {
-            return None;
-        }
-        refs.sku.get(&*folded).copied()
+        let folded: Vec<Cow<'_, str>> = references.iter().map(|r| folded(r.as_ref())).collect();
+        let keys: Vec<&str> = folded.iter().map(|key| &**key).collect();
+        let shadowed = |key: &str| {
+            (!refs.aliases.is_empty() && refs.aliases.contains_key(key))
+                || (!refs.shared.sku.is_empty() && refs.shared.sku.contains_key(key))
+        };
+        refs.sku.get_each(&keys, |i, product| {
+            let sole = keys.get(i).filter(|key| !shadowed(key)).and(product);
+            found(i, sole);
+        });
     }
 
     /// The products whose SKU is `sku` once folded (several only when SKUs differ in case

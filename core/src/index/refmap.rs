@@ -36,6 +36,9 @@ fn hash(key: &str) -> u64 {
     ahash::RandomState::with_seeds(a, b, c, d).hash_one(key)
 }
 
+/// How many keys [`RefMap::get_each`] looks up side by side.
+const GROUP: usize = 16;
+
 /// The bits of a slot that hold the entry number; the others hold the key's hash bits.
 const NUMBER: u64 = 0xFFFF_FFFF;
 
@@ -62,11 +65,7 @@ impl RefMap {
     }
 
     fn key(&self, entry: usize) -> &str {
-        let start = match entry.checked_sub(1) {
-            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
-            None => 0,
-        };
-        let end = self.ends.get(entry).copied().unwrap_or(start);
+        let (start, end) = self.span(entry);
         self.text.get(start..end).unwrap_or("")
     }
 
@@ -111,6 +110,78 @@ impl RefMap {
         let key = key.as_ref();
         let (_, entry) = self.find(key, hash(key))?;
         self.values.get(entry?)
+    }
+
+    /// The product of each of `keys`, handed to `found` with the key's position. The lookups
+    /// of [`GROUP`] keys at a time are interleaved: each step (the first slot, where the key's
+    /// text ends, the text, the value) is read for every key of the group before the next step
+    /// of any, so that their cache misses overlap. In a map of millions of keys each step is a
+    /// miss, and one lookup after another waited for each in turn. A key not settled by its
+    /// first slot is looked up on its own.
+    pub fn get_each(&self, keys: &[&str], mut found: impl FnMut(usize, Option<ProductId>)) {
+        for (group, keys) in keys.chunks(GROUP).enumerate() {
+            let offset = group * GROUP;
+            self.get_group(keys, |i, value| found(offset + i, value));
+        }
+    }
+
+    /// [`RefMap::get_each`] of at most [`GROUP`] keys.
+    fn get_group(&self, keys: &[&str], mut found: impl FnMut(usize, Option<ProductId>)) {
+        let Some(mask) = self.slots.len().checked_sub(1) else {
+            (0..keys.len()).for_each(|i| found(i, None));
+            return;
+        };
+        let mut hashes = [0u64; GROUP];
+        let mut entries = [None; GROUP];
+        let mut spans = [(0, 0); GROUP];
+        let mut settled = [false; GROUP];
+        for (hash_of, key) in hashes.iter_mut().zip(keys) {
+            *hash_of = hash(key);
+        }
+        for ((entry, settled), &hash) in entries.iter_mut().zip(&mut settled).zip(&hashes) {
+            match self.slots.get(start(hash, mask)).copied() {
+                Some(0) | None => *settled = true,
+                Some(first) if first & !NUMBER == slot(hash, 0) => {
+                    *entry = ((first & NUMBER) as usize).checked_sub(1);
+                }
+                Some(_) => {}
+            }
+        }
+        for (span, entry) in spans.iter_mut().zip(&entries) {
+            if let Some(entry) = *entry {
+                *span = self.span(entry);
+            }
+        }
+        for ((entry, settled), (span, key)) in
+            (entries.iter_mut().zip(&mut settled)).zip(spans.iter().zip(keys))
+        {
+            let same = entry.is_some() && self.text.get(span.0..span.1) == Some(*key);
+            if !same {
+                *entry = None;
+            }
+            *settled |= same;
+        }
+        for (i, key) in keys.iter().enumerate().take(GROUP) {
+            let (entry, settled, hash) = (entries.get(i), settled.get(i), hashes.get(i));
+            let value = match (entry, settled, hash) {
+                (Some(&Some(entry)), _, _) => self.values.get(entry).copied(),
+                (_, Some(true), _) => None,
+                (_, _, Some(&hash)) => self
+                    .find(key, hash)
+                    .and_then(|(_, entry)| self.values.get(entry?).copied()),
+                _ => None,
+            };
+            found(i, value);
+        }
+    }
+
+    /// Where the text of `entry` starts and ends in `text`.
+    fn span(&self, entry: usize) -> (usize, usize) {
+        let start = match entry.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        (start, self.ends.get(entry).copied().unwrap_or(start))
     }
 
     /// Inserts `key` unless present; returns the product it already had.
@@ -180,5 +251,27 @@ mod tests {
             assert_eq!(map.get(&format!("SKU{i:07}")), Some(&p(i)));
             assert_eq!(map.get(&format!("sku{i:07}")), None);
         }
+        // Groups of keys found, missed, repeated, short of a whole group.
+        let keys: Vec<String> = (0..200u32)
+            .map(|i| match i % 4 {
+                0 => format!("SKU{:07}", i * 211 % 50_000),
+                1 => format!("SKU{:07}", 50_000 + i),
+                2 => format!("sku{i:07}"),
+                _ => "SKU0000007".to_string(),
+            })
+            .collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        for keys in [&keys[..], &keys[..GROUP - 3], &keys[5..]] {
+            let mut seen = vec![None; keys.len()];
+            map.get_each(keys, |i, value| seen[i] = Some(value));
+            let expected: Vec<_> = keys.iter().map(|key| Some(map.get(key).copied())).collect();
+            assert_eq!(seen, expected);
+        }
+        let mut calls = 0;
+        RefMap::default().get_each(&["A", "B"], |_, value| {
+            calls += 1;
+            assert_eq!(value, None);
+        });
+        assert_eq!(calls, 2);
     }
 }
