@@ -878,7 +878,8 @@ impl Engine {
                     let caps = self.capabilities(def, p, at);
                     caps.see.then_some((p, caps))
                 };
-                let text = refs.get(row).map(AsRef::as_ref);
+                // The row's text is read only when its SKU's product alone does not settle it.
+                let text = || refs.get(row).map(AsRef::as_ref);
                 // What the reference means, then the first of it the account sees.
                 let first_seen = |meaning: Option<&Meaning>, text: &str| match meaning {
                     Some(meaning) => meaning.first_seen(self, text, seen),
@@ -886,9 +887,9 @@ impl Engine {
                 };
                 let (product, caps) = match reference {
                     RowRef::Sku(product) => seen(product).or_else(|| {
-                        text.and_then(|text| first_seen(self.meaning(text).as_ref(), text))
+                        text().and_then(|text| first_seen(self.meaning(text).as_ref(), text))
                     }),
-                    RowRef::Other(number) => text.and_then(|text| {
+                    RowRef::Other(number) => text().and_then(|text| {
                         let meaning = distinct.meanings.get(number as usize);
                         first_seen(meaning.and_then(Option::as_ref), text)
                     }),

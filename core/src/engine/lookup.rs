@@ -114,7 +114,7 @@ impl Engine {
     pub(crate) fn meaning(&self, reference: &str) -> Option<Meaning> {
         let refs = &self.index.refs;
         let folded = folded(reference);
-        if !refs.aliases.is_empty() && refs.aliases.contains_key(&*folded) {
+        if self.is_alias(&folded) {
             return None;
         }
         Some(Meaning {
@@ -137,14 +137,20 @@ impl Engine {
         let refs = &self.index.refs;
         let folded: Vec<Cow<'_, str>> = references.iter().map(|r| folded(r.as_ref())).collect();
         let keys: Vec<&str> = folded.iter().map(|key| &**key).collect();
-        let shadowed = |key: &str| {
-            (!refs.aliases.is_empty() && refs.aliases.contains_key(key))
-                || (!refs.shared.sku.is_empty() && refs.shared.sku.contains_key(key))
-        };
+        let shared = |key: &str| !refs.shared.sku.is_empty() && refs.shared.sku.contains_key(key);
         refs.sku.get_each(&keys, |i, product| {
-            let sole = keys.get(i).filter(|key| !shadowed(key)).and(product);
-            found(i, sole);
+            let sole = keys
+                .get(i)
+                .is_some_and(|&key| !self.is_alias(key) && !shared(key));
+            found(i, product.filter(|_| sole));
         });
+    }
+
+    /// Whether a folded reference is some account's alias. Most documents have none: then
+    /// the reference is not hashed for them.
+    fn is_alias(&self, folded: &str) -> bool {
+        let aliases = &self.index.refs.aliases;
+        !aliases.is_empty() && aliases.contains_key(folded)
     }
 
     /// The products whose SKU is `sku` once folded (several only when SKUs differ in case

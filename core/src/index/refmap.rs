@@ -134,13 +134,14 @@ impl RefMap {
         let mut hashes = [0u64; GROUP];
         let mut entries = [None; GROUP];
         let mut spans = [(0, 0); GROUP];
-        let mut settled = [false; GROUP];
+        // Keys whose first slot is empty: absent, with nothing more to read.
+        let mut vacant = [false; GROUP];
         for (hash_of, key) in hashes.iter_mut().zip(keys) {
             *hash_of = hash(key);
         }
-        for ((entry, settled), &hash) in entries.iter_mut().zip(&mut settled).zip(&hashes) {
+        for ((entry, vacant), &hash) in entries.iter_mut().zip(&mut vacant).zip(&hashes) {
             match self.slots.get(start(hash, mask)).copied() {
-                Some(0) | None => *settled = true,
+                Some(0) | None => *vacant = true,
                 Some(first) if first & !NUMBER == slot(hash, 0) => {
                     *entry = ((first & NUMBER) as usize).checked_sub(1);
                 }
@@ -152,24 +153,19 @@ impl RefMap {
                 *span = self.span(entry);
             }
         }
-        for ((entry, settled), (span, key)) in
-            (entries.iter_mut().zip(&mut settled)).zip(spans.iter().zip(keys))
-        {
-            let same = entry.is_some() && self.text.get(span.0..span.1) == Some(*key);
-            if !same {
+        for ((entry, span), key) in entries.iter_mut().zip(&spans).zip(keys) {
+            if self.text.get(span.0..span.1) != Some(*key) {
                 *entry = None;
             }
-            *settled |= same;
         }
-        for (i, key) in keys.iter().enumerate().take(GROUP) {
-            let (entry, settled, hash) = (entries.get(i), settled.get(i), hashes.get(i));
-            let value = match (entry, settled, hash) {
-                (Some(&Some(entry)), _, _) => self.values.get(entry).copied(),
-                (_, Some(true), _) => None,
-                (_, _, Some(&hash)) => self
-                    .find(key, hash)
-                    .and_then(|(_, entry)| self.values.get(entry?).copied()),
-                _ => None,
+        let settled = entries.iter().zip(&vacant).zip(&hashes);
+        for (i, (key, ((entry, &vacant), &hash))) in keys.iter().zip(settled).enumerate() {
+            let value = match entry {
+                Some(entry) => self.values.get(*entry).copied(),
+                None if vacant => None,
+                None => {
+                    (self.find(key, hash)).and_then(|(_, entry)| self.values.get(entry?).copied())
+                }
             };
             found(i, value);
         }
