@@ -381,6 +381,30 @@ impl ReachSet {
     }
 }
 
+impl ReachSet {
+    /// [`ReachSet::holds`] of the next line, `last` the previous line's product and answer:
+    /// the base's lines come in product order, so most lines ask about the product the line
+    /// before them did.
+    fn holds_next<'t>(
+        &self,
+        last: &mut Option<(ProductId, bool)>,
+        product: Option<ProductId>,
+        reference_and_sku: impl FnOnce() -> (Option<&'t str>, Option<&'t str>),
+    ) -> bool {
+        match (product, *last) {
+            // Once products changed, a line's own reference decides as well.
+            _ if self.products_changed => self.holds(product, reference_and_sku),
+            (Some(p), Some((q, held))) if p == q => held,
+            (Some(p), _) => {
+                let held = self.holds(Some(p), reference_and_sku);
+                *last = Some((p, held));
+                held
+            }
+            (None, _) => self.holds(None, reference_and_sku),
+        }
+    }
+}
+
 /// The rows a scenario may price differently from its base ([`Engine::reach`]).
 struct Reach {
     /// Ascending.
@@ -636,6 +660,7 @@ impl Engine {
             false => (Vec::new(), Vec::new()),
         };
         let mut reached: Vec<Reached> = scenarios.iter().map(|_| Reached::default()).collect();
+        let mut last_held = vec![None; scenarios.len()];
         let wanted = Groupings::of(by);
         let mut base_sums = Sums::by_product(self, wanted);
         let account_names = self.in_steps(
@@ -662,10 +687,24 @@ impl Engine {
                         let reference = refs.get(row).map(|r| r.as_ref());
                         (reference, step.detail.sku.get(i).copied().flatten())
                     };
-                    for (reached, reach) in reached.iter_mut().zip(&reaches) {
-                        if reach.as_ref().is_some_and(|set| set.holds(product, texts)) {
+                    let mut line: Option<(Acc, Option<RuleRef<'_>>)> = None;
+                    let scenarios = reached.iter_mut().zip(&reaches).zip(&mut last_held);
+                    for ((reached, reach), last) in scenarios {
+                        if reach
+                            .as_ref()
+                            .is_some_and(|set| set.holds_next(last, product, texts))
+                        {
                             let account = step.accounts.get(i).copied().unwrap_or(u32::MAX);
-                            reached.push(row, account, product);
+                            let (acc, rule) = match &line {
+                                Some(known) => known.clone(),
+                                None => line.insert(step.line(i)?).clone(),
+                            };
+                            let base = Before {
+                                line: acc,
+                                rule,
+                                answer: line_answer(&step.result, i),
+                            };
+                            reached.push(row, account, product, base);
                         }
                     }
                 }
@@ -689,17 +728,12 @@ impl Engine {
                     let mut done = 0;
                     let mut finished = true;
                     let chunks = lines.rows.chunks(BATCH_STEP).zip(
-                        (lines.accounts.chunks(BATCH_STEP)).zip(lines.products.chunks(BATCH_STEP)),
+                        (lines.accounts.chunks(BATCH_STEP))
+                            .zip(lines.products.chunks(BATCH_STEP))
+                            .zip(lines.before.chunks(BATCH_STEP)),
                     );
-                    for (chunk, (chunk_accounts, chunk_products)) in chunks {
+                    for (chunk, ((chunk_accounts, chunk_products), chunk_before)) in chunks {
                         let sub = Subset::of(chunk, accounts, refs, qtys, at);
-                        let before = self.priced_step(
-                            &sub.accounts,
-                            &sub.refs,
-                            &sub.qtys,
-                            sub.at(at),
-                            currency,
-                        );
                         let after = engine.priced_step(
                             &sub.accounts,
                             &sub.refs,
@@ -708,14 +742,13 @@ impl Engine {
                             currency,
                         );
                         let at_grains = chunk_accounts.iter().zip(chunk_products);
-                        for (i, (&account, &product)) in at_grains.enumerate() {
-                            let at = (account, product);
-                            let (old, old_rule) = before.line(i)?;
-                            change.remove(at.0, at.1, old_rule, &old)?;
+                        for (i, ((&account, &product), base)) in
+                            at_grains.zip(chunk_before).enumerate()
+                        {
+                            change.remove(account, product, base.rule, &base.line)?;
                             let (new, new_rule) = after.line(i)?;
-                            let affected =
-                                line_answer(&before.result, i) != line_answer(&after.result, i);
-                            change.add(at.0, at.1, new_rule, &new.affected(affected))?;
+                            let affected = base.answer != line_answer(&after.result, i);
+                            change.add(account, product, new_rule, &new.affected(affected))?;
                         }
                         done += chunk.len();
                         if between(done_before + skipped + done).is_break() {
@@ -1329,20 +1362,31 @@ fn push_groups(
     Ok(())
 }
 
-/// The lines the changes of a scenario reach, each with the number of its account and its
-/// product in the base, in the order the base priced them.
+/// The lines the changes of a scenario reach, each with the number of its account, its
+/// product and its answer in the base, in the order the base priced them.
 #[derive(Default)]
-struct Reached {
+struct Reached<'e> {
     rows: Vec<usize>,
     accounts: Vec<u32>,
     products: Vec<Option<ProductId>>,
+    /// Kept from the base's run: pricing the lines under the base a second time, next to the
+    /// scenario, was half of each scenario's time.
+    before: Vec<Before<'e>>,
 }
 
-impl Reached {
-    fn push(&mut self, row: usize, account: u32, product: Option<ProductId>) {
+/// A reached line as the base priced it.
+struct Before<'e> {
+    line: Acc,
+    rule: Option<RuleRef<'e>>,
+    answer: (Status, Decimal),
+}
+
+impl<'e> Reached<'e> {
+    fn push(&mut self, row: usize, account: u32, product: Option<ProductId>, base: Before<'e>) {
         self.rows.push(row);
         self.accounts.push(account);
         self.products.push(product);
+        self.before.push(base);
     }
 }
 
