@@ -56,7 +56,7 @@ impl BatchResult {
     }
 
     /// Columns for the rows of `status`, none priced yet.
-    fn unpriced(status: Vec<Status>) -> Self {
+    pub(crate) fn unpriced(status: Vec<Status>) -> Self {
         let rows = status.len();
         BatchResult {
             status,
@@ -193,6 +193,18 @@ pub struct BatchDetail<'e> {
 }
 
 impl<'e> BatchDetail<'e> {
+    /// The detail of `rows` rows that found nothing yet.
+    pub(crate) fn unpriced(rows: usize) -> Self {
+        BatchDetail {
+            sku: vec![None; rows],
+            rule: vec![None; rows],
+            base_price: vec![None; rows],
+            list_price: vec![None; rows],
+            cost: vec![None; rows],
+            product: vec![None; rows],
+        }
+    }
+
     /// Writes row `from` of `other` over row `row` (either out of range: nothing).
     pub(crate) fn put(&mut self, row: usize, other: &BatchDetail<'e>, from: usize) {
         copy_row(&mut self.sku, row, &other.sku, from);
@@ -474,12 +486,15 @@ impl Drop for Tally<'_> {
 
 /// A resolved row, with everything pricing reads of it.
 #[derive(Debug, Clone, Copy)]
-struct Job {
+pub(crate) struct Job {
     product: ProductId,
-    row: u32,
+    /// The row's position among the rows resolved.
+    pub(crate) row: u32,
+    /// The row's account among the batch's distinct ones ([`Distinct::account_names`]).
+    pub(crate) distinct_account: u32,
     account: AccountId,
     currency: CurrencyId,
-    qty: Decimal,
+    pub(crate) qty: Decimal,
     at: Instant,
     /// The product's capabilities, found while resolving the reference: pricing does not
     /// compute them a second time.
@@ -508,74 +523,6 @@ enum RowRef {
     Sku(ProductId),
     /// Any other reference, by its place among the distinct ones.
     Other(u32),
-}
-
-/// Some rows of a batch: a range of them, or a list.
-#[derive(Clone, Copy)]
-pub(crate) enum Rows<'r> {
-    Range(usize, usize),
-    Listed(&'r [u32]),
-}
-
-impl Rows<'_> {
-    fn len(self) -> usize {
-        match self {
-            Rows::Range(start, end) => end.saturating_sub(start),
-            Rows::Listed(rows) => rows.len(),
-        }
-    }
-
-    /// The batch's row at position `i` of these rows.
-    fn row(self, i: usize) -> Option<usize> {
-        match self {
-            Rows::Range(start, end) => Some(start + i).filter(|&row| row < end),
-            Rows::Listed(rows) => rows.get(i).map(|&row| row as usize),
-        }
-    }
-}
-
-impl Distinct<'_> {
-    /// Every row, those whose reference names a product by its SKU in that product's order
-    /// (the rows of one product together), then the others, each group in row order. Pricing
-    /// a part of a batch in this order reads what is kept per product in order too, where a
-    /// part of the rows in their own order meets its products at random: in a history of a
-    /// million SKUs, a part of 131,072 rows held ≈ 120,000 of them. A counting sort: two
-    /// sequential passes, the same order on any thread count. `None` if `watch` stopped.
-    pub(crate) fn rows_by_product(&self, products: usize, watch: &Watch) -> Option<Vec<u32>> {
-        let last = u32::try_from(products).ok()?;
-        let key = |reference: RowRef| match reference {
-            RowRef::Sku(product) => product.raw().min(last),
-            RowRef::Other(number) => self
-                .meanings
-                .get(number as usize)
-                .and_then(|meaning| meaning.as_ref()?.first_by_sku())
-                .map_or(last, |product| product.raw().min(last)),
-        };
-        let mut starts = vec![0u32; products + 2];
-        for (i, &reference) in self.ref_of_row.iter().enumerate() {
-            if i % CHUNK == 0 && watch.stopped() {
-                return None;
-            }
-            if let Some(count) = starts.get_mut(key(reference) as usize + 1) {
-                *count += 1;
-            }
-        }
-        let mut sum = 0u32;
-        for start in &mut starts {
-            sum = sum.saturating_add(*start);
-            *start = sum;
-        }
-        let mut order = vec![0u32; self.ref_of_row.len()];
-        for (i, &reference) in self.ref_of_row.iter().enumerate() {
-            if i % CHUNK == 0 && watch.stopped() {
-                return None;
-            }
-            let next = starts.get_mut(key(reference) as usize)?;
-            *order.get_mut(*next as usize)? = u32::try_from(i).ok()?;
-            *next += 1;
-        }
-        Some(order)
-    }
 }
 
 impl Engine {
@@ -750,8 +697,7 @@ impl Engine {
         R: AsRef<str> + Sync,
     {
         let distinct = self.resolve_distinct(accounts, refs, currency, watch);
-        let rows = Rows::Range(0, accounts.len());
-        self.jobs_of(&distinct, refs, qtys, at, rows, watch)
+        self.jobs_of(&distinct, refs, qtys, at, watch)
     }
 
     /// Pass 1: each distinct account worked out once, and each row's reference. A batch
@@ -828,15 +774,14 @@ impl Engine {
         }
     }
 
-    /// Pass 2 over `rows` of a batch whose distinct accounts and references are `distinct`:
-    /// each row's job, its `row` its position in `rows`, in pass 3's order.
-    fn jobs_of<R: AsRef<str> + Sync>(
+    /// Pass 2 over the rows of a batch whose distinct accounts and references are
+    /// `distinct`: each row's job, in pass 3's order, and each row's status.
+    pub(crate) fn jobs_of<R: AsRef<str> + Sync>(
         &self,
         distinct: &Distinct<'_>,
         refs: &[R],
         qtys: &[Decimal],
         at: BatchAt<'_>,
-        rows: Rows<'_>,
         watch: &Watch,
     ) -> (Vec<Status>, Vec<Result<Job, Status>>) {
         let now = Instant::now();
@@ -847,27 +792,24 @@ impl Engine {
         };
         // Pass 2, in row order: each row's account, product and currency as dense ids, with
         // what pricing needs of the row carried along, so that pass 3 reads nothing else of it.
-        let mut jobs: Vec<Result<Job, Status>> = (0..rows.len())
+        let mut jobs: Vec<Result<Job, Status>> = (0..distinct.account_of_row.len())
             .into_par_iter()
             .with_min_len(CHUNK)
-            .map(|i| {
+            .map(|row| {
                 if watch.stopped() {
                     return Err(Status::InvalidBatch);
                 }
-                let Some(row) = rows.row(i) else {
-                    return Err(Status::InvalidBatch);
-                };
-                let (Some(&account), Some(&reference), Some(&qty), Ok(index)) = (
+                let (Some(&distinct_account), Some(&reference), Some(&qty), Ok(index)) = (
                     distinct.account_of_row.get(row),
                     distinct.ref_of_row.get(row),
                     qtys.get(row),
-                    u32::try_from(i),
+                    u32::try_from(row),
                 ) else {
                     return Err(Status::InvalidBatch);
                 };
                 let (account, currency) = distinct
                     .accounts
-                    .get(account as usize)
+                    .get(distinct_account as usize)
                     .copied()
                     .unwrap_or(Err(Status::InvalidBatch))?;
                 let def = self.index.audiences.accounts.row(account);
@@ -898,6 +840,7 @@ impl Engine {
                 Ok(Job {
                     product,
                     row: index,
+                    distinct_account,
                     account,
                     currency,
                     qty,
@@ -1100,44 +1043,41 @@ impl Engine {
         R: AsRef<str> + Sync,
     {
         let distinct = self.resolve_distinct(accounts, refs, currency, watch);
-        let rows = Rows::Range(0, accounts.len());
-        self.price_part_in_product_order(&distinct, refs, qtys, at, rows, with_list, watch)
-    }
-
-    /// [`Engine::price_rows_in_product_order`] of some `rows` of a batch whose distinct
-    /// accounts and references are `distinct` (the answers by position in `rows`).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn price_part_in_product_order<R: AsRef<str> + Sync>(
-        &self,
-        distinct: &Distinct<'_>,
-        refs: &[R],
-        qtys: &[Decimal],
-        at: BatchAt<'_>,
-        part: Rows<'_>,
-        with_list: bool,
-        watch: &Watch,
-    ) -> (BatchResult, BatchDetail<'_>, Vec<u32>) {
-        let rows = part.len();
-        let (status, jobs) = self.jobs_of(distinct, refs, qtys, at, part, watch);
+        let (status, jobs) = self.jobs_of(&distinct, refs, qtys, at, watch);
         if watch.stopped() {
             return Default::default();
         }
+        let (out, detail) =
+            self.price_detailed(&jobs, status, with_list, watch, |_, job| job.row as usize);
+        let mut order: Vec<u32> = jobs.iter().flatten().map(|job| job.row).collect();
+        order.extend(
+            (0..accounts.len())
+                .filter(|&row| detail.product.get(row).is_some_and(Option::is_none))
+                .filter_map(|row| u32::try_from(row).ok()),
+        );
+        (out, detail, order)
+    }
+
+    /// Prices `jobs` with their [`BatchDetail`], job `i`'s answer written at row
+    /// `place(i, job)` of columns as long as `status`, which holds the other rows' statuses.
+    pub(crate) fn price_detailed(
+        &self,
+        jobs: &[Result<Job, Status>],
+        status: Vec<Status>,
+        with_list: bool,
+        watch: &Watch,
+        place: impl Fn(usize, &Job) -> usize,
+    ) -> (BatchResult, BatchDetail<'_>) {
+        let rows = status.len();
         let mut out = BatchResult::unpriced(status);
-        let mut detail = BatchDetail {
-            sku: vec![None; rows],
-            rule: vec![None; rows],
-            base_price: vec![None; rows],
-            list_price: vec![None; rows],
-            cost: vec![None; rows],
-            product: vec![None; rows],
-        };
-        let priced = price_jobs(&jobs, watch, |job| self.price_job_detailed(job, with_list));
+        let mut detail = BatchDetail::unpriced(rows);
+        let priced = price_jobs(jobs, watch, |job| self.price_job_detailed(job, with_list));
         for (i, (job, result)) in jobs.iter().zip(priced).enumerate() {
             if i % CHUNK == 0 && watch.stopped() {
                 break;
             }
             let Ok(job) = job else { continue };
-            let row = job.row as usize;
+            let row = place(i, job);
             if let (Some(sku), Some(cost), Some(product)) = (
                 detail.sku.get_mut(row),
                 detail.cost.get_mut(row),
@@ -1161,13 +1101,7 @@ impl Engine {
                 (*r, *base, *list) = (more.rule, Some(more.base), more.list);
             }
         }
-        let mut order: Vec<u32> = jobs.iter().flatten().map(|job| job.row).collect();
-        order.extend(
-            (0..rows)
-                .filter(|&row| detail.product.get(row).is_some_and(Option::is_none))
-                .filter_map(|row| u32::try_from(row).ok()),
-        );
-        (out, detail, order)
+        (out, detail)
     }
 
     /// [`Engine::price_job`] with the rule that set the price (the last step of the quote).
@@ -1274,7 +1208,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_by_product_put_each_products_rows_together_in_product_order_then_the_others() {
+    fn pass_2_puts_the_rows_that_found_a_product_first_in_product_order_then_the_others() {
         let engine = shared_references_engine();
         let refs = [
             "A-1",
@@ -1287,15 +1221,20 @@ mod tests {
             "nope",
         ];
         let accounts = ["PRO"; 8];
+        let qtys = [Decimal::ONE; 8];
         let watch = Watch::default();
+        let at = BatchAt::One(Instant::from_unix_seconds(1_800_000_000));
         let distinct = engine.resolve_distinct(&accounts, &refs, None, &watch);
-        let products = engine.index.catalog.skus.len();
-        let order = distinct.rows_by_product(products, &watch);
-        // H-1, V-1, A-1 in document order; the EAN and `nope` name no product by SKU.
-        assert_eq!(order, Some(vec![2, 6, 5, 0, 3, 1, 4, 7]));
-        let stopped = Watch::default();
-        stopped.stop.store(true, Ordering::Relaxed);
-        assert_eq!(distinct.rows_by_product(products, &stopped), None);
+        let (status, jobs) = engine.jobs_of(&distinct, &refs, &qtys, at, &watch);
+        // H-1 (and the GTIN, which PRO finds as H-1), V-1, A-1 in document order, ties by row.
+        let found: Vec<u32> = (jobs.iter().map_while(|job| job.as_ref().ok()))
+            .map(|job| job.row)
+            .collect();
+        assert_eq!(found, [2, 4, 6, 5, 0, 3]);
+        assert_eq!(jobs.len(), 8);
+        let unfound: Vec<usize> = (0..8).filter(|&row| status[row] != Status::Ok).collect();
+        assert_eq!(unfound, [1, 7]);
+        assert_eq!(status[1], Status::UnknownProduct);
     }
 
     fn shared_references_engine() -> Engine {

@@ -210,11 +210,6 @@ pub(crate) struct Meaning {
 }
 
 impl Meaning {
-    /// The first product whose SKU the reference is: the product most rows that give it find.
-    pub(crate) fn first_by_sku(&self) -> Option<ProductId> {
-        self.by_sku.first().copied()
-    }
-
     /// The first product the reference means, in lookup order, that `seen` takes, with what
     /// `seen` said of it. `engine` and `reference` must be those that gave this meaning.
     pub(crate) fn first_seen<T>(
