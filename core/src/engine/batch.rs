@@ -10,11 +10,11 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::lookup::Meaning;
-use super::quote::{Candidate, Ctx, Recorder, RuleRef, Silent};
+use super::quote::{Candidate, Chain, Ctx, Recorder, RuleRef, Silent};
 use super::visibility::Capabilities;
 use super::Engine;
 use crate::error::{QueryError, Status};
-use crate::index::{AccountId, CurrencyId, ProductId};
+use crate::index::{AccountDef, AccountId, AudKey, CurrencyId, ListId, ProductId};
 use crate::instant::Instant;
 
 /// The instant(s) of a batch.
@@ -511,8 +511,54 @@ pub(crate) struct Distinct<'c> {
     ref_of_row: Vec<RowRef>,
     /// Each distinct account's id and the currency its rows are priced in, or why not.
     accounts: Vec<Result<(AccountId, CurrencyId), Status>>,
+    /// Each distinct account's chain, when it is short.
+    pub(crate) chains: Vec<ShortChain>,
     /// What each distinct reference that is not a sole SKU means, in order of first appearance.
     meanings: Vec<Option<Meaning>>,
+}
+
+/// An account's [`Chain`] in one cache line, when it is short (most are: the account, a
+/// segment or two, everyone; its own list and the general one). Rows in product order meet
+/// their accounts at random, and the engine's account records take several lines each in a
+/// table of megabytes: in a 10M-row simulation where every row was given the same account,
+/// the base's pricing took 23 % less time.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+pub(crate) struct ShortChain {
+    lists: [(ListId, u8, AudKey); 2],
+    audiences: [(AudKey, u8); 4],
+    /// How many of `lists` and `audiences` hold the chain; `None` for a longer chain.
+    counts: Option<(u8, u8)>,
+}
+
+impl ShortChain {
+    fn of(account: Option<&AccountDef>) -> ShortChain {
+        let mut short = ShortChain {
+            lists: [(ListId::default(), 0, 0); 2],
+            audiences: [(0, 0); 4],
+            counts: None,
+        };
+        let Some(account) = account else { return short };
+        let lists = short.lists.get_mut(..account.lists.len());
+        let audiences = short.audiences.get_mut(..account.chain.len());
+        if let (Some(lists), Some(audiences)) = (lists, audiences) {
+            lists.copy_from_slice(&account.lists);
+            audiences.copy_from_slice(&account.chain);
+            short.counts = u8::try_from(account.lists.len())
+                .ok()
+                .zip(u8::try_from(account.chain.len()).ok());
+        }
+        short
+    }
+
+    /// The chain, unless it is too long to be held here.
+    fn chain(&self) -> Option<Chain<'_>> {
+        let (lists, audiences) = self.counts?;
+        Some(Chain {
+            lists: self.lists.get(..usize::from(lists))?,
+            audiences: self.audiences.get(..usize::from(audiences))?,
+        })
+    }
 }
 
 /// A row's reference after pass 1.
@@ -680,26 +726,6 @@ impl Engine {
         })
     }
 
-    /// Passes 1 and 2 of a batch: each row resolved to a job (its account, product and
-    /// currency as dense ids), or the status that stops it; the rows in pass 3's order: those
-    /// that found a product in product order, then the others (their status says all).
-    fn resolve_jobs<A, R>(
-        &self,
-        accounts: &[A],
-        refs: &[R],
-        qtys: &[Decimal],
-        at: BatchAt<'_>,
-        currency: Option<&str>,
-        watch: &Watch,
-    ) -> (Vec<Status>, Vec<Result<Job, Status>>)
-    where
-        A: AsRef<str> + Sync,
-        R: AsRef<str> + Sync,
-    {
-        let distinct = self.resolve_distinct(accounts, refs, currency, watch);
-        self.jobs_of(&distinct, refs, qtys, at, watch)
-    }
-
     /// Pass 1: each distinct account worked out once, and each row's reference. A batch
     /// repeats accounts (thousands over millions of lines): numbering them costs one hash per
     /// row, where resolving one costs several probes. A reference that is the SKU of one
@@ -720,7 +746,7 @@ impl Engine {
         R: AsRef<str> + Sync,
     {
         let (account_of_row, distinct_accounts) = number_distinct(accounts, watch);
-        let resolved = distinct_accounts
+        let resolved: Vec<_> = distinct_accounts
             .iter()
             .map(|account| {
                 let (id, def) = self.account(account).map_err(|e| e.status())?;
@@ -728,6 +754,12 @@ impl Engine {
                     .request_currency(def, currency)
                     .map_err(|e| e.status())?;
                 Ok((id, currency))
+            })
+            .collect();
+        let chains = (resolved.iter())
+            .map(|account| {
+                let def = account.map(|(id, _)| self.index.audiences.accounts.row(id));
+                ShortChain::of(def.ok())
             })
             .collect();
         let mut ref_of_row = vec![RowRef::Other(u32::MAX); refs.len()];
@@ -770,6 +802,7 @@ impl Engine {
             account_names: distinct_accounts,
             ref_of_row,
             accounts: resolved,
+            chains,
             meanings,
         }
     }
@@ -886,14 +919,18 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        let (status, jobs) = self.resolve_jobs(accounts, refs, qtys, at, currency, watch);
+        let distinct = self.resolve_distinct(accounts, refs, currency, watch);
+        let (status, jobs) = self.jobs_of(&distinct, refs, qtys, at, watch);
         if watch.stopped() {
             // Nothing of a stopped batch is kept: columns of millions of rows are not built
             // for it.
             return BatchResult::default();
         }
         let rows = status.len();
-        let priced = price_jobs(&jobs, watch, |job| Ok((self.price_job(job), job.currency)));
+        let chains = &distinct.chains;
+        let priced = price_jobs(&jobs, watch, |job| {
+            Ok((self.price_job(job, chains), job.currency))
+        });
         // The answers are written in row order, side by side, each row reading where its job
         // was priced: written in the jobs' (product) order, each row's five cells were cache
         // misses on one thread (0.4–0.7 s of a 10M-row batch).
@@ -1047,8 +1084,14 @@ impl Engine {
         if watch.stopped() {
             return Default::default();
         }
-        let (out, detail) =
-            self.price_detailed(&jobs, status, with_list, watch, |_, job| job.row as usize);
+        let (out, detail) = self.price_detailed(
+            &jobs,
+            &distinct.chains,
+            status,
+            with_list,
+            watch,
+            |_, job| job.row as usize,
+        );
         let mut order: Vec<u32> = jobs.iter().flatten().map(|job| job.row).collect();
         order.extend(
             (0..accounts.len())
@@ -1058,11 +1101,14 @@ impl Engine {
         (out, detail, order)
     }
 
-    /// Prices `jobs` with their [`BatchDetail`], job `i`'s answer written at row
-    /// `place(i, job)` of columns as long as `status`, which holds the other rows' statuses.
+    /// Prices `jobs` (whose batch's distinct accounts have `chains`) with their
+    /// [`BatchDetail`], job `i`'s answer written at row `place(i, job)` of columns as long as
+    /// `status`, which holds the other rows' statuses.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn price_detailed(
         &self,
         jobs: &[Result<Job, Status>],
+        chains: &[ShortChain],
         status: Vec<Status>,
         with_list: bool,
         watch: &Watch,
@@ -1071,7 +1117,9 @@ impl Engine {
         let rows = status.len();
         let mut out = BatchResult::unpriced(status);
         let mut detail = BatchDetail::unpriced(rows);
-        let priced = price_jobs(jobs, watch, |job| self.price_job_detailed(job, with_list));
+        let priced = price_jobs(jobs, watch, |job| {
+            self.price_job_detailed(job, chains, with_list)
+        });
         for (i, (job, result)) in jobs.iter().zip(priced).enumerate() {
             if i % CHUNK == 0 && watch.stopped() {
                 break;
@@ -1106,12 +1154,13 @@ impl Engine {
 
     /// [`Engine::price_job`] with the rule that set the price (the last step of the quote).
     #[allow(clippy::type_complexity)]
-    fn price_job_detailed(
-        &self,
+    fn price_job_detailed<'e>(
+        &'e self,
         job: &Job,
+        chains: &[ShortChain],
         with_list: bool,
-    ) -> Result<((Decimal, Decimal, bool), RowDetail<'_>), Status> {
-        let ctx = self.admit_job(job)?;
+    ) -> Result<((Decimal, Decimal, bool), RowDetail<'e>), Status> {
+        let ctx = self.admit_job(job, chains)?;
         let matched = self.matched(&ctx);
         let mut last = LastApplied::default();
         let priced = self
@@ -1131,11 +1180,15 @@ impl Engine {
     }
 
     /// A resolved row's pricing context, after `admit`'s checks (with the capabilities found
-    /// while resolving).
-    fn admit_job(&self, job: &Job) -> Result<Ctx<'_>, Status> {
+    /// while resolving), its account's chain from `chains` when it is held there.
+    fn admit_job<'e>(&'e self, job: &Job, chains: &'e [ShortChain]) -> Result<Ctx<'e>, Status> {
         let account = self.index.audiences.accounts.row(job.account);
+        let short = chains.get(job.distinct_account as usize);
         let ctx = Ctx {
             account,
+            chain: short
+                .and_then(ShortChain::chain)
+                .unwrap_or_else(|| Chain::of(account)),
             product: job.product,
             qty: job.qty,
             at: job.at,
@@ -1153,8 +1206,12 @@ impl Engine {
 
     /// One resolved row of a batch: the checks after resolution, then the quote's unit price
     /// and line total, nothing else.
-    fn price_job(&self, job: &Job) -> Result<(Decimal, Decimal, bool), Status> {
-        let ctx = self.admit_job(job)?;
+    fn price_job(
+        &self,
+        job: &Job,
+        chains: &[ShortChain],
+    ) -> Result<(Decimal, Decimal, bool), Status> {
+        let ctx = self.admit_job(job, chains)?;
         let buyable = job.caps.buy;
         let priced = self
             .run(&ctx, &mut Silent)
@@ -1235,6 +1292,69 @@ mod tests {
         let unfound: Vec<usize> = (0..8).filter(|&row| status[row] != Status::Ok).collect();
         assert_eq!(unfound, [1, 7]);
         assert_eq!(status[1], Status::UnknownProduct);
+    }
+
+    #[test]
+    fn a_short_chain_is_the_accounts_own_and_a_long_one_is_not_held() {
+        let engine = Engine::from_json(
+            &serde_json::json!({
+                "format": "tarif/1", "currencies": [{"code": "EUR"}],
+                "settings": {"default_price_lists": ["public"]},
+                "products": [{"sku": "A"}],
+                "price_lists": [
+                    {"id": "public", "prices": [{"sku": "A", "price": "9"}]},
+                    {"id": "own", "prices": [{"sku": "A", "price": "8"}]},
+                    {"id": "group", "prices": [{"sku": "A", "price": "7"}]}],
+                "segments": [{"id": "s1"}, {"id": "s2"}, {"id": "s3"}],
+                "accounts": [
+                    {"id": "SHORT", "segments": ["s1"], "price_lists": ["own"]},
+                    {"id": "GROUP", "price_lists": ["group"]},
+                    {"id": "LONG", "parent": "GROUP", "segments": ["s1", "s2", "s3"],
+                     "price_lists": ["own"]}]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let mut kinds = Vec::new();
+        for account in engine.index.audiences.accounts.iter() {
+            let short = ShortChain::of(Some(account));
+            match short.chain() {
+                Some(chain) => {
+                    assert_eq!(chain.lists, &account.lists[..], "{}", account.id);
+                    assert_eq!(chain.audiences, &account.chain[..], "{}", account.id);
+                    kinds.push((&*account.id, "short"));
+                }
+                None => {
+                    assert!(account.lists.len() > 2 || account.chain.len() > 4);
+                    kinds.push((&*account.id, "long"));
+                }
+            }
+        }
+        assert_eq!(
+            kinds,
+            [("SHORT", "short"), ("GROUP", "short"), ("LONG", "long")]
+        );
+        assert!(ShortChain::of(None).chain().is_none());
+        // Every row prices as a quote of its own, whichever way its chain was read.
+        let accounts = ["SHORT", "GROUP", "LONG"];
+        let qtys = [Decimal::ONE; 3];
+        let batch = engine
+            .quote_many(&accounts, &["A"; 3], &qtys, BatchAt::Now, None)
+            .unwrap();
+        for (i, account) in accounts.iter().enumerate() {
+            let quote = engine
+                .quote(&crate::QuoteRequest::new(account, "A", Decimal::ONE))
+                .unwrap();
+            assert_eq!(batch.unit_price[i], quote.unit_price, "{account}");
+        }
+        assert_eq!(
+            batch
+                .unit_price
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+            ["8.00", "7.00", "8.00"]
+        );
     }
 
     fn shared_references_engine() -> Engine {

@@ -887,8 +887,9 @@ impl Engine {
                 Part::Found(jobs) => {
                     let all_ok = vec![Status::Ok; lines];
                     let watch = Watch::default();
+                    let chains = &distinct.chains;
                     let (result, detail) =
-                        self.price_detailed(jobs, all_ok, false, &watch, |i, _| i);
+                        self.price_detailed(jobs, chains, all_ok, false, &watch, |i, _| i);
                     let jobs = jobs.iter().flatten();
                     let rows = jobs.clone().map(|job| job.row).collect();
                     let qtys = jobs.clone().map(|job| job.qty).collect();

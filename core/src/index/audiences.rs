@@ -62,9 +62,4 @@ impl Audiences {
             a => AccountId::from_index((a - 1 - segments) as usize).map(Audience::Account),
         }
     }
-
-    /// The level used for "everyone" in a chain of this account.
-    pub fn everyone_level(&self, account: &AccountDef) -> u8 {
-        account.chain.last().map(|&(_, level)| level).unwrap_or(0)
-    }
 }

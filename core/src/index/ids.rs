@@ -23,7 +23,9 @@ pub(crate) trait Id: Copy + Eq + fmt::Debug {
 macro_rules! dense_id {
     ($(#[$doc:meta])* $name:ident($raw:ty)) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(
+            Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
         pub(crate) struct $name($raw);
 
         impl Id for $name {

@@ -15,8 +15,8 @@ mod rounding;
 mod types;
 
 pub(crate) use procedure::{
-    Candidate, CandidateKind, Counted, Ctx, Fail, Matched, OrderLines, Priced, Recorder, Resolve,
-    Resolved, Running, Silent, StepsRecorder,
+    Candidate, CandidateKind, Chain, Counted, Ctx, Fail, Matched, OrderLines, Priced, Recorder,
+    Resolve, Resolved, Running, Silent, StepsRecorder,
 };
 pub(crate) use rounding::nearest_quantity;
 pub use types::{
@@ -117,7 +117,7 @@ impl Engine {
         matched: &[Candidate],
         unit_price: Decimal,
     ) -> Option<Decimal> {
-        let level = self.index.audiences.everyone_level(ctx.account);
+        let level = ctx.chain.everyone_level();
         if matched.iter().all(|c| c.aud == 0 && c.level == level) {
             Some(unit_price)
         } else {
@@ -131,7 +131,7 @@ impl Engine {
             everyone_only: true,
             ..ctx.clone()
         };
-        let level = self.index.audiences.everyone_level(ctx.account);
+        let level = ctx.chain.everyone_level();
         let mut view = Matched::new();
         for cand in matched {
             let everyone_list = match cand.kind {
@@ -220,6 +220,7 @@ impl Engine {
         };
         let ctx = Ctx {
             account: resolved.def,
+            chain: Chain::of(resolved.def),
             product: resolved.product,
             qty: request.qty,
             at,

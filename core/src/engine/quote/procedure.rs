@@ -92,10 +92,35 @@ pub(crate) enum CandidateKind {
     },
 }
 
+/// What pricing reads of an account: the price lists its chain reaches, most specific level
+/// first, and the chain's audience keys with their levels, everyone last
+/// ([`AccountDef::lists`], [`AccountDef::chain`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chain<'e> {
+    pub lists: &'e [(ListId, u8, AudKey)],
+    pub audiences: &'e [(AudKey, u8)],
+}
+
+impl<'e> Chain<'e> {
+    pub(crate) fn of(account: &'e AccountDef) -> Chain<'e> {
+        Chain {
+            lists: &account.lists,
+            audiences: &account.chain,
+        }
+    }
+
+    /// The level of everyone, the chain's last.
+    pub(crate) fn everyone_level(self) -> u8 {
+        self.audiences.last().map_or(0, |&(_, level)| level)
+    }
+}
+
 /// The request, resolved to dense ids.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx<'e> {
     pub account: &'e AccountDef,
+    /// The account's [`Chain`]: read from `account`, or from a copy a batch keeps closer.
+    pub chain: Chain<'e>,
     pub product: ProductId,
     pub qty: Decimal,
     pub at: Instant,
@@ -433,8 +458,8 @@ impl Engine {
     pub(crate) fn matched(&self, ctx: &Ctx<'_>) -> Matched {
         let mut out = Matched::new();
         let product = ctx.product;
-        let everyone_level = self.index.audiences.everyone_level(ctx.account);
-        for &(list, level, aud) in &ctx.account.lists {
+        let everyone_level = ctx.chain.everyone_level();
+        for &(list, level, aud) in ctx.chain.lists {
             if ctx.everyone_only && aud != 0 {
                 continue;
             }
@@ -462,7 +487,7 @@ impl Engine {
                 });
             });
         }
-        for &(aud, level) in &ctx.account.chain {
+        for &(aud, level) in ctx.chain.audiences {
             if ctx.everyone_only && aud != 0 {
                 continue;
             }
