@@ -13,6 +13,7 @@ before any timing is printed. Then `tarif.dask.simulate` on a LocalCluster of
 1 and 2 worker processes.
 
     python benches/peers/simulate.py --data bench-data/medium
+    python benches/peers/simulate.py --data bench-data/medium --write-scenarios scenarios.json
 """
 
 import argparse
@@ -168,8 +169,13 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dask", default="1,2", help="worker counts for tarif.dask ('' to skip)")
+    parser.add_argument("--write-scenarios", metavar="FILE", help="only write the scenarios' changes (name → document) for tarif-simulate")
     args = parser.parse_args()
     orders, scenarios = lines_and_scenarios(args.data)
+    if args.write_scenarios:
+        with open(args.write_scenarios, "w") as f:
+            json.dump({name: s["changes"] for name, s in scenarios.items()}, f, indent=1)
+        return
     ((tarif_s, tarif_revenue), (every_s, every_revenue), (lines_s, lines_revenue)), lines = run_tarif(args, scenarios, orders)
     duck_s, duck_revenue = run_duckdb(args, scenarios)
     if not duck_revenue == tarif_revenue == every_revenue == lines_revenue:
