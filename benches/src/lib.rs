@@ -6,6 +6,7 @@ pub mod generate;
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use generate::{File, Model, Size};
 use rust_decimal::Decimal;
@@ -164,4 +165,25 @@ pub fn total_cents(line_totals: &[Decimal]) -> i128 {
     let mut cents = line_totals.iter().sum::<Decimal>() * Decimal::ONE_HUNDRED;
     cents.rescale(0);
     cents.mantissa()
+}
+
+/// The median of timings (the upper one of an even count), NaN for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// How a bench binary ends: its JSON report on stdout, or its error on stderr under its name.
+pub fn finish(name: &str, report: Result<serde_json::Value, String>) -> ExitCode {
+    match report {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -176,14 +176,5 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
 }
 
 fn main() -> ExitCode {
-    match parse_args().and_then(|args| run(&args)) {
-        Ok(report) => {
-            println!("{report}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tarif-reprice: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    tarif_benches::finish("tarif-reprice", parse_args().and_then(|args| run(&args)))
 }

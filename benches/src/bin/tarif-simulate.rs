@@ -15,7 +15,7 @@ use std::time::Instant as Clock;
 
 use tarif::{BatchAt, CompileOptions, Engine, GroupBy, Instant};
 use tarif_benches::generate::BENCH_AT;
-use tarif_benches::Orders;
+use tarif_benches::{median, Orders};
 
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -54,12 +54,6 @@ fn parse_args() -> Result<Args, String> {
         repeat: repeat.max(1),
         by,
     })
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn read(path: &PathBuf) -> Result<String, String> {
@@ -141,14 +135,5 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
 }
 
 fn main() -> ExitCode {
-    match parse_args().and_then(|args| run(&args)) {
-        Ok(report) => {
-            println!("{report}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tarif-simulate: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    tarif_benches::finish("tarif-simulate", parse_args().and_then(|args| run(&args)))
 }

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use tarif::{Decimal, Engine, QuoteRequest};
+use tarif_benches::median;
 
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -44,12 +45,6 @@ fn parse_args() -> Result<Args, String> {
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1e3
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// The first quote an opened engine gives: the first account, the first SKU, one unit, now.
@@ -127,14 +122,5 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
 }
 
 fn main() -> ExitCode {
-    match parse_args().and_then(|args| run(&args)) {
-        Ok(report) => {
-            println!("{report}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tarif-snapshot: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    tarif_benches::finish("tarif-snapshot", parse_args().and_then(|args| run(&args)))
 }
