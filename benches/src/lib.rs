@@ -3,7 +3,6 @@
 
 pub mod generate;
 
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,14 +54,37 @@ pub fn ensure_data(size: Size) -> io::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Historical order lines as the columns `quote_many` takes; ids are interned so that 10M rows
-/// hold two 16-byte `&str`s each instead of two owned strings.
+/// Historical order lines as the columns `quote_many` takes.
 pub struct Orders {
-    account_ids: Vec<String>,
-    sku_ids: Vec<String>,
-    rows: Vec<(u32, u32)>,
+    accounts: TextColumn,
+    skus: TextColumn,
     /// Quantity of each row.
     pub qtys: Vec<Decimal>,
+}
+
+/// A column of texts laid out as Arrow lays out a string column: the rows' texts one after
+/// the other in one buffer, in row order. A batch from Python or Node reads its references
+/// from such a buffer, sequentially; texts interned once per distinct value were read at
+/// random, a cache miss per row that no caller's column has.
+#[derive(Default)]
+struct TextColumn {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl TextColumn {
+    fn push(&mut self, value: &str) {
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
+    }
+
+    fn rows(&self) -> Vec<&str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| self.text.get(start..end).unwrap_or_default())
+            .collect()
+    }
 }
 
 impl Orders {
@@ -76,13 +98,10 @@ impl Orders {
             )
         };
         let mut orders = Orders {
-            account_ids: Vec::new(),
-            sku_ids: Vec::new(),
-            rows: Vec::new(),
+            accounts: TextColumn::default(),
+            skus: TextColumn::default(),
             qtys: Vec::new(),
         };
-        let mut accounts = HashMap::new();
-        let mut skus = HashMap::new();
         for line in text.lines().skip(1) {
             let mut fields = line.split(',');
             let (Some(account), Some(sku), Some(qty)) =
@@ -90,15 +109,8 @@ impl Orders {
             else {
                 return Err(bad(line));
             };
-            let intern = |ids: &mut Vec<String>, index: &mut HashMap<String, u32>, id: &str| {
-                *index.entry(id.to_string()).or_insert_with(|| {
-                    ids.push(id.to_string());
-                    ids.len() as u32 - 1
-                })
-            };
-            let a = intern(&mut orders.account_ids, &mut accounts, account);
-            let s = intern(&mut orders.sku_ids, &mut skus, sku);
-            orders.rows.push((a, s));
+            orders.accounts.push(account);
+            orders.skus.push(sku);
             orders.qtys.push(qty.parse().map_err(|_| bad(line))?);
         }
         Ok(orders)
@@ -106,25 +118,17 @@ impl Orders {
 
     /// Number of lines.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.qtys.len()
     }
 
     /// Whether there is no line.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.qtys.is_empty()
     }
 
     /// The account and SKU columns.
     pub fn columns(&self) -> (Vec<&str>, Vec<&str>) {
-        self.rows
-            .iter()
-            .map(|&(a, s)| {
-                (
-                    self.account_ids[a as usize].as_str(),
-                    self.sku_ids[s as usize].as_str(),
-                )
-            })
-            .unzip()
+        (self.accounts.rows(), self.skus.rows())
     }
 }
 
