@@ -21,7 +21,7 @@ binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
 	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
 
-.PHONY: demo test test-rust test-python test-node test-fuzz fuzz-build wheel pack lint lint-rust fmt bench fuzz clean
+.PHONY: demo test test-rust test-python test-node test-fuzz fuzz-build wheel pack lint lint-rust lint-shared-deps fmt bench fuzz clean
 
 demo:
 	$(CARGO) run --quiet -p tarif-examples --bin demo
@@ -71,9 +71,28 @@ lint: lint-rust
 	$(call binding,$(PYTHON_BINDING),lint)
 	$(call binding,$(NODE_BINDING),lint)
 
-lint-rust:
+lint-rust: lint-shared-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The wheel and the addon share one release build only while every crate both bindings depend
+# on resolves to the same features in each (bindings-shared-deps/Cargo.toml says why): a new
+# dependency of one binding that asks more of a shared crate would silently make the second
+# build compile the core and its dependencies again. Fails naming the crates that differ.
+SHARED_DEPS_DIR := $(or $(CARGO_TARGET_DIR),target)/shared-deps
+lint-shared-deps:
+	@mkdir -p $(SHARED_DEPS_DIR); host=$$(rustc -vV | sed -n 's/^host: //p'); \
+	for binding in tarif-python tarif-node; do \
+		$(CARGO) tree -q -p $$binding -e normal,build --prefix none -f '{p} {f}' --target $$host \
+			| sed 's/ (\*)$$//' | sort -u > $(SHARED_DEPS_DIR)/$$binding.txt || exit 1; \
+	done; \
+	awk 'FNR == NR { python[$$1 " " $$2] = python[$$1 " " $$2] $$0 "\n"; next } \
+		{ node[$$1 " " $$2] = node[$$1 " " $$2] $$0 "\n" } \
+		END { for (crate in node) if (crate in python && python[crate] != node[crate]) { \
+			printf "tarif-python: %starif-node:   %s", python[crate], node[crate]; differ = 1 } \
+		if (differ) { print "the bindings resolve the crates above with different features:" \
+			" add the union to bindings-shared-deps/Cargo.toml"; exit 1 } }' \
+		$(SHARED_DEPS_DIR)/tarif-python.txt $(SHARED_DEPS_DIR)/tarif-node.txt
 
 fmt:
 	$(CARGO) fmt --all
