@@ -21,30 +21,12 @@ binding = @if [ -f $(1)/Makefile ]; then $(MAKE) -C $(1) $(2); \
 	elif [ -d $(1) ]; then echo "$(1)/ has no Makefile to run \`$(2)'" >&2; exit 1; \
 	else echo "$(1)/ does not exist yet: nothing to $(2)"; fi
 
-.PHONY: demo test test-rust test-python test-node test-fuzz fuzz-build wheel pack lint lint-rust lint-shared-deps fmt bench fuzz clean
+.PHONY: demo test test-rust test-python test-node test-fuzz wheel pack lint lint-rust lint-shared-deps fmt bench fuzz clean
 
 demo:
 	$(CARGO) run --quiet -p tarif-examples --bin demo
 
-# The fuzz targets' sanitizer build (fuzz/target, its own flags: it shares nothing with the other
-# builds) starts first, in the background at the lowest priority: it takes the core the other
-# steps leave idle (pip and npm installs, the suites, each compiler's single-threaded front end)
-# instead of five minutes of its own at the end. It runs in a session of its own, stopped with
-# the run whatever ends it; where the kernel groups sessions for scheduling (autogroup), its
-# group is given nice 19 too, since a nice value only counts inside a group. Its log is printed
-# when it has been waited for.
-FUZZ_BUILD_LOG := $(or $(CARGO_TARGET_DIR),target)/fuzz-build.log
-test:
-	@mkdir -p $(dir $(FUZZ_BUILD_LOG)); \
-	setsid sh -c 'echo 19 2> /dev/null > /proc/self/autogroup; exec nice -n 19 "$$@"' - $(MAKE) --no-print-directory fuzz-build \
-		> $(FUZZ_BUILD_LOG) 2>&1 & fuzz_build=$$!; \
-	trap 'kill -- -$$fuzz_build 2> /dev/null' EXIT; trap 'exit 130' INT TERM; \
-	echo "fuzz targets: building in the background (nice 19, log $(FUZZ_BUILD_LOG))"; \
-	$(MAKE) --no-print-directory test-rust test-python test-node || exit 1; \
-	wait $$fuzz_build; fuzz_built=$$?; \
-	echo "fuzz targets: the background build ended (exit $$fuzz_built):"; cat $(FUZZ_BUILD_LOG); \
-	[ $$fuzz_built -eq 0 ] || exit 1; \
-	$(MAKE) --no-print-directory test-fuzz
+test: test-rust test-python test-node test-fuzz
 
 # Lints first: they fail fastest. The demo runs as a test of tarif-examples (tests/demo.rs),
 # on the binary the test build makes: `cargo run -p tarif-examples` resolves features for that
@@ -127,15 +109,12 @@ fuzz:
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 || exit 1; \
 	done
 
-fuzz-build:
-	command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build -O
-
 # `make test` runs every target on the committed corpus (each input of it replayed first), then
 # for FUZZ_CI_SECONDS of fresh inputs; what it finds goes to a scratch directory, so a test run
 # never changes the committed corpus. A crash fails the run and leaves its input in fuzz/artifacts/.
 FUZZ_CI_SECONDS ?= 20
-test-fuzz: fuzz-build
+test-fuzz:
+	command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for target in $(FUZZ_TARGETS); do \
 		scratch=$$(mktemp -d) && \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$target $$scratch corpus/$$target -- \
