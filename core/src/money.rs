@@ -73,9 +73,40 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 /// assert_eq!(round(v, 2, RoundingMode::HalfDown).to_string(), "2.34");
 /// ```
 pub fn round(value: Decimal, scale: u32, mode: RoundingMode) -> Decimal {
+    if let Some(rounded) = round_small(value, scale, mode) {
+        return rounded;
+    }
     let mut rounded = value.round_dp_with_strategy(scale, strategy(mode));
     rounded.rescale(scale);
     rounded
+}
+
+/// [`round`] in integer arithmetic, for a positive value whose mantissa fits 64 bits (every
+/// price of a quote): a division and a comparison where rust_decimal's general rounding took
+/// several times a multiplication, twice per line. `None` outside that range; the result is
+/// what rust_decimal gives, mantissa and scale (a proptest below holds it to that).
+fn round_small(value: Decimal, scale: u32, mode: RoundingMode) -> Option<Decimal> {
+    let mantissa = value.mantissa();
+    let from = value.scale();
+    if mantissa <= 0 || mantissa > i128::from(u64::MAX) || scale > MAX_SCALE {
+        return None;
+    }
+    let Some(drop) = from.checked_sub(scale) else {
+        let widened = mantissa.checked_mul(10_i128.checked_pow(scale - from)?)?;
+        return Decimal::try_from_i128_with_scale(widened, scale).ok();
+    };
+    // Past 20 dropped digits the unit only grows: 10^20 is already over twice any 64-bit
+    // mantissa, so the whole part is 0 and the rest compares as against the true unit.
+    let unit = 10_i128.checked_pow(drop.min(20))?;
+    let (whole, rest) = (mantissa / unit, mantissa % unit);
+    let up = match mode {
+        RoundingMode::HalfUp => 2 * rest >= unit,
+        RoundingMode::HalfDown => 2 * rest > unit,
+        RoundingMode::HalfEven => 2 * rest > unit || (2 * rest == unit && whole % 2 == 1),
+        RoundingMode::Up => rest > 0,
+        RoundingMode::Down => false,
+    };
+    Decimal::try_from_i128_with_scale(whole + i128::from(up), scale).ok()
 }
 
 fn strategy(mode: RoundingMode) -> RoundingStrategy {
@@ -169,8 +200,29 @@ impl ExactMul for Decimal {
 /// is rust_decimal's (its scale is the one quotes have always shown), accepted only when exact.
 fn percent_part(value: Decimal, percent: Decimal) -> Option<Decimal> {
     let product = mul(value, percent)?;
+    if let Some(part) = hundredth(product) {
+        return Some(part);
+    }
     let part = product.checked_div(Decimal::ONE_HUNDRED)?;
     (mul(part, Decimal::ONE_HUNDRED)? == product).then_some(part)
+}
+
+/// `value / 100` with the mantissa and scale rust_decimal's division gives it — the mantissa
+/// divided by 100 when it can be, else the scale raised by 2 — for a nonzero mantissa of at
+/// most 64 bits and a scale of at most 18, where that rule holds (a proptest below checks it
+/// against the division); `None` elsewhere. Exact by construction: the division it replaces
+/// was most of the cost of a percent.
+fn hundredth(value: Decimal) -> Option<Decimal> {
+    let (mantissa, scale) = (value.mantissa(), value.scale());
+    if mantissa == 0 || mantissa.unsigned_abs() > u128::from(u64::MAX) || scale > 18 {
+        return None;
+    }
+    let (mantissa, scale) = if mantissa % 100 == 0 {
+        (mantissa / 100, scale)
+    } else {
+        (mantissa, scale + 2)
+    };
+    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
 }
 
 /// `value × (1 + percent / 100)`, never below zero; `None` on overflow or when the exact
@@ -371,6 +423,44 @@ mod tests {
         }
     }
 
+    /// Every midpoint and near-midpoint of small mantissas, which random ones seldom hit.
+    #[test]
+    fn integer_rounding_and_hundredths_agree_with_rust_decimal_on_small_values() {
+        let modes = [
+            RoundingMode::HalfUp,
+            RoundingMode::HalfDown,
+            RoundingMode::HalfEven,
+            RoundingMode::Up,
+            RoundingMode::Down,
+        ];
+        for mantissa in -3_000_i64..3_000 {
+            for from in 0..=20 {
+                let value = Decimal::new(mantissa, from);
+                if let Some(fast) = hundredth(value) {
+                    let divided = value.checked_div(Decimal::ONE_HUNDRED);
+                    assert_eq!(
+                        divided.map(|d| (d.mantissa(), d.scale())),
+                        Some((fast.mantissa(), fast.scale())),
+                        "{value} / 100"
+                    );
+                }
+                for to in 0..=from.min(6) + 2 {
+                    for mode in modes {
+                        let mut slow = value.round_dp_with_strategy(to, strategy(mode));
+                        slow.rescale(to);
+                        if let Some(fast) = round_small(value, to, mode) {
+                            assert_eq!(
+                                (fast.mantissa(), fast.scale()),
+                                (slow.mantissa(), slow.scale()),
+                                "{value} to {to} decimals, {mode:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn push_decimal_writes_what_display_writes(m in proptest::num::i128::ANY, scale in 0u32..=28, shift in 0u32..96) {
@@ -378,6 +468,37 @@ mod tests {
             let mut out = String::new();
             push_decimal(&mut out, value);
             proptest::prop_assert_eq!(out, value.to_string());
+        }
+
+        #[test]
+        fn integer_rounding_gives_what_rust_decimal_gives(
+            m in proptest::num::i128::ANY, from in 0u32..=28, shift in 0u32..128,
+            to in 0u32..=28, mode in 0usize..5,
+        ) {
+            let value = Decimal::from_i128_with_scale((m >> 32) >> shift.min(95), from);
+            let mode = [
+                RoundingMode::HalfUp, RoundingMode::HalfDown, RoundingMode::HalfEven,
+                RoundingMode::Up, RoundingMode::Down,
+            ][mode];
+            let mut slow = value.round_dp_with_strategy(to, strategy(mode));
+            slow.rescale(to);
+            if let Some(fast) = round_small(value, to, mode) {
+                proptest::prop_assert_eq!((fast.mantissa(), fast.scale()), (slow.mantissa(), slow.scale()));
+                proptest::prop_assert_eq!(fast.to_string(), slow.to_string());
+            }
+            proptest::prop_assert_eq!(round(value, to, mode).to_string(), slow.to_string());
+        }
+
+        #[test]
+        fn a_hundredth_is_what_the_division_gives(
+            m in proptest::num::i128::ANY, scale in 0u32..=28, shift in 0u32..128,
+        ) {
+            let value = Decimal::from_i128_with_scale((m >> 32) >> shift.min(95), scale);
+            let divided = value.checked_div(Decimal::ONE_HUNDRED);
+            if let Some(fast) = hundredth(value) {
+                let divided = divided.unwrap_or_default();
+                proptest::prop_assert_eq!((fast.mantissa(), fast.scale()), (divided.mantissa(), divided.scale()));
+            }
         }
 
         #[test]
