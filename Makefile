@@ -115,10 +115,10 @@ fuzz:
 # The targets are built by cargo itself, with the coverage instrumentation cargo-fuzz gives them
 # (the flags of its `project.rs`, without which libFuzzer cannot steer) but without
 # AddressSanitizer and at opt-level 1: the core forbids unsafe code, and what a short run looks
-# for (panics, hangs, memory blow-ups) needs neither. That build took 3m32s where cargo-fuzz's
-# took 5m13s–5m45s, the targets run 1.5–6× more inputs in their seconds, and it needs no
-# cargo-fuzz, whose install took minutes of a fresh CI run. `make fuzz` keeps cargo-fuzz and
-# AddressSanitizer for the long runs.
+# for (panics, hangs, memory blow-ups) needs neither. That build took 2m34s–2m48s where
+# cargo-fuzz's took 5m13s–5m45s, the targets run 1.5–6× more inputs in their seconds, and it
+# needs no cargo-fuzz, whose install took a minute of a fresh machine. `make fuzz` keeps
+# cargo-fuzz and AddressSanitizer for the long runs.
 FUZZ_CI_SECONDS ?= 20
 FUZZ_CI_TARGET_DIR := target/ci
 FUZZ_CI_RUSTFLAGS := --cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
