@@ -12,6 +12,8 @@
 # that no suite is skipped silently.
 
 CARGO ?= cargo
+# The machine's own target triple, for the builds that name one (evaluated only where used).
+HOST = $(shell rustc -vV | sed -n 's/^host: //p')
 PYTHON_BINDING := bindings-python
 NODE_BINDING := bindings-node
 BENCHES := benches
@@ -63,9 +65,9 @@ lint-rust: lint-shared-deps
 # build compile the core and its dependencies again. Fails naming the crates that differ.
 SHARED_DEPS_DIR := $(or $(CARGO_TARGET_DIR),target)/shared-deps
 lint-shared-deps:
-	@mkdir -p $(SHARED_DEPS_DIR); host=$$(rustc -vV | sed -n 's/^host: //p'); \
+	@mkdir -p $(SHARED_DEPS_DIR); \
 	for binding in tarif-python tarif-node; do \
-		$(CARGO) tree -q -p $$binding -e normal,build --prefix none -f '{p} {f}' --target $$host \
+		$(CARGO) tree -q -p $$binding -e normal,build --prefix none -f '{p} {f}' --target $(HOST) \
 			| sed 's/ (\*)$$//' | sort -u > $(SHARED_DEPS_DIR)/$$binding.txt || exit 1; \
 	done; \
 	awk 'FNR == NR { python[$$1 " " $$2] = python[$$1 " " $$2] $$0 "\n"; next } \
@@ -126,14 +128,14 @@ FUZZ_CI_RUSTFLAGS := --cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer
 	-Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth \
 	-Cllvm-args=-simplifycfg-branch-fold-threshold=0
 test-fuzz:
-	@host=$$(rustc -vV | sed -n 's/^host: //p'); cd fuzz && \
-	echo "building the fuzz targets for $$host (opt-level 1, coverage instrumentation, no sanitizer)" && \
+	@cd fuzz && \
+	echo "building the fuzz targets for $(HOST) (opt-level 1, coverage instrumentation, no sanitizer)" && \
 	RUSTFLAGS="$(FUZZ_CI_RUSTFLAGS)" CARGO_TARGET_DIR=$(FUZZ_CI_TARGET_DIR) \
 		CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
-		$(CARGO) build --release --target $$host --bins && \
+		$(CARGO) build --release --target $(HOST) --bins && \
 	for target in $(FUZZ_TARGETS); do \
 		scratch=$$(mktemp -d) && mkdir -p artifacts/$$target && \
-		$(FUZZ_CI_TARGET_DIR)/$$host/release/$$target -artifact_prefix=artifacts/$$target/ \
+		$(FUZZ_CI_TARGET_DIR)/$(HOST)/release/$$target -artifact_prefix=artifacts/$$target/ \
 			-max_total_time=$(FUZZ_CI_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 \
 			$$scratch corpus/$$target || exit 1; \
 		rm -rf $$scratch; \
