@@ -50,7 +50,7 @@ pub const MAGIC: &[u8; 8] = b"TARIFSNP";
 /// ```
 /// assert!(tarif::snapshot::FORMAT_VERSION >= 1);
 /// ```
-pub const FORMAT_VERSION: u32 = 21;
+pub const FORMAT_VERSION: u32 = 22;
 
 /// Bytes before the engine version: magic, format version, payload length, hash, version length.
 const FIXED_HEADER: usize = 8 + 4 + 8 + 32 + 2;

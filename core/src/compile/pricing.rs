@@ -16,7 +16,9 @@ use super::values::{self, Currencies, Policies};
 use super::version::PriceHashes;
 use super::{items, Diags};
 use crate::error::DiagnosticCode as Code;
-use crate::index::pricing::{entry_key, EntrySlots, EntryTable, ListSum, PriceLists, SLOTS_SHARE};
+use crate::index::pricing::{
+    EntrySlots, EntryTable, ListSum, PriceLists, ProductRuns, SLOTS_SHARE,
+};
 use crate::index::{
     Action, AudKey, Bounds, ContractDef, CurrencyId, EntryDef, EntryId, Id, IdVec, Index,
     IndexKind, ListDef, ListId, Pricing, ProductId, RoundTarget, RuleDef, RuleId, SelectorId,
@@ -366,7 +368,7 @@ fn read_lists(
 
 /// Sorts the entries by (list, product) and indexes each run of one product in one list: by
 /// product in [`EntrySlots`] for a list that prices at least one product in [`SLOTS_SHARE`] of
-/// the `products` of the catalog, in the hash map for the others.
+/// the `products` of the catalog, by product in [`ProductRuns`] for the others.
 pub(crate) fn index_entries(mut entries: Vec<EntryDef>, products: usize) -> EntryTable {
     // Lists usually give their entries in catalog order: no sort (and its copy) then.
     if !entries.is_sorted_by_key(|e| (e.list, e.product)) {
@@ -383,7 +385,7 @@ pub(crate) fn index_entries(mut entries: Vec<EntryDef>, products: usize) -> Entr
         }
     }
     let mut slots: IdVec<ListId, Option<EntrySlots>> = IdVec::new();
-    let mut index = AHashMap::new();
+    let mut small = Vec::new();
     for (list, list_runs) in runs
         .chunk_by(|a, b| a.0 == b.0)
         .filter_map(|r| Some((r.first()?.0, r)))
@@ -398,15 +400,12 @@ pub(crate) fn index_entries(mut entries: Vec<EntryDef>, products: usize) -> Entr
             slots.push(Some(EntrySlots::new(products, filled)));
         } else {
             slots.push(None);
-            index.reserve(list_runs.len());
-            for &(list, product, first, len) in list_runs {
-                index.insert(entry_key(list, product), (first, len));
-            }
+            small.extend_from_slice(list_runs);
         }
     }
     EntryTable {
         entries: table,
-        entry_index: index,
+        by_product: ProductRuns::new(products, small),
         entry_slots: slots,
     }
 }

@@ -66,8 +66,8 @@ pub(crate) struct PriceLists {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct EntryTable {
     pub entries: IdVec<EntryId, EntryDef>,
-    /// `(list << 32) | product` → range in `entries`, for the lists without [`EntrySlots`].
-    pub entry_index: AHashMap<u64, (EntryId, u32)>,
+    /// The runs of the lists without [`EntrySlots`], by product.
+    pub by_product: ProductRuns,
     /// Per list, its entries' ranges by product when it prices a large share of the catalog.
     pub entry_slots: IdVec<ListId, Option<EntrySlots>>,
 }
@@ -125,11 +125,68 @@ pub(crate) struct DenseRules {
 
 /// The range of `entries` that holds each product's entries in one list, by product: the
 /// general price list of a catalog prices nearly every product, and a read of this column costs
-/// one cache miss where a probe of [`EntryTable::entry_index`] costs two, in less memory.
+/// one cache miss where [`ProductRuns`] costs two.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct EntrySlots {
     /// Per product, its first entry and how many it has (none: 0).
     runs: Box<[(u32, u32)]>,
+}
+
+/// The runs of the small lists (account net lists, mostly), grouped by product: a batch goes
+/// through its rows in product order, so the runs of one product are read from memory once
+/// for all of its rows, where a hash map keyed by (list, product) cost a cache miss per row
+/// at random. Two flat arrays, in about half the memory of that map.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct ProductRuns {
+    /// Product `p`'s runs are `runs[start[p]..start[p + 1]]`; empty for a catalog without
+    /// such runs.
+    start: Box<[u32]>,
+    /// `(list, first entry, count)`, by product then list.
+    runs: Box<[(ListId, EntryId, u32)]>,
+}
+
+impl ProductRuns {
+    /// The index of `runs`, given as `(list, product, first entry, count)` in any order, over a
+    /// catalog of at least `products` products.
+    pub(crate) fn new(products: usize, mut runs: Vec<(ListId, ProductId, EntryId, u32)>) -> Self {
+        if runs.is_empty() {
+            return ProductRuns::default();
+        }
+        runs.sort_unstable_by_key(|&(list, product, _, _)| (product, list));
+        let last = runs.last().map_or(0, |run| run.1.index() + 1);
+        let mut start = vec![0u32; products.max(last) + 1];
+        for &(_, product, _, _) in &runs {
+            if let Some(count) = start.get_mut(product.index() + 1) {
+                *count += 1;
+            }
+        }
+        let mut total = 0;
+        for slot in &mut start {
+            total += *slot;
+            *slot = total;
+        }
+        ProductRuns {
+            start: start.into_boxed_slice(),
+            runs: runs
+                .into_iter()
+                .map(|(list, _, first, len)| (list, first, len))
+                .collect(),
+        }
+    }
+
+    fn run(&self, list: ListId, product: ProductId) -> Option<(EntryId, u32)> {
+        let from = *self.start.get(product.index())? as usize;
+        let to = *self.start.get(product.index() + 1)? as usize;
+        let runs = self.runs.get(from..to)?;
+        // A product is in few account lists: a scan of its runs, then a binary search.
+        let found = if runs.len() <= 8 {
+            runs.iter().find(|run| run.0 == list)
+        } else {
+            let at = runs.binary_search_by_key(&list, |run| run.0).ok()?;
+            runs.get(at)
+        };
+        found.map(|&(_, first, len)| (first, len))
+    }
 }
 
 /// A list's entries are indexed by product in [`EntrySlots`] when it prices at least one
@@ -409,7 +466,7 @@ pub(crate) enum RoundTarget {
     Ending(#[serde(with = "compact")] Decimal),
 }
 
-/// The key of a product's entries in a list ([`EntryTable::entry_index`]).
+/// The key of a product's entries in a list ([`EntryChanges::runs`]).
 pub(crate) fn entry_key(list: ListId, product: ProductId) -> u64 {
     (u64::from(list.raw()) << 32) | u64::from(product.raw())
 }
@@ -533,7 +590,7 @@ impl EntryTable {
     fn run(&self, list: ListId, product: ProductId) -> Option<(EntryId, u32)> {
         match self.entry_slots.get(list) {
             Some(Some(slots)) => slots.run(product),
-            _ => self.entry_index.get(&entry_key(list, product)).copied(),
+            _ => self.by_product.run(list, product),
         }
     }
 }
@@ -713,7 +770,7 @@ mod tests {
         let index = sample_index();
         let pricing = &index.pricing;
         assert!(pricing.table.entry_slots.iter().any(Option::is_some));
-        assert!(!pricing.table.entry_index.is_empty());
+        assert!(!pricing.table.by_product.runs.is_empty());
         for list in pricing.lists.ids() {
             for product in index.catalog.skus.ids() {
                 let found: Vec<EntryId> = pricing
@@ -809,6 +866,37 @@ mod tests {
         assert_eq!(
             fractional.bands(d("4")).as_slice(),
             &[(d("2"), d("2")), (d("2"), d("1"))]
+        );
+    }
+
+    /// A product's run in a list is found whether the product is in a few lists (scanned) or
+    /// in many (searched), and runs given in any order land under their own product.
+    #[test]
+    fn product_runs_find_each_lists_run() {
+        let id = |i: usize| EntryId::from_index(i).unwrap();
+        let list = |i: usize| ListId::from_index(i).unwrap();
+        let product = |i: usize| ProductId::from_index(i).unwrap();
+        // Product 1 in 12 lists (searched), product 3 in two (scanned), the rest in none.
+        let mut runs: Vec<_> = (0..12)
+            .map(|l| (list(l * 2), product(1), id(l * 10), 2))
+            .collect();
+        runs.push((list(5), product(3), id(500), 1));
+        runs.push((list(2), product(3), id(400), 3));
+        runs.reverse();
+        let index = ProductRuns::new(5, runs);
+        for l in 0..24 {
+            let expected = (l % 2 == 0).then(|| (id(l / 2 * 10), 2));
+            assert_eq!(index.run(list(l), product(1)), expected, "list {l}");
+        }
+        assert_eq!(index.run(list(2), product(3)), Some((id(400), 3)));
+        assert_eq!(index.run(list(5), product(3)), Some((id(500), 1)));
+        assert_eq!(index.run(list(4), product(3)), None);
+        for p in [0, 2, 4, 5, 1000] {
+            assert_eq!(index.run(list(2), product(p)), None, "product {p}");
+        }
+        assert_eq!(
+            ProductRuns::new(5, Vec::new()).run(list(0), product(0)),
+            None
         );
     }
 }
