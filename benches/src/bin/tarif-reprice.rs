@@ -20,8 +20,7 @@ use tarif_benches::generate::BENCH_AT;
 use tarif_benches::{memory, total_cents, Orders};
 use tikv_jemalloc_ctl::{epoch, stats};
 
-#[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+tarif_benches::jemalloc!();
 
 /// jemalloc's counters: bytes allocated by the program and bytes of physical pages it maps.
 #[derive(Clone, Copy)]

@@ -17,8 +17,7 @@ use tarif::{BatchAt, CompileOptions, Engine, GroupBy, Instant};
 use tarif_benches::generate::BENCH_AT;
 use tarif_benches::{median, Orders};
 
-#[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+tarif_benches::jemalloc!();
 
 struct Args {
     rules: PathBuf,
