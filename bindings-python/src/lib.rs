@@ -34,7 +34,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// that hands their pages back to the kernel as soon as they are freed, so each step of a
 /// batch faulted its columns in again: `oversize_threshold:0` serves them like the others,
 /// and freed pages are kept for reuse for up to 30 s instead of 10 before they decay back to
-/// the kernel (a 10M-line simulation 11 % faster, docs/performance.md, "Freed pages kept for
+/// the kernel (a 10M-line simulation 8–10 % faster, docs/performance.md, "Freed pages kept for
 /// the next step").
 #[export_name = "_rjem_malloc_conf"]
 static JEMALLOC_OPTIONS: Option<&u8> = Some(&b"oversize_threshold:0,dirty_decay_ms:30000\0"[0]);
