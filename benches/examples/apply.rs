@@ -13,8 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tarif::{CompileOptions, Engine};
 
-#[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+tarif_allocator::jemalloc!();
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();

@@ -11,22 +11,6 @@ use generate::{File, Model, Size};
 use rust_decimal::Decimal;
 use tarif::Engine;
 
-/// Makes jemalloc the binary's allocator, with the Python extension's options (see its
-/// `JEMALLOC_OPTIONS`), so that the Rust figures are taken under the allocator Python callers
-/// get. A macro: jemalloc finds its options by symbol, which must be in the binary's own
-/// object, not in an archive member nothing else pulls in.
-#[macro_export]
-macro_rules! jemalloc {
-    () => {
-        #[global_allocator]
-        static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-        #[export_name = "_rjem_malloc_conf"]
-        static JEMALLOC_OPTIONS: Option<&u8> =
-            Some(&b"oversize_threshold:0,dirty_decay_ms:30000\0"[0]);
-    };
-}
-
 /// A fixed set of (account, sku, quantity) rows over every account and a spread of products.
 pub fn sample_rows(engine: &Engine, rows: usize) -> Vec<(String, String, Decimal)> {
     let accounts: Vec<&str> = engine.accounts().collect();

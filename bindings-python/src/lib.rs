@@ -21,23 +21,7 @@ mod snapshot;
 
 use pyo3::prelude::*;
 
-/// The extension's own allocations go through jemalloc, which keeps freed pages for the next
-/// request: under the system allocator every batch's result columns (hundreds of megabytes)
-/// came back from the kernel as fresh pages, and zeroing them cost more than the pricing
-/// (docs/performance.md, "Python batches and the allocator"). Python's own objects and
-/// pyarrow's buffers keep their allocators.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// jemalloc's options, read at its first allocation (its `malloc_conf`, a C string). By
-/// default jemalloc serves allocations of 8 MiB and more (a batch's columns) from an arena
-/// that hands their pages back to the kernel as soon as they are freed, so each step of a
-/// batch faulted its columns in again: `oversize_threshold:0` serves them like the others,
-/// and freed pages are kept for reuse for up to 30 s instead of 10 before they decay back to
-/// the kernel (a 10M-line simulation 8–10 % faster, docs/performance.md, "Freed pages kept for
-/// the next step").
-#[export_name = "_rjem_malloc_conf"]
-static JEMALLOC_OPTIONS: Option<&u8> = Some(&b"oversize_threshold:0,dirty_decay_ms:30000\0"[0]);
+tarif_allocator::jemalloc!();
 
 #[pymodule]
 fn _tarif(m: &Bound<'_, PyModule>) -> PyResult<()> {

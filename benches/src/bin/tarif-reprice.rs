@@ -20,7 +20,7 @@ use tarif_benches::generate::BENCH_AT;
 use tarif_benches::{memory, total_cents, Orders};
 use tikv_jemalloc_ctl::{epoch, stats};
 
-tarif_benches::jemalloc!();
+tarif_allocator::jemalloc!();
 
 /// jemalloc's counters: bytes allocated by the program and bytes of physical pages it maps.
 #[derive(Clone, Copy)]

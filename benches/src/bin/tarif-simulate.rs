@@ -17,7 +17,7 @@ use tarif::{BatchAt, CompileOptions, Engine, GroupBy, Instant};
 use tarif_benches::generate::BENCH_AT;
 use tarif_benches::{median, Orders};
 
-tarif_benches::jemalloc!();
+tarif_allocator::jemalloc!();
 
 struct Args {
     rules: PathBuf,

@@ -15,8 +15,7 @@ use std::time::Instant;
 use tarif::{Decimal, Engine, QuoteRequest};
 use tarif_benches::median;
 
-#[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+tarif_allocator::jemalloc!();
 
 struct Args {
     rules: PathBuf,
