@@ -347,6 +347,13 @@ impl<'c> Subset<'c> {
     }
 }
 
+/// The distinct accounts of [`Engine::in_steps`]'s lines, in order of first appearance (what
+/// [`PricedStep::accounts`] numbers), with their chains.
+struct LineAccounts<'a> {
+    names: Vec<&'a str>,
+    chains: Vec<ShortChain>,
+}
+
 /// A step of [`Engine::in_steps`]: jobs of rows that found a product, or rows that did not.
 #[derive(Clone, Copy)]
 enum Part<'j> {
@@ -752,7 +759,11 @@ impl Engine {
             },
             &mut between,
         )?;
-        let Some((account_names, chains)) = resolved else {
+        let Some(LineAccounts {
+            names: account_names,
+            chains,
+        }) = resolved
+        else {
             return Ok(None);
         };
         let mut sums = Vec::with_capacity(1 + scenarios.len());
@@ -915,10 +926,10 @@ impl Engine {
     }
 
     /// Prices every line [`BATCH_STEP`] at a time, handing each step to `each` with the
-    /// batch's rows it holds (line `i` of the step is row `rows[i]`), then calling `between`
-    /// (on the caller's thread) with the lines done; `between` answers whether to go on.
-    /// When every step ran, the distinct accounts of the lines in order of first appearance
-    /// (what [`PricedStep::accounts`] numbers); `None` when stopped. The steps take the rows
+    /// batch's rows it holds (line `i` of the step is row `rows[i]`) and their jobs (none for
+    /// rows that found no product), then calling `between` (on the caller's thread) with the
+    /// lines done; `between` answers whether to go on. When every step ran, the lines'
+    /// [`LineAccounts`]; `None` when stopped. The steps take the rows
     /// that found a product in product order, then the others: a step of rows in their own
     /// order meets a history's products at random. The next step is priced while `each` adds
     /// up the current one, so that a sequential `each` does not leave the other cores idle.
@@ -933,7 +944,7 @@ impl Engine {
         mut each: impl FnMut(&[u32], &PricedStep<'e, '_>, &[Result<Job, Status>]) -> Result<(), QueryError>
             + Send,
         mut between: impl FnMut(usize) -> ControlFlow<()>,
-    ) -> Result<Option<(Vec<&'a str>, Vec<ShortChain>)>, QueryError>
+    ) -> Result<Option<LineAccounts<'a>>, QueryError>
     where
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
@@ -1026,7 +1037,10 @@ impl Engine {
             }
             current = next;
         }
-        Ok(Some((distinct.account_names, distinct.chains)))
+        Ok(Some(LineAccounts {
+            names: distinct.account_names,
+            chains: distinct.chains,
+        }))
     }
 
     /// The rows of the base's run that `scenario` may price differently ([`Engine::reach_set`]).
