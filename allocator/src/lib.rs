@@ -31,8 +31,12 @@ pub const OPTIONS: &[u8] = b"oversize_threshold:0,dirty_decay_ms:30000\0";
 /// tarif_allocator::jemalloc!();
 ///
 /// fn main() {
-///     let column = vec![0u64; 1 << 21]; // 16 MiB: once from the oversize arena, now not
-///     assert_eq!(column.len(), 1 << 21);
+///     // jemalloc prints the options it runs with: those of `OPTIONS`, not its defaults.
+///     let mut report = Vec::new();
+///     tikv_jemalloc_ctl::stats_print::stats_print(&mut report, Default::default()).unwrap();
+///     let report = String::from_utf8_lossy(&report);
+///     assert!(report.contains("opt.oversize_threshold: 0"), "{report}");
+///     assert!(report.contains("opt.dirty_decay_ms: 30000"), "{report}");
 /// }
 /// ```
 #[macro_export]
