@@ -6,6 +6,7 @@
 //! key's hash, about 40 bytes per key.
 
 use super::ids::ProductId;
+use prefetch_index::prefetch_index;
 use serde::{Deserialize, Serialize};
 
 /// Fixed seeds: the table layout, like everything else compiled, is the same on every run.
@@ -31,13 +32,30 @@ pub(crate) struct RefMap {
     slots: Vec<u64>,
 }
 
-fn hash(key: &str) -> u64 {
+fn hash_of(key: &str) -> u64 {
     let [a, b, c, d] = SEEDS;
     ahash::RandomState::with_seeds(a, b, c, d).hash_one(key)
 }
 
-/// How many keys [`RefMap::get_each`] looks up side by side.
-const GROUP: usize = 16;
+/// How many keys apart [`RefMap::get_each`] takes the steps of one lookup.
+const DISTANCE: usize = 8;
+
+/// The lookups [`RefMap::get_each`] keeps track of: every step of [`DISTANCE`] keys.
+const RING: usize = 4 * DISTANCE;
+
+/// Slots in a cache line: a first look reads no further.
+const SLOTS_PER_LINE: usize = 8;
+
+/// What [`RefMap::get_each`] knows of a key after its first look at the slots.
+#[derive(Clone, Copy)]
+enum Look {
+    /// Absent: an empty slot came before any with its hash bits.
+    Vacant,
+    /// Probably this entry (its hash bits matched), whose text is at this span once read.
+    Entry(usize, (usize, usize)),
+    /// Not settled by the slots of one cache line: looked up on its own.
+    Unsettled,
+}
 
 /// The bits of a slot that hold the entry number; the others hold the key's hash bits.
 const NUMBER: u64 = 0xFFFF_FFFF;
@@ -94,7 +112,7 @@ impl RefMap {
         self.slots = vec![0; size];
         let mask = size - 1;
         for entry in 0..self.ends.len() {
-            let hash = hash(self.key(entry));
+            let hash = hash_of(self.key(entry));
             let mut at = start(hash, mask);
             while self.slots.get(at).is_some_and(|&s| s != 0) {
                 at = (at + 1) & mask;
@@ -108,67 +126,85 @@ impl RefMap {
     /// The product of `key`.
     pub fn get<K: AsRef<str> + ?Sized>(&self, key: &K) -> Option<&ProductId> {
         let key = key.as_ref();
-        let (_, entry) = self.find(key, hash(key))?;
+        let (_, entry) = self.find(key, hash_of(key))?;
         self.values.get(entry?)
     }
 
-    /// The product of each of `keys`, handed to `found` with the key's position. The lookups
-    /// of [`GROUP`] keys at a time are interleaved: each step (the first slot, where the key's
-    /// text ends, the text, the value) is read for every key of the group before the next step
-    /// of any, so that their cache misses overlap. In a map of millions of keys each step is a
-    /// miss, and one lookup after another waited for each in turn. A key not settled by its
-    /// first slot is looked up on its own.
+    /// The product of each of `keys`, handed to `found` with the key's position, in order.
+    /// In a map of millions of keys each step of a lookup (the key's slot, where its text
+    /// ends, the text, the value) is a cache miss, and one lookup after another waited for
+    /// each in turn: here the lookups are pipelined, each step of a key taken [`DISTANCE`]
+    /// keys after its previous one, with the memory the next step reads fetched into the cache
+    /// meanwhile. A key not settled by the slots of its first look is looked up on its own.
     pub fn get_each(&self, keys: &[&str], mut found: impl FnMut(usize, Option<ProductId>)) {
-        for (group, keys) in keys.chunks(GROUP).enumerate() {
-            let offset = group * GROUP;
-            self.get_group(keys, |i, value| found(offset + i, value));
-        }
-    }
-
-    /// [`RefMap::get_each`] of at most [`GROUP`] keys.
-    fn get_group(&self, keys: &[&str], mut found: impl FnMut(usize, Option<ProductId>)) {
         let Some(mask) = self.slots.len().checked_sub(1) else {
             (0..keys.len()).for_each(|i| found(i, None));
             return;
         };
-        let mut hashes = [0u64; GROUP];
-        let mut entries = [None; GROUP];
-        let mut spans = [(0, 0); GROUP];
-        // Keys whose first slot is empty: absent, with nothing more to read.
-        let mut vacant = [false; GROUP];
-        for (hash_of, key) in hashes.iter_mut().zip(keys) {
-            *hash_of = hash(key);
+        let mut hashes = [0u64; RING];
+        let mut looks = [Look::Unsettled; RING];
+        for step in 0..keys.len() + 3 * DISTANCE {
+            // The slots where the key's probe starts.
+            if let (Some(key), Some(hash)) = (keys.get(step), hashes.get_mut(step % RING)) {
+                *hash = hash_of(key);
+                prefetch_index(&self.slots, start(*hash, mask));
+            }
+            // Its entry, and where its text ends.
+            let k = step.wrapping_sub(DISTANCE);
+            if let (true, Some(&hash), Some(look)) = (
+                k < keys.len(),
+                hashes.get(k % RING),
+                looks.get_mut(k % RING),
+            ) {
+                *look = self.first_look(hash, mask);
+                if let Look::Entry(entry, _) = *look {
+                    prefetch_index(&self.ends, entry.saturating_sub(1));
+                    prefetch_index(&self.ends, entry);
+                    prefetch_index(&self.values, entry);
+                }
+            }
+            // Its text.
+            let k = step.wrapping_sub(2 * DISTANCE);
+            if let (true, Some(look)) = (k < keys.len(), looks.get_mut(k % RING)) {
+                if let Look::Entry(entry, _) = *look {
+                    let span = self.span(entry);
+                    *look = Look::Entry(entry, span);
+                    prefetch_index(self.text.as_bytes(), span.0);
+                }
+            }
+            // The key compared with it, and its value.
+            let k = step.wrapping_sub(3 * DISTANCE);
+            if let (Some(key), Some(&look)) = (keys.get(k), looks.get(k % RING)) {
+                let value = match look {
+                    Look::Vacant => None,
+                    Look::Entry(entry, span) if self.text.get(span.0..span.1) == Some(*key) => {
+                        self.values.get(entry).copied()
+                    }
+                    _ => self.get(*key).copied(),
+                };
+                found(k, value);
+            }
         }
-        for ((entry, vacant), &hash) in entries.iter_mut().zip(&mut vacant).zip(&hashes) {
-            match self.slots.get(start(hash, mask)).copied() {
-                Some(0) | None => *vacant = true,
-                Some(first) if first & !NUMBER == slot(hash, 0) => {
-                    *entry = ((first & NUMBER) as usize).checked_sub(1);
+    }
+
+    /// What the slots from where the probe for `hash` starts say, as far as one cache line
+    /// of them goes.
+    fn first_look(&self, hash: u64, mask: usize) -> Look {
+        let tag = slot(hash, 0);
+        let from = start(hash, mask);
+        for at in from..from + SLOTS_PER_LINE {
+            match self.slots.get(at & mask).copied() {
+                Some(0) | None => return Look::Vacant,
+                Some(found) if found & !NUMBER == tag => {
+                    return match ((found & NUMBER) as usize).checked_sub(1) {
+                        Some(entry) => Look::Entry(entry, (0, 0)),
+                        None => Look::Unsettled,
+                    };
                 }
                 Some(_) => {}
             }
         }
-        for (span, entry) in spans.iter_mut().zip(&entries) {
-            if let Some(entry) = *entry {
-                *span = self.span(entry);
-            }
-        }
-        for ((entry, span), key) in entries.iter_mut().zip(&spans).zip(keys) {
-            if self.text.get(span.0..span.1) != Some(*key) {
-                *entry = None;
-            }
-        }
-        let settled = entries.iter().zip(&vacant).zip(&hashes);
-        for (i, (key, ((entry, &vacant), &hash))) in keys.iter().zip(settled).enumerate() {
-            let value = match entry {
-                Some(entry) => self.values.get(*entry).copied(),
-                None if vacant => None,
-                None => {
-                    (self.find(key, hash)).and_then(|(_, entry)| self.values.get(entry?).copied())
-                }
-            };
-            found(i, value);
-        }
+        Look::Unsettled
     }
 
     /// Where the text of `entry` starts and ends in `text`.
@@ -185,7 +221,7 @@ impl RefMap {
         if (self.ends.len() + 1) * 2 > self.slots.len() {
             self.rehash((self.slots.len() * 2).max(16));
         }
-        let hash = hash(key);
+        let hash = hash_of(key);
         let (at, entry) = self.find(key, hash)?;
         if let Some(entry) = entry {
             return self.values.get(entry).copied();
@@ -257,12 +293,22 @@ mod tests {
             })
             .collect();
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        for keys in [&keys[..], &keys[..GROUP - 3], &keys[5..]] {
+        for keys in [&keys[..], &keys[..RING - 3], &keys[5..]] {
             let mut seen = vec![None; keys.len()];
             map.get_each(keys, |i, value| seen[i] = Some(value));
             let expected: Vec<_> = keys.iter().map(|key| Some(map.get(key).copied())).collect();
             assert_eq!(seen, expected);
         }
+        // Every key and as many absent ones: the longer probe runs of a large table (past
+        // the slots of a first look) among them.
+        let every: Vec<String> = (0..100_000u32).map(|i| format!("SKU{i:07}")).collect();
+        let every: Vec<&str> = every.iter().map(String::as_str).collect();
+        let mut seen = Vec::new();
+        map.get_each(&every, |i, value| seen.push((i, value)));
+        let expected: Vec<_> = (every.iter().enumerate())
+            .map(|(i, key)| (i, map.get(key).copied()))
+            .collect();
+        assert_eq!(seen, expected);
         let mut calls = 0;
         RefMap::default().get_each(&["A", "B"], |_, value| {
             calls += 1;
