@@ -5,7 +5,9 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use super::quote::{Candidate, CandidateKind, Ctx, OrderLines, Recorder, Resolve, Running};
+use super::quote::{
+    Candidate, CandidateKind, Ctx, Matched, OrderLines, Recorder, Resolve, Running,
+};
 use super::Engine;
 use crate::error::QueryError;
 use crate::index::{AccountDef, Action, ProductId, NONE};
@@ -145,7 +147,8 @@ impl Engine {
             // The outcome comes from `quote` below; this run only records the steps.
             let _ = self.run(&ctx, &mut reports);
         }
-        let matched = self.matched(&ctx);
+        let mut matched = Matched::new();
+        self.matched(&ctx, &mut matched);
         let mut steps = Vec::new();
         for (step_id, cands, chosen, skipped) in &reports.steps {
             let Some(def) = self.index.settings.steps.get(usize::from(*step_id)) else {

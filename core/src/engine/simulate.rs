@@ -7,6 +7,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use ahash::AHashMap;
+use prefetch_index::prefetch_index;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
@@ -22,6 +23,9 @@ use roaring::RoaringBitmap;
 
 /// How many accounts, products or rules the roll-up takes between two looks at whether to stop.
 const ROLL_UP_CHECK: usize = 16_384;
+
+/// How many lines ahead of the one added up its account's sums are fetched into the cache.
+const LOOK_AHEAD: usize = 16;
 
 /// What lines are grouped by in [`Simulation::groups`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -286,7 +290,15 @@ impl<'e> PricedStep<'e, '_> {
         product_of: impl Fn(usize) -> Option<ProductId>,
         adjust: impl Fn(usize, Acc) -> Acc,
     ) -> Result<(), QueryError> {
-        for &i in &self.order {
+        for (k, &i) in self.order.iter().enumerate() {
+            if let Some(&ahead) = self.order.get(k + LOOK_AHEAD) {
+                let account = self
+                    .accounts
+                    .get(ahead as usize)
+                    .copied()
+                    .unwrap_or(u32::MAX);
+                sums.prefetch_account(account);
+            }
             let i = i as usize;
             let (line, rule) = self.line(i)?;
             let account = self.accounts.get(i).copied().unwrap_or(u32::MAX);
@@ -878,14 +890,8 @@ impl Engine {
         qtys: &[Decimal],
     ) -> PricedStep<'e, 'q> {
         let status = jobs.iter().map(|job| job.err().unwrap_or(Status::Ok));
-        let (result, detail) = self.price_detailed(
-            jobs,
-            chains,
-            status.collect(),
-            false,
-            &Watch::default(),
-            |i, _| i,
-        );
+        let (result, detail) =
+            self.price_detailed(jobs, chains, status.collect(), false, &Watch::default());
         let qtys = (rows.iter())
             .map(|&row| qtys.get(row).copied().unwrap_or_default())
             .collect();
@@ -978,8 +984,7 @@ impl Engine {
                     let all_ok = vec![Status::Ok; lines];
                     let watch = Watch::default();
                     let chains = &distinct.chains;
-                    let (result, detail) =
-                        self.price_detailed(jobs, chains, all_ok, false, &watch, |i, _| i);
+                    let (result, detail) = self.price_detailed(jobs, chains, all_ok, false, &watch);
                     let jobs = jobs.iter().flatten();
                     let rows = jobs.clone().map(|job| job.row).collect();
                     let qtys = jobs.clone().map(|job| job.qty).collect();
@@ -1646,6 +1651,14 @@ impl<'e> Sums<'e> {
             products: Table::Map(AHashMap::new()),
             wanted,
             ..Sums::default()
+        }
+    }
+
+    /// Starts fetching the sums of `account` into the cache, for a line added a few lines on:
+    /// a batch in product order meets its accounts at random.
+    fn prefetch_account(&self, account: u32) {
+        if let (true, Table::Column(column)) = (self.wanted.accounts(), &self.accounts) {
+            prefetch_index(column.as_slice(), account as usize);
         }
     }
 

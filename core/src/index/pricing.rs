@@ -4,6 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use ahash::AHashMap;
+use prefetch_index::prefetch_index;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -538,6 +539,20 @@ impl PriceLists {
             }
         }
         self.table.run(list, product)
+    }
+
+    /// Starts fetching into the cache what pricing `product` from `list` reads of the first
+    /// entry the list holds for it, if the table holds one: a batch prices a job while the
+    /// entries of the next ones are on their way, instead of waiting for each in turn.
+    pub(crate) fn prefetch_entry(&self, list: ListId, product: ProductId) {
+        let Some((first, _)) = self.entry_run(list, product) else {
+            return;
+        };
+        if let Some(entry) = self.table.entries.get(first) {
+            prefetch_index(std::slice::from_ref(&entry.values), 0);
+            prefetch_index(std::slice::from_ref(&entry.priority), 0);
+            prefetch_index(std::slice::from_ref(&entry.validity), 0);
+        }
     }
 
     /// Every entry in (list, product) order, a product's entries in a list in document order:

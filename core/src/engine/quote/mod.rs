@@ -61,7 +61,8 @@ impl Engine {
         buyable: bool,
     ) -> Result<Quote<'e>, QueryError> {
         let mut recorder = StepsRecorder::default();
-        let matched = self.matched(ctx);
+        let mut matched = Matched::new();
+        self.matched(ctx, &mut matched);
         let priced = self
             .run_matched(ctx, &matched, &mut recorder)
             .map_err(|f| self.fail(f, ctx))?;

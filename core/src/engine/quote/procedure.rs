@@ -251,7 +251,9 @@ impl Engine {
         ctx: &Ctx<'e>,
         recorder: &mut R,
     ) -> Result<Priced, Fail> {
-        self.run_matched(ctx, &self.matched(ctx), recorder)
+        let mut matched = Matched::new();
+        self.matched(ctx, &mut matched);
+        self.run_matched(ctx, &matched, recorder)
     }
 
     /// [`Engine::run`] over candidates already matched.
@@ -454,9 +456,10 @@ impl Engine {
         false
     }
 
-    /// The rules and entries whose audience is in the chain and whose selector matches.
-    pub(crate) fn matched(&self, ctx: &Ctx<'_>) -> Matched {
-        let mut out = Matched::new();
+    /// Adds to `out` the rules and entries whose audience is in the chain and whose selector
+    /// matches. The caller's vector rather than a new one returned: returning it copied its
+    /// half a kilobyte of inline room on every quote (3 % of a batch's time, profiled).
+    pub(crate) fn matched(&self, ctx: &Ctx<'_>, out: &mut Matched) {
         let product = ctx.product;
         let everyone_level = ctx.chain.everyone_level();
         for &(list, level, aud) in ctx.chain.lists {
@@ -517,7 +520,6 @@ impl Engine {
                 None => {}
             }
         }
-        out
     }
 
     /// The entries a list offers for a product: its own, or (when it has none for the product)
