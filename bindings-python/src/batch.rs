@@ -307,13 +307,7 @@ impl Strings {
     /// The rows; a null is the empty string, which no account or product has.
     pub(crate) fn view(&self) -> Vec<&str> {
         match self {
-            Strings::Arrow(chunks) => {
-                let mut rows = Vec::with_capacity(chunks.iter().map(Array::len).sum());
-                for chunk in chunks {
-                    rows.extend(chunk.iter().map(|s| s.unwrap_or("")));
-                }
-                rows
-            }
+            Strings::Arrow(chunks) => tarif::wire::arrow::texts(chunks),
             Strings::Owned(values) => values.iter().map(String::as_str).collect(),
         }
     }

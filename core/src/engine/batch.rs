@@ -195,14 +195,31 @@ pub struct BatchDetail<'e> {
     pub(crate) product: Vec<Option<ProductId>>,
 }
 
+/// The prices a detailed batch records besides each row's answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prices {
+    /// Neither base nor list price: their columns stay empty (a simulation's sums read
+    /// neither, and writing them was a tenth of what its batches write).
+    Skipped,
+    /// The base price; the list price column holds no price.
+    Base,
+    /// Both, the list price at the cost of a second run of the procedure for rows that an
+    /// account-level rule speaks to.
+    BaseAndList,
+}
+
 impl<'e> BatchDetail<'e> {
-    /// The detail of `rows` rows that found nothing yet.
-    pub(crate) fn unpriced(rows: usize) -> Self {
+    /// The detail of `rows` rows that found nothing yet, with columns for `prices`.
+    pub(crate) fn unpriced(rows: usize, prices: Prices) -> Self {
+        let price_rows = match prices {
+            Prices::Skipped => 0,
+            Prices::Base | Prices::BaseAndList => rows,
+        };
         BatchDetail {
             sku: vec![None; rows],
             rule: vec![None; rows],
-            base_price: vec![None; rows],
-            list_price: vec![None; rows],
+            base_price: vec![None; price_rows],
+            list_price: vec![None; price_rows],
             cost: vec![None; rows],
             product: vec![None; rows],
         }
@@ -213,8 +230,8 @@ impl<'e> BatchDetail<'e> {
         let size = size.max(1);
         (self.sku.chunks_mut(size))
             .zip(self.rule.chunks_mut(size))
-            .zip(self.base_price.chunks_mut(size))
-            .zip(self.list_price.chunks_mut(size))
+            .zip(shares_of(&mut self.base_price, size))
+            .zip(shares_of(&mut self.list_price, size))
             .zip(self.cost.chunks_mut(size))
             .zip(self.product.chunks_mut(size))
             .map(
@@ -238,6 +255,14 @@ impl<'e> BatchDetail<'e> {
         copy_row(&mut self.cost, row, &other.cost, from);
         copy_row(&mut self.product, row, &other.product, from);
     }
+}
+
+/// `column` in shares of `size` rows; an empty column (of prices not recorded,
+/// [`Prices::Skipped`]) gives as many empty shares as asked for.
+fn shares_of<T>(column: &mut [T], size: usize) -> impl Iterator<Item = &mut [T]> {
+    let empty = column.is_empty();
+    let none = std::iter::repeat_with(|| -> &mut [T] { &mut [] });
+    column.chunks_mut(size).chain(none.take_while(move |_| empty))
 }
 
 /// Some rows of a [`BatchDetail`]'s columns, as [`Cells`] are of a [`BatchResult`]'s.
@@ -266,12 +291,13 @@ impl<'e> DetailCells<'_, 'e> {
 
     /// Writes what pricing the line at `row` found.
     fn priced(&mut self, row: usize, detail: RowDetail<'e>) {
-        if let (Some(rule), Some(base), Some(list)) = (
-            self.rule.get_mut(row),
-            self.base_price.get_mut(row),
-            self.list_price.get_mut(row),
-        ) {
-            (*rule, *base, *list) = (detail.rule, Some(detail.base), detail.list);
+        if let Some(rule) = self.rule.get_mut(row) {
+            *rule = detail.rule;
+        }
+        if let (Some(base), Some(list)) =
+            (self.base_price.get_mut(row), self.list_price.get_mut(row))
+        {
+            (*base, *list) = (Some(detail.base), detail.list);
         }
     }
 }
@@ -1237,8 +1263,12 @@ impl Engine {
         check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
         let at = at.fixed();
         Ok(watched(accounts.len(), between, |watch| {
-            let (out, detail, _) = self
-                .price_rows_in_product_order(accounts, refs, qtys, at, currency, with_list, watch);
+            let prices = match with_list {
+                true => Prices::BaseAndList,
+                false => Prices::Base,
+            };
+            let (out, detail, _) =
+                self.price_rows_in_product_order(accounts, refs, qtys, at, currency, prices, watch);
             (out, detail)
         }))
     }
@@ -1255,7 +1285,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-        with_list: bool,
+        prices: Prices,
         watch: &Watch,
     ) -> (BatchResult, BatchDetail<'_>, Vec<u32>)
     where
@@ -1271,9 +1301,9 @@ impl Engine {
             .map(|job| job.err().unwrap_or(Status::Ok))
             .collect();
         let (by_job, detail_by_job) =
-            self.price_detailed(&jobs, &distinct.chains, job_status, with_list, watch);
+            self.price_detailed(&jobs, &distinct.chains, job_status, prices, watch);
         let mut out = BatchResult::unpriced(status);
-        let mut detail = BatchDetail::unpriced(accounts.len());
+        let mut detail = BatchDetail::unpriced(accounts.len(), prices);
         for (i, job) in jobs.iter().enumerate() {
             if let Ok(job) = job {
                 out.put(job.row as usize, &by_job, i);
@@ -1299,12 +1329,13 @@ impl Engine {
         jobs: &[Result<Job, Status>],
         chains: &[ShortChain],
         status: Vec<Status>,
-        with_list: bool,
+        prices: Prices,
         watch: &Watch,
     ) -> (BatchResult, BatchDetail<'_>) {
         let rows = status.len();
         let mut out = BatchResult::unpriced(status);
-        let mut detail = BatchDetail::unpriced(rows);
+        let mut detail = BatchDetail::unpriced(rows, prices);
+        let with_list = prices == Prices::BaseAndList;
         let shares: Vec<_> = (out.cells(CHUNK).zip(detail.cells(CHUNK)))
             .zip(jobs.chunks(CHUNK))
             .enumerate()

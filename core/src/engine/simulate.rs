@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::batch::{
-    check_lengths, number_distinct, watched, BatchAt, BatchDetail, BatchResult, Job, ShortChain,
-    Watch, BATCH_STEP,
+    check_lengths, number_distinct, watched, BatchAt, BatchDetail, BatchResult, Job, Prices,
+    ShortChain, Watch, BATCH_STEP,
 };
 use super::quote::RuleRef;
 use super::Engine;
@@ -890,8 +890,13 @@ impl Engine {
         qtys: &[Decimal],
     ) -> PricedStep<'e, 'q> {
         let status = jobs.iter().map(|job| job.err().unwrap_or(Status::Ok));
-        let (result, detail) =
-            self.price_detailed(jobs, chains, status.collect(), false, &Watch::default());
+        let (result, detail) = self.price_detailed(
+            jobs,
+            chains,
+            status.collect(),
+            Prices::Skipped,
+            &Watch::default(),
+        );
         let qtys = (rows.iter())
             .map(|&row| qtys.get(row).copied().unwrap_or_default())
             .collect();
@@ -919,7 +924,7 @@ impl Engine {
             qtys,
             at,
             currency,
-            false,
+            Prices::Skipped,
             &Watch::default(),
         );
         PricedStep {
@@ -984,7 +989,8 @@ impl Engine {
                     let all_ok = vec![Status::Ok; lines];
                     let watch = Watch::default();
                     let chains = &distinct.chains;
-                    let (result, detail) = self.price_detailed(jobs, chains, all_ok, false, &watch);
+                    let (result, detail) =
+                        self.price_detailed(jobs, chains, all_ok, Prices::Skipped, &watch);
                     let jobs = jobs.iter().flatten();
                     let rows = jobs.clone().map(|job| job.row).collect();
                     let qtys = jobs.clone().map(|job| job.qty).collect();
@@ -1011,7 +1017,7 @@ impl Engine {
                         .collect();
                     (
                         result,
-                        BatchDetail::unpriced(lines),
+                        BatchDetail::unpriced(lines, Prices::Skipped),
                         rows.to_vec(),
                         qtys,
                         accounts,

@@ -94,6 +94,27 @@ pub fn text_column(array: &ArrayRef, name: &str) -> Result<StringArray, ColumnEr
     as_utf8(array).map_err(|_| refused())
 }
 
+/// The rows of `utf8` chunks (as [`text_column`] gives them) as one slice of texts, a null as
+/// the empty string, which no account or product has; read in parallel, as a batch's columns
+/// of millions of rows are.
+///
+/// ```
+/// use arrow_array::StringArray;
+/// let chunks = [StringArray::from(vec![Some("A"), None]), StringArray::from(vec!["B"])];
+/// assert_eq!(tarif::wire::arrow::texts(&chunks), ["A", "", "B"]);
+/// ```
+pub fn texts(chunks: &[StringArray]) -> Vec<&str> {
+    let mut rows = Vec::with_capacity(chunks.iter().map(Array::len).sum());
+    for chunk in chunks {
+        let text = |i: usize| match chunk.is_null(i) {
+            true => "",
+            false => chunk.value(i),
+        };
+        rows.par_extend((0..chunk.len()).into_par_iter().map(text));
+    }
+    rows
+}
+
 /// Quantities from integers, `decimal128` or decimal text. A null or unreadable value reads
 /// as zero, so that its row, and only its row, answers `INVALID_QUANTITY`. Floats are refused:
 /// binary floating point holds most decimal quantities only approximately.
@@ -115,11 +136,12 @@ pub fn quantity_column(array: &ArrayRef, name: &str) -> Result<Vec<Decimal>, Col
     }
     if data_type.is_integer() {
         let ints = arrow_cast::cast(array, &DataType::Int64).map_err(unreadable)?;
-        return Ok(ints
-            .as_primitive::<Int64Type>()
-            .iter()
-            .map(|v| v.map_or(Decimal::ZERO, Decimal::from))
-            .collect());
+        let ints = ints.as_primitive::<Int64Type>();
+        let quantity = |i: usize| match ints.is_null(i) {
+            true => Decimal::ZERO,
+            false => Decimal::from(ints.value(i)),
+        };
+        return Ok((0..ints.len()).into_par_iter().map(quantity).collect());
     }
     if let DataType::Decimal128(_, scale) = data_type {
         let scale = u32::try_from(*scale).ok();
