@@ -262,7 +262,9 @@ impl<'e> BatchDetail<'e> {
 fn shares_of<T>(column: &mut [T], size: usize) -> impl Iterator<Item = &mut [T]> {
     let empty = column.is_empty();
     let none = std::iter::repeat_with(|| -> &mut [T] { &mut [] });
-    column.chunks_mut(size).chain(none.take_while(move |_| empty))
+    column
+        .chunks_mut(size)
+        .chain(none.take_while(move |_| empty))
 }
 
 /// Some rows of a [`BatchDetail`]'s columns, as [`Cells`] are of a [`BatchResult`]'s.
