@@ -1158,31 +1158,17 @@ impl Engine {
             });
         let place: Vec<u32> = place.into_iter().map(AtomicU32::into_inner).collect();
         let mut out = BatchResult::unpriced(status);
-        let columns = (out.status.par_chunks_mut(CHUNK))
-            .zip(out.unit_price.par_chunks_mut(CHUNK))
-            .zip(out.line_total.par_chunks_mut(CHUNK))
-            .zip(out.currency.par_chunks_mut(CHUNK))
-            .zip(out.buyable.par_chunks_mut(CHUNK))
-            .zip(place.par_chunks(CHUNK));
-        columns.for_each(
-            |(((((status, unit_price), line_total), currency), buyable), place)| {
-                if watch.stopped() {
-                    return;
+        let shares: Vec<_> = out.cells(CHUNK).zip(place.chunks(CHUNK)).collect();
+        shares.into_par_iter().for_each(|(mut cells, place)| {
+            if watch.stopped() {
+                return;
+            }
+            for (k, &i) in place.iter().enumerate() {
+                if let Some(&Ok((answer, currency))) = priced.get(i as usize) {
+                    cells.record(k, currency, answer);
                 }
-                let mut cells = Cells {
-                    status,
-                    unit_price,
-                    line_total,
-                    currency,
-                    buyable,
-                };
-                for (k, &i) in place.iter().enumerate() {
-                    if let Some(&Ok((answer, currency))) = priced.get(i as usize) {
-                        cells.record(k, currency, answer);
-                    }
-                }
-            },
-        );
+            }
+        });
         out
     }
 
@@ -1242,10 +1228,18 @@ impl Engine {
         A: AsRef<str> + Sync,
         R: AsRef<str> + Sync,
     {
-        self.detailed_in_steps(accounts, refs, qtys, at, currency, true, between)
+        self.detailed_in_steps(
+            accounts,
+            refs,
+            qtys,
+            at,
+            currency,
+            Prices::BaseAndList,
+            between,
+        )
     }
 
-    /// The detailed batch, with list prices or without (they cost a second run of the
+    /// The detailed batch, with the `prices` asked for (list prices cost a second run of the
     /// procedure for rows that an account-level rule speaks to).
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     pub(crate) fn detailed_in_steps<A, R>(
@@ -1255,7 +1249,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-        with_list: bool,
+        prices: Prices,
         between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Option<(BatchResult, BatchDetail<'_>)>, QueryError>
     where
@@ -1265,10 +1259,6 @@ impl Engine {
         check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
         let at = at.fixed();
         Ok(watched(accounts.len(), between, |watch| {
-            let prices = match with_list {
-                true => Prices::BaseAndList,
-                false => Prices::Base,
-            };
             let (out, detail, _) =
                 self.price_rows_in_product_order(accounts, refs, qtys, at, currency, prices, watch);
             (out, detail)

@@ -589,7 +589,7 @@ impl Engine {
                     // A simulation reports no list price: skipping it saves a second run of
                     // the procedure on rows an account-level rule speaks to.
                     engine
-                        .detailed_in_steps(accounts, refs, qtys, at, currency, false, step)?
+                        .detailed_in_steps(accounts, refs, qtys, at, currency, Prices::Base, step)?
                         .map(|(result, detail)| {
                             let margin = (0..rows)
                                 .map(|row| margin(&result, &detail, qtys, row))
@@ -1179,7 +1179,7 @@ impl Engine {
             &sub.qtys,
             sub.at(at),
             currency,
-            false,
+            Prices::Base,
             between,
         )?
         else {
