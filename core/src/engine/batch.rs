@@ -592,6 +592,13 @@ pub(crate) struct Job {
     caps: Capabilities,
 }
 
+impl Job {
+    /// The row's account.
+    pub(crate) fn account(&self) -> AccountId {
+        self.account
+    }
+}
+
 /// A batch's distinct accounts and references, each worked out once (pass 1 of a batch).
 pub(crate) struct Distinct<'c> {
     /// Each row's account, as a position in `accounts` and `account_names`.

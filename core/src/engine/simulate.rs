@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use ahash::AHashMap;
+use ahash::{AHashMap, AHashSet};
 use prefetch_index::prefetch_index;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -18,7 +18,8 @@ use super::batch::{
 use super::quote::RuleRef;
 use super::Engine;
 use crate::error::{QueryError, Status};
-use crate::index::{Id, ProductId, SelectorId, NONE};
+use crate::index::audiences::Audience;
+use crate::index::{AccountId, AudKey, Id, ProductId, RuleDef, NONE};
 use roaring::RoaringBitmap;
 
 /// How many accounts, products or rules the roll-up takes between two looks at whether to stop.
@@ -394,6 +395,9 @@ impl<'j> Part<'j> {
 struct ReachSet {
     /// The base's products whose lines may change.
     products: RoaringBitmap,
+    /// The base's accounts whose lines may change, when only rules changed: a rule is a
+    /// candidate only for the accounts its audiences hold. `None`: any account's.
+    accounts: Option<RoaringBitmap>,
     /// Whether a product changed: then a line's reference may mean another product.
     products_changed: bool,
     /// Whether the base's product ids name the scenario's products.
@@ -423,18 +427,31 @@ impl ReachSet {
             }
         }
     }
+
+    /// Whether the lines of `account` (`None`: not known) may be priced differently, when
+    /// their product may.
+    fn holds_account(&self, account: Option<AccountId>) -> bool {
+        match (&self.accounts, account) {
+            (Some(accounts), Some(account)) => accounts.contains(account.raw()),
+            _ => true,
+        }
+    }
 }
 
 impl ReachSet {
-    /// [`ReachSet::holds`] of the next line, `last` the previous line's product and answer:
-    /// the base's lines come in product order, so most lines ask about the product the line
-    /// before them did.
+    /// [`ReachSet::holds`] of the next line, of `account`, `last` the previous line's
+    /// product and answer: the base's lines come in product order, so most lines ask about
+    /// the product the line before them did.
     fn holds_next<'t>(
         &self,
         last: &mut Option<(ProductId, bool)>,
         product: Option<ProductId>,
+        account: Option<AccountId>,
         reference_and_sku: impl FnOnce() -> (Option<&'t str>, Option<&'t str>),
     ) -> bool {
+        if product.is_some() && !self.holds_account(account) {
+            return false;
+        }
         match (product, *last) {
             // Once products changed, a line's own reference decides as well.
             _ if self.products_changed => self.holds(product, reference_and_sku),
@@ -746,12 +763,16 @@ impl Engine {
                             .copied()
                             .unwrap_or(Status::InvalidBatch)),
                     };
+                    let account = jobs
+                        .get(i)
+                        .and_then(|job| job.as_ref().ok())
+                        .map(Job::account);
                     let scenarios = (reached.iter_mut().zip(&reaches))
                         .zip(last_held.iter_mut().zip(&resolved_alike));
                     for ((reached, reach), (last, &alike)) in scenarios {
                         if reach
                             .as_ref()
-                            .is_some_and(|set| set.holds_next(last, product, texts))
+                            .is_some_and(|set| set.holds_next(last, product, account, texts))
                         {
                             let account = step.accounts.get(i).copied().unwrap_or(u32::MAX);
                             let (acc, rule) = match &line {
@@ -1109,12 +1130,17 @@ impl Engine {
         };
         let rules_touched = touched.iter().any(|t| t.section == "rules");
         let (base_rules, scenario_rules) = if rules_touched {
-            (self.rule_selectors(), scenario.rule_selectors())
+            (self.rules_by_id(), scenario.rules_by_id())
         } else {
             Default::default()
         };
+        // The audiences of the changed rules, while only rules changed and both engines
+        // number audiences alike.
+        let mut audiences =
+            (Arc::ptr_eq(&self.index.audiences, &scenario.index.audiences)).then(AHashSet::new);
         for t in &touched {
             if t.section != "rules" {
+                audiences = None;
                 add_sku(&mut products, &t.key);
                 continue;
             }
@@ -1123,11 +1149,21 @@ impl Engine {
             let after = scenario_rules.get(id.as_str()).into_iter().flatten();
             // A rule neither engine prices with: what it reaches is not known here.
             before.clone().chain(after.clone()).next()?;
-            for &selector in before {
-                products |= &self.index.catalog.selectors.get(selector)?.products;
+            if let Some(audiences) = audiences.as_mut() {
+                for rule in before.clone().chain(after.clone()) {
+                    audiences.extend(rule.audience.iter().copied());
+                }
             }
-            for &selector in after {
-                let matched = &scenario.index.catalog.selectors.get(selector)?.products;
+            for rule in before {
+                products |= &self.index.catalog.selectors.get(rule.selector)?.products;
+            }
+            for rule in after {
+                let matched = &scenario
+                    .index
+                    .catalog
+                    .selectors
+                    .get(rule.selector)?
+                    .products;
                 if same_ids {
                     products |= matched;
                 } else {
@@ -1140,18 +1176,35 @@ impl Engine {
         }
         Some(ReachSet {
             products,
+            accounts: audiences.and_then(|audiences| self.accounts_in(&audiences)),
             products_changed,
             same_ids,
         })
     }
 
-    /// Each pricing rule's selectors by the rule's `contract/rule` id.
-    fn rule_selectors(&self) -> AHashMap<&str, Vec<SelectorId>> {
-        let mut by_id: AHashMap<&str, Vec<SelectorId>> = AHashMap::new();
+    /// Each pricing rule by its `contract/rule` id (one per selector).
+    fn rules_by_id(&self) -> AHashMap<&str, Vec<&RuleDef>> {
+        let mut by_id: AHashMap<&str, Vec<&RuleDef>> = AHashMap::new();
         for rule in self.index.pricing.rules.iter() {
-            by_id.entry(&*rule.id).or_default().push(rule.selector);
+            by_id.entry(&*rule.id).or_default().push(rule);
         }
         by_id
+    }
+
+    /// The accounts whose chain holds one of `audiences`; `None` when everyone is among them.
+    fn accounts_in(&self, audiences: &AHashSet<AudKey>) -> Option<RoaringBitmap> {
+        let everyone =
+            |&aud: &AudKey| self.index.audiences.audience_of(aud) == Some(Audience::Everyone);
+        if audiences.iter().any(everyone) {
+            return None;
+        }
+        let accounts = &self.index.audiences.accounts;
+        Some(
+            (accounts.ids().zip(accounts.iter()))
+                .filter(|(_, def)| def.chain.iter().any(|(aud, _)| audiences.contains(aud)))
+                .map(|(id, _)| id.raw())
+                .collect(),
+        )
     }
 
     /// A scenario's run that takes the base's answer for every row out of `reach` and prices
@@ -2174,6 +2227,84 @@ mod tests {
             .map(|g| g.revenue)
             .sum();
         assert_eq!(base_revenue, quoted);
+    }
+
+    /// A segment's rule changed: only its accounts' lines are reached, and the groups are
+    /// the full simulation's. A rule spoken to everyone reaches every account.
+    #[test]
+    fn a_changed_rule_reaches_only_the_accounts_of_its_audiences() {
+        let base = Engine::from_json(
+            &serde_json::json!({
+                "format": "tarif/1", "currencies": [{"code": "EUR"}],
+                "settings": {"default_price_lists": ["l"]},
+                "segments": [{"id": "installers"}],
+                "categories": [{"id": "tools"}],
+                "products": [{"sku": "Y", "categories": ["tools"]}],
+                "price_lists": [{"id": "l", "prices": [{"sku": "Y", "price": "20.00"}]}],
+                "accounts": [{"id": "C", "segments": ["installers"]}, {"id": "D"},
+                             {"id": "E", "segments": ["installers"]}],
+                "contracts": [
+                    {"id": "seg", "audience": {"segments": ["installers"]}, "rules": [
+                        {"id": "tools", "step": "discount", "products": {"category": "tools"},
+                         "percent": "-10"}]},
+                    {"id": "k", "audience": "all", "rules": [
+                        {"id": "tools", "step": "discount", "products": {"category": "tools"},
+                         "percent": "-1"}]}]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let deeper = |contract: &str, percent: &str| {
+            serde_json::json!({"format": "tarif/1-changes", "upsert": {"rules": [
+                {"contract": contract, "id": "tools", "step": "discount",
+                 "products": {"category": "tools"}, "percent": percent}]}})
+        };
+        let accounts_reached = |changes: serde_json::Value| {
+            let scenario = base
+                .apply(&changes.to_string(), &CompileOptions::default())
+                .unwrap()
+                .engine;
+            let set = base.reach_set(&scenario).unwrap();
+            set.accounts.map(|accounts| {
+                (accounts.iter())
+                    .map(|a| {
+                        base.index
+                            .audiences
+                            .accounts
+                            .row(AccountId::from_index(a as usize).unwrap())
+                            .id
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            accounts_reached(deeper("seg", "-15")),
+            Some(vec!["C".into(), "E".into()])
+        );
+        assert_eq!(accounts_reached(deeper("k", "-2")), None);
+        let accounts = ["C", "D", "E", "D", "C"];
+        let refs = ["Y"; 5];
+        let qtys = vec![Decimal::ONE; refs.len()];
+        let instants = vec![base.parse_instant("2026-01-10").unwrap(); refs.len()];
+        let (full, groups, _) = full_and_alone(
+            &base,
+            deeper("seg", "-15"),
+            &accounts,
+            &refs,
+            &qtys,
+            &instants,
+        );
+        assert_eq!(groups, full);
+        let affected = |account: &str| {
+            (groups.iter())
+                .find(|g| g.by == GroupBy::Account && g.key == account && g.scenario == 1)
+                .map(|g| g.affected)
+        };
+        assert_eq!(
+            [affected("C"), affected("D"), affected("E")],
+            [Some(2), Some(0), Some(1)]
+        );
     }
 
     fn decimal(mantissa: i64, scale: u32) -> Decimal {
