@@ -412,20 +412,12 @@ fn string_chunks(chunks: &[ArrayRef], name: &str) -> Result<Strings> {
     Ok(Strings::Arrow(chunks))
 }
 
-fn quantity_chunks(chunks: &[ArrayRef], name: &str) -> Result<Vec<Decimal>> {
-    let mut values = Vec::with_capacity(chunks.iter().map(|c| c.len()).sum());
-    for chunk in chunks {
-        values.extend(arrow::quantity_column(chunk, name)?);
-    }
-    Ok(values)
-}
-
 /// Quantities; a null or unreadable value becomes zero, so that its row (only) gets
 /// `INVALID_QUANTITY` from the core.
 fn quantities(column: &Bound<'_, PyAny>) -> Result<Vec<Decimal>> {
     not_a_column(column, "qtys")?;
     if let Some(chunks) = arrow_column(column)? {
-        return quantity_chunks(&chunks, "qtys");
+        return Ok(arrow::quantity_chunks(&chunks, "qtys")?);
     }
     let mut values = Vec::with_capacity(column.len().unwrap_or(0));
     for item in iterate(column, "qtys")? {
@@ -533,7 +525,7 @@ fn table_columns(
         Ok((
             string_chunks(&column("account")?, "account")?,
             string_chunks(&column("sku")?, "sku")?,
-            quantity_chunks(&column("qty")?, "qty")?,
+            arrow::quantity_chunks(&column("qty")?, "qty")?,
         ))
     })
 }

@@ -104,15 +104,94 @@ pub fn text_column(array: &ArrayRef, name: &str) -> Result<StringArray, ColumnEr
 /// assert_eq!(tarif::wire::arrow::texts(&chunks), ["A", "", "B"]);
 /// ```
 pub fn texts(chunks: &[StringArray]) -> Vec<&str> {
-    let mut rows = Vec::with_capacity(chunks.iter().map(Array::len).sum());
-    for chunk in chunks {
-        let text = |i: usize| match chunk.is_null(i) {
-            true => "",
-            false => chunk.value(i),
-        };
-        rows.par_extend((0..chunk.len()).into_par_iter().map(text));
+    let lens: Vec<usize> = chunks.iter().map(Array::len).collect();
+    across_chunks(&lens, |chunk, i| match chunks.get(chunk) {
+        Some(chunk) if !chunk.is_null(i) => chunk.value(i),
+        _ => "",
+    })
+}
+
+/// One value per row of a column cut into chunks of `lens` rows, `value(chunk, row in chunk)`
+/// for each, computed in parallel straight into the one vector: a table read from a file
+/// comes in hundreds of chunks, and converting them one by one copied every row once more
+/// and waited for the threads once per chunk.
+fn across_chunks<T: Send>(lens: &[usize], value: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+    let mut starts = Vec::with_capacity(lens.len() + 1);
+    let mut total = 0;
+    for &len in lens {
+        starts.push(total);
+        total += len;
     }
+    starts.push(total);
+    let chunk_of = |row: usize| {
+        starts
+            .partition_point(|&start| start <= row)
+            .saturating_sub(1)
+    };
+    let mut rows = Vec::with_capacity(total);
+    rows.par_extend(
+        (0..total)
+            .into_par_iter()
+            .with_min_len(ROWS_PER_TASK)
+            .map_init(
+                || (0, 0, 0),
+                // Each task takes its rows in order: the chunk is looked up only when it ends.
+                |(chunk, start, end), row| {
+                    if row < *start || row >= *end {
+                        *chunk = chunk_of(row);
+                        *start = starts.get(*chunk).copied().unwrap_or(0);
+                        *end = starts.get(*chunk + 1).copied().unwrap_or(total);
+                    }
+                    value(*chunk, row - *start)
+                },
+            ),
+    );
     rows
+}
+
+/// [`quantity_column`] of every chunk of a column, as one vector: integer chunks are
+/// converted in parallel into it directly.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{ArrayRef, Int32Array, Int64Array};
+/// let chunks: [ArrayRef; 2] =
+///     [Arc::new(Int64Array::from(vec![Some(3), None])), Arc::new(Int32Array::from(vec![7]))];
+/// let qtys = tarif::wire::arrow::quantity_chunks(&chunks, "qty").unwrap();
+/// assert_eq!(qtys, vec![3.into(), 0.into(), 7.into()]);
+/// ```
+pub fn quantity_chunks(chunks: &[ArrayRef], name: &str) -> Result<Vec<Decimal>, ColumnError> {
+    let signed = |array: &ArrayRef| {
+        let data_type = array.data_type();
+        data_type.is_integer() && data_type != &DataType::UInt64
+    };
+    if !chunks.iter().all(signed) {
+        let mut values = Vec::with_capacity(chunks.iter().map(|c| c.len()).sum());
+        for chunk in chunks {
+            values.extend(quantity_column(chunk, name)?);
+        }
+        return Ok(values);
+    }
+    let ints = chunks
+        .par_iter()
+        .map(|chunk| {
+            arrow_cast::cast(chunk, &DataType::Int64).map_err(|_| {
+                ColumnError::new(
+                    InputCode::InvalidType,
+                    format!(
+                        "`{name}` cannot be read as quantities from Arrow {}",
+                        chunk.data_type()
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ints: Vec<_> = ints.iter().map(|c| c.as_primitive::<Int64Type>()).collect();
+    let lens: Vec<usize> = ints.iter().map(|c| c.len()).collect();
+    Ok(across_chunks(&lens, |chunk, i| match ints.get(chunk) {
+        Some(ints) if !ints.is_null(i) => Decimal::from(ints.value(i)),
+        _ => Decimal::ZERO,
+    }))
 }
 
 /// Quantities from integers, `decimal128` or decimal text. A null or unreadable value reads
@@ -549,10 +628,55 @@ pub fn result_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Date32Array, Float64Array, TimestampMicrosecondArray};
+    use arrow_array::{Date32Array, Float64Array, Int64Array, TimestampMicrosecondArray};
 
     fn engine() -> Engine {
         Engine::from_json(&tarif_sample::distributor_json()).unwrap()
+    }
+
+    /// Hundreds of chunks, empty ones among them, longer and shorter than a task: each row
+    /// lands where a sequential concatenation puts it.
+    #[test]
+    fn columns_of_many_chunks_read_as_their_concatenation() {
+        let lens: Vec<usize> = (0..300).map(|c| [0, 1, 7, 40_000, 3][c % 5]).collect();
+        let mut next = 0i64;
+        let chunks: Vec<Vec<Option<i64>>> = (lens.iter())
+            .map(|&len| {
+                (0..len)
+                    .map(|_| {
+                        next += 1;
+                        (next % 11 != 0).then_some(next)
+                    })
+                    .collect()
+            })
+            .collect();
+        let expected: Vec<Decimal> = (chunks.iter().flatten())
+            .map(|v| v.map_or(Decimal::ZERO, Decimal::from))
+            .collect();
+        let ints: Vec<ArrayRef> = (chunks.iter())
+            .map(|c| Arc::new(Int64Array::from(c.clone())) as ArrayRef)
+            .collect();
+        assert_eq!(quantity_chunks(&ints, "qty").unwrap(), expected);
+        let texts_of = |c: &Vec<Option<i64>>| {
+            StringArray::from(
+                c.iter()
+                    .map(|v| v.map(|v| v.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let strings: Vec<StringArray> = chunks.iter().map(texts_of).collect();
+        let expected: Vec<String> = (chunks.iter().flatten())
+            .map(|v| v.map(|v| v.to_string()).unwrap_or_default())
+            .collect();
+        assert_eq!(texts(&strings), expected);
+        // A chunk of text among the integers: each chunk read its own way.
+        let mixed = [
+            ints[3].clone(),
+            Arc::new(StringArray::from(vec!["2.5"])) as ArrayRef,
+        ];
+        let read = quantity_chunks(&mixed, "qty").unwrap();
+        assert_eq!(read.len(), 40_001);
+        assert_eq!(read.last(), Some(&Decimal::new(25, 1)));
     }
 
     #[test]
