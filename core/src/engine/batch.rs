@@ -764,6 +764,14 @@ impl Engine {
         if let Some(Ok(far)) = jobs.get(i + AHEAD) {
             prefetch_index(chains, far.distinct_account as usize);
         }
+        if let Some(Ok(mid)) = jobs.get(i + AHEAD * 3 / 4) {
+            let chain = chains.get(mid.distinct_account as usize);
+            if let Some(chain) = chain.and_then(ShortChain::chain) {
+                for &(list, _, _) in chain.lists {
+                    self.index.pricing.prefetch_list(list);
+                }
+            }
+        }
         if let Some(Ok(near)) = jobs.get(i + AHEAD / 2) {
             let chain = chains.get(near.distinct_account as usize);
             let Some(chain) = chain.and_then(ShortChain::chain) else {

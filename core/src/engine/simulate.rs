@@ -1200,7 +1200,7 @@ impl Engine {
         }
         let accounts = &self.index.audiences.accounts;
         Some(
-            (accounts.ids().zip(accounts.iter()))
+            (accounts.iter_enumerated())
                 .filter(|(_, def)| def.chain.iter().any(|(aud, _)| audiences.contains(aud)))
                 .map(|(id, _)| id.raw())
                 .collect(),

@@ -541,6 +541,16 @@ impl PriceLists {
         self.table.run(list, product)
     }
 
+    /// Starts fetching into the cache what finding a product's entries in `list` reads of the
+    /// list itself: where its entries are by product, and whether it derives from another (read
+    /// when it has none for the product, as an account's own list mostly has not).
+    pub(crate) fn prefetch_list(&self, list: ListId) {
+        prefetch_index(self.table.entry_slots.iter().as_slice(), list.index());
+        if let Some(def) = self.lists.get(list) {
+            prefetch_index(std::slice::from_ref(&def.derived), 0);
+        }
+    }
+
     /// Starts fetching into the cache what pricing `product` from `list` reads of the first
     /// entry the list holds for it, if the table holds one: a batch prices a job while the
     /// entries of the next ones are on their way, instead of waiting for each in turn.
