@@ -583,20 +583,13 @@ pub(crate) struct Job {
     pub(crate) row: u32,
     /// The row's account among the batch's distinct ones ([`Distinct::account_names`]).
     pub(crate) distinct_account: u32,
-    account: AccountId,
+    pub(crate) account: AccountId,
     currency: CurrencyId,
     pub(crate) qty: Decimal,
     at: Instant,
     /// The product's capabilities, found while resolving the reference: pricing does not
     /// compute them a second time.
     caps: Capabilities,
-}
-
-impl Job {
-    /// The row's account.
-    pub(crate) fn account(&self) -> AccountId {
-        self.account
-    }
 }
 
 /// A batch's distinct accounts and references, each worked out once (pass 1 of a batch).
@@ -764,20 +757,19 @@ impl Engine {
         if let Some(Ok(far)) = jobs.get(i + AHEAD) {
             prefetch_index(chains, far.distinct_account as usize);
         }
-        if let Some(Ok(mid)) = jobs.get(i + AHEAD * 3 / 4) {
-            let chain = chains.get(mid.distinct_account as usize);
-            if let Some(chain) = chain.and_then(ShortChain::chain) {
-                for &(list, _, _) in chain.lists {
-                    self.index.pricing.prefetch_list(list);
-                }
+        // The job `k` and the lists of its chain, when its chain is held short.
+        let lists_of = |k: usize| {
+            let job = jobs.get(k)?.as_ref().ok()?;
+            let chain = chains.get(job.distinct_account as usize)?.chain()?;
+            Some((job, chain.lists))
+        };
+        if let Some((_, lists)) = lists_of(i + AHEAD * 3 / 4) {
+            for &(list, _, _) in lists {
+                self.index.pricing.prefetch_list(list);
             }
         }
-        if let Some(Ok(near)) = jobs.get(i + AHEAD / 2) {
-            let chain = chains.get(near.distinct_account as usize);
-            let Some(chain) = chain.and_then(ShortChain::chain) else {
-                return;
-            };
-            for &(list, _, _) in chain.lists {
+        if let Some((near, lists)) = lists_of(i + AHEAD / 2) {
+            for &(list, _, _) in lists {
                 self.index.pricing.prefetch_entry(list, near.product);
             }
         }

@@ -766,7 +766,7 @@ impl Engine {
                     let account = jobs
                         .get(i)
                         .and_then(|job| job.as_ref().ok())
-                        .map(Job::account);
+                        .map(|job| job.account);
                     let scenarios = (reached.iter_mut().zip(&reaches))
                         .zip(last_held.iter_mut().zip(&resolved_alike));
                     for ((reached, reach), (last, &alike)) in scenarios {
@@ -2265,23 +2265,15 @@ mod tests {
                 .unwrap()
                 .engine;
             let set = base.reach_set(&scenario).unwrap();
+            let names: Vec<&str> = base.accounts().collect();
             set.accounts.map(|accounts| {
-                (accounts.iter())
-                    .map(|a| {
-                        base.index
-                            .audiences
-                            .accounts
-                            .row(AccountId::from_index(a as usize).unwrap())
-                            .id
-                            .to_string()
-                    })
+                accounts
+                    .iter()
+                    .map(|a| names[a as usize])
                     .collect::<Vec<_>>()
             })
         };
-        assert_eq!(
-            accounts_reached(deeper("seg", "-15")),
-            Some(vec!["C".into(), "E".into()])
-        );
+        assert_eq!(accounts_reached(deeper("seg", "-15")), Some(vec!["C", "E"]));
         assert_eq!(accounts_reached(deeper("k", "-2")), None);
         let accounts = ["C", "D", "E", "D", "C"];
         let refs = ["Y"; 5];
