@@ -657,18 +657,18 @@ const RADIX_BITS: u32 = 10;
 
 /// `items` sorted by `key` (below `keys`), items of one key in the order they came: a radix
 /// sort, two stable passes of [`RADIX_BITS`] bits each (the high bits into buckets, each part
-/// of the input on its own core, then each bucket by the low bits). A batch's jobs sorted by
-/// comparison moved each some twenty times (0.49 s of a 10M-row batch); here each is written
-/// twice, the second time into a bucket that fits in the cache (0.42 s, most of it writing
-/// memory). Keys from `keys` on sort last, together, in their order.
+/// of the input on its own core, then each bucket by the low bits, straight back into
+/// `items`' own memory). A batch's jobs sorted by comparison moved each some twenty times
+/// (0.49 s of a 10M-row batch); here each is written twice, the second time into a bucket that
+/// fits in the cache. The first pass writes into buckets sized by a count, not into one
+/// buffer as big as the input: filling such a buffer before scattering into it, and the
+/// fresh pages it took from the kernel in every batch, cost a tenth of a second of a 10M-row
+/// batch. Keys from `keys` on sort last, together, in their order.
 fn stable_sort_by_key<T: Copy + Send + Sync>(
-    items: Vec<T>,
+    mut items: Vec<T>,
     keys: usize,
     key: impl Fn(&T) -> usize + Sync,
 ) -> Vec<T> {
-    let Some(&fill) = items.first() else {
-        return items;
-    };
     let key = |item: &T| key(item).min(keys);
     let high = |item: &T| key(item) >> RADIX_BITS;
     let low = |item: &T| key(item) & ((1 << RADIX_BITS) - 1);
@@ -677,18 +677,16 @@ fn stable_sort_by_key<T: Copy + Send + Sync>(
         .len()
         .div_ceil(rayon::current_num_threads().max(1))
         .max(CHUNK);
-    let parts: Vec<_> = items
+    let parts: Vec<Vec<Vec<T>>> = items
         .par_chunks(part)
-        .map(|items| stable_by(items, buckets, fill, high))
+        .map(|items| by_digit(items, buckets, high))
         .collect();
-    drop(items);
-    let sizes: Vec<usize> = (0..buckets)
-        .map(|b| (parts.iter()).map(|(_, at)| bucket(at, b).len()).sum())
-        .collect();
-    let mut out = vec![fill; sizes.iter().sum()];
-    let mut rest = out.as_mut_slice();
+    let mut rest = items.as_mut_slice();
     let mut slices = Vec::with_capacity(buckets);
-    for &size in &sizes {
+    for b in 0..buckets {
+        let size = (parts.iter())
+            .map(|part| part.get(b).map_or(0, Vec::len))
+            .sum();
         let Some((slice, tail)) = rest.split_at_mut_checked(size) else {
             break;
         };
@@ -696,53 +694,46 @@ fn stable_sort_by_key<T: Copy + Send + Sync>(
         rest = tail;
     }
     slices.into_par_iter().enumerate().for_each(|(b, slice)| {
-        let mut gathered = Vec::with_capacity(slice.len());
-        for (items, at) in &parts {
-            gathered.extend_from_slice(items.get(bucket(at, b)).unwrap_or_default());
+        let bucket = || (parts.iter()).flat_map(move |part| part.get(b).into_iter().flatten());
+        let mut next = vec![0usize; 1 << RADIX_BITS];
+        for item in bucket() {
+            if let Some(count) = next.get_mut(low(item)) {
+                *count += 1;
+            }
         }
-        let (sorted, _) = stable_by(&gathered, 1 << RADIX_BITS, fill, low);
-        slice.copy_from_slice(sorted.get(..slice.len()).unwrap_or_default());
+        let mut start = 0;
+        for count in &mut next {
+            (*count, start) = (start, start + *count);
+        }
+        for item in bucket() {
+            let Some(at) = next.get_mut(low(item)) else {
+                continue;
+            };
+            if let Some(slot) = slice.get_mut(*at) {
+                *slot = *item;
+            }
+            *at += 1;
+        }
     });
-    out
+    items
 }
 
-/// The range of bucket `b` among bucket starts `at`.
-fn bucket(at: &[usize], b: usize) -> std::ops::Range<usize> {
-    let start = at.get(b).copied().unwrap_or(0);
-    start..at.get(b + 1).copied().unwrap_or(start)
-}
-
-/// `items` by `digit` (below `digits`), in their order within a digit (a counting sort), and
-/// where each digit's items start (one more entry: the end).
-fn stable_by<T: Copy>(
-    items: &[T],
-    digits: usize,
-    fill: T,
-    digit: impl Fn(&T) -> usize,
-) -> (Vec<T>, Vec<usize>) {
-    let mut at = vec![0usize; digits + 1];
+/// `items` split by `digit` (below `digits`), each digit's in their order: a counting sort's
+/// buckets, each allocated to its size.
+fn by_digit<T: Copy>(items: &[T], digits: usize, digit: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
+    let mut counts = vec![0usize; digits];
     for item in items {
-        if let Some(count) = at.get_mut(digit(item) + 1) {
+        if let Some(count) = counts.get_mut(digit(item)) {
             *count += 1;
         }
     }
-    for d in 1..at.len() {
-        let before = at.get(d - 1).copied().unwrap_or(0);
-        if let Some(start) = at.get_mut(d) {
-            *start += before;
-        }
-    }
-    let mut next = at.clone();
-    let mut out = vec![fill; items.len()];
+    let mut out: Vec<Vec<T>> = counts.into_iter().map(Vec::with_capacity).collect();
     for item in items {
-        if let Some(next) = next.get_mut(digit(item)) {
-            if let Some(slot) = out.get_mut(*next) {
-                *slot = *item;
-            }
-            *next += 1;
+        if let Some(bucket) = out.get_mut(digit(item)) {
+            bucket.push(*item);
         }
     }
-    (out, at)
+    out
 }
 
 /// How many jobs ahead of the one being priced a batch fetches the account's chain into the
