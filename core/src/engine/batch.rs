@@ -660,10 +660,10 @@ const RADIX_BITS: u32 = 10;
 /// of the input on its own core, then each bucket by the low bits, straight back into
 /// `items`' own memory). A batch's jobs sorted by comparison moved each some twenty times
 /// (0.49 s of a 10M-row batch); here each is written twice, the second time into a bucket that
-/// fits in the cache. The first pass writes into buckets sized by a count, not into one
-/// buffer as big as the input: filling such a buffer before scattering into it, and the
-/// fresh pages it took from the kernel in every batch, cost a tenth of a second of a 10M-row
-/// batch. Keys from `keys` on sort last, together, in their order.
+/// fits in the cache. The first pass writes into buckets sized by a count, and the second
+/// into the input's own memory: filling a buffer as big as the input before scattering into
+/// it, once per pass, and the fresh pages of the second buffer cost 0.14 s of the 0.4 s this
+/// sort took in a 10M-row batch. Keys from `keys` on sort last, together, in their order.
 fn stable_sort_by_key<T: Copy + Send + Sync>(
     mut items: Vec<T>,
     keys: usize,
