@@ -657,13 +657,13 @@ const RADIX_BITS: u32 = 10;
 
 /// `items` sorted by `key` (below `keys`), items of one key in the order they came: a radix
 /// sort, two stable passes of [`RADIX_BITS`] bits each (the high bits into buckets, each part
-/// of the input on its own core, then each bucket by the low bits, straight back into
-/// `items`' own memory). A batch's jobs sorted by comparison moved each some twenty times
-/// (0.49 s of a 10M-row batch); here each is written twice, the second time into a bucket that
-/// fits in the cache. The first pass writes into buckets sized by a count, and the second
-/// into the input's own memory: filling a buffer as big as the input before scattering into
-/// it, once per pass, and the fresh pages of the second buffer cost 0.14 s of the 0.4 s this
-/// sort took in a 10M-row batch. Keys from `keys` on sort last, together, in their order.
+/// of the input on its own core, then each bucket by the low bits). A batch's jobs sorted by
+/// comparison moved each some twenty times (0.49 s of a 10M-row batch); here each is written
+/// twice, the second time into a bucket that fits in the cache. The first pass writes into
+/// buckets sized by a count, and the second into the input's own memory: filling a buffer as
+/// big as the input before scattering into it, once per pass, and the fresh pages of the
+/// second buffer cost 0.14 s of the 0.4 s this sort took in a 10M-row batch. Keys from `keys`
+/// on sort last, together, in their order.
 fn stable_sort_by_key<T: Copy + Send + Sync>(
     mut items: Vec<T>,
     keys: usize,
@@ -695,12 +695,7 @@ fn stable_sort_by_key<T: Copy + Send + Sync>(
     }
     slices.into_par_iter().enumerate().for_each(|(b, slice)| {
         let bucket = || (parts.iter()).flat_map(move |part| part.get(b).into_iter().flatten());
-        let mut next = vec![0usize; 1 << RADIX_BITS];
-        for item in bucket() {
-            if let Some(count) = next.get_mut(low(item)) {
-                *count += 1;
-            }
-        }
+        let mut next = digit_counts(bucket(), 1 << RADIX_BITS, low);
         let mut start = 0;
         for count in &mut next {
             (*count, start) = (start, start + *count);
@@ -721,12 +716,7 @@ fn stable_sort_by_key<T: Copy + Send + Sync>(
 /// `items` split by `digit` (below `digits`), each digit's in their order: a counting sort's
 /// buckets, each allocated to its size.
 fn by_digit<T: Copy>(items: &[T], digits: usize, digit: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
-    let mut counts = vec![0usize; digits];
-    for item in items {
-        if let Some(count) = counts.get_mut(digit(item)) {
-            *count += 1;
-        }
-    }
+    let counts = digit_counts(items, digits, &digit);
     let mut out: Vec<Vec<T>> = counts.into_iter().map(Vec::with_capacity).collect();
     for item in items {
         if let Some(bucket) = out.get_mut(digit(item)) {
@@ -734,6 +724,21 @@ fn by_digit<T: Copy>(items: &[T], digits: usize, digit: impl Fn(&T) -> usize) ->
         }
     }
     out
+}
+
+/// How many of `items` have each `digit` (below `digits`).
+fn digit_counts<'a, T: 'a>(
+    items: impl IntoIterator<Item = &'a T>,
+    digits: usize,
+    digit: impl Fn(&T) -> usize,
+) -> Vec<usize> {
+    let mut counts = vec![0usize; digits];
+    for item in items {
+        if let Some(count) = counts.get_mut(digit(item)) {
+            *count += 1;
+        }
+    }
+    counts
 }
 
 /// How many jobs ahead of the one being priced a batch fetches the account's chain into the
