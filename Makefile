@@ -4,7 +4,7 @@
 # `make pack` build the distributables (target/python-wheels/, target/npm-packs/).
 #
 # Each binding plugs in through its own Makefile: bindings-python/ and bindings-node/ provide
-# `test` (build the binding once, in release, as it ships — the wheel, the stripped addon — and
+# `test` (build the binding once, in release — the wheel, the stripped addon, see test-python — and
 # install it outside the repository as a user would: the Python suite runs against the wheel in
 # a fresh venv; the Node suite runs in the checkout, then a smoke test against the npm tarballs
 # in a fresh folder), `lint` and `clean`. Until a binding's
@@ -36,6 +36,14 @@ test: test-rust test-python test-node test-fuzz
 test-rust: lint-rust
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+
+# The suites run on the release code built with thin LTO over 4 codegen units instead of the
+# shipped fat LTO over one: the same code and behaviour, optimised across fewer boundaries.
+# Fat LTO made each binding's build 2-4 minutes longer (a fresh-clone CI 20.5-26.5 minutes
+# instead of 17.5), for an 8-14 % faster simulation that no test looks at. `make wheel` and
+# `make pack` build what ships.
+test-python test-node: export CARGO_PROFILE_RELEASE_LTO = thin
+test-python test-node: export CARGO_PROFILE_RELEASE_CODEGEN_UNITS = 4
 
 test-python:
 	$(call binding,$(PYTHON_BINDING),test)
