@@ -56,19 +56,15 @@ def test_ctrl_c_interrupts_a_long_batch(sample_doc, sample):
     whole = time.perf_counter() - started
     # Hundreds of milliseconds of work: the caller looked at it, and saw rows priced, before the end.
     assert len(calls) > 1 and calls[-1] == rows, calls
-    interrupted_at = []
-
-    def ctrl_c():
-        interrupted_at.append(time.perf_counter())
-        _thread.interrupt_main()
-
-    timer = threading.Timer(whole / 4, ctrl_c)
+    timer = threading.Timer(whole / 4, _thread.interrupt_main)
     timer.start()
+    # A builtin as `progress` records what was priced without running Python code, in which the
+    # interrupt would be raised: the batch's own check for signals must raise it.
+    priced = {}
     with pytest.raises(KeyboardInterrupt):
-        sample.quote_many(*batch, at=AT)
-    stopped = time.perf_counter()
+        sample.quote_many(*batch, at=AT, progress=priced.__setitem__)
     timer.join()
-    latency = stopped - interrupted_at[0]
-    # The caller looks every 20 ms; the bound leaves room for a loaded machine, and is far
-    # below what waiting for the end of the batch would take.
-    assert latency < min(0.5, whole / 2), f"Ctrl-C took {latency * 1000:.0f} ms (batch {whole:.2f} s)"
+    # The signal came a quarter into the batch: honoured, the batch stops before its last row
+    # (how soon is benches/python/batch_watch.py's measure; a bound on it here would time how
+    # the machine schedules two threads, not the batch).
+    assert max(priced, default=0) < rows, sorted(priced)
