@@ -17,6 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
+use rust_decimal::Decimal;
 
 use crate::error::{BuildWarnings, Diagnostic, QueryError};
 use crate::index::audiences::Audience;
@@ -229,6 +230,11 @@ impl Engine {
 
     pub(crate) fn sku(&self, product: ProductId) -> &str {
         self.index.sku(product)
+    }
+
+    /// The product's cost per unit (`products[].cost`), if it has one.
+    pub(crate) fn cost(&self, product: ProductId) -> Option<Decimal> {
+        self.index.catalog.cost.get(product).copied().flatten()
     }
 
     pub(crate) fn currency_code(&self, currency: CurrencyId) -> &str {

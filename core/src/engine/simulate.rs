@@ -269,7 +269,10 @@ pub struct ScenarioRun<'e> {
 
 /// One step of a simulation's lines, priced with their detail.
 struct PricedStep<'e, 'q> {
+    /// The engine that priced the step: the catalog its products (and their costs) are in.
+    engine: &'e Engine,
     result: BatchResult,
+    /// Without SKU and cost columns ([`Prices::Skipped`]).
     detail: BatchDetail<'e>,
     /// The step's quantities, by position in the step.
     qtys: Cow<'q, [Decimal]>,
@@ -310,7 +313,9 @@ impl<'e> PricedStep<'e, '_> {
 
     /// Line `i` as the sums count it, and the rule that set its price.
     fn line(&self, i: usize) -> Result<(Acc, Option<RuleRef<'e>>), QueryError> {
-        let margin = margin(&self.result, &self.detail, &self.qtys, i)?;
+        let product = self.detail.product.get(i).copied().flatten();
+        let cost = product.and_then(|p| self.engine.cost(p));
+        let margin = margin(&self.result, cost, &self.qtys, i)?;
         let rule = self.detail.rule.get(i).copied().flatten();
         Ok((line_of(&self.result, margin, i), rule))
     }
@@ -609,7 +614,7 @@ impl Engine {
                         .detailed_in_steps(accounts, refs, qtys, at, currency, Prices::Base, step)?
                         .map(|(result, detail)| {
                             let margin = (0..rows)
-                                .map(|row| margin(&result, &detail, qtys, row))
+                                .map(|row| margin(&result, cost_of(&detail, row), qtys, row))
                                 .collect::<Result<Vec<_>, _>>()?;
                             Ok::<_, QueryError>((result, detail, margin))
                         })
@@ -751,7 +756,7 @@ impl Engine {
                     }
                     let texts = || {
                         let reference = refs.get(row).map(|r| r.as_ref());
-                        (reference, step.detail.sku.get(i).copied().flatten())
+                        (reference, product.map(|p| self.sku(p)))
                     };
                     let mut line: Option<(Acc, Option<RuleRef<'_>>)> = None;
                     let job = || match jobs.get(i) {
@@ -922,6 +927,7 @@ impl Engine {
             .map(|&row| qtys.get(row).copied().unwrap_or_default())
             .collect();
         PricedStep {
+            engine: self,
             result,
             detail,
             qtys: Cow::Owned(qtys),
@@ -949,6 +955,7 @@ impl Engine {
             &Watch::default(),
         );
         PricedStep {
+            engine: self,
             result,
             detail,
             qtys: Cow::Borrowed(qtys),
@@ -1046,6 +1053,7 @@ impl Engine {
                 }
             };
             let step = PricedStep {
+                engine: self,
                 result,
                 detail,
                 qtys: Cow::Owned(qtys),
@@ -1251,7 +1259,7 @@ impl Engine {
             result.put(row, &priced, i);
             detail.put(row, &priced_detail, i);
             if let Some(slot) = margins.get_mut(row) {
-                *slot = margin(&priced, &priced_detail, &sub.qtys, i)?;
+                *slot = margin(&priced, cost_of(&priced_detail, i), &sub.qtys, i)?;
             }
         }
         Ok(Some((result, detail, margins)))
@@ -1901,20 +1909,23 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// The cost column's value at `row`, for a detail that has the column.
+fn cost_of(detail: &BatchDetail<'_>, row: usize) -> Option<Decimal> {
+    detail.cost.get(row).copied().flatten()
+}
+
+/// The margin of line `row`, whose product costs `cost` per unit.
 fn margin(
     result: &BatchResult,
-    detail: &BatchDetail<'_>,
+    cost: Option<Decimal>,
     qtys: &[Decimal],
     row: usize,
 ) -> Result<Option<Decimal>, QueryError> {
     if result.status.get(row) != Some(&Status::Ok) {
         return Ok(None);
     }
-    let (Some(cost), Some(total), Some(qty)) = (
-        detail.cost.get(row).copied().flatten(),
-        result.line_total.get(row),
-        qtys.get(row),
-    ) else {
+    let (Some(cost), Some(total), Some(qty)) = (cost, result.line_total.get(row), qtys.get(row))
+    else {
         return Ok(None);
     };
     cost.checked_mul(*qty)

@@ -153,7 +153,7 @@ impl Engine {
         k: Decimal,
     ) -> Calc<SmallVec<[(BoundKind, Decimal); 6]>> {
         let scaled = |v: Decimal| ok(v.exact_mul(k));
-        let cost = self.index.catalog.cost.get(ctx.product).copied().flatten();
+        let cost = self.cost(ctx.product);
         let mut limits = SmallVec::new();
         if let Some(v) = bounds.min_price {
             limits.push((BoundKind::MinPrice, scaled(v)?));
