@@ -195,31 +195,31 @@ pub struct BatchDetail<'e> {
     pub(crate) product: Vec<Option<ProductId>>,
 }
 
-/// The prices a detailed batch records besides each row's answer.
+/// The columns a detailed batch writes besides each row's answer and product.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Prices {
-    /// Neither base nor list price, nor the SKU and cost columns: they stay empty (a
-    /// simulation's sums read neither price, and read the SKU and cost of the row's product
-    /// from the catalog when they need them). Writing them was a third of what its batches
-    /// write, and a tenth of its base run's time.
-    Skipped,
-    /// The base price; the list price column holds no price.
+pub(crate) enum Columns {
+    /// What a simulation's sums read: the rule that set the price when they are kept by rule,
+    /// nothing else. The SKU and cost are read from the row's product when needed; writing
+    /// them was a third of what a simulation's batches wrote, and a tenth of its base run's
+    /// time, as writing the rule (40 bytes a row) is when no sum is kept by rule.
+    Sums { rules: bool },
+    /// SKU, cost, rule and base price; the list price column holds no price.
     Base,
-    /// Both, the list price at the cost of a second run of the procedure for rows that an
-    /// account-level rule speaks to.
+    /// Those and the list price, at the cost of a second run of the procedure for rows that
+    /// an account-level rule speaks to.
     BaseAndList,
 }
 
 impl<'e> BatchDetail<'e> {
-    /// The detail of `rows` rows that found nothing yet, with columns for `prices`.
-    pub(crate) fn unpriced(rows: usize, prices: Prices) -> Self {
-        let written = match prices {
-            Prices::Skipped => 0,
-            Prices::Base | Prices::BaseAndList => rows,
+    /// The detail of `rows` rows that found nothing yet, with `columns`.
+    pub(crate) fn unpriced(rows: usize, columns: Columns) -> Self {
+        let (written, rules) = match columns {
+            Columns::Sums { rules } => (0, if rules { rows } else { 0 }),
+            Columns::Base | Columns::BaseAndList => (rows, rows),
         };
         BatchDetail {
             sku: vec![None; written],
-            rule: vec![None; rows],
+            rule: vec![None; rules],
             base_price: vec![None; written],
             list_price: vec![None; written],
             cost: vec![None; written],
@@ -231,7 +231,7 @@ impl<'e> BatchDetail<'e> {
     fn cells(&mut self, size: usize) -> impl Iterator<Item = DetailCells<'_, 'e>> {
         let size = size.max(1);
         (shares_of(&mut self.sku, size))
-            .zip(self.rule.chunks_mut(size))
+            .zip(shares_of(&mut self.rule, size))
             .zip(shares_of(&mut self.base_price, size))
             .zip(shares_of(&mut self.list_price, size))
             .zip(shares_of(&mut self.cost, size))
@@ -259,8 +259,8 @@ impl<'e> BatchDetail<'e> {
     }
 }
 
-/// `column` in shares of `size` rows; an empty column (of prices not recorded,
-/// [`Prices::Skipped`]) gives as many empty shares as asked for.
+/// `column` in shares of `size` rows; an empty column (not written, [`Columns::Sums`]) gives
+/// as many empty shares as asked for.
 fn shares_of<T>(column: &mut [T], size: usize) -> impl Iterator<Item = &mut [T]> {
     let empty = column.is_empty();
     let none = std::iter::repeat_with(|| -> &mut [T] { &mut [] });
@@ -1237,12 +1237,12 @@ impl Engine {
             qtys,
             at,
             currency,
-            Prices::BaseAndList,
+            Columns::BaseAndList,
             between,
         )
     }
 
-    /// The detailed batch, with the `prices` asked for (list prices cost a second run of the
+    /// The detailed batch, with the `columns` asked for (list prices cost a second run of the
     /// procedure for rows that an account-level rule speaks to).
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     pub(crate) fn detailed_in_steps<A, R>(
@@ -1252,7 +1252,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-        prices: Prices,
+        columns: Columns,
         between: impl FnMut(usize) -> ControlFlow<()>,
     ) -> Result<Option<(BatchResult, BatchDetail<'_>)>, QueryError>
     where
@@ -1262,8 +1262,8 @@ impl Engine {
         check_lengths(accounts.len(), refs.len(), qtys.len(), at)?;
         let at = at.fixed();
         Ok(watched(accounts.len(), between, |watch| {
-            let (out, detail, _) =
-                self.price_rows_in_product_order(accounts, refs, qtys, at, currency, prices, watch);
+            let (out, detail, _) = self
+                .price_rows_in_product_order(accounts, refs, qtys, at, currency, columns, watch);
             (out, detail)
         }))
     }
@@ -1280,7 +1280,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
-        prices: Prices,
+        columns: Columns,
         watch: &Watch,
     ) -> (BatchResult, BatchDetail<'_>, Vec<u32>)
     where
@@ -1296,9 +1296,9 @@ impl Engine {
             .map(|job| job.err().unwrap_or(Status::Ok))
             .collect();
         let (by_job, detail_by_job) =
-            self.price_detailed(&jobs, &distinct.chains, job_status, prices, watch);
+            self.price_detailed(&jobs, &distinct.chains, job_status, columns, watch);
         let mut out = BatchResult::unpriced(status);
-        let mut detail = BatchDetail::unpriced(accounts.len(), prices);
+        let mut detail = BatchDetail::unpriced(accounts.len(), columns);
         for (i, job) in jobs.iter().enumerate() {
             if let Ok(job) = job {
                 out.put(job.row as usize, &by_job, i);
@@ -1324,13 +1324,12 @@ impl Engine {
         jobs: &[Result<Job, Status>],
         chains: &[ShortChain],
         status: Vec<Status>,
-        prices: Prices,
+        columns: Columns,
         watch: &Watch,
     ) -> (BatchResult, BatchDetail<'_>) {
         let rows = status.len();
         let mut out = BatchResult::unpriced(status);
-        let mut detail = BatchDetail::unpriced(rows, prices);
-        let with_list = prices == Prices::BaseAndList;
+        let mut detail = BatchDetail::unpriced(rows, columns);
         let shares: Vec<_> = (out.cells(CHUNK).zip(detail.cells(CHUNK)))
             .zip(jobs.chunks(CHUNK))
             .enumerate()
@@ -1346,7 +1345,7 @@ impl Engine {
                     self.prefetch_ahead(jobs, first + k, chains);
                     let Ok(job) = job else { continue };
                     more.resolved(k, self, job.product);
-                    match self.price_job_detailed(job, chains, with_list) {
+                    match self.price_job_detailed(job, chains, columns) {
                         Ok((answer, row)) => {
                             cells.record(k, job.currency, Ok(answer));
                             more.priced(k, row);
@@ -1359,13 +1358,14 @@ impl Engine {
         (out, detail)
     }
 
-    /// [`Engine::price_job`] with the rule that set the price (the last step of the quote).
+    /// [`Engine::price_job`] with the rule that set the price (the last step of the quote) and
+    /// the list price, when `columns` hold them.
     #[allow(clippy::type_complexity)]
     fn price_job_detailed<'e>(
         &'e self,
         job: &Job,
         chains: &[ShortChain],
-        with_list: bool,
+        columns: Columns,
     ) -> Result<((Decimal, Decimal, bool), RowDetail<'e>), Status> {
         let ctx = self.admit_job(job, chains)?;
         let mut matched = Matched::new();
@@ -1377,10 +1377,11 @@ impl Engine {
         let (unit, line, base) = self
             .finish(&priced, ctx.qty)
             .map_err(|f| self.fail_status(f))?;
+        let with_rule = columns != Columns::Sums { rules: false };
         let detail = RowDetail {
-            rule: last.0.map(|c| self.cand_id(&c)),
+            rule: last.0.filter(|_| with_rule).map(|c| self.cand_id(&c)),
             base,
-            list: with_list
+            list: (columns == Columns::BaseAndList)
                 .then(|| self.list_price_after(&ctx, &matched, unit))
                 .flatten(),
         };

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::batch::{
-    check_lengths, number_distinct, watched, BatchAt, BatchDetail, BatchResult, Job, Prices,
+    check_lengths, number_distinct, watched, BatchAt, BatchDetail, BatchResult, Columns, Job,
     ShortChain, Watch, BATCH_STEP,
 };
 use super::quote::RuleRef;
@@ -272,7 +272,7 @@ struct PricedStep<'e, 'q> {
     /// The engine that priced the step: the catalog its products (and their costs) are in.
     engine: &'e Engine,
     result: BatchResult,
-    /// Without SKU and cost columns ([`Prices::Skipped`]).
+    /// Without SKU and cost columns ([`Columns::Sums`]).
     detail: BatchDetail<'e>,
     /// The step's quantities, by position in the step.
     qtys: Cow<'q, [Decimal]>,
@@ -611,7 +611,7 @@ impl Engine {
                     // A simulation reports no list price: skipping it saves a second run of
                     // the procedure on rows an account-level rule speaks to.
                     engine
-                        .detailed_in_steps(accounts, refs, qtys, at, currency, Prices::Base, step)?
+                        .detailed_in_steps(accounts, refs, qtys, at, currency, Columns::Base, step)?
                         .map(|(result, detail)| {
                             let margin = (0..rows)
                                 .map(|row| margin(&result, cost_of(&detail, row), qtys, row))
@@ -733,6 +733,9 @@ impl Engine {
             .collect();
         let mut last_held = vec![None; scenarios.len()];
         let wanted = Groupings::of(by);
+        let columns = Columns::Sums {
+            rules: wanted.rules(),
+        };
         let mut base_sums = Sums::by_product(self, wanted);
         let resolved = self.in_steps(
             accounts,
@@ -740,6 +743,7 @@ impl Engine {
             qtys,
             at,
             currency,
+            columns,
             |rows, step, jobs| {
                 let product_of = |i: usize| step.detail.product.get(i).copied().flatten();
                 step.add_to(&mut base_sums, product_of, |_, line| line)?;
@@ -825,7 +829,7 @@ impl Engine {
                     for (chunk, ((chunk_accounts, chunk_products), chunk_before)) in chunks {
                         let sub;
                         let after = match jobs.next() {
-                            Some(jobs) => engine.priced_jobs(jobs, &chains, chunk, qtys),
+                            Some(jobs) => engine.priced_jobs(jobs, &chains, chunk, qtys, columns),
                             None => {
                                 sub = Subset::of(chunk, accounts, refs, qtys, at);
                                 engine.priced_step(
@@ -834,6 +838,7 @@ impl Engine {
                                     &sub.qtys,
                                     sub.at(at),
                                     currency,
+                                    columns,
                                 )
                             }
                         };
@@ -865,6 +870,7 @@ impl Engine {
                         qtys,
                         at,
                         currency,
+                        columns,
                         |rows, step, _| {
                             let row = |i: usize| rows.get(i).map_or(usize::MAX, |&r| r as usize);
                             // A line counts under the base's product.
@@ -905,24 +911,21 @@ impl Engine {
             && a.settings.default_currency == b.settings.default_currency
     }
 
-    /// Prices the `jobs` of the batch `rows` (with their `qtys`) with their detail, as one
-    /// step of a simulation: the jobs an engine that [resolves as](Engine::resolves_as) this
-    /// one found, whose accounts have `chains`. Line `i` is job `i`.
+    /// Prices the `jobs` of the batch `rows` (with their `qtys`) with the detail of `columns`,
+    /// as one step of a simulation: the jobs an engine that [resolves
+    /// as](Engine::resolves_as) this one found, whose accounts have `chains`. Line `i` is job
+    /// `i`.
     fn priced_jobs<'e, 'q>(
         &'e self,
         jobs: &[Result<Job, Status>],
         chains: &[ShortChain],
         rows: &[usize],
         qtys: &[Decimal],
+        columns: Columns,
     ) -> PricedStep<'e, 'q> {
         let status = jobs.iter().map(|job| job.err().unwrap_or(Status::Ok));
-        let (result, detail) = self.price_detailed(
-            jobs,
-            chains,
-            status.collect(),
-            Prices::Skipped,
-            &Watch::default(),
-        );
+        let (result, detail) =
+            self.price_detailed(jobs, chains, status.collect(), columns, &Watch::default());
         let qtys = (rows.iter())
             .map(|&row| qtys.get(row).copied().unwrap_or_default())
             .collect();
@@ -936,7 +939,7 @@ impl Engine {
         }
     }
 
-    /// Prices lines with their detail, as one step of a simulation.
+    /// Prices lines with the detail of `columns`, as one step of a simulation.
     fn priced_step<'e, 'q>(
         &'e self,
         accounts: &[&str],
@@ -944,6 +947,7 @@ impl Engine {
         qtys: &'q [Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
+        columns: Columns,
     ) -> PricedStep<'e, 'q> {
         let (result, detail, order) = self.price_rows_in_product_order(
             accounts,
@@ -951,7 +955,7 @@ impl Engine {
             qtys,
             at,
             currency,
-            Prices::Skipped,
+            columns,
             &Watch::default(),
         );
         PricedStep {
@@ -964,7 +968,8 @@ impl Engine {
         }
     }
 
-    /// Prices every line [`BATCH_STEP`] at a time, handing each step to `each` with the
+    /// Prices every line [`BATCH_STEP`] at a time with the detail of `columns`, handing each
+    /// step to `each` with the
     /// batch's rows it holds (line `i` of the step is row `rows[i]`) and their jobs (none for
     /// rows that found no product), then calling `between` (on the caller's thread) with the
     /// lines done; `between` answers whether to go on. When every step ran, the lines'
@@ -980,6 +985,7 @@ impl Engine {
         qtys: &[Decimal],
         at: BatchAt<'_>,
         currency: Option<&str>,
+        columns: Columns,
         mut each: impl FnMut(&[u32], &PricedStep<'e, '_>, &[Result<Job, Status>]) -> Result<(), QueryError>
             + Send,
         mut between: impl FnMut(usize) -> ControlFlow<()>,
@@ -1018,7 +1024,7 @@ impl Engine {
                     let watch = Watch::default();
                     let chains = &distinct.chains;
                     let (result, detail) =
-                        self.price_detailed(jobs, chains, all_ok, Prices::Skipped, &watch);
+                        self.price_detailed(jobs, chains, all_ok, columns, &watch);
                     let jobs = jobs.iter().flatten();
                     let rows = jobs.clone().map(|job| job.row).collect();
                     let qtys = jobs.clone().map(|job| job.qty).collect();
@@ -1045,7 +1051,7 @@ impl Engine {
                         .collect();
                     (
                         result,
-                        BatchDetail::unpriced(lines, Prices::Skipped),
+                        BatchDetail::unpriced(lines, columns),
                         rows.to_vec(),
                         qtys,
                         accounts,
@@ -1240,7 +1246,7 @@ impl Engine {
             &sub.qtys,
             sub.at(at),
             currency,
-            Prices::Base,
+            Columns::Base,
             between,
         )?
         else {
