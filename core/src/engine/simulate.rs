@@ -969,14 +969,13 @@ impl Engine {
     }
 
     /// Prices every line [`BATCH_STEP`] at a time with the detail of `columns`, handing each
-    /// step to `each` with the
-    /// batch's rows it holds (line `i` of the step is row `rows[i]`) and their jobs (none for
-    /// rows that found no product), then calling `between` (on the caller's thread) with the
-    /// lines done; `between` answers whether to go on. When every step ran, the lines'
-    /// [`LineAccounts`]; `None` when stopped. The steps take the rows
-    /// that found a product in product order, then the others: a step of rows in their own
-    /// order meets a history's products at random. The next step is priced while `each` adds
-    /// up the current one, so that a sequential `each` does not leave the other cores idle.
+    /// step to `each` with the batch's rows it holds (line `i` of the step is row `rows[i]`)
+    /// and their jobs (none for rows that found no product), then calling `between` (on the
+    /// caller's thread) with the lines done; `between` answers whether to go on. When every
+    /// step ran, the lines' [`LineAccounts`]; `None` when stopped. The steps take the rows that
+    /// found a product in product order, then the others: a step of rows in their own order
+    /// meets a history's products at random. The next step is priced while `each` adds up the
+    /// current one, so that a sequential `each` does not leave the other cores idle.
     #[allow(clippy::too_many_arguments)]
     fn in_steps<'e, 'a, A, R>(
         &'e self,
